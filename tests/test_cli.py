@@ -1,0 +1,59 @@
+"""The real `cdk synth`, through the pinned CLI, with no AWS credentials in the environment."""
+
+from __future__ import annotations
+
+import json
+import os
+import runpy
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from aws_cdk import aws_ec2 as ec2
+
+from ha_inference._internal.assembly import load_stacks
+from stacks.config import PLACEHOLDER_ACCOUNT
+from tests.support import ROOT
+
+CDK = ROOT / "node_modules" / ".bin" / "cdk"
+
+
+@pytest.mark.cli
+def test_cdk_synth_offline_without_credentials(tmp_path: Path) -> None:
+    assert CDK.exists(), "the pinned CDK CLI is missing: run 'make setup' (make test does it)"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "CDK_"))}
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    env["HOME"] = str(tmp_path)  # no ~/.aws, no cached credentials or CLI settings
+    out = tmp_path / "cdk.out"
+    result = subprocess.run(
+        [str(CDK), "synth", "--quiet", "--output", str(out)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-4000:]
+    stacks = load_stacks(out)
+    expected = json.loads((ROOT / "cdk.json").read_text())["context"]["ha-inference:regions"]
+    assert sorted(s.region for s in stacks) == sorted(expected)
+    assert {s.account for s in stacks} == {PLACEHOLDER_ACCOUNT}
+    for stack in stacks:
+        # Synthesized by the CLI: it sets version reporting, so CDK metadata is present.
+        assert "CDKMetadata" in stack.resources
+
+
+def test_app_registers_cdk_nag_so_findings_fail_synth(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """app.py's plugin is live: a non-compliant construct added to its app stops synth."""
+    monkeypatch.setenv("CDK_OUTDIR", str(tmp_path / "cdk.out"))
+    monkeypatch.delenv("CDK_DEFAULT_ACCOUNT", raising=False)
+    app = runpy.run_path(str(ROOT / "app.py"), run_name="reference_app")["create_app"]()
+    stack = app.node.find_child("HaInference-us-east-1")
+    group = ec2.SecurityGroup(stack, "OpenGroup", vpc=stack.network.vpc)
+    group.add_ingress_rule(ec2.Peer.any_ipv4(), ec2.Port.tcp(443))
+    with pytest.raises(RuntimeError, match=r"(?s)ValidationFailed.*AwsSolutions-EC23"):
+        app.synth()

@@ -1,0 +1,85 @@
+"""The reference app's settings: defaults from cdk.json, and a clear error for each bad value."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from stacks import build_reference_app
+from stacks.config import PLACEHOLDER_ACCOUNT, SettingsError, load_settings
+from tests.support import cdk_json_context, new_app
+
+
+def load(**context: Any) -> Any:
+    full = {f"ha-inference:{key.replace('_', '-')}": value for key, value in context.items()}
+    return load_settings(full.get, known_keys=full)
+
+
+def test_defaults_are_the_us_geography_with_three_azs_each() -> None:
+    ctx = cdk_json_context()
+    settings = load_settings(ctx.get, known_keys=ctx)
+    assert settings.region_names == ("us-east-1", "us-east-2", "us-west-2")
+    assert {r.region: r.availability_zones for r in settings.regions} == {
+        "us-east-1": ("us-east-1a", "us-east-1b", "us-east-1c"),
+        "us-east-2": ("us-east-2a", "us-east-2b", "us-east-2c"),
+        "us-west-2": ("us-west-2a", "us-west-2b", "us-west-2c"),
+    }
+    assert settings.account == PLACEHOLDER_ACCOUNT
+    assert settings.nat_gateways == 0
+
+
+def test_account_comes_from_credentials_when_not_configured() -> None:
+    assert load_settings({}.get, default_account="123456789012").account == "123456789012"
+    assert load(account="210987654321").account == "210987654321"
+
+
+def test_explicit_azs_and_json_strings_from_the_command_line() -> None:
+    settings = load(
+        regions='["eu-west-1", "us-west-1"]',
+        availability_zones='{"us-west-1": ["us-west-1a", "us-west-1c"]}',
+    )
+    assert [r.availability_zones for r in settings.regions] == [
+        ("eu-west-1a", "eu-west-1b", "eu-west-1c"),
+        ("us-west-1a", "us-west-1c"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("context", "message"),
+    [
+        ({"regions": ["us-east-1", "mars-north-1"]}, r"ha-inference:regions has an unknown Region 'mars-north-1'.*use one of"),
+        ({"regions": ["us-east-1", "useast1"]}, r"unknown Region 'useast1' \(it is not a Region name\)"),
+        ({"regions": []}, r"ha-inference:regions is empty.*list at least one Region"),
+        ({"regions": "us-east-1"}, r"ha-inference:regions must be a list of Region names, got 'us-east-1'"),
+        ({"regions": ["us-east-1", "us-east-1"]}, r"ha-inference:regions lists us-east-1 more than once"),
+        ({"availability_zones": {"us-east-1": ["us-east-1a"]}}, r"availability-zones\['us-east-1'\] must list at least 2 Availability Zones.*got \['us-east-1a'\]"),
+        ({"availability_zones": {"us-east-1": ["us-east-1a", "us-east-1a"]}}, r"availability-zones\['us-east-1'\] lists us-east-1a more than once"),
+        ({"availability_zones": {"us-east-1": ["us-east-1a", "us-west-2b"]}}, r"availability-zones\['us-east-1'\] has us-west-2b, which is not an Availability Zone of us-east-1; use AZs of that Region"),
+        ({"availability_zones": {"eu-west-1": ["eu-west-1a", "eu-west-1b"]}}, r"availability-zones names eu-west-1, which is not in ha-inference:regions"),
+        ({"availability_zones": ["us-east-1a"]}, r"availability-zones must map Region names to lists of AZ names"),
+        ({"az_count": 1}, r"ha-inference:az-count must be a whole number of at least 2.*got 1"),
+        ({"regions": ["us-west-1"], "az_count": 3}, r"az-count is 3 but us-west-1 offers an account only 2"),
+        ({"account": "12345"}, r"ha-inference:account must be a 12-digit AWS account id, got '12345'"),
+        ({"vpc_cidr": "10.0.0.0/8"}, r"ha-inference:vpc-cidr must be a /16 to /18 block.*got '10.0.0.0/8'"),
+        ({"vpc_cidr": "ten"}, r"ha-inference:vpc-cidr must be an IPv4 CIDR block, got 'ten'"),
+        ({"nat_gateways": 4}, r"nat-gateways is 4 but us-east-1 uses only 3 AZs"),
+        ({"nat_gateways": -1}, r"nat-gateways must be 0 .* got -1"),
+        ({"regions": "[us-east-1"}, r"ha-inference:regions is not valid JSON"),
+        ({"region": ["us-east-1"]}, r"ha-inference:region is not a setting of the reference app"),
+    ],
+)  # fmt: skip
+def test_fails_on_bad_setting(context: dict[str, Any], message: str) -> None:
+    with pytest.raises(SettingsError, match=message):
+        load(**context)
+
+
+def test_fails_synth_with_the_settings_error(outdir: Path) -> None:
+    """A bad value stops the app before any stack exists, with the same message."""
+    app = new_app(outdir, {"ha-inference:availability-zones": {"us-east-1": ["us-east-1a"]}})
+    with pytest.raises(
+        SettingsError, match=r"availability-zones\['us-east-1'\] must list at least 2"
+    ):
+        build_reference_app(app)
+    assert app.node.children == []
