@@ -1,0 +1,1 @@
+"""Helpers shared by the constructs; not part of the public API."""
