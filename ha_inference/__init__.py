@@ -1,5 +1,27 @@
 """ha-inference: highly available generative-AI inference constructs (GENREL05-BP01)."""
 
+from ha_inference.bedrock_endpoints import BedrockVpcEndpoints
+from ha_inference.bedrock_profiles import (
+    ApplicationInferenceProfile,
+    CrossRegionInferenceProfile,
+    IInvokeTarget,
+    PolicyStatementShape,
+)
+from ha_inference.coverage import RegionCoverage, mark_supporting
 from ha_inference.regions import DEFAULT_ROUTES, Geography, RoutingTable
+from ha_inference.residency import data_residency_of, declare_data_residency
 
-__all__ = ["DEFAULT_ROUTES", "Geography", "RoutingTable"]
+__all__ = [
+    "DEFAULT_ROUTES",
+    "ApplicationInferenceProfile",
+    "BedrockVpcEndpoints",
+    "CrossRegionInferenceProfile",
+    "Geography",
+    "IInvokeTarget",
+    "PolicyStatementShape",
+    "RegionCoverage",
+    "RoutingTable",
+    "data_residency_of",
+    "declare_data_residency",
+    "mark_supporting",
+]

@@ -132,6 +132,16 @@ REGIONS_WITHOUT: Mapping[str, frozenset[str]] = MappingProxyType(
                 "mx-central-1", "cn-north-1", "cn-northwest-1",
             }
         ),
+        # The docs list more Regions for application profiles than CloudFormation supports.
+        "AWS::Bedrock::ApplicationInferenceProfile": frozenset(
+            {
+                "af-south-1", "ap-east-1", "ap-east-2", "ap-south-2", "ap-southeast-4",
+                "ap-southeast-5", "ap-southeast-6", "ap-southeast-7", "ca-west-1", "cn-north-1",
+                "cn-northwest-1", "eu-north-1", "eu-south-2", "il-central-1", "mx-central-1",
+                "us-gov-east-1", "us-gov-west-1", "us-west-1",
+            }
+        ),
+        "AWS::SageMaker::EndpointConfig": frozenset({"me-central-1", "us-gov-east-1"}),
     }
 )  # fmt: skip
 """CloudFormation resource types and the known Regions where they are not available."""

@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import aws_cdk as cdk
 
+from ha_inference import RegionCoverage, declare_data_residency
 from stacks.config import Settings, load_settings
 from stacks.regional_stack import RegionalStack
 
 __all__ = ["RegionalStack", "Settings", "build_reference_app", "load_settings", "stack_name"]
+
+
+SUPPORTING_KINDS = ("bedrock-endpoints",)
+"""What every Region that uses the inference profile must also have (GENREL05-BP01 step 4)."""
 
 
 def stack_name(region: str) -> str:
@@ -21,7 +26,16 @@ def build_reference_app(app: cdk.App, *, default_account: str | None = None) -> 
         known_keys=app.node.get_all_context(),
         default_account=default_account,
     )
-    return [
+    if settings.data_residency is not None:
+        declare_data_residency(app, settings.data_residency)
+    stacks = [
         RegionalStack(app, stack_name(region.region), settings=settings, region=region)
         for region in settings.regions
     ]
+    RegionCoverage(
+        app,
+        "RegionCoverage",
+        supporting=SUPPORTING_KINDS,
+        require_all_destinations=settings.require_all_destinations,
+    )
+    return stacks

@@ -14,7 +14,14 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ha_inference.regions import AVAILABILITY_ZONES, check_region_name, zones_of
+from ha_inference.bedrock_profiles import check_model_id
+from ha_inference.regions import (
+    AVAILABILITY_ZONES,
+    DEFAULT_ROUTES,
+    Geography,
+    check_region_name,
+    zones_of,
+)
 
 PREFIX = "ha-inference:"
 PLACEHOLDER_ACCOUNT = "000000000000"
@@ -22,6 +29,8 @@ PLACEHOLDER_ACCOUNT = "000000000000"
 
 DEFAULT_REGIONS = ("us-east-1", "us-east-2", "us-west-2")
 DEFAULT_AZ_COUNT = 3
+DEFAULT_MODEL_ID = "anthropic.claude-sonnet-4-5-20250929-v1:0"
+"""Claude Sonnet 4.5: its model card documents the US, EU, JP, AU and global profiles."""
 
 
 class SettingsError(ValueError):
@@ -44,6 +53,10 @@ class Settings:
     regions: tuple[RegionSettings, ...]
     vpc_cidr: str = "10.0.0.0/16"
     nat_gateways: int = 0
+    model_id: str = DEFAULT_MODEL_ID
+    geography: Geography = Geography.US
+    data_residency: tuple[str, ...] | None = None
+    require_all_destinations: bool = True
 
     @property
     def region_names(self) -> tuple[str, ...]:
@@ -57,6 +70,10 @@ _KEYS = {
     "az-count",
     "vpc-cidr",
     "nat-gateways",
+    "bedrock-model-id",
+    "bedrock-geography",
+    "data-residency",
+    "require-all-destinations",
 }
 
 
@@ -176,7 +193,63 @@ def load_settings(
                 f"{len(rs.availability_zones)} AZs; use at most one NAT gateway per AZ"
             )
 
-    return Settings(account=account, regions=region_settings, vpc_cidr=cidr, nat_gateways=nat)
+    model_id = get("bedrock-model-id", DEFAULT_MODEL_ID)
+    try:
+        check_model_id(model_id)
+    except ValueError as err:
+        raise SettingsError(f"{PREFIX}bedrock-model-id is not usable: {err}") from None
+
+    geography_name = get("bedrock-geography", Geography.US.value)
+    try:
+        geography = Geography(geography_name)
+    except ValueError:
+        raise SettingsError(
+            f"{PREFIX}bedrock-geography must be one of "
+            f"{', '.join(g.value for g in Geography)}, got {geography_name!r}; use the prefix of "
+            "the inference profile id, for example us for us.anthropic.claude-…"
+        ) from None
+    sources = DEFAULT_ROUTES[geography].source_regions
+    outside = [r for r in regions if r not in sources]
+    if outside:
+        raise SettingsError(
+            f"{PREFIX}regions has {', '.join(outside)}, which cannot use the "
+            f"{geography.value!r} inference profile ({PREFIX}bedrock-geography); its source "
+            f"Regions are {', '.join(sorted(sources))}; deploy to those Regions or choose the "
+            "geography that serves yours"
+        )
+
+    residency = get("data-residency", None)
+    if residency is not None:
+        if not isinstance(residency, list) or not residency:
+            raise SettingsError(
+                f"{PREFIX}data-residency must be a non-empty list of Region names, got "
+                f'{residency!r}; for example ["eu-central-1", "eu-west-1"], or leave it out'
+            )
+        for region in residency:
+            try:
+                check_region_name(f"{PREFIX}data-residency", region)
+            except ValueError as err:
+                raise SettingsError(str(err)) from None
+
+    require_all = get("require-all-destinations", True)
+    if not isinstance(require_all, bool):
+        if require_all in ("true", "false"):
+            require_all = require_all == "true"
+        else:
+            raise SettingsError(
+                f"{PREFIX}require-all-destinations must be true or false, got {require_all!r}"
+            )
+
+    return Settings(
+        account=account,
+        regions=region_settings,
+        vpc_cidr=cidr,
+        nat_gateways=nat,
+        model_id=model_id,
+        geography=geography,
+        data_residency=tuple(residency) if residency is not None else None,
+        require_all_destinations=require_all,
+    )
 
 
 def _zones(region: str, given: Any, az_count: int) -> tuple[str, ...]:

@@ -1,12 +1,14 @@
-"""One stack per configured Region: the network, and later the inference path on top of it."""
+"""One stack per configured Region: the network, and the inference path on top of it."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import aws_cdk as cdk
+from aws_cdk import aws_iam as iam
 from constructs import Construct
 
+from ha_inference import BedrockVpcEndpoints, CrossRegionInferenceProfile
 from stacks.config import RegionSettings, Settings
 from stacks.network import Network
 
@@ -48,6 +50,25 @@ class RegionalStack(cdk.Stack):
             cidr=settings.vpc_cidr,
             nat_gateways=settings.nat_gateways,
         )
+
+        # Bedrock: the cross-Region profile, and its runtime endpoints in every AZ.
+        self.profile = CrossRegionInferenceProfile(
+            self, "InferenceProfile", model_id=settings.model_id, geography=settings.geography
+        )
+        self.bedrock_endpoints = BedrockVpcEndpoints(
+            self,
+            "BedrockEndpoints",
+            vpc=self.network.vpc,
+            subnets=self.network.endpoint_subnets,
+            invoke_targets=[self.profile],
+        )
+        self.inference_role = iam.Role(
+            self,
+            "InferenceRole",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description="Invokes the model through the cross-Region inference profile only",
+        )
+        self.profile.grant_invoke(self.inference_role)
 
     @property
     def availability_zones(self) -> list[str]:

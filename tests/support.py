@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import aws_cdk as cdk
+from aws_cdk import aws_ec2 as ec2
 from aws_cdk.assertions import Template
 from syrupy.extensions.json import JSONSnapshotExtension
 
@@ -132,3 +133,37 @@ class TemplateSnapshotExtension(JSONSnapshotExtension):
 
 
 Outdir = Callable[[str], Path]
+
+
+class ZonalStack(cdk.Stack):
+    """An env-specific test stack with fixed AZs and a VPC that has a private subnet in each."""
+
+    def __init__(
+        self,
+        scope: cdk.App,
+        construct_id: str,
+        *,
+        region: str = "us-east-1",
+        zones: tuple[str, ...] | None = None,
+        account: str = TEST_ACCOUNT,
+    ) -> None:
+        self._zones = list(zones or (f"{region}a", f"{region}b", f"{region}c"))
+        super().__init__(scope, construct_id, env=cdk.Environment(account=account, region=region))
+        self.vpc = ec2.Vpc(
+            self,
+            "Vpc",
+            availability_zones=self._zones,
+            nat_gateways=0,
+            subnet_configuration=[
+                ec2.SubnetConfiguration(
+                    name="private", subnet_type=ec2.SubnetType.PRIVATE_ISOLATED, cidr_mask=24
+                ),
+                ec2.SubnetConfiguration(
+                    name="other", subnet_type=ec2.SubnetType.PRIVATE_ISOLATED, cidr_mask=24
+                ),
+            ],
+        )
+
+    @property
+    def availability_zones(self) -> list[str]:
+        return self._zones

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from ha_inference import Geography
 from stacks import build_reference_app
 from stacks.config import PLACEHOLDER_ACCOUNT, SettingsError, load_settings
 from tests.support import cdk_json_context, new_app
@@ -37,11 +38,22 @@ def test_account_comes_from_credentials_when_not_configured() -> None:
 
 def test_explicit_azs_and_json_strings_from_the_command_line() -> None:
     settings = load(
-        regions='["eu-west-1", "us-west-1"]',
-        availability_zones='{"us-west-1": ["us-west-1a", "us-west-1c"]}',
+        regions='["eu-west-1", "eu-central-2"]',
+        bedrock_geography="eu",
+        availability_zones='{"eu-central-2": ["eu-central-2a", "eu-central-2c"]}',
     )
     assert [r.availability_zones for r in settings.regions] == [
         ("eu-west-1a", "eu-west-1b", "eu-west-1c"),
+        ("eu-central-2a", "eu-central-2c"),
+    ]
+    assert settings.geography is Geography.EU
+    settings = load(
+        regions='["us-east-1", "us-west-1"]',
+        az_count=2,
+        availability_zones='{"us-west-1": ["us-west-1a", "us-west-1c"]}',
+    )
+    assert [r.availability_zones for r in settings.regions] == [
+        ("us-east-1a", "us-east-1b"),
         ("us-west-1a", "us-west-1c"),
     ]
 
@@ -68,6 +80,12 @@ def test_explicit_azs_and_json_strings_from_the_command_line() -> None:
         ({"nat_gateways": -1}, r"nat-gateways must be 0 .* got -1"),
         ({"regions": "[us-east-1"}, r"ha-inference:regions is not valid JSON"),
         ({"region": ["us-east-1"]}, r"ha-inference:region is not a setting of the reference app"),
+        ({"regions": ["us-east-1", "eu-west-1"]}, r"ha-inference:regions has eu-west-1, which cannot use the 'us' inference profile \(ha-inference:bedrock-geography\); its source Regions are ca-central-1, .*; deploy to those Regions or choose the geography"),
+        ({"bedrock_geography": "europe"}, r"ha-inference:bedrock-geography must be one of us, eu, apac, jp, au, us-gov, global, got 'europe'"),
+        ({"bedrock_model_id": "us.anthropic.claude-sonnet-4-5-20250929-v1:0"}, r"ha-inference:bedrock-model-id is not usable: model_id must be the foundation-model id without a geography prefix"),
+        ({"data_residency": []}, r"ha-inference:data-residency must be a non-empty list of Region names, got \[\]"),
+        ({"data_residency": ["eu-west-9"]}, r"ha-inference:data-residency has an unknown Region 'eu-west-9'"),
+        ({"require_all_destinations": "maybe"}, r"ha-inference:require-all-destinations must be true or false, got 'maybe'"),
     ],
 )  # fmt: skip
 def test_fails_on_bad_setting(context: dict[str, Any], message: str) -> None:
@@ -83,3 +101,13 @@ def test_fails_synth_with_the_settings_error(outdir: Path) -> None:
     ):
         build_reference_app(app)
     assert app.node.children == []
+
+
+def test_fails_synth_when_data_residency_excludes_a_destination(outdir: Path) -> None:
+    """The reference app's boundary reaches the profiles: us-west-2 is outside it here."""
+    app = new_app(outdir, {"ha-inference:data-residency": ["us-east-1", "us-east-2"]})
+    with pytest.raises(
+        ValueError,
+        match=r"CrossRegionInferenceProfile 'us\.anthropic\..*' \(from us-east-1\) may route requests to us-west-2, outside the data-residency boundary \(us-east-1, us-east-2\)",
+    ):
+        build_reference_app(app)

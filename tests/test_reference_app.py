@@ -81,7 +81,8 @@ def test_configured_azs_are_used_verbatim(outdir: Path) -> None:
     synth = synth_reference(
         outdir,
         {
-            "ha-inference:regions": ["eu-west-1", "us-east-1"],
+            "ha-inference:regions": ["us-west-2", "us-east-1"],
+            "ha-inference:require-all-destinations": False,
             "ha-inference:availability-zones": {
                 "us-east-1": ["us-east-1b", "us-east-1d", "us-east-1f", "us-east-1a"]
             },
@@ -93,7 +94,7 @@ def test_configured_azs_are_used_verbatim(outdir: Path) -> None:
         {s["Properties"]["AvailabilityZone"] for s in resources(east, "AWS::EC2::Subnet").values()}
     )
     assert azs == ["us-east-1a", "us-east-1b", "us-east-1d", "us-east-1f"]
-    west = synth.template("eu-west-1")
+    west = synth.template("us-west-2")
     assert len(resources(west, "AWS::EC2::NatGateway")) == 2
     assert len(resources(west, "AWS::EC2::InternetGateway")) == 1
     # NAT means egress only: public subnets hand out no public IPs, and nothing opens ingress.
@@ -106,7 +107,7 @@ def test_configured_azs_are_used_verbatim(outdir: Path) -> None:
             for k, s in resources(west, "AWS::EC2::Subnet").items()
             if {"Key": "aws-cdk:subnet-name", "Value": "workloads"} in s["Properties"]["Tags"]
         ],
-        ("eu-west-1a", "eu-west-1b", "eu-west-1c"),
+        ("us-west-2a", "us-west-2b", "us-west-2c"),
         "workloads tier",
     )
 

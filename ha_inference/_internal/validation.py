@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import aws_cdk as cdk
+import jsii
 from aws_cdk import aws_ec2 as ec2
+from constructs import IValidation
 
 MIN_AZS = 2
 """The fewest Availability Zones a highly available component may span."""
@@ -49,3 +51,24 @@ def concrete_region(prop: str, scope: cdk.Stack) -> str:
             "env=cdk.Environment(account=..., region='us-east-1')"
         )
     return region
+
+
+def select_subnets(vpc: ec2.IVpc, selection: ec2.SubnetSelection | None) -> list[ec2.ISubnet]:
+    """The subnets ``selection`` picks in ``vpc`` (default: one in every AZ of the private ones).
+
+    ``IVpc.select_subnets`` takes the selection as keyword arguments in Python; jsii structs keep
+    theirs in ``_values``.
+    """
+    chosen = selection or ec2.SubnetSelection(one_per_az=True)
+    return list(vpc.select_subnets(**chosen._values).subnets)
+
+
+@jsii.implements(IValidation)
+class LateCheck:
+    """Adapts a function returning error messages to ``node.add_validation``."""
+
+    def __init__(self, check: Callable[[], list[str]]) -> None:
+        self._check = check
+
+    def validate(self) -> list[str]:
+        return self._check()

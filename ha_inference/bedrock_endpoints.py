@@ -1,0 +1,135 @@
+"""Amazon Bedrock interface VPC endpoints with an ENI in every selected AZ."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import aws_cdk as cdk
+import jsii
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_iam as iam
+from constructs import Construct
+
+from ha_inference._internal.validation import LateCheck, select_subnets, subnet_azs
+from ha_inference.bedrock_profiles import INVOKE_ACTIONS, IInvokeTarget
+from ha_inference.coverage import mark_supporting
+
+DEFAULT_SERVICES = (
+    ec2.InterfaceVpcEndpointAwsService.BEDROCK_RUNTIME,
+    ec2.InterfaceVpcEndpointAwsService.BEDROCK_AGENT_RUNTIME,
+)
+"""Runtime APIs: InvokeModel/Converse, and Agents/Knowledge Bases at run time."""
+
+SUPPORTING_KIND = "bedrock-endpoints"
+
+
+@jsii.implements(ec2.IConnectable)
+class BedrockVpcEndpoints(Construct):
+    """One Bedrock interface endpoint per service, each with a subnet in every selected AZ.
+
+    Default settings:
+
+    * services ``bedrock-runtime`` and ``bedrock-agent-runtime`` (add ``BEDROCK``,
+      ``BEDROCK_AGENT`` or ``InterfaceVpcEndpointAwsService("bedrock-mantle")`` through
+      ``services``);
+    * subnets: one in every AZ of the VPC's private subnets; at least two AZs, never two subnets
+      in one AZ (Bedrock endpoints are offered in multiple AZs, not necessarily all: check
+      ``aws ec2 describe-vpc-endpoint-services`` for your AZ IDs);
+    * private DNS on, so SDKs keep using ``bedrock-runtime.<region>.amazonaws.com``;
+    * one security group for all of them, with no ingress until you allow peers through
+      ``connections`` (port 443), and no egress;
+    * an endpoint policy on every endpoint that allows only ``bedrock:InvokeModel`` and
+      ``bedrock:InvokeModelWithResponseStream`` on the ARNs of the invoke targets (profiles and
+      the models they route to), for principals of this account. Add other statements (agents,
+      knowledge bases, guardrails) with :meth:`add_to_policy`.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        vpc: ec2.IVpc,
+        subnets: ec2.SubnetSelection | None = None,
+        services: Sequence[ec2.InterfaceVpcEndpointAwsService] = DEFAULT_SERVICES,
+        invoke_targets: Sequence[IInvokeTarget] = (),
+    ) -> None:
+        super().__init__(scope, construct_id)
+        if not services:
+            raise ValueError(
+                "services must name at least one Bedrock endpoint service, got none; "
+                "leave it out for bedrock-runtime and bedrock-agent-runtime"
+            )
+        selected = select_subnets(vpc, subnets)
+        self.availability_zones = subnet_azs("subnets", selected)
+        self.security_group = ec2.SecurityGroup(
+            self,
+            "SecurityGroup",
+            vpc=vpc,
+            description="Bedrock interface endpoints: HTTPS from allowed peers only",
+            allow_all_outbound=False,
+        )
+        self.connections = ec2.Connections(
+            security_groups=[self.security_group], default_port=ec2.Port.tcp(443)
+        )
+        self.endpoints: dict[str, ec2.InterfaceVpcEndpoint] = {}
+        for service in services:
+            short = service.short_name
+            endpoint = ec2.InterfaceVpcEndpoint(
+                self,
+                _construct_id(short),
+                vpc=vpc,
+                service=service,
+                subnets=ec2.SubnetSelection(subnets=selected),
+                private_dns_enabled=True,
+                security_groups=[self.security_group],
+                open=False,
+            )
+            self.endpoints[short] = endpoint
+        self._invoke_statement = iam.PolicyStatement(
+            principals=[iam.AnyPrincipal()],
+            actions=list(INVOKE_ACTIONS),
+            conditions={"StringEquals": {"aws:PrincipalAccount": cdk.Stack.of(self).account}},
+        )
+        for endpoint in self.endpoints.values():
+            endpoint.add_to_policy(self._invoke_statement)
+        for target in invoke_targets:
+            self.allow_invoke(target)
+        self.node.add_validation(LateCheck(self._check_has_targets))
+        mark_supporting(self, SUPPORTING_KIND)
+
+    def allow_invoke(self, target: IInvokeTarget) -> None:
+        """Lets callers in this account invoke through ``target`` over these endpoints."""
+        known = set(self.invoke_resource_arns)
+        self._invoke_statement.add_resources(
+            *(arn for arn in target.invoke_resource_arns if arn not in known)
+        )
+
+    def add_to_policy(self, statement: iam.PolicyStatement, *, service: str | None = None) -> None:
+        """Adds ``statement`` to the policy of one endpoint (by short name) or of all of them."""
+        if service is not None and service not in self.endpoints:
+            raise ValueError(
+                f"service must be one of this construct's endpoints "
+                f"({', '.join(sorted(self.endpoints))}), got {service!r}"
+            )
+        for name, endpoint in self.endpoints.items():
+            if service is None or name == service:
+                endpoint.add_to_policy(statement)
+
+    def _check_has_targets(self) -> list[str]:
+        if self.invoke_resource_arns:
+            return []
+        return [
+            "BedrockVpcEndpoints has no invoke targets, so its endpoint policies would allow "
+            "nothing; pass invoke_targets=[profile] or call allow_invoke(profile)"
+        ]
+
+    @property
+    def invoke_resource_arns(self) -> tuple[str, ...]:
+        """Every ARN the endpoint policies allow invoking."""
+        return tuple(self._invoke_statement.resources)
+
+
+def _construct_id(short_name: str) -> str:
+    """``bedrock-agent-runtime`` -> ``BedrockAgentRuntime`` (stable logical ids)."""
+    return "".join(part.capitalize() for part in short_name.replace(".", "-").split("-"))
