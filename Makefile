@@ -9,7 +9,7 @@ export CDK_DISABLE_CLI_TELEMETRY := true
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 PYTEST_ARGS ?=
 
-.PHONY: help setup synth test lint format snapshot-update deploy diff report bench lock clean
+.PHONY: help setup synth test pytest lint format snapshot-update deploy diff report bench lock clean
 
 help:
 	@echo "make synth             set up, run 'cdk synth' for every configured Region, summarize"
@@ -48,7 +48,11 @@ format: $(VENV)/.installed
 	ruff check --fix .
 	ruff format .
 
-test: setup lint
+# Lint (mypy is single-threaded and slow on a cold cache) runs beside the test suite.
+test: setup
+	$(MAKE) --no-print-directory -j2 --output-sync=target lint pytest
+
+pytest: setup
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 snapshot-update: setup
