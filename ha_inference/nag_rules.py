@@ -1,0 +1,492 @@
+"""GENREL05-BP01 rules for cdk-nag: one small function per invariant, on any CfnResource.
+
+Each rule takes the L1 resource and returns a :class:`cdk_nag.NagRuleCompliance` (or a list of
+findings). Rules read the resolved properties of the resource and, where an invariant spans
+resources (subnets and their AZs, an endpoint and its security groups), look the other resource
+up in the same stack. A value that cannot be known at synth time (an imported subnet, a
+deploy-time token) never makes a rule fail on its own.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import aws_cdk as cdk
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_elasticloadbalancingv2 as elbv2
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_opensearchserverless as aoss
+from aws_cdk import aws_sagemaker as sagemaker
+from cdk_nag import NagRuleCompliance
+
+COMPLIANT = NagRuleCompliance.COMPLIANT
+NON_COMPLIANT = NagRuleCompliance.NON_COMPLIANT
+NOT_APPLICABLE = NagRuleCompliance.NOT_APPLICABLE
+
+RuleResult = NagRuleCompliance | list[str]
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One invariant: a stable id suffix, a one-line info, an explanation and the check."""
+
+    suffix: str
+    resource_types: frozenset[str]
+    info: str
+    explanation: str
+    check: Callable[[cdk.CfnResource], RuleResult]
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _resolve(node: cdk.CfnResource, value: Any) -> Any:
+    return cdk.Stack.of(node).resolve(value)
+
+
+def _subnet_zones(node: cdk.CfnResource, subnet_refs: Any) -> list[str | None]:
+    """The AZ of each subnet reference (``None`` when it is not a literal of this stack)."""
+    refs = _resolve(node, subnet_refs) or []
+    if not isinstance(refs, list):
+        return [None]
+    stack = cdk.Stack.of(node)
+    zones_by_id: dict[str, str | None] = {}
+    for construct in stack.node.find_all():
+        if isinstance(construct, ec2.CfnSubnet):
+            az = stack.resolve(construct.availability_zone)
+            zones_by_id[stack.get_logical_id(construct)] = az if isinstance(az, str) else None
+    return [
+        zones_by_id.get(ref["Ref"]) if isinstance(ref, dict) and "Ref" in ref else None
+        for ref in refs
+    ]
+
+
+def _spans_two_zones(zones: list[str | None]) -> NagRuleCompliance:
+    """Compliant when the subnets are in two or more AZs; unknown AZs count as distinct."""
+    known = {z for z in zones if z is not None}
+    unknown = sum(1 for z in zones if z is None)
+    if len(known) >= 2 or (len(zones) >= 2 and unknown):
+        return COMPLIANT
+    return NON_COMPLIANT
+
+
+def _json_document(node: cdk.CfnResource, value: Any) -> Any:
+    """A JSON policy given as a string that may embed tokens (``Fn::Join``), tokens blanked."""
+    resolved = _resolve(node, value)
+    if isinstance(resolved, dict) and "Fn::Join" in resolved:
+        separator, parts = resolved["Fn::Join"]
+        resolved = separator.join(p if isinstance(p, str) else "TOKEN" for p in parts)
+    if isinstance(resolved, str):
+        return json.loads(resolved)
+    return resolved
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def _attribute(attributes: Any, key: str) -> str | None:
+    for attribute in attributes or []:
+        if isinstance(attribute, dict) and attribute.get("key") == key:
+            value = attribute.get("value")
+            return str(value).lower() if value is not None else None
+    return None
+
+
+# --------------------------------------------------------------------------- SageMaker
+
+
+def sagemaker_variant_instance_count(node: cdk.CfnResource) -> RuleResult:
+    if not isinstance(node, sagemaker.CfnEndpointConfig):
+        return NOT_APPLICABLE
+    findings = []
+    for variant in _as_list(_resolve(node, node.production_variants)):
+        if not isinstance(variant, dict) or "serverlessConfig" in variant:
+            continue
+        count = variant.get("initialInstanceCount")
+        if isinstance(count, int) and count < 2:
+            findings.append(f"{variant.get('variantName', '?')}:{count}")
+    return findings or COMPLIANT
+
+
+def sagemaker_model_subnets(node: cdk.CfnResource) -> RuleResult:
+    if not isinstance(node, sagemaker.CfnModel):
+        return NOT_APPLICABLE
+    vpc_config = _resolve(node, node.vpc_config)
+    if not isinstance(vpc_config, dict):
+        return NOT_APPLICABLE
+    return _spans_two_zones(_subnet_zones(node, vpc_config.get("subnets")))
+
+
+# --------------------------------------------------------------------------- load balancers
+
+
+def nlb_cross_zone(node: cdk.CfnResource) -> RuleResult:
+    if not isinstance(node, elbv2.CfnLoadBalancer) or _resolve(node, node.type) != "network":
+        return NOT_APPLICABLE
+    enabled = _attribute(
+        _resolve(node, node.load_balancer_attributes), "load_balancing.cross_zone.enabled"
+    )
+    return COMPLIANT if enabled == "true" else NON_COMPLIANT
+
+
+def target_group_cross_zone(node: cdk.CfnResource) -> RuleResult:
+    if not isinstance(node, elbv2.CfnTargetGroup):
+        return NOT_APPLICABLE
+    setting = _attribute(
+        _resolve(node, node.target_group_attributes), "load_balancing.cross_zone.enabled"
+    )
+    return NON_COMPLIANT if setting == "false" else COMPLIANT
+
+
+def load_balancer_zones(node: cdk.CfnResource) -> RuleResult:
+    if not isinstance(node, elbv2.CfnLoadBalancer):
+        return NOT_APPLICABLE
+    subnets = _resolve(node, node.subnets)
+    if subnets is None:
+        mappings = _resolve(node, node.subnet_mappings) or []
+        subnets = [m.get("subnetId") for m in mappings if isinstance(m, dict)]
+    return _spans_two_zones(_subnet_zones(node, subnets))
+
+
+# --------------------------------------------------------------------------- VPC endpoints
+
+
+def _is_interface_endpoint(node: cdk.CfnResource) -> bool:
+    return (
+        isinstance(node, ec2.CfnVPCEndpoint)
+        and _resolve(node, node.vpc_endpoint_type) == "Interface"
+    )
+
+
+def interface_endpoint_zones(node: cdk.CfnResource) -> RuleResult:
+    if not _is_interface_endpoint(node):
+        return NOT_APPLICABLE
+    return _spans_two_zones(_subnet_zones(node, node.subnet_ids))  # type: ignore[attr-defined]
+
+
+def interface_endpoint_policy(node: cdk.CfnResource) -> RuleResult:
+    if not _is_interface_endpoint(node):
+        return NOT_APPLICABLE
+    document = _json_document(node, node.policy_document)  # type: ignore[attr-defined]
+    if not isinstance(document, dict):
+        return ["no-policy"]
+    for statement in _as_list(document.get("Statement", [])):
+        if statement.get("Effect") != "Allow" or statement.get("Condition"):
+            continue
+        actions = _as_list(statement.get("Action", []))
+        resources = _as_list(statement.get("Resource", []))
+        if "*" in actions and "*" in resources:
+            return ["allows-everything"]
+    return COMPLIANT
+
+
+def interface_endpoint_open_ingress(node: cdk.CfnResource) -> RuleResult:
+    """The endpoint's security groups admit 0.0.0.0/0 or ::/0."""
+    if not _is_interface_endpoint(node):
+        return NOT_APPLICABLE
+    group_refs = _resolve(node, node.security_group_ids) or []  # type: ignore[attr-defined]
+    group_ids = {
+        ref["Fn::GetAtt"][0] for ref in group_refs if isinstance(ref, dict) and "Fn::GetAtt" in ref
+    }
+    stack = cdk.Stack.of(node)
+    for construct in stack.node.find_all():
+        rules: list[Any] = []
+        if (
+            isinstance(construct, ec2.CfnSecurityGroup)
+            and stack.get_logical_id(construct) in group_ids
+        ):
+            rules = _as_list(stack.resolve(construct.security_group_ingress) or [])
+        elif isinstance(construct, ec2.CfnSecurityGroupIngress):
+            target = stack.resolve(construct.group_id)
+            if isinstance(target, dict) and target.get("Fn::GetAtt", [None])[0] in group_ids:
+                rules = [
+                    {
+                        "cidrIp": stack.resolve(construct.cidr_ip),
+                        "cidrIpv6": stack.resolve(construct.cidr_ipv6),
+                    }
+                ]
+        for rule in rules:
+            if isinstance(rule, dict) and (
+                "0.0.0.0/0" in (rule.get("cidrIp"), rule.get("CidrIp"))
+                or "::/0" in (rule.get("cidrIpv6"), rule.get("CidrIpv6"))
+            ):
+                return NON_COMPLIANT
+    return COMPLIANT
+
+
+# --------------------------------------------------------------------------- OpenSearch Serverless
+
+
+def collection_standby_replicas(node: cdk.CfnResource) -> RuleResult:
+    if not isinstance(node, aoss.CfnCollection):
+        return NOT_APPLICABLE
+    return NON_COMPLIANT if _resolve(node, node.standby_replicas) == "DISABLED" else COMPLIANT
+
+
+def collection_network_public(node: cdk.CfnResource) -> RuleResult:
+    if not isinstance(node, aoss.CfnSecurityPolicy) or _resolve(node, node.type) != "network":
+        return NOT_APPLICABLE
+    rule_sets = _json_document(node, node.policy)
+    for rule_set in _as_list(rule_sets):
+        if isinstance(rule_set, dict) and rule_set.get("AllowFromPublic") is True:
+            return NON_COMPLIANT
+    return COMPLIANT
+
+
+def collection_endpoint_zones(node: cdk.CfnResource) -> RuleResult:
+    if not isinstance(node, aoss.CfnVpcEndpoint):
+        return NOT_APPLICABLE
+    return _spans_two_zones(_subnet_zones(node, node.subnet_ids))
+
+
+# --------------------------------------------------------------------------- Lambda
+
+
+def lambda_zones(node: cdk.CfnResource) -> RuleResult:
+    if not isinstance(node, lambda_.CfnFunction):
+        return NOT_APPLICABLE
+    vpc_config = _resolve(node, node.vpc_config)
+    if not isinstance(vpc_config, dict) or not vpc_config.get("subnetIds"):
+        return NOT_APPLICABLE
+    return _spans_two_zones(_subnet_zones(node, vpc_config["subnetIds"]))
+
+
+# --------------------------------------------------------------------------- Bedrock IAM
+
+_INVOKE = ("bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream")
+_BEDROCK_ARN = re.compile(
+    r"^arn:[^:]+:bedrock:(?P<region>[^:]*):[^:]*:(?P<kind>[a-z-]+)/(?P<name>.+)$"
+)
+_PROFILE_CONDITION = "bedrock:inferenceprofilearn"
+
+
+def _policy_documents(node: cdk.CfnResource) -> list[Any]:
+    if isinstance(node, iam.CfnPolicy | iam.CfnManagedPolicy):
+        return [_resolve(node, node.policy_document)]
+    if isinstance(node, iam.CfnRole):
+        return [
+            p.get("policyDocument")
+            for p in _as_list(_resolve(node, node.policies) or [])
+            if isinstance(p, dict)
+        ]
+    return []
+
+
+def _invoke_statements(node: cdk.CfnResource) -> Iterable[dict[str, Any]]:
+    for document in _policy_documents(node):
+        if not isinstance(document, dict):
+            continue
+        for statement in _as_list(document.get("Statement", [])):
+            if not isinstance(statement, dict) or statement.get("Effect") != "Allow":
+                continue
+            actions = [a for a in _as_list(statement.get("Action", [])) if isinstance(a, str)]
+            if any(
+                fnmatch.fnmatchcase(invoke.lower(), a.lower())
+                for a in actions
+                for invoke in _INVOKE
+            ):
+                yield statement
+
+
+def bedrock_region_wildcard(node: cdk.CfnResource) -> RuleResult:
+    findings = []
+    for statement in _invoke_statements(node):
+        for resource in _as_list(statement.get("Resource", [])):
+            if not isinstance(resource, str):
+                continue
+            match = _BEDROCK_ARN.match(resource)
+            if resource == "*" or (match and "*" in match["region"]):
+                findings.append(resource.replace(":", "-") if resource != "*" else "Resource-*")
+    return sorted(set(findings)) or (COMPLIANT if _policy_documents(node) else NOT_APPLICABLE)
+
+
+def bedrock_model_without_profile_condition(node: cdk.CfnResource) -> RuleResult:
+    """Foundation models granted so that callers could bypass the inference profile."""
+    statements = list(_invoke_statements(node))
+    if not statements:
+        return NOT_APPLICABLE
+    stack_region = cdk.Stack.of(node).region
+    profiled_models: set[str] = set()
+    for statement in statements:
+        for resource in _as_list(statement.get("Resource", [])):
+            match = _BEDROCK_ARN.match(resource) if isinstance(resource, str) else None
+            if match and match["kind"] == "inference-profile":
+                profiled_models.add(match["name"].split(".", 1)[-1])
+    findings = []
+    for statement in statements:
+        conditions = statement.get("Condition", {}) or {}
+        if any(key.lower() == _PROFILE_CONDITION for block in conditions.values() for key in block):
+            continue
+        for resource in _as_list(statement.get("Resource", [])):
+            match = _BEDROCK_ARN.match(resource) if isinstance(resource, str) else None
+            if not match or match["kind"] != "foundation-model":
+                continue
+            elsewhere = (
+                not cdk.Token.is_unresolved(stack_region) and match["region"] != stack_region
+            )
+            if match["name"] in profiled_models or elsewhere:
+                findings.append(f"{match['region'] or 'no-region'}/{match['name']}")
+    return sorted(set(findings)) or COMPLIANT
+
+
+_POLICY_TYPES = frozenset({"AWS::IAM::Policy", "AWS::IAM::ManagedPolicy", "AWS::IAM::Role"})
+
+RULES: tuple[Rule, ...] = (
+    Rule(
+        suffix="SM1",
+        resource_types=frozenset({"AWS::SageMaker::EndpointConfig"}),
+        info="A SageMaker production variant runs fewer than 2 instances.",
+        explanation=(
+            "With one instance an endpoint lives in one AZ and stops serving when that AZ or "
+            "instance fails. SageMaker spreads 2 or more instances over at least 2 AZs; run at "
+            "least one per AZ you use."
+        ),
+        check=sagemaker_variant_instance_count,
+    ),
+    Rule(
+        suffix="SM2",
+        resource_types=frozenset({"AWS::SageMaker::Model"}),
+        info="A SageMaker model's VPC subnets are in fewer than 2 AZs.",
+        explanation=(
+            "SageMaker places endpoint instances only in the AZs of the model's subnets; subnets "
+            "in one AZ pin every instance there, whatever the instance count."
+        ),
+        check=sagemaker_model_subnets,
+    ),
+    Rule(
+        suffix="ELB1",
+        resource_types=frozenset({"AWS::ElasticLoadBalancingV2::LoadBalancer"}),
+        info="A Network Load Balancer has cross-zone load balancing off.",
+        explanation=(
+            "Cross-zone is off by default on NLBs: each AZ's node then sends only to targets in "
+            "its own AZ, so an AZ with few or unhealthy targets drops or overloads traffic that "
+            "other AZs could serve."
+        ),
+        check=nlb_cross_zone,
+    ),
+    Rule(
+        suffix="ELB2",
+        resource_types=frozenset({"AWS::ElasticLoadBalancingV2::TargetGroup"}),
+        info="A target group turns cross-zone load balancing off.",
+        explanation=(
+            "The target-group setting overrides the load balancer's; false confines each load "
+            "balancer node to targets in its own AZ."
+        ),
+        check=target_group_cross_zone,
+    ),
+    Rule(
+        suffix="ELB3",
+        resource_types=frozenset({"AWS::ElasticLoadBalancingV2::LoadBalancer"}),
+        info="A load balancer has subnets in fewer than 2 AZs.",
+        explanation=(
+            "A load balancer has a node only in the AZs of its subnets; with one AZ, losing it "
+            "loses the entry point."
+        ),
+        check=load_balancer_zones,
+    ),
+    Rule(
+        suffix="VPCE1",
+        resource_types=frozenset({"AWS::EC2::VPCEndpoint"}),
+        info="An interface VPC endpoint has subnets in fewer than 2 AZs.",
+        explanation=(
+            "An interface endpoint has one network interface per subnet; callers in an AZ without "
+            "one cross AZs, and losing the only AZ cuts the service off."
+        ),
+        check=interface_endpoint_zones,
+    ),
+    Rule(
+        suffix="VPCE2",
+        resource_types=frozenset({"AWS::EC2::VPCEndpoint"}),
+        info=(
+            "An interface VPC endpoint has no policy, or one that allows every action on every "
+            "resource."
+        ),
+        explanation=(
+            "Without a policy an endpoint allows full access to the service. Scope it to the "
+            "actions and resources the workload needs, such as invoking its inference profile."
+        ),
+        check=interface_endpoint_policy,
+    ),
+    Rule(
+        suffix="VPCE3",
+        resource_types=frozenset({"AWS::EC2::VPCEndpoint"}),
+        info="An interface VPC endpoint's security group admits 0.0.0.0/0 or ::/0.",
+        explanation=(
+            "Endpoints serve private callers; allow the calling security groups, never every "
+            "address."
+        ),
+        check=interface_endpoint_open_ingress,
+    ),
+    Rule(
+        suffix="AOSS1",
+        resource_types=frozenset({"AWS::OpenSearchServerless::Collection"}),
+        info="An OpenSearch Serverless collection has standby replicas disabled.",
+        explanation=(
+            "Without standby replicas a collection runs without the standby nodes in another AZ "
+            "that keep it serving through the loss of an AZ."
+        ),
+        check=collection_standby_replicas,
+    ),
+    Rule(
+        suffix="AOSS2",
+        resource_types=frozenset({"AWS::OpenSearchServerless::SecurityPolicy"}),
+        info="An OpenSearch Serverless network policy allows public access.",
+        explanation=(
+            "AllowFromPublic overrides VPC rules for the same collection; reach collections "
+            "through an OpenSearch Serverless VPC endpoint instead."
+        ),
+        check=collection_network_public,
+    ),
+    Rule(
+        suffix="AOSS3",
+        resource_types=frozenset({"AWS::OpenSearchServerless::VpcEndpoint"}),
+        info="An OpenSearch Serverless VPC endpoint has subnets in fewer than 2 AZs.",
+        explanation=(
+            "The collection is reachable only through the endpoint's subnets; one AZ makes that AZ"
+            " a single point of failure."
+        ),
+        check=collection_endpoint_zones,
+    ),
+    Rule(
+        suffix="LAMBDA1",
+        resource_types=frozenset({"AWS::Lambda::Function"}),
+        info="A Lambda function in a VPC has subnets in fewer than 2 AZs.",
+        explanation=(
+            "Lambda runs a VPC function only in the AZs of its subnets (Security Hub Lambda.5); "
+            "one AZ stops the function when that AZ fails."
+        ),
+        check=lambda_zones,
+    ),
+    Rule(
+        suffix="BR1",
+        resource_types=_POLICY_TYPES,
+        info="A Bedrock invoke permission uses a Region wildcard.",
+        explanation=(
+            "Grant the inference profile in its source Region and the model in exactly the "
+            "destination Regions the profile routes to; a wildcard grants every Region, present "
+            "and future."
+        ),
+        check=bedrock_region_wildcard,
+    ),
+    Rule(
+        suffix="BR2",
+        resource_types=_POLICY_TYPES,
+        info=(
+            "A Bedrock foundation model is granted without a bedrock:InferenceProfileArn condition."
+        ),
+        explanation=(
+            "When a role may use an inference profile, or a model outside its own Region, the "
+            "model statement must be conditioned on bedrock:InferenceProfileArn; otherwise callers"
+            " can bypass the profile and its routing."
+        ),
+        check=bedrock_model_without_profile_condition,
+    ),
+)
+"""The GENREL05-BP01 rules, each applied as ``HaInference-<suffix>``."""

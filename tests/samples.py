@@ -1,0 +1,192 @@
+"""Small apps written without ha_inference's constructs, for the rule pack and the AZ-loss report.
+
+``sample_stack(app, ha=False)`` breaks every GENREL05-BP01 invariant once; ``ha=True`` builds the
+same resources the highly available way. Each resource has a stable construct id so tests can
+name the finding they expect.
+"""
+
+from __future__ import annotations
+
+import json
+
+import aws_cdk as cdk
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_elasticloadbalancingv2 as elbv2
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_opensearchserverless as aoss
+from aws_cdk import aws_sagemaker as sagemaker
+
+from tests.support import ZonalStack
+
+MODEL = "anthropic.claude-sonnet-4-5-20250929-v1:0"
+
+
+def sample_stack(app: cdk.App, construct_id: str, *, ha: bool, zones: int = 3) -> ZonalStack:
+    region = "us-east-1"
+    stack = ZonalStack(
+        app, construct_id, region=region, zones=tuple(f"{region}{c}" for c in "abc"[:zones])
+    )
+    private = stack.vpc.select_subnets(subnet_group_name="private").subnets
+    subnets = private if ha else private[:1]
+    subnet_ids = [s.subnet_id for s in subnets]
+    count = len(subnets)
+
+    sagemaker.CfnModel(
+        stack,
+        "Model",
+        execution_role_arn=f"arn:aws:iam::{stack.account}:role/sagemaker",
+        primary_container=sagemaker.CfnModel.ContainerDefinitionProperty(
+            image="123456789012.dkr.ecr.us-east-1.amazonaws.com/model:1"
+        ),
+        vpc_config=sagemaker.CfnModel.VpcConfigProperty(
+            security_group_ids=["sg-12345678"], subnets=subnet_ids
+        ),
+    )
+    sagemaker.CfnEndpointConfig(
+        stack,
+        "EndpointConfig",
+        production_variants=[
+            sagemaker.CfnEndpointConfig.ProductionVariantProperty(
+                variant_name="primary",
+                model_name="model",
+                initial_instance_count=max(count, 2) if ha else 1,
+                instance_type="ml.m5.large",
+                initial_variant_weight=1,
+            )
+        ],
+    )
+
+    lb_group = ec2.SecurityGroup(
+        stack, "LoadBalancerGroup", vpc=stack.vpc, allow_all_outbound=False
+    )
+    elbv2.CfnLoadBalancer(
+        stack,
+        "LoadBalancer",
+        type="network",
+        scheme="internal",
+        subnets=subnet_ids,
+        security_groups=[lb_group.security_group_id],
+        load_balancer_attributes=[
+            elbv2.CfnLoadBalancer.LoadBalancerAttributeProperty(
+                key="load_balancing.cross_zone.enabled", value="true" if ha else "false"
+            )
+        ],
+    )
+    elbv2.CfnTargetGroup(
+        stack,
+        "TargetGroup",
+        target_type="ip",
+        protocol="TCP",
+        port=443,
+        vpc_id=stack.vpc.vpc_id,
+        target_group_attributes=[
+            elbv2.CfnTargetGroup.TargetGroupAttributeProperty(
+                key="load_balancing.cross_zone.enabled",
+                value="use_load_balancer_configuration" if ha else "false",
+            )
+        ],
+    )
+
+    endpoint_group = ec2.SecurityGroup(
+        stack, "EndpointGroup", vpc=stack.vpc, allow_all_outbound=False
+    )
+    client = ec2.SecurityGroup(stack, "Client", vpc=stack.vpc)
+    endpoint_group.add_ingress_rule(client if ha else ec2.Peer.any_ipv4(), ec2.Port.tcp(443))
+    ec2.CfnVPCEndpoint(
+        stack,
+        "RuntimeEndpoint",
+        vpc_id=stack.vpc.vpc_id,
+        vpc_endpoint_type="Interface",
+        service_name=f"com.amazonaws.{region}.bedrock-runtime",
+        subnet_ids=subnet_ids,
+        security_group_ids=[endpoint_group.security_group_id],
+        private_dns_enabled=True,
+        policy_document={
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Principal": "*",
+                    "Action": "bedrock:InvokeModel",
+                    "Resource": f"arn:aws:bedrock:{region}::foundation-model/{MODEL}",
+                }
+            ]
+        }
+        if ha
+        else None,
+    )
+
+    aoss.CfnCollection(
+        stack,
+        "Collection",
+        name="vectors",
+        type="VECTORSEARCH",
+        standby_replicas="ENABLED" if ha else "DISABLED",
+    )
+    aoss.CfnSecurityPolicy(
+        stack,
+        "NetworkPolicy",
+        name="vectors-net",
+        type="network",
+        policy=json.dumps(
+            [
+                {
+                    "Rules": [{"ResourceType": "collection", "Resource": ["collection/vectors"]}],
+                    "AllowFromPublic": not ha,
+                    **({"SourceVPCEs": ["vpce-0123456789abcdef0"]} if ha else {}),
+                }
+            ]
+        ),
+    )
+    aoss.CfnVpcEndpoint(
+        stack,
+        "CollectionEndpoint",
+        name="vectors-vpce",
+        vpc_id=stack.vpc.vpc_id,
+        subnet_ids=subnet_ids,
+    )
+
+    function_group = ec2.SecurityGroup(stack, "FunctionGroup", vpc=stack.vpc)
+    role = iam.Role(stack, "FunctionRole", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"))
+    lambda_.CfnFunction(
+        stack,
+        "Function",
+        role=role.role_arn,
+        runtime="python3.14",
+        handler="index.handler",
+        code=lambda_.CfnFunction.CodeProperty(
+            zip_file="def handler(event, context):\n    return event\n"
+        ),
+        vpc_config=lambda_.CfnFunction.VpcConfigProperty(
+            subnet_ids=subnet_ids, security_group_ids=[function_group.security_group_id]
+        ),
+    )
+    profile = f"arn:aws:bedrock:{region}:{stack.account}:inference-profile/us.{MODEL}"
+    if ha:
+        role.add_to_policy(
+            iam.PolicyStatement(actions=["bedrock:InvokeModel"], resources=[profile])
+        )
+        role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["bedrock:InvokeModel"],
+                resources=[
+                    f"arn:aws:bedrock:{r}::foundation-model/{MODEL}"
+                    for r in ("us-east-1", "us-east-2", "us-west-2")
+                ],
+                conditions={"StringEquals": {"bedrock:InferenceProfileArn": profile}},
+            )
+        )
+    else:
+        role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["bedrock:InvokeModel*"],
+                resources=[profile, "arn:aws:bedrock:*::foundation-model/*"],
+            )
+        )
+        role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["bedrock:InvokeModel"],
+                resources=[f"arn:aws:bedrock:us-west-2::foundation-model/{MODEL}"],
+            )
+        )
+    return stack
