@@ -8,6 +8,7 @@ from ha_inference.bedrock_profiles import (
     PolicyStatementShape,
 )
 from ha_inference.coverage import RegionCoverage, mark_supporting
+from ha_inference.nag_pack import HaInferenceChecks
 from ha_inference.regions import DEFAULT_ROUTES, Geography, RoutingTable
 from ha_inference.residency import data_residency_of, declare_data_residency
 
@@ -17,6 +18,7 @@ __all__ = [
     "BedrockVpcEndpoints",
     "CrossRegionInferenceProfile",
     "Geography",
+    "HaInferenceChecks",
     "IInvokeTarget",
     "PolicyStatementShape",
     "RegionCoverage",

@@ -32,7 +32,7 @@ def sample_stack(app: cdk.App, construct_id: str, *, ha: bool, zones: int = 3) -
     subnet_ids = [s.subnet_id for s in subnets]
     count = len(subnets)
 
-    sagemaker.CfnModel(
+    model = sagemaker.CfnModel(
         stack,
         "Model",
         execution_role_arn=f"arn:aws:iam::{stack.account}:role/sagemaker",
@@ -49,7 +49,7 @@ def sample_stack(app: cdk.App, construct_id: str, *, ha: bool, zones: int = 3) -
         production_variants=[
             sagemaker.CfnEndpointConfig.ProductionVariantProperty(
                 variant_name="primary",
-                model_name="model",
+                model_name=model.attr_model_name,
                 initial_instance_count=max(count, 2) if ha else 1,
                 instance_type="ml.m5.large",
                 initial_variant_weight=1,

@@ -1,0 +1,400 @@
+"""AZ-loss report for any synthesized CDK app: ``python -m ha_inference.report cdk.out``.
+
+For every stack it maps each zonal component to its Availability Zones (read from the templates
+only: subnets, interface-endpoint ENIs, load-balancer nodes, SageMaker instances, VPC Lambda
+subnets, OpenSearch Serverless endpoint subnets, NAT gateways), then works out, for the loss of
+each AZ, what remains of each component. SageMaker places instances itself, so its row shows the
+worst case after losing one of k AZs with N instances spread as evenly as SageMaker can:
+``N - ceil(N / k)``. Load-balancer failure detection is the health-check interval times the
+unhealthy threshold, plus the 60-second DNS TTL with which the NLB withdraws a failed AZ.
+
+Writes ``az-loss.md`` (Markdown tables) and ``az-coverage.svg`` (a coverage map) to ``--out``
+and exits 1 when losing any single AZ leaves some component with nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from html import escape
+from pathlib import Path
+from typing import Any
+
+from ha_inference._internal.assembly import StackArtifact, load_stacks
+
+DNS_TTL_SECONDS = 60
+"""How long clients may keep resolving a load balancer's withdrawn AZ (the NLB record TTL)."""
+
+NLB_DEFAULT_INTERVAL = 30
+NLB_DEFAULT_UNHEALTHY = 2
+
+
+@dataclass(frozen=True)
+class Component:
+    """Something that must survive an AZ loss, and where it runs.
+
+    ``zones`` has one entry per placement (subnet, ENI, node); ``None`` marks a placement whose
+    AZ the template does not tell. ``instances`` is set for SageMaker variants, ``managed`` for
+    services that AWS keeps in several AZs (``True``) or in one (``False``).
+    """
+
+    kind: str
+    name: str
+    zones: tuple[str | None, ...] = ()
+    instances: int | None = None
+    managed: bool | None = None
+
+    def remaining(self, lost: str) -> int | None:
+        """What is left after losing ``lost`` (instances, or placements); ``None`` if unknown."""
+        if self.managed is not None:
+            return 1 if self.managed else 0
+        if None in self.zones:
+            return None
+        placed = [z for z in self.zones if z != lost]
+        if self.instances is not None:
+            spread = len(set(self.zones))
+            if lost not in self.zones or spread == 0:
+                return self.instances if spread else 0
+            return self.instances - math.ceil(self.instances / spread)
+        return len(placed)
+
+    def count_in(self, zone: str) -> int:
+        return sum(1 for z in self.zones if z == zone)
+
+
+@dataclass
+class StackReport:
+    name: str
+    region: str
+    zones: list[str]
+    components: list[Component]
+    detection: list[str] = field(default_factory=list)
+
+    def failures(self) -> list[str]:
+        found = []
+        for component in self.components:
+            if component.managed is False:
+                found.append(f"{component.kind} {component.name}: no standby in another AZ")
+                continue
+            for zone in self.zones:
+                if component.remaining(zone) == 0:
+                    found.append(f"{component.kind} {component.name}: nothing left without {zone}")
+        return found
+
+
+# --------------------------------------------------------------------------- template reading
+
+
+def _zone_of(value: Any) -> str | None:
+    """An AZ name, or ``az#i`` for CDK's ``Fn::Select [i, Fn::GetAZs]`` of an env-agnostic VPC."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict) and "Fn::Select" in value:
+        index, source = value["Fn::Select"]
+        if isinstance(source, dict) and "Fn::GetAZs" in source:
+            return f"az#{index}"
+    return None
+
+
+def _subnet_zones(stack: StackArtifact) -> dict[str, str | None]:
+    return {
+        logical_id: _zone_of(resource.get("Properties", {}).get("AvailabilityZone"))
+        for logical_id, resource in stack.of_type("AWS::EC2::Subnet").items()
+    }
+
+
+def _zones(refs: Any, subnets: dict[str, str | None]) -> tuple[str | None, ...]:
+    if not isinstance(refs, list):
+        return (None,)
+    return tuple(
+        subnets.get(ref["Ref"]) if isinstance(ref, dict) and "Ref" in ref else None for ref in refs
+    )
+
+
+def _tag(resource: dict[str, Any], key: str) -> str | None:
+    for tag in resource.get("Properties", {}).get("Tags", []) or []:
+        if tag.get("Key") == key:
+            return str(tag.get("Value"))
+    return None
+
+
+def _service(name: Any) -> str:
+    """The short service name of an endpoint (``bedrock-runtime``) from a literal or a join."""
+    if isinstance(name, dict) and "Fn::Join" in name:
+        name = "".join(p for p in name["Fn::Join"][1] if isinstance(p, str))
+    if isinstance(name, str):
+        parts = name.split(".")
+        return ".".join(parts[3:]) if name.startswith("com.amazonaws.") else name
+    return "?"
+
+
+def _model(models: dict[str, dict[str, Any]], ref: Any) -> dict[str, Any]:
+    """The properties of the model a variant names, by ``Fn::GetAtt`` or by literal name."""
+    if isinstance(ref, dict) and "Fn::GetAtt" in ref:
+        found = models.get(ref["Fn::GetAtt"][0], {})
+    else:
+        found = next(
+            (m for m in models.values() if m.get("Properties", {}).get("ModelName") == ref), {}
+        )
+    properties: dict[str, Any] = found.get("Properties", {})
+    return properties
+
+
+def components_of(stack: StackArtifact) -> list[Component]:
+    """Every zonal component of one stack's template."""
+    subnets = _subnet_zones(stack)
+    found: list[Component] = []
+
+    tiers: dict[str, list[str | None]] = {}
+    for logical_id, subnet in stack.of_type("AWS::EC2::Subnet").items():
+        tier = _tag(subnet, "aws-cdk:subnet-name") or logical_id
+        tiers.setdefault(tier, []).append(subnets[logical_id])
+    found += [Component("subnets", tier, tuple(zones)) for tier, zones in sorted(tiers.items())]
+
+    nats = [
+        subnets.get(n["Properties"].get("SubnetId", {}).get("Ref", ""))
+        for n in stack.of_type("AWS::EC2::NatGateway").values()
+    ]
+    if nats:
+        found.append(Component("NAT gateways", "egress", tuple(nats)))
+
+    for logical_id, endpoint in sorted(stack.of_type("AWS::EC2::VPCEndpoint").items()):
+        props = endpoint.get("Properties", {})
+        if props.get("VpcEndpointType") == "Interface":
+            found.append(
+                Component(
+                    "interface endpoint",
+                    f"{_service(props.get('ServiceName'))} ({logical_id})",
+                    _zones(props.get("SubnetIds"), subnets),
+                )
+            )
+
+    for logical_id, lb in sorted(
+        stack.of_type("AWS::ElasticLoadBalancingV2::LoadBalancer").items()
+    ):
+        props = lb.get("Properties", {})
+        refs = props.get("Subnets") or [m.get("SubnetId") for m in props.get("SubnetMappings", [])]
+        kind = f"{props.get('Type', 'application')} load balancer"
+        found.append(Component(kind, logical_id, _zones(refs, subnets)))
+
+    models = stack.of_type("AWS::SageMaker::Model")
+    for logical_id, config in sorted(stack.of_type("AWS::SageMaker::EndpointConfig").items()):
+        for variant in config.get("Properties", {}).get("ProductionVariants", []):
+            count = variant.get("InitialInstanceCount")
+            if not isinstance(count, int):
+                continue  # serverless variants are managed by SageMaker
+            vpc = _model(models, variant.get("ModelName")).get("VpcConfig")
+            zones = _zones(vpc.get("Subnets"), subnets) if vpc else (None,)
+            name = f"{logical_id}/{variant.get('VariantName', '?')} ({count} instances)"
+            found.append(Component("SageMaker instances", name, zones, instances=count))
+
+    for logical_id, function in sorted(stack.of_type("AWS::Lambda::Function").items()):
+        vpc = function.get("Properties", {}).get("VpcConfig")
+        if vpc and vpc.get("SubnetIds"):
+            found.append(
+                Component("Lambda function", logical_id, _zones(vpc["SubnetIds"], subnets))
+            )
+
+    for logical_id, endpoint in sorted(
+        stack.of_type("AWS::OpenSearchServerless::VpcEndpoint").items()
+    ):
+        refs = endpoint.get("Properties", {}).get("SubnetIds")
+        found.append(Component("collection endpoint", logical_id, _zones(refs, subnets)))
+
+    for logical_id, collection in sorted(
+        stack.of_type("AWS::OpenSearchServerless::Collection").items()
+    ):
+        standby = collection.get("Properties", {}).get("StandbyReplicas", "ENABLED")
+        found.append(Component("collection", logical_id, managed=standby != "DISABLED"))
+    return found
+
+
+def detection_of(stack: StackArtifact) -> list[str]:
+    """How long an NLB takes to stop sending to a failed AZ, per target group."""
+    lines = []
+    for logical_id, group in sorted(
+        stack.of_type("AWS::ElasticLoadBalancingV2::TargetGroup").items()
+    ):
+        props = group.get("Properties", {})
+        if props.get("Protocol") not in {"TCP", "TLS", "UDP", "TCP_UDP"}:
+            continue
+        interval = props.get("HealthCheckIntervalSeconds", NLB_DEFAULT_INTERVAL)
+        unhealthy = props.get("UnhealthyThresholdCount", NLB_DEFAULT_UNHEALTHY)
+        if not (isinstance(interval, int) and isinstance(unhealthy, int)):
+            continue
+        detect = interval * unhealthy
+        lines.append(
+            f"{logical_id}: targets marked unhealthy after {interval} s x {unhealthy} = "
+            f"{detect} s; with the {DNS_TTL_SECONDS} s DNS TTL, clients leave a failed AZ "
+            f"within about {detect + DNS_TTL_SECONDS} s"
+        )
+    return lines
+
+
+def analyse(assembly_dir: str | Path) -> list[StackReport]:
+    reports = []
+    for stack in load_stacks(assembly_dir):
+        components = components_of(stack)
+        zones = sorted({z for c in components for z in c.zones if z is not None})
+        reports.append(
+            StackReport(stack.name, stack.region, zones, components, detection_of(stack))
+        )
+    return reports
+
+
+# --------------------------------------------------------------------------- rendering
+
+
+def _cell(value: int | None) -> str:
+    return "?" if value is None else str(value)
+
+
+def to_markdown(reports: Sequence[StackReport]) -> str:
+    out = ["# AZ-loss report", ""]
+    for report in reports:
+        out += [f"## {report.name} ({report.region})", ""]
+        if not report.components:
+            out += ["No zonal components.", ""]
+            continue
+        header = ["Component", *report.zones, *(f"lose {z}" for z in report.zones)]
+        out += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+        for c in report.components:
+            placed = [
+                "managed" if c.managed is not None else str(c.count_in(z)) for z in report.zones
+            ]
+            left = [_cell(c.remaining(z)) for z in report.zones]
+            out.append(f"| {c.kind}: {c.name} | " + " | ".join(placed + left) + " |")
+        out.append("")
+        out += [f"- {line}" for line in report.detection]
+        failures = report.failures()
+        out.append(
+            "- **Survives the loss of any one AZ.**"
+            if not failures
+            else "- **Does not survive the loss of one AZ:** " + "; ".join(failures)
+        )
+        out.append("")
+    return "\n".join(out)
+
+
+def to_svg(reports: Sequence[StackReport]) -> str:
+    """A coverage map: one row per component, a column per AZ, then one per lost AZ."""
+    row_h, label_w, cell_w, pad = 22, 430, 92, 10
+    width = label_w + cell_w * 2 * max((len(r.zones) for r in reports), default=1) + 2 * pad
+    parts: list[str] = []
+    y = pad
+    for report in reports:
+        parts.append(_text(pad, y + 16, f"{report.name} ({report.region})", bold=True, size=15))
+        y += row_h + 6
+        columns = [*report.zones, *(f"lose {z}" for z in report.zones)]
+        for i, column in enumerate(columns):
+            parts.append(_text(label_w + i * cell_w + cell_w / 2, y + 14, column, anchor="middle"))
+        y += row_h
+        for c in report.components:
+            parts.append(_text(pad, y + 15, f"{c.kind}: {c.name}"[:70]))
+            for i, zone in enumerate(report.zones):
+                present = c.managed if c.managed is not None else c.count_in(zone) > 0
+                label = "managed" if c.managed is not None else str(c.count_in(zone))
+                parts.append(
+                    _box(
+                        label_w + i * cell_w,
+                        y,
+                        cell_w,
+                        row_h,
+                        fill="#7fbf7f" if present else "#dddddd",
+                        label=label,
+                    )
+                )
+            for i, zone in enumerate(report.zones):
+                left = c.remaining(zone)
+                color = "#dddddd" if left is None else "#7fbf7f" if left > 0 else "#e06666"
+                parts.append(
+                    _box(
+                        label_w + (len(report.zones) + i) * cell_w,
+                        y,
+                        cell_w,
+                        row_h,
+                        fill=color,
+                        label=_cell(left),
+                    )
+                )
+            y += row_h
+        verdict = (
+            "survives the loss of any one AZ"
+            if not report.failures()
+            else "FAILS: an AZ loss leaves a component with nothing"
+        )
+        parts.append(
+            _text(
+                pad,
+                y + 16,
+                verdict,
+                bold=True,
+                color="#2d6a2d" if not report.failures() else "#a61c1c",
+            )
+        )
+        y += row_h + pad * 2
+    height = y + pad
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+        f'viewBox="0 0 {width} {height}" font-family="Helvetica, Arial, sans-serif" '
+        f'font-size="12">\n<rect width="100%" height="100%" fill="white"/>\n'
+        + "\n".join(parts)
+        + "\n</svg>\n"
+    )
+
+
+def _text(
+    x: float,
+    y: float,
+    text: str,
+    *,
+    bold: bool = False,
+    size: int = 12,
+    anchor: str = "start",
+    color: str = "#222222",
+) -> str:
+    weight = ' font-weight="bold"' if bold else ""
+    return (
+        f'<text x="{x:g}" y="{y:g}" font-size="{size}" text-anchor="{anchor}" fill="{color}"'
+        f"{weight}>{escape(text)}</text>"
+    )
+
+
+def _box(x: float, y: float, w: float, h: float, *, fill: str, label: str) -> str:
+    return (
+        f'<rect x="{x + 1:g}" y="{y + 1:g}" width="{w - 2:g}" height="{h - 2:g}" fill="{fill}" '
+        f'stroke="white"/>' + _text(x + w / 2, y + 15, label, anchor="middle")
+    )
+
+
+# --------------------------------------------------------------------------- command line
+
+
+def main(argv: Iterable[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m ha_inference.report",
+        description="What survives the loss of each Availability Zone, per stack.",
+    )
+    parser.add_argument("assembly", nargs="?", default="cdk.out", help="cloud assembly (cdk.out)")
+    parser.add_argument("--out", default=None, help="write az-loss.md and az-coverage.svg here")
+    args = parser.parse_args(list(argv) if argv is not None else None)
+    try:
+        reports = analyse(args.assembly)
+    except FileNotFoundError as err:
+        print(err, file=sys.stderr)
+        return 2
+    markdown = to_markdown(reports)
+    print(markdown)
+    if args.out:
+        out = Path(args.out)
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "az-loss.md").write_text(markdown + "\n")
+        (out / "az-coverage.svg").write_text(to_svg(reports))
+    return 1 if any(report.failures() for report in reports) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

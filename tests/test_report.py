@@ -1,0 +1,130 @@
+"""The AZ-loss report on small synthesized samples, including a single-AZ one that must fail."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from ha_inference.report import Component, StackReport, analyse, main, to_markdown, to_svg
+from tests.samples import sample_stack
+from tests.support import new_app
+
+
+@pytest.fixture(scope="module")
+def assembly(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    outdir = tmp_path_factory.mktemp("report") / "cdk.out"
+    app = new_app(outdir)
+    sample_stack(app, "Ha", ha=True)
+    sample_stack(app, "NonHa", ha=False)
+    sample_stack(app, "SingleAz", ha=True, zones=1)
+    app.synth()
+    return outdir
+
+
+@pytest.fixture(scope="module")
+def reports(assembly: Path) -> dict[str, StackReport]:
+    return {report.name: report for report in analyse(assembly)}
+
+
+def component(report: StackReport, kind: str) -> Component:
+    (found,) = [c for c in report.components if c.kind == kind]
+    return found
+
+
+def test_maps_every_zonal_component_to_its_azs(reports: dict[str, StackReport]) -> None:
+    ha = reports["Ha"]
+    assert ha.zones == ["us-east-1a", "us-east-1b", "us-east-1c"]
+    kinds = {c.kind for c in ha.components}
+    assert kinds == {
+        "subnets",
+        "interface endpoint",
+        "network load balancer",
+        "SageMaker instances",
+        "Lambda function",
+        "collection endpoint",
+        "collection",
+    }
+    for kind in (
+        "interface endpoint",
+        "network load balancer",
+        "Lambda function",
+        "collection endpoint",
+    ):
+        assert sorted(component(ha, kind).zones) == ha.zones, kind  # type: ignore[type-var]
+
+
+def test_ha_sample_survives_the_loss_of_any_az(reports: dict[str, StackReport]) -> None:
+    ha = reports["Ha"]
+    assert ha.failures() == []
+    sagemaker = component(ha, "SageMaker instances")
+    assert sagemaker.instances == 3
+    # Worst case with 3 instances over 3 AZs: losing one AZ leaves 3 - ceil(3/3) = 2.
+    assert [sagemaker.remaining(z) for z in ha.zones] == [2, 2, 2]
+    assert [component(ha, "Lambda function").remaining(z) for z in ha.zones] == [2, 2, 2]
+
+
+def test_non_ha_sample_fails_with_each_single_az_component(reports: dict[str, StackReport]) -> None:
+    failures = reports["NonHa"].failures()
+    for expected in (
+        "SageMaker instances EndpointConfig/primary (1 instances): nothing left without us-east-1a",
+        "network load balancer LoadBalancer: nothing left without us-east-1a",
+        "Lambda function Function: nothing left without us-east-1a",
+        "collection endpoint CollectionEndpoint: nothing left without us-east-1a",
+        "collection Collection: no standby in another AZ",
+    ):
+        assert expected in failures
+    assert not any("us-east-1b" in f for f in failures)
+
+
+def test_single_az_app_fails(
+    reports: dict[str, StackReport], assembly: Path, tmp_path: Path
+) -> None:
+    single = reports["SingleAz"]
+    assert single.zones == ["us-east-1a"]
+    assert "subnets private: nothing left without us-east-1a" in single.failures()
+    assert main([str(assembly), "--out", str(tmp_path)]) == 1
+
+
+def test_detection_time_from_health_checks(reports: dict[str, StackReport]) -> None:
+    (line,) = reports["Ha"].detection
+    assert line == (
+        "TargetGroup: targets marked unhealthy after 30 s x 2 = 60 s; with the 60 s DNS TTL, "
+        "clients leave a failed AZ within about 120 s"
+    )
+
+
+def test_outputs_markdown_and_svg(
+    reports: dict[str, StackReport], assembly: Path, tmp_path: Path
+) -> None:
+    main([str(assembly), "--out", str(tmp_path)])
+    markdown = (tmp_path / "az-loss.md").read_text()
+    assert "| Component | us-east-1a | us-east-1b | us-east-1c | lose us-east-1a |" in markdown
+    assert "**Survives the loss of any one AZ.**" in markdown
+    svg = ET.parse(tmp_path / "az-coverage.svg").getroot()
+    texts = [t.text for t in svg.iter("{http://www.w3.org/2000/svg}text")]
+    assert "Ha (us-east-1)" in texts and "lose us-east-1c" in texts
+    assert to_markdown([]) == "# AZ-loss report\n" and to_svg([]).startswith("<svg")
+
+
+def test_exit_code_zero_when_everything_survives(tmp_path: Path) -> None:
+    outdir = tmp_path / "cdk.out"
+    app = new_app(outdir)
+    sample_stack(app, "Ha", ha=True)
+    app.synth()
+    assert main([str(outdir)]) == 0
+
+
+def test_fails_clearly_without_an_assembly(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main([str(tmp_path / "nowhere")]) == 2
+    assert "is not a cloud assembly (no manifest.json); run 'make synth'" in capsys.readouterr().err
+
+
+def test_unknown_zones_are_not_counted_as_lost() -> None:
+    imported = Component("Lambda function", "Imported", (None, None))
+    assert imported.remaining("us-east-1a") is None
+    report = StackReport("S", "us-east-1", ["us-east-1a"], [imported])
+    assert report.failures() == []
