@@ -153,6 +153,38 @@ def _arns(shapes: Iterable[PolicyStatementShape]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(arn for shape in shapes for arn in shape.resources))
 
 
+class FoundationModel:
+    """An on-demand foundation model invoked directly in one Region (no cross-Region routing).
+
+    For models without an inference profile, such as embedding models. ``grant_invoke`` allows
+    the invoke actions on the model in exactly that Region.
+    """
+
+    def __init__(self, model_id: str, *, region: str) -> None:
+        check_model_id(model_id)
+        self.model_id = model_id
+        self.region = region
+        self.model_arn = foundation_model_arn(model_id, region, partition_of(region))
+
+    @classmethod
+    def in_stack_region(cls, scope: Construct, model_id: str) -> FoundationModel:
+        """The model in the Region of ``scope``'s stack (which must be concrete)."""
+        region = concrete_region("FoundationModel", cdk.Stack.of(scope))
+        return cls(model_id, region=region)
+
+    @property
+    def invoke_statements(self) -> tuple[PolicyStatementShape, ...]:
+        return (PolicyStatementShape(resources=(self.model_arn,)),)
+
+    @property
+    def invoke_resource_arns(self) -> tuple[str, ...]:
+        return (self.model_arn,)
+
+    def grant_invoke(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Lets ``grantee`` invoke this model in its Region only."""
+        return _grant(grantee, self.invoke_statements)
+
+
 class CrossRegionInferenceProfile(Construct):
     """A system-defined cross-Region inference profile (``{geography}.{model_id}``).
 

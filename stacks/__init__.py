@@ -11,7 +11,7 @@ from stacks.regional_stack import RegionalStack
 __all__ = ["RegionalStack", "Settings", "build_reference_app", "load_settings", "stack_name"]
 
 
-SUPPORTING_KINDS = ("bedrock-endpoints",)
+SUPPORTING_KINDS = ("bedrock-endpoints", "vector-search", "compute")
 """What every Region that uses the inference profile must also have (GENREL05-BP01 step 4)."""
 
 

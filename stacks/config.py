@@ -29,6 +29,8 @@ PLACEHOLDER_ACCOUNT = "000000000000"
 
 DEFAULT_REGIONS = ("us-east-1", "us-east-2", "us-west-2")
 DEFAULT_AZ_COUNT = 3
+DEFAULT_EMBEDDING_MODEL_ID = "amazon.titan-embed-text-v2:0"
+"""Titan Text Embeddings V2, invoked on demand in each Region (it has no inference profile)."""
 DEFAULT_MODEL_ID = "anthropic.claude-sonnet-4-5-20250929-v1:0"
 """Claude Sonnet 4.5: its model card documents the US, EU, JP, AU and global profiles."""
 
@@ -54,6 +56,7 @@ class Settings:
     vpc_cidr: str = "10.0.0.0/16"
     nat_gateways: int = 0
     model_id: str = DEFAULT_MODEL_ID
+    embedding_model_id: str = DEFAULT_EMBEDDING_MODEL_ID
     geography: Geography = Geography.US
     data_residency: tuple[str, ...] | None = None
     require_all_destinations: bool = True
@@ -71,6 +74,7 @@ _KEYS = {
     "vpc-cidr",
     "nat-gateways",
     "bedrock-model-id",
+    "embedding-model-id",
     "bedrock-geography",
     "data-residency",
     "require-all-destinations",
@@ -199,6 +203,12 @@ def load_settings(
     except ValueError as err:
         raise SettingsError(f"{PREFIX}bedrock-model-id is not usable: {err}") from None
 
+    embedding_model_id = get("embedding-model-id", DEFAULT_EMBEDDING_MODEL_ID)
+    try:
+        check_model_id(embedding_model_id)
+    except ValueError as err:
+        raise SettingsError(f"{PREFIX}embedding-model-id is not usable: {err}") from None
+
     geography_name = get("bedrock-geography", Geography.US.value)
     try:
         geography = Geography(geography_name)
@@ -246,6 +256,7 @@ def load_settings(
         vpc_cidr=cidr,
         nat_gateways=nat,
         model_id=model_id,
+        embedding_model_id=embedding_model_id,
         geography=geography,
         data_residency=tuple(residency) if residency is not None else None,
         require_all_destinations=require_all,

@@ -2,15 +2,29 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
-from ha_inference import BedrockVpcEndpoints, CrossRegionInferenceProfile
+import ha_inference.functions.retrieval
+from ha_inference import (
+    BedrockVpcEndpoints,
+    CollectionVpcEndpoint,
+    CrossRegionInferenceProfile,
+    FoundationModel,
+    MultiAzFunction,
+    VectorCollection,
+)
 from stacks.config import RegionSettings, Settings
 from stacks.network import Network
+
+RETRIEVAL_CODE = Path(ha_inference.functions.retrieval.__file__).parent
+COLLECTION_NAME = "ha-inference-vectors"
+INDEX_NAME = "passages"
 
 
 class RegionalStack(cdk.Stack):
@@ -51,16 +65,17 @@ class RegionalStack(cdk.Stack):
             nat_gateways=settings.nat_gateways,
         )
 
-        # Bedrock: the cross-Region profile, and its runtime endpoints in every AZ.
+        # Bedrock: the cross-Region profile, the embedding model, and runtime endpoints in every AZ.
         self.profile = CrossRegionInferenceProfile(
             self, "InferenceProfile", model_id=settings.model_id, geography=settings.geography
         )
+        self.embedding_model = FoundationModel.in_stack_region(self, settings.embedding_model_id)
         self.bedrock_endpoints = BedrockVpcEndpoints(
             self,
             "BedrockEndpoints",
             vpc=self.network.vpc,
             subnets=self.network.endpoint_subnets,
-            invoke_targets=[self.profile],
+            invoke_targets=[self.profile, self.embedding_model],
         )
         self.inference_role = iam.Role(
             self,
@@ -69,6 +84,38 @@ class RegionalStack(cdk.Stack):
             description="Invokes the model through the cross-Region inference profile only",
         )
         self.profile.grant_invoke(self.inference_role)
+        self.embedding_model.grant_invoke(self.inference_role)
+
+        # Vector search behind its own VPC endpoint, and the retrieval function in every AZ.
+        self.collection_endpoint = CollectionVpcEndpoint(
+            self, "CollectionEndpoint", vpc=self.network.vpc, subnets=self.network.endpoint_subnets
+        )
+        self.collection = VectorCollection(
+            self,
+            "Vectors",
+            collection_name=COLLECTION_NAME,
+            vpc_endpoint=self.collection_endpoint,
+            description="Passages the retrieval function grounds its answers in",
+        )
+        self.retrieval = MultiAzFunction(
+            self,
+            "Retrieval",
+            vpc=self.network.vpc,
+            subnets=self.network.workload_subnets,
+            code=lambda_.Code.from_asset(str(RETRIEVAL_CODE), exclude=["__pycache__", "*.pyc"]),
+            handler="index.handler",
+            role=self.inference_role,
+            description="Answers a question from the vector collection through the profile",
+            environment={
+                "MODEL_ID": self.profile.profile_id,
+                "EMBEDDING_MODEL_ID": settings.embedding_model_id,
+                "COLLECTION_ENDPOINT": self.collection.collection_endpoint,
+                "INDEX_NAME": INDEX_NAME,
+            },
+        )
+        self.collection.grant_read(self.retrieval)
+        self.bedrock_endpoints.connections.allow_default_port_from(self.retrieval)
+        self.collection_endpoint.connections.allow_default_port_from(self.retrieval)
 
     @property
     def availability_zones(self) -> list[str]:

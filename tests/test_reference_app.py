@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from syrupy.assertion import SnapshotAssertion
@@ -60,7 +61,9 @@ def test_flow_logs_capture_all_traffic_of_the_vpc(reference: Synth, region: str)
     (flow_log,) = resources(template, "AWS::EC2::FlowLog").values()
     assert flow_log["Properties"]["ResourceId"] == {"Ref": vpc_id}
     assert flow_log["Properties"]["TrafficType"] == "ALL"
-    (group,) = resources(template, "AWS::Logs::LogGroup").values()
+    role_arn = flow_log["Properties"]["DeliverLogsPermissionArn"]
+    group = template["Resources"][flow_log["Properties"]["LogGroupName"]["Ref"]]
+    assert group["Type"] == "AWS::Logs::LogGroup" and role_arn["Fn::GetAtt"][1] == "Arn"
     assert group["Properties"]["RetentionInDays"] == 365
 
 
@@ -117,3 +120,111 @@ def test_template_snapshot(
     reference: Synth, region: str, template_snapshot: SnapshotAssertion
 ) -> None:
     assert reference.template(region) == template_snapshot
+
+
+def _policies_of(template: dict[str, Any], role_id: str) -> list[dict[str, Any]]:
+    return [
+        statement
+        for policy in resources(template, "AWS::IAM::Policy").values()
+        if {"Ref": role_id} in policy["Properties"]["Roles"]
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+    ]
+
+
+@pytest.mark.parametrize("region", sorted(DEFAULT_AZS))
+def test_vector_collection_is_private_and_highly_available(reference: Synth, region: str) -> None:
+    template = reference.template(region)
+    (collection,) = resources(template, "AWS::OpenSearchServerless::Collection").values()
+    assert collection["Properties"]["Type"] == "VECTORSEARCH"
+    assert collection["Properties"]["StandbyReplicas"] == "ENABLED"
+    (endpoint_id,) = resources(template, "AWS::OpenSearchServerless::VpcEndpoint")
+    policies = resources(template, "AWS::OpenSearchServerless::SecurityPolicy").values()
+    (network,) = [p for p in policies if p["Properties"]["Type"] == "network"]
+    rule_sets = json.loads(_join(network["Properties"]["Policy"], {endpoint_id: "vpce-ID"}))
+    for rule_set in rule_sets:
+        assert rule_set["AllowFromPublic"] is False
+        assert rule_set["SourceVPCEs"] == ["vpce-ID"]
+        assert "SourceServices" not in rule_set
+
+
+@pytest.mark.parametrize("region", sorted(DEFAULT_AZS))
+def test_endpoints_and_function_cover_every_az(reference: Synth, region: str) -> None:
+    template = reference.template(region)
+    azs = DEFAULT_AZS[region]
+    (endpoint,) = resources(template, "AWS::OpenSearchServerless::VpcEndpoint").values()
+    assert_one_subnet_per_az(
+        template, endpoint["Properties"]["SubnetIds"], azs, "collection endpoint"
+    )
+    for logical_id, vpce in resources(template, "AWS::EC2::VPCEndpoint").items():
+        if vpce["Properties"].get("VpcEndpointType") == "Interface":
+            assert_one_subnet_per_az(template, vpce["Properties"]["SubnetIds"], azs, logical_id)
+    in_vpc = [
+        f
+        for f in resources(template, "AWS::Lambda::Function").values()
+        if "VpcConfig" in f["Properties"]
+    ]
+    assert in_vpc, "the retrieval function is not in the VPC"
+    for function in in_vpc:
+        assert_one_subnet_per_az(
+            template, function["Properties"]["VpcConfig"]["SubnetIds"], azs, "function"
+        )
+
+
+@pytest.mark.parametrize("region", sorted(DEFAULT_AZS))
+def test_function_role_reads_the_collection_and_invokes_only_the_profile_and_embeddings(
+    reference: Synth, region: str
+) -> None:
+    template = reference.template(region)
+    stack = next(s for s in reference.stacks if s.region == region)
+    role_id = stack.get_logical_id(stack.inference_role.node.default_child)  # type: ignore[arg-type]
+    statements = _policies_of(template, role_id)
+    granted: dict[str, list[Any]] = {}
+    for statement in statements:
+        assert statement["Effect"] == "Allow"
+        for action in _listed(statement["Action"]):
+            granted.setdefault(action, []).extend(_listed(statement["Resource"]))
+    bedrock = {a: sorted(map(str, r)) for a, r in granted.items() if a.startswith("bedrock:")}
+    profile = f"arn:aws:bedrock:{region}:111111111111:inference-profile/us.anthropic.claude-sonnet-4-5-20250929-v1:0"
+    models = [
+        f"arn:aws:bedrock:{r}::foundation-model/anthropic.claude-sonnet-4-5-20250929-v1:0"
+        for r in sorted(DEFAULT_AZS)
+    ]
+    embeddings = f"arn:aws:bedrock:{region}::foundation-model/amazon.titan-embed-text-v2:0"
+    expected = sorted([profile, *models, embeddings])
+    assert bedrock == {
+        "bedrock:InvokeModel": expected,
+        "bedrock:InvokeModelWithResponseStream": expected,
+    }
+    collection_id = next(iter(resources(template, "AWS::OpenSearchServerless::Collection")))
+    assert granted["aoss:APIAccessAll"] == [{"Fn::GetAtt": [collection_id, "Arn"]}]
+    others = {a.split(":")[0] for a in granted} - {"bedrock", "aoss"}
+    assert others <= {"logs", "ec2", "xray", "kms"}, others
+    # The data access policy lets exactly this role read, and nothing else.
+    (data,) = resources(template, "AWS::OpenSearchServerless::AccessPolicy").values()
+    document = json.loads(_join(data["Properties"]["Policy"], {role_id: "ROLE"}))
+    assert [rule["Principal"] for rule in document] == [["ROLE"]]
+    permissions = sorted(p for rule in document for r in rule["Rules"] for p in r["Permission"])
+    assert permissions == [
+        "aoss:DescribeCollectionItems",
+        "aoss:DescribeIndex",
+        "aoss:ReadDocument",
+    ]
+
+
+def _listed(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def _join(value: Any, names: dict[str, str]) -> str:
+    """A JSON string CDK wrote as Fn::Join, with each reference replaced by a placeholder."""
+    if isinstance(value, str):
+        return value
+    separator, parts = value["Fn::Join"]
+    out = []
+    for part in parts:
+        if isinstance(part, str):
+            out.append(part)
+        else:
+            target = part.get("Ref") or part.get("Fn::GetAtt", [None])[0]
+            out.append(names.get(target, "TOKEN"))
+    return str(separator.join(out))

@@ -1,0 +1,1 @@
+"""The retrieval-augmented answer function (asset root: this folder, handler ``index.handler``)."""

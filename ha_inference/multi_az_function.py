@@ -1,0 +1,281 @@
+"""A Lambda function in a VPC with a network interface in every selected Availability Zone."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+
+import aws_cdk as cdk
+import jsii
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from ha_inference._internal.validation import select_subnets, subnet_azs
+from ha_inference.coverage import mark_supporting
+
+NETWORK_INTERFACE_ACTIONS = (
+    "ec2:AssignPrivateIpAddresses",
+    "ec2:CreateNetworkInterface",
+    "ec2:DeleteNetworkInterface",
+    "ec2:DescribeNetworkInterfaces",
+    "ec2:DescribeSubnets",
+    "ec2:UnassignPrivateIpAddresses",
+)
+"""What Lambda needs to manage a VPC function's network interfaces.
+
+The ``ec2:*`` part of the AWS managed policy ``AWSLambdaVPCAccessExecutionRole`` (v3);
+``ec2:DescribeNetworkInterfaces`` works only on ``"Resource": "*"`` (Lambda developer guide,
+"Giving Lambda functions access to resources in an Amazon VPC").
+"""
+
+SUPPORTING_KIND = "compute"
+"""What :class:`ha_inference.RegionCoverage` calls a function."""
+
+TRACING_ACTIONS = ("xray:PutTelemetryRecords", "xray:PutTraceSegments")
+"""What active tracing needs; X-Ray supports no resource-level permissions for these."""
+
+_HANDLER = re.compile(r"^[A-Za-z_][\w.]*\.[A-Za-z_]\w*$")
+
+
+def latest_python_runtime() -> lambda_.Runtime:
+    """The newest Python runtime this aws-cdk-lib knows (what cdk-nag AwsSolutions-L1 wants)."""
+
+    def version(runtime: lambda_.Runtime) -> tuple[int, ...]:
+        return tuple(int(part) for part in runtime.name.removeprefix("python").split("."))
+
+    pythons = [
+        runtime
+        for runtime in lambda_.Runtime.ALL
+        if runtime.family == lambda_.RuntimeFamily.PYTHON and runtime.name.startswith("python")
+    ]
+    return max(pythons, key=version)
+
+
+@jsii.implements(ec2.IConnectable)
+@jsii.implements(iam.IGrantable)
+class MultiAzFunction(Construct):
+    """A Python Lambda function attached to a subnet in every selected AZ of a VPC.
+
+    Lambda runs a VPC function in the AZs of its subnets; with a subnet in each AZ, it keeps
+    serving when one AZ is lost (AWS Config ``lambda-vpc-multi-az-check``, Security Hub
+    Lambda.5).
+
+    Resources: ``Resource`` (the lambda_.Function), ``ServiceRole``, ``NetworkAndTracing``
+    (the role's wildcard-resource permissions), ``SecurityGroup``, ``LogGroup`` and
+    ``EnvironmentKey``.
+
+    Default settings:
+
+    * one subnet in every AZ of the VPC's private subnets (at least two AZs, one subnet each);
+    * the newest Python runtime of the installed aws-cdk-lib, on ``arm64``;
+    * active X-Ray tracing;
+    * its own security group: no inbound rules, outbound HTTPS (443) only. Open more with
+      ``connections``; it is never opened to ``0.0.0.0/0`` inbound;
+    * an execution role with no AWS managed policies: writes to its own log group, manages
+      its network interfaces and sends traces. Everything else comes from ``grant_*`` calls
+      on other constructs (``collection.grant_read(function)``);
+    * a log group kept for one year (``RETAIN`` on stack deletion);
+    * environment variables encrypted with a new customer managed KMS key with yearly
+      rotation (the key is scheduled for deletion with the stack, as nothing else uses it);
+      pass ``environment_encryption`` to share a key;
+    * 512 MiB of memory, a 60-second timeout, no reserved concurrency, no failure
+      destination and no dead-letter queue (options for asynchronous invocation).
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        vpc: ec2.IVpc,
+        code: lambda_.Code,
+        handler: str,
+        subnets: ec2.SubnetSelection | None = None,
+        environment: Mapping[str, str] | None = None,
+        description: str | None = None,
+        memory_size: int = 512,
+        timeout: cdk.Duration | None = None,
+        reserved_concurrent_executions: int | None = None,
+        on_failure: lambda_.IDestination | None = None,
+        dead_letter_queue: sqs.IQueue | None = None,
+        environment_encryption: kms.IKey | None = None,
+        log_retention: logs.RetentionDays = logs.RetentionDays.ONE_YEAR,
+        role: iam.IRole | None = None,
+    ) -> None:
+        """
+        :param vpc: The VPC the function's network interfaces live in.
+        :param code: The function's code, e.g. ``lambda_.Code.from_asset(path)``.
+        :param handler: ``module.function``, e.g. ``index.handler``.
+        :param subnets: Where the network interfaces go. Default: one subnet in every AZ of
+            the VPC's private subnets.
+        :param environment: Environment variables. Default: none.
+        :param description: Default: none.
+        :param memory_size: MiB, 128-10,240. Default: 512.
+        :param timeout: Up to 15 minutes. Default: 60 seconds.
+        :param reserved_concurrent_executions: Concurrency reserved for (and capping) this
+            function, at least 1. Default: none, the function shares the account's pool.
+        :param on_failure: Where failed asynchronous invocations go. Default: nowhere.
+        :param dead_letter_queue: SQS queue for failed asynchronous events. Default: none.
+        :param environment_encryption: Key for the environment variables at rest.
+            Default: a new customer managed key with rotation.
+        :param log_retention: How long the log group keeps events. Default: one year.
+        :param role: Execution role to use instead of a new one; the function adds its log,
+            network-interface and tracing permissions to it. Default: a new role.
+        """
+        super().__init__(scope, construct_id)
+        mark_supporting(self, SUPPORTING_KIND)
+        _check_handler(handler)
+        _check_memory(memory_size)
+        timeout = timeout if timeout is not None else cdk.Duration.seconds(60)
+        _check_timeout(timeout)
+        if reserved_concurrent_executions is not None and reserved_concurrent_executions < 1:
+            raise ValueError(
+                "reserved_concurrent_executions must be at least 1, got "
+                f"{reserved_concurrent_executions}; 0 would throttle every invocation, leave it "
+                "unset to share the account's concurrency"
+            )
+
+        selected = select_subnets(vpc, subnets)
+        self.availability_zones = subnet_azs("subnets", selected)
+        """The AZs of the function's subnets, in subnet order (``None`` when they are tokens)."""
+
+        self.security_group = ec2.SecurityGroup(
+            self,
+            "SecurityGroup",
+            vpc=vpc,
+            description="Lambda function network interfaces: outbound HTTPS only",
+            allow_all_outbound=False,
+        )
+        self.security_group.add_egress_rule(
+            ec2.Peer.any_ipv4(),
+            ec2.Port.tcp(443),
+            "HTTPS to AWS APIs through VPC endpoints or NAT",
+        )
+
+        self.role: iam.IRole = (
+            role
+            if role is not None
+            else iam.Role(
+                self,
+                "ServiceRole",
+                assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+                description="Execution role of a multi-AZ Lambda function (no managed policies)",
+            )
+        )
+        self.log_group = logs.LogGroup(
+            self,
+            "LogGroup",
+            retention=log_retention,
+            removal_policy=cdk.RemovalPolicy.RETAIN,
+        )
+        if environment_encryption is None:
+            environment_encryption = kms.Key(
+                self,
+                "EnvironmentKey",
+                description="Encrypts the environment variables of one Lambda function",
+                enable_key_rotation=True,
+                removal_policy=cdk.RemovalPolicy.DESTROY,
+            )
+        self.environment_key = environment_encryption
+
+        wildcard = iam.Policy(
+            self,
+            "NetworkAndTracing",
+            statements=[
+                iam.PolicyStatement(
+                    sid="ManageNetworkInterfaces",
+                    actions=list(NETWORK_INTERFACE_ACTIONS),
+                    resources=["*"],
+                ),
+                iam.PolicyStatement(
+                    sid="SendTraces", actions=list(TRACING_ACTIONS), resources=["*"]
+                ),
+            ],
+            roles=[self.role],
+        )
+        cdk.Validations.of(wildcard).acknowledge(
+            cdk.Acknowledgment(
+                id="AwsSolutions-IAM5[Resource::*]",
+                reason=(
+                    "Only network-interface management for the function's VPC attachment (the "
+                    "ec2 actions of AWSLambdaVPCAccessExecutionRole; DescribeNetworkInterfaces "
+                    "works only on *) and X-Ray PutTraceSegments/PutTelemetryRecords, which "
+                    "support no resource-level permissions. Every other permission of the role "
+                    "is scoped and lives in another policy."
+                ),
+            )
+        )
+
+        self.function = lambda_.Function(
+            self,
+            "Resource",
+            runtime=latest_python_runtime(),
+            architecture=lambda_.Architecture.ARM_64,
+            code=code,
+            handler=handler,
+            description=description,
+            environment=dict(environment or {}),
+            environment_encryption=environment_encryption,
+            memory_size=memory_size,
+            timeout=timeout,
+            reserved_concurrent_executions=reserved_concurrent_executions,
+            on_failure=on_failure,
+            dead_letter_queue=dead_letter_queue,
+            role=self.role,
+            log_group=self.log_group,
+            vpc=vpc,
+            vpc_subnets=ec2.SubnetSelection(subnets=selected),
+            security_groups=[self.security_group],
+        )
+        # Tracing on the L1: lambda_.Function(tracing=ACTIVE) would add the X-Ray statement
+        # (Resource "*") to the role's default policy, where grants from other constructs go;
+        # keeping every wildcard in NetworkAndTracing keeps its acknowledgement narrow.
+        cfn_function = self.function.node.default_child
+        assert isinstance(cfn_function, lambda_.CfnFunction)
+        cfn_function.tracing_config = lambda_.CfnFunction.TracingConfigProperty(mode="Active")
+        # Lambda creates the network interfaces while it creates the function.
+        self.function.node.add_dependency(wildcard)
+        self.log_group.grant_write(self.role)
+        environment_encryption.grant_decrypt(self.role)
+
+    @property
+    def connections(self) -> ec2.Connections:
+        """The function's security group; ``connections.allow_to(peer)`` opens more egress."""
+        return self.function.connections
+
+    @property
+    def grant_principal(self) -> iam.IPrincipal:
+        """The execution role: pass the function to other constructs' ``grant_*`` methods."""
+        return self.role
+
+
+def _check_handler(handler: str) -> None:
+    if not isinstance(handler, str) or not _HANDLER.match(handler):
+        raise ValueError(
+            f"handler must be 'module.function' (e.g. 'index.handler'), got {handler!r}"
+        )
+
+
+def _check_memory(memory_size: int) -> None:
+    if cdk.Token.is_unresolved(memory_size):
+        return
+    if not isinstance(memory_size, int) or not 128 <= memory_size <= 10240:
+        raise ValueError(
+            f"memory_size must be 128-10240 MiB, got {memory_size!r}; pick a size in that range"
+        )
+
+
+def _check_timeout(timeout: cdk.Duration) -> None:
+    if timeout.is_unresolved():
+        return
+    seconds = timeout.to_seconds()
+    if not 1 <= seconds <= 900:
+        raise ValueError(
+            f"timeout must be 1 second to 15 minutes, got {timeout.to_human_string()}; "
+            "Lambda stops functions at 15 minutes"
+        )
