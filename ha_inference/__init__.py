@@ -14,6 +14,8 @@ from ha_inference.multi_az_function import MultiAzFunction
 from ha_inference.nag_pack import HaInferenceChecks
 from ha_inference.regions import DEFAULT_ROUTES, Geography, RoutingTable
 from ha_inference.residency import data_residency_of, declare_data_residency
+from ha_inference.runtime_load_balancer import EndpointServiceOptions, SageMakerRuntimeLoadBalancer
+from ha_inference.sagemaker_endpoint import EndpointAlarms, MultiAzSageMakerEndpoint
 from ha_inference.vector_collection import IVectorCollection, VectorCollection
 
 __all__ = [
@@ -22,15 +24,19 @@ __all__ = [
     "BedrockVpcEndpoints",
     "CollectionVpcEndpoint",
     "CrossRegionInferenceProfile",
+    "EndpointAlarms",
+    "EndpointServiceOptions",
     "FoundationModel",
     "Geography",
     "HaInferenceChecks",
     "IInvokeTarget",
     "IVectorCollection",
     "MultiAzFunction",
+    "MultiAzSageMakerEndpoint",
     "PolicyStatementShape",
     "RegionCoverage",
     "RoutingTable",
+    "SageMakerRuntimeLoadBalancer",
     "VectorCollection",
     "data_residency_of",
     "declare_data_residency",

@@ -35,6 +35,36 @@ DEFAULT_MODEL_ID = "anthropic.claude-sonnet-4-5-20250929-v1:0"
 """Claude Sonnet 4.5: its model card documents the US, EU, JP, AU and global profiles."""
 
 
+DEFAULT_SELF_HOSTED: dict[str, Any] = {
+    # Hugging Face TGI deep-learning container; {region} is filled in per Region.
+    "image": (
+        "763104351884.dkr.ecr.{region}.amazonaws.com/huggingface-pytorch-tgi-inference:"
+        "2.4.0-tgi2.4.0-gpu-py311-cu124-ubuntu22.04"
+    ),
+    "instance-type": "ml.g5.xlarge",
+    "model-data-url": None,
+    "environment": {"HF_MODEL_ID": "/opt/ml/model"},
+    "invocations-per-instance": 100,
+    "allowed-principals": [],
+}
+"""The self-hosted model, on unless ``ha-inference:self-hosted`` is false."""
+
+
+@dataclass(frozen=True)
+class SelfHostedSettings:
+    """The SageMaker model behind the runtime load balancer."""
+
+    image: str
+    instance_type: str
+    invocations_per_instance: int
+    model_data_url: str | None = None
+    environment: tuple[tuple[str, str], ...] = ()
+    allowed_principals: tuple[str, ...] = ()
+
+    def image_in(self, region: str) -> str:
+        return self.image.replace("{region}", region)
+
+
 class SettingsError(ValueError):
     """A context value that the reference app cannot use."""
 
@@ -60,6 +90,7 @@ class Settings:
     geography: Geography = Geography.US
     data_residency: tuple[str, ...] | None = None
     require_all_destinations: bool = True
+    self_hosted: SelfHostedSettings | None = None
 
     @property
     def region_names(self) -> tuple[str, ...]:
@@ -78,6 +109,7 @@ _KEYS = {
     "bedrock-geography",
     "data-residency",
     "require-all-destinations",
+    "self-hosted",
 }
 
 
@@ -250,6 +282,8 @@ def load_settings(
                 f"{PREFIX}require-all-destinations must be true or false, got {require_all!r}"
             )
 
+    self_hosted = _self_hosted(get("self-hosted", DEFAULT_SELF_HOSTED))
+
     return Settings(
         account=account,
         regions=region_settings,
@@ -260,6 +294,68 @@ def load_settings(
         geography=geography,
         data_residency=tuple(residency) if residency is not None else None,
         require_all_destinations=require_all,
+        self_hosted=self_hosted,
+    )
+
+
+def _self_hosted(value: Any) -> SelfHostedSettings | None:
+    key = f"{PREFIX}self-hosted"
+    if value is False or value == "false":
+        return None
+    if not isinstance(value, dict):
+        raise SettingsError(
+            f"{key} must be an object with image and instance-type, or false to leave the "
+            f"self-hosted model out, got {value!r}"
+        )
+    stray = sorted(set(value) - set(DEFAULT_SELF_HOSTED))
+    if stray:
+        raise SettingsError(
+            f"{key} has unknown field(s) {', '.join(stray)}; the fields are "
+            f"{', '.join(sorted(DEFAULT_SELF_HOSTED))}"
+        )
+    merged = {**DEFAULT_SELF_HOSTED, **value}
+    image, instance_type = merged["image"], merged["instance-type"]
+    if not isinstance(image, str) or ".dkr.ecr." not in image:
+        raise SettingsError(
+            f"{key}.image must be an Amazon ECR image URI (may contain {{region}}), got "
+            f"{image!r}; for example {DEFAULT_SELF_HOSTED['image']}"
+        )
+    if not isinstance(instance_type, str) or not instance_type.startswith("ml."):
+        raise SettingsError(
+            f"{key}.instance-type must be a SageMaker instance type such as ml.g5.xlarge, got "
+            f"{instance_type!r}"
+        )
+    target = merged["invocations-per-instance"]
+    if not isinstance(target, int) or isinstance(target, bool) or target < 1:
+        raise SettingsError(
+            f"{key}.invocations-per-instance must be a positive whole number (invocations per "
+            f"instance per minute that autoscaling aims for), got {target!r}; load-test to find it"
+        )
+    url = merged["model-data-url"]
+    if url is not None and not (isinstance(url, str) and url.startswith("s3://")):
+        raise SettingsError(f"{key}.model-data-url must be an s3:// URL or null, got {url!r}")
+    environment = merged["environment"] or {}
+    if not isinstance(environment, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in environment.items()
+    ):
+        raise SettingsError(
+            f"{key}.environment must map names to string values, got {environment!r}"
+        )
+    principals = merged["allowed-principals"] or []
+    if not isinstance(principals, list) or not all(
+        isinstance(p, str) and p.startswith("arn:") for p in principals
+    ):
+        raise SettingsError(
+            f"{key}.allowed-principals must be a list of IAM principal ARNs allowed to connect "
+            f"to the PrivateLink endpoint service, got {principals!r}"
+        )
+    return SelfHostedSettings(
+        image=image,
+        instance_type=instance_type,
+        invocations_per_instance=target,
+        model_data_url=url,
+        environment=tuple(sorted(environment.items())),
+        allowed_principals=tuple(principals),
     )
 
 

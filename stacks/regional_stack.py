@@ -15,11 +15,14 @@ from ha_inference import (
     BedrockVpcEndpoints,
     CollectionVpcEndpoint,
     CrossRegionInferenceProfile,
+    EndpointServiceOptions,
     FoundationModel,
     MultiAzFunction,
+    MultiAzSageMakerEndpoint,
+    SageMakerRuntimeLoadBalancer,
     VectorCollection,
 )
-from stacks.config import RegionSettings, Settings
+from stacks.config import RegionSettings, SelfHostedSettings, Settings
 from stacks.network import Network
 
 RETRIEVAL_CODE = Path(ha_inference.functions.retrieval.__file__).parent
@@ -116,6 +119,41 @@ class RegionalStack(cdk.Stack):
         self.collection.grant_read(self.retrieval)
         self.bedrock_endpoints.connections.allow_default_port_from(self.retrieval)
         self.collection_endpoint.connections.allow_default_port_from(self.retrieval)
+
+        self.self_hosted: MultiAzSageMakerEndpoint | None = None
+        self.runtime_load_balancer: SageMakerRuntimeLoadBalancer | None = None
+        if settings.self_hosted is not None:
+            self._add_self_hosted(settings.self_hosted)
+
+    def _add_self_hosted(self, hosted: SelfHostedSettings) -> None:
+        """A SageMaker endpoint in every AZ behind the internal NLB on the runtime endpoint."""
+        self.self_hosted = MultiAzSageMakerEndpoint(
+            self,
+            "SelfHosted",
+            vpc=self.network.vpc,
+            subnets=self.network.workload_subnets,
+            image=hosted.image_in(self.region),
+            instance_type=hosted.instance_type,
+            model_data_url=hosted.model_data_url,
+            environment=dict(hosted.environment),
+            invocations_per_instance_target=hosted.invocations_per_instance,
+        )
+        self.runtime_load_balancer = SageMakerRuntimeLoadBalancer(
+            self,
+            "RuntimeLoadBalancer",
+            vpc=self.network.vpc,
+            subnets=self.network.endpoint_subnets,
+            endpoint_arns=[self.self_hosted.endpoint_arn],
+            endpoint_service=(
+                EndpointServiceOptions(
+                    allowed_principals=[iam.ArnPrincipal(p) for p in hosted.allowed_principals]
+                )
+                if hosted.allowed_principals
+                else None
+            ),
+        )
+        self.self_hosted.grant_invoke(self.inference_role)
+        self.runtime_load_balancer.connections.allow_default_port_from(self.retrieval)
 
     @property
     def availability_zones(self) -> list[str]:

@@ -86,6 +86,13 @@ def test_explicit_azs_and_json_strings_from_the_command_line() -> None:
         ({"data_residency": []}, r"ha-inference:data-residency must be a non-empty list of Region names, got \[\]"),
         ({"data_residency": ["eu-west-9"]}, r"ha-inference:data-residency has an unknown Region 'eu-west-9'"),
         ({"require_all_destinations": "maybe"}, r"ha-inference:require-all-destinations must be true or false, got 'maybe'"),
+        ({"self_hosted": "yes"}, r"ha-inference:self-hosted must be an object with image and instance-type, or false"),
+        ({"self_hosted": {"image": "nginx:latest"}}, r"ha-inference:self-hosted\.image must be an Amazon ECR image URI \(may contain \{region\}\), got 'nginx:latest'"),
+        ({"self_hosted": {"instance-type": "g5.xlarge"}}, r"ha-inference:self-hosted\.instance-type must be a SageMaker instance type such as ml\.g5\.xlarge, got 'g5\.xlarge'"),
+        ({"self_hosted": {"invocations-per-instance": 0}}, r"ha-inference:self-hosted\.invocations-per-instance must be a positive whole number .* got 0"),
+        ({"self_hosted": {"model-data-url": "https://x"}}, r"ha-inference:self-hosted\.model-data-url must be an s3:// URL or null"),
+        ({"self_hosted": {"allowed-principals": ["123456789012"]}}, r"ha-inference:self-hosted\.allowed-principals must be a list of IAM principal ARNs"),
+        ({"self_hosted": {"imagee": "x"}}, r"ha-inference:self-hosted has unknown field\(s\) imagee"),
     ],
 )  # fmt: skip
 def test_fails_on_bad_setting(context: dict[str, Any], message: str) -> None:
@@ -111,3 +118,19 @@ def test_fails_synth_when_data_residency_excludes_a_destination(outdir: Path) ->
         match=r"CrossRegionInferenceProfile 'us\.anthropic\..*' \(from us-east-1\) may route requests to us-west-2, outside the data-residency boundary \(us-east-1, us-east-2\)",
     ):
         build_reference_app(app)
+
+
+def test_self_hosted_defaults_and_opt_out() -> None:
+    hosted = load().self_hosted
+    assert hosted is not None and hosted.instance_type == "ml.g5.xlarge"
+    assert hosted.image_in("us-east-2").startswith("763104351884.dkr.ecr.us-east-2.amazonaws.com/")
+    assert load(self_hosted=False).self_hosted is None
+    assert load(self_hosted="false").self_hosted is None
+    custom = load(
+        self_hosted={
+            "instance-type": "ml.m5.xlarge",
+            "allowed-principals": ["arn:aws:iam::210987654321:root"],
+        }
+    ).self_hosted
+    assert custom is not None and custom.instance_type == "ml.m5.xlarge"
+    assert custom.allowed_principals == ("arn:aws:iam::210987654321:root",)

@@ -90,8 +90,15 @@ def test_configured_azs_are_used_verbatim(outdir: Path) -> None:
                 "us-east-1": ["us-east-1b", "us-east-1d", "us-east-1f", "us-east-1a"]
             },
             "ha-inference:nat-gateways": 2,
+            "ha-inference:self-hosted": {"allowed-principals": ["arn:aws:iam::210987654321:root"]},
         },
     )
+    (service,) = resources(synth.template("us-east-1"), "AWS::EC2::VPCEndpointService").values()
+    assert service["Properties"]["AcceptanceRequired"] is True
+    (permissions,) = resources(
+        synth.template("us-east-1"), "AWS::EC2::VPCEndpointServicePermissions"
+    ).values()
+    assert permissions["Properties"]["AllowedPrincipals"] == ["arn:aws:iam::210987654321:root"]
     east = synth.template("us-east-1")
     azs = sorted(
         {s["Properties"]["AvailabilityZone"] for s in resources(east, "AWS::EC2::Subnet").values()}
@@ -197,7 +204,16 @@ def test_function_role_reads_the_collection_and_invokes_only_the_profile_and_emb
     }
     collection_id = next(iter(resources(template, "AWS::OpenSearchServerless::Collection")))
     assert granted["aoss:APIAccessAll"] == [{"Fn::GetAtt": [collection_id, "Arn"]}]
-    others = {a.split(":")[0] for a in granted} - {"bedrock", "aoss"}
+    # The self-hosted model (issue 4) is the one other thing this role may invoke.
+    stack_endpoint = stack.self_hosted.endpoint_arn if stack.self_hosted else None
+    sagemaker = {a: r for a, r in granted.items() if a.startswith("sagemaker:")}
+    assert set(sagemaker) <= {
+        "sagemaker:InvokeEndpoint",
+        "sagemaker:InvokeEndpointWithResponseStream",
+    }
+    for arns in sagemaker.values():
+        assert arns == [stack.resolve(stack_endpoint)]
+    others = {a.split(":")[0] for a in granted} - {"bedrock", "aoss", "sagemaker"}
     assert others <= {"logs", "ec2", "xray", "kms"}, others
     # The data access policy lets exactly this role read, and nothing else.
     (data,) = resources(template, "AWS::OpenSearchServerless::AccessPolicy").values()
@@ -228,3 +244,59 @@ def _join(value: Any, names: dict[str, str]) -> str:
             target = part.get("Ref") or part.get("Fn::GetAtt", [None])[0]
             out.append(names.get(target, "TOKEN"))
     return str(separator.join(out))
+
+
+@pytest.mark.parametrize("region", sorted(DEFAULT_AZS))
+def test_self_hosted_model_runs_in_every_az_behind_the_load_balancer(
+    reference: Synth, region: str
+) -> None:
+    template = reference.template(region)
+    azs = DEFAULT_AZS[region]
+    (config,) = resources(template, "AWS::SageMaker::EndpointConfig").values()
+    (variant,) = config["Properties"]["ProductionVariants"]
+    assert variant["InitialInstanceCount"] >= max(len(azs), 2)
+    assert variant["RoutingConfig"] == {"RoutingStrategy": "LEAST_OUTSTANDING_REQUESTS"}
+    (model,) = resources(template, "AWS::SageMaker::Model").values()
+    assert_one_subnet_per_az(template, model["Properties"]["VpcConfig"]["Subnets"], azs, "model")
+    runtime = [
+        e
+        for e in resources(template, "AWS::EC2::VPCEndpoint").values()
+        if str(e["Properties"]["ServiceName"]).endswith("sagemaker.runtime")
+    ]
+    (endpoint,) = runtime
+    assert_one_subnet_per_az(template, endpoint["Properties"]["SubnetIds"], azs, "runtime endpoint")
+    (nlb,) = resources(template, "AWS::ElasticLoadBalancingV2::LoadBalancer").values()
+    assert nlb["Properties"]["Type"] == "network" and nlb["Properties"]["Scheme"] == "internal"
+    assert_one_subnet_per_az(template, nlb["Properties"]["Subnets"], azs, "load balancer")
+    attributes = {a["Key"]: a["Value"] for a in nlb["Properties"]["LoadBalancerAttributes"]}
+    assert attributes["load_balancing.cross_zone.enabled"] == "true"
+    (group,) = resources(template, "AWS::ElasticLoadBalancingV2::TargetGroup").values()
+    props = group["Properties"]
+    assert (props["TargetType"], props["Protocol"], props["Port"]) == ("ip", "TCP", 443)
+    assert props["HealthCheckProtocol"] == "TCP"
+    for setting in (
+        "HealthCheckIntervalSeconds",
+        "HealthyThresholdCount",
+        "UnhealthyThresholdCount",
+        "HealthCheckTimeoutSeconds",
+    ):
+        assert isinstance(props[setting], int), f"{setting} is left to its default"
+    (listener,) = resources(template, "AWS::ElasticLoadBalancingV2::Listener").values()
+    assert (listener["Properties"]["Protocol"], listener["Properties"]["Port"]) == ("TCP", 443)
+    (target,) = resources(template, "AWS::ApplicationAutoScaling::ScalableTarget").values()
+    assert target["Properties"]["MinCapacity"] >= len(azs)
+    assert target["Properties"]["MaxCapacity"] >= target["Properties"]["MinCapacity"]
+
+
+def test_self_hosted_model_can_be_left_out(outdir: Path) -> None:
+    synth = synth_reference(
+        outdir,
+        {
+            "ha-inference:regions": ["us-east-1"],
+            "ha-inference:require-all-destinations": False,
+            "ha-inference:self-hosted": False,
+        },
+    )
+    template = synth.template("us-east-1")
+    for kind in ("AWS::SageMaker::Endpoint", "AWS::ElasticLoadBalancingV2::LoadBalancer"):
+        assert resources(template, kind) == {}

@@ -1,0 +1,457 @@
+"""An internal NLB before the SageMaker Runtime interface endpoint, in every AZ (GENREL05-BP01).
+
+SageMaker endpoints are invoked through the SageMaker Runtime API, so the load balancer's targets
+are the private IPs of the ``sagemaker.runtime`` interface endpoint's network interfaces, one per
+AZ. The listener passes TLS through (TCP 443), so clients keep the standard hostname
+``runtime.sagemaker.<region>.amazonaws.com``, its AWS certificate and SigV4 signing unchanged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import aws_cdk as cdk
+import jsii
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_elasticloadbalancingv2 as elbv2
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_route53 as route53
+from aws_cdk import aws_route53_targets as route53_targets
+from constructs import Construct
+
+from ha_inference._internal.nag import acknowledge
+from ha_inference._internal.zonal import select_zonal_subnets
+from ha_inference.multi_az_function import latest_python_runtime
+from ha_inference.regions import check_region_name
+
+HTTPS = 443
+HANDLER_DIR = Path(__file__).resolve().parent / "functions" / "endpoint_targets"
+HANDLER_RUNTIME = latest_python_runtime()
+"""The newest Python runtime of the installed aws-cdk-lib (cdk-nag AwsSolutions-L1 wants it)."""
+
+
+@dataclass(frozen=True)
+class EndpointServiceOptions:
+    """A PrivateLink endpoint service on the load balancer, for consumers in other VPCs, accounts
+    or Regions.
+
+    :param allowed_principals: who may create endpoints to the service (accounts, roles, users).
+    :param acceptance_required: whether each connection must be accepted. Default: ``True``.
+    :param allowed_regions: Regions other than the stack's from which consumers may connect
+        (cross-Region PrivateLink). Default: none, the stack's Region only.
+    """
+
+    allowed_principals: Sequence[iam.ArnPrincipal]
+    acceptance_required: bool = True
+    allowed_regions: Sequence[str] = field(default_factory=tuple)
+
+
+@jsii.implements(ec2.IConnectable)
+class SageMakerRuntimeLoadBalancer(Construct):
+    """An internal Network Load Balancer in every selected AZ whose targets are the network
+    interfaces of a ``sagemaker.runtime`` interface endpoint in the same AZs.
+
+    Resources: ``Resource`` (the NLB, with its ``Listener`` on TCP 443), ``Endpoint`` (interface
+    endpoint), ``EndpointSecurityGroup``, ``SecurityGroup`` (the NLB's), ``ToEndpoint`` (its only
+    egress rule), ``Targets`` (IP target group),
+    ``EndpointTargets`` (the custom resource that registers the interface IPs, with its
+    ``Handler`` function, ``Role`` and ``Logs``), and optionally ``EndpointService`` and
+    ``PrivateHostedZone``.
+
+    Default settings:
+
+    * one subnet in every AZ of the VPC's private subnets (at least two AZs, never two subnets in
+      one AZ); the interface endpoint and the load balancer use exactly these subnets;
+    * the interface endpoint has an ENI in every selected AZ, private DNS on, its own security
+      group that admits HTTPS only from the load balancer's security group (``open=False``), and
+      an endpoint policy that allows only invoking SageMaker endpoints of this account and Region
+      (callers still need their own IAM permission, e.g. ``grant_invoke``);
+    * the load balancer is internal, with cross-zone load balancing on (a healthy target in any AZ
+      serves every AZ) and deletion protection on; it has a security group with no inbound rules:
+      allow your clients with ``connections.allow_default_port_from(peer)``;
+    * a TCP 443 listener passing TLS through to an IP target group on TCP 443;
+    * explicit TCP health checks every 10 seconds, 5 seconds timeout, healthy after 3 and
+      unhealthy after 2 consecutive results;
+    * a deploy-time custom resource (a Python 3.14 arm64 function outside the VPC, logs kept one
+      year) resolves the endpoint's interface IPs and registers them; when the endpoint's subnets
+      change, its interface ids change, CloudFormation updates the resource, and it registers the
+      new IPs and deregisters the stale ones;
+    * no PrivateLink endpoint service and no private hosted zone unless asked for.
+
+    Failure detection: a target is marked unhealthy after ``health_check_interval`` x
+    ``unhealthy_threshold_count`` (10 s x 2 = about 20 s with the defaults; see
+    :attr:`failure_detection_time`). Cross-zone load balancing then moves that AZ's share to the
+    healthy targets at once; when a whole AZ has no healthy target, the NLB also removes that
+    AZ's address from its DNS name, which clients notice after the 60-second DNS TTL. A TCP check
+    proves the endpoint interface accepts connections, not that the SageMaker model answers:
+    watch the endpoint's own metrics for that.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        vpc: ec2.IVpc,
+        subnets: ec2.SubnetSelection | None = None,
+        private_dns_enabled: bool = True,
+        deletion_protection: bool = True,
+        health_check_interval: cdk.Duration | None = None,
+        health_check_timeout: cdk.Duration | None = None,
+        healthy_threshold_count: int = 3,
+        unhealthy_threshold_count: int = 2,
+        endpoint_arns: Sequence[str] | None = None,
+        endpoint_service: EndpointServiceOptions | None = None,
+        private_hosted_zone_vpcs: Sequence[ec2.IVpc] = (),
+        handler_log_retention: logs.RetentionDays = logs.RetentionDays.ONE_YEAR,
+    ) -> None:
+        """
+        :param vpc: the VPC of the interface endpoint and the load balancer.
+        :param subnets: where both go. Default: one subnet in every AZ of the VPC's private
+            subnets.
+        :param private_dns_enabled: whether the interface endpoint answers the standard runtime
+            hostname inside ``vpc``. Default: ``True``.
+        :param deletion_protection: whether the load balancer refuses deletion. Default: ``True``
+            (turn it off before removing the stack).
+        :param health_check_interval: 5-300 seconds. Default: 10 seconds.
+        :param health_check_timeout: 2-120 seconds and at most the interval. Default: 5 seconds.
+        :param healthy_threshold_count: 2-10. Default: 3.
+        :param unhealthy_threshold_count: 2-10. Default: 2.
+        :param endpoint_arns: the SageMaker endpoints that may be invoked through the interface
+            endpoint (its endpoint policy). Default: every endpoint of this account in this
+            Region, and only the invoke actions.
+        :param endpoint_service: a PrivateLink endpoint service on the load balancer. Default: none.
+        :param private_hosted_zone_vpcs: consumer VPCs (peered or attached to a transit gateway)
+            in which ``runtime.sagemaker.<region>.amazonaws.com`` should resolve to the load
+            balancer, through a private hosted zone. Default: none.
+        :param handler_log_retention: how long the custom resource's logs are kept. Default: one
+            year.
+        """
+        super().__init__(scope, construct_id)
+        interval = health_check_interval or cdk.Duration.seconds(10)
+        timeout = health_check_timeout or cdk.Duration.seconds(5)
+        _check_health_check(interval, timeout, healthy_threshold_count, unhealthy_threshold_count)
+        if endpoint_service is not None:
+            _check_endpoint_service(endpoint_service)
+        if endpoint_arns is not None and not endpoint_arns:
+            raise ValueError(
+                "endpoint_arns must name at least one SageMaker endpoint ARN, got none; leave it "
+                "out to allow invoking every endpoint of this account and Region"
+            )
+        zonal = select_zonal_subnets("subnets", vpc, subnets)
+        self._vpc = vpc
+        self._private_dns_enabled = private_dns_enabled
+        for consumer in private_hosted_zone_vpcs:
+            self._check_consumer_vpc(consumer)
+
+        self.availability_zones: tuple[str, ...] = zonal.availability_zones
+        self.subnets = zonal.selection
+        self.health_check_interval = interval
+        self.unhealthy_threshold_count = unhealthy_threshold_count
+        self.failure_detection_time = cdk.Duration.seconds(
+            _seconds("health_check_interval", interval) * unhealthy_threshold_count
+        )
+        """About how long a failed target keeps receiving new connections: health-check interval
+        x unhealthy threshold (10 s x 2 = about 20 s with the defaults). When a whole AZ has no
+        healthy target, clients that resolved its address follow after the 60-second DNS TTL."""
+
+        self.security_group = ec2.SecurityGroup(
+            self,
+            "SecurityGroup",
+            vpc=vpc,
+            description="SageMaker Runtime NLB: clients are added explicitly",
+            allow_all_outbound=False,
+        )
+        self.endpoint_security_group = ec2.SecurityGroup(
+            self,
+            "EndpointSecurityGroup",
+            vpc=vpc,
+            description="SageMaker Runtime interface endpoint: HTTPS from its NLB only",
+            allow_all_outbound=False,
+        )
+        self.vpc_endpoint = ec2.InterfaceVpcEndpoint(
+            self,
+            "Endpoint",
+            vpc=vpc,
+            service=ec2.InterfaceVpcEndpointAwsService.SAGEMAKER_RUNTIME,
+            subnets=zonal.selection,
+            security_groups=[self.endpoint_security_group],
+            open=False,
+            private_dns_enabled=private_dns_enabled,
+        )
+        self.vpc_endpoint.add_to_policy(
+            iam.PolicyStatement(
+                sid="InvokeEndpoints",
+                principals=[iam.AnyPrincipal()],
+                actions=["sagemaker:InvokeEndpoint", "sagemaker:InvokeEndpointWithResponseStream"],
+                resources=list(endpoint_arns)
+                if endpoint_arns
+                else [
+                    cdk.Stack.of(self).format_arn(
+                        service="sagemaker", resource="endpoint", resource_name="*"
+                    )
+                ],
+            )
+        )
+        self.endpoint_security_group.add_ingress_rule(
+            self.security_group,
+            ec2.Port.tcp(HTTPS),
+            "TLS passthrough and health checks from the SageMaker Runtime NLB",
+        )
+        # Written as its own resource: SecurityGroup.add_egress_rule with a security-group peer
+        # drops the group's inline "disallow all" rule and so leaves EC2's default allow-all.
+        ec2.CfnSecurityGroupEgress(
+            self,
+            "ToEndpoint",
+            group_id=self.security_group.security_group_id,
+            ip_protocol="tcp",
+            from_port=HTTPS,
+            to_port=HTTPS,
+            destination_security_group_id=self.endpoint_security_group.security_group_id,
+            description="TLS passthrough and health checks to the SageMaker Runtime endpoint",
+        )
+
+        self.load_balancer = elbv2.NetworkLoadBalancer(
+            self,
+            "Resource",
+            vpc=vpc,
+            vpc_subnets=zonal.selection,
+            internet_facing=False,
+            cross_zone_enabled=True,
+            deletion_protection=deletion_protection,
+            security_groups=[self.security_group],
+            # Consumers behind an endpoint service are admitted by its allowed principals and
+            # acceptance; their addresses are not known here.
+            enforce_security_group_inbound_rules_on_private_link_traffic=(
+                False if endpoint_service is not None else None
+            ),
+        )
+        acknowledge(
+            self.load_balancer,
+            "AwsSolutions-ELB2",
+            "The listener is TCP so that TLS passes through to the SageMaker Runtime endpoint "
+            "with its AWS certificate; Network Load Balancer access logs are written only for "
+            "TLS listeners, so there is nothing to log. VPC flow logs record the connections.",
+        )
+        self.connections = ec2.Connections(
+            security_groups=[self.security_group], default_port=ec2.Port.tcp(HTTPS)
+        )
+        """The load balancer's security group, default port 443: allow clients with
+        ``connections.allow_default_port_from(peer)``."""
+
+        self.target_group = elbv2.NetworkTargetGroup(
+            self,
+            "Targets",
+            vpc=vpc,
+            port=HTTPS,
+            protocol=elbv2.Protocol.TCP,
+            target_type=elbv2.TargetType.IP,
+            health_check=elbv2.HealthCheck(
+                enabled=True,
+                protocol=elbv2.Protocol.TCP,
+                port="traffic-port",
+                interval=interval,
+                timeout=timeout,
+                healthy_threshold_count=healthy_threshold_count,
+                unhealthy_threshold_count=unhealthy_threshold_count,
+            ),
+        )
+        self.listener = self.load_balancer.add_listener(
+            "Listener",
+            port=HTTPS,
+            protocol=elbv2.Protocol.TCP,
+            default_target_groups=[self.target_group],
+        )
+
+        self.targets_resource = self._register_endpoint_targets(handler_log_retention)
+        self.target_ips: str = self.targets_resource.get_att_string("Ips")
+        """The registered IPs, comma-separated (resolved at deploy time)."""
+
+        self.endpoint_service: ec2.VpcEndpointService | None = None
+        if endpoint_service is not None:
+            self.endpoint_service = ec2.VpcEndpointService(
+                self,
+                "EndpointService",
+                vpc_endpoint_service_load_balancers=[self.load_balancer],
+                acceptance_required=endpoint_service.acceptance_required,
+                allowed_principals=list(endpoint_service.allowed_principals),
+                allowed_regions=list(endpoint_service.allowed_regions) or None,
+            )
+
+        self.private_hosted_zone: route53.PrivateHostedZone | None = None
+        for consumer in private_hosted_zone_vpcs:
+            self.add_private_hosted_zone_vpc(consumer)
+
+    @property
+    def runtime_hostname(self) -> str:
+        """``runtime.sagemaker.<region>.amazonaws.com``, the name clients keep using."""
+        return f"runtime.sagemaker.{cdk.Stack.of(self).region}.amazonaws.com"
+
+    def add_private_hosted_zone_vpc(self, vpc: ec2.IVpc) -> route53.PrivateHostedZone:
+        """Makes the runtime hostname resolve to this load balancer in ``vpc``.
+
+        The first call creates a private hosted zone for the runtime hostname with an alias A
+        record to the load balancer; later calls associate more VPCs with it.
+        ``vpc`` must reach the load balancer's subnets (peering or transit gateway) and must not
+        have its own SageMaker Runtime interface endpoint with private DNS (Route 53 refuses two
+        private zones for one name in a VPC).
+        """
+        self._check_consumer_vpc(vpc)
+        if self.private_hosted_zone is None:
+            self.private_hosted_zone = route53.PrivateHostedZone(
+                self,
+                "PrivateHostedZone",
+                zone_name=self.runtime_hostname,
+                vpc=vpc,
+                comment="SageMaker Runtime through the multi-AZ NLB (ha-inference)",
+            )
+            route53.ARecord(
+                self.private_hosted_zone,
+                "Alias",
+                zone=self.private_hosted_zone,
+                target=route53.RecordTarget.from_alias(
+                    route53_targets.LoadBalancerTarget(self.load_balancer)
+                ),
+            )
+        else:
+            self.private_hosted_zone.add_vpc(vpc)
+        return self.private_hosted_zone
+
+    def _check_consumer_vpc(self, vpc: ec2.IVpc) -> None:
+        if self._private_dns_enabled and (vpc is self._vpc or vpc.vpc_id == self._vpc.vpc_id):
+            raise ValueError(
+                f"private_hosted_zone_vpcs includes the load balancer's own VPC "
+                f"({vpc.node.path}), where the interface endpoint's private DNS already answers "
+                "runtime.sagemaker.<region>.amazonaws.com; leave it out (clients there reach the "
+                "endpoint directly) or set private_dns_enabled=False"
+            )
+
+    def _register_endpoint_targets(self, retention: logs.RetentionDays) -> cdk.CustomResource:
+        holder = Construct(self, "EndpointTargets")
+        log_group = logs.LogGroup(holder, "Logs", retention=retention)
+        role = iam.Role(
+            holder,
+            "Role",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description="Registers the SageMaker Runtime endpoint's interface IPs as NLB targets",
+            inline_policies={
+                "RegisterTargets": iam.PolicyDocument(
+                    statements=[
+                        iam.PolicyStatement(
+                            sid="Logs",
+                            actions=["logs:CreateLogStream", "logs:PutLogEvents"],
+                            resources=[log_group.log_group_arn],
+                        ),
+                        iam.PolicyStatement(
+                            sid="Describe",
+                            actions=[
+                                "ec2:DescribeNetworkInterfaces",
+                                "elasticloadbalancing:DescribeTargetHealth",
+                            ],
+                            resources=["*"],
+                        ),
+                        iam.PolicyStatement(
+                            sid="Targets",
+                            actions=[
+                                "elasticloadbalancing:RegisterTargets",
+                                "elasticloadbalancing:DeregisterTargets",
+                            ],
+                            resources=[self.target_group.target_group_arn],
+                        ),
+                    ]
+                )
+            },
+        )
+        acknowledge(
+            role,
+            "AwsSolutions-IAM5[Resource::*]",
+            "ec2:DescribeNetworkInterfaces and elasticloadbalancing:DescribeTargetHealth support "
+            "no resource-level permissions (Service Authorization Reference), so they need '*'; "
+            "both are read-only. Registering and deregistering targets is limited to this "
+            "construct's target group.",
+        )
+        function = lambda_.Function(
+            holder,
+            "Handler",
+            description="Registers the SageMaker Runtime endpoint's interface IPs as NLB targets",
+            runtime=HANDLER_RUNTIME,
+            architecture=lambda_.Architecture.ARM_64,
+            handler="index.handler",
+            code=lambda_.Code.from_asset(str(HANDLER_DIR), exclude=["__pycache__", "*.pyc"]),
+            timeout=cdk.Duration.minutes(2),
+            memory_size=256,
+            role=role,
+            log_group=log_group,
+        )
+        return cdk.CustomResource(
+            holder,
+            "Resource",
+            service_token=function.function_arn,
+            resource_type="Custom::SageMakerRuntimeTargets",
+            service_timeout=cdk.Duration.minutes(5),
+            properties={
+                "NetworkInterfaceIds": self.vpc_endpoint.vpc_endpoint_network_interface_ids,
+                "TargetGroupArn": self.target_group.target_group_arn,
+                "Port": HTTPS,
+            },
+        )
+
+
+def _seconds(prop: str, value: cdk.Duration) -> float:
+    seconds = value.to_seconds(integral=False)
+    if cdk.Token.is_unresolved(seconds):
+        raise TypeError(
+            f"{prop} must be a literal duration (the failure-detection time is computed from "
+            "it), got a deploy-time token; pass e.g. cdk.Duration.seconds(10)"
+        )
+    if seconds != int(seconds):
+        raise ValueError(
+            f"{prop} must be a whole number of seconds, got {value.to_human_string()}; round it"
+        )
+    return seconds
+
+
+def _check_health_check(
+    interval: cdk.Duration, timeout: cdk.Duration, healthy: int, unhealthy: int
+) -> None:
+    interval_s = _seconds("health_check_interval", interval)
+    timeout_s = _seconds("health_check_timeout", timeout)
+    if not 5 <= interval_s <= 300:
+        raise ValueError(
+            f"health_check_interval must be between 5 and 300 seconds (the range Network Load "
+            f"Balancers accept), got {interval_s:g} seconds; use e.g. cdk.Duration.seconds(10)"
+        )
+    if not 2 <= timeout_s <= 120:
+        raise ValueError(
+            f"health_check_timeout must be between 2 and 120 seconds (the range Network Load "
+            f"Balancers accept), got {timeout_s:g} seconds; use e.g. cdk.Duration.seconds(5)"
+        )
+    if timeout_s > interval_s:
+        raise ValueError(
+            f"health_check_timeout must not be longer than health_check_interval "
+            f"({interval_s:g} seconds), got {timeout_s:g} seconds; shorten the timeout or "
+            "lengthen the interval"
+        )
+    for prop, count in (
+        ("healthy_threshold_count", healthy),
+        ("unhealthy_threshold_count", unhealthy),
+    ):
+        if not 2 <= count <= 10:
+            raise ValueError(
+                f"{prop} must be between 2 and 10 consecutive health checks (the range Network "
+                f"Load Balancers accept), got {count}; use e.g. 2 for fast failure detection"
+            )
+
+
+def _check_endpoint_service(options: EndpointServiceOptions) -> None:
+    if not options.allowed_principals:
+        raise ValueError(
+            "endpoint_service.allowed_principals must name at least one principal (an account, "
+            "role or user ARN as iam.ArnPrincipal), got none; nobody could connect otherwise"
+        )
+    for region in options.allowed_regions:
+        check_region_name("endpoint_service.allowed_regions", region)

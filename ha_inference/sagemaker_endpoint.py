@@ -1,0 +1,657 @@
+"""A SageMaker real-time endpoint that keeps an instance in every Availability Zone (GENREL05-BP01).
+
+GENREL05-BP01 step 1 for self-hosted models: "deploy SageMaker inference endpoints across multiple
+Availability Zones". SageMaker spreads the instances of a variant over the subnets of the model's
+VPC configuration; it needs at least two instances and two subnets in different AZs to do so
+(https://docs.aws.amazon.com/sagemaker/latest/dg/deployment-best-practices.html).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import aws_cdk as cdk
+import jsii
+from aws_cdk import aws_applicationautoscaling as appscaling
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_ecr as ecr
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_sagemaker as sagemaker
+from constructs import Construct
+
+from ha_inference._internal.nag import acknowledge, wildcard_resource_finding
+from ha_inference._internal.validation import MIN_AZS
+from ha_inference._internal.zonal import select_zonal_subnets
+
+DEFAULT_INSTANCE_TYPE = "ml.g5.xlarge"
+"""One NVIDIA A10G (24 GiB): the smallest GPU instance commonly used to host 7B-class generative
+models, offered for SageMaker hosting in us-east-1, us-east-2 and us-west-2 and in 20 of the 38
+Regions of cfn-lint 1.58's SageMaker hosting price table (``aws_sagemaker_hosting``). ml.g4dn is
+offered in more Regions but its 16 GiB T4 is too small for most current models."""
+
+ROUTING_STRATEGY = "LEAST_OUTSTANDING_REQUESTS"
+
+_NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
+"""``EndpointName`` and ``VariantName`` (AWS::SageMaker::Endpoint / EndpointConfig schemas)."""
+
+_INSTANCE_TYPE = re.compile(r"^ml\.(?P<family>[a-z0-9-]+)\.(?P<size>[a-z0-9-]+)$")
+
+_ECR_IMAGE = re.compile(
+    r"^(?P<account>\d{12})\.dkr\.ecr(?:-fips)?\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(?:\.cn)?/"
+    r"(?P<repository>(?:[a-z0-9]+(?:[._-][a-z0-9]+)*/)*[a-z0-9]+(?:[._-][a-z0-9]+)*)"
+    r"(?::[\w][\w.-]{0,127}|@sha256:[a-f0-9]{64})?$"
+)
+
+_S3_URL = re.compile(r"^s3://(?P<bucket>[a-z0-9][a-z0-9.-]{1,61}[a-z0-9])/(?P<key>.+)$")
+
+LOCAL_NVME_FAMILIES = frozenset(
+    {
+        "dl1",
+        "g5",
+        "g6",
+        "g6e",
+        "g7e",
+        "p5",
+        "p5e",
+        "p5en",
+        "p6-b200",
+        "p6-b300",
+        "p6e-gb200",
+        "trn1",
+        "trn1n",
+        "trn2",
+    }
+)
+"""Instance families with local NVMe instance storage whose names carry no ``d`` (those that do,
+such as ml.m5d, ml.c6gd, ml.g4dn, ml.p4d and ml.p4de, are recognised by the ``d``).
+
+Sources: the EC2 instance-store tables (https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/
+instance-store-volumes.html; older copy in awsdocs/amazon-ec2-user-guide ``InstanceStorage.md``)
+and the SageMaker training storage notes ("ML instance families with the NVMe-type instance
+storage include ml.p4d, ml.g4dn, and ml.g5", model-train-storage-tips-considerations.html).
+Families missing here are treated as EBS-backed; override with ``local_storage=True``."""
+
+_D_FAMILY = re.compile(r"^[a-z]+\d+[a-z]*d[a-z]*$")
+
+
+def has_local_nvme_storage(instance_type: str) -> bool:
+    """Whether a SageMaker instance type stores its ML volume on local NVMe instance storage.
+
+    SageMaker attaches no EBS ML volume to these types; the NVMe storage is encrypted by a
+    hardware module on the instance with keys nobody can supply. The SageMaker API reference
+    long said "You can't request a KmsKeyId when using an instance type with local storage ...
+    the call to CreateEndpointConfig fails"; the current text (botocore 1.44) says instead that
+    ``KmsKeyId`` "does not encrypt instance local storage". Either way a key protects nothing
+    there, so the endpoint sets none for these types.
+    """
+    match = _INSTANCE_TYPE.match(instance_type)
+    if match is None:
+        return False
+    family = match.group("family")
+    return family in LOCAL_NVME_FAMILIES or bool(_D_FAMILY.match(family))
+
+
+@dataclass(frozen=True)
+class EndpointAlarms:
+    """The alarms :meth:`MultiAzSageMakerEndpoint.add_alarms` creates."""
+
+    errors_5xx: cloudwatch.Alarm
+    model_latency: cloudwatch.Alarm
+    instances_below_azs: cloudwatch.Alarm
+
+
+@jsii.implements(ec2.IConnectable)
+class MultiAzSageMakerEndpoint(Construct):
+    """A SageMaker real-time endpoint with at least one instance in every selected AZ.
+
+    Resources: ``Resource`` (AWS::SageMaker::Endpoint), ``Model``, ``Config`` (endpoint config),
+    ``Role`` (execution role), ``SecurityGroup``, ``VolumeKey`` (when created), ``Scaling``
+    (Application Auto Scaling target with a target-tracking policy).
+
+    Default settings:
+
+    * one subnet in every AZ of the VPC's private subnets (at least two AZs, never two subnets
+      in one AZ); the model's VPC configuration uses exactly these subnets;
+    * instance type ml.g5.xlarge; instance count equal to the number of AZs, so that SageMaker,
+      which spreads a variant's instances over the AZs of its subnets (best effort, "automatically
+      attempts to distribute"), can place one in each;
+    * Application Auto Scaling between that count and twice it, tracking
+      ``SageMakerVariantInvocationsPerInstance`` at ``invocations_per_instance_target``; the
+      minimum never drops below the number of AZs;
+    * routing strategy least outstanding requests (an instance that is slow or lost in an AZ
+      receives fewer requests instead of its random share);
+    * the ML storage volume encrypted with a new customer managed KMS key with rotation,
+      **except** for instance types with local NVMe storage (ml.g5, ml.g6, ml.p4d, ml.p5, every
+      family with a ``d`` such as ml.g4dn or ml.m5d, ...): SageMaker attaches no EBS volume to
+      them and the instance encrypts the NVMe storage in hardware, so ``KmsKeyId`` would encrypt
+      nothing (older API versions rejected it outright) and no key is set (see
+      :func:`has_local_nvme_storage`); pass ``local_storage`` to override the lookup;
+    * an execution role with least privilege and no managed policies: pull the image from its
+      ECR repository, read the model data object, write the endpoint's log group
+      ``/aws/sagemaker/Endpoints/<name>``, put metrics, manage the VPC network interfaces
+      SageMaker creates, and use the volume key; never AmazonSageMakerFullAccess;
+    * a security group of its own with no inbound rules and outbound HTTPS only (to the VPC's
+      endpoints for ECR, S3, CloudWatch and KMS, which the VPC must provide when it has no NAT).
+
+    Changing the instance type of an autoscaled variant needs two deployments (deregister the
+    scalable target first); SageMaker rejects the update otherwise
+    (https://docs.aws.amazon.com/sagemaker/latest/dg/endpoint-scaling-update.html).
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        vpc: ec2.IVpc,
+        image: str,
+        invocations_per_instance_target: float,
+        subnets: ec2.SubnetSelection | None = None,
+        image_repository: ecr.IRepository | None = None,
+        model_data_url: str | None = None,
+        environment: Mapping[str, str] | None = None,
+        instance_type: str = DEFAULT_INSTANCE_TYPE,
+        instance_count: int | None = None,
+        max_capacity: int | None = None,
+        volume_key: kms.IKey | None = None,
+        local_storage: bool | None = None,
+        endpoint_name: str | None = None,
+        variant_name: str = "AllTraffic",
+    ) -> None:
+        """
+        :param vpc: the VPC the endpoint's instances run in.
+        :param image: the inference container image, an Amazon ECR URI
+            (``<account>.dkr.ecr.<region>.amazonaws.com/<repository>[:tag|@digest]``).
+        :param invocations_per_instance_target: the ``InvocationsPerInstance`` per minute that
+            autoscaling keeps each instance at; load-test to find it.
+        :param subnets: where the instances run. Default: one subnet in every AZ of the VPC's
+            private subnets.
+        :param image_repository: the repository ``image`` is in. Default: parsed from ``image``
+            (required when ``image`` is a deploy-time token).
+        :param model_data_url: ``s3://bucket/key`` of the model artifacts (``.tar.gz``).
+            Default: no model data (the image holds or fetches the model).
+        :param environment: environment variables of the container. Default: none.
+        :param instance_type: the ML instance type. Default: ml.g5.xlarge.
+        :param instance_count: initial and minimum instance count. Default: the number of AZs.
+        :param max_capacity: the most instances autoscaling may run. Default: twice the minimum.
+        :param volume_key: the KMS key for the ML storage volume. Default: a new customer managed
+            key with rotation, or none for instance types with local NVMe storage.
+        :param local_storage: whether ``instance_type`` has local NVMe storage. Default: looked
+            up with :func:`has_local_nvme_storage`.
+        :param endpoint_name: the endpoint's name. Default: a unique name derived from the
+            construct path (the name is fixed at synth time so that the execution role and the
+            scalable target can name the endpoint exactly).
+        :param variant_name: the production variant's name. Default: ``AllTraffic``.
+        """
+        super().__init__(scope, construct_id)
+        stack = cdk.Stack.of(self)
+        zonal = select_zonal_subnets("subnets", vpc, subnets)
+        az_count = len(zonal.subnets)
+        name = endpoint_name if endpoint_name is not None else _default_name(self)
+        _check_name("endpoint_name", name)
+        _check_name("variant_name", variant_name)
+        _check_instance_type(instance_type)
+        count = az_count if instance_count is None else instance_count
+        _check_instance_count(count, az_count, zonal.availability_zones, zonal.checked)
+        maximum = 2 * count if max_capacity is None else max_capacity
+        if maximum < count:
+            raise ValueError(
+                f"max_capacity must be at least instance_count ({count}), the autoscaling minimum "
+                f"that keeps an instance in every AZ, got {maximum}; raise max_capacity or lower "
+                "instance_count"
+            )
+        if not invocations_per_instance_target > 0:
+            raise ValueError(
+                "invocations_per_instance_target must be a positive number of invocations per "
+                f"instance per minute, got {invocations_per_instance_target}; load-test the model "
+                "and use the sustainable rate"
+            )
+        nvme = has_local_nvme_storage(instance_type) if local_storage is None else local_storage
+        if nvme and volume_key is not None:
+            raise ValueError(
+                f"volume_key cannot be used with {instance_type}: it stores the ML volume on local "
+                "NVMe storage, which the instance encrypts in hardware; SageMaker does not use "
+                "KmsKeyId for it (and has rejected it); remove volume_key or choose an EBS-backed "
+                "instance type such as ml.m5.xlarge (or pass local_storage=False if the lookup "
+                "is wrong for this type)"
+            )
+        repository_arn = _repository_arn(self, image, image_repository)
+        model_object_arn = (
+            None if model_data_url is None else _model_object_arn(self, model_data_url)
+        )
+
+        self.endpoint_name = name
+        self.variant_name = variant_name
+        self.instance_type = instance_type
+        self.instance_count = count
+        self.max_capacity = maximum
+        self.availability_zones: tuple[str, ...] = zonal.availability_zones
+        self.subnets = zonal.selection
+
+        self.security_group = ec2.SecurityGroup(
+            self,
+            "SecurityGroup",
+            vpc=vpc,
+            description="SageMaker endpoint instances: no inbound, HTTPS out to AWS endpoints",
+            allow_all_outbound=False,
+        )
+        self.security_group.add_egress_rule(
+            ec2.Peer.any_ipv4(),
+            ec2.Port.tcp(443),
+            "HTTPS to the AWS service endpoints the instances use (ECR, S3, CloudWatch, KMS)",
+        )
+        self.connections = ec2.Connections(security_groups=[self.security_group])
+
+        self.volume_key: kms.IKey | None
+        if nvme:
+            self.volume_key = None
+        elif volume_key is not None:
+            self.volume_key = volume_key
+        else:
+            self.volume_key = kms.Key(
+                self,
+                "VolumeKey",
+                description=f"Encrypts the ML storage volumes of SageMaker endpoint {name}",
+                enable_key_rotation=True,
+            )
+
+        log_group_arn = stack.format_arn(
+            service="logs",
+            resource="log-group",
+            arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
+            resource_name=f"/aws/sagemaker/Endpoints/{name}",
+        )
+        log_streams_arn = f"{log_group_arn}:*"
+        statements = [
+            iam.PolicyStatement(
+                sid="PullImage",
+                actions=[
+                    "ecr:BatchCheckLayerAvailability",
+                    "ecr:GetDownloadUrlForLayer",
+                    "ecr:BatchGetImage",
+                ],
+                resources=[repository_arn],
+            ),
+            iam.PolicyStatement(
+                sid="EcrAuthorizationToken",
+                actions=["ecr:GetAuthorizationToken"],
+                resources=["*"],
+            ),
+            iam.PolicyStatement(
+                sid="EndpointLogs",
+                actions=[
+                    "logs:CreateLogGroup",
+                    "logs:CreateLogStream",
+                    "logs:DescribeLogStreams",
+                    "logs:PutLogEvents",
+                ],
+                resources=[log_group_arn, log_streams_arn],
+            ),
+            iam.PolicyStatement(
+                sid="Metrics", actions=["cloudwatch:PutMetricData"], resources=["*"]
+            ),
+            iam.PolicyStatement(
+                sid="VpcNetworkInterfaces",
+                actions=[
+                    "ec2:CreateNetworkInterface",
+                    "ec2:CreateNetworkInterfacePermission",
+                    "ec2:DeleteNetworkInterface",
+                    "ec2:DeleteNetworkInterfacePermission",
+                    "ec2:DescribeNetworkInterfaces",
+                    "ec2:DescribeVpcs",
+                    "ec2:DescribeDhcpOptions",
+                    "ec2:DescribeSubnets",
+                    "ec2:DescribeSecurityGroups",
+                ],
+                resources=["*"],
+            ),
+        ]
+        if model_object_arn is not None:
+            statements.append(
+                iam.PolicyStatement(
+                    sid="ReadModelData", actions=["s3:GetObject"], resources=[model_object_arn]
+                )
+            )
+        if self.volume_key is not None:
+            statements.append(
+                iam.PolicyStatement(
+                    sid="UseVolumeKey",
+                    actions=[
+                        "kms:Decrypt",
+                        "kms:DescribeKey",
+                        "kms:GenerateDataKeyWithoutPlaintext",
+                    ],
+                    resources=[self.volume_key.key_arn],
+                )
+            )
+            statements.append(
+                iam.PolicyStatement(
+                    sid="GrantVolumeKeyToAwsServices",
+                    actions=["kms:CreateGrant"],
+                    resources=[self.volume_key.key_arn],
+                    conditions={"Bool": {"kms:GrantIsForAWSResource": "true"}},
+                )
+            )
+        self.role = iam.Role(
+            self,
+            "Role",
+            assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"),
+            description=f"Execution role of SageMaker endpoint {name} (least privilege)",
+            inline_policies={"Execution": iam.PolicyDocument(statements=statements)},
+        )
+        acknowledge(
+            self.role,
+            "AwsSolutions-IAM5[Resource::*]",
+            "Only actions without resource-level permissions are granted on '*': "
+            "ecr:GetAuthorizationToken, cloudwatch:PutMetricData and the EC2 network-interface "
+            "actions SageMaker performs with the execution role to attach the instances to the "
+            "VPC (the interfaces do not exist before SageMaker creates them). Everything else is "
+            "scoped to this endpoint's repository, model object, log group and key.",
+        )
+        acknowledge(
+            self.role,
+            wildcard_resource_finding(self, log_streams_arn),
+            "SageMaker names the log streams of /aws/sagemaker/Endpoints/<endpoint> after the "
+            "variant and instance id at run time; the wildcard covers only the streams of this "
+            "endpoint's own log group.",
+        )
+
+        self.model = sagemaker.CfnModel(
+            self,
+            "Model",
+            execution_role_arn=self.role.role_arn,
+            primary_container=sagemaker.CfnModel.ContainerDefinitionProperty(
+                image=image,
+                model_data_url=model_data_url,
+                environment=dict(environment) if environment else None,
+                mode="SingleModel",
+            ),
+            vpc_config=sagemaker.CfnModel.VpcConfigProperty(
+                security_group_ids=[self.security_group.security_group_id],
+                subnets=[subnet.subnet_id for subnet in zonal.subnets],
+            ),
+        )
+        self.endpoint_config = sagemaker.CfnEndpointConfig(
+            self,
+            "Config",
+            production_variants=[
+                sagemaker.CfnEndpointConfig.ProductionVariantProperty(
+                    variant_name=variant_name,
+                    model_name=self.model.attr_model_name,
+                    instance_type=instance_type,
+                    initial_instance_count=count,
+                    initial_variant_weight=1,
+                    routing_config=sagemaker.CfnEndpointConfig.RoutingConfigProperty(
+                        routing_strategy=ROUTING_STRATEGY
+                    ),
+                )
+            ],
+            kms_key_id=None if self.volume_key is None else self.volume_key.key_arn,
+        )
+        self.endpoint = sagemaker.CfnEndpoint(
+            self,
+            "Resource",
+            endpoint_name=name,
+            endpoint_config_name=self.endpoint_config.attr_endpoint_config_name,
+        )
+        self.endpoint_arn: str = self.endpoint.attr_endpoint_arn
+
+        self.scalable_target = appscaling.ScalableTarget(
+            self,
+            "Scaling",
+            service_namespace=appscaling.ServiceNamespace.SAGEMAKER,
+            scalable_dimension="sagemaker:variant:DesiredInstanceCount",
+            resource_id=f"endpoint/{name}/variant/{variant_name}",
+            min_capacity=count,
+            max_capacity=maximum,
+            # The service-linked role; Application Auto Scaling creates it on first use.
+            role=iam.Role.from_role_arn(
+                self,
+                "ScalingRole",
+                stack.format_arn(
+                    service="iam",
+                    region="",
+                    resource="role",
+                    resource_name=(
+                        "aws-service-role/sagemaker.application-autoscaling.amazonaws.com/"
+                        "AWSServiceRoleForApplicationAutoScaling_SageMakerEndpoint"
+                    ),
+                ),
+                mutable=False,
+            ),
+        )
+        self.scalable_target.node.add_dependency(self.endpoint)
+        self.scaling_policy = self.scalable_target.scale_to_track_metric(
+            "InvocationsPerInstance",
+            target_value=invocations_per_instance_target,
+            predefined_metric=appscaling.PredefinedMetric.SAGEMAKER_VARIANT_INVOCATIONS_PER_INSTANCE,
+        )
+        self._alarms: EndpointAlarms | None = None
+
+    def grant_invoke(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Lets ``grantee`` invoke this endpoint (also with response streaming), and only it."""
+        return iam.Grant.add_to_principal(
+            grantee=grantee,
+            actions=["sagemaker:InvokeEndpoint", "sagemaker:InvokeEndpointWithResponseStream"],
+            resource_arns=[self.endpoint_arn],
+        )
+
+    def metric(
+        self,
+        metric_name: str,
+        *,
+        statistic: str = "Sum",
+        period: cdk.Duration | None = None,
+        namespace: str = "AWS/SageMaker",
+        unit: cloudwatch.Unit | None = None,
+    ) -> cloudwatch.Metric:
+        """A metric of this endpoint's variant (dimensions ``EndpointName`` and ``VariantName``).
+
+        Default period: one minute, the rate SageMaker publishes at.
+        """
+        return cloudwatch.Metric(
+            namespace=namespace,
+            metric_name=metric_name,
+            dimensions_map={"EndpointName": self.endpoint_name, "VariantName": self.variant_name},
+            statistic=statistic,
+            period=period or cdk.Duration.minutes(1),
+            unit=unit,
+        )
+
+    def metric_invocations(self) -> cloudwatch.Metric:
+        """``Invocations``: InvokeEndpoint requests sent to the variant (Sum)."""
+        return self.metric("Invocations")
+
+    def metric_invocations_per_instance(self) -> cloudwatch.Metric:
+        """``InvocationsPerInstance``: invocations normalised by the instance count (Sum); the
+        metric autoscaling tracks."""
+        return self.metric("InvocationsPerInstance")
+
+    def metric_4xx_errors(self) -> cloudwatch.Metric:
+        """``Invocation4XXErrors``: requests the model answered with a 4xx code (Sum)."""
+        return self.metric("Invocation4XXErrors")
+
+    def metric_5xx_errors(self) -> cloudwatch.Metric:
+        """``Invocation5XXErrors``: requests the model answered with a 5xx code (Sum)."""
+        return self.metric("Invocation5XXErrors")
+
+    def metric_model_latency(self, *, statistic: str = "Average") -> cloudwatch.Metric:
+        """``ModelLatency`` in microseconds: the model's response time as seen by SageMaker."""
+        return self.metric("ModelLatency", statistic=statistic, unit=cloudwatch.Unit.MICROSECONDS)
+
+    def metric_instances_reporting(self) -> cloudwatch.Metric:
+        """Instances of the variant that reported in a minute: the ``SampleCount`` of
+        ``CPUUtilization`` in ``/aws/sagemaker/Endpoints``.
+
+        SageMaker publishes no instance-count metric for real-time endpoints (the ``AWS/SageMaker``
+        endpoint metrics are invocation, error and latency metrics). Every instance reports its
+        ``CPUUtilization`` once a minute (the default publishing interval) under the endpoint and
+        variant dimensions, so the number of samples in a one-minute period is the number of
+        instances that are running and reporting. This is an inference from the documented
+        per-instance reporting, not a documented metric; with a publishing interval other than
+        60 seconds (``MetricsConfig``) scale the threshold accordingly.
+        """
+        return self.metric(
+            "CPUUtilization",
+            statistic="SampleCount",
+            namespace="/aws/sagemaker/Endpoints",
+            period=cdk.Duration.minutes(1),
+        )
+
+    def add_alarms(
+        self,
+        *,
+        model_latency_threshold: cdk.Duration,
+        errors_5xx_threshold: int = 1,
+        evaluation_periods: int = 3,
+    ) -> EndpointAlarms:
+        """Adds alarms (without actions; add yours) for this endpoint's availability.
+
+        * ``Errors5xxAlarm``: ``errors_5xx_threshold`` or more 5XX errors in a minute, for
+          ``evaluation_periods`` minutes;
+        * ``ModelLatencyAlarm``: average model latency above ``model_latency_threshold``;
+        * ``InstancesBelowAzsAlarm``: fewer instances reporting than there are AZs, so some AZ
+          has no instance (missing data counts as breaching: no instance reports).
+        """
+        if self._alarms is not None:
+            raise ValueError(
+                f"add_alarms was already called on {self.node.path}; call it once and keep the "
+                "returned alarms"
+            )
+        if errors_5xx_threshold < 1:
+            raise ValueError(
+                f"errors_5xx_threshold must be at least 1 error per minute, got "
+                f"{errors_5xx_threshold}; use 1 to alarm on any server error"
+            )
+        if evaluation_periods < 1:
+            raise ValueError(
+                f"evaluation_periods must be at least 1 minute, got {evaluation_periods}"
+            )
+        latency_ms = model_latency_threshold.to_milliseconds()
+        if not cdk.Token.is_unresolved(latency_ms) and latency_ms <= 0:
+            raise ValueError(
+                "model_latency_threshold must be a positive duration, got "
+                f"{model_latency_threshold.to_human_string()}; use the p-latency your clients "
+                "can tolerate"
+            )
+        name = self.endpoint_name
+        errors = self.metric_5xx_errors().create_alarm(
+            self,
+            "Errors5xxAlarm",
+            alarm_description=f"SageMaker endpoint {name} returned 5XX errors",
+            threshold=errors_5xx_threshold,
+            evaluation_periods=evaluation_periods,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+        )
+        latency = self.metric_model_latency().create_alarm(
+            self,
+            "ModelLatencyAlarm",
+            alarm_description=(
+                f"SageMaker endpoint {name}: model latency above "
+                f"{model_latency_threshold.to_human_string()}"
+            ),
+            threshold=latency_ms * 1000,
+            evaluation_periods=evaluation_periods,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+        )
+        azs = len(self.availability_zones)
+        instances = self.metric_instances_reporting().create_alarm(
+            self,
+            "InstancesBelowAzsAlarm",
+            alarm_description=(
+                f"SageMaker endpoint {name} has fewer instances than its {azs} Availability "
+                "Zones, so at least one AZ serves no traffic"
+            ),
+            threshold=azs,
+            evaluation_periods=evaluation_periods,
+            comparison_operator=cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+            treat_missing_data=cloudwatch.TreatMissingData.BREACHING,
+        )
+        self._alarms = EndpointAlarms(
+            errors_5xx=errors, model_latency=latency, instances_below_azs=instances
+        )
+        return self._alarms
+
+
+def _default_name(scope: Construct) -> str:
+    return cdk.Names.unique_resource_name(scope, max_length=63, separator="-").lower()
+
+
+def _check_name(prop: str, value: str) -> None:
+    if cdk.Token.is_unresolved(value):
+        raise ValueError(
+            f"{prop} must be a literal name, got a deploy-time token ({value}); the execution "
+            "role, the log group and the scalable target need the name at synth time"
+        )
+    if not _NAME.match(value):
+        raise ValueError(
+            f"{prop} must be 1-63 letters, digits and hyphens, starting and ending with a letter "
+            f"or digit (pattern ^[a-zA-Z0-9](-*[a-zA-Z0-9]){{0,62}}$), got {value!r}; rename it"
+        )
+
+
+def _check_instance_type(instance_type: str) -> None:
+    if cdk.Token.is_unresolved(instance_type):
+        return
+    if not _INSTANCE_TYPE.match(instance_type):
+        raise ValueError(
+            f"instance_type must be a SageMaker ML instance type such as "
+            f"{DEFAULT_INSTANCE_TYPE!r} (ml.<family>.<size>), got {instance_type!r}; add the "
+            "'ml.' prefix or pick a hosting instance type"
+        )
+
+
+def _check_instance_count(count: int, az_count: int, azs: tuple[str, ...], checked: bool) -> None:
+    where = f": {', '.join(azs)}" if checked else ""
+    if count < max(MIN_AZS, az_count):
+        raise ValueError(
+            f"instance_count must be at least the number of Availability Zones ({az_count}"
+            f"{where}) and at least {MIN_AZS}, so every AZ serves traffic and losing one leaves "
+            f"capacity, got {count}; raise instance_count or select fewer AZs"
+        )
+
+
+def _repository_arn(scope: Construct, image: str, image_repository: ecr.IRepository | None) -> str:
+    if image_repository is not None:
+        return image_repository.repository_arn
+    if cdk.Token.is_unresolved(image):
+        raise ValueError(
+            "image is a deploy-time token, so the execution role cannot be scoped to its "
+            "repository; pass image_repository=<the ecr.IRepository the image is in>"
+        )
+    match = _ECR_IMAGE.match(image)
+    if match is None:
+        raise ValueError(
+            "image must be an Amazon ECR image URI "
+            "(<account>.dkr.ecr.<region>.amazonaws.com/<repository>[:tag|@sha256:digest]) so "
+            f"the execution role can pull it and nothing else, got {image!r}; push the image "
+            "to ECR (SageMaker hosting pulls from ECR) and pass its URI"
+        )
+    return cdk.Stack.of(scope).format_arn(
+        service="ecr",
+        region=match.group("region"),
+        account=match.group("account"),
+        resource="repository",
+        resource_name=match.group("repository"),
+    )
+
+
+def _model_object_arn(scope: Construct, model_data_url: str) -> str:
+    partition = cdk.Stack.of(scope).partition
+    if cdk.Token.is_unresolved(model_data_url):
+        # s3://bucket/key -> bucket/key, resolved by CloudFormation.
+        path = cdk.Fn.select(1, cdk.Fn.split("s3://", model_data_url, 2))
+        return cdk.Fn.join("", ["arn:", partition, ":s3:::", path])
+    match = _S3_URL.match(model_data_url)
+    if match is None or model_data_url.endswith("/"):
+        raise ValueError(
+            "model_data_url must be the S3 URL of the model artifacts object "
+            f"(s3://<bucket>/<key>.tar.gz), got {model_data_url!r}; point it at the object"
+        )
+    return f"arn:{partition}:s3:::{match.group('bucket')}/{match.group('key')}"

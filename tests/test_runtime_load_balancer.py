@@ -1,0 +1,543 @@
+"""SageMakerRuntimeLoadBalancer: an internal NLB in every AZ on the runtime endpoint's ENIs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import aws_cdk as cdk
+import pytest
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk.assertions import Template
+from syrupy.assertion import SnapshotAssertion
+
+from ha_inference._internal.assembly import zones_of
+from ha_inference.nag_pack import HaInferenceChecks, findings_of
+from ha_inference.runtime_load_balancer import (
+    HANDLER_DIR,
+    HANDLER_RUNTIME,
+    EndpointServiceOptions,
+    SageMakerRuntimeLoadBalancer,
+)
+from tests.support import TEST_ACCOUNT, new_app, resources
+from tests.test_cfn_lint import lint_template
+from tests.test_nag import acknowledgements, findings
+
+REGIONS = ("us-east-1", "us-west-2")
+CONSUMER_CIDR = "10.1.0.0/16"
+PARTNER = "arn:aws:iam::222222222222:root"
+LLM_ENDPOINT = f"arn:aws:sagemaker:us-east-1:{TEST_ACCOUNT}:endpoint/llm"
+
+
+class ZonalStack(cdk.Stack):
+    """An env-specific stack with three fixed AZs, a provider VPC with an ``endpoints`` and an
+    ``other`` subnet in each, and a consumer VPC."""
+
+    def __init__(self, scope: cdk.App, construct_id: str, *, region: str) -> None:
+        self._zones = [f"{region}a", f"{region}b", f"{region}c"]
+        super().__init__(
+            scope, construct_id, env=cdk.Environment(account=TEST_ACCOUNT, region=region)
+        )
+        self.vpc = _vpc(self, "Vpc", "10.0.0.0/16", ["endpoints", "other"])
+        self.consumer = _vpc(self, "Consumer", CONSUMER_CIDR, ["apps"])
+
+    @property
+    def availability_zones(self) -> list[str]:
+        return self._zones
+
+
+def _vpc(scope: cdk.Stack, construct_id: str, cidr: str, groups: list[str]) -> ec2.Vpc:
+    vpc = ec2.Vpc(
+        scope,
+        construct_id,
+        ip_addresses=ec2.IpAddresses.cidr(cidr),
+        max_azs=3,
+        nat_gateways=0,
+        subnet_configuration=[
+            ec2.SubnetConfiguration(
+                name=name, subnet_type=ec2.SubnetType.PRIVATE_ISOLATED, cidr_mask=24
+            )
+            for name in groups
+        ],
+    )
+    cdk.Validations.of(vpc).acknowledge(
+        cdk.Acknowledgment(
+            id="AwsSolutions-VPC7",
+            reason="Test fixture VPC: the reference app's Network adds flow logs; here only the "
+            "constructs under test are judged.",
+        )
+    )
+    return vpc
+
+
+@dataclass
+class Scenario:
+    app: cdk.App
+    stacks: dict[str, ZonalStack]
+    balancers: dict[str, SageMakerRuntimeLoadBalancer]
+    templates: dict[str, dict[str, Any]]
+
+
+@pytest.fixture(scope="module")
+def scenario(tmp_path_factory: pytest.TempPathFactory) -> Scenario:
+    """us-east-1 with every option (PrivateLink, private hosted zone), us-west-2 with defaults."""
+    app = new_app(tmp_path_factory.mktemp("runtime-load-balancer"))
+    stacks: dict[str, ZonalStack] = {}
+    balancers: dict[str, SageMakerRuntimeLoadBalancer] = {}
+    for region in REGIONS:
+        stack = ZonalStack(app, f"Runtime-{region}", region=region)
+        stacks[region] = stack
+        endpoints = ec2.SubnetSelection(subnet_group_name="endpoints")
+        if region == "us-east-1":
+            balancer = SageMakerRuntimeLoadBalancer(
+                stack,
+                "Runtime",
+                vpc=stack.vpc,
+                subnets=endpoints,
+                endpoint_arns=[LLM_ENDPOINT],
+                endpoint_service=EndpointServiceOptions(
+                    allowed_principals=[iam.ArnPrincipal(PARTNER)],
+                    allowed_regions=["us-west-2"],
+                ),
+                private_hosted_zone_vpcs=[stack.consumer],
+            )
+        else:
+            balancer = SageMakerRuntimeLoadBalancer(
+                stack, "Runtime", vpc=stack.vpc, subnets=endpoints
+            )
+        balancer.connections.allow_default_port_from(ec2.Peer.ipv4(CONSUMER_CIDR))
+        balancers[region] = balancer
+    templates = {region: dict(Template.from_stack(stacks[region]).to_json()) for region in REGIONS}
+    return Scenario(app, stacks, balancers, templates)
+
+
+def _one(template: dict[str, Any], resource_type: str) -> tuple[str, dict[str, Any]]:
+    ((logical_id, resource),) = [
+        (logical_id, resource)
+        for logical_id, resource in resources(template, resource_type).items()
+        if logical_id.startswith("Runtime")
+    ]
+    return logical_id, resource
+
+
+def _azs(template: dict[str, Any], subnets: Any) -> list[str | None]:
+    return sorted(zones_of(template, subnets))  # type: ignore[type-var]
+
+
+# --- every AZ ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("region", REGIONS)
+def test_endpoint_and_nlb_use_the_same_subnet_in_every_az(scenario: Scenario, region: str) -> None:
+    template = scenario.templates[region]
+    _, endpoint = _one(template, "AWS::EC2::VPCEndpoint")
+    _, nlb = _one(template, "AWS::ElasticLoadBalancingV2::LoadBalancer")
+    azs = [f"{region}a", f"{region}b", f"{region}c"]
+    assert _azs(template, endpoint["Properties"]["SubnetIds"]) == azs
+    assert _azs(template, nlb["Properties"]["Subnets"]) == azs
+    assert endpoint["Properties"]["SubnetIds"] == nlb["Properties"]["Subnets"]
+    assert all(ref["Ref"].startswith("Vpcendpoints") for ref in endpoint["Properties"]["SubnetIds"])
+    assert scenario.balancers[region].availability_zones == tuple(azs)
+
+
+def test_endpoint_is_the_sagemaker_runtime_with_private_dns(scenario: Scenario) -> None:
+    template = scenario.templates["us-east-1"]
+    _, endpoint = _one(template, "AWS::EC2::VPCEndpoint")
+    props = endpoint["Properties"]
+    assert props["ServiceName"] == "com.amazonaws.us-east-1.sagemaker.runtime"
+    assert props["VpcEndpointType"] == "Interface"
+    assert props["PrivateDnsEnabled"] is True
+
+
+@pytest.mark.parametrize(
+    ("region", "resource"),
+    [
+        ("us-east-1", LLM_ENDPOINT),
+        ("us-west-2", f"arn:aws:sagemaker:us-west-2:{TEST_ACCOUNT}:endpoint/*"),
+    ],
+)
+def test_endpoint_policy_allows_only_invoking_endpoints(
+    scenario: Scenario, region: str, resource: str
+) -> None:
+    _, endpoint = _one(scenario.templates[region], "AWS::EC2::VPCEndpoint")
+    assert endpoint["Properties"]["PolicyDocument"]["Statement"] == [
+        {
+            "Sid": "InvokeEndpoints",
+            "Effect": "Allow",
+            "Principal": {"AWS": "*"},
+            "Action": ["sagemaker:InvokeEndpoint", "sagemaker:InvokeEndpointWithResponseStream"],
+            "Resource": resource,
+        }
+    ]
+
+
+@pytest.mark.parametrize("region", REGIONS)
+def test_nlb_is_internal_with_cross_zone_on(scenario: Scenario, region: str) -> None:
+    _, nlb = _one(scenario.templates[region], "AWS::ElasticLoadBalancingV2::LoadBalancer")
+    props = nlb["Properties"]
+    assert props["Type"] == "network"
+    assert props["Scheme"] == "internal"
+    attributes = {a["Key"]: a["Value"] for a in props["LoadBalancerAttributes"]}
+    assert attributes["load_balancing.cross_zone.enabled"] == "true"
+    assert attributes["deletion_protection.enabled"] == "true"
+
+
+@pytest.mark.parametrize("region", REGIONS)
+def test_target_group_is_ip_on_tcp_443_with_explicit_health_checks(
+    scenario: Scenario, region: str
+) -> None:
+    template = scenario.templates[region]
+    group_id, group = _one(template, "AWS::ElasticLoadBalancingV2::TargetGroup")
+    assert group["Properties"] == {
+        "TargetType": "ip",
+        "Protocol": "TCP",
+        "Port": 443,
+        "VpcId": group["Properties"]["VpcId"],
+        "HealthCheckEnabled": True,
+        "HealthCheckProtocol": "TCP",
+        "HealthCheckPort": "traffic-port",
+        "HealthCheckIntervalSeconds": 10,
+        "HealthCheckTimeoutSeconds": 5,
+        "HealthyThresholdCount": 3,
+        "UnhealthyThresholdCount": 2,
+    }
+    _, listener = _one(template, "AWS::ElasticLoadBalancingV2::Listener")
+    assert listener["Properties"]["Protocol"] == "TCP"
+    assert listener["Properties"]["Port"] == 443
+    assert listener["Properties"]["DefaultActions"] == [
+        {"TargetGroupArn": {"Ref": group_id}, "Type": "forward"}
+    ]
+
+
+def test_failure_detection_time_is_interval_times_unhealthy_threshold(scenario: Scenario) -> None:
+    assert scenario.balancers["us-east-1"].failure_detection_time.to_seconds() == 20
+
+
+# --- security groups ---------------------------------------------------------------------------
+
+
+def test_endpoint_admits_https_from_the_nlb_only(scenario: Scenario) -> None:
+    template = scenario.templates["us-east-1"]
+    groups = {
+        logical_id: group
+        for logical_id, group in resources(template, "AWS::EC2::SecurityGroup").items()
+        if logical_id.startswith("Runtime")
+    }
+    (nlb_group,) = [g for g in groups if g.startswith("RuntimeSecurityGroup")]
+    (endpoint_group,) = [g for g in groups if g.startswith("RuntimeEndpointSecurityGroup")]
+    assert "SecurityGroupIngress" not in groups[endpoint_group]["Properties"]
+    (ingress,) = [
+        rule["Properties"]
+        for rule in resources(template, "AWS::EC2::SecurityGroupIngress").values()
+        if rule["Properties"]["GroupId"] == {"Fn::GetAtt": [endpoint_group, "GroupId"]}
+    ]
+    assert ingress["SourceSecurityGroupId"] == {"Fn::GetAtt": [nlb_group, "GroupId"]}
+    assert (ingress["IpProtocol"], ingress["FromPort"], ingress["ToPort"]) == ("tcp", 443, 443)
+    # The NLB keeps its inline "disallow all" egress rule, plus HTTPS to the endpoint only.
+    (blocked,) = groups[nlb_group]["Properties"]["SecurityGroupEgress"]
+    assert blocked["CidrIp"] == "255.255.255.255/32"
+    (egress,) = [
+        rule["Properties"]
+        for rule in resources(template, "AWS::EC2::SecurityGroupEgress").values()
+        if rule["Properties"]["GroupId"] == {"Fn::GetAtt": [nlb_group, "GroupId"]}
+    ]
+    assert egress["DestinationSecurityGroupId"] == {"Fn::GetAtt": [endpoint_group, "GroupId"]}
+    assert (egress["FromPort"], egress["ToPort"]) == (443, 443)
+    (client,) = groups[nlb_group]["Properties"]["SecurityGroupIngress"]
+    assert (client["CidrIp"], client["FromPort"]) == (CONSUMER_CIDR, 443)
+    _, nlb = _one(template, "AWS::ElasticLoadBalancingV2::LoadBalancer")
+    assert nlb["Properties"]["SecurityGroups"] == [{"Fn::GetAtt": [nlb_group, "GroupId"]}]
+
+
+# --- the target registration ------------------------------------------------------------------
+
+
+def test_custom_resource_registers_the_endpoint_interfaces(scenario: Scenario) -> None:
+    template = scenario.templates["us-east-1"]
+    endpoint_id, _ = _one(template, "AWS::EC2::VPCEndpoint")
+    group_id, _ = _one(template, "AWS::ElasticLoadBalancingV2::TargetGroup")
+    function_id, _ = _one(template, "AWS::Lambda::Function")
+    _, custom = _one(template, "Custom::SageMakerRuntimeTargets")
+    assert custom["Properties"] == {
+        "ServiceToken": {"Fn::GetAtt": [function_id, "Arn"]},
+        "ServiceTimeout": "300",
+        "NetworkInterfaceIds": {"Fn::GetAtt": [endpoint_id, "NetworkInterfaceIds"]},
+        "TargetGroupArn": {"Ref": group_id},
+        "Port": 443,
+    }
+    assert cdk.Stack.of(scenario.balancers["us-east-1"]).resolve(
+        scenario.balancers["us-east-1"].target_ips
+    ) == {"Fn::GetAtt": [_one(template, "Custom::SageMakerRuntimeTargets")[0], "Ips"]}
+
+
+def test_handler_function_is_latest_python_on_arm_outside_the_vpc(scenario: Scenario) -> None:
+    template = scenario.templates["us-east-1"]
+    _, function = _one(template, "AWS::Lambda::Function")
+    props = function["Properties"]
+    latest = max(
+        (r for r in lambda_.Runtime.ALL if r.family == lambda_.RuntimeFamily.PYTHON),
+        key=lambda r: tuple(int(part) for part in r.name.removeprefix("python").split(".")),
+    )
+    assert props["Runtime"] == HANDLER_RUNTIME.name == latest.name
+    assert props["Architectures"] == ["arm64"]
+    assert props["Handler"] == "index.handler"
+    assert "VpcConfig" not in props
+    log_group_id, log_group = _one(template, "AWS::Logs::LogGroup")
+    assert props["LoggingConfig"] == {"LogGroup": {"Ref": log_group_id}}
+    assert log_group["Properties"]["RetentionInDays"] == 365
+    assert (HANDLER_DIR / "index.py").is_file()
+
+
+def test_handler_role_is_least_privilege(scenario: Scenario) -> None:
+    template = scenario.templates["us-east-1"]
+    group_id, _ = _one(template, "AWS::ElasticLoadBalancingV2::TargetGroup")
+    log_group_id, _ = _one(template, "AWS::Logs::LogGroup")
+    _, role = _one(template, "AWS::IAM::Role")
+    assert "ManagedPolicyArns" not in role["Properties"]
+    (policy,) = role["Properties"]["Policies"]
+    statements = {
+        s["Sid"]: (s["Action"], s["Resource"]) for s in policy["PolicyDocument"]["Statement"]
+    }
+    assert statements == {
+        "Logs": (
+            ["logs:CreateLogStream", "logs:PutLogEvents"],
+            {"Fn::GetAtt": [log_group_id, "Arn"]},
+        ),
+        "Describe": (
+            ["ec2:DescribeNetworkInterfaces", "elasticloadbalancing:DescribeTargetHealth"],
+            "*",
+        ),
+        "Targets": (
+            ["elasticloadbalancing:DeregisterTargets", "elasticloadbalancing:RegisterTargets"],
+            {"Ref": group_id},
+        ),
+    }
+    assert not [
+        p for p in resources(template, "AWS::IAM::Policy") if p.startswith("RuntimeEndpoint")
+    ]
+
+
+# --- PrivateLink and DNS -----------------------------------------------------------------------
+
+
+def test_endpoint_service_admits_named_principals_from_named_regions(scenario: Scenario) -> None:
+    template = scenario.templates["us-east-1"]
+    nlb_id, nlb = _one(template, "AWS::ElasticLoadBalancingV2::LoadBalancer")
+    service_id, service = _one(template, "AWS::EC2::VPCEndpointService")
+    assert service["Properties"] == {
+        "AcceptanceRequired": True,
+        "NetworkLoadBalancerArns": [{"Ref": nlb_id}],
+        "SupportedRegions": ["us-west-2"],
+    }
+    _, permissions = _one(template, "AWS::EC2::VPCEndpointServicePermissions")
+    assert permissions["Properties"] == {
+        "AllowedPrincipals": [PARTNER],
+        "ServiceId": {"Ref": service_id},
+    }
+    assert nlb["Properties"]["EnforceSecurityGroupInboundRulesOnPrivateLinkTraffic"] == "off"
+
+
+def test_private_hosted_zone_aliases_the_runtime_hostname_to_the_nlb(scenario: Scenario) -> None:
+    template = scenario.templates["us-east-1"]
+    nlb_id, _ = _one(template, "AWS::ElasticLoadBalancingV2::LoadBalancer")
+    zone_id, zone = _one(template, "AWS::Route53::HostedZone")
+    (consumer_id,) = [v for v in resources(template, "AWS::EC2::VPC") if v.startswith("Consumer")]
+    assert zone["Properties"]["Name"] == "runtime.sagemaker.us-east-1.amazonaws.com."
+    assert zone["Properties"]["VPCs"] == [{"VPCId": {"Ref": consumer_id}, "VPCRegion": "us-east-1"}]
+    _, record = _one(template, "AWS::Route53::RecordSet")
+    assert record["Properties"]["Type"] == "A"
+    assert record["Properties"]["Name"] == "runtime.sagemaker.us-east-1.amazonaws.com."
+    assert record["Properties"]["HostedZoneId"] == {"Ref": zone_id}
+    assert record["Properties"]["AliasTarget"]["HostedZoneId"] == {
+        "Fn::GetAtt": [nlb_id, "CanonicalHostedZoneID"]
+    }
+
+
+def test_defaults_add_no_endpoint_service_and_no_zone(scenario: Scenario) -> None:
+    template = scenario.templates["us-west-2"]
+    assert not resources(template, "AWS::EC2::VPCEndpointService")
+    assert not resources(template, "AWS::Route53::HostedZone")
+    _, nlb = _one(template, "AWS::ElasticLoadBalancingV2::LoadBalancer")
+    assert "EnforceSecurityGroupInboundRulesOnPrivateLinkTraffic" not in nlb["Properties"]
+    assert scenario.balancers["us-west-2"].endpoint_service is None
+    assert scenario.balancers["us-west-2"].private_hosted_zone is None
+
+
+# --- checks on the whole output -----------------------------------------------------------------
+
+
+def test_no_unacknowledged_nag_findings(scenario: Scenario) -> None:
+    assert findings(scenario.app) == []
+
+
+def test_no_ha_inference_findings(scenario: Scenario) -> None:
+    assert findings_of(HaInferenceChecks(), scenario.app) == []
+
+
+def test_acknowledgements_are_narrow_and_explained(scenario: Scenario) -> None:
+    """ELB2 on the load balancer and IAM5[Resource::*] on the handler role, nothing else."""
+    acknowledged = [
+        (path.split("/", 1)[1], rule.removeprefix("Annotation::"), reason)
+        for path, rule, reason in acknowledgements(scenario.app)
+        if "/Runtime/" in path
+    ]
+    assert sorted((path, rule) for path, rule, _ in acknowledged) == sorted(
+        [
+            ("Runtime/Resource", "AwsSolutions-ELB2"),
+            ("Runtime/EndpointTargets/Role", "AwsSolutions-IAM5[Resource::*]"),
+        ]
+        * len(REGIONS)
+    )
+    for _, rule, reason in acknowledged:
+        assert len(reason) >= 60, reason
+        if rule == "AwsSolutions-ELB2":
+            assert "only for TLS listeners" in reason
+
+
+@pytest.mark.parametrize("region", REGIONS)
+def test_template_lints_clean(scenario: Scenario, region: str) -> None:
+    assert lint_template(scenario.templates[region], region) == []
+
+
+def test_snapshot(scenario: Scenario, template_snapshot: SnapshotAssertion) -> None:
+    assert scenario.templates["us-east-1"] == template_snapshot
+
+
+# --- validation ---------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def scratch(tmp_path_factory: pytest.TempPathFactory) -> ZonalStack:
+    """A stack that is never synthesized, for constructs that must fail."""
+    return ZonalStack(new_app(tmp_path_factory.mktemp("scratch")), "Scratch", region="us-east-1")
+
+
+_counter = iter(range(1_000_000))
+
+
+def _balancer(stack: ZonalStack, **props: Any) -> SageMakerRuntimeLoadBalancer:
+    props = {
+        "vpc": stack.vpc,
+        "subnets": ec2.SubnetSelection(subnet_group_name="endpoints"),
+        **props,
+    }
+    return SageMakerRuntimeLoadBalancer(stack, f"Case{next(_counter)}", **props)
+
+
+def test_fails_when_subnets_span_one_az(scratch: ZonalStack) -> None:
+    with pytest.raises(
+        ValueError, match=r"subnets must span at least 2 Availability Zones .* got 1 \(us-east-1b\)"
+    ):
+        _balancer(
+            scratch,
+            subnets=ec2.SubnetSelection(
+                subnet_group_name="endpoints", availability_zones=["us-east-1b"]
+            ),
+        )
+
+
+def test_fails_when_two_subnets_share_an_az(scratch: ZonalStack) -> None:
+    with pytest.raises(ValueError, match="subnets puts more than one subnet in us-east-1a"):
+        _balancer(scratch, subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED))
+
+
+@pytest.mark.parametrize("seconds", [4, 301])
+def test_fails_on_an_interval_nlbs_reject(scratch: ZonalStack, seconds: int) -> None:
+    with pytest.raises(
+        ValueError,
+        match=rf"health_check_interval must be between 5 and 300 seconds .* got {seconds} seconds",
+    ):
+        _balancer(
+            scratch,
+            health_check_interval=cdk.Duration.seconds(seconds),
+            health_check_timeout=cdk.Duration.seconds(2),
+        )
+
+
+@pytest.mark.parametrize("seconds", [1, 121])
+def test_fails_on_a_timeout_nlbs_reject(scratch: ZonalStack, seconds: int) -> None:
+    with pytest.raises(
+        ValueError,
+        match=rf"health_check_timeout must be between 2 and 120 seconds .* got {seconds} seconds",
+    ):
+        _balancer(
+            scratch,
+            health_check_interval=cdk.Duration.seconds(300),
+            health_check_timeout=cdk.Duration.seconds(seconds),
+        )
+
+
+def test_fails_when_the_timeout_exceeds_the_interval(scratch: ZonalStack) -> None:
+    with pytest.raises(
+        ValueError,
+        match=r"health_check_timeout must not be longer than health_check_interval "
+        r"\(5 seconds\), got 6 seconds",
+    ):
+        _balancer(
+            scratch,
+            health_check_interval=cdk.Duration.seconds(5),
+            health_check_timeout=cdk.Duration.seconds(6),
+        )
+
+
+def test_fails_on_a_fractional_interval(scratch: ZonalStack) -> None:
+    with pytest.raises(ValueError, match="health_check_interval must be a whole number of seconds"):
+        _balancer(scratch, health_check_interval=cdk.Duration.millis(10_500))
+
+
+@pytest.mark.parametrize("prop", ["healthy_threshold_count", "unhealthy_threshold_count"])
+@pytest.mark.parametrize("count", [1, 11])
+def test_fails_on_thresholds_nlbs_reject(scratch: ZonalStack, prop: str, count: int) -> None:
+    with pytest.raises(
+        ValueError, match=rf"{prop} must be between 2 and 10 consecutive .* got {count};"
+    ):
+        _balancer(scratch, **{prop: count})
+
+
+def test_fails_when_the_zone_includes_the_endpoint_vpc(scratch: ZonalStack) -> None:
+    with pytest.raises(
+        ValueError,
+        match=r"private_hosted_zone_vpcs includes the load balancer's own VPC \(Scratch/Vpc\)",
+    ):
+        _balancer(scratch, private_hosted_zone_vpcs=[scratch.consumer, scratch.vpc])
+
+
+def test_zone_may_include_the_endpoint_vpc_without_private_dns(scratch: ZonalStack) -> None:
+    balancer = _balancer(scratch, private_dns_enabled=False, private_hosted_zone_vpcs=[scratch.vpc])
+    assert balancer.private_hosted_zone is not None
+
+
+def test_fails_on_an_endpoint_service_without_principals(scratch: ZonalStack) -> None:
+    with pytest.raises(
+        ValueError, match=r"endpoint_service\.allowed_principals must name at least one principal"
+    ):
+        _balancer(scratch, endpoint_service=EndpointServiceOptions(allowed_principals=[]))
+
+
+def test_fails_on_an_empty_endpoint_list(scratch: ZonalStack) -> None:
+    with pytest.raises(ValueError, match="endpoint_arns must name at least one SageMaker endpoint"):
+        _balancer(scratch, endpoint_arns=[])
+
+
+def test_fails_on_an_unknown_allowed_region(scratch: ZonalStack) -> None:
+    with pytest.raises(
+        ValueError, match=r"endpoint_service.allowed_regions has an unknown Region 'us-west-9'"
+    ):
+        _balancer(
+            scratch,
+            endpoint_service=EndpointServiceOptions(
+                allowed_principals=[iam.ArnPrincipal(PARTNER)], allowed_regions=["us-west-9"]
+            ),
+        )
+
+
+def test_custom_health_checks_change_the_failure_detection_time(scratch: ZonalStack) -> None:
+    balancer = _balancer(
+        scratch,
+        health_check_interval=cdk.Duration.seconds(30),
+        health_check_timeout=cdk.Duration.seconds(10),
+        unhealthy_threshold_count=3,
+    )
+    assert balancer.failure_detection_time.to_seconds() == 90

@@ -1,0 +1,631 @@
+"""MultiAzSageMakerEndpoint: an instance in every AZ, least privilege, alarms, clear errors."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import aws_cdk as cdk
+import pytest
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_ecr as ecr
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk.assertions import Template
+from cfnlint.data.schemas.extensions import aws_sagemaker_hosting
+from syrupy.assertion import SnapshotAssertion
+
+from ha_inference._internal.assembly import zones_of
+from ha_inference.nag_pack import HaInferenceChecks, findings_of
+from ha_inference.sagemaker_endpoint import (
+    DEFAULT_INSTANCE_TYPE,
+    MultiAzSageMakerEndpoint,
+    has_local_nvme_storage,
+)
+from tests.support import TEST_ACCOUNT, new_app, resources
+from tests.test_cfn_lint import lint_template
+from tests.test_nag import acknowledgements, findings
+
+IMAGE = (
+    "763104351884.dkr.ecr.us-east-1.amazonaws.com/huggingface-pytorch-tgi-inference:"
+    "2.4.0-tgi3.0.1-gpu-py311-cu124-ubuntu22.04"
+)
+OWN_IMAGE = f"{TEST_ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com/models/llm@sha256:{'ab' * 32}"
+MODEL_DATA = "s3://model-artifacts-111111111111/llm/model.tar.gz"
+REGIONS = ("us-east-1", "us-west-2")
+
+
+class ZonalStack(cdk.Stack):
+    """An env-specific stack with three fixed AZs and two isolated subnets in each."""
+
+    def __init__(self, scope: cdk.App, construct_id: str, *, region: str) -> None:
+        self._zones = [f"{region}a", f"{region}b", f"{region}c"]
+        super().__init__(
+            scope, construct_id, env=cdk.Environment(account=TEST_ACCOUNT, region=region)
+        )
+        self.vpc = _vpc(self)
+
+    @property
+    def availability_zones(self) -> list[str]:
+        return self._zones
+
+
+def _vpc(scope: cdk.Stack, max_azs: int = 3) -> ec2.Vpc:
+    vpc = ec2.Vpc(
+        scope,
+        "Vpc",
+        max_azs=max_azs,
+        nat_gateways=0,
+        subnet_configuration=[
+            ec2.SubnetConfiguration(
+                name="workloads", subnet_type=ec2.SubnetType.PRIVATE_ISOLATED, cidr_mask=22
+            ),
+            ec2.SubnetConfiguration(
+                name="other", subnet_type=ec2.SubnetType.PRIVATE_ISOLATED, cidr_mask=24
+            ),
+        ],
+    )
+    cdk.Validations.of(vpc).acknowledge(
+        cdk.Acknowledgment(
+            id="AwsSolutions-VPC7",
+            reason="Test fixture VPC: the reference app's Network adds flow logs; here only the "
+            "constructs under test are judged.",
+        )
+    )
+    return vpc
+
+
+@dataclass
+class Scenario:
+    app: cdk.App
+    stacks: dict[str, ZonalStack]
+    gpu: dict[str, MultiAzSageMakerEndpoint]
+    cpu: dict[str, MultiAzSageMakerEndpoint]
+    client: dict[str, iam.Role]
+    grant: dict[str, iam.Grant]
+    agnostic: cdk.Stack
+    templates: dict[str, dict[str, Any]]
+
+    @property
+    def template(self) -> dict[str, Any]:
+        return self.templates["us-east-1"]
+
+
+@pytest.fixture(scope="module")
+def scenario(tmp_path_factory: pytest.TempPathFactory) -> Scenario:
+    """One app, built once: the same endpoints in two Regions, plus an env-agnostic stack."""
+    app = new_app(tmp_path_factory.mktemp("sagemaker-endpoint"))
+    stacks, gpu, cpu, client, grant = {}, {}, {}, {}, {}
+    for region in REGIONS:
+        stack = ZonalStack(app, f"Endpoint-{region}", region=region)
+        stacks[region] = stack
+        gpu[region] = MultiAzSageMakerEndpoint(
+            stack,
+            "Llm",
+            vpc=stack.vpc,
+            image=IMAGE.replace("us-east-1", region),
+            model_data_url=MODEL_DATA,
+            environment={"HF_MODEL_ID": "/opt/ml/model", "SM_NUM_GPUS": "1"},
+            invocations_per_instance_target=30,
+        )
+        gpu[region].add_alarms(model_latency_threshold=cdk.Duration.seconds(20))
+        cpu[region] = MultiAzSageMakerEndpoint(
+            stack,
+            "Embeddings",
+            vpc=stack.vpc,
+            subnets=ec2.SubnetSelection(subnet_group_name="workloads"),
+            image=OWN_IMAGE.replace("us-east-1", region),
+            instance_type="ml.m5.xlarge",
+            instance_count=4,
+            max_capacity=6,
+            endpoint_name="embeddings",
+            invocations_per_instance_target=600,
+        )
+        client[region] = iam.Role(
+            stack, "Client", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com")
+        )
+        grant[region] = gpu[region].grant_invoke(client[region])
+    agnostic = cdk.Stack(app, "Agnostic")
+    MultiAzSageMakerEndpoint(
+        agnostic,
+        "Llm",
+        vpc=_vpc(agnostic, max_azs=2),
+        image=OWN_IMAGE,
+        instance_type="ml.inf2.xlarge",
+        invocations_per_instance_target=30,
+    )
+    templates = {region: dict(Template.from_stack(stacks[region]).to_json()) for region in REGIONS}
+    return Scenario(app, stacks, gpu, cpu, client, grant, agnostic, templates)
+
+
+def _one(template: dict[str, Any], resource_type: str, prefix: str) -> dict[str, Any]:
+    (found,) = [
+        resource
+        for logical_id, resource in resources(template, resource_type).items()
+        if logical_id.startswith(prefix)
+    ]
+    return found
+
+
+def _logical_id(template: dict[str, Any], resource_type: str, prefix: str) -> str:
+    (found,) = [
+        logical_id
+        for logical_id in resources(template, resource_type)
+        if logical_id.startswith(prefix)
+    ]
+    return found
+
+
+def _variant(template: dict[str, Any], prefix: str) -> dict[str, Any]:
+    config = _one(template, "AWS::SageMaker::EndpointConfig", prefix)
+    (variant,) = config["Properties"]["ProductionVariants"]
+    assert isinstance(variant, dict)
+    return variant
+
+
+def _statements(role: dict[str, Any]) -> list[dict[str, Any]]:
+    return [
+        statement
+        for policy in role["Properties"].get("Policies", [])
+        for statement in policy["PolicyDocument"]["Statement"]
+    ]
+
+
+# --- every AZ ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("prefix", ["Llm", "Embeddings"])
+def test_instance_count_covers_every_az(scenario: Scenario, prefix: str) -> None:
+    variant = _variant(scenario.template, prefix)
+    azs = len(scenario.stacks["us-east-1"].availability_zones)
+    assert variant["InitialInstanceCount"] >= azs >= 2
+    assert variant["RoutingConfig"] == {"RoutingStrategy": "LEAST_OUTSTANDING_REQUESTS"}
+
+
+def test_instance_count_defaults_to_the_number_of_azs(scenario: Scenario) -> None:
+    assert _variant(scenario.template, "Llm")["InitialInstanceCount"] == 3
+    assert _variant(scenario.template, "Embeddings")["InitialInstanceCount"] == 4
+    assert scenario.gpu["us-east-1"].availability_zones == (
+        "us-east-1a",
+        "us-east-1b",
+        "us-east-1c",
+    )
+
+
+@pytest.mark.parametrize("prefix", ["Llm", "Embeddings"])
+def test_model_subnets_cover_every_az_once(scenario: Scenario, prefix: str) -> None:
+    model = _one(scenario.template, "AWS::SageMaker::Model", prefix)
+    subnets = model["Properties"]["VpcConfig"]["Subnets"]
+    assert sorted(zones_of(scenario.template, subnets)) == [  # type: ignore[type-var]
+        "us-east-1a",
+        "us-east-1b",
+        "us-east-1c",
+    ]
+    assert model["Properties"]["VpcConfig"]["SecurityGroupIds"] == [
+        {
+            "Fn::GetAtt": [
+                _logical_id(scenario.template, "AWS::EC2::SecurityGroup", prefix),
+                "GroupId",
+            ]
+        }
+    ]
+
+
+def test_selected_subnet_group_is_used(scenario: Scenario) -> None:
+    model = _one(scenario.template, "AWS::SageMaker::Model", "Embeddings")
+    subnets = {ref["Ref"] for ref in model["Properties"]["VpcConfig"]["Subnets"]}
+    assert all(logical_id.startswith("Vpcworkloads") for logical_id in subnets), subnets
+
+
+@pytest.mark.parametrize(("prefix", "minimum", "maximum"), [("Llm", 3, 6), ("Embeddings", 4, 6)])
+def test_scalable_target_keeps_an_instance_in_every_az(
+    scenario: Scenario, prefix: str, minimum: int, maximum: int
+) -> None:
+    template = scenario.template
+    target = _one(template, "AWS::ApplicationAutoScaling::ScalableTarget", prefix)
+    props = target["Properties"]
+    assert props["MinCapacity"] == minimum >= 3
+    assert props["MaxCapacity"] == maximum
+    assert props["ScalableDimension"] == "sagemaker:variant:DesiredInstanceCount"
+    assert props["ServiceNamespace"] == "sagemaker"
+    endpoint_id = _logical_id(template, "AWS::SageMaker::Endpoint", prefix)
+    name = template["Resources"][endpoint_id]["Properties"]["EndpointName"]
+    assert props["ResourceId"] == f"endpoint/{name}/variant/AllTraffic"
+    assert endpoint_id in target["DependsOn"]
+    assert props["RoleARN"].endswith(
+        ":role/aws-service-role/sagemaker.application-autoscaling.amazonaws.com/"
+        "AWSServiceRoleForApplicationAutoScaling_SageMakerEndpoint"
+    )
+
+
+def test_scaling_tracks_invocations_per_instance(scenario: Scenario) -> None:
+    policy = _one(scenario.template, "AWS::ApplicationAutoScaling::ScalingPolicy", "Llm")
+    config = policy["Properties"]["TargetTrackingScalingPolicyConfiguration"]
+    assert config == {
+        "PredefinedMetricSpecification": {
+            "PredefinedMetricType": "SageMakerVariantInvocationsPerInstance"
+        },
+        "TargetValue": 30,
+    }
+    assert policy["Properties"]["ScalingTargetId"] == {
+        "Ref": _logical_id(scenario.template, "AWS::ApplicationAutoScaling::ScalableTarget", "Llm")
+    }
+
+
+def test_endpoint_names(scenario: Scenario) -> None:
+    template = scenario.template
+    llm = _one(template, "AWS::SageMaker::Endpoint", "Llm")["Properties"]
+    assert re.fullmatch(r"endpointuseast1-llm-[0-9a-f]{8}", llm["EndpointName"])
+    assert llm["EndpointName"] == scenario.gpu["us-east-1"].endpoint_name
+    embeddings = _one(template, "AWS::SageMaker::Endpoint", "Embeddings")["Properties"]
+    assert embeddings["EndpointName"] == "embeddings"
+    assert "ModelName" not in _one(template, "AWS::SageMaker::Model", "Llm")["Properties"]
+
+
+# --- encryption -------------------------------------------------------------------------------
+
+
+def test_nvme_instance_type_gets_no_kms_key(scenario: Scenario) -> None:
+    config = _one(scenario.template, "AWS::SageMaker::EndpointConfig", "Llm")
+    assert "KmsKeyId" not in config["Properties"]
+    assert scenario.gpu["us-east-1"].volume_key is None
+    assert not any(
+        logical_id.startswith("Llm") for logical_id in resources(scenario.template, "AWS::KMS::Key")
+    )
+
+
+def test_ebs_instance_type_gets_a_rotating_customer_key(scenario: Scenario) -> None:
+    template = scenario.template
+    key_id = _logical_id(template, "AWS::KMS::Key", "Embeddings")
+    assert template["Resources"][key_id]["Properties"]["EnableKeyRotation"] is True
+    config = _one(template, "AWS::SageMaker::EndpointConfig", "Embeddings")
+    assert config["Properties"]["KmsKeyId"] == {"Fn::GetAtt": [key_id, "Arn"]}
+    role = _one(template, "AWS::IAM::Role", "EmbeddingsRole")
+    key_statements = [s for s in _statements(role) if str(s["Action"]).count("kms:")]
+    assert {str(s["Resource"]) for s in key_statements} == {str({"Fn::GetAtt": [key_id, "Arn"]})}
+    (grant,) = [s for s in key_statements if s["Action"] == "kms:CreateGrant"]
+    assert grant["Condition"] == {"Bool": {"kms:GrantIsForAWSResource": "true"}}
+
+
+@pytest.mark.parametrize(
+    ("instance_type", "nvme"),
+    [
+        # "ML instance families with the NVMe-type instance storage include ml.p4d, ml.g4dn, and
+        # ml.g5" / "ML instance families that use EBS volumes include ml.c5 and ml.p2"
+        # (SageMaker model-train-storage-tips-considerations).
+        ("ml.p4d.24xlarge", True),
+        ("ml.g4dn.xlarge", True),
+        ("ml.g5.xlarge", True),
+        ("ml.c5.xlarge", False),
+        ("ml.p2.xlarge", False),
+        # EC2 instance-store tables.
+        ("ml.m5d.large", True),
+        ("ml.r7gd.medium", True),
+        ("ml.p5.48xlarge", True),
+        ("ml.g6e.2xlarge", True),
+        ("ml.trn1.32xlarge", True),
+        ("ml.p6-b200.48xlarge", True),
+        ("ml.m5.xlarge", False),
+        ("ml.inf2.xlarge", False),
+        ("ml.c6gn.large", False),
+        ("ml.c7i.large", False),
+        ("m5.xlarge", False),
+    ],
+)
+def test_local_nvme_storage_lookup(instance_type: str, nvme: bool) -> None:
+    assert has_local_nvme_storage(instance_type) is nvme
+
+
+# --- least privilege ---------------------------------------------------------------------------
+
+
+def test_execution_role_has_no_managed_policies_and_trusts_sagemaker(scenario: Scenario) -> None:
+    for prefix in ("LlmRole", "EmbeddingsRole"):
+        role = _one(scenario.template, "AWS::IAM::Role", prefix)
+        assert "ManagedPolicyArns" not in role["Properties"]
+        (trust,) = role["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+        assert trust["Principal"] == {"Service": "sagemaker.amazonaws.com"}
+        actions = [a for s in _statements(role) for a in _list(s["Action"])]
+        assert not any(a.startswith("sagemaker:") or a.endswith(":*") for a in actions), actions
+    assert "AmazonSageMakerFullAccess" not in str(scenario.template)
+
+
+def test_execution_role_is_scoped_to_this_endpoint(scenario: Scenario) -> None:
+    role = _one(scenario.template, "AWS::IAM::Role", "LlmRole")
+    by_sid = {s["Sid"]: s for s in _statements(role)}
+    assert by_sid["PullImage"]["Resource"] == (
+        "arn:aws:ecr:us-east-1:763104351884:repository/huggingface-pytorch-tgi-inference"
+    )
+    assert by_sid["ReadModelData"] == {
+        "Sid": "ReadModelData",
+        "Action": "s3:GetObject",
+        "Effect": "Allow",
+        "Resource": "arn:aws:s3:::model-artifacts-111111111111/llm/model.tar.gz",
+    }
+    name = scenario.gpu["us-east-1"].endpoint_name
+    group = f"arn:aws:logs:us-east-1:{TEST_ACCOUNT}:log-group:/aws/sagemaker/Endpoints/{name}"
+    assert by_sid["EndpointLogs"]["Resource"] == [group, f"{group}:*"]
+    wildcard = {s["Sid"] for s in _statements(role) if s["Resource"] == "*"}
+    assert wildcard == {"EcrAuthorizationToken", "Metrics", "VpcNetworkInterfaces"}
+    assert "UseVolumeKey" not in by_sid
+
+
+def test_execution_role_pulls_a_nested_repository(scenario: Scenario) -> None:
+    role = _one(scenario.template, "AWS::IAM::Role", "EmbeddingsRole")
+    (pull,) = [s for s in _statements(role) if s["Sid"] == "PullImage"]
+    assert pull["Resource"] == f"arn:aws:ecr:us-east-1:{TEST_ACCOUNT}:repository/models/llm"
+    assert "ReadModelData" not in {s["Sid"] for s in _statements(role)}
+
+
+def test_grant_invoke_attaches_exactly_the_endpoint_to_the_grantee(scenario: Scenario) -> None:
+    template = scenario.template
+    assert scenario.grant["us-east-1"].success
+    endpoint_id = _logical_id(template, "AWS::SageMaker::Endpoint", "Llm")
+    client_id = _logical_id(template, "AWS::IAM::Role", "Client")
+    (policy,) = [
+        p
+        for p in resources(template, "AWS::IAM::Policy").values()
+        if p["Properties"]["Roles"] == [{"Ref": client_id}]
+    ]
+    (statement,) = policy["Properties"]["PolicyDocument"]["Statement"]
+    assert statement == {
+        "Action": ["sagemaker:InvokeEndpoint", "sagemaker:InvokeEndpointWithResponseStream"],
+        "Effect": "Allow",
+        "Resource": {"Fn::GetAtt": [endpoint_id, "EndpointArn"]},
+    }
+
+
+def test_security_group_admits_nothing_and_sends_only_https(scenario: Scenario) -> None:
+    group = _one(scenario.template, "AWS::EC2::SecurityGroup", "Llm")["Properties"]
+    assert "SecurityGroupIngress" not in group
+    (egress,) = group["SecurityGroupEgress"]
+    assert (egress["IpProtocol"], egress["FromPort"], egress["ToPort"]) == ("tcp", 443, 443)
+    assert not resources(scenario.template, "AWS::EC2::SecurityGroupIngress")
+    assert scenario.gpu["us-east-1"].connections.security_groups == [
+        scenario.gpu["us-east-1"].security_group
+    ]
+
+
+# --- metrics and alarms ------------------------------------------------------------------------
+
+
+def test_metrics_name_the_endpoint_and_variant(scenario: Scenario) -> None:
+    endpoint = scenario.gpu["us-east-1"]
+    dimensions = {"EndpointName": endpoint.endpoint_name, "VariantName": "AllTraffic"}
+    for metric, name, namespace in [
+        (endpoint.metric_invocations(), "Invocations", "AWS/SageMaker"),
+        (endpoint.metric_invocations_per_instance(), "InvocationsPerInstance", "AWS/SageMaker"),
+        (endpoint.metric_4xx_errors(), "Invocation4XXErrors", "AWS/SageMaker"),
+        (endpoint.metric_5xx_errors(), "Invocation5XXErrors", "AWS/SageMaker"),
+        (endpoint.metric_model_latency(), "ModelLatency", "AWS/SageMaker"),
+        (endpoint.metric_instances_reporting(), "CPUUtilization", "/aws/sagemaker/Endpoints"),
+    ]:
+        assert (metric.metric_name, metric.namespace) == (name, namespace)
+        assert metric.dimensions == dimensions
+        assert metric.period.to_seconds() == 60
+
+
+def test_alarms_cover_errors_latency_and_lost_azs(scenario: Scenario) -> None:
+    alarms = {
+        a["Properties"]["MetricName"]: a["Properties"]
+        for a in resources(scenario.template, "AWS::CloudWatch::Alarm").values()
+    }
+    assert set(alarms) == {"Invocation5XXErrors", "ModelLatency", "CPUUtilization"}
+    assert alarms["Invocation5XXErrors"]["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
+    assert alarms["Invocation5XXErrors"]["Threshold"] == 1
+    assert alarms["ModelLatency"]["Threshold"] == 20_000_000, "microseconds"
+    instances = alarms["CPUUtilization"]
+    assert instances["Namespace"] == "/aws/sagemaker/Endpoints"
+    assert instances["Statistic"] == "SampleCount"
+    assert instances["ComparisonOperator"] == "LessThanThreshold"
+    assert instances["Threshold"] == 3, "the number of AZs"
+    assert instances["TreatMissingData"] == "breaching"
+
+
+# --- checks on the whole output -----------------------------------------------------------------
+
+
+def test_no_unacknowledged_nag_findings(scenario: Scenario) -> None:
+    assert findings(scenario.app) == []
+
+
+def test_no_ha_inference_findings(scenario: Scenario) -> None:
+    assert findings_of(HaInferenceChecks(), scenario.app) == []
+
+
+def test_acknowledgements_are_narrow_and_explained(scenario: Scenario) -> None:
+    """Only the two IAM5 findings of each execution role, each on that role, with reasons."""
+    acknowledged = [
+        (path, rule.removeprefix("Annotation::"), reason)
+        for path, rule, reason in acknowledgements(scenario.app)
+        if "/Llm/" in path or "/Embeddings/" in path
+    ]
+    assert len(acknowledged) == 2 * 5, acknowledged
+    for path, rule, reason in acknowledged:
+        assert path.endswith(("/Llm/Role", "/Embeddings/Role")), path
+        assert rule.startswith("AwsSolutions-IAM5[Resource::"), rule
+        assert len(reason) >= 60, reason
+    assert (
+        "Agnostic/Llm/Role",
+        "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:"
+        "log-group:/aws/sagemaker/Endpoints/agnostic-llm-587b8584:*]",
+    ) in {(path, rule) for path, rule, _ in acknowledged}
+
+
+@pytest.mark.parametrize("region", REGIONS)
+def test_template_lints_clean(scenario: Scenario, region: str) -> None:
+    assert lint_template(scenario.templates[region], region) == []
+
+
+@pytest.mark.parametrize("region", ["us-east-1", "us-east-2", "us-west-2"])
+@pytest.mark.parametrize("instance_type", [DEFAULT_INSTANCE_TYPE, "ml.m5.xlarge"])
+def test_instance_types_are_offered_for_hosting_in_the_region(
+    region: str, instance_type: str
+) -> None:
+    """cfn-lint's E3642 table (from the pricing API); cfn-lint applies it to inference
+    experiments only, so endpoint configs are checked here."""
+    table = json.loads(
+        (Path(aws_sagemaker_hosting.__file__).parent / "instancetype_enum.json").read_text()
+    )
+    assert instance_type in table[region]["enum"]
+
+
+def test_snapshot(scenario: Scenario, template_snapshot: SnapshotAssertion) -> None:
+    assert scenario.template == template_snapshot
+
+
+# --- validation ---------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def scratch(tmp_path_factory: pytest.TempPathFactory) -> ZonalStack:
+    """A stack that is never synthesized, for constructs that must fail."""
+    return ZonalStack(new_app(tmp_path_factory.mktemp("scratch")), "Scratch", region="us-east-1")
+
+
+def _endpoint(stack: ZonalStack, construct_id: str, **props: Any) -> MultiAzSageMakerEndpoint:
+    props = {
+        "vpc": stack.vpc,
+        "image": OWN_IMAGE,
+        "invocations_per_instance_target": 30,
+        **props,
+    }
+    return MultiAzSageMakerEndpoint(stack, construct_id, **props)
+
+
+def test_fails_when_subnets_span_one_az(scratch: ZonalStack) -> None:
+    one_az = ec2.SubnetSelection(subnet_group_name="workloads", availability_zones=["us-east-1a"])
+    with pytest.raises(
+        ValueError, match=r"subnets must span at least 2 Availability Zones .* got 1 \(us-east-1a\)"
+    ):
+        _endpoint(scratch, "OneAz", subnets=one_az)
+
+
+def test_fails_when_two_subnets_share_an_az(scratch: ZonalStack) -> None:
+    crowded = ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED)
+    with pytest.raises(
+        ValueError, match="subnets puts more than one subnet in us-east-1a, us-east-1b, us-east-1c"
+    ):
+        _endpoint(scratch, "Crowded", subnets=crowded)
+
+
+def test_fails_when_instance_count_is_below_the_az_count(scratch: ZonalStack) -> None:
+    with pytest.raises(
+        ValueError,
+        match=re.escape(
+            "instance_count must be at least the number of Availability Zones (3: us-east-1a, "
+            "us-east-1b, us-east-1c) and at least 2"
+        )
+        + ".* got 2; raise instance_count or select fewer AZs",
+    ):
+        _endpoint(scratch, "TooFew", instance_count=2)
+
+
+def test_fails_when_instance_count_is_one(scratch: ZonalStack) -> None:
+    two_azs = ec2.SubnetSelection(
+        subnet_group_name="workloads", availability_zones=["us-east-1a", "us-east-1b"]
+    )
+    with pytest.raises(ValueError, match=r"instance_count must be at least .* got 1"):
+        _endpoint(scratch, "One", subnets=two_azs, instance_count=1)
+
+
+def test_fails_when_max_capacity_is_below_the_minimum(scratch: ZonalStack) -> None:
+    with pytest.raises(
+        ValueError, match=r"max_capacity must be at least instance_count \(4\).* got 3"
+    ):
+        _endpoint(scratch, "MaxBelowMin", instance_count=4, max_capacity=3)
+
+
+@pytest.mark.parametrize(
+    ("prop", "value"),
+    [
+        ("endpoint_name", "my_endpoint"),
+        ("endpoint_name", "-leading"),
+        ("endpoint_name", "trailing-"),
+        ("endpoint_name", "x" * 64),
+        ("variant_name", "All Traffic"),
+        ("variant_name", ""),
+    ],
+)
+def test_fails_on_names_cloudformation_rejects(scratch: ZonalStack, prop: str, value: str) -> None:
+    with pytest.raises(
+        ValueError, match=rf"{prop} must be 1-63 letters, digits and hyphens.* got {value!r}"
+    ):
+        _endpoint(scratch, f"Bad{prop}{len(value)}{value[:1]}", **{prop: value})
+
+
+def test_fails_on_a_token_endpoint_name(scratch: ZonalStack) -> None:
+    with pytest.raises(ValueError, match="endpoint_name must be a literal name"):
+        _endpoint(scratch, "TokenName", endpoint_name=cdk.Aws.STACK_NAME)
+
+
+def test_fails_on_an_instance_type_without_ml_prefix(scratch: ZonalStack) -> None:
+    with pytest.raises(
+        ValueError, match=r"instance_type must be a SageMaker ML instance type .* got 'g5.xlarge'"
+    ):
+        _endpoint(scratch, "NoPrefix", instance_type="g5.xlarge")
+
+
+def test_fails_on_a_non_positive_scaling_target(scratch: ZonalStack) -> None:
+    with pytest.raises(
+        ValueError, match=r"invocations_per_instance_target must be a positive number.* got 0"
+    ):
+        _endpoint(scratch, "ZeroTarget", invocations_per_instance_target=0)
+
+
+def test_fails_on_a_volume_key_for_an_nvme_instance_type(scratch: ZonalStack) -> None:
+    key = kms.Key.from_key_arn(
+        scratch, "ImportedKey", f"arn:aws:kms:us-east-1:{TEST_ACCOUNT}:key/" + "1" * 36
+    )
+    with pytest.raises(
+        ValueError, match=r"volume_key cannot be used with ml.g5.xlarge: .* local NVMe storage"
+    ):
+        _endpoint(scratch, "NvmeKey", volume_key=key)
+
+
+def test_fails_on_a_non_ecr_image(scratch: ZonalStack) -> None:
+    with pytest.raises(
+        ValueError,
+        match=r"image must be an Amazon ECR image URI .* got 'ghcr.io/huggingface/tgi:3.0'",
+    ):
+        _endpoint(scratch, "Ghcr", image="ghcr.io/huggingface/tgi:3.0")
+
+
+def test_fails_on_a_token_image_without_its_repository(scratch: ZonalStack) -> None:
+    repository = ecr.Repository.from_repository_name(scratch, "Repo", "models/llm")
+    with pytest.raises(ValueError, match=r"image is a deploy-time token.* pass image_repository"):
+        _endpoint(scratch, "TokenImage", image=repository.repository_uri_for_tag("v1"))
+    endpoint = _endpoint(
+        scratch,
+        "TokenImageWithRepository",
+        image=repository.repository_uri_for_tag("v1"),
+        image_repository=repository,
+    )
+    assert endpoint.model.primary_container is not None
+
+
+def test_fails_on_a_model_data_url_that_is_not_s3(scratch: ZonalStack) -> None:
+    with pytest.raises(
+        ValueError, match=r"model_data_url must be the S3 URL .* got 'https://example.com/m.tar.gz'"
+    ):
+        _endpoint(scratch, "HttpsModel", model_data_url="https://example.com/m.tar.gz")
+
+
+def test_fails_when_alarms_are_added_twice(scratch: ZonalStack) -> None:
+    endpoint = _endpoint(scratch, "TwiceAlarmed")
+    endpoint.add_alarms(model_latency_threshold=cdk.Duration.seconds(5))
+    with pytest.raises(ValueError, match="add_alarms was already called"):
+        endpoint.add_alarms(model_latency_threshold=cdk.Duration.seconds(5))
+
+
+def test_fails_on_a_zero_latency_threshold(scratch: ZonalStack) -> None:
+    endpoint = _endpoint(scratch, "ZeroLatency")
+    with pytest.raises(ValueError, match="model_latency_threshold must be a positive duration"):
+        endpoint.add_alarms(model_latency_threshold=cdk.Duration.seconds(0))
+
+
+def _list(value: Any) -> list[str]:
+    return value if isinstance(value, list) else [value]
