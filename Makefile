@@ -9,14 +9,15 @@ export CDK_DISABLE_CLI_TELEMETRY := true
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 PYTEST_ARGS ?=
 
-.PHONY: help setup synth test pytest lint format snapshot-update deploy diff report bench lock clean
+.PHONY: help setup synth test pytest lint format snapshot-update deploy diff report docs bench lock clean
 
 help:
 	@echo "make synth             set up, run 'cdk synth' for every configured Region, summarize"
 	@echo "make test              set up, lint, type-check and run the test suite"
 	@echo "make snapshot-update   rewrite the template snapshots after a reviewed change"
 	@echo "make deploy            cdk deploy --all (needs credentials and 'cdk bootstrap' per Region)"
-	@echo "make report            AZ-loss report for cdk.out (after make synth)"
+	@echo "make report            synth, then the AZ-loss report in report/ (Markdown and SVG)"
+	@echo "make docs              refresh docs/az-coverage.svg and docs/az-loss.md"
 	@echo "make bench             synth and test-suite benchmark, results in bench/results/"
 	@echo "make lock              re-resolve constraints.txt and package-lock.json"
 
@@ -64,8 +65,12 @@ deploy: setup
 diff: setup
 	cdk diff --all
 
-report: $(VENV)/.installed
+report: synth
 	$(BIN)/python -m ha_inference.report cdk.out --out report
+
+# The README's AZ-loss picture and table for the reference app (a test checks they are current).
+docs: synth
+	$(BIN)/python -m ha_inference.report cdk.out --out docs
 
 bench: setup
 	$(BIN)/python bench/run.py

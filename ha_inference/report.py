@@ -252,6 +252,20 @@ def _cell(value: int | None) -> str:
     return "?" if value is None else str(value)
 
 
+def _left(component: Component, zone: str) -> str:
+    """A loss-column cell: what remains, or whether a managed service keeps serving."""
+    if component.managed is not None:
+        return "serving" if component.managed else "lost"
+    return _cell(component.remaining(zone))
+
+
+def _placed(component: Component, zone: str) -> str:
+    """A per-AZ cell: placements in the AZ, or how a managed service covers it."""
+    if component.managed is not None:
+        return "standby" if component.managed else "no standby"
+    return str(component.count_in(zone))
+
+
 def to_markdown(reports: Sequence[StackReport]) -> str:
     out = ["# AZ-loss report", ""]
     for report in reports:
@@ -262,10 +276,8 @@ def to_markdown(reports: Sequence[StackReport]) -> str:
         header = ["Component", *report.zones, *(f"lose {z}" for z in report.zones)]
         out += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
         for c in report.components:
-            placed = [
-                "managed" if c.managed is not None else str(c.count_in(z)) for z in report.zones
-            ]
-            left = [_cell(c.remaining(z)) for z in report.zones]
+            placed = [_placed(c, z) for z in report.zones]
+            left = [_left(c, z) for z in report.zones]
             out.append(f"| {c.kind}: {c.name} | " + " | ".join(placed + left) + " |")
         out.append("")
         out += [f"- {line}" for line in report.detection]
@@ -281,7 +293,7 @@ def to_markdown(reports: Sequence[StackReport]) -> str:
 
 def to_svg(reports: Sequence[StackReport]) -> str:
     """A coverage map: one row per component, a column per AZ, then one per lost AZ."""
-    row_h, label_w, cell_w, pad = 22, 430, 92, 10
+    row_h, label_w, cell_w, pad = 22, 470, 112, 10
     width = label_w + cell_w * 2 * max((len(r.zones) for r in reports), default=1) + 2 * pad
     parts: list[str] = []
     y = pad
@@ -293,10 +305,10 @@ def to_svg(reports: Sequence[StackReport]) -> str:
             parts.append(_text(label_w + i * cell_w + cell_w / 2, y + 14, column, anchor="middle"))
         y += row_h
         for c in report.components:
-            parts.append(_text(pad, y + 15, f"{c.kind}: {c.name}"[:70]))
+            parts.append(_text(pad, y + 15, _fit(f"{c.kind}: {c.name}", 66)))
             for i, zone in enumerate(report.zones):
                 present = c.managed if c.managed is not None else c.count_in(zone) > 0
-                label = "managed" if c.managed is not None else str(c.count_in(zone))
+                label = _placed(c, zone)
                 parts.append(
                     _box(
                         label_w + i * cell_w,
@@ -317,7 +329,7 @@ def to_svg(reports: Sequence[StackReport]) -> str:
                         cell_w,
                         row_h,
                         fill=color,
-                        label=_cell(left),
+                        label=_left(c, zone),
                     )
                 )
             y += row_h
@@ -336,6 +348,17 @@ def to_svg(reports: Sequence[StackReport]) -> str:
             )
         )
         y += row_h + pad * 2
+    parts.append(
+        _text(
+            pad,
+            y + 4,
+            "Per-AZ columns: placements (subnets, endpoint ENIs, load-balancer nodes). 'lose' "
+            "columns: what remains; for SageMaker, instances in the worst case N - ceil(N/k).",
+            size=11,
+            color="#555555",
+        )
+    )
+    y += row_h
     height = y + pad
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
@@ -344,6 +367,10 @@ def to_svg(reports: Sequence[StackReport]) -> str:
         + "\n".join(parts)
         + "\n</svg>\n"
     )
+
+
+def _fit(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "\u2026"
 
 
 def _text(

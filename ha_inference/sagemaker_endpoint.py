@@ -134,8 +134,10 @@ class MultiAzSageMakerEndpoint(Construct):
       ECR repository, read the model data object, write the endpoint's log group
       ``/aws/sagemaker/Endpoints/<name>``, put metrics, manage the VPC network interfaces
       SageMaker creates, and use the volume key; never AmazonSageMakerFullAccess;
-    * a security group of its own with no inbound rules and outbound HTTPS only (to the VPC's
-      endpoints for ECR, S3, CloudWatch and KMS, which the VPC must provide when it has no NAT).
+    * a security group of its own with no inbound rules and outbound HTTPS only. SageMaker pulls
+      an ECR image itself (``RepositoryAccessMode`` ``Platform``); from inside the VPC the
+      container needs only Amazon S3 for ``model_data_url``, so a VPC without NAT needs an S3
+      gateway endpoint (https://docs.aws.amazon.com/sagemaker/latest/dg/host-vpc.html).
 
     Changing the instance type of an autoscaled variant needs two deployments (deregister the
     scalable target first); SageMaker rejects the update otherwise

@@ -9,7 +9,7 @@ import pytest
 
 from ha_inference.report import Component, StackReport, analyse, main, to_markdown, to_svg
 from tests.samples import sample_stack
-from tests.support import new_app
+from tests.support import ROOT, Synth, new_app
 
 
 @pytest.fixture(scope="module")
@@ -128,3 +128,31 @@ def test_unknown_zones_are_not_counted_as_lost() -> None:
     assert imported.remaining("us-east-1a") is None
     report = StackReport("S", "us-east-1", ["us-east-1a"], [imported])
     assert report.failures() == []
+
+
+def test_reference_app_survives_the_loss_of_any_az(reference: Synth) -> None:
+    for report in analyse(reference.assembly.directory):
+        assert report.failures() == [], report.name
+        kinds = {c.kind for c in report.components}
+        assert {
+            "subnets",
+            "interface endpoint",
+            "network load balancer",
+            "SageMaker instances",
+            "Lambda function",
+            "collection endpoint",
+            "collection",
+        } <= kinds
+        assert len(report.zones) == 3
+        assert [line.split(":")[1].strip() for line in report.detection] == [
+            "targets marked unhealthy after 10 s x 2 = 20 s; with the 60 s DNS TTL, clients leave a failed AZ within about 80 s"
+        ]
+
+
+def test_readme_picture_is_current(reference: Synth) -> None:
+    """docs/az-coverage.svg is what the report draws for the reference app (make docs)."""
+    reports = analyse(reference.assembly.directory)
+    assert (ROOT / "docs" / "az-coverage.svg").read_text() == to_svg(reports), (
+        "docs/ is stale: run 'make docs' and commit the result"
+    )
+    assert (ROOT / "docs" / "az-loss.md").read_text() == to_markdown(reports) + "\n"

@@ -1,0 +1,176 @@
+"""Synth and test-suite benchmark: ``make bench`` (or ``python bench/run.py``).
+
+Measures, as the median of several runs (``BENCH_RUNS``, default 3):
+
+* synth of the reference app for 1, 2, 3 and 6 Regions: ``python app.py`` exactly as the CDK
+  CLI runs it (context from cdk.json through ``CDK_CONTEXT_JSON``, cdk-nag and aws-cdk-lib's
+  validation on), in a fresh interpreter each time, plus one real ``cdk synth`` through the CLI;
+* synth of one regional stack for 2, 3 and 6 AZs;
+* the full test suite (``BENCH_TEST_RUNS``, default 1, because it takes minutes);
+* resources and template bytes per stack.
+
+Prints a Markdown table and writes it to ``bench/results/<UTC time>.md`` (not committed). The
+marginal cost per Region is the least-squares slope of synth time over the Region count.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from ha_inference._internal.assembly import load_stacks  # noqa: E402
+
+RUNS = int(os.environ.get("BENCH_RUNS", "3"))
+TEST_RUNS = int(os.environ.get("BENCH_TEST_RUNS", "1"))
+# Six Regions need a geography that serves them all; "global" does, with destinations outside
+# the app, so the destination-coverage check is off for the Region sweep.
+REGION_SETS = {
+    1: ["us-east-1"],
+    2: ["us-east-1", "us-west-2"],
+    3: ["us-east-1", "us-east-2", "us-west-2"],
+    6: ["us-east-1", "us-east-2", "us-west-2", "eu-west-1", "eu-central-1", "ap-northeast-1"],
+}
+AZ_COUNTS = (2, 3, 6)
+
+
+def _env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "CDK_"))}
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    return env
+
+
+def _context(**overrides: Any) -> dict[str, Any]:
+    context: dict[str, Any] = json.loads((ROOT / "cdk.json").read_text())["context"]
+    context.update({f"ha-inference:{k.replace('_', '-')}": v for k, v in overrides.items()})
+    return context
+
+
+def synth_app(context: dict[str, Any]) -> tuple[float, Path]:
+    """Runs app.py the way the CLI does; returns wall seconds and the assembly directory."""
+    outdir = Path(tempfile.mkdtemp(prefix="bench-")) / "cdk.out"
+    env = _env() | {"CDK_CONTEXT_JSON": json.dumps(context), "CDK_OUTDIR": str(outdir)}
+    start = time.perf_counter()
+    subprocess.run([sys.executable, "app.py"], cwd=ROOT, env=env, check=True, capture_output=True)
+    return time.perf_counter() - start, outdir
+
+
+def median_synth(context: dict[str, Any]) -> tuple[float, Path]:
+    times, outdir = [], Path()
+    for _ in range(RUNS):
+        seconds, outdir = synth_app(context)
+        times.append(seconds)
+    return statistics.median(times), outdir
+
+
+def cli_synth() -> float:
+    outdir = Path(tempfile.mkdtemp(prefix="bench-cli-")) / "cdk.out"
+    start = time.perf_counter()
+    subprocess.run(
+        [str(ROOT / "node_modules" / ".bin" / "cdk"), "synth", "--quiet", "-o", str(outdir)],
+        cwd=ROOT,
+        env=_env(),
+        check=True,
+        capture_output=True,
+    )
+    return time.perf_counter() - start
+
+
+def test_suite() -> float:
+    times = []
+    for _ in range(TEST_RUNS):
+        start = time.perf_counter()
+        subprocess.run(
+            [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"],
+            cwd=ROOT,
+            env=_env(),
+            check=True,
+            capture_output=True,
+        )
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def slope(points: list[tuple[int, float]]) -> tuple[float, float]:
+    """Least-squares slope and intercept of seconds over Regions."""
+    xs, ys = [p[0] for p in points], [p[1] for p in points]
+    mx, my = statistics.fmean(xs), statistics.fmean(ys)
+    b = sum((x - mx) * (y - my) for x, y in points) / sum((x - mx) ** 2 for x in xs)
+    return b, my - b * mx
+
+
+def main() -> int:
+    lines = [
+        f"# Benchmark {datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
+        "",
+        f"Machine: {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}"
+        f", {platform.system()} {platform.release()}; median of {RUNS} runs "
+        f"({TEST_RUNS} for the test suite).",
+        "",
+        "## Synth of the reference app by Region count",
+        "",
+        "| Regions | synth (s) | resources per stack | template KiB per stack |",
+        "|---|---|---|---|",
+    ]
+    points = []
+    stacks_of_three: list[Any] = []
+    for count, regions in REGION_SETS.items():
+        geography = "us" if count <= 3 else "global"
+        seconds, outdir = median_synth(
+            _context(regions=regions, bedrock_geography=geography, require_all_destinations=False)
+        )
+        stacks = load_stacks(outdir)
+        if count == 3:
+            stacks_of_three = stacks
+        points.append((count, seconds))
+        resources = max(len(s.resources) for s in stacks)
+        size = max(s.template_path.stat().st_size for s in stacks) / 1024
+        lines.append(f"| {count} | {seconds:.1f} | {resources} | {size:.1f} |")
+        print(lines[-1], flush=True)
+    per_region, fixed = slope(points)
+    lines += [
+        "",
+        f"Marginal synth cost: {per_region:.2f} s per extra Region on a fixed cost of "
+        f"{fixed:.1f} s (least squares over 1, 2, 3, 6 Regions).",
+        f"Real `cdk synth` through the CLI, default 3 Regions: {cli_synth():.1f} s.",
+        "",
+        "## Synth of one regional stack by AZ count (us-east-1)",
+        "",
+        "| AZs | synth (s) | resources | template KiB |",
+        "|---|---|---|---|",
+    ]
+    for zones in AZ_COUNTS:
+        seconds, outdir = median_synth(
+            _context(regions=["us-east-1"], az_count=zones, require_all_destinations=False)
+        )
+        (stack,) = load_stacks(outdir)
+        size = stack.template_path.stat().st_size / 1024
+        lines.append(f"| {zones} | {seconds:.1f} | {len(stack.resources)} | {size:.1f} |")
+        print(lines[-1], flush=True)
+    lines += ["", "## Default app, per stack", "", "| Stack | resources | bytes |", "|---|---|---|"]
+    lines += [
+        f"| {s.name} | {len(s.resources)} | {s.template_path.stat().st_size} |"
+        for s in stacks_of_three
+    ]
+    lines += ["", f"Full test suite (`pytest`): {test_suite():.0f} s.", ""]
+    report = "\n".join(lines)
+    print(report)
+    results = ROOT / "bench" / "results"
+    results.mkdir(parents=True, exist_ok=True)
+    (results / f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}.md").write_text(report)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
