@@ -7,12 +7,25 @@ from functools import cache
 from typing import Any
 
 import pytest
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_iam as iam
 from cfnlint.config import ConfigMixIn
 from cfnlint.decode.decode import decode_str
 from cfnlint.rules import Rules
 from cfnlint.runner import Runner, run_template_by_data
 
-from tests.support import Synth
+from ha_inference import (
+    ApplicationInferenceProfile,
+    BedrockVpcEndpoints,
+    CollectionVpcEndpoint,
+    CrossRegionInferenceProfile,
+    Geography,
+    VectorCollection,
+)
+from ha_inference.regions import DEFAULT_ROUTES, REGIONS_WITHOUT
+from tests.support import Synth, ZonalStack, new_app
+
+SONNET = "anthropic.claude-sonnet-4-5-20250929-v1:0"
 
 IGNORED = {
     # The reference app names its AZs on purpose (configured, offline, deterministic synth).
@@ -56,3 +69,71 @@ def test_lint_reports_a_resource_type_missing_in_the_region() -> None:
     assert lint_template(template, "us-east-1") == []
     (problem,) = lint_template(template, "ca-west-1")
     assert problem.startswith("E3006")
+
+
+def _geography_for(region: str) -> Geography:
+    for geography in (
+        Geography.US,
+        Geography.EU,
+        Geography.APAC,
+        Geography.JP,
+        Geography.AU,
+        Geography.US_GOV,
+    ):
+        if region in DEFAULT_ROUTES[geography].source_regions:
+            return geography
+    return Geography.GLOBAL
+
+
+SOURCE_REGIONS = sorted({r for table in DEFAULT_ROUTES.values() for r in table.source_regions})
+
+
+@pytest.fixture(scope="module")
+def regional_templates(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]]:
+    """The Bedrock and vector-search constructs in every source Region of the routing table."""
+    app = new_app(tmp_path_factory.mktemp("regions"))
+    for region in SOURCE_REGIONS:
+        stack = ZonalStack(
+            app, f"Bedrock-{region}", region=region, zones=(f"{region}a", f"{region}b")
+        )
+        profile = CrossRegionInferenceProfile(
+            stack, "Profile", model_id=SONNET, geography=_geography_for(region)
+        )
+        role = iam.Role(stack, "Invoker", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"))
+        profile.grant_invoke(role)
+        targets: list[Any] = [profile]
+        if region not in REGIONS_WITHOUT["AWS::Bedrock::ApplicationInferenceProfile"]:
+            tagged = ApplicationInferenceProfile(
+                stack, "Tagged", inference_profile_name="tagged", source=profile
+            )
+            tagged.grant_invoke(role)
+            targets.append(tagged)
+        BedrockVpcEndpoints(
+            stack,
+            "Bedrock",
+            vpc=stack.vpc,
+            subnets=ec2.SubnetSelection(subnet_group_name="private"),
+            invoke_targets=targets,
+        )
+        if region not in REGIONS_WITHOUT["AWS::OpenSearchServerless::Collection"]:
+            endpoint = CollectionVpcEndpoint(
+                stack,
+                "CollectionEndpoint",
+                vpc=stack.vpc,
+                subnets=ec2.SubnetSelection(subnet_group_name="private"),
+            )
+            VectorCollection(
+                stack, "Vectors", collection_name="vectors", vpc_endpoint=endpoint
+            ).grant_read(role)
+    assembly = app.synth()
+    return {
+        region: assembly.get_stack_by_name(f"Bedrock-{region}").template
+        for region in SOURCE_REGIONS
+    }
+
+
+@pytest.mark.parametrize("region", SOURCE_REGIONS)
+def test_bedrock_and_vector_constructs_lint_clean_in_every_source_region(
+    regional_templates: dict[str, dict[str, Any]], region: str
+) -> None:
+    assert lint_template(regional_templates[region], region) == []

@@ -20,10 +20,15 @@ def subnet_azs(
     """Checks that ``subnets`` hold exactly one subnet in each of at least ``minimum`` AZs.
 
     Returns the AZs in subnet order, or ``None`` when an AZ is an unresolved token (an imported
-    VPC without AZ names), in which case nothing can be checked at synth time.
+    VPC without AZ names): then only the number of subnets can be checked at synth time.
     """
     azs = [subnet.availability_zone for subnet in subnets]
     if any(cdk.Token.is_unresolved(az) for az in azs):
+        if len(azs) < minimum:
+            raise ValueError(
+                f"{prop} must hold at least {minimum} subnets, one per Availability Zone, got "
+                f"{len(azs)}; select subnets in more Availability Zones"
+            )
         return None
     crowded = sorted(az for az, count in Counter(azs).items() if count > 1)
     if crowded:

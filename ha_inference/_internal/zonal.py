@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from aws_cdk import aws_ec2 as ec2
 
-from ha_inference._internal.validation import MIN_AZS, select_subnets, subnet_azs
+from ha_inference._internal.validation import select_subnets, subnet_azs
 
 
 @dataclass(frozen=True)
@@ -32,14 +32,6 @@ def select_zonal_subnets(
     subnets = tuple(select_subnets(vpc, selection))
     azs = subnet_azs(prop, subnets)
     if azs is None:
-        if len(subnets) < MIN_AZS:
-            raise ValueError(
-                f"{prop} must hold at least {MIN_AZS} subnets, one per Availability Zone, got "
-                f"{len(subnets)}; select subnets in more Availability Zones"
-            )
-        return ZonalSubnets(
-            subnets=subnets,
-            availability_zones=tuple(subnet.availability_zone for subnet in subnets),
-            checked=False,
-        )
+        tokens = tuple(subnet.availability_zone for subnet in subnets)
+        return ZonalSubnets(subnets=subnets, availability_zones=tokens, checked=False)
     return ZonalSubnets(subnets=subnets, availability_zones=azs, checked=True)
