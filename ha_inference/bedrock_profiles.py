@@ -18,7 +18,7 @@ from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from ha_inference._internal.validation import LateCheck, concrete_region
-from ha_inference.coverage import PROFILE_METADATA
+from ha_inference.coverage import mark_profile
 from ha_inference.regions import (
     DEFAULT_ROUTES,
     REGIONS_WITHOUT,
@@ -239,8 +239,8 @@ class CrossRegionInferenceProfile(Construct):
         )
         self._check_residency()
         self.node.add_validation(LateCheck(lambda: [e for e in [self.residency_error()] if e]))
-        self.node.add_metadata(
-            PROFILE_METADATA,
+        mark_profile(
+            self,
             {
                 "profileId": self.profile_id,
                 "geography": geography.value,

@@ -1,15 +1,19 @@
 """GENREL05-BP01 step 4: every Region that uses an inference profile is fully covered.
 
-Constructs mark what they are with construct metadata: inference profiles record where they are
-used and where they route (``ha-inference:inference-profile``); supporting infrastructure records
-its kind (``ha-inference:supporting``). :class:`RegionCoverage` reads those marks across the
-whole app at synth time, so it works for stacks built with or without this library.
+Constructs mark what they are: inference profiles record where they are used and where they
+route, supporting infrastructure records its kind. A mark is construct metadata
+(``ha-inference:inference-profile``, ``ha-inference:supporting``, visible in the cloud
+assembly) and an entry in an in-process registry per app, which :class:`RegionCoverage` reads at
+synth time. Any construct can be marked with :func:`mark_supporting`, so the check covers stacks
+built with or without this library. (Reading every construct's metadata back through jsii cost
+seconds per app; the registry costs one call per mark.)
 """
 
 from __future__ import annotations
 
+import weakref
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import aws_cdk as cdk
@@ -21,9 +25,25 @@ SUPPORTING_METADATA = "ha-inference:supporting"
 PROFILE_METADATA = "ha-inference:inference-profile"
 
 
+_MARKS: weakref.WeakKeyDictionary[IConstruct, list[tuple[IConstruct, str, Any]]] = (
+    weakref.WeakKeyDictionary()
+)
+"""Per app root: (construct, metadata type, data) for every mark made under it."""
+
+
+def _mark(construct: IConstruct, kind: str, data: Any) -> None:
+    construct.node.add_metadata(kind, data)
+    _MARKS.setdefault(construct.node.root, []).append((construct, kind, data))
+
+
 def mark_supporting(construct: IConstruct, kind: str) -> None:
     """Records that ``construct`` is supporting infrastructure of ``kind`` in its stack's Region."""
-    construct.node.add_metadata(SUPPORTING_METADATA, kind)
+    _mark(construct, SUPPORTING_METADATA, kind)
+
+
+def mark_profile(construct: IConstruct, profile: dict[str, Any]) -> None:
+    """Records an inference profile: ``profileId``, ``sourceRegions``, ``destinationRegions``."""
+    _mark(construct, PROFILE_METADATA, profile)
 
 
 class RegionCoverage(Construct):
@@ -56,21 +76,23 @@ class RegionCoverage(Construct):
 
     def problems(self) -> list[str]:
         """What is missing, one line per Region and kind of gap."""
-        root = self.node.scope or self
+        scope = self.node.scope or self
+        prefix = f"{scope.node.path}/" if scope.node.path else ""
         kinds: dict[str, set[str]] = defaultdict(set)
         profiles: dict[str, list[dict[str, Any]]] = defaultdict(list)
-        deployed: set[str] = set()
-        for node in root.node.find_all():
-            stack = _stack_of(node)
-            if stack is None or cdk.Token.is_unresolved(stack.region):
+        for construct, kind, data in _MARKS.get(self.node.root, []):
+            if not construct.node.path.startswith(prefix):
                 continue
-            if node is stack:
-                deployed.add(stack.region)
-            for entry in node.node.metadata:
-                if entry.type == SUPPORTING_METADATA:
-                    kinds[stack.region].add(entry.data)
-                elif entry.type == PROFILE_METADATA:
-                    profiles[stack.region].append(entry.data)
+            region = cdk.Stack.of(construct).region
+            if cdk.Token.is_unresolved(region):
+                continue
+            if kind == SUPPORTING_METADATA:
+                kinds[region].add(data)
+            else:
+                profiles[region].append(data)
+        deployed = {
+            stack.region for stack in _stacks(scope) if not cdk.Token.is_unresolved(stack.region)
+        }
 
         problems = []
         for region in sorted(profiles):
@@ -108,9 +130,10 @@ class RegionCoverage(Construct):
         return problems
 
 
-def _stack_of(node: IConstruct) -> cdk.Stack | None:
-    """The nearest stack at or above ``node``, or ``None`` for the app and stages."""
-    for scope in reversed(node.node.scopes):
-        if cdk.Stack.is_stack(scope):
-            return scope  # type: ignore[return-value]
-    return None
+def _stacks(scope: IConstruct) -> Iterator[cdk.Stack]:
+    """The stacks directly under ``scope`` and under its stages (not nested stacks)."""
+    for child in scope.node.children:
+        if cdk.Stack.is_stack(child):
+            yield child  # type: ignore[misc]
+        elif cdk.Stage.is_stage(child):
+            yield from _stacks(child)
