@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 import pytest
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from cfnlint.config import ConfigMixIn
+from cfnlint.data.schemas.extensions import aws_sagemaker_hosting
 from cfnlint.decode.decode import decode_str
 from cfnlint.rules import Rules
 from cfnlint.runner import Runner, run_template_by_data
@@ -23,7 +25,7 @@ from ha_inference import (
     VectorCollection,
 )
 from ha_inference.regions import DEFAULT_ROUTES, REGIONS_WITHOUT, partition_of
-from tests.support import Synth, ZonalStack, new_app
+from tests.support import Synth, ZonalStack, new_app, resources
 
 SONNET = "anthropic.claude-sonnet-4-5-20250929-v1:0"
 
@@ -158,3 +160,17 @@ def test_bedrock_and_vector_constructs_lint_clean_in_every_source_region(
     dominates: one run over ten Regions costs about what one Region does)."""
     regions = [r for r in SOURCE_REGIONS if _shape(r) == shape]
     assert lint_template(regional_templates[regions[0]], regions) == []
+
+
+@pytest.mark.parametrize("region", ["us-east-1", "us-east-2", "us-west-2"])
+def test_reference_instance_types_are_offered_in_their_region(
+    reference: Synth, region: str
+) -> None:
+    """cfn-lint's E3642 hosting table (from the pricing API) covers inference experiments only,
+    so the endpoint configs' instance types are checked against it here."""
+    table = json.loads(
+        (Path(aws_sagemaker_hosting.__file__).parent / "instancetype_enum.json").read_text()
+    )
+    for config in resources(reference.template(region), "AWS::SageMaker::EndpointConfig").values():
+        for variant in config["Properties"]["ProductionVariants"]:
+            assert variant["InstanceType"] in table[region]["enum"]

@@ -134,3 +134,13 @@ def test_self_hosted_defaults_and_opt_out() -> None:
     ).self_hosted
     assert custom is not None and custom.instance_type == "ml.m5.xlarge"
     assert custom.allowed_principals == ("arn:aws:iam::210987654321:root",)
+
+
+def test_fails_synth_in_a_region_without_opensearch_serverless(outdir: Path) -> None:
+    """ca-west-1 may use the US profile, but has no OpenSearch Serverless."""
+    app = new_app(
+        outdir,
+        {"ha-inference:regions": ["ca-west-1"], "ha-inference:require-all-destinations": False},
+    )
+    with pytest.raises(ValueError, match=r"OpenSearch Serverless is not available in ca-west-1"):
+        build_reference_app(app)

@@ -300,3 +300,32 @@ def test_self_hosted_model_can_be_left_out(outdir: Path) -> None:
     template = synth.template("us-east-1")
     for kind in ("AWS::SageMaker::Endpoint", "AWS::ElasticLoadBalancingV2::LoadBalancer"):
         assert resources(template, kind) == {}
+
+
+@pytest.mark.parametrize("region", sorted(DEFAULT_AZS))
+def test_bedrock_endpoint_policies_name_only_the_configured_models(
+    reference: Synth, region: str
+) -> None:
+    template = reference.template(region)
+    model = "anthropic.claude-sonnet-4-5-20250929-v1:0"
+    expected = sorted(
+        [
+            f"arn:aws:bedrock:{region}:111111111111:inference-profile/us.{model}",
+            *(f"arn:aws:bedrock:{r}::foundation-model/{model}" for r in sorted(DEFAULT_AZS)),
+            f"arn:aws:bedrock:{region}::foundation-model/amazon.titan-embed-text-v2:0",
+        ]
+    )
+    bedrock = [
+        e
+        for e in resources(template, "AWS::EC2::VPCEndpoint").values()
+        if ".bedrock" in str(e["Properties"]["ServiceName"])
+    ]
+    assert len(bedrock) == 2
+    for endpoint in bedrock:
+        (statement,) = endpoint["Properties"]["PolicyDocument"]["Statement"]
+        assert statement["Action"] == [
+            "bedrock:InvokeModel",
+            "bedrock:InvokeModelWithResponseStream",
+        ]
+        assert sorted(statement["Resource"]) == expected
+        assert statement["Condition"] == {"StringEquals": {"aws:PrincipalAccount": "111111111111"}}
