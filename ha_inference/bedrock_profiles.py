@@ -185,7 +185,40 @@ class FoundationModel:
         return _grant(grantee, self.invoke_statements)
 
 
-class CrossRegionInferenceProfile(Construct):
+class _Profile(Construct):
+    """What both kinds of profile share: grants from their statements, the residency check."""
+
+    destination_regions: frozenset[str]
+
+    @property
+    def invoke_statements(self) -> tuple[PolicyStatementShape, ...]:
+        raise NotImplementedError
+
+    @property
+    def invoke_resource_arns(self) -> tuple[str, ...]:
+        """Every ARN the invoke statements name (for endpoint policies)."""
+        return _arns(self.invoke_statements)
+
+    def grant_invoke(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Lets ``grantee`` invoke the model through this profile, and only through it."""
+        return _grant(grantee, self.invoke_statements)
+
+    def _residency_subject(self) -> str:
+        raise NotImplementedError
+
+    def residency_error(self) -> str | None:
+        """Why the destinations break a data-residency boundary above this profile, if they do."""
+        return residency_violation(
+            self._residency_subject(), self.destination_regions, data_residency_of(self)
+        )
+
+    def _check_residency(self) -> None:
+        error = self.residency_error()
+        if error:
+            raise ValueError(error)
+
+
+class CrossRegionInferenceProfile(_Profile):
     """A system-defined cross-Region inference profile (``{geography}.{model_id}``).
 
     Creates no resources: it names the profile AWS defines, checks that the stack's Region may
@@ -272,28 +305,11 @@ class CrossRegionInferenceProfile(Construct):
     def invoke_statements(self) -> tuple[PolicyStatementShape, ...]:
         return self.statements_for(self.profile_arn, [self.profile_arn])
 
-    @property
-    def invoke_resource_arns(self) -> tuple[str, ...]:
-        return _arns(self.invoke_statements)
-
-    def grant_invoke(self, grantee: iam.IGrantable) -> iam.Grant:
-        """Lets ``grantee`` invoke the model through this profile, and only through it."""
-        return _grant(grantee, self.invoke_statements)
-
-    def residency_error(self) -> str | None:
-        return residency_violation(
-            f"CrossRegionInferenceProfile {self.profile_id!r} (from {self.source_region})",
-            self.destination_regions,
-            data_residency_of(self),
-        )
-
-    def _check_residency(self) -> None:
-        error = self.residency_error()
-        if error:
-            raise ValueError(error)
+    def _residency_subject(self) -> str:
+        return f"CrossRegionInferenceProfile {self.profile_id!r} (from {self.source_region})"
 
 
-class ApplicationInferenceProfile(Construct):
+class ApplicationInferenceProfile(_Profile):
     """An application inference profile (``AWS::Bedrock::ApplicationInferenceProfile``).
 
     Copies a system cross-Region profile (multi-Region) or a foundation model in the stack's
@@ -409,25 +425,8 @@ class ApplicationInferenceProfile(Construct):
             condition_arn=self.inference_profile_arn,
         )
 
-    @property
-    def invoke_resource_arns(self) -> tuple[str, ...]:
-        return _arns(self.invoke_statements)
-
-    def grant_invoke(self, grantee: iam.IGrantable) -> iam.Grant:
-        """Lets ``grantee`` invoke the model through this application profile, and only so."""
-        return _grant(grantee, self.invoke_statements)
-
-    def residency_error(self) -> str | None:
-        return residency_violation(
-            f"ApplicationInferenceProfile {self.node.path!r}",
-            self.destination_regions,
-            data_residency_of(self),
-        )
-
-    def _check_residency(self) -> None:
-        error = self.residency_error()
-        if error:
-            raise ValueError(error)
+    def _residency_subject(self) -> str:
+        return f"ApplicationInferenceProfile {self.node.path!r}"
 
 
 def _check_pattern(prop: str, value: str, pattern: re.Pattern[str], limit: int, rule: str) -> None:
