@@ -152,6 +152,15 @@ class RegionalStack(cdk.Stack):
                 else None
             ),
         )
+        if hosted.model_data_url is None and self.settings.nat_gateways == 0:
+            cdk.Annotations.of(self.self_hosted).add_warning_v2(
+                "ha-inference:self-hosted-model",
+                "The self-hosted container has no model: model-data-url is null and the VPC has "
+                "no NAT, so it cannot download one either. Before deploying, set "
+                "ha-inference:self-hosted.model-data-url to an s3:// model archive, or set "
+                "ha-inference:nat-gateways and an HF_MODEL_ID hub id, or set "
+                "ha-inference:self-hosted to false.",
+            )
         self.self_hosted.grant_invoke(self.inference_role)
         self.runtime_load_balancer.connections.allow_default_port_from(self.retrieval)
 

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from aws_cdk.assertions import Annotations, Match
 from syrupy.assertion import SnapshotAssertion
 
 from tests.support import Synth, assert_one_subnet_per_az, resources, synth_reference
@@ -68,16 +69,24 @@ def test_flow_logs_capture_all_traffic_of_the_vpc(reference: Synth, region: str)
 
 
 def test_builtin_cloudformation_validation_is_clean(reference: Synth) -> None:
-    """aws-cdk-lib's validation ran on the reference synth; nothing is left unacknowledged."""
+    """aws-cdk-lib's validation ran on the reference synth: no CloudFormation finding, and the
+    only annotation is the deliberate pre-deploy warning that the default model has no data."""
     report_path = Path(reference.assembly.directory) / "validation-report.json"
     report = json.loads(report_path.read_text()) if report_path.exists() else {}
-    violations = [
-        (v.get("ruleName"), r.get("constructPath"))
+    violations = sorted(
+        (plugin["pluginName"], v.get("ruleName"), r.get("constructPath"))
         for plugin in report.get("pluginReports", [])
         for v in plugin.get("violations", [])
         for r in v.get("violatingConstructs", [])
+    )
+    assert violations == [
+        (
+            "Construct Annotations",
+            "Annotation::ha-inference:self-hosted-model",
+            f"HaInference-{region}/SelfHosted",
+        )
+        for region in sorted(DEFAULT_AZS)
     ]
-    assert violations == []
 
 
 def test_configured_azs_are_used_verbatim(outdir: Path) -> None:
@@ -329,3 +338,28 @@ def test_bedrock_endpoint_policies_name_only_the_configured_models(
         ]
         assert sorted(statement["Resource"]) == expected
         assert statement["Condition"] == {"StringEquals": {"aws:PrincipalAccount": "111111111111"}}
+
+
+def test_warns_before_deploying_a_self_hosted_model_without_a_model(reference: Synth) -> None:
+    stack = reference.stacks[0]
+    warnings = Annotations.from_stack(stack).find_warning(
+        "*", Match.string_like_regexp("has no model: model-data-url is null")
+    )
+    assert len(warnings) == 1
+
+
+def test_no_model_warning_once_the_model_data_is_given(outdir: Path) -> None:
+    synth = synth_reference(
+        outdir,
+        {
+            "ha-inference:regions": ["us-east-1"],
+            "ha-inference:require-all-destinations": False,
+            "ha-inference:self-hosted": {"model-data-url": "s3://my-models/llm/model.tar.gz"},
+        },
+    )
+    assert (
+        Annotations.from_stack(synth.stacks[0]).find_warning(
+            "*", Match.string_like_regexp("has no model")
+        )
+        == []
+    )
