@@ -46,6 +46,7 @@ DEFAULT_SELF_HOSTED: dict[str, Any] = {
     "environment": {"HF_MODEL_ID": "/opt/ml/model"},
     "invocations-per-instance": 100,
     "allowed-principals": [],
+    "deletion-protection": True,
 }
 """The self-hosted model, on unless ``ha-inference:self-hosted`` is false."""
 
@@ -60,6 +61,7 @@ class SelfHostedSettings:
     model_data_url: str | None = None
     environment: tuple[tuple[str, str], ...] = ()
     allowed_principals: tuple[str, ...] = ()
+    deletion_protection: bool = True
 
     def image_in(self, region: str) -> str:
         return self.image.replace("{region}", region)
@@ -349,6 +351,9 @@ def _self_hosted(value: Any) -> SelfHostedSettings | None:
             f"{key}.allowed-principals must be a list of IAM principal ARNs allowed to connect "
             f"to the PrivateLink endpoint service, got {principals!r}"
         )
+    protect = merged["deletion-protection"]
+    if not isinstance(protect, bool):
+        raise SettingsError(f"{key}.deletion-protection must be true or false, got {protect!r}")
     return SelfHostedSettings(
         image=image,
         instance_type=instance_type,
@@ -356,6 +361,7 @@ def _self_hosted(value: Any) -> SelfHostedSettings | None:
         model_data_url=url,
         environment=tuple(sorted(environment.items())),
         allowed_principals=tuple(principals),
+        deletion_protection=protect,
     )
 
 

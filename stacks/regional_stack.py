@@ -144,6 +144,7 @@ class RegionalStack(cdk.Stack):
             vpc=self.network.vpc,
             subnets=self.network.endpoint_subnets,
             endpoint_arns=[self.self_hosted.endpoint_arn],
+            deletion_protection=hosted.deletion_protection,
             endpoint_service=(
                 EndpointServiceOptions(
                     allowed_principals=[iam.ArnPrincipal(p) for p in hosted.allowed_principals]

@@ -93,6 +93,7 @@ def test_explicit_azs_and_json_strings_from_the_command_line() -> None:
         ({"self_hosted": {"model-data-url": "https://x"}}, r"ha-inference:self-hosted\.model-data-url must be an s3:// URL or null"),
         ({"self_hosted": {"allowed-principals": ["123456789012"]}}, r"ha-inference:self-hosted\.allowed-principals must be a list of IAM principal ARNs"),
         ({"self_hosted": {"imagee": "x"}}, r"ha-inference:self-hosted has unknown field\(s\) imagee"),
+        ({"self_hosted": {"deletion-protection": "no"}}, r"ha-inference:self-hosted\.deletion-protection must be true or false, got 'no'"),
     ],
 )  # fmt: skip
 def test_fails_on_bad_setting(context: dict[str, Any], message: str) -> None:
@@ -124,6 +125,8 @@ def test_self_hosted_defaults_and_opt_out() -> None:
     hosted = load().self_hosted
     assert hosted is not None and hosted.instance_type == "ml.g5.xlarge"
     assert hosted.image_in("us-east-2").startswith("763104351884.dkr.ecr.us-east-2.amazonaws.com/")
+    assert hosted.deletion_protection is True
+    assert load(self_hosted={"deletion-protection": False}).self_hosted.deletion_protection is False  # type: ignore[union-attr]
     assert load(self_hosted=False).self_hosted is None
     assert load(self_hosted="false").self_hosted is None
     custom = load(
