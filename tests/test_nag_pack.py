@@ -6,7 +6,6 @@ from pathlib import Path
 
 import aws_cdk as cdk
 import pytest
-from cdk_nag import AwsSolutionsChecks
 
 from ha_inference.nag_pack import HaInferenceChecks, findings_of
 from ha_inference.nag_rules import RULES
@@ -102,8 +101,3 @@ def test_pack_runs_as_a_plugin_and_fails_synth(tmp_path: Path) -> None:
 
 def test_reference_app_passes_the_pack(reference: Synth) -> None:
     assert findings_of(HaInferenceChecks(), reference.app) == []
-
-
-def test_sample_is_otherwise_a_normal_app(samples: Samples) -> None:
-    """The findings come from this pack; AwsSolutions still runs beside it."""
-    assert findings_of(AwsSolutionsChecks(), samples.ha)

@@ -21,7 +21,7 @@ from ha_inference.runtime_load_balancer import (
     EndpointServiceOptions,
     SageMakerRuntimeLoadBalancer,
 )
-from tests.support import TEST_ACCOUNT, new_app, resources
+from tests.support import TEST_ACCOUNT, ZonalStack, isolated_vpc, new_app, resources
 from tests.test_cfn_lint import lint_template
 from tests.test_nag import acknowledgements, findings
 
@@ -31,45 +31,15 @@ PARTNER = "arn:aws:iam::222222222222:root"
 LLM_ENDPOINT = f"arn:aws:sagemaker:us-east-1:{TEST_ACCOUNT}:endpoint/llm"
 
 
-class ZonalStack(cdk.Stack):
-    """An env-specific stack with three fixed AZs, a provider VPC with an ``endpoints`` and an
-    ``other`` subnet in each, and a consumer VPC."""
+class ProviderStack(ZonalStack):
+    """Three fixed AZs, a provider VPC with an ``endpoints`` and an ``other`` subnet in each,
+    and a consumer VPC."""
 
     def __init__(self, scope: cdk.App, construct_id: str, *, region: str) -> None:
-        self._zones = [f"{region}a", f"{region}b", f"{region}c"]
-        super().__init__(
-            scope, construct_id, env=cdk.Environment(account=TEST_ACCOUNT, region=region)
+        super().__init__(scope, construct_id, region=region, groups=("endpoints", "other"))
+        self.consumer = isolated_vpc(
+            self, "Consumer", zones=self.availability_zones, groups=("apps",), cidr=CONSUMER_CIDR
         )
-        self.vpc = _vpc(self, "Vpc", "10.0.0.0/16", ["endpoints", "other"])
-        self.consumer = _vpc(self, "Consumer", CONSUMER_CIDR, ["apps"])
-
-    @property
-    def availability_zones(self) -> list[str]:
-        return self._zones
-
-
-def _vpc(scope: cdk.Stack, construct_id: str, cidr: str, groups: list[str]) -> ec2.Vpc:
-    vpc = ec2.Vpc(
-        scope,
-        construct_id,
-        ip_addresses=ec2.IpAddresses.cidr(cidr),
-        max_azs=3,
-        nat_gateways=0,
-        subnet_configuration=[
-            ec2.SubnetConfiguration(
-                name=name, subnet_type=ec2.SubnetType.PRIVATE_ISOLATED, cidr_mask=24
-            )
-            for name in groups
-        ],
-    )
-    cdk.Validations.of(vpc).acknowledge(
-        cdk.Acknowledgment(
-            id="AwsSolutions-VPC7",
-            reason="Test fixture VPC: the reference app's Network adds flow logs; here only the "
-            "constructs under test are judged.",
-        )
-    )
-    return vpc
 
 
 @dataclass
@@ -87,7 +57,7 @@ def scenario(tmp_path_factory: pytest.TempPathFactory) -> Scenario:
     stacks: dict[str, ZonalStack] = {}
     balancers: dict[str, SageMakerRuntimeLoadBalancer] = {}
     for region in REGIONS:
-        stack = ZonalStack(app, f"Runtime-{region}", region=region)
+        stack = ProviderStack(app, f"Runtime-{region}", region=region)
         stacks[region] = stack
         endpoints = ec2.SubnetSelection(subnet_group_name="endpoints")
         if region == "us-east-1":
@@ -411,7 +381,7 @@ def test_snapshot(scenario: Scenario, template_snapshot: SnapshotAssertion) -> N
 @pytest.fixture(scope="module")
 def scratch(tmp_path_factory: pytest.TempPathFactory) -> ZonalStack:
     """A stack that is never synthesized, for constructs that must fail."""
-    return ZonalStack(new_app(tmp_path_factory.mktemp("scratch")), "Scratch", region="us-east-1")
+    return ProviderStack(new_app(tmp_path_factory.mktemp("scratch")), "Scratch", region="us-east-1")
 
 
 _counter = iter(range(1_000_000))

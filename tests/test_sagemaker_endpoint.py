@@ -25,7 +25,7 @@ from ha_inference.sagemaker_endpoint import (
     MultiAzSageMakerEndpoint,
     has_local_nvme_storage,
 )
-from tests.support import TEST_ACCOUNT, new_app, resources
+from tests.support import TEST_ACCOUNT, ZonalStack, isolated_vpc, new_app, resources
 from tests.test_cfn_lint import lint_template
 from tests.test_nag import acknowledgements, findings
 
@@ -36,46 +36,6 @@ IMAGE = (
 OWN_IMAGE = f"{TEST_ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com/models/llm@sha256:{'ab' * 32}"
 MODEL_DATA = "s3://model-artifacts-111111111111/llm/model.tar.gz"
 REGIONS = ("us-east-1", "us-west-2")
-
-
-class ZonalStack(cdk.Stack):
-    """An env-specific stack with three fixed AZs and two isolated subnets in each."""
-
-    def __init__(self, scope: cdk.App, construct_id: str, *, region: str) -> None:
-        self._zones = [f"{region}a", f"{region}b", f"{region}c"]
-        super().__init__(
-            scope, construct_id, env=cdk.Environment(account=TEST_ACCOUNT, region=region)
-        )
-        self.vpc = _vpc(self)
-
-    @property
-    def availability_zones(self) -> list[str]:
-        return self._zones
-
-
-def _vpc(scope: cdk.Stack, max_azs: int = 3) -> ec2.Vpc:
-    vpc = ec2.Vpc(
-        scope,
-        "Vpc",
-        max_azs=max_azs,
-        nat_gateways=0,
-        subnet_configuration=[
-            ec2.SubnetConfiguration(
-                name="workloads", subnet_type=ec2.SubnetType.PRIVATE_ISOLATED, cidr_mask=22
-            ),
-            ec2.SubnetConfiguration(
-                name="other", subnet_type=ec2.SubnetType.PRIVATE_ISOLATED, cidr_mask=24
-            ),
-        ],
-    )
-    cdk.Validations.of(vpc).acknowledge(
-        cdk.Acknowledgment(
-            id="AwsSolutions-VPC7",
-            reason="Test fixture VPC: the reference app's Network adds flow logs; here only the "
-            "constructs under test are judged.",
-        )
-    )
-    return vpc
 
 
 @dataclass
@@ -100,7 +60,7 @@ def scenario(tmp_path_factory: pytest.TempPathFactory) -> Scenario:
     app = new_app(tmp_path_factory.mktemp("sagemaker-endpoint"))
     stacks, gpu, cpu, client, grant = {}, {}, {}, {}, {}
     for region in REGIONS:
-        stack = ZonalStack(app, f"Endpoint-{region}", region=region)
+        stack = ZonalStack(app, f"Endpoint-{region}", region=region, groups=("workloads", "other"))
         stacks[region] = stack
         gpu[region] = MultiAzSageMakerEndpoint(
             stack,
@@ -132,7 +92,7 @@ def scenario(tmp_path_factory: pytest.TempPathFactory) -> Scenario:
     MultiAzSageMakerEndpoint(
         agnostic,
         "Llm",
-        vpc=_vpc(agnostic, max_azs=2),
+        vpc=isolated_vpc(agnostic, "Vpc", groups=("workloads", "other")),
         image=OWN_IMAGE,
         instance_type="ml.inf2.xlarge",
         invocations_per_instance_target=30,
@@ -483,7 +443,12 @@ def test_snapshot(scenario: Scenario, template_snapshot: SnapshotAssertion) -> N
 @pytest.fixture(scope="module")
 def scratch(tmp_path_factory: pytest.TempPathFactory) -> ZonalStack:
     """A stack that is never synthesized, for constructs that must fail."""
-    return ZonalStack(new_app(tmp_path_factory.mktemp("scratch")), "Scratch", region="us-east-1")
+    return ZonalStack(
+        new_app(tmp_path_factory.mktemp("scratch")),
+        "Scratch",
+        region="us-east-1",
+        groups=("workloads", "other"),
+    )
 
 
 def _endpoint(stack: ZonalStack, construct_id: str, **props: Any) -> MultiAzSageMakerEndpoint:
