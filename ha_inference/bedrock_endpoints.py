@@ -10,7 +10,7 @@ from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
-from ha_inference._internal.validation import LateCheck, select_subnets, subnet_azs
+from ha_inference._internal.validation import LateCheck, select_zonal_subnets
 from ha_inference.bedrock_profiles import INVOKE_ACTIONS, IInvokeTarget
 from ha_inference.coverage import mark_supporting
 
@@ -60,8 +60,9 @@ class BedrockVpcEndpoints(Construct):
                 "services must name at least one Bedrock endpoint service, got none; "
                 "leave it out for bedrock-runtime and bedrock-agent-runtime"
             )
-        selected = select_subnets(vpc, subnets)
-        self.availability_zones = subnet_azs("subnets", selected)
+        zonal = select_zonal_subnets("subnets", vpc, subnets)
+        self.availability_zones = zonal.availability_zones
+        """The AZs of the endpoints' subnets, in subnet order (tokens for an imported VPC)."""
         self.security_group = ec2.SecurityGroup(
             self,
             "SecurityGroup",
@@ -80,7 +81,7 @@ class BedrockVpcEndpoints(Construct):
                 _construct_id(short),
                 vpc=vpc,
                 service=service,
-                subnets=ec2.SubnetSelection(subnets=selected),
+                subnets=zonal.selection,
                 private_dns_enabled=True,
                 security_groups=[self.security_group],
                 open=False,

@@ -11,7 +11,7 @@ from aws_cdk import aws_opensearchserverless as aoss
 from constructs import Construct
 
 from ha_inference._internal.opensearch import NAME_MAX, check_name, check_region
-from ha_inference._internal.validation import select_subnets, subnet_azs
+from ha_inference._internal.validation import select_zonal_subnets
 
 MAX_SUBNETS = 6
 """``AWS::OpenSearchServerless::VpcEndpoint.SubnetIds`` takes 1-6 subnets (registry schema)."""
@@ -58,12 +58,12 @@ class CollectionVpcEndpoint(Construct):
         check_region(self, "CollectionVpcEndpoint")
         if name is not None:
             check_name("name", name)
-        selected = select_subnets(vpc, subnets)
-        self.availability_zones = subnet_azs("subnets", selected)
-        """The AZs of the endpoint's subnets, in subnet order (``None`` when they are tokens)."""
-        if len(selected) > MAX_SUBNETS:
+        zonal = select_zonal_subnets("subnets", vpc, subnets)
+        self.availability_zones = zonal.availability_zones
+        """The AZs of the endpoint's subnets, in subnet order (tokens for an imported VPC)."""
+        if len(zonal.subnets) > MAX_SUBNETS:
             raise ValueError(
-                f"subnets selects {len(selected)} subnets but an OpenSearch Serverless "
+                f"subnets selects {len(zonal.subnets)} subnets but an OpenSearch Serverless "
                 f"VPC endpoint takes at most {MAX_SUBNETS}; select subnets in at most "
                 f"{MAX_SUBNETS} Availability Zones"
             )
@@ -85,7 +85,7 @@ class CollectionVpcEndpoint(Construct):
             "Resource",
             name=name if name is not None else _default_name(self),
             vpc_id=vpc.vpc_id,
-            subnet_ids=[subnet.subnet_id for subnet in selected],
+            subnet_ids=[subnet.subnet_id for subnet in zonal.subnets],
             security_group_ids=[self.security_group.security_group_id],
         )
         self.vpc = vpc

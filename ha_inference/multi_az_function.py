@@ -15,7 +15,8 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from ha_inference._internal.validation import select_subnets, subnet_azs
+from ha_inference._internal.nag import acknowledge
+from ha_inference._internal.validation import select_zonal_subnets
 from ha_inference.coverage import mark_supporting
 
 NETWORK_INTERFACE_ACTIONS = (
@@ -140,9 +141,9 @@ class MultiAzFunction(Construct):
                 "unset to share the account's concurrency"
             )
 
-        selected = select_subnets(vpc, subnets)
-        self.availability_zones = subnet_azs("subnets", selected)
-        """The AZs of the function's subnets, in subnet order (``None`` when they are tokens)."""
+        zonal = select_zonal_subnets("subnets", vpc, subnets)
+        self.availability_zones = zonal.availability_zones
+        """The AZs of the function's subnets, in subnet order (tokens for an imported VPC)."""
 
         self.security_group = ec2.SecurityGroup(
             self,
@@ -198,17 +199,14 @@ class MultiAzFunction(Construct):
             ],
             roles=[self.role],
         )
-        cdk.Validations.of(wildcard).acknowledge(
-            cdk.Acknowledgment(
-                id="AwsSolutions-IAM5[Resource::*]",
-                reason=(
-                    "Only network-interface management for the function's VPC attachment (the "
-                    "ec2 actions of AWSLambdaVPCAccessExecutionRole; DescribeNetworkInterfaces "
-                    "works only on *) and X-Ray PutTraceSegments/PutTelemetryRecords, which "
-                    "support no resource-level permissions. Every other permission of the role "
-                    "is scoped and lives in another policy."
-                ),
-            )
+        acknowledge(
+            wildcard,
+            "AwsSolutions-IAM5[Resource::*]",
+            "Only network-interface management for the function's VPC attachment (the ec2 "
+            "actions of AWSLambdaVPCAccessExecutionRole; DescribeNetworkInterfaces works only on "
+            "*) and X-Ray PutTraceSegments/PutTelemetryRecords, which support no resource-level "
+            "permissions. Every other permission of the role is scoped and lives in another "
+            "policy.",
         )
 
         self.function = lambda_.Function(
@@ -229,7 +227,7 @@ class MultiAzFunction(Construct):
             role=self.role,
             log_group=self.log_group,
             vpc=vpc,
-            vpc_subnets=ec2.SubnetSelection(subnets=selected),
+            vpc_subnets=zonal.selection,
             security_groups=[self.security_group],
         )
         # Tracing on the L1: lambda_.Function(tracing=ACTIVE) would add the X-Ray statement

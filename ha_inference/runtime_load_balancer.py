@@ -24,7 +24,7 @@ from aws_cdk import aws_route53_targets as route53_targets
 from constructs import Construct
 
 from ha_inference._internal.nag import acknowledge
-from ha_inference._internal.zonal import select_zonal_subnets
+from ha_inference._internal.validation import select_zonal_subnets
 from ha_inference.multi_az_function import latest_python_runtime
 from ha_inference.regions import check_region_name
 

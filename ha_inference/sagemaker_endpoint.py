@@ -24,8 +24,7 @@ from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
 from ha_inference._internal.nag import acknowledge, wildcard_resource_finding
-from ha_inference._internal.validation import MIN_AZS
-from ha_inference._internal.zonal import select_zonal_subnets
+from ha_inference._internal.validation import MIN_AZS, select_zonal_subnets
 
 DEFAULT_INSTANCE_TYPE = "ml.g5.xlarge"
 """One NVIDIA A10G (24 GiB): the smallest GPU instance commonly used to host 7B-class generative

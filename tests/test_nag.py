@@ -9,17 +9,13 @@ from aws_cdk import aws_ec2 as ec2
 from cdk_nag import AwsSolutionsChecks
 from constructs import IConstruct
 
+from ha_inference.nag_pack import findings_of
 from tests.support import Synth, new_app
 
 
 def findings(scope: IConstruct) -> list[tuple[str, str]]:
     """Every unacknowledged AwsSolutions finding under ``scope`` as (rule, construct path)."""
-    report = AwsSolutionsChecks().validate_scope(scope)
-    return sorted(
-        (violation.rule_name, resource.construct_path)
-        for violation in report.violations
-        for resource in violation.violating_resources
-    )
+    return findings_of(AwsSolutionsChecks(), scope)
 
 
 def acknowledgements(scope: IConstruct) -> list[tuple[str, str, str]]:

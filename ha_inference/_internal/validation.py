@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import aws_cdk as cdk
 import jsii
@@ -66,6 +67,34 @@ def select_subnets(vpc: ec2.IVpc, selection: ec2.SubnetSelection | None) -> list
     """
     chosen = selection or ec2.SubnetSelection(one_per_az=True)
     return list(vpc.select_subnets(**chosen._values).subnets)
+
+
+@dataclass(frozen=True)
+class ZonalSubnets:
+    """Subnets with exactly one in each AZ, and those AZs (token strings when not known)."""
+
+    subnets: tuple[ec2.ISubnet, ...]
+    availability_zones: tuple[str, ...]
+    checked: bool
+    """``False`` when the AZs are deploy-time tokens and could not be checked at synth time."""
+
+    @property
+    def selection(self) -> ec2.SubnetSelection:
+        """A selection of exactly these subnets, to hand to other constructs."""
+        return ec2.SubnetSelection(subnets=list(self.subnets))
+
+
+def select_zonal_subnets(
+    prop: str, vpc: ec2.IVpc, selection: ec2.SubnetSelection | None
+) -> ZonalSubnets:
+    """Selects ``selection`` in ``vpc`` (default: one in every AZ of the private subnets) and checks
+    that it holds exactly one subnet in each of at least two AZs (see ``subnet_azs``)."""
+    subnets = tuple(select_subnets(vpc, selection))
+    azs = subnet_azs(prop, subnets)
+    if azs is None:
+        tokens = tuple(subnet.availability_zone for subnet in subnets)
+        return ZonalSubnets(subnets=subnets, availability_zones=tokens, checked=False)
+    return ZonalSubnets(subnets=subnets, availability_zones=azs, checked=True)
 
 
 @jsii.implements(IValidation)
