@@ -1,22 +1,41 @@
-"""ha-inference: highly available generative-AI inference constructs (GENREL05-BP01)."""
+"""ha-inference: highly available generative-AI inference constructs (GENREL05-BP01).
 
-from ha_inference.bedrock_endpoints import BedrockVpcEndpoints
-from ha_inference.bedrock_profiles import (
-    ApplicationInferenceProfile,
-    CrossRegionInferenceProfile,
-    FoundationModel,
-    IInvokeTarget,
-    PolicyStatementShape,
-)
-from ha_inference.collection_endpoint import CollectionVpcEndpoint
-from ha_inference.coverage import RegionCoverage, mark_supporting
-from ha_inference.multi_az_function import MultiAzFunction
-from ha_inference.nag_pack import HaInferenceChecks
-from ha_inference.regions import DEFAULT_ROUTES, Geography, RoutingTable
-from ha_inference.residency import data_residency_of, declare_data_residency
-from ha_inference.runtime_load_balancer import EndpointServiceOptions, SageMakerRuntimeLoadBalancer
-from ha_inference.sagemaker_endpoint import EndpointAlarms, MultiAzSageMakerEndpoint
-from ha_inference.vector_collection import IVectorCollection, VectorCollection
+Every public name is importable from here. Modules load on first use (PEP 562), so an app that
+never touches the rule pack does not load cdk-nag, and one without self-hosted models does not
+load the SageMaker constructs.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+_EXPORTS: dict[str, str] = {
+    "ApplicationInferenceProfile": "ha_inference.bedrock.profiles",
+    "CrossRegionInferenceProfile": "ha_inference.bedrock.profiles",
+    "FoundationModel": "ha_inference.bedrock.profiles",
+    "IInvokeTarget": "ha_inference.bedrock.profiles",
+    "PolicyStatementShape": "ha_inference.bedrock.profiles",
+    "BedrockVpcEndpoints": "ha_inference.bedrock.endpoints",
+    "CollectionVpcEndpoint": "ha_inference.vectors.collection_endpoint",
+    "IVectorCollection": "ha_inference.vectors.collection",
+    "VectorCollection": "ha_inference.vectors.collection",
+    "MultiAzFunction": "ha_inference.compute.multi_az_function",
+    "ShippedHandler": "ha_inference.compute.shipped",
+    "handler_code": "ha_inference.compute.shipped",
+    "EndpointAlarms": "ha_inference.selfhosted.endpoint",
+    "MultiAzSageMakerEndpoint": "ha_inference.selfhosted.endpoint",
+    "EndpointServiceOptions": "ha_inference.selfhosted.load_balancer",
+    "SageMakerRuntimeLoadBalancer": "ha_inference.selfhosted.load_balancer",
+    "RegionCoverage": "ha_inference.checks.coverage",
+    "mark_supporting": "ha_inference.checks.coverage",
+    "HaInferenceChecks": "ha_inference.checks.nag_pack",
+    "DEFAULT_ROUTES": "ha_inference.regions",
+    "Geography": "ha_inference.regions",
+    "RoutingTable": "ha_inference.regions",
+    "data_residency_of": "ha_inference.residency",
+    "declare_data_residency": "ha_inference.residency",
+}
 
 __all__ = [
     "DEFAULT_ROUTES",
@@ -37,8 +56,47 @@ __all__ = [
     "RegionCoverage",
     "RoutingTable",
     "SageMakerRuntimeLoadBalancer",
+    "ShippedHandler",
     "VectorCollection",
     "data_residency_of",
     "declare_data_residency",
+    "handler_code",
     "mark_supporting",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'ha_inference' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_EXPORTS])
+
+
+if TYPE_CHECKING:  # pragma: no cover - what type checkers and IDEs see
+    from ha_inference.bedrock.endpoints import BedrockVpcEndpoints
+    from ha_inference.bedrock.profiles import (
+        ApplicationInferenceProfile,
+        CrossRegionInferenceProfile,
+        FoundationModel,
+        IInvokeTarget,
+        PolicyStatementShape,
+    )
+    from ha_inference.checks.coverage import RegionCoverage, mark_supporting
+    from ha_inference.checks.nag_pack import HaInferenceChecks
+    from ha_inference.compute.multi_az_function import MultiAzFunction
+    from ha_inference.compute.shipped import ShippedHandler, handler_code
+    from ha_inference.regions import DEFAULT_ROUTES, Geography, RoutingTable
+    from ha_inference.residency import data_residency_of, declare_data_residency
+    from ha_inference.selfhosted.endpoint import EndpointAlarms, MultiAzSageMakerEndpoint
+    from ha_inference.selfhosted.load_balancer import (
+        EndpointServiceOptions,
+        SageMakerRuntimeLoadBalancer,
+    )
+    from ha_inference.vectors.collection import IVectorCollection, VectorCollection
+    from ha_inference.vectors.collection_endpoint import CollectionVpcEndpoint

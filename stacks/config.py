@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ha_inference.bedrock_profiles import check_model_id
+from ha_inference.bedrock.profiles import check_model_id
 from ha_inference.regions import (
     AVAILABILITY_ZONES,
     DEFAULT_ROUTES,

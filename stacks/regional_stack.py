@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
-import ha_inference.functions.retrieval
 from ha_inference import (
     BedrockVpcEndpoints,
     CollectionVpcEndpoint,
@@ -20,12 +17,13 @@ from ha_inference import (
     MultiAzFunction,
     MultiAzSageMakerEndpoint,
     SageMakerRuntimeLoadBalancer,
+    ShippedHandler,
     VectorCollection,
+    handler_code,
 )
 from stacks.config import RegionSettings, SelfHostedSettings, Settings
 from stacks.network import Network
 
-RETRIEVAL_CODE = Path(ha_inference.functions.retrieval.__file__).parent
 COLLECTION_NAME = "ha-inference-vectors"
 INDEX_NAME = "passages"
 
@@ -105,8 +103,8 @@ class RegionalStack(cdk.Stack):
             "Retrieval",
             vpc=self.network.vpc,
             subnets=self.network.workload_subnets,
-            code=lambda_.Code.from_asset(str(RETRIEVAL_CODE), exclude=["__pycache__", "*.pyc"]),
-            handler="index.handler",
+            code=handler_code(),
+            handler=ShippedHandler.RETRIEVAL.value,
             role=self.inference_role,
             description="Answers a question from the vector collection through the profile",
             environment={

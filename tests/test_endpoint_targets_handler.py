@@ -16,7 +16,7 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
-from ha_inference.functions.endpoint_targets import index
+from ha_inference.functions import endpoint_targets as index
 
 TARGET_GROUP = "arn:aws:elasticloadbalancing:us-east-1:111111111111:targetgroup/Subjec-Targe-1A2B3C/0123456789abcdef"
 OTHER_TARGET_GROUP = "arn:aws:elasticloadbalancing:us-east-1:111111111111:targetgroup/Subjec-Targe-9Z8Y7X/fedcba9876543210"

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import aws_cdk as cdk
@@ -18,16 +17,16 @@ from aws_cdk import aws_sqs as sqs
 from syrupy.assertion import SnapshotAssertion
 
 from ha_inference._internal.assembly import zones_of
-from ha_inference.collection_endpoint import CollectionVpcEndpoint
-from ha_inference.functions import retrieval
-from ha_inference.multi_az_function import (
+from ha_inference.checks.nag_pack import HaInferenceChecks, findings_of
+from ha_inference.compute.multi_az_function import (
     NETWORK_INTERFACE_ACTIONS,
     TRACING_ACTIONS,
     MultiAzFunction,
     latest_python_runtime,
 )
-from ha_inference.nag_pack import HaInferenceChecks, findings_of
-from ha_inference.vector_collection import VectorCollection
+from ha_inference.compute.shipped import handler_code
+from ha_inference.vectors.collection import VectorCollection
+from ha_inference.vectors.collection_endpoint import CollectionVpcEndpoint
 from tests.support import new_app
 from tests.test_cfn_lint import lint_template
 from tests.test_nag import acknowledgements, findings
@@ -40,11 +39,9 @@ from tests.test_vector_collection import (
     private_vpc,
 )
 
-RETRIEVAL_CODE = Path(retrieval.__file__).parent
-
 
 def retrieval_code() -> lambda_.Code:
-    return lambda_.Code.from_asset(str(RETRIEVAL_CODE), exclude=["__pycache__", "*.pyc"])
+    return handler_code()
 
 
 @dataclass
@@ -89,7 +86,7 @@ def build_minimal(app: cdk.App, region: str) -> Minimal:
         vpc=vpc,
         subnets=WORKLOAD_SUBNETS,
         code=retrieval_code(),
-        handler="index.handler",
+        handler="retrieval.handler",
         environment={
             "COLLECTION_ENDPOINT": collection.collection_endpoint,
             "INDEX_NAME": "passages",
@@ -117,7 +114,7 @@ def scenario(tmp_path_factory: pytest.TempPathFactory) -> Scenario:
         "Worker",
         vpc=vpc,
         code=lambda_.Code.from_inline("def handler(event, context):\n    return event\n"),
-        handler="index.handler",
+        handler="retrieval.handler",
         memory_size=1024,
         timeout=cdk.Duration.minutes(5),
         reserved_concurrent_executions=10,
@@ -160,7 +157,7 @@ def test_function_runs_the_latest_python_on_arm64_with_tracing(us: Minimal) -> N
     assert props["Runtime"] == newest.name == latest_python_runtime().name
     assert props["Architectures"] == ["arm64"]
     assert props["TracingConfig"] == {"Mode": "Active"}
-    assert props["Handler"] == "index.handler"
+    assert props["Handler"] == "retrieval.handler"
     assert (props["MemorySize"], props["Timeout"]) == (512, 60)
     assert "ReservedConcurrentExecutions" not in props
 
@@ -359,7 +356,7 @@ def make(sandbox: tuple[ZonedStack, ec2.Vpc], **overrides: Any) -> MultiAzFuncti
     props: dict[str, Any] = {
         "vpc": vpc,
         "code": lambda_.Code.from_inline("def handler(event, context):\n    return event\n"),
-        "handler": "index.handler",
+        "handler": "retrieval.handler",
         **overrides,
     }
     return MultiAzFunction(stack, f"Fn{next(_ids)}", **props)

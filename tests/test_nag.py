@@ -9,7 +9,7 @@ from aws_cdk import aws_ec2 as ec2
 from cdk_nag import AwsSolutionsChecks
 from constructs import IConstruct
 
-from ha_inference.nag_pack import findings_of
+from ha_inference.checks.nag_pack import findings_of
 from tests.support import Synth, new_app
 
 

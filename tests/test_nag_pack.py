@@ -7,8 +7,8 @@ from pathlib import Path
 import aws_cdk as cdk
 import pytest
 
-from ha_inference.nag_pack import HaInferenceChecks, findings_of
-from ha_inference.nag_rules import RULES
+from ha_inference.checks.nag_pack import HaInferenceChecks, findings_of
+from ha_inference.checks.nag_rules import RULES
 from tests.samples import sample_stack
 from tests.support import Synth, new_app
 

@@ -26,7 +26,8 @@ from botocore.credentials import Credentials
 from botocore.response import StreamingBody
 from botocore.stub import Stubber
 
-from ha_inference.functions.retrieval import aoss, index
+from ha_inference.functions import aoss
+from ha_inference.functions import retrieval as index
 
 ACCESS_KEY = "AKIDEXAMPLE0000000000"
 SECRET_KEY = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
@@ -604,17 +605,17 @@ def test_lambda_entry_point_reads_config_once(monkeypatch: pytest.MonkeyPatch) -
 
 
 def test_module_imports_as_the_lambda_runtime_does(monkeypatch: pytest.MonkeyPatch) -> None:
-    """In Lambda the asset folder is on sys.path and the handler module is top-level index."""
+    """In Lambda the asset folder is on sys.path and the handler module is top-level."""
     folder = Path(index.__file__).parent
     monkeypatch.syspath_prepend(str(folder))
-    for name in ("index", "aoss"):
+    for name in ("retrieval", "aoss"):
         monkeypatch.delitem(sys.modules, name, raising=False)
-    top_level = importlib.import_module("index")
+    top_level = importlib.import_module("retrieval")
 
     try:
         assert top_level.__file__ == index.__file__
         assert top_level.aoss.SERVICE == "aoss"
         assert top_level.aoss is sys.modules["aoss"]
     finally:
-        for name in ("index", "aoss"):
+        for name in ("retrieval", "aoss"):
             sys.modules.pop(name, None)

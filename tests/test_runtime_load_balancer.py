@@ -14,9 +14,9 @@ from aws_cdk.assertions import Template
 from syrupy.assertion import SnapshotAssertion
 
 from ha_inference._internal.assembly import zones_of
-from ha_inference.nag_pack import HaInferenceChecks, findings_of
-from ha_inference.runtime_load_balancer import (
-    HANDLER_DIR,
+from ha_inference.checks.nag_pack import HaInferenceChecks, findings_of
+from ha_inference.compute.shipped import FUNCTIONS_DIR
+from ha_inference.selfhosted.load_balancer import (
     HANDLER_RUNTIME,
     EndpointServiceOptions,
     SageMakerRuntimeLoadBalancer,
@@ -252,12 +252,12 @@ def test_handler_function_is_latest_python_on_arm_outside_the_vpc(scenario: Scen
     )
     assert props["Runtime"] == HANDLER_RUNTIME.name == latest.name
     assert props["Architectures"] == ["arm64"]
-    assert props["Handler"] == "index.handler"
+    assert props["Handler"] == "endpoint_targets.handler"
     assert "VpcConfig" not in props
     log_group_id, log_group = _one(template, "AWS::Logs::LogGroup")
     assert props["LoggingConfig"] == {"LogGroup": {"Ref": log_group_id}}
     assert log_group["Properties"]["RetentionInDays"] == 365
-    assert (HANDLER_DIR / "index.py").is_file()
+    assert (FUNCTIONS_DIR / "endpoint_targets.py").is_file()
 
 
 def test_handler_role_is_least_privilege(scenario: Scenario) -> None:

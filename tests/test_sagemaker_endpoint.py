@@ -19,8 +19,8 @@ from cfnlint.data.schemas.extensions import aws_sagemaker_hosting
 from syrupy.assertion import SnapshotAssertion
 
 from ha_inference._internal.assembly import zones_of
-from ha_inference.nag_pack import HaInferenceChecks, findings_of
-from ha_inference.sagemaker_endpoint import (
+from ha_inference.checks.nag_pack import HaInferenceChecks, findings_of
+from ha_inference.selfhosted.endpoint import (
     DEFAULT_INSTANCE_TYPE,
     MultiAzSageMakerEndpoint,
     has_local_nvme_storage,

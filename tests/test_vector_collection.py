@@ -16,14 +16,14 @@ from aws_cdk import aws_kms as kms
 from aws_cdk.assertions import Annotations, Match, Template
 
 from ha_inference._internal.assembly import zones_of
-from ha_inference.collection_endpoint import CollectionVpcEndpoint
 from ha_inference.regions import REGIONS_WITHOUT
-from ha_inference.vector_collection import (
+from ha_inference.vectors.collection import (
     NAMESPACE,
     IVectorCollection,
     VectorCollection,
     policy_name,
 )
+from ha_inference.vectors.collection_endpoint import CollectionVpcEndpoint
 from tests.support import TEST_ACCOUNT, new_app
 from tests.test_cfn_lint import lint_template
 

@@ -17,7 +17,7 @@ from constructs import Construct
 
 from ha_inference._internal.nag import acknowledge
 from ha_inference._internal.validation import select_zonal_subnets
-from ha_inference.coverage import mark_supporting
+from ha_inference.checks.coverage import mark_supporting
 
 NETWORK_INTERFACE_ACTIONS = (
     "ec2:AssignPrivateIpAddresses",

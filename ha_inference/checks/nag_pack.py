@@ -19,7 +19,7 @@ import jsii
 from cdk_nag import IApplyRule, NagMessageLevel, NagPack, NagRuleCompliance
 from constructs import IConstruct
 
-from ha_inference.nag_rules import RULES, Rule
+from ha_inference.checks.nag_rules import RULES, Rule
 
 PACK_NAME = "HaInference"
 
@@ -61,7 +61,7 @@ class HaInferenceChecks(NagPack):
     cross-zone load balancing, standby replicas, private endpoints with scoped policies, and
     Bedrock permissions without Region wildcards that keep the model behind its profile.
 
-    Rule ids are ``HaInference-<suffix>``; see :data:`ha_inference.nag_rules.RULES` (and the
+    Rule ids are ``HaInference-<suffix>``; see :data:`ha_inference.checks.nag_rules.RULES` (and the
     README) for each rule's info and explanation. All are errors.
     """
 

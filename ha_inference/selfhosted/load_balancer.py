@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import aws_cdk as cdk
 import jsii
@@ -25,11 +24,11 @@ from constructs import Construct
 
 from ha_inference._internal.nag import acknowledge
 from ha_inference._internal.validation import select_zonal_subnets
-from ha_inference.multi_az_function import latest_python_runtime
+from ha_inference.compute.multi_az_function import latest_python_runtime
+from ha_inference.compute.shipped import handler_code
 from ha_inference.regions import check_region_name
 
 HTTPS = 443
-HANDLER_DIR = Path(__file__).resolve().parent / "functions" / "endpoint_targets"
 HANDLER_RUNTIME = latest_python_runtime()
 """The newest Python runtime of the installed aws-cdk-lib (cdk-nag AwsSolutions-L1 wants it)."""
 
@@ -380,8 +379,8 @@ class SageMakerRuntimeLoadBalancer(Construct):
             description="Registers the SageMaker Runtime endpoint's interface IPs as NLB targets",
             runtime=HANDLER_RUNTIME,
             architecture=lambda_.Architecture.ARM_64,
-            handler="index.handler",
-            code=lambda_.Code.from_asset(str(HANDLER_DIR), exclude=["__pycache__", "*.pyc"]),
+            handler="endpoint_targets.handler",
+            code=handler_code(),
             timeout=cdk.Duration.minutes(2),
             memory_size=256,
             role=role,

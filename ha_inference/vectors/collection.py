@@ -17,8 +17,8 @@ from aws_cdk import aws_opensearchserverless as aoss
 from constructs import Construct
 
 from ha_inference._internal.opensearch import NAME_MAX, NAME_PATTERN, check_name, check_region
-from ha_inference.collection_endpoint import CollectionVpcEndpoint
-from ha_inference.coverage import mark_supporting
+from ha_inference.checks.coverage import mark_supporting
+from ha_inference.vectors.collection_endpoint import CollectionVpcEndpoint
 
 SUPPORTING_KIND = "vector-search"
 """What :class:`ha_inference.RegionCoverage` calls a collection."""

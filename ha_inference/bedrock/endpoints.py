@@ -11,8 +11,8 @@ from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from ha_inference._internal.validation import LateCheck, select_zonal_subnets
-from ha_inference.bedrock_profiles import INVOKE_ACTIONS, IInvokeTarget
-from ha_inference.coverage import mark_supporting
+from ha_inference.bedrock.profiles import INVOKE_ACTIONS, IInvokeTarget
+from ha_inference.checks.coverage import mark_supporting
 
 DEFAULT_SERVICES = (
     ec2.InterfaceVpcEndpointAwsService.BEDROCK_RUNTIME,

@@ -1,6 +1,6 @@
 """Retrieval-augmented answers: embed the question, k-NN search the collection, Converse.
 
-Handler: ``index.handler``. Asset: this folder, as is (standard library, boto3 and botocore
+Handler: ``retrieval.handler``. Asset: this folder, as is (standard library, boto3 and botocore
 from the Lambda runtime; no bundling).
 
 Event: ``{"question": "..."}``, or an API Gateway / Lambda function URL / ALB event whose
@@ -58,7 +58,7 @@ import boto3
 from botocore.config import Config as BotoConfig
 from botocore.exceptions import ClientError, HTTPClientError
 
-try:  # Imported as ha_inference.functions.retrieval.index (tests) or as top-level index (Lambda).
+try:  # Imported as ha_inference.functions.retrieval (library, tests) or top-level (Lambda).
     from . import aoss
 except ImportError:  # pragma: no cover - the Lambda runtime path
     import aoss  # type: ignore[no-redef,import-not-found]

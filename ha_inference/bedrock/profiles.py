@@ -18,7 +18,7 @@ from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from ha_inference._internal.validation import LateCheck, concrete_region
-from ha_inference.coverage import mark_profile
+from ha_inference.checks.coverage import mark_profile
 from ha_inference.regions import (
     DEFAULT_ROUTES,
     REGIONS_WITHOUT,

@@ -1,0 +1,1 @@
+"""Lambda functions in every AZ, and the handlers shipped with the library."""

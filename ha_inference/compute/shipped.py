@@ -1,0 +1,40 @@
+"""The Lambda handlers shipped with ha-inference, packaged for any CDK app.
+
+Every handler lives in the one folder ``ha_inference/functions`` (boto3 and botocore only, no
+bundling), so one asset carries all of them; a function picks its handler by name.
+"""
+
+from __future__ import annotations
+
+import enum
+from pathlib import Path
+
+from aws_cdk import aws_lambda as lambda_
+
+import ha_inference.functions
+
+FUNCTIONS_DIR = Path(ha_inference.functions.__file__).resolve().parent
+"""The folder that is the code root of every shipped function."""
+
+_EXCLUDE = ["__pycache__", "*.pyc", "__init__.py"]
+
+
+class ShippedHandler(enum.Enum):
+    """The ``handler`` setting of each shipped function."""
+
+    RETRIEVAL = "retrieval.handler"
+    """Answers ``{"question": ...}`` from a vector collection through Bedrock."""
+    ENDPOINT_TARGETS = "endpoint_targets.handler"
+    """Custom resource: registers a VPC endpoint's interface IPs as NLB targets."""
+
+
+def handler_code() -> lambda_.Code:
+    """The shipped handlers as Lambda code (``Code.from_asset`` on their folder, no Docker).
+
+    Use it with :class:`ha_inference.MultiAzFunction` or a plain ``aws_lambda.Function`` and a
+    :class:`ShippedHandler` value as ``handler``::
+
+        MultiAzFunction(self, "Retrieval", vpc=vpc, code=handler_code(),
+                        handler=ShippedHandler.RETRIEVAL.value, ...)
+    """
+    return lambda_.Code.from_asset(str(FUNCTIONS_DIR), exclude=list(_EXCLUDE))

@@ -1,1 +1,0 @@
-"""The retrieval-augmented answer function (asset root: this folder, handler ``index.handler``)."""

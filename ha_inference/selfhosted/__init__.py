@@ -1,0 +1,1 @@
+"""Self-hosted models: SageMaker endpoints in every AZ behind the runtime load balancer."""

@@ -1,0 +1,1 @@
+"""OpenSearch Serverless vector search, private and in every AZ."""
