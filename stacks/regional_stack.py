@@ -75,7 +75,7 @@ class RegionalStack(cdk.Stack):
             self,
             "BedrockEndpoints",
             vpc=self.network.vpc,
-            subnets=self.network.endpoint_subnets,
+            vpc_subnets=self.network.endpoint_subnets,
             invoke_targets=[self.profile, self.embedding_model],
         )
         self.inference_role = iam.Role(
@@ -89,7 +89,10 @@ class RegionalStack(cdk.Stack):
 
         # Vector search behind its own VPC endpoint, and the retrieval function in every AZ.
         self.collection_endpoint = CollectionVpcEndpoint(
-            self, "CollectionEndpoint", vpc=self.network.vpc, subnets=self.network.endpoint_subnets
+            self,
+            "CollectionEndpoint",
+            vpc=self.network.vpc,
+            vpc_subnets=self.network.endpoint_subnets,
         )
         self.collection = VectorCollection(
             self,
@@ -102,7 +105,7 @@ class RegionalStack(cdk.Stack):
             self,
             "Retrieval",
             vpc=self.network.vpc,
-            subnets=self.network.workload_subnets,
+            vpc_subnets=self.network.workload_subnets,
             code=handler_code(),
             handler=ShippedHandler.RETRIEVAL.value,
             role=self.inference_role,
@@ -129,7 +132,7 @@ class RegionalStack(cdk.Stack):
             self,
             "SelfHosted",
             vpc=self.network.vpc,
-            subnets=self.network.workload_subnets,
+            vpc_subnets=self.network.workload_subnets,
             image=hosted.image_in(self.region),
             instance_type=hosted.instance_type,
             model_data_url=hosted.model_data_url,
@@ -140,7 +143,7 @@ class RegionalStack(cdk.Stack):
             self,
             "RuntimeLoadBalancer",
             vpc=self.network.vpc,
-            subnets=self.network.endpoint_subnets,
+            vpc_subnets=self.network.endpoint_subnets,
             endpoint_arns=[self.self_hosted.endpoint_arn],
             deletion_protection=hosted.deletion_protection,
             endpoint_service=(

@@ -26,7 +26,7 @@ class Scenario:
             self.stack,
             "Bedrock",
             vpc=self.stack.vpc,
-            subnets=ec2.SubnetSelection(subnet_group_name="private"),
+            vpc_subnets=ec2.SubnetSelection(subnet_group_name="private"),
             services=[
                 ec2.InterfaceVpcEndpointAwsService.BEDROCK_RUNTIME,
                 ec2.InterfaceVpcEndpointAwsService.BEDROCK_AGENT_RUNTIME,
@@ -122,13 +122,13 @@ def test_fails_when_subnets_span_one_az(tmp_path: Path) -> None:
     stack = ZonalStack(new_app(tmp_path), "S", zones=AZS)
     with pytest.raises(
         ValueError,
-        match=r"subnets must span at least 2 Availability Zones so that losing one AZ leaves capacity, got 1 \(us-east-1a\); select subnets in more",
+        match=r"vpc_subnets must span at least 2 Availability Zones so that losing one AZ leaves capacity, got 1 \(us-east-1a\); select subnets in more",
     ):
         BedrockVpcEndpoints(
             stack,
             "B",
             vpc=stack.vpc,
-            subnets=ec2.SubnetSelection(
+            vpc_subnets=ec2.SubnetSelection(
                 availability_zones=["us-east-1a"], subnet_group_name="private"
             ),
         )
@@ -139,9 +139,11 @@ def test_fails_when_two_subnets_share_an_az(tmp_path: Path) -> None:
     both = [s for s in stack.vpc.isolated_subnets if s.availability_zone == "us-east-1a"]
     with pytest.raises(
         ValueError,
-        match=r"subnets puts more than one subnet in us-east-1a \(got subnets in us-east-1a, us-east-1a\); select one subnet per Availability Zone",
+        match=r"vpc_subnets puts more than one subnet in us-east-1a \(got subnets in us-east-1a, us-east-1a\); select one subnet per Availability Zone",
     ):
-        BedrockVpcEndpoints(stack, "B", vpc=stack.vpc, subnets=ec2.SubnetSelection(subnets=both))
+        BedrockVpcEndpoints(
+            stack, "B", vpc=stack.vpc, vpc_subnets=ec2.SubnetSelection(subnets=both)
+        )
 
 
 def test_fails_at_synth_without_invoke_targets(tmp_path: Path) -> None:

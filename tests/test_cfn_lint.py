@@ -128,7 +128,7 @@ def regional_templates(tmp_path_factory: pytest.TempPathFactory) -> dict[str, di
             stack,
             "Bedrock",
             vpc=stack.vpc,
-            subnets=ec2.SubnetSelection(subnet_group_name="private"),
+            vpc_subnets=ec2.SubnetSelection(subnet_group_name="private"),
             invoke_targets=targets,
         )
         if collections:
@@ -136,7 +136,7 @@ def regional_templates(tmp_path_factory: pytest.TempPathFactory) -> dict[str, di
                 stack,
                 "CollectionEndpoint",
                 vpc=stack.vpc,
-                subnets=ec2.SubnetSelection(subnet_group_name="private"),
+                vpc_subnets=ec2.SubnetSelection(subnet_group_name="private"),
             )
             VectorCollection(
                 stack, "Vectors", collection_name="vectors", vpc_endpoint=endpoint

@@ -72,7 +72,9 @@ def build_minimal(app: cdk.App, region: str) -> Minimal:
     zones = [f"{region}{letter}" for letter in "abc"]
     stack = ZonedStack(app, f"Minimal-{region}", region=region, zones=zones)
     vpc = private_vpc(stack)
-    endpoint = CollectionVpcEndpoint(stack, "CollectionEndpoint", vpc=vpc, subnets=ENDPOINT_SUBNETS)
+    endpoint = CollectionVpcEndpoint(
+        stack, "CollectionEndpoint", vpc=vpc, vpc_subnets=ENDPOINT_SUBNETS
+    )
     collection = VectorCollection(
         stack,
         "Collection",
@@ -84,7 +86,7 @@ def build_minimal(app: cdk.App, region: str) -> Minimal:
         stack,
         "Answer",
         vpc=vpc,
-        subnets=WORKLOAD_SUBNETS,
+        vpc_subnets=WORKLOAD_SUBNETS,
         code=retrieval_code(),
         handler="retrieval.handler",
         environment={
@@ -364,11 +366,12 @@ def make(sandbox: tuple[ZonedStack, ec2.Vpc], **overrides: Any) -> MultiAzFuncti
 
 def test_fails_on_one_az(sandbox: tuple[ZonedStack, ec2.Vpc]) -> None:
     with pytest.raises(
-        ValueError, match=r"subnets must span at least 2 Availability Zones .* got 1 \(us-east-1b\)"
+        ValueError,
+        match=r"vpc_subnets must span at least 2 Availability Zones .* got 1 \(us-east-1b\)",
     ):
         make(
             sandbox,
-            subnets=ec2.SubnetSelection(
+            vpc_subnets=ec2.SubnetSelection(
                 subnet_group_name="workloads", availability_zones=["us-east-1b"]
             ),
         )
@@ -377,8 +380,8 @@ def test_fails_on_one_az(sandbox: tuple[ZonedStack, ec2.Vpc]) -> None:
 def test_fails_on_two_subnets_in_one_az(sandbox: tuple[ZonedStack, ec2.Vpc]) -> None:
     _, vpc = sandbox
     same_az = [s for s in vpc.isolated_subnets if s.availability_zone == "us-east-1c"]
-    with pytest.raises(ValueError, match=r"subnets puts more than one subnet in us-east-1c"):
-        make(sandbox, subnets=ec2.SubnetSelection(subnets=same_az))
+    with pytest.raises(ValueError, match=r"vpc_subnets puts more than one subnet in us-east-1c"):
+        make(sandbox, vpc_subnets=ec2.SubnetSelection(subnets=same_az))
 
 
 @pytest.mark.parametrize(

@@ -65,7 +65,7 @@ def scenario(tmp_path_factory: pytest.TempPathFactory) -> Scenario:
                 stack,
                 "Runtime",
                 vpc=stack.vpc,
-                subnets=endpoints,
+                vpc_subnets=endpoints,
                 endpoint_arns=[LLM_ENDPOINT],
                 endpoint_service=EndpointServiceOptions(
                     allowed_principals=[iam.ArnPrincipal(PARTNER)],
@@ -75,7 +75,7 @@ def scenario(tmp_path_factory: pytest.TempPathFactory) -> Scenario:
             )
         else:
             balancer = SageMakerRuntimeLoadBalancer(
-                stack, "Runtime", vpc=stack.vpc, subnets=endpoints
+                stack, "Runtime", vpc=stack.vpc, vpc_subnets=endpoints
             )
         balancer.connections.allow_default_port_from(ec2.Peer.ipv4(CONSUMER_CIDR))
         balancers[region] = balancer
@@ -390,7 +390,7 @@ _counter = iter(range(1_000_000))
 def _balancer(stack: ZonalStack, **props: Any) -> SageMakerRuntimeLoadBalancer:
     props = {
         "vpc": stack.vpc,
-        "subnets": ec2.SubnetSelection(subnet_group_name="endpoints"),
+        "vpc_subnets": ec2.SubnetSelection(subnet_group_name="endpoints"),
         **props,
     }
     return SageMakerRuntimeLoadBalancer(stack, f"Case{next(_counter)}", **props)
@@ -398,19 +398,22 @@ def _balancer(stack: ZonalStack, **props: Any) -> SageMakerRuntimeLoadBalancer:
 
 def test_fails_when_subnets_span_one_az(scratch: ZonalStack) -> None:
     with pytest.raises(
-        ValueError, match=r"subnets must span at least 2 Availability Zones .* got 1 \(us-east-1b\)"
+        ValueError,
+        match=r"vpc_subnets must span at least 2 Availability Zones .* got 1 \(us-east-1b\)",
     ):
         _balancer(
             scratch,
-            subnets=ec2.SubnetSelection(
+            vpc_subnets=ec2.SubnetSelection(
                 subnet_group_name="endpoints", availability_zones=["us-east-1b"]
             ),
         )
 
 
 def test_fails_when_two_subnets_share_an_az(scratch: ZonalStack) -> None:
-    with pytest.raises(ValueError, match="subnets puts more than one subnet in us-east-1a"):
-        _balancer(scratch, subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED))
+    with pytest.raises(ValueError, match="vpc_subnets puts more than one subnet in us-east-1a"):
+        _balancer(
+            scratch, vpc_subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED)
+        )
 
 
 @pytest.mark.parametrize("seconds", [4, 301])

@@ -76,7 +76,7 @@ def scenario(tmp_path_factory: pytest.TempPathFactory) -> Scenario:
             stack,
             "Embeddings",
             vpc=stack.vpc,
-            subnets=ec2.SubnetSelection(subnet_group_name="workloads"),
+            vpc_subnets=ec2.SubnetSelection(subnet_group_name="workloads"),
             image=OWN_IMAGE.replace("us-east-1", region),
             instance_type="ml.m5.xlarge",
             instance_count=4,
@@ -464,17 +464,19 @@ def _endpoint(stack: ZonalStack, construct_id: str, **props: Any) -> MultiAzSage
 def test_fails_when_subnets_span_one_az(scratch: ZonalStack) -> None:
     one_az = ec2.SubnetSelection(subnet_group_name="workloads", availability_zones=["us-east-1a"])
     with pytest.raises(
-        ValueError, match=r"subnets must span at least 2 Availability Zones .* got 1 \(us-east-1a\)"
+        ValueError,
+        match=r"vpc_subnets must span at least 2 Availability Zones .* got 1 \(us-east-1a\)",
     ):
-        _endpoint(scratch, "OneAz", subnets=one_az)
+        _endpoint(scratch, "OneAz", vpc_subnets=one_az)
 
 
 def test_fails_when_two_subnets_share_an_az(scratch: ZonalStack) -> None:
     crowded = ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED)
     with pytest.raises(
-        ValueError, match="subnets puts more than one subnet in us-east-1a, us-east-1b, us-east-1c"
+        ValueError,
+        match="vpc_subnets puts more than one subnet in us-east-1a, us-east-1b, us-east-1c",
     ):
-        _endpoint(scratch, "Crowded", subnets=crowded)
+        _endpoint(scratch, "Crowded", vpc_subnets=crowded)
 
 
 def test_fails_when_instance_count_is_below_the_az_count(scratch: ZonalStack) -> None:
@@ -494,7 +496,7 @@ def test_fails_when_instance_count_is_one(scratch: ZonalStack) -> None:
         subnet_group_name="workloads", availability_zones=["us-east-1a", "us-east-1b"]
     )
     with pytest.raises(ValueError, match=r"instance_count must be at least .* got 1"):
-        _endpoint(scratch, "One", subnets=two_azs, instance_count=1)
+        _endpoint(scratch, "One", vpc_subnets=two_azs, instance_count=1)
 
 
 def test_fails_when_max_capacity_is_below_the_minimum(scratch: ZonalStack) -> None:

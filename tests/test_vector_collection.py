@@ -118,7 +118,7 @@ def scenario(tmp_path_factory: pytest.TempPathFactory) -> Scenario:
     app = new_app(tmp_path_factory.mktemp("vector-collection"))
     stack = ZonedStack(app, "Subject", region=REGION, zones=ZONES)
     vpc = private_vpc(stack)
-    endpoint = CollectionVpcEndpoint(stack, "Endpoint", vpc=vpc, subnets=ENDPOINT_SUBNETS)
+    endpoint = CollectionVpcEndpoint(stack, "Endpoint", vpc=vpc, vpc_subnets=ENDPOINT_SUBNETS)
     client = ec2.SecurityGroup(stack, "Client", vpc=vpc, allow_all_outbound=False)
     endpoint.connections.allow_default_port_from(client)
     collection = VectorCollection(
@@ -587,12 +587,12 @@ def test_fails_to_place_an_endpoint_in_a_region_without_opensearch_serverless(
 
 def test_fails_on_an_endpoint_in_one_az(sandbox: tuple[cdk.App, ZonedStack, ec2.Vpc]) -> None:
     _, stack, vpc = sandbox
-    with pytest.raises(ValueError, match=r"subnets must span at least 2 Availability Zones"):
+    with pytest.raises(ValueError, match=r"vpc_subnets must span at least 2 Availability Zones"):
         CollectionVpcEndpoint(
             stack,
             fresh("Endpoint"),
             vpc=vpc,
-            subnets=ec2.SubnetSelection(
+            vpc_subnets=ec2.SubnetSelection(
                 subnet_group_name="endpoints", availability_zones=["us-east-1a"]
             ),
         )
@@ -606,9 +606,9 @@ def test_fails_on_an_endpoint_with_two_subnets_in_one_az(
         subnet for subnet in vpc.isolated_subnets if subnet.availability_zone == "us-east-1a"
     ]
     assert len(same_az) == 2
-    with pytest.raises(ValueError, match=r"subnets puts more than one subnet in us-east-1a"):
+    with pytest.raises(ValueError, match=r"vpc_subnets puts more than one subnet in us-east-1a"):
         CollectionVpcEndpoint(
-            stack, fresh("Endpoint"), vpc=vpc, subnets=ec2.SubnetSelection(subnets=same_az)
+            stack, fresh("Endpoint"), vpc=vpc, vpc_subnets=ec2.SubnetSelection(subnets=same_az)
         )
 
 
@@ -627,7 +627,7 @@ def test_fails_on_an_endpoint_with_more_than_six_subnets(tmp_path: Path) -> None
             )
         ],
     )
-    with pytest.raises(ValueError, match=r"subnets selects 7 subnets .* takes at most 6"):
+    with pytest.raises(ValueError, match=r"vpc_subnets selects 7 subnets .* takes at most 6"):
         CollectionVpcEndpoint(stack, "Endpoint", vpc=vpc)
 
 

@@ -50,7 +50,7 @@ class BedrockVpcEndpoints(Construct):
         construct_id: str,
         *,
         vpc: ec2.IVpc,
-        subnets: ec2.SubnetSelection | None = None,
+        vpc_subnets: ec2.SubnetSelection | None = None,
         services: Sequence[ec2.InterfaceVpcEndpointAwsService] = DEFAULT_SERVICES,
         invoke_targets: Sequence[IInvokeTarget] = (),
     ) -> None:
@@ -60,7 +60,7 @@ class BedrockVpcEndpoints(Construct):
                 "services must name at least one Bedrock endpoint service, got none; "
                 "leave it out for bedrock-runtime and bedrock-agent-runtime"
             )
-        zonal = select_zonal_subnets("subnets", vpc, subnets)
+        zonal = select_zonal_subnets("vpc_subnets", vpc, vpc_subnets)
         self.availability_zones = zonal.availability_zones
         """The AZs of the endpoints' subnets, in subnet order (tokens for an imported VPC)."""
         self.security_group = ec2.SecurityGroup(

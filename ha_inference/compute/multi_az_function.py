@@ -96,7 +96,7 @@ class MultiAzFunction(Construct):
         vpc: ec2.IVpc,
         code: lambda_.Code,
         handler: str,
-        subnets: ec2.SubnetSelection | None = None,
+        vpc_subnets: ec2.SubnetSelection | None = None,
         environment: Mapping[str, str] | None = None,
         description: str | None = None,
         memory_size: int = 512,
@@ -112,7 +112,7 @@ class MultiAzFunction(Construct):
         :param vpc: The VPC the function's network interfaces live in.
         :param code: The function's code, e.g. ``lambda_.Code.from_asset(path)``.
         :param handler: ``module.function``, e.g. ``index.handler``.
-        :param subnets: Where the network interfaces go. Default: one subnet in every AZ of
+        :param vpc_subnets: Where the network interfaces go. Default: one subnet in every AZ of
             the VPC's private subnets.
         :param environment: Environment variables. Default: none.
         :param description: Default: none.
@@ -141,7 +141,7 @@ class MultiAzFunction(Construct):
                 "unset to share the account's concurrency"
             )
 
-        zonal = select_zonal_subnets("subnets", vpc, subnets)
+        zonal = select_zonal_subnets("vpc_subnets", vpc, vpc_subnets)
         self.availability_zones = zonal.availability_zones
         """The AZs of the function's subnets, in subnet order (tokens for an imported VPC)."""
 

@@ -151,7 +151,7 @@ class MultiAzSageMakerEndpoint(Construct):
         vpc: ec2.IVpc,
         image: str,
         invocations_per_instance_target: float,
-        subnets: ec2.SubnetSelection | None = None,
+        vpc_subnets: ec2.SubnetSelection | None = None,
         image_repository: ecr.IRepository | None = None,
         model_data_url: str | None = None,
         environment: Mapping[str, str] | None = None,
@@ -169,7 +169,7 @@ class MultiAzSageMakerEndpoint(Construct):
             (``<account>.dkr.ecr.<region>.amazonaws.com/<repository>[:tag|@digest]``).
         :param invocations_per_instance_target: the ``InvocationsPerInstance`` per minute that
             autoscaling keeps each instance at; load-test to find it.
-        :param subnets: where the instances run. Default: one subnet in every AZ of the VPC's
+        :param vpc_subnets: where the instances run. Default: one subnet in every AZ of the VPC's
             private subnets.
         :param image_repository: the repository ``image`` is in. Default: parsed from ``image``
             (required when ``image`` is a deploy-time token).
@@ -190,7 +190,7 @@ class MultiAzSageMakerEndpoint(Construct):
         """
         super().__init__(scope, construct_id)
         stack = cdk.Stack.of(self)
-        zonal = select_zonal_subnets("subnets", vpc, subnets)
+        zonal = select_zonal_subnets("vpc_subnets", vpc, vpc_subnets)
         az_count = len(zonal.subnets)
         name = endpoint_name if endpoint_name is not None else _default_name(self)
         _check_name("endpoint_name", name)

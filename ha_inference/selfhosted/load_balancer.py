@@ -96,7 +96,7 @@ class SageMakerRuntimeLoadBalancer(Construct):
         construct_id: str,
         *,
         vpc: ec2.IVpc,
-        subnets: ec2.SubnetSelection | None = None,
+        vpc_subnets: ec2.SubnetSelection | None = None,
         private_dns_enabled: bool = True,
         deletion_protection: bool = True,
         health_check_interval: cdk.Duration | None = None,
@@ -110,7 +110,7 @@ class SageMakerRuntimeLoadBalancer(Construct):
     ) -> None:
         """
         :param vpc: the VPC of the interface endpoint and the load balancer.
-        :param subnets: where both go. Default: one subnet in every AZ of the VPC's private
+        :param vpc_subnets: where both go. Default: one subnet in every AZ of the VPC's private
             subnets.
         :param private_dns_enabled: whether the interface endpoint answers the standard runtime
             hostname inside ``vpc``. Default: ``True``.
@@ -141,7 +141,7 @@ class SageMakerRuntimeLoadBalancer(Construct):
                 "endpoint_arns must name at least one SageMaker endpoint ARN, got none; leave it "
                 "out to allow invoking every endpoint of this account and Region"
             )
-        zonal = select_zonal_subnets("subnets", vpc, subnets)
+        zonal = select_zonal_subnets("vpc_subnets", vpc, vpc_subnets)
         self._vpc = vpc
         self._private_dns_enabled = private_dns_enabled
         for consumer in private_hosted_zone_vpcs:

@@ -44,12 +44,12 @@ class CollectionVpcEndpoint(Construct):
         construct_id: str,
         *,
         vpc: ec2.IVpc,
-        subnets: ec2.SubnetSelection | None = None,
+        vpc_subnets: ec2.SubnetSelection | None = None,
         name: str | None = None,
     ) -> None:
         """
         :param vpc: The VPC the endpoint's network interfaces live in.
-        :param subnets: Where the network interfaces go. Default: one subnet in every AZ of
+        :param vpc_subnets: Where the network interfaces go. Default: one subnet in every AZ of
             the VPC's private subnets.
         :param name: The endpoint's name, 3-32 characters of ``[a-z0-9-]`` starting with a
             letter, unique in the account and Region. Default: derived from the construct path.
@@ -58,12 +58,12 @@ class CollectionVpcEndpoint(Construct):
         check_region(self, "CollectionVpcEndpoint")
         if name is not None:
             check_name("name", name)
-        zonal = select_zonal_subnets("subnets", vpc, subnets)
+        zonal = select_zonal_subnets("vpc_subnets", vpc, vpc_subnets)
         self.availability_zones = zonal.availability_zones
         """The AZs of the endpoint's subnets, in subnet order (tokens for an imported VPC)."""
         if len(zonal.subnets) > MAX_SUBNETS:
             raise ValueError(
-                f"subnets selects {len(zonal.subnets)} subnets but an OpenSearch Serverless "
+                f"vpc_subnets selects {len(zonal.subnets)} subnets but an OpenSearch Serverless "
                 f"VPC endpoint takes at most {MAX_SUBNETS}; select subnets in at most "
                 f"{MAX_SUBNETS} Availability Zones"
             )
