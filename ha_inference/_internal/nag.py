@@ -45,3 +45,32 @@ def wildcard_resource_finding(scope: IConstruct, resource: str) -> str:
 def acknowledge(scope: IConstruct, finding: str, reason: str) -> None:
     """Acknowledges exactly ``finding`` on ``scope`` (and what is below it), with ``reason``."""
     cdk.Validations.of(scope).acknowledge(cdk.Acknowledgment(id=finding, reason=reason))
+
+
+SYNCHRONOUS_NO_DLQ = (
+    "The function is invoked synchronously (by a caller or by CloudFormation's custom-resource "
+    "framework), which receives every error itself; a dead-letter queue only receives failed "
+    "asynchronous events, so there is nothing to send to one."
+)
+NO_RESERVED_CONCURRENCY = (
+    "Reserved concurrency is left to the app owner: Lambda refuses a reservation that leaves "
+    "fewer than 10 unreserved executions, so a default reservation would fail the first deploy "
+    "in accounts with the default concurrency quota; the function's own retries and timeouts "
+    "bound its load instead."
+)
+CONTROL_PLANE_OUTSIDE_VPC = (
+    "A deploy-time function that calls only AWS control-plane APIs (and the pre-signed S3 "
+    "response URL of CloudFormation); it handles no application data, and running it in the VPC "
+    "would need NAT or extra interface endpoints just to reach those APIs."
+)
+INLINE_POLICY = (
+    "The policy is bound to exactly one role and is created and deleted with it; its statements "
+    "are scoped to this construct's resources, which a shared customer managed policy could not "
+    "be without widening it."
+)
+
+
+def acknowledge_all(scope: IConstruct, reasons: dict[str, str]) -> None:
+    """Acknowledges each finding id in ``reasons`` on ``scope`` with its reason."""
+    for finding, reason in reasons.items():
+        acknowledge(scope, finding, reason)

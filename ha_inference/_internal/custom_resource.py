@@ -1,0 +1,96 @@
+"""Custom resources through aws-cdk-lib's provider framework, with the library's defaults.
+
+``custom_resources.Provider`` answers CloudFormation for the handler on success, on error and
+when the handler times out, so a handler only returns a result or raises. This module adds what
+every provider here needs: a framework role with no managed policies, the framework's logs in
+the handler's log group, and the acknowledgements its framework function draws.
+"""
+
+from __future__ import annotations
+
+import aws_cdk as cdk
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk import custom_resources as cr
+from constructs import Construct
+
+from ha_inference._internal.nag import (
+    CONTROL_PLANE_OUTSIDE_VPC,
+    INLINE_POLICY,
+    NO_RESERVED_CONCURRENCY,
+    SYNCHRONOUS_NO_DLQ,
+    acknowledge,
+    acknowledge_all,
+    wildcard_resource_finding,
+)
+
+
+class HandlerProvider(Construct):
+    """A ``custom_resources.Provider`` for one handler function.
+
+    Resources: ``Provider`` (the framework's onEvent function, and with ``is_complete`` its
+    waiter state machine and functions) and ``FrameworkRole``.
+
+    Defaults: the framework functions log to ``log_group`` (the handler's) and share one role
+    that may only invoke the handlers and write that log group; their environment is encrypted
+    with ``environment_key`` when given.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        on_event: lambda_.IFunction,
+        log_group: logs.ILogGroup,
+        is_complete: lambda_.IFunction | None = None,
+        query_interval: cdk.Duration | None = None,
+        total_timeout: cdk.Duration | None = None,
+        environment_key: kms.IKey | None = None,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.role = iam.Role(
+            self,
+            "FrameworkRole",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description="CloudFormation custom-resource framework: invokes one handler only",
+        )
+        log_group.grant_write(self.role)
+        self.provider = cr.Provider(
+            self,
+            "Provider",
+            on_event_handler=on_event,
+            is_complete_handler=is_complete,
+            query_interval=query_interval,
+            total_timeout=total_timeout,
+            framework_on_event_role=self.role,
+            framework_complete_and_timeout_role=self.role if is_complete is not None else None,
+            log_group=log_group,
+            provider_function_env_encryption=environment_key,
+        )
+        handlers = [on_event] if is_complete is None else [on_event, is_complete]
+        for handler in handlers:
+            acknowledge(
+                self.role,
+                wildcard_resource_finding(self, f"{handler.function_arn}:*"),
+                "The framework invokes the handler function by ARN; the provider framework "
+                "also allows that one function's versions and aliases (<arn>:*), nothing else.",
+            )
+        for child in self.provider.node.children:
+            if isinstance(child, lambda_.Function):
+                acknowledge_all(
+                    child,
+                    {
+                        "NIST.800.53.R5-LambdaConcurrency": NO_RESERVED_CONCURRENCY,
+                        "NIST.800.53.R5-LambdaDLQ": SYNCHRONOUS_NO_DLQ,
+                        "NIST.800.53.R5-LambdaInsideVPC": CONTROL_PLANE_OUTSIDE_VPC,
+                    },
+                )
+        acknowledge(self.role, "NIST.800.53.R5-IAMNoInlinePolicy", INLINE_POLICY)
+
+    @property
+    def service_token(self) -> str:
+        """The ``ServiceToken`` of custom resources served by this provider."""
+        return self.provider.service_token
