@@ -1,0 +1,188 @@
+"""The deadline, bounded-client and retry helpers every shipped handler uses."""
+
+from __future__ import annotations
+
+import http.client
+from typing import Any
+
+import pytest
+from botocore.exceptions import (
+    ClientError,
+    ConnectTimeoutError,
+    EndpointConnectionError,
+    ReadTimeoutError,
+)
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ha_inference.functions import resilience
+from ha_inference.functions.resilience import (
+    Backoff,
+    Deadline,
+    DeadlineExceededError,
+    RetriesExhaustedError,
+    call_with_retries,
+    is_retryable,
+    truncate_utf8,
+)
+
+
+class FakeClock:
+    """A clock that only moves when something sleeps or a call takes time."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        assert seconds >= 0
+        self.now += seconds
+
+
+class Context:
+    def __init__(self, millis: int) -> None:
+        self.millis = millis
+
+    def get_remaining_time_in_millis(self) -> int:
+        return self.millis
+
+
+def client_error(code: str, status: int) -> ClientError:
+    return ClientError(
+        {"Error": {"Code": code, "Message": "m"}, "ResponseMetadata": {"HTTPStatusCode": status}},
+        "Op",
+    )
+
+
+@pytest.mark.parametrize(
+    "err",
+    [
+        client_error("ThrottlingException", 429),
+        client_error("ServiceUnavailableException", 503),
+        client_error("Whatever", 500),
+        EndpointConnectionError(endpoint_url="https://bedrock-runtime.us-east-1.amazonaws.com"),
+        ConnectTimeoutError(endpoint_url="https://x"),
+        ReadTimeoutError(endpoint_url="https://x"),
+        http.client.IncompleteRead(b"partial", 10),
+        TimeoutError("timed out"),
+    ],
+)
+def test_transient_failures_are_retryable(err: BaseException) -> None:
+    assert is_retryable(err)
+
+
+@pytest.mark.parametrize(
+    "err",
+    [
+        client_error("AccessDeniedException", 403),
+        client_error("ValidationException", 400),
+        client_error("ResourceNotFoundException", 404),
+        ValueError("bad"),
+        KeyError("x"),
+    ],
+)
+def test_client_errors_are_not_retryable(err: BaseException) -> None:
+    assert not is_retryable(err)
+
+
+def test_deadline_reads_the_lambda_context_and_keeps_the_reserve() -> None:
+    clock = FakeClock()
+    deadline = Deadline(Context(10_000), reserve=2.0, clock=clock)
+    assert deadline.remaining() == pytest.approx(8.0)
+    clock.sleep(7.5)
+    assert deadline.remaining() == pytest.approx(0.5)
+    with pytest.raises(DeadlineExceededError, match="not enough time left"):
+        deadline.check("Bedrock")
+
+
+def test_client_config_fits_the_time_left_and_turns_botocore_retries_off() -> None:
+    clock = FakeClock()
+    deadline = Deadline(Context(12_000), reserve=2.0, clock=clock)
+    config = deadline.client_config(connect=3, read=60)
+    assert config.connect_timeout == 3
+    assert config.read_timeout == pytest.approx(7.0)
+    assert config.retries == {"mode": "standard", "total_max_attempts": 1}
+
+
+def test_retries_transient_failures_then_succeeds() -> None:
+    clock = FakeClock()
+    failures = [client_error("ThrottlingException", 429), ConnectTimeoutError(endpoint_url="u")]
+
+    def operation(_: Deadline) -> str:
+        if failures:
+            raise failures.pop(0)
+        return "ok"
+
+    backoff = Backoff(max_attempts=4, sleep=clock.sleep, jitter=lambda lo, hi: hi)
+    result = call_with_retries(
+        "op", operation, deadline=Deadline.after(30, clock=clock), backoff=backoff
+    )
+    assert result == "ok"
+    assert clock.now == pytest.approx(0.25 + 0.5)
+
+
+def test_does_not_retry_a_client_error() -> None:
+    calls = []
+
+    def operation(_: Deadline) -> None:
+        calls.append(1)
+        raise client_error("AccessDeniedException", 403)
+
+    with pytest.raises(ClientError):
+        call_with_retries("op", operation, deadline=Deadline.after(30))
+    assert len(calls) == 1
+
+
+def test_gives_up_after_the_last_attempt_with_the_last_error() -> None:
+    clock = FakeClock()
+    err = EndpointConnectionError(endpoint_url="https://x")
+
+    def operation(_: Deadline) -> None:
+        raise err
+
+    backoff = Backoff(max_attempts=3, sleep=clock.sleep, jitter=lambda lo, hi: 0.0)
+    with pytest.raises(RetriesExhaustedError, match="failed transiently 3 times") as info:
+        call_with_retries(
+            "op", operation, deadline=Deadline.after(30, clock=clock), backoff=backoff
+        )
+    assert info.value.last is err
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    budget=st.floats(min_value=0.0, max_value=20.0),
+    durations=st.lists(st.floats(min_value=0.0, max_value=5.0), min_size=1, max_size=12),
+    attempts=st.integers(min_value=1, max_value=10),
+)
+def test_never_sleeps_or_starts_a_call_past_the_deadline(
+    budget: float, durations: list[float], attempts: int
+) -> None:
+    """Whatever the failures and their durations, no attempt starts with less than the minimum
+    call time left, no wait ends past the deadline, and calls bounded by the timeouts the
+    deadline gives end by then (at most one minimum call time late)."""
+    clock = FakeClock()
+    deadline = Deadline.after(budget, clock=clock)
+    started: list[float] = []
+
+    def operation(d: Deadline) -> Any:
+        started.append(d.remaining())
+        _, read = d.timeouts(connect=1.0, read=30.0)
+        clock.now += min(durations[(len(started) - 1) % len(durations)], read)
+        raise client_error("ThrottlingException", 429)
+
+    backoff = Backoff(max_attempts=attempts, sleep=clock.sleep)
+    with pytest.raises((RetriesExhaustedError, DeadlineExceededError)):
+        call_with_retries("op", operation, deadline=deadline, backoff=backoff)
+    assert all(left >= resilience.MIN_CALL_SECONDS for left in started)
+    assert len(started) <= attempts
+    assert clock.now <= budget + resilience.MIN_CALL_SECONDS
+
+
+def test_truncates_by_bytes_not_characters() -> None:
+    text = "é" * 3000  # 2 bytes each
+    cut = truncate_utf8(text, 4096)
+    assert len(cut.encode()) <= 4096
+    assert cut == "é" * 2048
+    assert truncate_utf8("short", 10) == "short"
