@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import aws_cdk as cdk
@@ -14,15 +15,17 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_destinations as destinations
 from aws_cdk import aws_sqs as sqs
+from aws_cdk.assertions import Template
 from syrupy.assertion import SnapshotAssertion
 
 from ha_inference._internal.assembly import zones_of
+from ha_inference._internal.network import NO_TRAFFIC_RULE
 from ha_inference.checks.nag_pack import HaInferenceChecks, findings_of
 from ha_inference.compute.multi_az_function import (
     NETWORK_INTERFACE_ACTIONS,
+    PYTHON_RUNTIME,
     TRACING_ACTIONS,
     MultiAzFunction,
-    latest_python_runtime,
 )
 from ha_inference.compute.shipped import handler_code
 from ha_inference.vectors.collection import VectorCollection
@@ -156,7 +159,7 @@ def test_function_runs_the_latest_python_on_arm64_with_tracing(us: Minimal) -> N
         (r for r in lambda_.Runtime.ALL if r.family == lambda_.RuntimeFamily.PYTHON),
         key=lambda r: tuple(int(p) for p in r.name.removeprefix("python").split(".")),
     )
-    assert props["Runtime"] == newest.name == latest_python_runtime().name
+    assert props["Runtime"] == newest.name == PYTHON_RUNTIME.name
     assert props["Architectures"] == ["arm64"]
     assert props["TracingConfig"] == {"Mode": "Active"}
     assert props["Handler"] == "retrieval.handler"
@@ -201,13 +204,21 @@ def test_nothing_is_open_to_the_internet(us: Minimal) -> None:
     assert '"CidrIpv6": "::/0"' not in text
 
 
-def test_function_security_group_allows_only_https_out(us: Minimal) -> None:
+def test_function_security_group_allows_only_what_was_allowed_to_it(us: Minimal) -> None:
+    """No egress but the rule to the collection endpoint; the inline placeholder stays, so EC2's
+    default allow-all rule is removed (aws-cdk-lib would drop it with the first SG rule)."""
     group = logical_id(us.stack, us.function.security_group)
     props = us.template["Resources"][group]["Properties"]
-    assert [
-        (r["IpProtocol"], r["FromPort"], r["ToPort"]) for r in props["SecurityGroupEgress"]
-    ] == [("tcp", 443, 443)]
+    assert props["SecurityGroupEgress"] == [NO_TRAFFIC_RULE]
+    egress = [
+        r["Properties"]
+        for r in of_type(us.template, "AWS::EC2::SecurityGroupEgress").values()
+        if r["Properties"]["GroupId"] == {"Fn::GetAtt": [group, "GroupId"]}
+    ]
     endpoint_group = logical_id(us.stack, us.endpoint.security_group)
+    assert [(e["DestinationSecurityGroupId"], e["FromPort"], e["ToPort"]) for e in egress] == [
+        ({"Fn::GetAtt": [endpoint_group, "GroupId"]}, 443, 443)
+    ]
     (ingress,) = [
         r["Properties"]
         for r in of_type(us.template, "AWS::EC2::SecurityGroupIngress").values()
@@ -215,6 +226,33 @@ def test_function_security_group_allows_only_https_out(us: Minimal) -> None:
     ]
     assert ingress["SourceSecurityGroupId"] == {"Fn::GetAtt": [group, "GroupId"]}
     assert (ingress["FromPort"], ingress["ToPort"]) == (443, 443)
+
+
+def test_runtime_and_architecture_can_be_chosen(tmp_path: Path) -> None:
+    app = new_app(tmp_path)
+    stack = ZonedStack(app, "Node", region="us-east-1", zones=["us-east-1a", "us-east-1b"])
+    vpc = private_vpc(stack)
+    fn = MultiAzFunction(
+        stack,
+        "Fn",
+        vpc=vpc,
+        code=lambda_.Code.from_inline("exports.handler = async () => 1;"),
+        handler="index.handler",
+        runtime=lambda_.Runtime.NODEJS_22_X,
+        architecture=lambda_.Architecture.X86_64,
+        ephemeral_storage_size=cdk.Size.gibibytes(2),
+    )
+    props = Template.from_stack(stack).to_json()["Resources"][logical_id(stack, fn.function)][
+        "Properties"
+    ]
+    assert props["Runtime"] == "nodejs22.x"
+    assert props["Architectures"] == ["x86_64"]
+    assert props["EphemeralStorage"] == {"Size": 2048}
+
+
+def test_default_runtime_is_pinned_by_the_library() -> None:
+    """Not the newest runtime of whatever aws-cdk-lib is installed: an upgrade must not move it."""
+    assert PYTHON_RUNTIME.name == "python3.14"
 
 
 def policies_of(template: dict[str, Any], role: str) -> dict[str, list[dict[str, Any]]]:

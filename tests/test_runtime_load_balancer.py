@@ -15,9 +15,9 @@ from syrupy.assertion import SnapshotAssertion
 
 from ha_inference._internal.assembly import zones_of
 from ha_inference.checks.nag_pack import HaInferenceChecks, findings_of
+from ha_inference.compute.multi_az_function import PYTHON_RUNTIME
 from ha_inference.compute.shipped import FUNCTIONS_DIR
 from ha_inference.selfhosted.load_balancer import (
-    HANDLER_RUNTIME,
     EndpointServiceOptions,
     SageMakerRuntimeLoadBalancer,
 )
@@ -250,7 +250,7 @@ def test_handler_function_is_latest_python_on_arm_outside_the_vpc(scenario: Scen
         (r for r in lambda_.Runtime.ALL if r.family == lambda_.RuntimeFamily.PYTHON),
         key=lambda r: tuple(int(part) for part in r.name.removeprefix("python").split(".")),
     )
-    assert props["Runtime"] == HANDLER_RUNTIME.name == latest.name
+    assert props["Runtime"] == PYTHON_RUNTIME.name == latest.name
     assert props["Architectures"] == ["arm64"]
     assert props["Handler"] == "endpoint_targets.handler"
     assert "VpcConfig" not in props

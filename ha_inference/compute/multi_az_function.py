@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import aws_cdk as cdk
 import jsii
@@ -16,6 +16,7 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from ha_inference._internal.nag import acknowledge
+from ha_inference._internal.network import closed_security_group
 from ha_inference._internal.validation import select_zonal_subnets
 from ha_inference.checks.coverage import mark_supporting
 
@@ -43,24 +44,19 @@ TRACING_ACTIONS = ("xray:PutTelemetryRecords", "xray:PutTraceSegments")
 _HANDLER = re.compile(r"^[A-Za-z_][\w.]*\.[A-Za-z_]\w*$")
 
 
-def latest_python_runtime() -> lambda_.Runtime:
-    """The newest Python runtime this aws-cdk-lib knows (what cdk-nag AwsSolutions-L1 wants)."""
+PYTHON_RUNTIME = lambda_.Runtime.PYTHON_3_14
+"""The Python runtime of every function this library creates unless told otherwise.
 
-    def version(runtime: lambda_.Runtime) -> tuple[int, ...]:
-        return tuple(int(part) for part in runtime.name.removeprefix("python").split("."))
-
-    pythons = [
-        runtime
-        for runtime in lambda_.Runtime.ALL
-        if runtime.family == lambda_.RuntimeFamily.PYTHON and runtime.name.startswith("python")
-    ]
-    return max(pythons, key=version)
+Pinned here, not taken from the newest runtime of the installed aws-cdk-lib, so that upgrading
+aws-cdk-lib never changes a deployed function's runtime; this library moves it in a release
+(with a CHANGELOG entry). cdk-nag's AwsSolutions-L1 flags it once a newer Python runtime exists.
+"""
 
 
 @jsii.implements(ec2.IConnectable)
 @jsii.implements(iam.IGrantable)
 class MultiAzFunction(Construct):
-    """A Python Lambda function attached to a subnet in every selected AZ of a VPC.
+    """A Lambda function attached to a subnet in every selected AZ of a VPC.
 
     Lambda runs a VPC function in the AZs of its subnets; with a subnet in each AZ, it keeps
     serving when one AZ is lost (AWS Config ``lambda-vpc-multi-az-check``, Security Hub
@@ -73,10 +69,14 @@ class MultiAzFunction(Construct):
     Default settings:
 
     * one subnet in every AZ of the VPC's private subnets (at least two AZs, one subnet each);
-    * the newest Python runtime of the installed aws-cdk-lib, on ``arm64``;
+    * Python 3.14 (:data:`PYTHON_RUNTIME`, pinned by this library) on ``arm64``; pass
+      ``runtime`` and ``architecture`` for other code (Node.js, x86-only dependencies);
     * active X-Ray tracing;
-    * its own security group: no inbound rules, outbound HTTPS (443) only. Open more with
-      ``connections``; it is never opened to ``0.0.0.0/0`` inbound;
+    * its own security group with no inbound and no outbound rules: the function reaches
+      exactly what is allowed to it, for example ``endpoints.connections.allow_default_port_from(
+      function)`` for VPC endpoints, or ``function.connections.allow_to(peer, port)``. It is
+      never opened to ``0.0.0.0/0``; with NAT, open HTTPS egress explicitly if the code needs
+      the internet;
     * an execution role with no AWS managed policies: writes to its own log group, manages
       its network interfaces and sends traces. Everything else comes from ``grant_*`` calls
       on other constructs (``collection.grant_read(function)``);
@@ -97,6 +97,10 @@ class MultiAzFunction(Construct):
         code: lambda_.Code,
         handler: str,
         vpc_subnets: ec2.SubnetSelection | None = None,
+        runtime: lambda_.Runtime = PYTHON_RUNTIME,
+        architecture: lambda_.Architecture = lambda_.Architecture.ARM_64,
+        layers: Sequence[lambda_.ILayerVersion] = (),
+        ephemeral_storage_size: cdk.Size | None = None,
         environment: Mapping[str, str] | None = None,
         description: str | None = None,
         memory_size: int = 512,
@@ -114,6 +118,10 @@ class MultiAzFunction(Construct):
         :param handler: ``module.function``, e.g. ``index.handler``.
         :param vpc_subnets: Where the network interfaces go. Default: one subnet in every AZ of
             the VPC's private subnets.
+        :param runtime: Default: Python 3.14 (:data:`PYTHON_RUNTIME`).
+        :param architecture: Default: ``arm64`` (Graviton).
+        :param layers: Lambda layers. Default: none.
+        :param ephemeral_storage_size: ``/tmp`` size, 512 MiB to 10 GiB. Default: 512 MiB.
         :param environment: Environment variables. Default: none.
         :param description: Default: none.
         :param memory_size: MiB, 128-10,240. Default: 512.
@@ -145,17 +153,11 @@ class MultiAzFunction(Construct):
         self.availability_zones = zonal.availability_zones
         """The AZs of the function's subnets, in subnet order (tokens for an imported VPC)."""
 
-        self.security_group = ec2.SecurityGroup(
+        self.security_group = closed_security_group(
             self,
             "SecurityGroup",
             vpc=vpc,
             description="Lambda function network interfaces: outbound HTTPS only",
-            allow_all_outbound=False,
-        )
-        self.security_group.add_egress_rule(
-            ec2.Peer.any_ipv4(),
-            ec2.Port.tcp(443),
-            "HTTPS to AWS APIs through VPC endpoints or NAT",
         )
 
         self.role: iam.IRole = (
@@ -212,8 +214,10 @@ class MultiAzFunction(Construct):
         self.function = lambda_.Function(
             self,
             "Resource",
-            runtime=latest_python_runtime(),
-            architecture=lambda_.Architecture.ARM_64,
+            runtime=runtime,
+            architecture=architecture,
+            layers=list(layers) or None,
+            ephemeral_storage_size=ephemeral_storage_size,
             code=code,
             handler=handler,
             description=description,

@@ -24,13 +24,11 @@ from constructs import Construct
 
 from ha_inference._internal.nag import acknowledge
 from ha_inference._internal.validation import select_zonal_subnets
-from ha_inference.compute.multi_az_function import latest_python_runtime
+from ha_inference.compute.multi_az_function import PYTHON_RUNTIME
 from ha_inference.compute.shipped import handler_code
 from ha_inference.regions import check_region_name
 
 HTTPS = 443
-HANDLER_RUNTIME = latest_python_runtime()
-"""The newest Python runtime of the installed aws-cdk-lib (cdk-nag AwsSolutions-L1 wants it)."""
 
 
 @dataclass(frozen=True)
@@ -377,7 +375,7 @@ class SageMakerRuntimeLoadBalancer(Construct):
             holder,
             "Handler",
             description="Registers the SageMaker Runtime endpoint's interface IPs as NLB targets",
-            runtime=HANDLER_RUNTIME,
+            runtime=PYTHON_RUNTIME,
             architecture=lambda_.Architecture.ARM_64,
             handler="endpoint_targets.handler",
             code=handler_code(),
