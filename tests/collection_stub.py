@@ -142,7 +142,17 @@ def serve_collection() -> Iterator[CollectionServer]:
             self.end_headers()
             self.wfile.write(reply.body if reply.keep is None else reply.body[: reply.keep])
 
-        do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = _handle
+        def do_GET(self) -> None:
+            self._handle()
+
+        def do_PUT(self) -> None:
+            self._handle()
+
+        def do_POST(self) -> None:
+            self._handle()
+
+        def do_DELETE(self) -> None:
+            self._handle()
 
         def log_message(self, format: str, *args: Any) -> None:  # quiet
             pass
@@ -241,9 +251,13 @@ class FakeBedrock:
         raw = json.dumps({"embedding": vector, "inputTextTokenCount": 12}).encode()
         self.then("InvokeModel", lambda: _response(200, raw, declared=declared))
 
-    def answer(self, text: str = "Standby replicas keep search running [1].", stop: str = "end_turn") -> None:
+    def answer(
+        self, text: str = "Standby replicas keep search running [1].", stop: str = "end_turn"
+    ) -> None:
         document = {
-            "output": {"message": {"role": "assistant", "content": [{"text": text}] if text else []}},
+            "output": {
+                "message": {"role": "assistant", "content": [{"text": text}] if text else []}
+            },
             "stopReason": stop,
             "usage": {"inputTokens": 120, "outputTokens": 12, "totalTokens": 132},
             "metrics": {"latencyMs": 350},
@@ -308,4 +322,6 @@ def _response(
     }
     if error_type:
         headers["x-amzn-ErrorType"] = f"{error_type}:http://internal.amazon.com/"
-    return AWSResponse("https://bedrock-runtime.us-east-1.amazonaws.com", status, headers, _Raw(body))
+    return AWSResponse(
+        "https://bedrock-runtime.us-east-1.amazonaws.com", status, headers, _Raw(body)
+    )

@@ -26,7 +26,6 @@ from typing import Any
 import pytest
 from botocore.exceptions import ConnectTimeoutError, EndpointConnectionError, ReadTimeoutError
 
-from ha_inference.functions import aoss
 from ha_inference.functions import retrieval as index
 from tests.collection_stub import (
     ACCOUNT,
@@ -268,7 +267,11 @@ def test_skips_converse_when_nothing_matches(fn: Lambda) -> None:
             r"^question is 4001 characters long, over the limit of 4000; shorten it$",
         ),
         ({"body": None}, "question", r"^question is required"),
-        ({"body": "{not json"}, "body", r'^body must be a JSON object like \{"question": "..."\}: '),
+        (
+            {"body": "{not json"},
+            "body",
+            r'^body must be a JSON object like \{"question": "..."\}: ',
+        ),
         ({"body": "[1, 2]"}, "body", r"^body must be a JSON object .*, got list$"),
         ({"body": json.dumps({"q": "hi"})}, "question", r"^question is required"),
         ({"body": "%%%", "isBase64Encoded": True}, "body", r"^body is marked base64"),
@@ -565,7 +568,15 @@ def test_fault_11_and_14_settings_the_services_reject_answer_500_naming_them(
         {"hits": {"hits": [{"_score": 1.0, "_source": "text"}]}},
         [{"_score": 1.0}],
     ],
-    ids=["hits-null", "hits-hits-null", "not-objects", "score-text", "score-null", "source-string", "array"],
+    ids=[
+        "hits-null",
+        "hits-hits-null",
+        "not-objects",
+        "score-text",
+        "score-null",
+        "source-string",
+        "array",
+    ],
 )
 def test_fault_12_a_malformed_search_answer_is_a_502_naming_the_collection(
     fn: Lambda, answer: Any
@@ -727,4 +738,3 @@ def test_module_imports_as_the_lambda_runtime_does(monkeypatch: pytest.MonkeyPat
     finally:
         for name in siblings:
             sys.modules.pop(name, None)
-

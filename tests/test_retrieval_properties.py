@@ -11,6 +11,7 @@ import http.client
 import io
 import json
 import urllib.error
+from dataclasses import dataclass
 from email.message import Message
 from typing import Any
 
@@ -96,8 +97,10 @@ SEARCH_OUTCOMES: list[Any] = [
 ]
 
 JSON = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.text(max_size=8),
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
+    st.none() | st.booleans() | st.integers() | st.text(max_size=5),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3)
+    ),
     max_leaves=8,
 )
 EVENTS = st.one_of(
@@ -166,7 +169,9 @@ def collection(outcomes: list[Any]) -> Any:
             return Response(status, body[:10], declared=len(body))
         body = document if isinstance(document, bytes) else json.dumps(document).encode()
         if status >= 400:
-            raise urllib.error.HTTPError(request.full_url, status, "error", Message(), io.BytesIO(body))
+            raise urllib.error.HTTPError(
+                request.full_url, status, "error", Message(), io.BytesIO(body)
+            )
         return Response(status, body)
 
     return urlopen
@@ -181,35 +186,46 @@ CONFIG = retrieval.Settings(
 )
 
 
-@settings(max_examples=300, deadline=None)
-@given(
-    event=EVENTS,
+@dataclass(frozen=True)
+class Faults:
+    """What each dependency does, in order, before it behaves; and the invocation's limits."""
+
+    embeds: list[Any]
+    searches: list[Any]
+    answers: list[Any]
+    attempts: int
+    seconds: float
+
+
+FAULTS = st.builds(
+    Faults,
     embeds=st.lists(st.sampled_from(EMBED_OUTCOMES), max_size=5),
     searches=st.lists(st.sampled_from(SEARCH_OUTCOMES), max_size=5),
     answers=st.lists(st.sampled_from(CONVERSE_OUTCOMES), max_size=5),
     attempts=st.integers(min_value=1, max_value=5),
     seconds=st.floats(min_value=0.5, max_value=30.0),
 )
+
+
+@settings(max_examples=300, deadline=None)
+@given(event=EVENTS, faults=FAULTS)
 def test_every_answer_is_proxy_shaped_in_the_status_set_and_leaks_nothing(
-    event: Any,
-    embeds: list[Any],
-    searches: list[Any],
-    answers: list[Any],
-    attempts: int,
-    seconds: float,
+    event: Any, faults: Faults
 ) -> None:
     clock = FakeClock()
-    client = Bedrock(embeds, answers)
+    client = Bedrock(faults.embeds, faults.answers)
     retriever = retrieval.Retriever(
         CONFIG,
         bedrock=lambda config: client,
         credentials=lambda: Credentials("AKIDEXAMPLE", "secret", "token"),
-        urlopen=collection(searches),
-        backoff=Backoff(max_attempts=attempts, sleep=clock.sleep),
+        urlopen=collection(faults.searches),
+        backoff=Backoff(
+            max_attempts=faults.attempts, sleep=clock.sleep, jitter=lambda low, high: high
+        ),
         clock=clock,
     )
 
-    response = retriever.handle(event, Context(seconds=seconds, request_id="r-1"))
+    response = retriever.handle(event, Context(seconds=faults.seconds, request_id="r-1"))
 
     assert set(response) == {"statusCode", "headers", "body"}
     assert response["headers"] == {"Content-Type": "application/json"}
@@ -223,4 +239,21 @@ def test_every_answer_is_proxy_shaped_in_the_status_set_and_leaks_nothing(
         assert body["retryable"] is True
     else:
         assert "error" in body
-    assert clock.now <= max(0.0, seconds - retrieval.RESERVE_SECONDS)
+    assert clock.now <= max(0.0, faults.seconds - retrieval.RESERVE_SECONDS)
+
+
+def test_no_wait_ends_past_the_deadline() -> None:
+    """With 3 s to spend and a collection that keeps failing, the waits (0.25, 0.5, 1 s) stop
+    before the 2 s one that would end past the deadline; the answer is a 503 in time."""
+    clock = FakeClock()
+    retriever = retrieval.Retriever(
+        CONFIG,
+        bedrock=lambda config: Bedrock([], []),
+        credentials=lambda: Credentials("AKIDEXAMPLE", "secret", "token"),
+        urlopen=collection([(503, b"busy")] * 10),
+        backoff=Backoff(max_attempts=10, sleep=clock.sleep, jitter=lambda low, high: high),
+        clock=clock,
+    )
+    response = retriever.handle({"question": "q"}, Context(seconds=3.0 + retrieval.RESERVE_SECONDS))
+    assert response["statusCode"] == 503
+    assert clock.now == 1.75
