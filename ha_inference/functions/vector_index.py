@@ -314,13 +314,15 @@ def _validate(values: Mapping[str, Any], labels: Mapping[str, str]) -> None:
         _check_field(label(prop), values[prop])
     for position, name in enumerate(metadata):
         _check_field(f"{label('metadata_fields')}[{position}]", name)
-    fields = [values["vector_field"], values["text_field"], values["id_field"], *metadata]
-    if len(set(fields)) != len(fields):
-        repeated = sorted({f for f in fields if fields.count(f) > 1})
-        raise ValueError(
-            f"{label('metadata_fields')} and the vector, text and id fields must all differ, "
-            f"got {', '.join(repeated)} more than once; rename the field"
-        )
+    seen: dict[str, str] = {}
+    named = [(label(prop), values[prop]) for prop in ("vector_field", "text_field", "id_field")]
+    named += [(f"{label('metadata_fields')}[{n}]", name) for n, name in enumerate(metadata)]
+    for field_label, name in named:
+        if name in seen:
+            raise ValueError(
+                f"{field_label} must differ from {seen[name]}, got {name!r} for both; rename one"
+            )
+        seen[name] = field_label
     _check_int(
         label("dimension"),
         values["dimension"],
