@@ -100,6 +100,10 @@ class CollectionServer:
     url: str
     requests: list[Recorded] = field(default_factory=list)
     replies: queue.Queue[Reply] = field(default_factory=queue.Queue)
+    otherwise: Reply = field(
+        default_factory=lambda: Reply(500, b'{"error": "the test queued no reply"}')
+    )
+    """The reply once the queued ones are used up."""
 
     def answer(self, status: int, document: Any) -> None:
         self.replies.put(Reply(status, json.dumps(document).encode()))
@@ -135,7 +139,7 @@ def serve_collection() -> Iterator[CollectionServer]:
             try:
                 reply = server.replies.get_nowait()
             except queue.Empty:
-                reply = Reply(500, b'{"error": "the test queued no reply for this request"}')
+                reply = server.otherwise
             self.send_response(reply.status)
             self.send_header("Content-Type", reply.content_type)
             self.send_header("Content-Length", str(len(reply.body)))
