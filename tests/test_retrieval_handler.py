@@ -27,6 +27,8 @@ import pytest
 from botocore.exceptions import ConnectTimeoutError, EndpointConnectionError, ReadTimeoutError
 
 from ha_inference.functions import retrieval as index
+from ha_inference.functions.store import Store
+from ha_inference.functions.vector_index import DEFAULT_INDEX
 from tests.collection_stub import (
     ACCOUNT,
     DENIED,
@@ -705,12 +707,14 @@ def test_settings_read_the_environment_with_defaults() -> None:
     settings = index.Settings.from_environment(env)
     assert settings == index.Settings(
         model_id=PROFILE_ID,
-        embedding_model_id=EMBEDDING_MODEL,
-        collection_endpoint="https://abc123.us-east-1.aoss.amazonaws.com",
-        region=REGION,
+        store=Store(
+            collection_endpoint="https://abc123.us-east-1.aoss.amazonaws.com",
+            embedding_model_id=EMBEDDING_MODEL,
+            region=REGION,
+            index=DEFAULT_INDEX,
+        ),
         top_k=8,
     )
-    assert settings.index.name == "passages" and settings.index.dimension == 1024
     assert (settings.max_question_chars, settings.max_attempts) == (4000, 4)
 
 
@@ -726,7 +730,15 @@ def test_lambda_entry_point_reads_settings_once(fn: Lambda) -> None:
 def test_module_imports_as_the_lambda_runtime_does(monkeypatch: pytest.MonkeyPatch) -> None:
     """In Lambda the asset folder is on sys.path and the handler module is top-level."""
     folder = Path(index.__file__).parent
-    siblings = ("retrieval", "aoss", "embeddings", "resilience", "settings", "vector_index")
+    siblings = (
+        "retrieval",
+        "aoss",
+        "embeddings",
+        "resilience",
+        "settings",
+        "store",
+        "vector_index",
+    )
     monkeypatch.syspath_prepend(str(folder))
     for name in siblings:
         monkeypatch.delitem(sys.modules, name, raising=False)

@@ -28,6 +28,7 @@ from hypothesis import strategies as st
 
 from ha_inference.functions import retrieval
 from ha_inference.functions.resilience import Backoff
+from ha_inference.functions.store import Store
 from ha_inference.functions.vector_index import IndexDefinition
 from tests.collection_stub import ACCOUNT, DENIED, Context
 
@@ -179,10 +180,12 @@ def collection(outcomes: list[Any]) -> Any:
 
 CONFIG = retrieval.Settings(
     model_id="us.anthropic.claude-sonnet-4-5-20250929-v1:0",
-    embedding_model_id="amazon.titan-embed-text-v2:0",
-    collection_endpoint="https://abc123.us-east-1.aoss.amazonaws.com",
-    region="us-east-1",
-    index=IndexDefinition(dimension=DIMENSIONS),
+    store=Store(
+        collection_endpoint="https://abc123.us-east-1.aoss.amazonaws.com",
+        embedding_model_id="amazon.titan-embed-text-v2:0",
+        region="us-east-1",
+        index=IndexDefinition(dimension=DIMENSIONS),
+    ),
 )
 
 

@@ -66,7 +66,7 @@ import math
 import os
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from botocore.config import Config
@@ -76,7 +76,6 @@ try:  # ha_inference.functions.retrieval (library, tests) or top-level (Lambda)
     from . import aoss, embeddings, settings
     from .resilience import (
         Backoff,
-        ClientCache,
         Deadline,
         DeadlineExceededError,
         RetriesExhaustedError,
@@ -85,14 +84,14 @@ try:  # ha_inference.functions.retrieval (library, tests) or top-level (Lambda)
         request_id,
         summarize,
     )
-    from .vector_index import IndexDefinition, check_embedding_dimension
+    from .store import Store
+    from .vector_index import IndexDefinition
 except ImportError:  # pragma: no cover - the Lambda runtime path
     import aoss  # type: ignore[no-redef,import-not-found]
     import embeddings  # type: ignore[no-redef,import-not-found]
     import settings  # type: ignore[no-redef,import-not-found]
     from resilience import (  # type: ignore[no-redef,import-not-found]
         Backoff,
-        ClientCache,
         Deadline,
         DeadlineExceededError,
         RetriesExhaustedError,
@@ -101,10 +100,8 @@ except ImportError:  # pragma: no cover - the Lambda runtime path
         request_id,
         summarize,
     )
-    from vector_index import (  # type: ignore[no-redef,import-not-found]
-        IndexDefinition,
-        check_embedding_dimension,
-    )
+    from store import Store  # type: ignore[no-redef,import-not-found]
+    from vector_index import IndexDefinition  # type: ignore[no-redef,import-not-found]
 
 LOGGER = logging.getLogger(__name__)
 LOGGER.setLevel(logging.INFO)
@@ -135,7 +132,6 @@ RESERVE_SECONDS = 2.0
 """Time kept at the end of the invocation to answer."""
 
 SEARCH_TIMEOUT_SECONDS = 10.0
-BEDROCK_CONNECT_SECONDS = 3.0
 BEDROCK_READ_SECONDS = 60.0
 
 BEDROCK = "bedrock"
@@ -147,10 +143,7 @@ class Settings:
     """The function's settings, from its environment."""
 
     model_id: str
-    embedding_model_id: str
-    collection_endpoint: str
-    region: str
-    index: IndexDefinition = field(default_factory=IndexDefinition)
+    store: Store
     top_k: int = 5
     max_question_chars: int = 4000
     max_attempts: int = 4
@@ -161,25 +154,9 @@ class Settings:
     @classmethod
     def from_environment(cls, env: Mapping[str, str]) -> Settings:
         """Raises :class:`settings.ConfigError` naming the first missing or invalid setting."""
-        endpoint = settings.required(env, "COLLECTION_ENDPOINT")
-        try:
-            endpoint = aoss.check_endpoint(endpoint)
-        except ValueError as err:
-            raise settings.ConfigError("COLLECTION_ENDPOINT", str(err)) from None
-        index = IndexDefinition.from_environment(env)
-        embedding_model_id = settings.required(env, "EMBEDDING_MODEL_ID")
-        try:
-            check_embedding_dimension(
-                embedding_model_id, index.dimension, label="EMBEDDING_DIMENSIONS"
-            )
-        except ValueError as err:
-            raise settings.ConfigError("EMBEDDING_DIMENSIONS", str(err)) from None
         return cls(
             model_id=settings.required(env, "MODEL_ID"),
-            embedding_model_id=embedding_model_id,
-            collection_endpoint=endpoint,
-            region=settings.required(env, "AWS_REGION"),
-            index=index,
+            store=Store.from_environment(env),
             top_k=settings.integer(env, "TOP_K", 5, 1, 100),
             max_question_chars=settings.integer(env, "MAX_QUESTION_CHARS", 4000, 1, 100_000),
             max_attempts=settings.integer(env, "MAX_ATTEMPTS", 4, 1, 10),
@@ -245,23 +222,9 @@ class Retriever:
         self.config = config
         self.clock = clock
         self.backoff = backoff or Backoff(max_attempts=config.max_attempts)
-        self.bedrock = ClientCache(
-            bedrock or embeddings.bedrock_runtime(config.region),
-            connect=BEDROCK_CONNECT_SECONDS,
-            read=BEDROCK_READ_SECONDS,
-        )
-        self.embedder = embeddings.TitanEmbedder(
-            config.embedding_model_id,
-            config.index.dimension,
-            clients=self.bedrock,
-            backoff=self.backoff,
-        )
-        self.collection = aoss.Collection(
-            config.collection_endpoint,
-            region=config.region,
-            credentials=credentials,
-            urlopen=urlopen,
-        )
+        self.bedrock = config.store.bedrock(bedrock, read=BEDROCK_READ_SECONDS)
+        self.embedder = config.store.embedder(self.bedrock, self.backoff)
+        self.collection = config.store.collection(credentials=credentials, urlopen=urlopen)
 
     def handle(self, event: Any, context: Any = None) -> dict[str, Any]:
         """Answers one event; never raises."""
@@ -324,7 +287,7 @@ class Retriever:
 
     def search(self, vector: Sequence[float], deadline: Deadline) -> list[Passage]:
         """The passages nearest to ``vector``, capped for the prompt."""
-        config, index = self.config, self.config.index
+        config, index = self.config, self.config.store.index
         query = {
             "size": config.top_k,
             "query": {"knn": {index.vector_field: {"vector": list(vector), "k": config.top_k}}},
@@ -501,18 +464,14 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
     that names the setting (not its value) until the function is fixed.
     """
     global _retriever  # noqa: PLW0603 - one Retriever per execution environment
-    if _retriever is None:
-        try:
-            _retriever = Retriever(Settings.from_environment(os.environ))
-        except settings.ConfigError as err:
-            LOGGER.error("the function is misconfigured: %s", err)
-            _retriever = err
+    _retriever = settings.setup_once(
+        _retriever, lambda: Retriever(Settings.from_environment(os.environ))
+    )
     if isinstance(_retriever, settings.ConfigError):
         return respond(
             500,
             {
-                "error": f"the function is misconfigured: setting {_retriever.setting} is "
-                "missing or invalid (details in the function's log)",
+                "error": settings.misconfigured(_retriever),
                 "setting": _retriever.setting,
                 "requestId": request_id(context),
             },

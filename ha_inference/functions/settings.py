@@ -7,7 +7,11 @@ setting, never its value) instead of failing on every call with a traceback.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import logging
+from collections.abc import Callable, Mapping
+from typing import TypeVar
+
+T = TypeVar("T")
 
 
 class ConfigError(ValueError):
@@ -43,3 +47,23 @@ def integer(env: Mapping[str, str], name: str, default: int, low: int, high: int
     if not low <= value <= high:
         raise ConfigError(name, f"{name} must be {low}-{high}, got {value}")
     return value
+
+
+def setup_once(current: T | ConfigError | None, build: Callable[[], T]) -> T | ConfigError:
+    """``current`` once it is set; otherwise what ``build()`` returns, or the
+    :class:`ConfigError` it raised, logged here (so once per execution environment)."""
+    if current is not None:
+        return current
+    try:
+        return build()
+    except ConfigError as err:
+        logging.getLogger(__name__).error("the function is misconfigured: %s", err)
+        return err
+
+
+def misconfigured(err: ConfigError) -> str:
+    """What a handler tells its caller about a bad setting: its name, never its value."""
+    return (
+        f"the function is misconfigured: setting {err.setting} is missing or invalid "
+        "(details in the function's log)"
+    )
