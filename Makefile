@@ -9,13 +9,14 @@ export CDK_DISABLE_CLI_TELEMETRY := true
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 PYTEST_ARGS ?=
 
-.PHONY: help setup synth test pytest lint format snapshot-update deploy diff report docs bench lock clean
+.PHONY: help setup synth test pytest lint format snapshot-update deploy diff report docs bench lock clean load-documents
 
 help:
 	@echo "make synth             set up, run 'cdk synth' for every configured Region, summarize"
 	@echo "make test              set up, lint, type-check and run the test suite"
 	@echo "make snapshot-update   rewrite the template snapshots after a reviewed change"
 	@echo "make deploy            cdk deploy --all (needs credentials and 'cdk bootstrap' per Region)"
+	@echo "make load-documents DOCS=<folder>  index *.txt and *.md files in every deployed Region"
 	@echo "make report            synth, then the AZ-loss report in report/ (Markdown and SVG)"
 	@echo "make docs              refresh docs/az-coverage.svg and docs/az-loss.md"
 	@echo "make bench             synth and test-suite benchmark, results in bench/results/"
@@ -64,6 +65,11 @@ deploy: setup
 
 diff: setup
 	cdk diff --all
+
+# Needs the deployed app's assembly (make synth or make deploy) and AWS credentials.
+load-documents: setup
+	@test -n "$(DOCS)" || { echo "usage: make load-documents DOCS=<folder of *.txt and *.md files>"; exit 2; }
+	$(BIN)/python -m ha_inference.load_documents $(DOCS) --assembly cdk.out
 
 report: synth
 	$(BIN)/python -m ha_inference.report cdk.out --out report
