@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 
 from ha_inference.functions import ingestion
 from ha_inference.functions.resilience import Backoff
-from ha_inference.functions.store import Store
+from ha_inference.functions.store import Doubles, Store
 from ha_inference.functions.vector_index import IndexDefinition
 from tests.collection_stub import (
     ACCOUNT,
@@ -440,7 +440,7 @@ def test_module_imports_as_the_lambda_runtime_does(monkeypatch: pytest.MonkeyPat
     try:
         top_level = importlib.import_module("ingestion")
         assert top_level.__file__ == ingestion.__file__
-        assert top_level.Store is sys.modules["store"].Store
+        assert top_level.vector_store is sys.modules["store"]
     finally:
         for name in siblings:
             sys.modules.pop(name, None)
@@ -559,10 +559,12 @@ def test_every_document_is_indexed_or_reported_exactly_once(
 ) -> None:
     ingestor = ingestion.Ingestor(
         CONFIG,
-        bedrock=lambda config: Bedrock(embeds),
-        credentials=lambda: Credentials("AKIDEXAMPLE", "secret", "token"),
-        urlopen=bulk(bulks),
-        backoff=Backoff(max_attempts=3, sleep=lambda seconds: None),
+        doubles=Doubles(
+            bedrock=lambda config: Bedrock(embeds),
+            credentials=lambda: Credentials("AKIDEXAMPLE", "secret", "token"),
+            urlopen=bulk(bulks),
+            backoff=Backoff(max_attempts=3, sleep=lambda seconds: None),
+        ),
     )
 
     result = ingestor.handle(event, Context(seconds=300.0, request_id="p"))
@@ -593,10 +595,12 @@ def test_stops_embedding_in_time_for_the_bulk_request() -> None:
 
     ingestor = ingestion.Ingestor(
         CONFIG,
-        bedrock=lambda config: SlowBedrock([]),
-        credentials=lambda: Credentials("AKIDEXAMPLE", "secret", "token"),
-        urlopen=bulk([]),
-        clock=lambda: now[0],
+        doubles=Doubles(
+            bedrock=lambda config: SlowBedrock([]),
+            credentials=lambda: Credentials("AKIDEXAMPLE", "secret", "token"),
+            urlopen=bulk([]),
+            clock=lambda: now[0],
+        ),
     )
     documents = [{"text": f"passage {n}"} for n in range(5)]
 

@@ -746,7 +746,7 @@ def test_module_imports_as_the_lambda_runtime_does(monkeypatch: pytest.MonkeyPat
         top_level = importlib.import_module("retrieval")
         assert top_level.__file__ == index.__file__
         assert top_level.aoss is sys.modules["aoss"]
-        assert top_level.IndexDefinition is sys.modules["vector_index"].IndexDefinition
+        assert top_level.vector_index is sys.modules["vector_index"]
     finally:
         for name in siblings:
             sys.modules.pop(name, None)

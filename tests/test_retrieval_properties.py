@@ -28,7 +28,7 @@ from hypothesis import strategies as st
 
 from ha_inference.functions import retrieval
 from ha_inference.functions.resilience import Backoff
-from ha_inference.functions.store import Store
+from ha_inference.functions.store import Doubles, Store
 from ha_inference.functions.vector_index import IndexDefinition
 from tests.collection_stub import ACCOUNT, DENIED, Context
 
@@ -219,13 +219,15 @@ def test_every_answer_is_proxy_shaped_in_the_status_set_and_leaks_nothing(
     client = Bedrock(faults.embeds, faults.answers)
     retriever = retrieval.Retriever(
         CONFIG,
-        bedrock=lambda config: client,
-        credentials=lambda: Credentials("AKIDEXAMPLE", "secret", "token"),
-        urlopen=collection(faults.searches),
-        backoff=Backoff(
-            max_attempts=faults.attempts, sleep=clock.sleep, jitter=lambda low, high: high
+        doubles=Doubles(
+            bedrock=lambda config: client,
+            credentials=lambda: Credentials("AKIDEXAMPLE", "secret", "token"),
+            urlopen=collection(faults.searches),
+            backoff=Backoff(
+                max_attempts=faults.attempts, sleep=clock.sleep, jitter=lambda low, high: high
+            ),
+            clock=clock,
         ),
-        clock=clock,
     )
 
     response = retriever.handle(event, Context(seconds=faults.seconds, request_id="r-1"))
@@ -251,11 +253,13 @@ def test_no_wait_ends_past_the_deadline() -> None:
     clock = FakeClock()
     retriever = retrieval.Retriever(
         CONFIG,
-        bedrock=lambda config: Bedrock([], []),
-        credentials=lambda: Credentials("AKIDEXAMPLE", "secret", "token"),
-        urlopen=collection([(503, b"busy")] * 10),
-        backoff=Backoff(max_attempts=10, sleep=clock.sleep, jitter=lambda low, high: high),
-        clock=clock,
+        doubles=Doubles(
+            bedrock=lambda config: Bedrock([], []),
+            credentials=lambda: Credentials("AKIDEXAMPLE", "secret", "token"),
+            urlopen=collection([(503, b"busy")] * 10),
+            backoff=Backoff(max_attempts=10, sleep=clock.sleep, jitter=lambda low, high: high),
+            clock=clock,
+        ),
     )
     response = retriever.handle({"question": "q"}, Context(seconds=3.0 + retrieval.RESERVE_SECONDS))
     assert response["statusCode"] == 503

@@ -43,32 +43,12 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 try:  # ha_inference.functions.create_index (library, tests) or top-level (Lambda)
-    from . import aoss, settings
-    from .resilience import (
-        Backoff,
-        Deadline,
-        RetriesExhaustedError,
-        call_with_retries,
-        describe,
-        redact,
-        summarize,
-        truncate_utf8,
-    )
-    from .vector_index import IndexDefinition
+    from . import aoss, resilience, settings, vector_index
 except ImportError:  # pragma: no cover - the Lambda runtime path
     import aoss  # type: ignore[no-redef,import-not-found]
+    import resilience  # type: ignore[no-redef,import-not-found]
     import settings  # type: ignore[no-redef,import-not-found]
-    from resilience import (  # type: ignore[no-redef,import-not-found]
-        Backoff,
-        Deadline,
-        RetriesExhaustedError,
-        call_with_retries,
-        describe,
-        redact,
-        summarize,
-        truncate_utf8,
-    )
-    from vector_index import IndexDefinition  # type: ignore[no-redef,import-not-found]
+    import vector_index  # type: ignore[no-redef,import-not-found]
 
 LOGGER = logging.getLogger(__name__)
 LOGGER.setLevel(logging.INFO)
@@ -89,7 +69,7 @@ class ResourceError(Exception):
     """A failed request; its message (what CloudFormation shows) is capped and redacted."""
 
     def __init__(self, message: str) -> None:
-        super().__init__(truncate_utf8(redact(message), MAX_MESSAGE_BYTES))
+        super().__init__(resilience.truncate_utf8(resilience.redact(message), MAX_MESSAGE_BYTES))
 
 
 class IndexMismatchError(ResourceError):
@@ -111,7 +91,7 @@ def handle(
     *,
     urlopen: aoss.Opener | None = None,
     credentials: aoss.CredentialsProvider | None = None,
-    backoff: Backoff | None = None,
+    backoff: resilience.Backoff | None = None,
     clock: Callable[[], float] = time.monotonic,
 ) -> dict[str, Any]:
     """Handles one request: returns the framework's result or raises with a short message.
@@ -131,8 +111,9 @@ def handle(
         )
         creator = IndexCreator(
             collection,
-            deadline=Deadline(context, reserve=RESERVE_SECONDS, clock=clock),
-            backoff=backoff or Backoff(max_attempts=10_000, base_delay=1.0, max_delay=20.0),
+            deadline=resilience.Deadline(context, reserve=RESERVE_SECONDS, clock=clock),
+            backoff=backoff
+            or resilience.Backoff(max_attempts=10_000, base_delay=1.0, max_delay=20.0),
         )
         outcome = creator.ensure(index)
     except ResourceError as err:
@@ -156,7 +137,7 @@ def _read_properties(
     *,
     urlopen: aoss.Opener | None,
     credentials: aoss.CredentialsProvider | None,
-) -> tuple[aoss.Collection, IndexDefinition]:
+) -> tuple[aoss.Collection, vector_index.IndexDefinition]:
     endpoint = properties.get("CollectionEndpoint")
     if not isinstance(endpoint, str) or not endpoint.strip():
         raise settings.ConfigError(
@@ -173,26 +154,32 @@ def _read_properties(
     except ValueError as err:
         message = str(err).replace("COLLECTION_ENDPOINT", "CollectionEndpoint")
         raise settings.ConfigError("CollectionEndpoint", message) from None
-    return collection, IndexDefinition.from_properties(properties.get("Index"), prefix="Index")
+    return collection, vector_index.IndexDefinition.from_properties(
+        properties.get("Index"), prefix="Index"
+    )
 
 
 class IndexCreator:
     """Makes sure an index exists on ``collection`` with the definition's vector field."""
 
     def __init__(
-        self, collection: aoss.Collection, *, deadline: Deadline, backoff: Backoff
+        self,
+        collection: aoss.Collection,
+        *,
+        deadline: resilience.Deadline,
+        backoff: resilience.Backoff,
     ) -> None:
         self.collection = collection
         self.deadline = deadline
         self.backoff = backoff
 
-    def ensure(self, index: IndexDefinition) -> str:
+    def ensure(self, index: vector_index.IndexDefinition) -> str:
         """``"created"`` or ``"kept"``; raises :class:`IndexMismatchError` or
         :class:`IndexCreationError`."""
         url = self.collection.url(index.name)
         started = self.deadline.remaining()
 
-        def attempt(deadline: Deadline) -> str:
+        def attempt(deadline: resilience.Deadline) -> str:
             existing = self._describe(url, deadline)
             if existing is None:
                 try:
@@ -213,28 +200,29 @@ class IndexCreator:
             return "kept"
 
         try:
-            return call_with_retries(
+            return resilience.call_with_retries(
                 f"creating index {index.name}",
                 attempt,
                 deadline=self.deadline,
                 backoff=self.backoff,
                 retryable=_retryable,
             )
-        except RetriesExhaustedError as err:
+        except resilience.RetriesExhaustedError as err:
             waited = started - self.deadline.remaining()
             raise IndexCreationError(
                 f"index {index.name} could not be created on {self.collection.host}: the "
-                f"collection kept answering {summarize(err.last)} for {waited:.0f} s; "
+                f"collection kept answering {resilience.summarize(err.last)} for {waited:.0f} s; "
                 f"{_advice(err.last, index)}"
             ) from err
         except aoss.CollectionError as err:
-            LOGGER.error("the collection refused: %s", describe(err))
+            LOGGER.error("the collection refused: %s", resilience.describe(err))
+            detail = resilience.redact(err.detail)[:600]
             raise IndexCreationError(
-                f"the collection refused to create index {index.name} ({summarize(err)}: "
-                f"{redact(err.detail)[:600]})"
+                f"the collection refused to create index {index.name} "
+                f"({resilience.summarize(err)}: {detail})"
             ) from err
 
-    def _describe(self, url: str, deadline: Deadline) -> Any:
+    def _describe(self, url: str, deadline: resilience.Deadline) -> Any:
         """The index's ``GET`` answer, or ``None`` when the collection says it does not exist."""
         try:
             return self.collection.request(
@@ -254,7 +242,7 @@ def _retryable(err: BaseException) -> bool:
     return False
 
 
-def _check_vector_field(answer: Any, index: IndexDefinition) -> None:
+def _check_vector_field(answer: Any, index: vector_index.IndexDefinition) -> None:
     """Raises :class:`IndexMismatchError` unless the existing index's vector field matches."""
     entry = answer.get(index.name) if isinstance(answer, dict) else None
     if entry is None and isinstance(answer, dict) and len(answer) == 1:
@@ -283,7 +271,7 @@ def _check_vector_field(answer: Any, index: IndexDefinition) -> None:
     )
 
 
-def _advice(err: BaseException, index: IndexDefinition) -> str:
+def _advice(err: BaseException, index: vector_index.IndexDefinition) -> str:
     status = getattr(err, "status", None)
     if status in {401, 403}:
         return (

@@ -37,44 +37,21 @@ from __future__ import annotations
 
 import logging
 import os
-import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from botocore.config import Config
 from botocore.exceptions import ClientError
 
 try:  # ha_inference.functions.ingestion (library, tests) or top-level (Lambda)
-    from . import aoss, embeddings, settings
-    from .resilience import (
-        Backoff,
-        Deadline,
-        DeadlineExceededError,
-        RetriesExhaustedError,
-        call_with_retries,
-        describe,
-        error_code,
-        request_id,
-        summarize,
-    )
-    from .store import Store
+    from . import aoss, embeddings, resilience, settings
+    from . import store as vector_store
 except ImportError:  # pragma: no cover - the Lambda runtime path
     import aoss  # type: ignore[no-redef,import-not-found]
     import embeddings  # type: ignore[no-redef,import-not-found]
+    import resilience  # type: ignore[no-redef,import-not-found]
     import settings  # type: ignore[no-redef,import-not-found]
-    from resilience import (  # type: ignore[no-redef,import-not-found]
-        Backoff,
-        Deadline,
-        DeadlineExceededError,
-        RetriesExhaustedError,
-        call_with_retries,
-        describe,
-        error_code,
-        request_id,
-        summarize,
-    )
-    from store import Store  # type: ignore[no-redef,import-not-found]
+    import store as vector_store  # type: ignore[no-redef,import-not-found]
 
 LOGGER = logging.getLogger(__name__)
 LOGGER.setLevel(logging.INFO)
@@ -99,7 +76,7 @@ FATAL_CODES = frozenset(
 class Settings:
     """The function's settings, from its environment."""
 
-    store: Store
+    store: vector_store.Store
     max_documents: int = 50
     max_text_chars: int = 20_000
     max_metadata_chars: int = 1024
@@ -109,7 +86,7 @@ class Settings:
     def from_environment(cls, env: Mapping[str, str]) -> Settings:
         """Raises :class:`settings.ConfigError` naming the first missing or invalid setting."""
         return cls(
-            store=Store.from_environment(env),
+            store=vector_store.Store.from_environment(env),
             max_documents=settings.integer(env, "MAX_DOCUMENTS", 50, 1, 500),
             max_text_chars=settings.integer(env, "MAX_TEXT_CHARS", 20_000, 1, 50_000),
             max_metadata_chars=settings.integer(env, "MAX_METADATA_CHARS", 1024, 1, 8192),
@@ -152,32 +129,22 @@ class Failure:
 class Ingestor:
     """Embeds and indexes batches of documents.
 
-    Tests pass ``bedrock`` (a factory of clients from a botocore ``Config``), ``credentials``,
-    ``urlopen``, ``backoff`` and ``clock``.
+    Tests pass :class:`store.Doubles` for the clients, the backoff and the clock.
     """
 
-    def __init__(
-        self,
-        config: Settings,
-        *,
-        bedrock: Callable[[Config], Any] | None = None,
-        credentials: aoss.CredentialsProvider | None = None,
-        urlopen: aoss.Opener | None = None,
-        backoff: Backoff | None = None,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
+    def __init__(self, config: Settings, *, doubles: vector_store.Doubles | None = None) -> None:
         self.config = config
-        self.clock = clock
-        self.backoff = backoff or Backoff(max_attempts=config.max_attempts)
-        self.embedder = config.store.embedder(
-            config.store.bedrock(bedrock, read=BEDROCK_READ_SECONDS), self.backoff
+        self.connections = vector_store.Connections(
+            config.store,
+            max_attempts=config.max_attempts,
+            bedrock_read=BEDROCK_READ_SECONDS,
+            doubles=doubles,
         )
-        self.collection = config.store.collection(credentials=credentials, urlopen=urlopen)
 
     def handle(self, event: Any, context: Any = None) -> dict[str, Any]:
         """Indexes one batch; never raises."""
-        rid = request_id(context)
-        deadline = Deadline(context, reserve=RESERVE_SECONDS, clock=self.clock)
+        rid = resilience.request_id(context)
+        deadline = self.connections.deadline(context, reserve=RESERVE_SECONDS)
         try:
             documents, failures = self.parse(event)
             embedded = self._embed_all(documents, deadline, failures)
@@ -264,7 +231,7 @@ class Ingestor:
         return dict(metadata)
 
     def _embed_all(
-        self, documents: Sequence[Document], deadline: Deadline, failures: list[Failure]
+        self, documents: Sequence[Document], deadline: resilience.Deadline, failures: list[Failure]
     ) -> list[tuple[Document, list[float]]]:
         """The embedding of each document; the ones that fail go to ``failures``."""
         embedded: list[tuple[Document, list[float]]] = []
@@ -273,16 +240,20 @@ class Ingestor:
                 _fail_all(documents[n:], "not embedded before the deadline", True, failures)
                 break
             try:
-                embedded.append((document, self.embedder.embed(document.text, deadline)))
-            except (RetriesExhaustedError, DeadlineExceededError) as err:
-                LOGGER.warning("the embedding model is unavailable: %s", describe(err))
-                reason = f"the embedding model is unavailable ({summarize(err)})"
+                embedded.append(
+                    (document, self.connections.embedder.embed(document.text, deadline))
+                )
+            except (resilience.RetriesExhaustedError, resilience.DeadlineExceededError) as err:
+                LOGGER.warning("the embedding model is unavailable: %s", resilience.describe(err))
+                reason = f"the embedding model is unavailable ({resilience.summarize(err)})"
                 _fail_all(documents[n:], reason, True, failures)
                 break
             except (ClientError, embeddings.ModelAnswerError) as err:
-                LOGGER.error("the embedding model refused document %d: %s", n, describe(err))
-                reason = f"the embedding model refused the text ({summarize(err)})"
-                if error_code(err) in FATAL_CODES:
+                LOGGER.error(
+                    "the embedding model refused document %d: %s", n, resilience.describe(err)
+                )
+                reason = f"the embedding model refused the text ({resilience.summarize(err)})"
+                if resilience.error_code(err) in FATAL_CODES:
                     _fail_all(documents[n:], reason, False, failures)
                     break
                 failures.append(Failure(document.position, document.id, reason, False))
@@ -291,7 +262,7 @@ class Ingestor:
     def _index(
         self,
         embedded: Sequence[tuple[Document, list[float]]],
-        deadline: Deadline,
+        deadline: resilience.Deadline,
         failures: list[Failure],
     ) -> int:
         """Writes the embedded documents in one ``_bulk`` request; returns how many it indexed."""
@@ -302,33 +273,37 @@ class Ingestor:
             if document.id is not None:
                 body[index.id_field] = document.id
             lines += [{"index": {}}, {**document.metadata, **body}]
-        url = self.collection.url(index.name, "_bulk")
+        url = self.connections.collection.url(index.name, "_bulk")
 
-        def call(attempt: Deadline) -> Any:
-            return self.collection.request(
+        def call(attempt: resilience.Deadline) -> Any:
+            return self.connections.collection.request(
                 "POST", url, lines=lines, deadline=attempt, timeout=BULK_TIMEOUT_SECONDS
             )
 
         documents = [document for document, _ in embedded]
         try:
-            answer = call_with_retries(
+            answer = resilience.call_with_retries(
                 "OpenSearch Serverless _bulk",
                 call,
                 deadline=deadline,
-                backoff=self.backoff,
+                backoff=self.connections.backoff,
                 retryable=_safe_to_resend,
             )
-        except (RetriesExhaustedError, DeadlineExceededError, aoss.CollectionError) as err:
-            LOGGER.error("the _bulk request failed: %s", describe(err))
-            last = err.last if isinstance(err, RetriesExhaustedError) else err
+        except (
+            resilience.RetriesExhaustedError,
+            resilience.DeadlineExceededError,
+            aoss.CollectionError,
+        ) as err:
+            LOGGER.error("the _bulk request failed: %s", resilience.describe(err))
+            last = err.last if isinstance(err, resilience.RetriesExhaustedError) else err
             if isinstance(last, aoss.CollectionError) and last.may_have_applied:
                 reason = (
-                    f"the collection's answer did not arrive intact ({summarize(err)}); the "
-                    "document may be indexed already"
+                    "the collection's answer did not arrive intact "
+                    f"({resilience.summarize(err)}); the document may be indexed already"
                 )
                 _fail_all(documents, reason, False, failures)
             else:
-                reason = f"the collection did not index it ({summarize(err)})"
+                reason = f"the collection did not index it ({resilience.summarize(err)})"
                 _fail_all(documents, reason, _retryable(err), failures)
             return 0
         return _count_items(answer, documents, failures)
@@ -364,7 +339,7 @@ def _safe_to_resend(err: BaseException) -> bool:
 
 
 def _retryable(err: BaseException) -> bool:
-    if isinstance(err, RetriesExhaustedError | DeadlineExceededError):
+    if isinstance(err, resilience.RetriesExhaustedError | resilience.DeadlineExceededError):
         return True
     return isinstance(err, aoss.CollectionError) and err.retryable
 
@@ -399,7 +374,7 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
         return _result(
             0,
             [],
-            request_id(context),
+            resilience.request_id(context),
             error=settings.misconfigured(_ingestor),
             setting=_ingestor.setting,
         )

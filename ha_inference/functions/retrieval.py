@@ -64,44 +64,22 @@ import json
 import logging
 import math
 import os
-import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from botocore.config import Config
 from botocore.exceptions import ClientError
 
 try:  # ha_inference.functions.retrieval (library, tests) or top-level (Lambda)
-    from . import aoss, embeddings, settings
-    from .resilience import (
-        Backoff,
-        Deadline,
-        DeadlineExceededError,
-        RetriesExhaustedError,
-        call_with_retries,
-        describe,
-        request_id,
-        summarize,
-    )
-    from .store import Store
-    from .vector_index import IndexDefinition
+    from . import aoss, embeddings, resilience, settings, vector_index
+    from . import store as vector_store
 except ImportError:  # pragma: no cover - the Lambda runtime path
     import aoss  # type: ignore[no-redef,import-not-found]
     import embeddings  # type: ignore[no-redef,import-not-found]
+    import resilience  # type: ignore[no-redef,import-not-found]
     import settings  # type: ignore[no-redef,import-not-found]
-    from resilience import (  # type: ignore[no-redef,import-not-found]
-        Backoff,
-        Deadline,
-        DeadlineExceededError,
-        RetriesExhaustedError,
-        call_with_retries,
-        describe,
-        request_id,
-        summarize,
-    )
-    from store import Store  # type: ignore[no-redef,import-not-found]
-    from vector_index import IndexDefinition  # type: ignore[no-redef,import-not-found]
+    import store as vector_store  # type: ignore[no-redef,import-not-found]
+    import vector_index  # type: ignore[no-redef,import-not-found]
 
 LOGGER = logging.getLogger(__name__)
 LOGGER.setLevel(logging.INFO)
@@ -143,7 +121,7 @@ class Settings:
     """The function's settings, from its environment."""
 
     model_id: str
-    store: Store
+    store: vector_store.Store
     top_k: int = 5
     max_question_chars: int = 4000
     max_attempts: int = 4
@@ -156,7 +134,7 @@ class Settings:
         """Raises :class:`settings.ConfigError` naming the first missing or invalid setting."""
         return cls(
             model_id=settings.required(env, "MODEL_ID"),
-            store=Store.from_environment(env),
+            store=vector_store.Store.from_environment(env),
             top_k=settings.integer(env, "TOP_K", 5, 1, 100),
             max_question_chars=settings.integer(env, "MAX_QUESTION_CHARS", 4000, 1, 100_000),
             max_attempts=settings.integer(env, "MAX_ATTEMPTS", 4, 1, 10),
@@ -205,34 +183,27 @@ class Answer:
 class Retriever:
     """Answers questions from the collection.
 
-    Tests pass ``bedrock`` (a factory of clients from a botocore ``Config``), ``credentials``,
-    ``urlopen``, ``backoff`` and ``clock``.
+    Tests pass :class:`store.Doubles` for the clients, the backoff and the clock.
     """
 
-    def __init__(
-        self,
-        config: Settings,
-        *,
-        bedrock: Callable[[Config], Any] | None = None,
-        credentials: aoss.CredentialsProvider | None = None,
-        urlopen: aoss.Opener | None = None,
-        backoff: Backoff | None = None,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
+    def __init__(self, config: Settings, *, doubles: vector_store.Doubles | None = None) -> None:
         self.config = config
-        self.clock = clock
-        self.backoff = backoff or Backoff(max_attempts=config.max_attempts)
-        self.bedrock = config.store.bedrock(bedrock, read=BEDROCK_READ_SECONDS)
-        self.embedder = config.store.embedder(self.bedrock, self.backoff)
-        self.collection = config.store.collection(credentials=credentials, urlopen=urlopen)
+        self.connections = vector_store.Connections(
+            config.store,
+            max_attempts=config.max_attempts,
+            bedrock_read=BEDROCK_READ_SECONDS,
+            doubles=doubles,
+        )
 
     def handle(self, event: Any, context: Any = None) -> dict[str, Any]:
         """Answers one event; never raises."""
-        rid = request_id(context)
-        deadline = Deadline(context, reserve=RESERVE_SECONDS, clock=self.clock)
+        rid = resilience.request_id(context)
+        deadline = self.connections.deadline(context, reserve=RESERVE_SECONDS)
         try:
             question = parse_question(event, self.config.max_question_chars)
-            vector = self._step(BEDROCK, lambda: self.embedder.embed(question, deadline))
+            vector = self._step(
+                BEDROCK, lambda: self.connections.embedder.embed(question, deadline)
+            )
             passages = self._step(COLLECTION, lambda: self.search(vector, deadline))
             if not passages:
                 answer = Answer(NO_PASSAGES_ANSWER, NO_PASSAGES)
@@ -272,20 +243,24 @@ class Retriever:
         name = "Bedrock" if dependency == BEDROCK else "the vector collection"
         try:
             return run()
-        except (RetriesExhaustedError, DeadlineExceededError) as err:
-            LOGGER.warning("%s is unavailable: %s", name, describe(err))
+        except (resilience.RetriesExhaustedError, resilience.DeadlineExceededError) as err:
+            LOGGER.warning("%s is unavailable: %s", name, resilience.describe(err))
             raise DependencyError(
                 503,
                 dependency,
-                f"{name} is throttled or unavailable ({summarize(err)}); retry later",
+                f"{name} is throttled or unavailable ({resilience.summarize(err)}); retry later",
             ) from err
         except (ClientError, aoss.CollectionError, embeddings.ModelAnswerError) as err:
-            LOGGER.error("%s refused the request or answered badly: %s", name, describe(err))
+            LOGGER.error(
+                "%s refused the request or answered badly: %s", name, resilience.describe(err)
+            )
             raise DependencyError(
-                502, dependency, f"{name} refused the request or answered badly ({summarize(err)})"
+                502,
+                dependency,
+                f"{name} refused the request or answered badly ({resilience.summarize(err)})",
             ) from err
 
-    def search(self, vector: Sequence[float], deadline: Deadline) -> list[Passage]:
+    def search(self, vector: Sequence[float], deadline: resilience.Deadline) -> list[Passage]:
         """The passages nearest to ``vector``, capped for the prompt."""
         config, index = self.config, self.config.store.index
         query = {
@@ -293,15 +268,18 @@ class Retriever:
             "query": {"knn": {index.vector_field: {"vector": list(vector), "k": config.top_k}}},
             "_source": [index.text_field, index.id_field, *index.metadata_fields],
         }
-        url = self.collection.url(index.name, "_search")
+        url = self.connections.collection.url(index.name, "_search")
 
-        def call(attempt: Deadline) -> Any:
-            return self.collection.request(
+        def call(attempt: resilience.Deadline) -> Any:
+            return self.connections.collection.request(
                 "POST", url, document=query, deadline=attempt, timeout=SEARCH_TIMEOUT_SECONDS
             )
 
-        answer = call_with_retries(
-            "OpenSearch Serverless search", call, deadline=deadline, backoff=self.backoff
+        answer = resilience.call_with_retries(
+            "OpenSearch Serverless search",
+            call,
+            deadline=deadline,
+            backoff=self.connections.backoff,
         )
         return self._cap(parse_hits(answer, index))
 
@@ -317,12 +295,14 @@ class Retriever:
             kept.append(Passage(passage.id, passage.score, text, passage.metadata))
         return kept
 
-    def converse(self, question: str, passages: Sequence[Passage], deadline: Deadline) -> Answer:
+    def converse(
+        self, question: str, passages: Sequence[Passage], deadline: resilience.Deadline
+    ) -> Answer:
         numbered = "\n\n".join(f"[{n}] {p.text}" for n, p in enumerate(passages, start=1))
         prompt = f"<passages>\n{numbered}\n</passages>\n\nQuestion: {question}"
 
-        def call(attempt: Deadline) -> Answer:
-            response = self.bedrock.get(attempt).converse(
+        def call(attempt: resilience.Deadline) -> Answer:
+            response = self.connections.bedrock.get(attempt).converse(
                 modelId=self.config.model_id,
                 system=[{"text": SYSTEM_PROMPT}],
                 messages=[{"role": "user", "content": [{"text": prompt}]}],
@@ -330,10 +310,12 @@ class Retriever:
             )
             return parse_converse(response)
 
-        return call_with_retries("Bedrock Converse", call, deadline=deadline, backoff=self.backoff)
+        return resilience.call_with_retries(
+            "Bedrock Converse", call, deadline=deadline, backoff=self.connections.backoff
+        )
 
 
-def parse_hits(answer: Any, index: IndexDefinition) -> list[Passage]:
+def parse_hits(answer: Any, index: vector_index.IndexDefinition) -> list[Passage]:
     """The passages of a search answer; raises ``aoss.MalformedAnswerError`` for an answer that
     is not a search result (hits not a list, a hit not an object, a score not a number)."""
 
@@ -473,7 +455,7 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
             {
                 "error": settings.misconfigured(_retriever),
                 "setting": _retriever.setting,
-                "requestId": request_id(context),
+                "requestId": resilience.request_id(context),
             },
         )
     return _retriever.handle(event, context)

@@ -6,6 +6,7 @@ the two always embed with the same model into (and search) the same index.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -13,18 +14,13 @@ from typing import Any
 from botocore.config import Config
 
 try:  # ha_inference.functions.store (library, tests) or top-level (Lambda)
-    from . import aoss, embeddings, settings
-    from .resilience import Backoff, ClientCache
-    from .vector_index import IndexDefinition, check_embedding_dimension
+    from . import aoss, embeddings, resilience, settings, vector_index
 except ImportError:  # pragma: no cover - the Lambda runtime path
     import aoss  # type: ignore[no-redef,import-not-found]
     import embeddings  # type: ignore[no-redef,import-not-found]
+    import resilience  # type: ignore[no-redef,import-not-found]
     import settings  # type: ignore[no-redef,import-not-found]
-    from resilience import Backoff, ClientCache  # type: ignore[no-redef,import-not-found]
-    from vector_index import (  # type: ignore[no-redef,import-not-found]
-        IndexDefinition,
-        check_embedding_dimension,
-    )
+    import vector_index  # type: ignore[no-redef,import-not-found]
 
 
 @dataclass(frozen=True)
@@ -38,7 +34,7 @@ class Store:
     collection_endpoint: str
     embedding_model_id: str
     region: str
-    index: IndexDefinition = field(default_factory=IndexDefinition)
+    index: vector_index.IndexDefinition = field(default_factory=vector_index.IndexDefinition)
 
     @classmethod
     def from_environment(cls, env: Mapping[str, str]) -> Store:
@@ -48,10 +44,12 @@ class Store:
             endpoint = aoss.check_endpoint(endpoint)
         except ValueError as err:
             raise settings.ConfigError("COLLECTION_ENDPOINT", str(err)) from None
-        index = IndexDefinition.from_environment(env)
+        index = vector_index.IndexDefinition.from_environment(env)
         model_id = settings.required(env, "EMBEDDING_MODEL_ID")
         try:
-            check_embedding_dimension(model_id, index.dimension, label="EMBEDDING_DIMENSIONS")
+            vector_index.check_embedding_dimension(
+                model_id, index.dimension, label="EMBEDDING_DIMENSIONS"
+            )
         except ValueError as err:
             raise settings.ConfigError("EMBEDDING_DIMENSIONS", str(err)) from None
         return cls(
@@ -61,25 +59,53 @@ class Store:
             index=index,
         )
 
-    def collection(
+
+@dataclass(frozen=True)
+class Doubles:
+    """Stand-ins a test gives a handler for what it reaches; each is optional."""
+
+    bedrock: Callable[[Config], Any] | None = None
+    """Builds a ``bedrock-runtime`` client from a botocore ``Config``."""
+    credentials: aoss.CredentialsProvider | None = None
+    urlopen: aoss.Opener | None = None
+    backoff: resilience.Backoff | None = None
+    clock: Callable[[], float] = time.monotonic
+
+
+class Connections:
+    """How a handler reaches its store: ``bedrock`` clients whose timeouts fit the time left
+    (reads at most ``bedrock_read`` seconds), the ``embedder``, the ``collection``, one
+    ``backoff`` (``max_attempts`` attempts per call) and the ``clock`` deadlines run on."""
+
+    def __init__(
         self,
+        store: Store,
         *,
-        credentials: aoss.CredentialsProvider | None = None,
-        urlopen: aoss.Opener | None = None,
-    ) -> aoss.Collection:
-        return aoss.Collection(
-            self.collection_endpoint, region=self.region, credentials=credentials, urlopen=urlopen
+        max_attempts: int,
+        bedrock_read: float,
+        doubles: Doubles | None = None,
+    ) -> None:
+        doubles = doubles or Doubles()
+        self.clock = doubles.clock
+        self.backoff = doubles.backoff or resilience.Backoff(max_attempts=max_attempts)
+        self.bedrock = resilience.ClientCache(
+            doubles.bedrock or embeddings.bedrock_runtime(store.region),
+            connect=3.0,
+            read=bedrock_read,
+        )
+        self.embedder = embeddings.TitanEmbedder(
+            store.embedding_model_id,
+            store.index.dimension,
+            clients=self.bedrock,
+            backoff=self.backoff,
+        )
+        self.collection = aoss.Collection(
+            store.collection_endpoint,
+            region=store.region,
+            credentials=doubles.credentials,
+            urlopen=doubles.urlopen,
         )
 
-    def bedrock(
-        self, factory: Callable[[Config], Any] | None = None, *, read: float
-    ) -> ClientCache:
-        """``bedrock-runtime`` clients in the store's Region, timeouts within the time left."""
-        return ClientCache(
-            factory or embeddings.bedrock_runtime(self.region), connect=3.0, read=read
-        )
-
-    def embedder(self, clients: ClientCache, backoff: Backoff) -> embeddings.TitanEmbedder:
-        return embeddings.TitanEmbedder(
-            self.embedding_model_id, self.index.dimension, clients=clients, backoff=backoff
-        )
+    def deadline(self, context: Any, *, reserve: float) -> resilience.Deadline:
+        """The invocation's deadline (from the Lambda ``context``) on this clock."""
+        return resilience.Deadline(context, reserve=reserve, clock=self.clock)
