@@ -546,7 +546,7 @@ def bulk(outcomes: list[Any]) -> Any:
     return urlopen
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(
     event=st.one_of(
         st.builds(lambda docs: {"documents": docs}, st.lists(ENTRIES, max_size=10)), st.integers()

@@ -210,7 +210,7 @@ FAULTS = st.builds(
 )
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(event=EVENTS, faults=FAULTS)
 def test_every_answer_is_proxy_shaped_in_the_status_set_and_leaks_nothing(
     event: Any, faults: Faults
