@@ -20,7 +20,8 @@ carries the Lambda ``requestId`` (the key to the details in the function's log):
   passages given to the model (each cut to ``MAX_PASSAGE_CHARS``, no more than
   ``MAX_CONTEXT_CHARS`` in all);
 * 400 ``{"error", "field", "requestId"}``: the question is missing, empty, not a string or
-  too long, or the body is not a JSON object (also when nested too deeply to parse);
+  too long, or the body is not a JSON object (also when nested too deeply to parse, or larger
+  than 12 bytes per allowed question character plus 4 KiB);
 * 502 ``{"error", "dependency", "requestId"}``: Bedrock (``"bedrock"``) or the collection
   (``"collection"``) refused the request (access denied, validation) or answered with
   something malformed. Retrying will not help; the error names the AWS error code or HTTP
