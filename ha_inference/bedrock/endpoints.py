@@ -14,11 +14,13 @@ from ha_inference._internal.validation import LateCheck, select_zonal_subnets
 from ha_inference.bedrock.profiles import INVOKE_ACTIONS, IInvokeTarget
 from ha_inference.checks.coverage import mark_supporting
 
-DEFAULT_SERVICES = (
-    ec2.InterfaceVpcEndpointAwsService.BEDROCK_RUNTIME,
-    ec2.InterfaceVpcEndpointAwsService.BEDROCK_AGENT_RUNTIME,
-)
-"""Runtime APIs: InvokeModel/Converse, and Agents/Knowledge Bases at run time."""
+DEFAULT_SERVICES = (ec2.InterfaceVpcEndpointAwsService.BEDROCK_RUNTIME,)
+"""InvokeModel and Converse. Other Bedrock endpoints (``bedrock-agent-runtime`` for knowledge
+bases and agents, ``bedrock``, ``bedrock-agent``) only when asked for: with private DNS on, an
+endpoint takes over its service's hostname for every caller in the VPC."""
+
+INVOKE_SERVICES = frozenset({"bedrock-runtime", "bedrock-runtime-fips"})
+"""The endpoints that serve InvokeModel and Converse, whose policy the invoke targets scope."""
 
 SUPPORTING_KIND = "bedrock-endpoints"
 
@@ -29,19 +31,21 @@ class BedrockVpcEndpoints(Construct):
 
     Default settings:
 
-    * services ``bedrock-runtime`` and ``bedrock-agent-runtime`` (add ``BEDROCK``,
-      ``BEDROCK_AGENT`` or ``InterfaceVpcEndpointAwsService("bedrock-mantle")`` through
-      ``services``);
+    * service ``bedrock-runtime`` only (pass ``services`` for ``BEDROCK_AGENT_RUNTIME``,
+      ``BEDROCK``, ``BEDROCK_AGENT`` or ``InterfaceVpcEndpointAwsService("bedrock-mantle")``);
     * subnets: one in every AZ of the VPC's private subnets; at least two AZs, never two subnets
       in one AZ (Bedrock endpoints are offered in multiple AZs, not necessarily all: check
       ``aws ec2 describe-vpc-endpoint-services`` for your AZ IDs);
     * private DNS on, so SDKs keep using ``bedrock-runtime.<region>.amazonaws.com``;
     * one security group for all of them, with no ingress until you allow peers through
       ``connections`` (port 443), and no egress;
-    * an endpoint policy on every endpoint that allows only ``bedrock:InvokeModel`` and
+    * on the ``bedrock-runtime`` endpoint, a policy that allows only ``bedrock:InvokeModel`` and
       ``bedrock:InvokeModelWithResponseStream`` on the ARNs of the invoke targets (profiles and
-      the models they route to), for principals of this account. Add other statements (agents,
-      knowledge bases, guardrails) with :meth:`add_to_policy`.
+      the models they route to), for principals of this account. With private DNS on, that
+      policy applies to every caller in the VPC, also workloads that were there before: add
+      what they need (guardrails, other models) with :meth:`add_to_policy` or
+      :meth:`allow_invoke`. Any other endpoint keeps AWS's default policy (full access; IAM
+      still decides) until you add statements to it with ``add_to_policy(..., service=...)``.
     """
 
     def __init__(
@@ -92,8 +96,9 @@ class BedrockVpcEndpoints(Construct):
             actions=list(INVOKE_ACTIONS),
             conditions={"StringEquals": {"aws:PrincipalAccount": cdk.Stack.of(self).account}},
         )
-        for endpoint in self.endpoints.values():
-            endpoint.add_to_policy(self._invoke_statement)
+        for short_name, endpoint in self.endpoints.items():
+            if short_name in INVOKE_SERVICES:
+                endpoint.add_to_policy(self._invoke_statement)
         for target in invoke_targets:
             self.allow_invoke(target)
         self.node.add_validation(LateCheck(self._check_has_targets))
@@ -118,7 +123,7 @@ class BedrockVpcEndpoints(Construct):
                 endpoint.add_to_policy(statement)
 
     def _check_has_targets(self) -> list[str]:
-        if self.invoke_resource_arns:
+        if self.invoke_resource_arns or not INVOKE_SERVICES & set(self.endpoints):
             return []
         return [
             "BedrockVpcEndpoints has no invoke targets, so its endpoint policies would allow "
