@@ -24,6 +24,7 @@ from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
 from ha_inference._internal.nag import INLINE_POLICY, acknowledge, wildcard_resource_finding
+from ha_inference._internal.names import claim_name
 from ha_inference._internal.network import closed_security_group, s3_prefix_list_id
 from ha_inference._internal.validation import MIN_AZS, select_zonal_subnets
 
@@ -226,10 +227,11 @@ class MultiAzSageMakerEndpoint(Construct):
             Default: ``False``: the only egress is HTTPS to Amazon S3 for the model data.
         """
         super().__init__(scope, construct_id)
-        zonal = select_zonal_subnets("vpc_subnets", vpc, vpc_subnets)
+        zonal = select_zonal_subnets("vpc_subnets", vpc, vpc_subnets, scope=self)
         az_count = len(zonal.subnets)
         name = endpoint_name if endpoint_name is not None else _default_name(self)
         _check_name("endpoint_name", name)
+        claim_name(self, "SageMaker endpoint", name, "endpoint_name")
         _check_name("variant_name", variant_name)
         _check_instance_type(instance_type)
         count = az_count if instance_count is None else instance_count

@@ -23,6 +23,7 @@ from aws_cdk import aws_route53_targets as route53_targets
 from constructs import Construct
 
 from ha_inference._internal.nag import acknowledge
+from ha_inference._internal.names import claim_private_dns, warn_private_dns_takes_over
 from ha_inference._internal.network import closed_security_group
 from ha_inference._internal.validation import select_zonal_subnets
 from ha_inference.compute.multi_az_function import PYTHON_RUNTIME
@@ -117,7 +118,10 @@ class SageMakerRuntimeLoadBalancer(Construct):
         :param vpc_subnets: where both go. Default: one subnet in every AZ of the VPC's private
             subnets.
         :param private_dns_enabled: whether the interface endpoint answers the standard runtime
-            hostname inside ``vpc``. Default: ``True``.
+            hostname inside ``vpc``, for every caller there. Default: ``True``. A VPC takes one
+            private-DNS endpoint per service: when ``vpc`` already has a ``sagemaker.runtime``
+            endpoint with private DNS, pass ``False``; callers in ``vpc`` keep using theirs and
+            the load balancer serves other VPCs through this one.
         :param deletion_protection: whether the load balancer refuses deletion. Default:
             ``False``: with it on, a failed first deploy cannot roll the load balancer back
             (ROLLBACK_FAILED) and ``cdk destroy`` fails until a deploy turns it off again. Turn
@@ -147,7 +151,7 @@ class SageMakerRuntimeLoadBalancer(Construct):
                 "endpoint_arns must name at least one SageMaker endpoint ARN, got none; leave it "
                 "out to allow invoking every endpoint of this account and Region"
             )
-        zonal = select_zonal_subnets("vpc_subnets", vpc, vpc_subnets)
+        zonal = select_zonal_subnets("vpc_subnets", vpc, vpc_subnets, scope=self)
         self._vpc = vpc
         self._private_dns_enabled = private_dns_enabled
         for consumer in private_hosted_zone_vpcs:
@@ -176,6 +180,9 @@ class SageMakerRuntimeLoadBalancer(Construct):
             vpc=vpc,
             description="SageMaker Runtime interface endpoint: HTTPS from its NLB and callers",
         )
+        if private_dns_enabled:
+            claim_private_dns(self, vpc, "sagemaker.runtime")
+            warn_private_dns_takes_over(self, vpc, ["sagemaker.runtime"])
         self.vpc_endpoint = ec2.InterfaceVpcEndpoint(
             self,
             "Endpoint",
