@@ -74,9 +74,13 @@ load-documents: setup
 report: synth
 	$(BIN)/python -m ha_inference.report cdk.out --out report
 
-# The README's AZ-loss picture and table for the reference app (a test checks they are current).
-docs: synth
-	$(BIN)/python -m ha_inference.report cdk.out --out docs
+# The README's AZ-loss picture and table for the reference app with every component, the
+# self-hosted model included (a test checks they are current).
+DOCS_CONTEXT := ha-inference:self-hosted={"model-data":"s3://ha-inference-models-{region}/llm/model.tar.gz"}
+docs: setup
+	rm -rf cdk.out.docs
+	cdk synth --quiet -o cdk.out.docs -c '$(DOCS_CONTEXT)'
+	$(BIN)/python -m ha_inference.report cdk.out.docs --out docs
 
 bench: setup
 	$(BIN)/python bench/run.py

@@ -20,6 +20,9 @@ _EXPORTS: dict[str, str] = {
     "CollectionVpcEndpoint": "ha_inference.vectors.collection_endpoint",
     "IVectorCollection": "ha_inference.vectors.collection",
     "VectorCollection": "ha_inference.vectors.collection",
+    "VectorIndex": "ha_inference.vectors.index",
+    "IndexDefinition": "ha_inference.functions.vector_index",
+    "DEFAULT_INDEX": "ha_inference.functions.vector_index",
     "MultiAzFunction": "ha_inference.compute.multi_az_function",
     "ShippedHandler": "ha_inference.compute.shipped",
     "handler_code": "ha_inference.compute.shipped",
@@ -38,6 +41,7 @@ _EXPORTS: dict[str, str] = {
 }
 
 __all__ = [
+    "DEFAULT_INDEX",
     "DEFAULT_ROUTES",
     "ApplicationInferenceProfile",
     "BedrockVpcEndpoints",
@@ -50,6 +54,7 @@ __all__ = [
     "HaInferenceChecks",
     "IInvokeTarget",
     "IVectorCollection",
+    "IndexDefinition",
     "MultiAzFunction",
     "MultiAzSageMakerEndpoint",
     "PolicyStatementShape",
@@ -58,6 +63,7 @@ __all__ = [
     "SageMakerRuntimeLoadBalancer",
     "ShippedHandler",
     "VectorCollection",
+    "VectorIndex",
     "data_residency_of",
     "declare_data_residency",
     "handler_code",
@@ -91,6 +97,7 @@ if TYPE_CHECKING:  # pragma: no cover - what type checkers and IDEs see
     from ha_inference.checks.nag_pack import HaInferenceChecks
     from ha_inference.compute.multi_az_function import MultiAzFunction
     from ha_inference.compute.shipped import ShippedHandler, handler_code
+    from ha_inference.functions.vector_index import DEFAULT_INDEX, IndexDefinition
     from ha_inference.regions import DEFAULT_ROUTES, Geography, RoutingTable
     from ha_inference.residency import data_residency_of, declare_data_residency
     from ha_inference.selfhosted.endpoint import EndpointAlarms, MultiAzSageMakerEndpoint
@@ -100,3 +107,4 @@ if TYPE_CHECKING:  # pragma: no cover - what type checkers and IDEs see
     )
     from ha_inference.vectors.collection import IVectorCollection, VectorCollection
     from ha_inference.vectors.collection_endpoint import CollectionVpcEndpoint
+    from ha_inference.vectors.index import VectorIndex

@@ -246,3 +246,13 @@ DEFAULT_ROUTES: Mapping[Geography, RoutingTable] = MappingProxyType(
     }
 )
 """The routing of each geography's system-defined profiles (Claude 4.x model cards)."""
+
+ROUTED_MODELS: frozenset[str] = frozenset(
+    {
+        "anthropic.claude-opus-4-7",
+        "anthropic.claude-sonnet-4-5-20250929-v1:0",
+        "anthropic.claude-sonnet-4-20250514-v1:0",
+    }
+)
+"""The models whose model cards :data:`DEFAULT_ROUTES` was checked against (see the module
+docstring). Other models may route elsewhere: pass ``routes`` from their model card."""

@@ -42,13 +42,22 @@ DEFAULT_SELF_HOSTED: dict[str, Any] = {
         "2.4.0-tgi2.4.0-gpu-py311-cu124-ubuntu22.04"
     ),
     "instance-type": "ml.g5.xlarge",
-    "model-data-url": None,
-    "environment": {"HF_MODEL_ID": "/opt/ml/model"},
+    "model-data": None,
+    "environment": None,
     "invocations-per-instance": 100,
     "allowed-principals": [],
-    "deletion-protection": True,
+    "deletion-protection": False,
+    "network-isolation": None,
 }
-"""The self-hosted model, on unless ``ha-inference:self-hosted`` is false."""
+"""The fields of ``ha-inference:self-hosted`` and their defaults. The self-hosted model is off
+until that setting names the model: ``model-data`` (an s3:// model archive in each Region), or
+a hub model id in ``environment`` with ``nat-gateways`` for the download."""
+
+MODEL_IN_ARCHIVE = {"HF_MODEL_ID": "/opt/ml/model"}
+"""TGI's environment when the model comes from ``model-data``: SageMaker unpacks the archive to
+/opt/ml/model before the container starts."""
+
+REGION_PLACEHOLDER = "{region}"
 
 
 @dataclass(frozen=True)
@@ -58,13 +67,18 @@ class SelfHostedSettings:
     image: str
     instance_type: str
     invocations_per_instance: int
-    model_data_url: str | None = None
+    model_data: tuple[tuple[str, str], ...] = ()
+    """(Region, s3:// URL of the model archive in that Region); empty for a hub download."""
     environment: tuple[tuple[str, str], ...] = ()
     allowed_principals: tuple[str, ...] = ()
-    deletion_protection: bool = True
+    deletion_protection: bool = False
+    network_isolation: bool = True
 
     def image_in(self, region: str) -> str:
-        return self.image.replace("{region}", region)
+        return self.image.replace(REGION_PLACEHOLDER, region)
+
+    def model_data_in(self, region: str) -> str | None:
+        return dict(self.model_data).get(region)
 
 
 class SettingsError(ValueError):
@@ -284,7 +298,7 @@ def load_settings(
                 f"{PREFIX}require-all-destinations must be true or false, got {require_all!r}"
             )
 
-    self_hosted = _self_hosted(get("self-hosted", DEFAULT_SELF_HOSTED))
+    self_hosted = _self_hosted(get("self-hosted", None), regions, nat)
 
     return Settings(
         account=account,
@@ -300,19 +314,20 @@ def load_settings(
     )
 
 
-def _self_hosted(value: Any) -> SelfHostedSettings | None:
+def _self_hosted(value: Any, regions: list[str], nat_gateways: int) -> SelfHostedSettings | None:
     key = f"{PREFIX}self-hosted"
-    if value is False or value == "false":
+    if value is None or value is False or value == "false":
         return None
     if not isinstance(value, dict):
         raise SettingsError(
-            f"{key} must be an object with image and instance-type, or false to leave the "
-            f"self-hosted model out, got {value!r}"
+            f"{key} must be an object naming the model (model-data, or environment with a hub "
+            f"model id), or false to leave the self-hosted model out, got {value!r}"
         )
     stray = sorted(set(value) - set(DEFAULT_SELF_HOSTED))
     if stray:
+        hint = " (model-data-url is now model-data)" if "model-data-url" in stray else ""
         raise SettingsError(
-            f"{key} has unknown field(s) {', '.join(stray)}; the fields are "
+            f"{key} has unknown field(s) {', '.join(stray)}{hint}; the fields are "
             f"{', '.join(sorted(DEFAULT_SELF_HOSTED))}"
         )
     merged = {**DEFAULT_SELF_HOSTED, **value}
@@ -333,15 +348,28 @@ def _self_hosted(value: Any) -> SelfHostedSettings | None:
             f"{key}.invocations-per-instance must be a positive whole number (invocations per "
             f"instance per minute that autoscaling aims for), got {target!r}; load-test to find it"
         )
-    url = merged["model-data-url"]
-    if url is not None and not (isinstance(url, str) and url.startswith("s3://")):
-        raise SettingsError(f"{key}.model-data-url must be an s3:// URL or null, got {url!r}")
-    environment = merged["environment"] or {}
+    model_data = _model_data(merged["model-data"], regions)
+    environment = merged["environment"]
+    if environment is None:
+        environment = MODEL_IN_ARCHIVE if model_data else {}
     if not isinstance(environment, dict) or not all(
         isinstance(k, str) and isinstance(v, str) for k, v in environment.items()
     ):
         raise SettingsError(
             f"{key}.environment must map names to string values, got {environment!r}"
+        )
+    if not model_data:
+        _check_hub_download(environment, nat_gateways)
+    isolation = merged["network-isolation"]
+    if isolation is None:
+        isolation = bool(model_data)
+    if not isinstance(isolation, bool):
+        raise SettingsError(f"{key}.network-isolation must be true or false, got {isolation!r}")
+    if isolation and not model_data:
+        raise SettingsError(
+            f"{key}.network-isolation is true but the container downloads its model (no "
+            "model-data), which needs the network; set network-isolation to false, or give "
+            "model-data so SageMaker downloads the archive before the container starts"
         )
     principals = merged["allowed-principals"] or []
     if not isinstance(principals, list) or not all(
@@ -358,11 +386,82 @@ def _self_hosted(value: Any) -> SelfHostedSettings | None:
         image=image,
         instance_type=instance_type,
         invocations_per_instance=target,
-        model_data_url=url,
+        model_data=model_data,
         environment=tuple(sorted(environment.items())),
         allowed_principals=tuple(principals),
         deletion_protection=protect,
+        network_isolation=isolation,
     )
+
+
+def _model_data(value: Any, regions: list[str]) -> tuple[tuple[str, str], ...]:
+    """Per-Region model archives: a map, or one URL with {region} (or one Region only)."""
+    key = f"{PREFIX}self-hosted.model-data"
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        if REGION_PLACEHOLDER not in value and len(regions) > 1:
+            raise SettingsError(
+                f"{key} is one URL for {len(regions)} Regions ({', '.join(regions)}), got "
+                f"{value!r}; SageMaker reads model artifacts only from a bucket in the "
+                "endpoint's own Region (and the S3 gateway endpoint reaches only that Region), "
+                "so copy the archive to a bucket in each Region and give a map "
+                '{"<region>": "s3://..."}, or a URL with {region} such as '
+                "s3://my-models-{region}/llm/model.tar.gz"
+            )
+        urls = {region: value.replace(REGION_PLACEHOLDER, region) for region in regions}
+    elif isinstance(value, dict):
+        stray = sorted(set(value) - set(regions))
+        if stray:
+            raise SettingsError(
+                f"{key} names {', '.join(stray)}, which {'is' if len(stray) == 1 else 'are'} not "
+                f"in {PREFIX}regions {regions!r}; remove it or add the Region"
+            )
+        missing = [region for region in regions if region not in value]
+        if missing:
+            raise SettingsError(
+                f"{key} has no model archive for {', '.join(missing)}; every Region hosts the "
+                "model, so give each one an s3:// URL of a bucket in that Region"
+            )
+        urls = {region: value[region] for region in regions}
+    else:
+        raise SettingsError(
+            f"{key} must be an s3:// URL (with {{region}} for several Regions) or a map from "
+            f"Region to s3:// URL, got {value!r}"
+        )
+    for region, url in urls.items():
+        if not isinstance(url, str) or not url.startswith("s3://") or url.endswith("/"):
+            raise SettingsError(
+                f"{key} for {region} must be the s3:// URL of a model archive object "
+                f"(s3://<bucket>/<key>.tar.gz), got {url!r}"
+            )
+    shared = sorted({u for u in urls.values() if list(urls.values()).count(u) > 1})
+    if shared:
+        raise SettingsError(
+            f"{key} uses {', '.join(shared)} in several Regions; a bucket lives in one Region, "
+            "so give each Region the archive in its own bucket"
+        )
+    return tuple(sorted(urls.items()))
+
+
+def _check_hub_download(environment: dict[str, str], nat_gateways: int) -> None:
+    key = f"{PREFIX}self-hosted"
+    hub_id = environment.get("HF_MODEL_ID", "")
+    if not hub_id or hub_id.startswith("/"):
+        raise SettingsError(
+            f"{key} names no model: model-data is not set and environment.HF_MODEL_ID is "
+            f"{hub_id or 'not set'!r}, so the container would have nothing to serve and fail its "
+            "health checks; set model-data to an s3:// model archive in each Region (recommended: "
+            "no internet needed), or set environment.HF_MODEL_ID to a Hugging Face hub id with "
+            f"{PREFIX}nat-gateways for the download"
+        )
+    if nat_gateways == 0:
+        raise SettingsError(
+            f"{key}.environment.HF_MODEL_ID is the hub model {hub_id!r} but the VPC has no NAT "
+            f"({PREFIX}nat-gateways is 0), so the container cannot download it; set "
+            f"{PREFIX}nat-gateways to one per AZ, or give model-data (an s3:// archive in each "
+            "Region) instead"
+        )
 
 
 def _zones(region: str, given: Any, az_count: int) -> tuple[str, ...]:

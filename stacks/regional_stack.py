@@ -9,6 +9,7 @@ from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from ha_inference import (
+    DEFAULT_INDEX,
     BedrockVpcEndpoints,
     CollectionVpcEndpoint,
     CrossRegionInferenceProfile,
@@ -19,13 +20,14 @@ from ha_inference import (
     SageMakerRuntimeLoadBalancer,
     ShippedHandler,
     VectorCollection,
+    VectorIndex,
     handler_code,
 )
 from stacks.config import RegionSettings, SelfHostedSettings, Settings
 from stacks.network import Network
 
 COLLECTION_NAME = "ha-inference-vectors"
-INDEX_NAME = "passages"
+INDEX = DEFAULT_INDEX
 
 
 class RegionalStack(cdk.Stack):
@@ -65,8 +67,19 @@ class RegionalStack(cdk.Stack):
             cidr=settings.vpc_cidr,
             nat_gateways=settings.nat_gateways,
         )
+        self._add_bedrock()
+        self._add_vector_search()
+        self.retrieval = self._add_retrieval()
+        self.ingestion = self._add_ingestion()
+        self.self_hosted: MultiAzSageMakerEndpoint | None = None
+        self.runtime_load_balancer: SageMakerRuntimeLoadBalancer | None = None
+        if settings.self_hosted is not None:
+            self._add_self_hosted(settings.self_hosted)
+        self._add_outputs()
 
-        # Bedrock: the cross-Region profile, the embedding model, and runtime endpoints in every AZ.
+    def _add_bedrock(self) -> None:
+        """The cross-Region profile, the embedding model, and the runtime endpoint in every AZ."""
+        settings = self.settings
         self.profile = CrossRegionInferenceProfile(
             self, "InferenceProfile", model_id=settings.model_id, geography=settings.geography
         )
@@ -78,16 +91,9 @@ class RegionalStack(cdk.Stack):
             vpc_subnets=self.network.endpoint_subnets,
             invoke_targets=[self.profile, self.embedding_model],
         )
-        self.inference_role = iam.Role(
-            self,
-            "InferenceRole",
-            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
-            description="Invokes the model through the cross-Region inference profile only",
-        )
-        self.profile.grant_invoke(self.inference_role)
-        self.embedding_model.grant_invoke(self.inference_role)
 
-        # Vector search behind its own VPC endpoint, and the retrieval function in every AZ.
+    def _add_vector_search(self) -> None:
+        """The collection behind its own VPC endpoint, and its index created at deploy time."""
         self.collection_endpoint = CollectionVpcEndpoint(
             self,
             "CollectionEndpoint",
@@ -101,7 +107,26 @@ class RegionalStack(cdk.Stack):
             vpc_endpoint=self.collection_endpoint,
             description="Passages the retrieval function grounds its answers in",
         )
-        self.retrieval = MultiAzFunction(
+        self.index = VectorIndex(
+            self,
+            "Index",
+            collection=self.collection,
+            vpc_endpoint=self.collection_endpoint,
+            vpc_subnets=self.network.workload_subnets,
+            definition=INDEX,
+        )
+
+    def _add_retrieval(self) -> MultiAzFunction:
+        """Answers questions from the collection through the profile, in every AZ."""
+        self.inference_role = iam.Role(
+            self,
+            "InferenceRole",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description="Invokes the model through the cross-Region inference profile only",
+        )
+        self.profile.grant_invoke(self.inference_role)
+        self.embedding_model.grant_invoke(self.inference_role)
+        retrieval = MultiAzFunction(
             self,
             "Retrieval",
             vpc=self.network.vpc,
@@ -112,19 +137,38 @@ class RegionalStack(cdk.Stack):
             description="Answers a question from the vector collection through the profile",
             environment={
                 "MODEL_ID": self.profile.profile_id,
-                "EMBEDDING_MODEL_ID": settings.embedding_model_id,
+                "EMBEDDING_MODEL_ID": self.settings.embedding_model_id,
                 "COLLECTION_ENDPOINT": self.collection.collection_endpoint,
-                "INDEX_NAME": INDEX_NAME,
+                **INDEX.to_environment(),
             },
         )
-        self.collection.grant_read(self.retrieval)
-        self.bedrock_endpoints.connections.allow_default_port_from(self.retrieval)
-        self.collection_endpoint.connections.allow_default_port_from(self.retrieval)
+        self.collection.grant_read(retrieval, index_name=INDEX.name)
+        self.bedrock_endpoints.connections.allow_default_port_from(retrieval)
+        self.collection_endpoint.connections.allow_default_port_from(retrieval)
+        return retrieval
 
-        self.self_hosted: MultiAzSageMakerEndpoint | None = None
-        self.runtime_load_balancer: SageMakerRuntimeLoadBalancer | None = None
-        if settings.self_hosted is not None:
-            self._add_self_hosted(settings.self_hosted)
+    def _add_ingestion(self) -> MultiAzFunction:
+        """Embeds documents and writes them into the index; allowed to write and nothing more."""
+        ingestion = MultiAzFunction(
+            self,
+            "Ingestion",
+            vpc=self.network.vpc,
+            vpc_subnets=self.network.workload_subnets,
+            code=handler_code(),
+            handler=ShippedHandler.INGESTION.value,
+            description="Embeds documents and writes them into the vector index",
+            timeout=cdk.Duration.minutes(5),
+            environment={
+                "EMBEDDING_MODEL_ID": self.settings.embedding_model_id,
+                "COLLECTION_ENDPOINT": self.collection.collection_endpoint,
+                **INDEX.to_environment(),
+            },
+        )
+        self.embedding_model.grant_invoke(ingestion)
+        self.collection.grant_write_documents(ingestion, index_name=INDEX.name)
+        self.bedrock_endpoints.connections.allow_default_port_from(ingestion)
+        self.collection_endpoint.connections.allow_default_port_from(ingestion)
+        return ingestion
 
     def _add_self_hosted(self, hosted: SelfHostedSettings) -> None:
         """A SageMaker endpoint in every AZ behind the internal NLB on the runtime endpoint."""
@@ -135,9 +179,11 @@ class RegionalStack(cdk.Stack):
             vpc_subnets=self.network.workload_subnets,
             image=hosted.image_in(self.region),
             instance_type=hosted.instance_type,
-            model_data_url=hosted.model_data_url,
+            model_data_url=hosted.model_data_in(self.region),
             environment=dict(hosted.environment),
             invocations_per_instance_target=hosted.invocations_per_instance,
+            network_isolation=hosted.network_isolation,
+            allow_internet_https=not hosted.network_isolation and self.settings.nat_gateways > 0,
         )
         self.runtime_load_balancer = SageMakerRuntimeLoadBalancer(
             self,
@@ -154,17 +200,31 @@ class RegionalStack(cdk.Stack):
                 else None
             ),
         )
-        if hosted.model_data_url is None and self.settings.nat_gateways == 0:
-            cdk.Annotations.of(self.self_hosted).add_warning_v2(
-                "ha-inference:self-hosted-model",
-                "The self-hosted container has no model: model-data-url is null and the VPC has "
-                "no NAT, so it cannot download one either. Before deploying, set "
-                "ha-inference:self-hosted.model-data-url to an s3:// model archive, or set "
-                "ha-inference:nat-gateways and an HF_MODEL_ID hub id, or set "
-                "ha-inference:self-hosted to false.",
-            )
         self.self_hosted.grant_invoke(self.inference_role)
         self.runtime_load_balancer.connections.allow_default_port_from(self.retrieval)
+
+    def _add_outputs(self) -> None:
+        """What the README's walkthrough and ``make load-documents`` use after a deploy."""
+        cdk.CfnOutput(
+            self,
+            "RetrievalFunctionName",
+            value=self.retrieval.function.function_name,
+            description="aws lambda invoke --function-name <this> --payload "
+            '\'{"question": "..."}\' answer.json',
+        )
+        cdk.CfnOutput(
+            self,
+            "IngestionFunctionName",
+            value=self.ingestion.function.function_name,
+            description="Loads documents: make load-documents DOCS=<folder>",
+        )
+        if self.self_hosted is not None:
+            cdk.CfnOutput(
+                self,
+                "SelfHostedEndpointName",
+                value=self.self_hosted.endpoint_name,
+                description="Invoke it at runtime.sagemaker.<region>.amazonaws.com (SigV4)",
+            )
 
     @property
     def availability_zones(self) -> list[str]:

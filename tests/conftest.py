@@ -13,17 +13,18 @@ if (_VENV_BIN / "node").exists():
 import pytest  # noqa: E402
 from syrupy.assertion import SnapshotAssertion  # noqa: E402
 
-from tests.support import Synth, TemplateSnapshotExtension, synth_reference  # noqa: E402
+from tests.support import SELF_HOSTED, Synth, TemplateSnapshotExtension, synth_reference  # noqa: E402
 
 
 @pytest.fixture(scope="session")
 def reference(tmp_path_factory: pytest.TempPathFactory) -> Synth:
-    """The reference app with cdk.json's settings, synthesized once for the whole session.
+    """The reference app with cdk.json's settings plus the self-hosted model (model data in a
+    bucket per Region), synthesized once for the whole session: every construct of the app.
 
     aws-cdk-lib's built-in CloudFormation validation runs here (and nowhere else), so its
     findings are part of the assembly this fixture returns.
     """
-    return synth_reference(tmp_path_factory.mktemp("reference"), validation=True)
+    return synth_reference(tmp_path_factory.mktemp("reference"), SELF_HOSTED, validation=True)
 
 
 @pytest.fixture

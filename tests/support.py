@@ -21,6 +21,10 @@ from stacks import RegionalStack, build_reference_app
 
 ROOT = Path(__file__).resolve().parent.parent
 TEST_ACCOUNT = "111111111111"
+MODEL_DATA = "s3://ha-inference-models-{region}/llm/model.tar.gz"
+"""The self-hosted model archive of the test sessions, one bucket per Region."""
+SELF_HOSTED = {"ha-inference:self-hosted": {"model-data": MODEL_DATA}}
+"""The reference app's settings with the self-hosted model on (cdk.json leaves it off)."""
 
 
 @cache

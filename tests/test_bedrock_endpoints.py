@@ -100,10 +100,18 @@ def test_endpoint_policy_names_only_the_profile_and_its_models(scenario: Scenari
         f"arn:aws:bedrock:{r}::foundation-model/{SONNET}"
         for r in ("us-east-1", "us-east-2", "us-west-2")
     ]
-    for endpoint in endpoints(scenario.template).values():
-        if endpoint["Properties"].get("VpcEndpointType") != "Interface":
-            continue
-        assert endpoint["Properties"]["PolicyDocument"]["Statement"] == [
+    by_service = {
+        e["Properties"]["ServiceName"].rsplit(".", 1)[1]: e["Properties"]
+        for e in endpoints(scenario.template).values()
+        if e["Properties"].get("VpcEndpointType") == "Interface"
+    }
+    # Issue 10 item 7: the invoke-only policy on bedrock-agent-runtime denied Retrieve,
+    # RetrieveAndGenerate, InvokeAgent ... to every caller in the VPC. Only bedrock-runtime
+    # serves the invoke actions; endpoints asked for beyond it keep AWS's default policy.
+    assert "PolicyDocument" not in by_service["bedrock-agent-runtime"]
+    assert "PolicyDocument" not in by_service["bedrock-mantle"]
+    for endpoint in [by_service["bedrock-runtime"]]:
+        assert endpoint["PolicyDocument"]["Statement"] == [
             {
                 "Action": ["bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream"],
                 "Condition": {"StringEquals": {"aws:PrincipalAccount": TEST_ACCOUNT}},
@@ -222,3 +230,11 @@ def test_fails_coverage_when_a_deployed_region_cannot_use_the_profile(tmp_path: 
         match=r"RegionCoverage: eu-west-1 is deployed but not a source Region of 'us\.anthropic\..*' \(sources: ca-central-1, .*\); deploy only to source Regions",
     ):
         app.synth()
+
+
+def test_default_is_the_runtime_endpoint_only(tmp_path: Path) -> None:
+    """bedrock-agent-runtime is left out unless asked for (issue 10 item 7)."""
+    stack = ZonalStack(new_app(tmp_path), "Default", zones=AZS)
+    profile = CrossRegionInferenceProfile(stack, "Profile", model_id=SONNET)
+    bedrock = BedrockVpcEndpoints(stack, "Bedrock", vpc=stack.vpc, invoke_targets=[profile])
+    assert sorted(bedrock.endpoints) == ["bedrock-runtime"]

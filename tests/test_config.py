@@ -12,6 +12,9 @@ from stacks import build_reference_app
 from stacks.config import PLACEHOLDER_ACCOUNT, SettingsError, load_settings
 from tests.support import cdk_json_context, new_app
 
+MODEL_DATA_KEY = "model-data"
+M = "s3://m-{region}/model.tar.gz"
+
 
 def load(**context: Any) -> Any:
     full = {f"ha-inference:{key.replace('_', '-')}": value for key, value in context.items()}
@@ -86,14 +89,24 @@ def test_explicit_azs_and_json_strings_from_the_command_line() -> None:
         ({"data_residency": []}, r"ha-inference:data-residency must be a non-empty list of Region names, got \[\]"),
         ({"data_residency": ["eu-west-9"]}, r"ha-inference:data-residency has an unknown Region 'eu-west-9'"),
         ({"require_all_destinations": "maybe"}, r"ha-inference:require-all-destinations must be true or false, got 'maybe'"),
-        ({"self_hosted": "yes"}, r"ha-inference:self-hosted must be an object with image and instance-type, or false"),
+        ({"self_hosted": "yes"}, r"ha-inference:self-hosted must be an object naming the model \(model-data, or environment with a hub model id\), or false"),
         ({"self_hosted": {"image": "nginx:latest"}}, r"ha-inference:self-hosted\.image must be an Amazon ECR image URI \(may contain \{region\}\), got 'nginx:latest'"),
         ({"self_hosted": {"instance-type": "g5.xlarge"}}, r"ha-inference:self-hosted\.instance-type must be a SageMaker instance type such as ml\.g5\.xlarge, got 'g5\.xlarge'"),
         ({"self_hosted": {"invocations-per-instance": 0}}, r"ha-inference:self-hosted\.invocations-per-instance must be a positive whole number .* got 0"),
-        ({"self_hosted": {"model-data-url": "https://x"}}, r"ha-inference:self-hosted\.model-data-url must be an s3:// URL or null"),
-        ({"self_hosted": {"allowed-principals": ["123456789012"]}}, r"ha-inference:self-hosted\.allowed-principals must be a list of IAM principal ARNs"),
+        ({"self_hosted": {"model-data": "https://x/{region}"}}, r"ha-inference:self-hosted\.model-data for us-east-1 must be the s3:// URL of a model archive object"),
+        ({"self_hosted": {"model-data-url": "s3://m/model.tar.gz"}}, r"ha-inference:self-hosted has unknown field\(s\) model-data-url \(model-data-url is now model-data\)"),
+        ({"self_hosted": {MODEL_DATA_KEY: "s3://one-bucket/model.tar.gz"}}, r"ha-inference:self-hosted\.model-data is one URL for 3 Regions \(us-east-1, us-east-2, us-west-2\), got 's3://one-bucket/model.tar.gz'; SageMaker reads model artifacts only from a bucket in the endpoint's own Region"),
+        ({"self_hosted": {MODEL_DATA_KEY: {"us-east-1": "s3://a/m.tar.gz"}}}, r"ha-inference:self-hosted\.model-data has no model archive for us-east-2, us-west-2"),
+        ({"self_hosted": {MODEL_DATA_KEY: {"us-east-1": "s3://a/m.tar.gz", "us-east-2": "s3://a/m.tar.gz", "us-west-2": "s3://b/m.tar.gz", }}}, r"ha-inference:self-hosted\.model-data uses s3://a/m\.tar\.gz in several Regions"),
+        ({"self_hosted": {MODEL_DATA_KEY: {"eu-west-1": "s3://a/m.tar.gz"}}}, r"ha-inference:self-hosted\.model-data names eu-west-1, which is not in ha-inference:regions"),
+        ({"self_hosted": {}}, r"ha-inference:self-hosted names no model: model-data is not set and environment\.HF_MODEL_ID is 'not set'.*would have nothing to serve"),
+        ({"self_hosted": {"environment": {"HF_MODEL_ID": "/opt/ml/model"}}}, r"ha-inference:self-hosted names no model: model-data is not set and environment\.HF_MODEL_ID is '/opt/ml/model'"),
+        ({"self_hosted": {"environment": {"HF_MODEL_ID": "mistralai/Mistral-7B"}}}, r"HF_MODEL_ID is the hub model 'mistralai/Mistral-7B' but the VPC has no NAT \(ha-inference:nat-gateways is 0\)"),
+        ({"self_hosted": {MODEL_DATA_KEY: M, "network-isolation": "yes"}}, r"ha-inference:self-hosted\.network-isolation must be true or false, got 'yes'"),
+        ({"nat_gateways": 1, "self_hosted": {"environment": {"HF_MODEL_ID": "mistralai/Mistral-7B"}, "network-isolation": True}}, r"ha-inference:self-hosted\.network-isolation is true but the container downloads its model"),
+        ({"self_hosted": {MODEL_DATA_KEY: M, "allowed-principals": ["123456789012"]}}, r"ha-inference:self-hosted\.allowed-principals must be a list of IAM principal ARNs"),
         ({"self_hosted": {"imagee": "x"}}, r"ha-inference:self-hosted has unknown field\(s\) imagee"),
-        ({"self_hosted": {"deletion-protection": "no"}}, r"ha-inference:self-hosted\.deletion-protection must be true or false, got 'no'"),
+        ({"self_hosted": {MODEL_DATA_KEY: M, "deletion-protection": "no"}}, r"ha-inference:self-hosted\.deletion-protection must be true or false, got 'no'"),
     ],
 )  # fmt: skip
 def test_fails_on_bad_setting(context: dict[str, Any], message: str) -> None:
@@ -121,16 +134,44 @@ def test_fails_synth_when_data_residency_excludes_a_destination(outdir: Path) ->
         build_reference_app(app)
 
 
-def test_self_hosted_defaults_and_opt_out() -> None:
-    hosted = load().self_hosted
-    assert hosted is not None and hosted.instance_type == "ml.g5.xlarge"
-    assert hosted.image_in("us-east-2").startswith("763104351884.dkr.ecr.us-east-2.amazonaws.com/")
-    assert hosted.deletion_protection is True
-    assert load(self_hosted={"deletion-protection": False}).self_hosted.deletion_protection is False  # type: ignore[union-attr]
+def test_self_hosted_is_off_until_a_model_is_named() -> None:
+    """Issue 10 item 1: the default deploys (no model without data); naming the model turns it
+    on, with deletion protection off and network isolation on for S3 model data."""
+    assert load().self_hosted is None
     assert load(self_hosted=False).self_hosted is None
     assert load(self_hosted="false").self_hosted is None
+    hosted = load(self_hosted={"model-data": M}).self_hosted
+    assert hosted is not None and hosted.instance_type == "ml.g5.xlarge"
+    assert hosted.image_in("us-east-2").startswith("763104351884.dkr.ecr.us-east-2.amazonaws.com/")
+    assert hosted.deletion_protection is False
+    assert hosted.network_isolation is True
+    assert hosted.environment == (("HF_MODEL_ID", "/opt/ml/model"),)
+    assert hosted.model_data_in("us-west-2") == "s3://m-us-west-2/model.tar.gz"
+    protected = load(self_hosted={"model-data": M, "deletion-protection": True}).self_hosted
+    assert protected is not None and protected.deletion_protection is True
+
+
+def test_model_data_per_region_as_a_map_or_one_region() -> None:
+    regions = ["us-east-1", "us-west-2"]
+    mapped = load(
+        regions=regions,
+        self_hosted={
+            "model-data": {"us-east-1": "s3://e/m.tar.gz", "us-west-2": "s3://w/m.tar.gz"}
+        },
+    ).self_hosted
+    assert mapped.model_data == (("us-east-1", "s3://e/m.tar.gz"), ("us-west-2", "s3://w/m.tar.gz"))
+    single = load(regions=["us-east-1"], self_hosted={"model-data": "s3://e/m.tar.gz"}).self_hosted
+    assert single.model_data_in("us-east-1") == "s3://e/m.tar.gz"
+
+
+def test_hub_download_needs_nat_and_turns_isolation_off() -> None:
+    hub = load(
+        nat_gateways=3, self_hosted={"environment": {"HF_MODEL_ID": "mistralai/Mistral-7B"}}
+    ).self_hosted
+    assert hub is not None and hub.model_data == () and hub.network_isolation is False
     custom = load(
         self_hosted={
+            "model-data": M,
             "instance-type": "ml.m5.xlarge",
             "allowed-principals": ["arn:aws:iam::210987654321:root"],
         }

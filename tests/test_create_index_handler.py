@@ -300,12 +300,12 @@ def test_a_new_index_name_is_a_new_physical_id(
         ),
         ({"Index": None}, r"^Index must be an object of index properties, got NoneType$"),
         (
-            {"Index": {**DEFAULT_INDEX.to_properties(), "Dimension": "x"}},
-            r"^Index.Dimension must be a whole number, got 'x'$",
+            {"Index": {**DEFAULT_INDEX.to_properties(), "dimension": "x"}},
+            r"^Index.dimension must be a whole number, got 'x'$",
         ),
         (
-            {"Index": {**DEFAULT_INDEX.to_properties(), "Engine": "lucene"}},
-            r"^Index.Engine must be one of faiss, nmslib",
+            {"Index": {**DEFAULT_INDEX.to_properties(), "engine": "lucene"}},
+            r"^Index.engine must be one of faiss, nmslib",
         ),
     ],
 )

@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aws_cdk.assertions import Annotations, Match
 from syrupy.assertion import SnapshotAssertion
 
 from tests.support import Synth, assert_one_subnet_per_az, resources, synth_reference
@@ -69,8 +68,7 @@ def test_flow_logs_capture_all_traffic_of_the_vpc(reference: Synth, region: str)
 
 
 def test_builtin_cloudformation_validation_is_clean(reference: Synth) -> None:
-    """aws-cdk-lib's validation ran on the reference synth: no CloudFormation finding, and the
-    only annotation is the deliberate pre-deploy warning that the default model has no data."""
+    """aws-cdk-lib's validation ran on the reference synth: no finding, no annotation."""
     report_path = Path(reference.assembly.directory) / "validation-report.json"
     report = json.loads(report_path.read_text()) if report_path.exists() else {}
     violations = sorted(
@@ -79,14 +77,7 @@ def test_builtin_cloudformation_validation_is_clean(reference: Synth) -> None:
         for v in plugin.get("violations", [])
         for r in v.get("violatingConstructs", [])
     )
-    assert violations == [
-        (
-            "Construct Annotations",
-            "Annotation::ha-inference:self-hosted-model",
-            f"HaInference-{region}/SelfHosted",
-        )
-        for region in sorted(DEFAULT_AZS)
-    ]
+    assert violations == []
 
 
 def test_configured_azs_are_used_verbatim(outdir: Path) -> None:
@@ -99,7 +90,13 @@ def test_configured_azs_are_used_verbatim(outdir: Path) -> None:
                 "us-east-1": ["us-east-1b", "us-east-1d", "us-east-1f", "us-east-1a"]
             },
             "ha-inference:nat-gateways": 2,
-            "ha-inference:self-hosted": {"allowed-principals": ["arn:aws:iam::210987654321:root"]},
+            "ha-inference:self-hosted": {
+                "model-data": {
+                    "us-east-1": "s3://models-east/llm/model.tar.gz",
+                    "us-west-2": "s3://models-west/llm/model.tar.gz",
+                },
+                "allowed-principals": ["arn:aws:iam::210987654321:root"],
+            },
         },
     )
     (service,) = resources(synth.template("us-east-1"), "AWS::EC2::VPCEndpointService").values()
@@ -179,7 +176,7 @@ def test_endpoints_and_function_cover_every_az(reference: Synth, region: str) ->
         for f in resources(template, "AWS::Lambda::Function").values()
         if "VpcConfig" in f["Properties"]
     ]
-    assert in_vpc, "the retrieval function is not in the VPC"
+    assert len(in_vpc) == 3, "the retrieval, ingestion and index-creator functions"
     for function in in_vpc:
         assert_one_subnet_per_az(
             template, function["Properties"]["VpcConfig"]["SubnetIds"], azs, "function"
@@ -224,16 +221,55 @@ def test_function_role_reads_the_collection_and_invokes_only_the_profile_and_emb
         assert arns == [stack.resolve(stack_endpoint)]
     others = {a.split(":")[0] for a in granted} - {"bedrock", "aoss", "sagemaker"}
     assert others <= {"logs", "ec2", "xray", "kms"}, others
-    # The data access policy lets exactly this role read, and nothing else.
+    # The data access policy lets this role read the index, and nothing else.
     (data,) = resources(template, "AWS::OpenSearchServerless::AccessPolicy").values()
     document = json.loads(_join(data["Properties"]["Policy"], {role_id: "ROLE"}))
-    assert [rule["Principal"] for rule in document] == [["ROLE"]]
-    permissions = sorted(p for rule in document for r in rule["Rules"] for p in r["Permission"])
-    assert permissions == [
+    (read,) = [rule for rule in document if "ROLE" in rule["Principal"]]
+    assert read["Principal"] == ["ROLE"]
+    assert sorted(p for r in read["Rules"] for p in r["Permission"]) == [
         "aoss:DescribeCollectionItems",
         "aoss:DescribeIndex",
         "aoss:ReadDocument",
     ]
+    assert read["Rules"][1]["Resource"] == ["index/ha-inference-vectors/passages"]
+
+
+@pytest.mark.parametrize("region", sorted(DEFAULT_AZS))
+def test_only_the_creator_creates_the_index_and_only_ingestion_writes(
+    reference: Synth, region: str
+) -> None:
+    """Issue 10 item 5: a principal that may create the index, one that may write documents,
+    and each may do that and nothing more."""
+    template = reference.template(region)
+    stack = next(s for s in reference.stacks if s.region == region)
+    roles = {
+        "CREATOR": stack.get_logical_id(stack.index.creator.role.node.default_child),  # type: ignore[arg-type]
+        "INGESTION": stack.get_logical_id(stack.ingestion.role.node.default_child),  # type: ignore[arg-type]
+        "RETRIEVAL": stack.get_logical_id(stack.inference_role.node.default_child),  # type: ignore[arg-type]
+    }
+    (data,) = resources(template, "AWS::OpenSearchServerless::AccessPolicy").values()
+    document = json.loads(
+        _join(data["Properties"]["Policy"], {logical: name for name, logical in roles.items()})
+    )
+    index_permissions = {
+        principal: sorted(rule["Rules"][1]["Permission"])
+        for rule in document
+        for principal in rule["Principal"]
+    }
+    assert index_permissions == {
+        "CREATOR": ["aoss:CreateIndex", "aoss:DescribeIndex", "aoss:UpdateIndex"],
+        "INGESTION": ["aoss:DescribeIndex", "aoss:WriteDocument"],
+        "RETRIEVAL": ["aoss:DescribeIndex", "aoss:ReadDocument"],
+    }
+    for rule in document:
+        assert rule["Rules"][0]["Permission"] == ["aoss:DescribeCollectionItems"]
+        assert rule["Rules"][1]["Resource"] == ["index/ha-inference-vectors/passages"]
+    (index,) = resources(template, "Custom::VectorIndex").values()
+    assert index["Properties"]["Index"]["name"] == "passages"
+    assert index["Properties"]["Index"]["dimension"] == "1024"
+    depends = set(index.get("DependsOn", []))
+    (policy_id,) = resources(template, "AWS::OpenSearchServerless::AccessPolicy")
+    assert policy_id in depends, "the index is created before the creator may create it"
 
 
 def _listed(value: Any) -> list[Any]:
@@ -297,18 +333,22 @@ def test_self_hosted_model_runs_in_every_az_behind_the_load_balancer(
     assert target["Properties"]["MaxCapacity"] >= target["Properties"]["MinCapacity"]
 
 
-def test_self_hosted_model_can_be_left_out(outdir: Path) -> None:
+def test_default_app_has_no_self_hosted_model(outdir: Path) -> None:
+    """Issue 10 item 1: cdk.json's defaults deploy; the self-hosted model is off until a model
+    source is configured (the session fixture turns it on)."""
     synth = synth_reference(
         outdir,
-        {
-            "ha-inference:regions": ["us-east-1"],
-            "ha-inference:require-all-destinations": False,
-            "ha-inference:self-hosted": False,
-        },
+        {"ha-inference:regions": ["us-east-1"], "ha-inference:require-all-destinations": False},
     )
     template = synth.template("us-east-1")
-    for kind in ("AWS::SageMaker::Endpoint", "AWS::ElasticLoadBalancingV2::LoadBalancer"):
+    for kind in (
+        "AWS::SageMaker::Model",
+        "AWS::SageMaker::Endpoint",
+        "AWS::ElasticLoadBalancingV2::LoadBalancer",
+    ):
         assert resources(template, kind) == {}
+    assert synth.stacks[0].self_hosted is None
+    assert set(template["Outputs"]) == {"RetrievalFunctionName", "IngestionFunctionName"}
 
 
 @pytest.mark.parametrize("region", sorted(DEFAULT_AZS))
@@ -329,7 +369,7 @@ def test_bedrock_endpoint_policies_name_only_the_configured_models(
         for e in resources(template, "AWS::EC2::VPCEndpoint").values()
         if ".bedrock" in str(e["Properties"]["ServiceName"])
     ]
-    assert len(bedrock) == 2
+    assert len(bedrock) == 1, "bedrock-runtime only (issue 10 item 7)"
     for endpoint in bedrock:
         (statement,) = endpoint["Properties"]["PolicyDocument"]["Statement"]
         assert statement["Action"] == [
@@ -340,26 +380,25 @@ def test_bedrock_endpoint_policies_name_only_the_configured_models(
         assert statement["Condition"] == {"StringEquals": {"aws:PrincipalAccount": "111111111111"}}
 
 
-def test_warns_before_deploying_a_self_hosted_model_without_a_model(reference: Synth) -> None:
-    stack = reference.stacks[0]
-    warnings = Annotations.from_stack(stack).find_warning(
-        "*", Match.string_like_regexp("has no model: model-data-url is null")
-    )
-    assert len(warnings) == 1
+@pytest.mark.parametrize("region", sorted(DEFAULT_AZS))
+def test_each_region_serves_the_model_archive_of_its_own_region(
+    reference: Synth, region: str
+) -> None:
+    """Issue 10 item 3: model data is per Region (the bucket must be in the endpoint's Region)."""
+    template = reference.template(region)
+    (model,) = resources(template, "AWS::SageMaker::Model").values()
+    url = f"s3://ha-inference-models-{region}/llm/model.tar.gz"
+    assert model["Properties"]["PrimaryContainer"]["ModelDataUrl"] == url
+    assert model["Properties"]["PrimaryContainer"]["Environment"] == {
+        "HF_MODEL_ID": "/opt/ml/model"
+    }
+    assert model["Properties"]["EnableNetworkIsolation"] is True
 
 
-def test_no_model_warning_once_the_model_data_is_given(outdir: Path) -> None:
-    synth = synth_reference(
-        outdir,
-        {
-            "ha-inference:regions": ["us-east-1"],
-            "ha-inference:require-all-destinations": False,
-            "ha-inference:self-hosted": {"model-data-url": "s3://my-models/llm/model.tar.gz"},
-        },
-    )
-    assert (
-        Annotations.from_stack(synth.stacks[0]).find_warning(
-            "*", Match.string_like_regexp("has no model")
-        )
-        == []
-    )
+def test_self_hosted_outputs_name_the_endpoint(reference: Synth) -> None:
+    template = reference.template("us-east-1")
+    assert set(template["Outputs"]) == {
+        "RetrievalFunctionName",
+        "IngestionFunctionName",
+        "SelfHostedEndpointName",
+    }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,6 +15,7 @@ from aws_cdk.assertions import Template
 from syrupy.assertion import SnapshotAssertion
 
 from ha_inference._internal.assembly import zones_of
+from ha_inference._internal.network import NO_TRAFFIC_RULE
 from ha_inference.checks.nag_pack import HaInferenceChecks, findings_of
 from ha_inference.compute.multi_az_function import PYTHON_RUNTIME
 from ha_inference.compute.shipped import FUNCTIONS_DIR
@@ -151,7 +153,8 @@ def test_nlb_is_internal_with_cross_zone_on(scenario: Scenario, region: str) -> 
     assert props["Scheme"] == "internal"
     attributes = {a["Key"]: a["Value"] for a in props["LoadBalancerAttributes"]}
     assert attributes["load_balancing.cross_zone.enabled"] == "true"
-    assert attributes["deletion_protection.enabled"] == "true"
+    # Issue 10 item 2: on by default, a failed first deploy could not roll the NLB back.
+    assert attributes["deletion_protection.enabled"] == "false"
 
 
 @pytest.mark.parametrize("region", REGIONS)
@@ -188,7 +191,12 @@ def test_failure_detection_time_is_interval_times_unhealthy_threshold(scenario: 
 # --- security groups ---------------------------------------------------------------------------
 
 
-def test_endpoint_admits_https_from_the_nlb_only(scenario: Scenario) -> None:
+def test_endpoint_admits_https_from_the_nlb_and_the_allowed_callers_only(
+    scenario: Scenario,
+) -> None:
+    """Issue 10 item 4: inside the VPC the runtime hostname resolves to the endpoint's own
+    interfaces, so a caller allowed through ``connections`` must be admitted there as well as
+    on the NLB; nothing else is."""
     template = scenario.templates["us-east-1"]
     groups = {
         logical_id: group
@@ -197,17 +205,30 @@ def test_endpoint_admits_https_from_the_nlb_only(scenario: Scenario) -> None:
     }
     (nlb_group,) = [g for g in groups if g.startswith("RuntimeSecurityGroup")]
     (endpoint_group,) = [g for g in groups if g.startswith("RuntimeEndpointSecurityGroup")]
-    assert "SecurityGroupIngress" not in groups[endpoint_group]["Properties"]
-    (ingress,) = [
-        rule["Properties"]
-        for rule in resources(template, "AWS::EC2::SecurityGroupIngress").values()
-        if rule["Properties"]["GroupId"] == {"Fn::GetAtt": [endpoint_group, "GroupId"]}
-    ]
-    assert ingress["SourceSecurityGroupId"] == {"Fn::GetAtt": [nlb_group, "GroupId"]}
-    assert (ingress["IpProtocol"], ingress["FromPort"], ingress["ToPort"]) == ("tcp", 443, 443)
-    # The NLB keeps its inline "disallow all" egress rule, plus HTTPS to the endpoint only.
-    (blocked,) = groups[nlb_group]["Properties"]["SecurityGroupEgress"]
-    assert blocked["CidrIp"] == "255.255.255.255/32"
+
+    def ingress_of(group: str) -> list[tuple[Any, ...]]:
+        return sorted(
+            (
+                json.dumps(rule["Properties"].get("SourceSecurityGroupId")),
+                rule["Properties"].get("CidrIp"),
+                rule["Properties"]["IpProtocol"],
+                rule["Properties"]["FromPort"],
+                rule["Properties"]["ToPort"],
+            )
+            for rule in resources(template, "AWS::EC2::SecurityGroupIngress").values()
+            if rule["Properties"]["GroupId"] == {"Fn::GetAtt": [group, "GroupId"]}
+        )
+
+    nlb = json.dumps({"Fn::GetAtt": [nlb_group, "GroupId"]})
+    assert ingress_of(endpoint_group) == sorted(
+        [(nlb, None, "tcp", 443, 443), ("null", CONSUMER_CIDR, "tcp", 443, 443)]
+    )
+    assert ingress_of(nlb_group) == [("null", CONSUMER_CIDR, "tcp", 443, 443)]
+    for group in (nlb_group, endpoint_group):
+        props = groups[group]["Properties"]
+        assert "SecurityGroupIngress" not in props
+        # The inline "disallow all" placeholder stays: no EC2 default allow-all egress.
+        assert props["SecurityGroupEgress"] == [NO_TRAFFIC_RULE]
     (egress,) = [
         rule["Properties"]
         for rule in resources(template, "AWS::EC2::SecurityGroupEgress").values()
@@ -215,10 +236,12 @@ def test_endpoint_admits_https_from_the_nlb_only(scenario: Scenario) -> None:
     ]
     assert egress["DestinationSecurityGroupId"] == {"Fn::GetAtt": [endpoint_group, "GroupId"]}
     assert (egress["FromPort"], egress["ToPort"]) == (443, 443)
-    (client,) = groups[nlb_group]["Properties"]["SecurityGroupIngress"]
-    assert (client["CidrIp"], client["FromPort"]) == (CONSUMER_CIDR, 443)
-    _, nlb = _one(template, "AWS::ElasticLoadBalancingV2::LoadBalancer")
-    assert nlb["Properties"]["SecurityGroups"] == [{"Fn::GetAtt": [nlb_group, "GroupId"]}]
+    _, balancer = _one(template, "AWS::ElasticLoadBalancingV2::LoadBalancer")
+    assert balancer["Properties"]["SecurityGroups"] == [{"Fn::GetAtt": [nlb_group, "GroupId"]}]
+    assert scenario.balancers["us-east-1"].connections.security_groups == [
+        scenario.balancers["us-east-1"].security_group,
+        scenario.balancers["us-east-1"].endpoint_security_group,
+    ]
 
 
 # --- the target registration ------------------------------------------------------------------

@@ -19,6 +19,7 @@ from cfnlint.data.schemas.extensions import aws_sagemaker_hosting
 from syrupy.assertion import SnapshotAssertion
 
 from ha_inference._internal.assembly import zones_of
+from ha_inference._internal.network import NO_TRAFFIC_RULE
 from ha_inference.checks.nag_pack import HaInferenceChecks, findings_of
 from ha_inference.selfhosted.endpoint import (
     DEFAULT_INSTANCE_TYPE,
@@ -308,9 +309,52 @@ def test_execution_role_is_scoped_to_this_endpoint(scenario: Scenario) -> None:
     name = scenario.gpu["us-east-1"].endpoint_name
     group = f"arn:aws:logs:us-east-1:{TEST_ACCOUNT}:log-group:/aws/sagemaker/Endpoints/{name}"
     assert by_sid["EndpointLogs"]["Resource"] == [group, f"{group}:*"]
-    wildcard = {s["Sid"] for s in _statements(role) if s["Resource"] == "*"}
-    assert wildcard == {"EcrAuthorizationToken", "Metrics", "VpcNetworkInterfaces"}
+    (wildcard,) = [s for s in _statements(role) if s["Resource"] == "*"]
+    assert sorted(_list(wildcard["Action"])) == [
+        "cloudwatch:PutMetricData",
+        "ec2:DeleteNetworkInterfacePermission",
+        "ec2:DescribeDhcpOptions",
+        "ec2:DescribeNetworkInterfaces",
+        "ec2:DescribeSecurityGroups",
+        "ec2:DescribeSubnets",
+        "ec2:DescribeVpcEndpoints",
+        "ec2:DescribeVpcs",
+        "ecr:GetAuthorizationToken",
+    ]
+    assert "Condition" not in wildcard
     assert "UseVolumeKey" not in by_sid
+
+
+def test_network_interfaces_are_scoped_to_the_endpoint_subnets_and_vpc(scenario: Scenario) -> None:
+    """Issue 13 item 2: the create/delete/permission ENI actions name the subnets, the security
+    group and the VPC (ec2:Subnet, ec2:Vpc) instead of '*'."""
+    template = scenario.template
+    role = _one(template, "AWS::IAM::Role", "LlmRole")
+    by_sid = {s["Sid"]: s for s in _statements(role)}
+    prefix = f"arn:aws:ec2:us-east-1:{TEST_ACCOUNT}:"
+    endpoint = scenario.gpu["us-east-1"]
+    model = _one(template, "AWS::SageMaker::Model", "LlmModel")["Properties"]
+    subnet_ids = model["VpcConfig"]["Subnets"]
+    subnet_arns = [{"Fn::Join": ["", [f"{prefix}subnet/", ref]]} for ref in subnet_ids]
+    group_id = model["VpcConfig"]["SecurityGroupIds"][0]
+    create = by_sid["CreateNetworkInterfaces"]
+    assert create["Action"] == "ec2:CreateNetworkInterface"
+    expected = [
+        f"{prefix}network-interface/*",
+        *subnet_arns,
+        {"Fn::Join": ["", [f"{prefix}security-group/", group_id]]},
+    ]
+    assert sorted(map(json.dumps, create["Resource"])) == sorted(map(json.dumps, expected))
+    manage = by_sid["ManageNetworkInterfaces"]
+    assert manage["Action"] == [
+        "ec2:CreateNetworkInterfacePermission",
+        "ec2:DeleteNetworkInterface",
+    ]
+    assert manage["Resource"] == f"{prefix}network-interface/*"
+    conditions = manage["Condition"]["ArnEquals"]
+    assert sorted(map(json.dumps, conditions["ec2:Subnet"])) == sorted(map(json.dumps, subnet_arns))
+    assert conditions["ec2:Vpc"]["Fn::Join"][1][0] == f"{prefix}vpc/"
+    assert len(endpoint.availability_zones) == len(subnet_ids) == 3
 
 
 def test_execution_role_pulls_a_nested_repository(scenario: Scenario) -> None:
@@ -338,15 +382,58 @@ def test_grant_invoke_attaches_exactly_the_endpoint_to_the_grantee(scenario: Sce
     }
 
 
-def test_security_group_admits_nothing_and_sends_only_https(scenario: Scenario) -> None:
-    group = _one(scenario.template, "AWS::EC2::SecurityGroup", "Llm")["Properties"]
+def test_security_group_admits_nothing_and_sends_https_to_s3_only(scenario: Scenario) -> None:
+    """Issue 13 items 1 and 3: no 0.0.0.0/0 egress; HTTPS to the Region's S3 prefix list (looked
+    up at deploy time) for the model data, and nothing else."""
+    template = scenario.template
+    group_id = _logical_id(template, "AWS::EC2::SecurityGroup", "Llm")
+    group = template["Resources"][group_id]["Properties"]
     assert "SecurityGroupIngress" not in group
-    (egress,) = group["SecurityGroupEgress"]
+    assert group["SecurityGroupEgress"] == [NO_TRAFFIC_RULE]
+    (egress,) = [
+        r["Properties"]
+        for r in resources(template, "AWS::EC2::SecurityGroupEgress").values()
+        if r["Properties"]["GroupId"] == {"Fn::GetAtt": [group_id, "GroupId"]}
+    ]
+    lookup = _logical_id(template, "Custom::AWS", "HaInferenceS3PrefixList")
+    assert egress["DestinationPrefixListId"] == {
+        "Fn::GetAtt": [lookup, "PrefixLists.0.PrefixListId"]
+    }
     assert (egress["IpProtocol"], egress["FromPort"], egress["ToPort"]) == ("tcp", 443, 443)
-    assert not resources(scenario.template, "AWS::EC2::SecurityGroupIngress")
+    (call,) = {
+        json.dumps(r["Properties"]["Create"]) for r in resources(template, "Custom::AWS").values()
+    }
+    assert "com.amazonaws.us-east-1.s3" in call and "describeManagedPrefixLists" in call
+    assert not resources(template, "AWS::EC2::SecurityGroupIngress")
+    assert "0.0.0.0/0" not in json.dumps(template)
     assert scenario.gpu["us-east-1"].connections.security_groups == [
         scenario.gpu["us-east-1"].security_group
     ]
+
+
+def test_model_runs_with_network_isolation_when_its_data_comes_from_s3(scenario: Scenario) -> None:
+    """Issue 13 item 1: the third-party container gets no network when the model is in S3."""
+    llm = _one(scenario.template, "AWS::SageMaker::Model", "LlmModel")["Properties"]
+    assert llm["PrimaryContainer"]["ModelDataUrl"].startswith("s3://")
+    assert llm["EnableNetworkIsolation"] is True
+    assert scenario.gpu["us-east-1"].network_isolation is True
+    embeddings = _one(scenario.template, "AWS::SageMaker::Model", "EmbeddingsModel")["Properties"]
+    assert "ModelDataUrl" not in embeddings["PrimaryContainer"]
+    assert embeddings["EnableNetworkIsolation"] is False
+
+
+def test_fails_when_internet_egress_is_asked_for_an_isolated_container(
+    scratch: ZonalStack,
+) -> None:
+    with pytest.raises(
+        ValueError, match=r"allow_internet_https=True needs network_isolation=False"
+    ):
+        _endpoint(
+            scratch,
+            "Isolated",
+            model_data_url="s3://models-us-east-1/llm/model.tar.gz",
+            allow_internet_https=True,
+        )
 
 
 # --- metrics and alarms ------------------------------------------------------------------------
@@ -397,16 +484,18 @@ def test_no_ha_inference_findings(scenario: Scenario) -> None:
 
 
 def test_acknowledgements_are_narrow_and_explained(scenario: Scenario) -> None:
-    """Only the two IAM5 findings of each execution role, each on that role, with reasons."""
+    """The three IAM5 findings of each execution role and its inline policy, on that role."""
     acknowledged = [
         (path, rule.removeprefix("Annotation::"), reason)
         for path, rule, reason in acknowledgements(scenario.app)
         if "/Llm/" in path or "/Embeddings/" in path
     ]
-    assert len(acknowledged) == 2 * 5, acknowledged
+    assert len(acknowledged) == 4 * 5, acknowledged
     for path, rule, reason in acknowledged:
         assert path.endswith(("/Llm/Role", "/Embeddings/Role")), path
-        assert rule.startswith("AwsSolutions-IAM5[Resource::"), rule
+        assert rule.startswith("AwsSolutions-IAM5[Resource::") or rule == (
+            "NIST.800.53.R5-IAMNoInlinePolicy"
+        ), rule
         assert len(reason) >= 60, reason
     assert (
         "Agnostic/Llm/Role",

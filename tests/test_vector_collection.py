@@ -192,8 +192,60 @@ def test_collection_is_vectorsearch_with_standby_replicas(scenario: Scenario) ->
     _, collection = collection_named(scenario.template, "knowledge")
     assert collection["Properties"]["Type"] == "VECTORSEARCH"
     assert collection["Properties"]["StandbyReplicas"] == "ENABLED"
-    assert collection["DeletionPolicy"] == "Retain"
     assert "DeletionProtection" not in collection["Properties"]
+
+
+def test_collection_and_its_policies_are_removed_with_the_stack(scenario: Scenario) -> None:
+    """Issue 10 item 6: the name is fixed and unique per account and Region; a retained
+    collection (whose policies were deleted) made the next deploy fail on the taken name."""
+    template = scenario.template
+    _, collection = collection_named(template, "knowledge")
+    assert collection["DeletionPolicy"] == "Delete"
+    assert collection["UpdateReplacePolicy"] == "Delete"
+    for kind, name in (("encryption", "knowledge-enc"), ("network", "knowledge-net")):
+        policy = security_policy(template, kind, name)
+        assert (policy.get("DeletionPolicy"), policy.get("UpdateReplacePolicy")) == (
+            "Delete",
+            "Delete",
+        )
+
+
+def test_retained_collection_keeps_its_policies(tmp_path: Path) -> None:
+    """RETAIN is explicit and keeps the policies with the collection, so it stays reachable."""
+    app = new_app(tmp_path)
+    stack = ZonedStack(app, "Retained", region="us-east-1", zones=["us-east-1a", "us-east-1b"])
+    collection = VectorCollection(
+        stack,
+        "Vectors",
+        collection_name="kept",
+        vpc_endpoint="vpce-0abc123",
+        removal_policy=cdk.RemovalPolicy.RETAIN,
+    )
+    collection.grant_read(iam.Role(stack, "Reader", assumed_by=iam.AccountRootPrincipal()))
+    template = Template.from_stack(stack).to_json()
+    for resource in template["Resources"].values():
+        if resource["Type"].startswith("AWS::OpenSearchServerless::"):
+            assert resource["DeletionPolicy"] == "Retain", resource["Type"]
+
+
+def test_fails_on_two_collections_with_one_name_in_one_account_and_region(
+    tmp_path: Path,
+) -> None:
+    """Issue 14 item 8: a duplicate name synthesized fine and failed at deploy."""
+    app = new_app(tmp_path)
+    zones = ["us-east-1a", "us-east-1b"]
+    first = ZonedStack(app, "First", region="us-east-1", zones=zones)
+    second = ZonedStack(app, "Second", region="us-east-1", zones=zones)
+    elsewhere = ZonedStack(app, "Elsewhere", region="us-west-2", zones=["us-west-2a", "us-west-2b"])
+    VectorCollection(first, "Vectors", collection_name="docs", vpc_endpoint="vpce-0abc123")
+    VectorCollection(elsewhere, "Vectors", collection_name="docs", vpc_endpoint="vpce-0abc123")
+    with pytest.raises(
+        ValueError,
+        match=r"collection_name 'docs' is already the name of OpenSearch Serverless collection "
+        r"First/Vectors, in the same account and Region \(111111111111, us-east-1\).*give "
+        r"Second/Vectors another collection_name",
+    ):
+        VectorCollection(second, "Vectors", collection_name="docs", vpc_endpoint="vpce-0abc123")
 
 
 def test_collection_logical_id_is_stable(scenario: Scenario) -> None:
@@ -557,7 +609,7 @@ def test_fails_on_bad_allowed_services(
 def test_fails_to_grant_to_a_non_role(sandbox: tuple[cdk.App, ZonedStack, ec2.Vpc]) -> None:
     _, stack, _ = sandbox
     collection = VectorCollection(
-        stack, fresh("C"), collection_name="vectors", vpc_endpoint="vpce-0abc123"
+        stack, fresh("C"), collection_name="granted", vpc_endpoint="vpce-0abc123"
     )
     user = iam.User(stack, fresh("User"))
     with pytest.raises(TypeError, match=r"grantee must be an IAM role .* got User whose"):

@@ -72,15 +72,23 @@ def test_environment_defaults() -> None:
 
 
 def test_properties_round_trip_with_numbers_as_cloudformation_passes_them() -> None:
-    properties = IndexDefinition(
-        dimension=256, engine="nmslib", space_type="cosinesimil"
-    ).to_properties()
-    assert json.loads(json.dumps(properties)) == properties
-    as_strings = {k: str(v) if isinstance(v, int) else v for k, v in properties.items()}
-    assert as_strings["Dimension"] == "256"
-    parsed = IndexDefinition.from_properties(as_strings)
-    assert parsed == IndexDefinition(dimension=256, engine="nmslib", space_type="cosinesimil")
-    assert IndexDefinition.from_properties(properties) == parsed
+    definition = IndexDefinition(dimension=256, engine="nmslib", space_type="cosinesimil")
+    properties = definition.to_properties()
+    assert properties == {
+        "name": "passages",
+        "vectorField": "vector",
+        "textField": "text",
+        "metadataFields": ["source"],
+        "idField": "document_id",
+        "dimension": "256",
+        "engine": "nmslib",
+        "spaceType": "cosinesimil",
+        "m": "16",
+        "efConstruction": "512",
+    }
+    assert IndexDefinition.from_properties(json.loads(json.dumps(properties))) == definition
+    as_numbers = {**properties, "dimension": 256, "m": 16, "efConstruction": 512}
+    assert IndexDefinition.from_properties(as_numbers) == definition
 
 
 def test_lists_are_accepted_as_metadata_fields() -> None:
@@ -218,29 +226,29 @@ def test_fails_environments_naming_the_variable(
     ("changes", "setting", "message"),
     [
         (
-            {"Dimension": "lots"},
-            "Index.Dimension",
-            r"^Index.Dimension must be a whole number, got 'lots'$",
+            {"dimension": "lots"},
+            "Index.dimension",
+            r"^Index.dimension must be a whole number, got 'lots'$",
         ),
-        ({"Dimension": "16001"}, "Index.Dimension", r"^Index.Dimension must be 1-16000, got 16001"),
-        ({"Engine": "lucene"}, "Index.Engine", r"^Index.Engine must be one of faiss, nmslib"),
+        ({"dimension": "16001"}, "Index.dimension", r"^Index.dimension must be 1-16000, got 16001"),
+        ({"engine": "lucene"}, "Index.engine", r"^Index.engine must be one of faiss, nmslib"),
         (
-            {"SpaceType": "cosinesimil"},
-            "Index.SpaceType",
-            r"^Index.SpaceType must be one of l2, innerproduct",
+            {"spaceType": "cosinesimil"},
+            "Index.spaceType",
+            r"^Index.spaceType must be one of l2, innerproduct",
         ),
-        ({"Name": "A"}, "Index.Name", r"^Index.Name must be an OpenSearch index name"),
+        ({"name": "A"}, "Index.name", r"^Index.name must be an OpenSearch index name"),
         (
-            {"MetadataFields": "source"},
-            "Index.MetadataFields",
-            r"^Index.MetadataFields must be a sequence",
+            {"metadataFields": "source"},
+            "Index.metadataFields",
+            r"^Index.metadataFields must be a sequence",
         ),
         (
-            {"Shards": "2"},
-            "Index.Shards",
-            r"^Index.Shards is not an index property; the properties are Name, ",
+            {"shards": "2"},
+            "Index.shards",
+            r"^Index.shards is not an index property; the properties are name, ",
         ),
-        ({"M": None}, "Index.M", r"^Index.M must be a whole number, got NoneType None$"),
+        ({"m": None}, "Index.m", r"^Index.m must be a whole number, got NoneType None$"),
     ],
 )
 def test_fails_properties_naming_the_property(
@@ -254,9 +262,9 @@ def test_fails_properties_naming_the_property(
 
 def test_fails_properties_that_miss_a_key_or_are_not_an_object() -> None:
     properties = DEFAULT_INDEX.to_properties()
-    del properties["SpaceType"]
+    del properties["spaceType"]
     with pytest.raises(
-        ConfigError, match=r"^Index.SpaceType is required; pass IndexDefinition.to_properties\(\)$"
+        ConfigError, match=r"^Index.spaceType is required; pass IndexDefinition.to_properties\(\)$"
     ):
         IndexDefinition.from_properties(properties)
     with pytest.raises(

@@ -33,8 +33,9 @@ def load_stacks(assembly_dir: str | Path) -> list[StackArtifact]:
     manifest_path = root / "manifest.json"
     if not manifest_path.is_file():
         raise FileNotFoundError(
-            f"{root} is not a cloud assembly (no manifest.json); run 'make synth' or "
-            "'cdk synth' first and pass its output directory (default cdk.out)"
+            f"{root} is not a cloud assembly (no manifest.json); synthesize your app first "
+            "('cdk synth', or 'cdk synth -o <dir>') and pass its output directory "
+            "(default cdk.out)"
         )
     manifest = json.loads(manifest_path.read_text())
     stacks: list[StackArtifact] = []

@@ -12,8 +12,21 @@ the placeholder inline for good and writes every real rule as its own resource.
 
 from __future__ import annotations
 
+import aws_cdk as cdk
 from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_logs as logs
+from aws_cdk import custom_resources as cr
 from constructs import Construct
+
+from ha_inference._internal.nag import (
+    CONTROL_PLANE_OUTSIDE_VPC,
+    INLINE_POLICY,
+    NO_RESERVED_CONCURRENCY,
+    SYNCHRONOUS_NO_DLQ,
+    acknowledge,
+    acknowledge_all,
+)
 
 NO_TRAFFIC_RULE = {
     "CidrIp": "255.255.255.255/32",
@@ -50,3 +63,74 @@ def closed_security_group(
     assert isinstance(cfn, ec2.CfnSecurityGroup)
     cfn.add_property_override("SecurityGroupEgress", [NO_TRAFFIC_RULE])
     return group
+
+
+_PREFIX_LIST_LOOKUP = "HaInferenceS3PrefixList"
+_SDK_PROVIDER = "AWS679f53fac002430cb0da5b7982bd2287"
+"""The id aws-cdk-lib gives the singleton function behind every AwsCustomResource of a stack."""
+
+
+def s3_prefix_list_id(scope: Construct) -> str:
+    """The id of the Region's AWS-managed Amazon S3 prefix list (``com.amazonaws.<region>.s3``).
+
+    Security-group rules to an S3 gateway endpoint name its prefix list, whose id differs per
+    Region and is not known at synth time; one ``AwsCustomResource`` per stack looks it up at
+    deploy time (``ec2:DescribeManagedPrefixLists``, read-only) and is shared by every caller.
+    Its function logs to a log group kept one year, under a role without managed policies.
+    """
+    stack = cdk.Stack.of(scope)
+    lookup = stack.node.try_find_child(_PREFIX_LIST_LOOKUP)
+    if lookup is None:
+        lookup = _prefix_list_lookup(stack)
+    assert isinstance(lookup, cr.AwsCustomResource)
+    return lookup.get_response_field("PrefixLists.0.PrefixListId")
+
+
+def _prefix_list_lookup(stack: cdk.Stack) -> cr.AwsCustomResource:
+    name = f"com.amazonaws.{stack.region}.s3"
+    call = cr.AwsSdkCall(
+        service="EC2",
+        action="describeManagedPrefixLists",
+        parameters={"Filters": [{"Name": "prefix-list-name", "Values": [name]}]},
+        physical_resource_id=cr.PhysicalResourceId.of(name),
+        output_paths=["PrefixLists.0.PrefixListId"],
+    )
+    holder = Construct(stack, f"{_PREFIX_LIST_LOOKUP}Provider")
+    log_group = logs.LogGroup(holder, "Logs", retention=logs.RetentionDays.ONE_YEAR)
+    role = iam.Role(
+        holder,
+        "Role",
+        assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+        description="Runs the read-only AWS SDK lookups of this stack's AwsCustomResources",
+    )
+    log_group.grant_write(role)
+    lookup = cr.AwsCustomResource(
+        stack,
+        _PREFIX_LIST_LOOKUP,
+        on_create=call,
+        on_update=call,
+        policy=cr.AwsCustomResourcePolicy.from_sdk_calls(
+            resources=cr.AwsCustomResourcePolicy.ANY_RESOURCE
+        ),
+        role=role,
+        log_group=log_group,
+        install_latest_aws_sdk=False,
+    )
+    policy = lookup.node.find_child("CustomResourcePolicy")
+    acknowledge(
+        policy,
+        "AwsSolutions-IAM5[Resource::*]",
+        "ec2:DescribeManagedPrefixLists lists no resource types in the Service Authorization "
+        "Reference, so it is granted on '*'; it is read-only and the only action here.",
+    )
+    acknowledge(policy, "NIST.800.53.R5-IAMNoInlinePolicy", INLINE_POLICY)
+    acknowledge(role, "NIST.800.53.R5-IAMNoInlinePolicy", INLINE_POLICY)
+    acknowledge_all(
+        stack.node.find_child(_SDK_PROVIDER),
+        {
+            "NIST.800.53.R5-LambdaConcurrency": NO_RESERVED_CONCURRENCY,
+            "NIST.800.53.R5-LambdaDLQ": SYNCHRONOUS_NO_DLQ,
+            "NIST.800.53.R5-LambdaInsideVPC": CONTROL_PLANE_OUTSIDE_VPC,
+        },
+    )
+    return lookup

@@ -149,7 +149,7 @@ class MultiAzFunction(Construct):
                 "unset to share the account's concurrency"
             )
 
-        zonal = select_zonal_subnets("vpc_subnets", vpc, vpc_subnets)
+        zonal = select_zonal_subnets("vpc_subnets", vpc, vpc_subnets, scope=self)
         self.availability_zones = zonal.availability_zones
         """The AZs of the function's subnets, in subnet order (tokens for an imported VPC)."""
 

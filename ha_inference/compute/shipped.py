@@ -24,6 +24,10 @@ class ShippedHandler(enum.Enum):
 
     RETRIEVAL = "retrieval.handler"
     """Answers ``{"question": ...}`` from a vector collection through Bedrock."""
+    INGESTION = "ingestion.handler"
+    """Embeds ``{"documents": [...]}`` and bulk-writes them into the vector index."""
+    CREATE_INDEX = "create_index.on_event"
+    """Custom resource (provider framework): creates the k-NN index with the shipped mapping."""
     ENDPOINT_TARGETS = "endpoint_targets.handler"
     """Custom resource: registers a VPC endpoint's interface IPs as NLB targets."""
 

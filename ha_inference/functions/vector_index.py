@@ -227,25 +227,26 @@ class IndexDefinition:
         return _build(cls, values, _ENV_LABELS)
 
     def to_properties(self) -> dict[str, Any]:
-        """The definition as custom-resource properties (see :meth:`from_properties`)."""
+        """The definition as custom-resource properties, numbers as the strings CloudFormation
+        delivers them as (see :meth:`from_properties`)."""
         return {
-            "Name": self.name,
-            "VectorField": self.vector_field,
-            "TextField": self.text_field,
-            "MetadataFields": list(self.metadata_fields),
-            "IdField": self.id_field,
-            "Dimension": self.dimension,
-            "Engine": self.engine,
-            "SpaceType": self.space_type,
-            "M": self.m,
-            "EfConstruction": self.ef_construction,
+            "name": self.name,
+            "vectorField": self.vector_field,
+            "textField": self.text_field,
+            "metadataFields": list(self.metadata_fields),
+            "idField": self.id_field,
+            "dimension": str(self.dimension),
+            "engine": self.engine,
+            "spaceType": self.space_type,
+            "m": str(self.m),
+            "efConstruction": str(self.ef_construction),
         }
 
     @classmethod
     def from_properties(cls, properties: Any, *, prefix: str = "Index") -> IndexDefinition:
         """The definition in custom-resource ``properties`` (numbers as numbers or as the
         strings CloudFormation passes). Raises :class:`~settings.ConfigError` naming the
-        property (``Index.Dimension``) for a missing, unknown or invalid one."""
+        property (``Index.dimension``) for a missing, unknown or invalid one."""
         if not isinstance(properties, Mapping):
             raise ConfigError(
                 prefix,
@@ -364,16 +365,16 @@ _ENV_LABELS = {
 }
 
 _PROPERTY_OF = {
-    "Name": "name",
-    "VectorField": "vector_field",
-    "TextField": "text_field",
-    "MetadataFields": "metadata_fields",
-    "IdField": "id_field",
-    "Dimension": "dimension",
-    "Engine": "engine",
-    "SpaceType": "space_type",
-    "M": "m",
-    "EfConstruction": "ef_construction",
+    "name": "name",
+    "vectorField": "vector_field",
+    "textField": "text_field",
+    "metadataFields": "metadata_fields",
+    "idField": "id_field",
+    "dimension": "dimension",
+    "engine": "engine",
+    "spaceType": "space_type",
+    "m": "m",
+    "efConstruction": "ef_construction",
 }
 
 _INT_PROPS = frozenset({"dimension", "m", "ef_construction"})

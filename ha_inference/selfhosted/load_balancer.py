@@ -23,6 +23,8 @@ from aws_cdk import aws_route53_targets as route53_targets
 from constructs import Construct
 
 from ha_inference._internal.nag import acknowledge
+from ha_inference._internal.names import claim_private_dns, warn_private_dns_takes_over
+from ha_inference._internal.network import closed_security_group
 from ha_inference._internal.validation import select_zonal_subnets
 from ha_inference.compute.multi_az_function import PYTHON_RUNTIME
 from ha_inference.compute.shipped import handler_code
@@ -68,8 +70,13 @@ class SageMakerRuntimeLoadBalancer(Construct):
       an endpoint policy that allows only invoking SageMaker endpoints of this account and Region
       (callers still need their own IAM permission, e.g. ``grant_invoke``);
     * the load balancer is internal, with cross-zone load balancing on (a healthy target in any AZ
-      serves every AZ) and deletion protection on; it has a security group with no inbound rules:
-      allow your clients with ``connections.allow_default_port_from(peer)``;
+      serves every AZ) and deletion protection off (so a failed deploy rolls back and the stack
+      can be destroyed); it has a security group with no inbound rules;
+    * ``connections`` holds both the load balancer's and the interface endpoint's security
+      groups: ``connections.allow_default_port_from(peer)`` admits a caller on both paths, the
+      load balancer (callers in other VPCs, through the endpoint service or the private hosted
+      zone) and the endpoint's own interfaces, which the runtime hostname resolves to inside
+      ``vpc`` when private DNS is on (every SDK call from this VPC);
     * a TCP 443 listener passing TLS through to an IP target group on TCP 443;
     * explicit TCP health checks every 10 seconds, 5 seconds timeout, healthy after 3 and
       unhealthy after 2 consecutive results;
@@ -96,7 +103,7 @@ class SageMakerRuntimeLoadBalancer(Construct):
         vpc: ec2.IVpc,
         vpc_subnets: ec2.SubnetSelection | None = None,
         private_dns_enabled: bool = True,
-        deletion_protection: bool = True,
+        deletion_protection: bool = False,
         health_check_interval: cdk.Duration | None = None,
         health_check_timeout: cdk.Duration | None = None,
         healthy_threshold_count: int = 3,
@@ -111,9 +118,14 @@ class SageMakerRuntimeLoadBalancer(Construct):
         :param vpc_subnets: where both go. Default: one subnet in every AZ of the VPC's private
             subnets.
         :param private_dns_enabled: whether the interface endpoint answers the standard runtime
-            hostname inside ``vpc``. Default: ``True``.
-        :param deletion_protection: whether the load balancer refuses deletion. Default: ``True``
-            (turn it off before removing the stack).
+            hostname inside ``vpc``, for every caller there. Default: ``True``. A VPC takes one
+            private-DNS endpoint per service: when ``vpc`` already has a ``sagemaker.runtime``
+            endpoint with private DNS, pass ``False``; callers in ``vpc`` keep using theirs and
+            the load balancer serves other VPCs through this one.
+        :param deletion_protection: whether the load balancer refuses deletion. Default:
+            ``False``: with it on, a failed first deploy cannot roll the load balancer back
+            (ROLLBACK_FAILED) and ``cdk destroy`` fails until a deploy turns it off again. Turn
+            it on for production stacks whose removal goes through a change process.
         :param health_check_interval: 5-300 seconds. Default: 10 seconds.
         :param health_check_timeout: 2-120 seconds and at most the interval. Default: 5 seconds.
         :param healthy_threshold_count: 2-10. Default: 3.
@@ -139,7 +151,7 @@ class SageMakerRuntimeLoadBalancer(Construct):
                 "endpoint_arns must name at least one SageMaker endpoint ARN, got none; leave it "
                 "out to allow invoking every endpoint of this account and Region"
             )
-        zonal = select_zonal_subnets("vpc_subnets", vpc, vpc_subnets)
+        zonal = select_zonal_subnets("vpc_subnets", vpc, vpc_subnets, scope=self)
         self._vpc = vpc
         self._private_dns_enabled = private_dns_enabled
         for consumer in private_hosted_zone_vpcs:
@@ -156,20 +168,21 @@ class SageMakerRuntimeLoadBalancer(Construct):
         x unhealthy threshold (10 s x 2 = about 20 s with the defaults). When a whole AZ has no
         healthy target, clients that resolved its address follow after the 60-second DNS TTL."""
 
-        self.security_group = ec2.SecurityGroup(
+        self.security_group = closed_security_group(
             self,
             "SecurityGroup",
             vpc=vpc,
             description="SageMaker Runtime NLB: clients are added explicitly",
-            allow_all_outbound=False,
         )
-        self.endpoint_security_group = ec2.SecurityGroup(
+        self.endpoint_security_group = closed_security_group(
             self,
             "EndpointSecurityGroup",
             vpc=vpc,
-            description="SageMaker Runtime interface endpoint: HTTPS from its NLB only",
-            allow_all_outbound=False,
+            description="SageMaker Runtime interface endpoint: HTTPS from its NLB and callers",
         )
+        if private_dns_enabled:
+            claim_private_dns(self, vpc, "sagemaker.runtime")
+            warn_private_dns_takes_over(self, vpc, ["sagemaker.runtime"])
         self.vpc_endpoint = ec2.InterfaceVpcEndpoint(
             self,
             "Endpoint",
@@ -199,8 +212,7 @@ class SageMakerRuntimeLoadBalancer(Construct):
             ec2.Port.tcp(HTTPS),
             "TLS passthrough and health checks from the SageMaker Runtime NLB",
         )
-        # Written as its own resource: SecurityGroup.add_egress_rule with a security-group peer
-        # drops the group's inline "disallow all" rule and so leaves EC2's default allow-all.
+        # Written as its own resource (the rule's logical id predates closed_security_group).
         ec2.CfnSecurityGroupEgress(
             self,
             "ToEndpoint",
@@ -235,10 +247,12 @@ class SageMakerRuntimeLoadBalancer(Construct):
             "TLS listeners, so there is nothing to log. VPC flow logs record the connections.",
         )
         self.connections = ec2.Connections(
-            security_groups=[self.security_group], default_port=ec2.Port.tcp(HTTPS)
+            security_groups=[self.security_group, self.endpoint_security_group],
+            default_port=ec2.Port.tcp(HTTPS),
         )
-        """The load balancer's security group, default port 443: allow clients with
-        ``connections.allow_default_port_from(peer)``."""
+        """The load balancer's and the interface endpoint's security groups, default port 443:
+        ``connections.allow_default_port_from(peer)`` admits a caller on whichever path its
+        DNS resolves to (inside ``vpc`` the runtime hostname names the endpoint's interfaces)."""
 
         self.target_group = elbv2.NetworkTargetGroup(
             self,

@@ -16,6 +16,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_opensearchserverless as aoss
 from constructs import Construct
 
+from ha_inference._internal.names import claim_name
 from ha_inference._internal.opensearch import NAME_MAX, NAME_PATTERN, check_name, check_region
 from ha_inference.checks.coverage import mark_supporting
 from ha_inference.vectors.collection_endpoint import CollectionVpcEndpoint
@@ -45,10 +46,21 @@ WRITE_INDEX_PERMISSIONS = (
 )
 """Data-access permissions per grant (deleting collection items or indexes is never granted)."""
 
+WRITE_DOCUMENTS_INDEX_PERMISSIONS = ("aoss:DescribeIndex", "aoss:WriteDocument")
+CREATE_INDEX_INDEX_PERMISSIONS = ("aoss:CreateIndex", "aoss:DescribeIndex", "aoss:UpdateIndex")
+
 
 class _Access(enum.Enum):
-    READ = "read"
-    READ_WRITE = "read-write"
+    """A grant level: its rule-set name and its collection and index permissions."""
+
+    READ = ("read", READ_COLLECTION_PERMISSIONS, READ_INDEX_PERMISSIONS)
+    WRITE_DOCUMENTS = (
+        "write-documents",
+        READ_COLLECTION_PERMISSIONS,
+        WRITE_DOCUMENTS_INDEX_PERMISSIONS,
+    )
+    CREATE_INDEX = ("create-index", READ_COLLECTION_PERMISSIONS, CREATE_INDEX_INDEX_PERMISSIONS)
+    READ_WRITE = ("read-write", WRITE_COLLECTION_PERMISSIONS, WRITE_INDEX_PERMISSIONS)
 
 
 @runtime_checkable
@@ -67,7 +79,15 @@ class IVectorCollection(Protocol):
     @property
     def collection_name(self) -> str: ...
 
-    def grant_read(self, grantee: iam.IGrantable) -> iam.Grant: ...
+    def grant_read(self, grantee: iam.IGrantable, *, index_name: str = "*") -> iam.Grant: ...
+
+    def grant_write_documents(
+        self, grantee: iam.IGrantable, *, index_name: str = "*"
+    ) -> iam.Grant: ...
+
+    def grant_create_index(
+        self, grantee: iam.IGrantable, *, index_name: str = "*"
+    ) -> iam.Grant: ...
 
     def grant_read_write(self, grantee: iam.IGrantable) -> iam.Grant: ...
 
@@ -119,15 +139,26 @@ class _VectorCollectionBase(Construct):
         """The collection's name."""
         raise NotImplementedError
 
-    def grant_read(self, grantee: iam.IGrantable) -> iam.Grant:
+    def grant_read(self, grantee: iam.IGrantable, *, index_name: str = "*") -> iam.Grant:
         """Lets ``grantee`` search the collection's indexes and read their documents.
 
         Adds ``aoss:APIAccessAll`` on this collection to the grantee's IAM policy and the
         grantee's role to the data access policy with ``aoss:DescribeCollectionItems`` on the
-        collection and ``aoss:DescribeIndex`` and ``aoss:ReadDocument`` on its indexes.
-        ``grantee`` must be (or act through) an IAM role, for example a Lambda function.
+        collection and ``aoss:DescribeIndex`` and ``aoss:ReadDocument`` on ``index_name``
+        (default: every index of the collection). ``grantee`` must be (or act through) an IAM
+        role, for example a Lambda function.
         """
-        return self._grant(grantee, _Access.READ)
+        return self._grant(grantee, _Access.READ, index_name)
+
+    def grant_write_documents(self, grantee: iam.IGrantable, *, index_name: str = "*") -> iam.Grant:
+        """Lets ``grantee`` write documents into ``index_name`` and nothing more: no reading,
+        no creating or changing indexes (``aoss:WriteDocument``, ``aoss:DescribeIndex``)."""
+        return self._grant(grantee, _Access.WRITE_DOCUMENTS, index_name)
+
+    def grant_create_index(self, grantee: iam.IGrantable, *, index_name: str = "*") -> iam.Grant:
+        """Lets ``grantee`` create and update ``index_name`` (``aoss:CreateIndex``,
+        ``aoss:UpdateIndex``, ``aoss:DescribeIndex``), without reading or writing documents."""
+        return self._grant(grantee, _Access.CREATE_INDEX, index_name)
 
     def grant_read_write(self, grantee: iam.IGrantable) -> iam.Grant:
         """Lets ``grantee`` create and update indexes and read and write their documents.
@@ -137,19 +168,20 @@ class _VectorCollectionBase(Construct):
         ``aoss:UpdateIndex`` and ``aoss:WriteDocument`` on its indexes. Deleting indexes or
         collection items is never granted.
         """
-        return self._grant(grantee, _Access.READ_WRITE)
+        return self._grant(grantee, _Access.READ_WRITE, "*")
 
-    def _grant(self, grantee: iam.IGrantable, access: _Access) -> iam.Grant:
+    def _grant(self, grantee: iam.IGrantable, access: _Access, index_name: str) -> iam.Grant:
         role_arn = _role_arn(grantee)
+        _check_index_pattern(index_name)
         grant = iam.Grant.add_to_principal(
             grantee=grantee,
             actions=["aoss:APIAccessAll"],
             resource_arns=[self.collection_arn],
         )
-        self._add_data_access(role_arn, access)
+        self._add_data_access(role_arn, access, index_name)
         return grant
 
-    def _add_data_access(self, role_arn: str, access: _Access) -> None:
+    def _add_data_access(self, role_arn: str, access: _Access, index_name: str) -> None:
         """Adds ``role_arn`` to the data access policy; imported collections have none."""
 
     def metric(
@@ -227,7 +259,12 @@ class VectorCollection(_VectorCollectionBase):
     * policy names derived from the collection name: ``<name>-enc``, ``<name>-net`` and
       ``<name>-data``. When that exceeds the API's 32 characters, the name is shortened and a
       6-character hash of the full name keeps it unique, e.g. ``<first 20>-1a2b3c-data``;
-    * removal policy ``RETAIN`` (the vectors survive a stack deletion), no deletion protection.
+    * removal policy ``DESTROY`` for the collection and its policies, so ``cdk destroy`` followed
+      by a new deploy works (the name is fixed and unique per account and Region); load the
+      documents again after a new deploy. ``RETAIN`` keeps the collection and its policies
+      together; no deletion protection.
+    * names checked at synth: a second collection (or endpoint) of the app with the same name
+      in the same account and Region is an error naming both constructs.
 
     Fails at synth time in a Region without OpenSearch Serverless.
     """
@@ -244,7 +281,7 @@ class VectorCollection(_VectorCollectionBase):
         encryption_key: kms.IKey | None = None,
         description: str | None = None,
         deletion_protection: bool = False,
-        removal_policy: cdk.RemovalPolicy = cdk.RemovalPolicy.RETAIN,
+        removal_policy: cdk.RemovalPolicy = cdk.RemovalPolicy.DESTROY,
     ) -> None:
         """
         :param collection_name: 3-32 characters of ``[a-z0-9-]``, starting with a letter.
@@ -260,7 +297,12 @@ class VectorCollection(_VectorCollectionBase):
             key.
         :param description: Up to 1,000 characters. Default: none.
         :param deletion_protection: Refuse ``DeleteCollection`` calls. Default: ``False``.
-        :param removal_policy: What a stack deletion does to the collection. Default: ``RETAIN``.
+        :param removal_policy: What a stack deletion does to the collection and its policies.
+            Default: ``DESTROY``: the collection has a fixed name, unique per account and
+            Region, so a retained one would make the next deploy of this stack fail. With
+            ``RETAIN`` the collection keeps its vectors and its policies stay with it (it stays
+            reachable for recovery); deploying the stack again then needs another
+            ``collection_name`` or the old collection deleted first.
         """
         super().__init__(scope, construct_id)
         check_region(self, "VectorCollection")
@@ -276,6 +318,7 @@ class VectorCollection(_VectorCollectionBase):
             raise ValueError(
                 f"description must be 1-1000 characters, got {len(description)}; shorten it"
             )
+        claim_name(self, "OpenSearch Serverless collection", collection_name, "collection_name")
         stack = cdk.Stack.of(self)
         self._account = stack.account
         self._name = collection_name
@@ -341,7 +384,9 @@ class VectorCollection(_VectorCollectionBase):
             description=description,
             deletion_protection="ENABLED" if deletion_protection else None,
         )
-        self.collection.apply_removal_policy(removal_policy)
+        for resource in (self.collection, self.encryption_policy, self.network_policy):
+            resource.apply_removal_policy(removal_policy)
+        self._removal_policy = removal_policy
         # CreateCollection fails without a matching encryption policy; the network policy
         # first too, so the collection is never reachable by a route we did not declare.
         self.collection.add_resource_dependency(self.encryption_policy)
@@ -357,10 +402,7 @@ class VectorCollection(_VectorCollectionBase):
 
         self.data_access_policy: aoss.CfnAccessPolicy | None = None
         """The data access policy, created by the first ``grant_*`` call."""
-        self._principals: dict[_Access, dict[str, str]] = {
-            _Access.READ: {},
-            _Access.READ_WRITE: {},
-        }
+        self._principals: dict[tuple[_Access, str], dict[str, str]] = {}
 
     @classmethod
     def from_collection_attributes(
@@ -406,8 +448,8 @@ class VectorCollection(_VectorCollectionBase):
     def collection_name(self) -> str:
         return self._name
 
-    def _add_data_access(self, role_arn: str, access: _Access) -> None:
-        self._principals[access][role_arn] = role_arn
+    def _add_data_access(self, role_arn: str, access: _Access, index_name: str) -> None:
+        self._principals.setdefault((access, index_name), {})[role_arn] = role_arn
         if self.data_access_policy is None:
             self.data_access_policy = aoss.CfnAccessPolicy(
                 self,
@@ -417,32 +459,32 @@ class VectorCollection(_VectorCollectionBase):
                 description=f"Data access to collection {self._name}, built from grants",
                 policy=cdk.Lazy.uncached_string(_DataPolicy(self)),
             )
+            self.data_access_policy.apply_removal_policy(self._removal_policy)
 
     def _render_data_policy(self) -> str:
         name = self._name
-        levels = (
-            (_Access.READ, READ_COLLECTION_PERMISSIONS, READ_INDEX_PERMISSIONS),
-            (_Access.READ_WRITE, WRITE_COLLECTION_PERMISSIONS, WRITE_INDEX_PERMISSIONS),
-        )
+        order = list(_Access)
         rule_sets = [
             {
-                "Description": f"{access.value} access to {name}",
+                "Description": f"{access.value[0]} access to "
+                + (f"{name}" if index == "*" else f"index {index} of {name}"),
                 "Rules": [
                     {
                         "ResourceType": "collection",
                         "Resource": [f"collection/{name}"],
-                        "Permission": list(collection_permissions),
+                        "Permission": list(access.value[1]),
                     },
                     {
                         "ResourceType": "index",
-                        "Resource": [f"index/{name}/*"],
-                        "Permission": list(index_permissions),
+                        "Resource": [f"index/{name}/{index}"],
+                        "Permission": list(access.value[2]),
                     },
                 ],
-                "Principal": list(self._principals[access].values()),
+                "Principal": list(principals.values()),
             }
-            for access, collection_permissions, index_permissions in levels
-            if self._principals[access]
+            for (access, index), principals in sorted(
+                self._principals.items(), key=lambda item: (order.index(item[0][0]), item[0][1])
+            )
         ]
         return cdk.Stack.of(self).to_json_string(rule_sets)
 
@@ -524,6 +566,17 @@ def policy_name(collection_name: str, suffix: str) -> str:
     if not NAME_PATTERN.match(name):  # pragma: no cover - guarded by check_name
         raise AssertionError(f"derived policy name {name!r} is invalid")
     return name
+
+
+_INDEX_PATTERN = re.compile(r"^(\*|[a-z0-9][a-z0-9_.+-]{0,254}\*?)$")
+
+
+def _check_index_pattern(index_name: str) -> None:
+    if cdk.Token.is_unresolved(index_name) or not _INDEX_PATTERN.match(index_name):
+        raise ValueError(
+            f"index_name must be a literal index name (lowercase, starting with a letter or "
+            f"digit) or a prefix ending in '*', got {index_name!r}; for example 'passages'"
+        )
 
 
 def _check_services(allowed_services: Sequence[str]) -> tuple[str, ...]:

@@ -10,6 +10,7 @@ from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_opensearchserverless as aoss
 from constructs import Construct
 
+from ha_inference._internal.names import claim_name
 from ha_inference._internal.opensearch import NAME_MAX, check_name, check_region
 from ha_inference._internal.validation import select_zonal_subnets
 
@@ -58,7 +59,7 @@ class CollectionVpcEndpoint(Construct):
         check_region(self, "CollectionVpcEndpoint")
         if name is not None:
             check_name("name", name)
-        zonal = select_zonal_subnets("vpc_subnets", vpc, vpc_subnets)
+        zonal = select_zonal_subnets("vpc_subnets", vpc, vpc_subnets, scope=self)
         self.availability_zones = zonal.availability_zones
         """The AZs of the endpoint's subnets, in subnet order (tokens for an imported VPC)."""
         if len(zonal.subnets) > MAX_SUBNETS:
@@ -80,10 +81,12 @@ class CollectionVpcEndpoint(Construct):
         self._connections = ec2.Connections(
             security_groups=[self.security_group], default_port=ec2.Port.tcp(443)
         )
+        endpoint_name = name if name is not None else _default_name(self)
+        claim_name(self, "OpenSearch Serverless VPC endpoint", endpoint_name, "name")
         self.endpoint = aoss.CfnVpcEndpoint(
             self,
             "Resource",
-            name=name if name is not None else _default_name(self),
+            name=endpoint_name,
             vpc_id=vpc.vpc_id,
             subnet_ids=[subnet.subnet_id for subnet in zonal.subnets],
             security_group_ids=[self.security_group.security_group_id],
