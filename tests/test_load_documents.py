@@ -433,7 +433,7 @@ def test_dry_run_calls_nothing(docs: Path, assembly: Path) -> None:
         (["{empty}"], r"no \*.txt or \*.md files under "),
         (
             ["{docs}", "--assembly", "nowhere"],
-            r"nowhere is not a cloud assembly \(no manifest.json\); run 'make synth'",
+            r"nowhere is not a cloud assembly \(no manifest.json\); synthesize your app first",
         ),
         (
             ["{docs}", "--stack", "Nope"],
