@@ -18,7 +18,7 @@ help:
 	@echo "make deploy            cdk deploy --all (needs credentials and 'cdk bootstrap' per Region)"
 	@echo "make load-documents DOCS=<folder>  index *.txt and *.md files in every deployed Region"
 	@echo "make report            synth, then the AZ-loss report in report/ (Markdown and SVG)"
-	@echo "make docs              refresh docs/az-coverage.svg and docs/az-loss.md"
+	@echo "make docs              refresh docs/az-coverage.svg, docs/az-loss.md and the API reference docs/api/"
 	@echo "make bench             synth and test-suite benchmark, results in bench/results/"
 	@echo "make lock              re-resolve constraints.txt and package-lock.json"
 
@@ -81,6 +81,8 @@ docs: setup
 	rm -rf cdk.out.docs
 	cdk synth --quiet -o cdk.out.docs -c '$(DOCS_CONTEXT)'
 	$(BIN)/python -m ha_inference.report cdk.out.docs --out docs
+	rm -rf docs/api
+	$(BIN)/pdoc ha_inference --no-show-source -o docs/api
 
 bench: setup
 	$(BIN)/python bench/run.py

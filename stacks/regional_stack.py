@@ -6,6 +6,7 @@ from typing import Any
 
 import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from constructs import Construct
 
 from ha_inference import (
@@ -23,11 +24,25 @@ from ha_inference import (
     VectorIndex,
     handler_code,
 )
+from ha_inference._internal.nag import (
+    INLINE_POLICY,
+    NO_RESERVED_CONCURRENCY,
+    SYNCHRONOUS_NO_DLQ,
+    acknowledge,
+    acknowledge_all,
+)
 from stacks.config import RegionSettings, SelfHostedSettings, Settings
 from stacks.network import Network
 
 COLLECTION_NAME = "ha-inference-vectors"
 INDEX = DEFAULT_INDEX
+
+SYNCHRONOUS_FUNCTION = {
+    "NIST.800.53.R5-LambdaDLQ": SYNCHRONOUS_NO_DLQ,
+    "NIST.800.53.R5-LambdaConcurrency": NO_RESERVED_CONCURRENCY,
+}
+"""The retrieval and ingestion functions are invoked synchronously (aws lambda invoke, an API,
+make load-documents); the caller receives every error."""
 
 
 class RegionalStack(cdk.Stack):
@@ -60,12 +75,20 @@ class RegionalStack(cdk.Stack):
         )
         self.settings = settings
         self.region_settings = region
+        self.logs_key = kms.Key(
+            self,
+            "LogsKey",
+            description="Encrypts every log group of this regional stack",
+            enable_key_rotation=True,
+            removal_policy=cdk.RemovalPolicy.RETAIN,
+        )
         self.network = Network(
             self,
             "Network",
             availability_zones=region.availability_zones,
             cidr=settings.vpc_cidr,
             nat_gateways=settings.nat_gateways,
+            log_encryption_key=self.logs_key,
         )
         self._add_bedrock()
         self._add_vector_search()
@@ -114,6 +137,7 @@ class RegionalStack(cdk.Stack):
             vpc_endpoint=self.collection_endpoint,
             vpc_subnets=self.network.workload_subnets,
             definition=INDEX,
+            log_encryption_key=self.logs_key,
         )
 
     def _add_retrieval(self) -> MultiAzFunction:
@@ -134,6 +158,7 @@ class RegionalStack(cdk.Stack):
             code=handler_code(),
             handler=ShippedHandler.RETRIEVAL.value,
             role=self.inference_role,
+            log_encryption_key=self.logs_key,
             description="Answers a question from the vector collection through the profile",
             environment={
                 "MODEL_ID": self.profile.profile_id,
@@ -142,6 +167,8 @@ class RegionalStack(cdk.Stack):
                 **INDEX.to_environment(),
             },
         )
+        acknowledge_all(retrieval.function, SYNCHRONOUS_FUNCTION)
+        acknowledge(self.inference_role, "NIST.800.53.R5-IAMNoInlinePolicy", INLINE_POLICY)
         self.collection.grant_read(retrieval, index_name=INDEX.name)
         self.bedrock_endpoints.connections.allow_default_port_from(retrieval)
         self.collection_endpoint.connections.allow_default_port_from(retrieval)
@@ -158,12 +185,14 @@ class RegionalStack(cdk.Stack):
             handler=ShippedHandler.INGESTION.value,
             description="Embeds documents and writes them into the vector index",
             timeout=cdk.Duration.minutes(5),
+            log_encryption_key=self.logs_key,
             environment={
                 "EMBEDDING_MODEL_ID": self.settings.embedding_model_id,
                 "COLLECTION_ENDPOINT": self.collection.collection_endpoint,
                 **INDEX.to_environment(),
             },
         )
+        acknowledge_all(ingestion.function, SYNCHRONOUS_FUNCTION)
         self.embedding_model.grant_invoke(ingestion)
         self.collection.grant_write_documents(ingestion, index_name=INDEX.name)
         self.bedrock_endpoints.connections.allow_default_port_from(ingestion)
@@ -184,6 +213,7 @@ class RegionalStack(cdk.Stack):
             invocations_per_instance_target=hosted.invocations_per_instance,
             network_isolation=hosted.network_isolation,
             allow_internet_https=not hosted.network_isolation and self.settings.nat_gateways > 0,
+            log_encryption_key=self.logs_key,
         )
         self.runtime_load_balancer = SageMakerRuntimeLoadBalancer(
             self,

@@ -370,7 +370,8 @@ def test_no_ha_inference_findings(scenario: Scenario) -> None:
 
 
 def test_acknowledgements_are_narrow_and_explained(scenario: Scenario) -> None:
-    """ELB2 on the load balancer and IAM5[Resource::*] on the handler role, nothing else."""
+    """The access-log and deletion-protection findings on the load balancer, the certificate
+    finding on the TCP listener and IAM5[Resource::*] on the handler role, nothing else."""
     acknowledged = [
         (path.split("/", 1)[1], rule.removeprefix("Annotation::"), reason)
         for path, rule, reason in acknowledgements(scenario.app)
@@ -379,13 +380,16 @@ def test_acknowledgements_are_narrow_and_explained(scenario: Scenario) -> None:
     assert sorted((path, rule) for path, rule, _ in acknowledged) == sorted(
         [
             ("Runtime/Resource", "AwsSolutions-ELB2"),
+            ("Runtime/Resource", "NIST.800.53.R5-ELBLoggingEnabled"),
+            ("Runtime/Resource", "NIST.800.53.R5-ELBDeletionProtectionEnabled"),
+            ("Runtime/Resource/Listener", "NIST.800.53.R5-ELBv2ACMCertificateRequired"),
             ("Runtime/EndpointTargets/Role", "AwsSolutions-IAM5[Resource::*]"),
         ]
         * len(REGIONS)
     )
     for _, rule, reason in acknowledged:
         assert len(reason) >= 60, reason
-        if rule == "AwsSolutions-ELB2":
+        if rule in {"AwsSolutions-ELB2", "NIST.800.53.R5-ELBLoggingEnabled"}:
             assert "only for TLS listeners" in reason
 
 

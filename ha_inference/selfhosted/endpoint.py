@@ -193,6 +193,7 @@ class MultiAzSageMakerEndpoint(Construct):
         variant_name: str = "AllTraffic",
         network_isolation: bool | None = None,
         allow_internet_https: bool = False,
+        log_encryption_key: kms.IKey | None = None,
     ) -> None:
         """
         :param vpc: the VPC the endpoint's instances run in.
@@ -225,6 +226,8 @@ class MultiAzSageMakerEndpoint(Construct):
         :param allow_internet_https: allow HTTPS egress to ``0.0.0.0/0`` (through NAT), for a
             container that downloads its model from a hub; needs ``network_isolation=False``.
             Default: ``False``: the only egress is HTTPS to Amazon S3 for the model data.
+        :param log_encryption_key: key for the log group of the deploy-time lookup of the S3
+            prefix list (SageMaker creates the endpoint's own log group itself). Default: none.
         """
         super().__init__(scope, construct_id)
         zonal = select_zonal_subnets("vpc_subnets", vpc, vpc_subnets, scope=self)
@@ -280,7 +283,10 @@ class MultiAzSageMakerEndpoint(Construct):
         self.subnets = zonal.selection
 
         self.security_group = self._create_security_group(
-            vpc, model_data=model_data_url is not None, internet=allow_internet_https
+            vpc,
+            model_data=model_data_url is not None,
+            internet=allow_internet_https,
+            log_key=log_encryption_key,
         )
         self.connections = ec2.Connections(security_groups=[self.security_group])
         self.volume_key = self._volume_key(name, nvme=nvme, given=volume_key)
@@ -324,6 +330,14 @@ class MultiAzSageMakerEndpoint(Construct):
             ],
             kms_key_id=None if self.volume_key is None else self.volume_key.key_arn,
         )
+        if nvme:
+            acknowledge(
+                self.endpoint_config,
+                "NIST.800.53.R5-SageMakerEndpointConfigurationKMSKeyConfigured",
+                f"{instance_type} stores the ML volume on local NVMe instance storage, which the "
+                "instance encrypts in hardware; SageMaker attaches no EBS volume for a KmsKeyId "
+                "to encrypt (and has rejected KmsKeyId for such types), so none is set.",
+            )
         self.endpoint = sagemaker.CfnEndpoint(
             self,
             "Resource",
@@ -337,7 +351,7 @@ class MultiAzSageMakerEndpoint(Construct):
         self._alarms: EndpointAlarms | None = None
 
     def _create_security_group(
-        self, vpc: ec2.IVpc, *, model_data: bool, internet: bool
+        self, vpc: ec2.IVpc, *, model_data: bool, internet: bool, log_key: kms.IKey | None
     ) -> ec2.SecurityGroup:
         """No inbound; HTTPS out to Amazon S3 (model data) and, if asked, to the internet."""
         group = closed_security_group(
@@ -348,7 +362,7 @@ class MultiAzSageMakerEndpoint(Construct):
         )
         if model_data:
             group.add_egress_rule(
-                ec2.Peer.prefix_list(s3_prefix_list_id(self)),
+                ec2.Peer.prefix_list(s3_prefix_list_id(self, log_encryption_key=log_key)),
                 ec2.Port.tcp(443),
                 "HTTPS to Amazon S3 (the S3 gateway endpoint) for the model data",
             )

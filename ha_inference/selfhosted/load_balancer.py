@@ -239,13 +239,22 @@ class SageMakerRuntimeLoadBalancer(Construct):
                 False if endpoint_service is not None else None
             ),
         )
-        acknowledge(
-            self.load_balancer,
-            "AwsSolutions-ELB2",
+        no_access_logs = (
             "The listener is TCP so that TLS passes through to the SageMaker Runtime endpoint "
             "with its AWS certificate; Network Load Balancer access logs are written only for "
-            "TLS listeners, so there is nothing to log. VPC flow logs record the connections.",
+            "TLS listeners, so there is nothing to log. VPC flow logs record the connections."
         )
+        acknowledge(self.load_balancer, "AwsSolutions-ELB2", no_access_logs)
+        acknowledge(self.load_balancer, "NIST.800.53.R5-ELBLoggingEnabled", no_access_logs)
+        if not deletion_protection:
+            acknowledge(
+                self.load_balancer,
+                "NIST.800.53.R5-ELBDeletionProtectionEnabled",
+                "Off by default so that a failed first deploy rolls the load balancer back and "
+                "the stack can be destroyed (with it on, CloudFormation ends in ROLLBACK_FAILED); "
+                "it holds no data and is recreated by a deploy. deletion_protection=True turns "
+                "it on for stacks whose removal goes through a change process.",
+            )
         self.connections = ec2.Connections(
             security_groups=[self.security_group, self.endpoint_security_group],
             default_port=ec2.Port.tcp(HTTPS),
@@ -276,6 +285,13 @@ class SageMakerRuntimeLoadBalancer(Construct):
             port=HTTPS,
             protocol=elbv2.Protocol.TCP,
             default_target_groups=[self.target_group],
+        )
+        acknowledge(
+            self.listener,
+            "NIST.800.53.R5-ELBv2ACMCertificateRequired",
+            "TLS passes through this TCP listener to the SageMaker Runtime endpoint, which "
+            "presents AWS's certificate for runtime.sagemaker.<region>.amazonaws.com; a listener "
+            "certificate would terminate TLS here and break that hostname and SigV4 signing.",
         )
 
         self.targets_resource = self._register_endpoint_targets(handler_log_retention)
