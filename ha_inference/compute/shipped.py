@@ -24,8 +24,9 @@ class ShippedHandler(enum.Enum):
 
     RETRIEVAL = "retrieval.handler"
     """Answers ``{"question": ...}`` from a vector collection through Bedrock."""
-    ENDPOINT_TARGETS = "endpoint_targets.handler"
-    """Custom resource: registers a VPC endpoint's interface IPs as NLB targets."""
+    ENDPOINT_TARGETS = "endpoint_targets.on_event"
+    """Custom resource (through the provider framework): registers a VPC endpoint's interface IPs
+    as NLB targets."""
 
 
 def handler_code() -> lambda_.Code:
