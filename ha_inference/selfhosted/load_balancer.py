@@ -30,15 +30,6 @@ from ha_inference.compute.shipped import ShippedHandler, handler_code
 from ha_inference.regions import check_region_name
 
 HTTPS = 443
-_DESCRIBE_ACTIONS = (
-    "ec2:DescribeNetworkInterfaces",
-    "elasticloadbalancing:DescribeTags",
-    "elasticloadbalancing:DescribeTargetHealth",
-)
-"""Read-only calls of the endpoint-targets handler; none supports resource-level permissions."""
-_TARGET_GROUP_ENV = "TARGET_GROUP_ARN"
-"""Tells the endpoint-targets handler its construct's current target group (the handler reads
-the same name, ``endpoint_targets.TARGET_GROUP_ENV``; the library does not import handlers)."""
 
 
 @dataclass(frozen=True)
@@ -344,6 +335,12 @@ class SageMakerRuntimeLoadBalancer(Construct):
         moves an existing stack to the framework updates it before CloudFormation sends the old
         resource's Delete to it; the resource itself is new (``Registration``), since
         CloudFormation does not let a custom resource change its ServiceToken."""
+        # Read-only calls of the handler; none supports resource-level permissions.
+        describe_actions = (
+            "ec2:DescribeNetworkInterfaces",
+            "elasticloadbalancing:DescribeTags",
+            "elasticloadbalancing:DescribeTargetHealth",
+        )
         holder = Construct(self, "EndpointTargets")
         log_group = logs.LogGroup(holder, "Logs", retention=retention)
         group_arn = self.target_group.target_group_arn
@@ -362,7 +359,7 @@ class SageMakerRuntimeLoadBalancer(Construct):
                         ),
                         iam.PolicyStatement(
                             sid="Describe",
-                            actions=list(_DESCRIBE_ACTIONS),
+                            actions=list(describe_actions),
                             resources=["*"],
                         ),
                         iam.PolicyStatement(
@@ -382,7 +379,7 @@ class SageMakerRuntimeLoadBalancer(Construct):
         acknowledge(
             role,
             "AwsSolutions-IAM5[Resource::*]",
-            f"{', '.join(_DESCRIBE_ACTIONS)} support no resource-level permissions (Service "
+            f"{', '.join(describe_actions)} support no resource-level permissions (Service "
             "Authorization Reference), so they need '*'; all are read-only. Registering and "
             "deregistering targets and writing the claim tags is limited to this construct's "
             "target group.",
@@ -399,7 +396,8 @@ class SageMakerRuntimeLoadBalancer(Construct):
             memory_size=256,
             role=role,
             log_group=log_group,
-            environment={_TARGET_GROUP_ENV: group_arn},
+            # The handler's endpoint_targets.TARGET_GROUP_ENV: its construct's current group.
+            environment={"TARGET_GROUP_ARN": group_arn},
         )
         provider = HandlerProvider(holder, "Provider", on_event=function, log_group=log_group)
         return cdk.CustomResource(
