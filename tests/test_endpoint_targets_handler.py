@@ -530,8 +530,11 @@ class Cloud:
     spare_enis: list[str]
     ips: dict[str, str]
 
+    groups: int = 0
+
     def new_target_group(self) -> str:
-        name = f"tg-{len(self.elbv2.describe_target_groups()['TargetGroups'])}"
+        self.groups += 1
+        name = f"tg-{self.groups}"
         response = self.elbv2.create_target_group(
             Name=name, Protocol="TCP", Port=443, VpcId=self.vpc, TargetType="ip"
         )
@@ -904,8 +907,11 @@ OPERATIONS = [
     "remove_tags",
     "describe_tags",
 ]
-faults = st.one_of(
+soft_faults = st.one_of(
     st.builds(Fault, st.sampled_from(OPERATIONS), st.just("transient"), st.integers(0, 3)),
+    st.builds(Fault, st.just("deregister_targets"), st.just("gone")),
+)
+hard_faults = st.one_of(
     st.builds(Fault, st.sampled_from(OPERATIONS), st.just("denied")),
     # What a failed Create's rollback does not call, so the rollback itself can still work.
     st.builds(
@@ -913,10 +919,16 @@ faults = st.one_of(
         st.sampled_from(["describe_network_interfaces", "register_targets", "add_tags"]),
         st.just("hang"),
     ),
-    st.builds(Fault, st.just("deregister_targets"), st.just("gone")),
 )
 eni_picks = st.sets(st.integers(0, 4), min_size=1)
-fault_lists = st.lists(faults, max_size=2)
+# At most one hard fault a request: a second one could refuse a failed Create's rollback too,
+# which the handler logs and leaves to the next Create of that logical id (same physical id,
+# so it takes the claim over); that is outside this property.
+fault_lists = st.builds(
+    lambda hard, soft: [*hard, *soft],
+    st.lists(hard_faults, max_size=1),
+    st.lists(soft_faults, max_size=1),
+)
 
 
 @dataclass
@@ -947,7 +959,7 @@ def _request(group: str, request: dict[str, Any], fault_list: list[Fault]) -> di
 
 
 @settings(
-    max_examples=30,
+    max_examples=15,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
@@ -955,14 +967,15 @@ def _request(group: str, request: dict[str, Any], fault_list: list[Fault]) -> di
 def test_every_sequence_leaves_exactly_the_live_instances_targets(
     cloud: Cloud, data: st.DataObject
 ) -> None:
-    """Each step is a request CloudFormation could send next, with up to two faults. Its side is
+    """Each step is a request CloudFormation could send next, with up to two faults (at most one
+    that fails the request). Its side is
     modelled: a failed Create leaves no instance (marker id, Delete ignored), a failed Update is
     rolled back with the old properties, a failed Delete is retried. After every step the group
     holds exactly the addresses of the live instances and one claim per live instance."""
     group = cloud.new_target_group()
     pool = [*cloud.endpoint_enis, *cloud.spare_enis]
     live: dict[str, Live] = {}
-    for _ in range(data.draw(st.integers(1, 8), label="steps")):
+    for _ in range(data.draw(st.integers(1, 6), label="steps")):
         choices = [("Create", name) for name in "ABC" if name not in live]
         choices += [(kind, name) for name in live for kind in ("Update", "Delete")]
         request_type, logical_id = data.draw(st.sampled_from(choices), label="request")
