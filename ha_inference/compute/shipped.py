@@ -28,8 +28,9 @@ class ShippedHandler(enum.Enum):
     """Embeds ``{"documents": [...]}`` and bulk-writes them into the vector index."""
     CREATE_INDEX = "create_index.on_event"
     """Custom resource (provider framework): creates the k-NN index with the shipped mapping."""
-    ENDPOINT_TARGETS = "endpoint_targets.handler"
-    """Custom resource: registers a VPC endpoint's interface IPs as NLB targets."""
+    ENDPOINT_TARGETS = "endpoint_targets.on_event"
+    """Custom resource (through the provider framework): registers a VPC endpoint's interface IPs
+    as NLB targets."""
 
 
 def handler_code() -> lambda_.Code:

@@ -22,12 +22,13 @@ from aws_cdk import aws_route53 as route53
 from aws_cdk import aws_route53_targets as route53_targets
 from constructs import Construct
 
+from ha_inference._internal.custom_resource import HandlerProvider
 from ha_inference._internal.nag import acknowledge
 from ha_inference._internal.names import claim_private_dns, warn_private_dns_takes_over
 from ha_inference._internal.network import closed_security_group
 from ha_inference._internal.validation import select_zonal_subnets
 from ha_inference.compute.multi_az_function import PYTHON_RUNTIME
-from ha_inference.compute.shipped import handler_code
+from ha_inference.compute.shipped import ShippedHandler, handler_code
 from ha_inference.regions import check_region_name
 
 HTTPS = 443
@@ -358,8 +359,21 @@ class SageMakerRuntimeLoadBalancer(Construct):
             )
 
     def _register_endpoint_targets(self, retention: logs.RetentionDays) -> cdk.CustomResource:
+        """The custom resource that registers the endpoint's interface IPs, served through the
+        provider framework (``HandlerProvider``), which answers CloudFormation on success, error
+        and handler timeout. The handler function keeps its construct id so that the deploy that
+        moves an existing stack to the framework updates it before CloudFormation sends the old
+        resource's Delete to it; the resource itself is new (``Registration``), since
+        CloudFormation does not let a custom resource change its ServiceToken."""
+        # Read-only calls of the handler; none supports resource-level permissions.
+        describe_actions = (
+            "ec2:DescribeNetworkInterfaces",
+            "elasticloadbalancing:DescribeTags",
+            "elasticloadbalancing:DescribeTargetHealth",
+        )
         holder = Construct(self, "EndpointTargets")
         log_group = logs.LogGroup(holder, "Logs", retention=retention)
+        group_arn = self.target_group.target_group_arn
         role = iam.Role(
             holder,
             "Role",
@@ -375,10 +389,7 @@ class SageMakerRuntimeLoadBalancer(Construct):
                         ),
                         iam.PolicyStatement(
                             sid="Describe",
-                            actions=[
-                                "ec2:DescribeNetworkInterfaces",
-                                "elasticloadbalancing:DescribeTargetHealth",
-                            ],
+                            actions=list(describe_actions),
                             resources=["*"],
                         ),
                         iam.PolicyStatement(
@@ -386,8 +397,10 @@ class SageMakerRuntimeLoadBalancer(Construct):
                             actions=[
                                 "elasticloadbalancing:RegisterTargets",
                                 "elasticloadbalancing:DeregisterTargets",
+                                "elasticloadbalancing:AddTags",
+                                "elasticloadbalancing:RemoveTags",
                             ],
-                            resources=[self.target_group.target_group_arn],
+                            resources=[group_arn],
                         ),
                     ]
                 )
@@ -396,10 +409,10 @@ class SageMakerRuntimeLoadBalancer(Construct):
         acknowledge(
             role,
             "AwsSolutions-IAM5[Resource::*]",
-            "ec2:DescribeNetworkInterfaces and elasticloadbalancing:DescribeTargetHealth support "
-            "no resource-level permissions (Service Authorization Reference), so they need '*'; "
-            "both are read-only. Registering and deregistering targets is limited to this "
-            "construct's target group.",
+            f"{', '.join(describe_actions)} support no resource-level permissions (Service "
+            "Authorization Reference), so they need '*'; all are read-only. Registering and "
+            "deregistering targets and writing the claim tags is limited to this construct's "
+            "target group.",
         )
         function = lambda_.Function(
             holder,
@@ -407,22 +420,25 @@ class SageMakerRuntimeLoadBalancer(Construct):
             description="Registers the SageMaker Runtime endpoint's interface IPs as NLB targets",
             runtime=PYTHON_RUNTIME,
             architecture=lambda_.Architecture.ARM_64,
-            handler="endpoint_targets.handler",
+            handler=ShippedHandler.ENDPOINT_TARGETS.value,
             code=handler_code(),
             timeout=cdk.Duration.minutes(2),
             memory_size=256,
             role=role,
             log_group=log_group,
+            # The handler's endpoint_targets.TARGET_GROUP_ENV: its construct's current group.
+            environment={"TARGET_GROUP_ARN": group_arn},
         )
+        provider = HandlerProvider(holder, "Provider", on_event=function, log_group=log_group)
         return cdk.CustomResource(
             holder,
-            "Resource",
-            service_token=function.function_arn,
+            "Registration",
+            service_token=provider.service_token,
             resource_type="Custom::SageMakerRuntimeTargets",
             service_timeout=cdk.Duration.minutes(5),
             properties={
                 "NetworkInterfaceIds": self.vpc_endpoint.vpc_endpoint_network_interface_ids,
-                "TargetGroupArn": self.target_group.target_group_arn,
+                "TargetGroupArn": group_arn,
                 "Port": HTTPS,
             },
         )
