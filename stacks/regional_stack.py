@@ -222,6 +222,7 @@ class RegionalStack(cdk.Stack):
             vpc_subnets=self.network.endpoint_subnets,
             endpoint_arns=[self.self_hosted.endpoint_arn],
             deletion_protection=hosted.deletion_protection,
+            log_encryption_key=self.logs_key,
             endpoint_service=(
                 EndpointServiceOptions(
                     allowed_principals=[iam.ArnPrincipal(p) for p in hosted.allowed_principals]
