@@ -459,7 +459,7 @@ def caller_account(connector: Connector, region: str) -> str:
         identity = connector.aws(region).call("sts", "GetCallerIdentity") or {}
     except CouldNotCheckError as err:
         raise CannotRunError(
-            f"the credentials do not work: {err.detail}; {SET_CREDENTIALS}"
+            f"cannot read the caller's identity: {err.detail}; {err.fix}"
         ) from None
     except BotoCoreError as err:
         raise CannotRunError(f"the credentials do not work: {err}; {SET_CREDENTIALS}") from None
@@ -623,14 +623,16 @@ def run_checks(
         aws = connector.aws(region)
         found: list[Result] = []
         for check in registry.checks:
-            found.extend(Result(region, check.name, f) for f in _findings(check, target, aws))
+            found.extend(Result(region, check.name, f) for f in run_check(check, target, aws))
         counts = Counter(r.status.value for r in found)
         _say(progress, f"{registry.command}: {region}: " + _summary(counts))
         results.extend(found)
     return results
 
 
-def _findings(check: Check, target: Target, aws: Aws) -> list[Finding]:
+def run_check(check: Check, target: Target, aws: Aws) -> list[Finding]:
+    """The check's findings; one "could not check" row when it stops, "not applicable" when it
+    finds nothing to check."""
     try:
         findings = list(check.run(target, aws))
     except CouldNotCheckError as err:

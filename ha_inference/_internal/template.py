@@ -382,7 +382,8 @@ _NAMED = {
 
 
 def unique_names(stack: StackArtifact) -> list[UniqueName]:
-    """Every literal name of a resource whose name is unique per account and Region."""
+    """Every literal name of a resource whose name is unique per account and Region, kind by
+    kind (collections, security policies, access policies, endpoints, profiles)."""
     names = []
     for resource_id, resource in sorted(stack.resources.items()):
         resource_type = resource.get("Type", "")
@@ -403,4 +404,5 @@ def unique_names(stack: StackArtifact) -> list[UniqueName]:
                 policy_type,
             )
         )
-    return names
+    order = list(_NAMED)
+    return sorted(names, key=lambda n: (order.index(n.resource_type), n.name))
