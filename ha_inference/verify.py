@@ -493,7 +493,11 @@ def _interface_endpoint_finding(
             "add the subnets to the endpoint (deploy the template again)",
             stack=stack.name,
         )
-    return passed(subject, f"{state}, {where} in all {len(subnets)} subnets", stack=stack.name)
+    if where == "subnets":
+        placement = f"in all {len(subnets)} subnets (OpenSearch Serverless manages its ENIs)"
+    else:
+        placement = f"an ENI in each of its {len(subnets)} subnets"
+    return passed(subject, f"{state}, {placement}", stack=stack.name)
 
 
 @VERIFY.check(

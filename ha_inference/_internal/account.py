@@ -673,15 +673,17 @@ def _summary(counts: Mapping[str, int]) -> str:
 # --------------------------------------------------------------------------- rendering
 
 _RESULT_WIDTH = len(Status.UNKNOWN.value)
+TABLE_WIDTH = 120
+"""Table width when the output is not a terminal (CI logs, files); a terminal's own width up
+to 200 otherwise."""
 
 
-def render_table(results: Sequence[Result], width: int = 132) -> str:
-    """One table per Region: check, result, detail, fix (cells wrapped to ``width``)."""
-    check_width = 30
+def render_table(results: Sequence[Result], width: int = TABLE_WIDTH) -> str:
+    """One table per Region: check, result, detail (led by the subject), fix; cells wrap."""
+    check_width = max((len(r.check) for r in results), default=5)
     rest = max(width - check_width - _RESULT_WIDTH - 6, 40)
     detail_width = rest * 3 // 5
-    fix_width = rest - detail_width
-    widths = (check_width, _RESULT_WIDTH, detail_width, fix_width)
+    widths = (check_width, _RESULT_WIDTH, detail_width, rest - detail_width)
     out: list[str] = []
     for region in dict.fromkeys(r.region for r in results):
         rows = [r for r in results if r.region == region]
@@ -691,8 +693,9 @@ def render_table(results: Sequence[Result], width: int = 132) -> str:
         out.append("  ".join("-" * w for w in widths))
         for result in rows:
             f = result.finding
-            label = f"{result.check}: {f.subject}" if f.subject else result.check
-            out.append(_row((label, f.status.value, f.detail, f.fix), widths))
+            where = f"[{f.stack}] " if len(stacks) > 1 and f.stack and f.stack != f.subject else ""
+            detail = f"{where}{f.subject}: {f.detail}" if f.subject else f"{where}{f.detail}"
+            out.append(_row((result.check, f.status.value, detail, f.fix), widths))
         out.append("")
     return "\n".join(out).rstrip() + "\n"
 
@@ -794,8 +797,8 @@ def command_line(
     if args.json:
         print(render_json(registry.command, account, results), file=out)
     else:
-        width = shutil.get_terminal_size((132, 24)).columns
-        print(render_table(results, max(100, min(width, 200))), file=out, end="")
+        width = shutil.get_terminal_size((TABLE_WIDTH, 24)).columns if out.isatty() else 0
+        print(render_table(results, max(TABLE_WIDTH, min(width, 200))), file=out, end="")
         counts = Counter(r.status.value for r in results)
         print(
             f"{registry.command}: account {account}: {_summary(counts)}; exit {exit_code(results)}",
