@@ -32,6 +32,7 @@ from ha_inference._internal.account import (
     account_matches,
     command_line,
     failed,
+    guarded,
     passed,
     stack_missing,
     unknown,
@@ -397,10 +398,15 @@ def check_endpoint_zones(target: Target, aws: Aws) -> Iterator[Finding]:
     }
     offered: dict[str, list[str] | None] = {}
     for endpoint in endpoints:
-        try:
-            yield _endpoint_zone_finding(endpoint, aws, zone_ids, offered)
-        except CouldNotCheckError as err:
-            yield err.finding(endpoint.label, stack=endpoint.stack.name)
+        yield from guarded(
+            endpoint.label,
+            endpoint.stack.name,
+            _endpoint_zone_finding,
+            endpoint,
+            aws,
+            zone_ids,
+            offered,
+        )
 
 
 def _endpoint_zone_finding(
@@ -484,10 +490,9 @@ def check_inference_profiles(target: Target, aws: Aws) -> Iterator[Finding]:
     for stack in target.stacks:
         grants = model_grants(stack)
         for use in profiles_of(stack):
-            try:
-                yield _profile_finding(stack, use, grants, aws)
-            except CouldNotCheckError as err:
-                yield err.finding(use.profile_id, stack=stack.name)
+            yield from guarded(
+                use.profile_id, stack.name, _profile_finding, stack, use, grants, aws
+            )
 
 
 def _granted_regions(
@@ -515,7 +520,7 @@ def _profile_finding(
     profile = aws.call(
         "bedrock",
         "GetInferenceProfile",
-        missing=("ResourceNotFoundException",),
+        missing=("ResourceNotFoundException", "ValidationException"),
         inferenceProfileIdentifier=use.profile_id,
     )
     subject = use.profile_id
@@ -598,10 +603,16 @@ def check_direct_models(target: Target, aws: Aws) -> Iterator[Finding]:
             if not region:
                 continue
             subject = f"{model_id} in {region}"
-            try:
-                yield _model_finding(stack, model_id, region, aws.elsewhere(region), subject)
-            except CouldNotCheckError as err:
-                yield err.finding(subject, stack=stack.name)
+            yield from guarded(
+                subject,
+                stack.name,
+                _model_finding,
+                stack,
+                model_id,
+                region,
+                aws.elsewhere(region),
+                subject,
+            )
 
 
 def _model_finding(
@@ -740,105 +751,99 @@ def _model_data_finding(
     nothing="no resource with a fixed name that must be unique",
 )
 def check_unique_names(target: Target, aws: Aws) -> Iterator[Finding]:
-    applications: list[dict[str, Any]] | None = None
+    existing = _Existing(aws)
     for stack in target.stacks:
         names = unique_names(stack)
-        collections = [n.name for n in names if n.resource_type == _COLLECTION]
-        existing: dict[str, dict[str, Any]] = {}
-        if collections:
-            try:
-                answer = aws.call("opensearchserverless", "BatchGetCollection", names=collections)
-                existing = {c["name"]: c for c in (answer or {}).get("collectionDetails", [])}
-            except CouldNotCheckError as err:
-                yield from (
-                    err.finding(n.label, stack=stack.name) for n in names if n.name in collections
-                )
-                names = [n for n in names if n.resource_type != _COLLECTION]
+        existing.collection_names.extend(n.name for n in names if n.resource_type == _COLLECTION)
         for name in names:
-            try:
-                if name.resource_type == "AWS::Bedrock::ApplicationInferenceProfile":
-                    applications = (
-                        applications
-                        if applications is not None
-                        else aws.pages(
-                            "bedrock",
-                            "ListInferenceProfiles",
-                            "inferenceProfileSummaries",
-                            token="nextToken",
-                            typeEquals="APPLICATION",
-                        )
-                    )
-                yield _name_finding(
-                    target, stack, name, aws, collections=existing, applications=applications or []
-                )
-            except CouldNotCheckError as err:
-                yield err.finding(name.label, stack=stack.name)
+            yield from guarded(name.label, stack.name, _name_finding, target, stack, name, existing)
 
 
-def _holder(
-    name: UniqueName,
-    aws: Aws,
-    collections: dict[str, dict[str, Any]],
-    applications: list[dict[str, Any]],
-) -> tuple[set[str], str] | None:
-    """The identifiers of the existing resource holding ``name`` and its state, or ``None``."""
-    if name.resource_type == _COLLECTION:
-        found = collections.get(name.name)
-        return (
-            ({found.get("id", ""), found.get("arn", "")}, found.get("status", ""))
-            if found
-            else None
+class _Existing:
+    """What already exists in the Region under the names the app wants, asked lazily: the
+    collections in one batch, the application inference profiles in one listing."""
+
+    def __init__(self, aws: Aws) -> None:
+        self.aws = aws
+        self.collection_names: list[str] = []
+        self._collections: dict[str, dict[str, Any]] | None = None
+        self._applications: list[dict[str, Any]] | None = None
+
+    def holder(self, name: UniqueName) -> tuple[set[str], str] | None:
+        """The identifiers and state of the resource holding ``name``, or ``None``."""
+        aws = self.aws
+        if name.resource_type == _COLLECTION:
+            found = self._collection(name.name)
+            if not found:
+                return None
+            return {found.get("id", ""), found.get("arn", "")}, str(found.get("status", ""))
+        if name.resource_type == "AWS::OpenSearchServerless::SecurityPolicy":
+            answer = aws.call(
+                "opensearchserverless",
+                "GetSecurityPolicy",
+                missing=("ResourceNotFoundException",),
+                type=name.policy_type,
+                name=name.name,
+            )
+            return ({name.name}, "") if answer else None
+        if name.resource_type == "AWS::OpenSearchServerless::AccessPolicy":
+            answer = aws.call(
+                "opensearchserverless",
+                "GetAccessPolicy",
+                missing=("ResourceNotFoundException",),
+                type=name.policy_type,
+                name=name.name,
+            )
+            return ({name.name}, "") if answer else None
+        if name.resource_type == "AWS::SageMaker::Endpoint":
+            answer = aws.call(
+                "sagemaker",
+                "DescribeEndpoint",
+                missing=lambda code, message: (
+                    code == "ValidationException" and "could not find" in message.lower()
+                ),
+                EndpointName=name.name,
+            )
+            if not answer:
+                return None
+            return {answer.get("EndpointArn", ""), name.name}, str(answer.get("EndpointStatus", ""))
+        profile = next(
+            (p for p in self._profiles() if p.get("inferenceProfileName") == name.name), None
         )
-    if name.resource_type == "AWS::OpenSearchServerless::SecurityPolicy":
-        answer = aws.call(
-            "opensearchserverless",
-            "GetSecurityPolicy",
-            missing=("ResourceNotFoundException",),
-            type=name.policy_type,
-            name=name.name,
-        )
-        return ({name.name}, "") if answer else None
-    if name.resource_type == "AWS::OpenSearchServerless::AccessPolicy":
-        answer = aws.call(
-            "opensearchserverless",
-            "GetAccessPolicy",
-            missing=("ResourceNotFoundException",),
-            type=name.policy_type,
-            name=name.name,
-        )
-        return ({name.name}, "") if answer else None
-    if name.resource_type == "AWS::SageMaker::Endpoint":
-        answer = aws.call(
-            "sagemaker",
-            "DescribeEndpoint",
-            missing=lambda code, message: (
-                code == "ValidationException" and "could not find" in message.lower()
-            ),
-            EndpointName=name.name,
-        )
-        if not answer:
+        if profile is None:
             return None
-        return {answer.get("EndpointArn", ""), name.name}, str(answer.get("EndpointStatus", ""))
-    profile = next((p for p in applications if p.get("inferenceProfileName") == name.name), None)
-    if profile is None:
-        return None
-    return {profile.get("inferenceProfileArn", ""), profile.get("inferenceProfileId", "")}, ""
+        return {profile.get("inferenceProfileArn", ""), profile.get("inferenceProfileId", "")}, ""
+
+    def _collection(self, name: str) -> dict[str, Any] | None:
+        if self._collections is None:
+            answer = self.aws.call(
+                "opensearchserverless",
+                "BatchGetCollection",
+                names=sorted(set(self.collection_names)),
+            )
+            self._collections = {c["name"]: c for c in (answer or {}).get("collectionDetails", [])}
+        return self._collections.get(name)
+
+    def _profiles(self) -> list[dict[str, Any]]:
+        if self._applications is None:
+            self._applications = self.aws.pages(
+                "bedrock",
+                "ListInferenceProfiles",
+                "inferenceProfileSummaries",
+                token="nextToken",
+                typeEquals="APPLICATION",
+            )
+        return self._applications
 
 
 def _name_finding(
-    target: Target,
-    stack: StackArtifact,
-    name: UniqueName,
-    aws: Aws,
-    *,
-    collections: dict[str, dict[str, Any]],
-    applications: list[dict[str, Any]],
+    target: Target, stack: StackArtifact, name: UniqueName, existing: _Existing
 ) -> Finding:
-    holder = _holder(name, aws, collections, applications)
+    holder = existing.holder(name)
     if holder is None:
         return passed(name.label, f"free in {target.region}", stack=stack.name)
     identifiers, state = holder
-    deployed = target.deployed(stack, aws)
+    deployed = target.deployed(stack, existing.aws)
     mine = deployed.resources.get(name.logical_id) if deployed else None
     if mine and mine.resource_type == name.resource_type:
         parts = {p.lower() for p in mine.physical_id.split("|")} | {mine.physical_id.lower()}

@@ -35,6 +35,7 @@ from ha_inference._internal.account import (
     account_matches,
     command_line,
     failed,
+    guarded,
     passed,
     stack_zones,
     unknown,
@@ -241,10 +242,9 @@ def check_target_health(target: Target, aws: Aws) -> Iterator[Finding]:
         for group_id, group in sorted(groups.items()):
             if group.get("Properties", {}).get("TargetType") == "lambda":
                 continue
-            try:
-                yield _target_health_finding(stack, deployed, group_id, group, aws)
-            except CouldNotCheckError as err:
-                yield err.finding(group_id, stack=stack.name)
+            yield from guarded(
+                group_id, stack.name, _target_health_finding, stack, deployed, group_id, group, aws
+            )
 
 
 def _target_health_finding(
@@ -324,17 +324,17 @@ def check_sagemaker_endpoints(target: Target, aws: Aws) -> Iterator[Finding]:
     for stack, deployed in _deployed_stacks(target, aws):
         variants = endpoint_variants(stack)
         for endpoint_id, endpoint in sorted(stack.of_type("AWS::SageMaker::Endpoint").items()):
-            try:
-                yield from _endpoint_findings(
-                    stack,
-                    deployed,
-                    endpoint_id,
-                    endpoint,
-                    aws,
-                    variants=[v for v in variants if v.endpoint_id == endpoint_id],
-                )
-            except CouldNotCheckError as err:
-                yield err.finding(endpoint_id, stack=stack.name)
+            yield from guarded(
+                endpoint_id,
+                stack.name,
+                _endpoint_findings,
+                stack,
+                deployed,
+                endpoint_id,
+                endpoint,
+                aws,
+                variants=[v for v in variants if v.endpoint_id == endpoint_id],
+            )
 
 
 def _endpoint_findings(
@@ -422,10 +422,15 @@ def _endpoint_findings(
 def check_interface_endpoints(target: Target, aws: Aws) -> Iterator[Finding]:
     for stack, deployed in _deployed_stacks(target, aws):
         for endpoint in interface_endpoints(stack):
-            try:
-                yield _interface_endpoint_finding(stack, deployed, endpoint, aws)
-            except CouldNotCheckError as err:
-                yield err.finding(endpoint.label, stack=stack.name)
+            yield from guarded(
+                endpoint.label,
+                stack.name,
+                _interface_endpoint_finding,
+                stack,
+                deployed,
+                endpoint,
+                aws,
+            )
 
 
 def _interface_endpoint_finding(
@@ -511,40 +516,38 @@ def check_collections(target: Target, aws: Aws) -> Iterator[Finding]:
             stack.of_type("AWS::OpenSearchServerless::Collection").items()
         ):
             name = stack.literal(collection.get("Properties", {}).get("Name")) or collection_id
-            physical = deployed.physical_id(collection_id)
-            if physical is None:
-                yield _not_deployed(stack, name, collection_id)
-                continue
-            try:
-                answer = aws.call("opensearchserverless", "BatchGetCollection", ids=[physical])
-            except CouldNotCheckError as err:
-                yield err.finding(name, stack=stack.name)
-                continue
-            details = (answer or {}).get("collectionDetails") or []
-            if not details:
-                yield failed(
-                    name, "the collection does not exist", "deploy again", stack=stack.name
-                )
-                continue
-            status, standby = details[0].get("status"), details[0].get("standbyReplicas")
-            if status != "ACTIVE":
-                yield failed(
-                    name,
-                    f"the collection is {status}: {details[0].get('failureMessage', '')}".rstrip(
-                        ": "
-                    ),
-                    "wait for ACTIVE, or see the failure message",
-                    stack=stack.name,
-                )
-            elif standby != "ENABLED":
-                yield failed(
-                    name,
-                    f"ACTIVE, but standby replicas are {standby}: one AZ holds the data",
-                    "recreate the collection with StandbyReplicas ENABLED (it cannot be changed)",
-                    stack=stack.name,
-                )
-            else:
-                yield passed(name, "ACTIVE with standby replicas", stack=stack.name)
+            yield from guarded(
+                name, stack.name, _collection_finding, stack, deployed, collection_id, name, aws
+            )
+
+
+def _collection_finding(
+    stack: StackArtifact, deployed: Deployed, collection_id: str, name: str, aws: Aws
+) -> Finding:
+    physical = deployed.physical_id(collection_id)
+    if physical is None:
+        return _not_deployed(stack, name, collection_id)
+    answer = aws.call("opensearchserverless", "BatchGetCollection", ids=[physical]) or {}
+    details = answer.get("collectionDetails") or []
+    if not details:
+        return failed(name, "the collection does not exist", "deploy again", stack=stack.name)
+    status, standby = details[0].get("status"), details[0].get("standbyReplicas")
+    if status != "ACTIVE":
+        reason = details[0].get("failureMessage")
+        return failed(
+            name,
+            f"the collection is {status}" + (f": {reason}" if reason else ""),
+            "wait for ACTIVE, or see the failure message",
+            stack=stack.name,
+        )
+    if standby != "ENABLED":
+        return failed(
+            name,
+            f"ACTIVE, but standby replicas are {standby}: one AZ holds the data",
+            "recreate the collection with StandbyReplicas ENABLED (it cannot be changed)",
+            stack=stack.name,
+        )
+    return passed(name, "ACTIVE with standby replicas", stack=stack.name)
 
 
 @VERIFY.check(
@@ -558,10 +561,9 @@ def check_functions(target: Target, aws: Aws) -> Iterator[Finding]:
             refs = (function.get("Properties", {}).get("VpcConfig") or {}).get("SubnetIds")
             if not refs:
                 continue
-            try:
-                yield _function_finding(stack, deployed, function_id, refs, aws)
-            except CouldNotCheckError as err:
-                yield err.finding(function_id, stack=stack.name)
+            yield from guarded(
+                function_id, stack.name, _function_finding, stack, deployed, function_id, refs, aws
+            )
 
 
 def _function_finding(
@@ -622,10 +624,7 @@ def check_question(target: Target, aws: Aws) -> Iterator[Finding]:
             if name is None:
                 yield _not_deployed(stack, function_id, function_id)
                 continue
-            try:
-                yield _question_finding(stack, name, question, aws)
-            except CouldNotCheckError as err:
-                yield err.finding(name, stack=stack.name)
+            yield from guarded(name, stack.name, _question_finding, stack, name, question, aws)
 
 
 def _question_finding(stack: StackArtifact, name: str, question: str, aws: Aws) -> Finding:

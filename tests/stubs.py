@@ -10,7 +10,7 @@ from __future__ import annotations
 import copy
 import json
 import socket
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
@@ -164,6 +164,38 @@ class Stubs:
 
 def access_denied(stubs: Stubs, service: str, method: str) -> None:
     stubs.error(service, method, "AccessDeniedException", status=403)
+
+
+ApiErrorCase = tuple[Callable[[Stubs], None], str, str, str, Callable[[Stubs], None]]
+"""(answers before the failing call, service, method, IAM action it needs, answers after)."""
+
+
+def api_error(stubs: Stubs, case: ApiErrorCase, *, throttle: bool) -> str:
+    """Queues an API-error case (access denied, or throttling on every attempt); returns the
+    IAM action the findings must name."""
+    before, service, method, action, after = case
+    before(stubs)
+    if throttle:
+        throttled(stubs, service, method, times=4)
+    else:
+        access_denied(stubs, service, method)
+    after(stubs)
+    return action
+
+
+def assert_could_not_check(found: list[Any], action: str, stubs: Stubs, *, throttled: bool) -> None:
+    """The findings that name ``action`` are all "could not check", never a pass: access
+    denied at once, throttling after the bounded retries (3 sleeps between 4 attempts)."""
+    named = [f for f in found if action in f.detail]
+    assert named, found
+    assert {f.status.value for f in named} == {"could not check"}, named
+    if throttled:
+        assert "still throttled or unavailable after 4 attempts" in named[0].detail
+        assert len(stubs.sleeps) == 3
+    else:
+        assert named[0].detail.startswith(f"access denied to {action}")
+        assert action in named[0].fix
+        assert not stubs.sleeps
 
 
 def throttled(stubs: Stubs, service: str, method: str, times: int = 4) -> None:

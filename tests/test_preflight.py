@@ -34,8 +34,11 @@ from tests.stubs import (
     STACK,
     ZONE_IDS,
     ZONES,
+    ApiErrorCase,
     Stubs,
     access_denied,
+    api_error,
+    assert_could_not_check,
     findings,
     no_network,  # noqa: F401 - autouse fixture
     sample_stack,
@@ -660,7 +663,7 @@ def _nothing(stubs: Stubs) -> None:
     return None
 
 
-API_ERRORS: dict[str, tuple[Setup, str, str, str, Setup]] = {
+API_ERRORS: dict[str, ApiErrorCase] = {
     "bootstrap": (toolkit, "ssm", "get_parameter", "ssm:GetParameter", _nothing),
     "endpoint-quota": (
         _nothing,
@@ -706,33 +709,13 @@ def test_every_check_that_calls_aws_has_an_api_error_case() -> None:
     assert set(API_ERRORS) == calling
 
 
+@pytest.mark.parametrize("throttle", [False, True], ids=["access-denied", "throttled"])
 @pytest.mark.parametrize("name", sorted(API_ERRORS))
-def test_access_denied_is_could_not_check_naming_the_action(stubs: Stubs, name: str) -> None:
-    before, service_name, method, action, after = API_ERRORS[name]
-    before(stubs)
-    access_denied(stubs, service_name, method)
-    after(stubs)
-    found = check(name, stubs)
-    denied = [f for f in found if action in f.detail]
-    assert denied, found
-    assert all(f.status is Status.UNKNOWN for f in denied)
-    assert denied[0].detail.startswith(f"access denied to {action}")
-    assert action in denied[0].fix
-    assert not stubs.sleeps  # access denied is not retried
-
-
-@pytest.mark.parametrize("name", sorted(API_ERRORS))
-def test_throttling_is_retried_then_could_not_check(stubs: Stubs, name: str) -> None:
-    before, service_name, method, action, after = API_ERRORS[name]
-    before(stubs)
-    throttled(stubs, service_name, method, times=4)
-    after(stubs)
-    found = check(name, stubs)
-    stuck = [f for f in found if action in f.detail]
-    assert stuck and all(f.status is Status.UNKNOWN for f in stuck), found
-    assert "still throttled or unavailable after 4 attempts" in stuck[0].detail
-    assert len(stubs.sleeps) == 3
-    assert Status.PASS not in {f.status for f in stuck}
+def test_api_errors_are_could_not_check_naming_the_action(
+    stubs: Stubs, name: str, throttle: bool
+) -> None:
+    action = api_error(stubs, API_ERRORS[name], throttle=throttle)
+    assert_could_not_check(check(name, stubs), action, stubs, throttled=throttle)
 
 
 def test_throttling_then_an_answer_passes(stubs: Stubs) -> None:

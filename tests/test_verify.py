@@ -22,14 +22,15 @@ from tests.stubs import (
     REGION,
     STACK,
     ZONES,
+    ApiErrorCase,
     Stubs,
-    access_denied,
+    api_error,
+    assert_could_not_check,
     findings,
     no_network,  # noqa: F401 - autouse fixture
     sample_stack,
     sample_template,
     target,
-    throttled,
 )
 
 TARGET_GROUP = PHYSICAL["Targets"][1]
@@ -481,7 +482,7 @@ def _nothing(stubs: Stubs) -> None:
     return None
 
 
-API_ERRORS: dict[str, tuple[Setup, str, str, str, Setup]] = {
+API_ERRORS: dict[str, ApiErrorCase] = {
     "stack": (
         _nothing,
         "cloudformation",
@@ -532,27 +533,10 @@ def test_every_check_that_calls_aws_has_an_api_error_case() -> None:
     assert set(API_ERRORS) == {c.name for c in VERIFY.checks} - {"account"}
 
 
+@pytest.mark.parametrize("throttle", [False, True], ids=["access-denied", "throttled"])
 @pytest.mark.parametrize("name", sorted(API_ERRORS))
-def test_access_denied_is_could_not_check_naming_the_action(stubs: Stubs, name: str) -> None:
-    before, service_name, method, action, after = API_ERRORS[name]
-    before(stubs)
-    access_denied(stubs, service_name, method)
-    after(stubs)
-    found = check(name, stubs)
-    denied = [f for f in found if action in f.detail]
-    assert denied and all(f.status is Status.UNKNOWN for f in denied), found
-    assert denied[0].detail.startswith(f"access denied to {action}")
-    assert not stubs.sleeps
-
-
-@pytest.mark.parametrize("name", sorted(API_ERRORS))
-def test_throttling_is_retried_then_could_not_check(stubs: Stubs, name: str) -> None:
-    before, service_name, method, action, after = API_ERRORS[name]
-    before(stubs)
-    throttled(stubs, service_name, method, times=4)
-    after(stubs)
-    found = check(name, stubs)
-    stuck = [f for f in found if action in f.detail]
-    assert stuck and all(f.status is Status.UNKNOWN for f in stuck), found
-    assert "still throttled or unavailable after 4 attempts" in stuck[0].detail
-    assert len(stubs.sleeps) == 3
+def test_api_errors_are_could_not_check_naming_the_action(
+    stubs: Stubs, name: str, throttle: bool
+) -> None:
+    action = api_error(stubs, API_ERRORS[name], throttle=throttle)
+    assert_could_not_check(check(name, stubs), action, stubs, throttled=throttle)

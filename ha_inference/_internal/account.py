@@ -144,6 +144,22 @@ class CouldNotCheckError(Exception):
         return unknown(subject, self.detail, self.fix, stack=stack)
 
 
+def guarded(
+    subject: str,
+    stack: str,
+    find: Callable[..., Finding | Iterable[Finding]],
+    *args: Any,
+    **kwargs: Any,
+) -> list[Finding]:
+    """What ``find(*args, **kwargs)`` finds, or one "could not check" finding for ``subject``
+    when one of its calls does not answer (the check's other subjects still get checked)."""
+    try:
+        found = find(*args, **kwargs)
+        return [found] if isinstance(found, Finding) else list(found)
+    except CouldNotCheckError as err:
+        return [err.finding(subject, stack=stack)]
+
+
 class CannotRunError(Exception):
     """The command cannot run at all (no assembly, no credentials): exit 2 with the message."""
 
