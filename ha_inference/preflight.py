@@ -21,6 +21,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from ha_inference._internal.account import (
+    ACCOUNT_CHECK,
     Aws,
     Connector,
     CouldNotCheckError,
@@ -29,7 +30,6 @@ from ha_inference._internal.account import (
     Permissions,
     Registry,
     Target,
-    account_matches,
     command_line,
     failed,
     guarded,
@@ -161,7 +161,7 @@ PERMISSIONS = Permissions(
     ],
 )
 
-PREFLIGHT = Registry(PERMISSIONS)
+PREFLIGHT = Registry(PERMISSIONS, [ACCOUNT_CHECK])
 """The preflight checks, in the order they run; add one with ``@PREFLIGHT.check(...)``."""
 
 _TOOLKIT_STACK = "CDKToolkit"
@@ -170,16 +170,6 @@ _TOOLKIT_BROKEN = ("FAILED", "ROLLBACK_COMPLETE", "DELETE_IN_PROGRESS", "REVIEW_
 
 
 # --------------------------------------------------------------------------- account, bootstrap
-
-
-@PREFLIGHT.check(
-    "account",
-    summary="the credentials are for the account each stack targets",
-    nothing="no stacks",
-)
-def check_account(target: Target, aws: Aws) -> Iterator[Finding]:
-    for stack in target.stacks:
-        yield account_matches(stack, target.caller_account)
 
 
 @PREFLIGHT.check(
@@ -384,8 +374,9 @@ def _usage(aws: Aws, quota: dict[str, Any]) -> tuple[int | None, CouldNotCheckEr
 
 @PREFLIGHT.check(
     "endpoint-azs",
-    summary="every interface endpoint's service (Bedrock, SageMaker Runtime, OpenSearch "
-    "Serverless...) is offered in the AZ of each of its subnets, and those AZs exist",
+    summary="every interface endpoint's service (Bedrock, SageMaker Runtime...; OpenSearch "
+    "Serverless VPC endpoints against `com.amazonaws.<region>.aoss`) is offered in the AZ of "
+    "each of its subnets, and those AZs exist in the account",
     nothing="no interface endpoints",
 )
 def check_endpoint_zones(target: Target, aws: Aws) -> Iterator[Finding]:

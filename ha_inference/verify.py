@@ -23,6 +23,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from ha_inference._internal.account import (
+    ACCOUNT_CHECK,
     Aws,
     Connector,
     CouldNotCheckError,
@@ -32,7 +33,6 @@ from ha_inference._internal.account import (
     Permissions,
     Registry,
     Target,
-    account_matches,
     command_line,
     failed,
     guarded,
@@ -132,10 +132,15 @@ PERMISSIONS = Permissions(
     ],
 )
 
-VERIFY = Registry(PERMISSIONS)
+VERIFY = Registry(PERMISSIONS, [ACCOUNT_CHECK])
 """The verify checks, in the order they run; add one with ``@VERIFY.check(...)``."""
 
-_DONE = ("CREATE_COMPLETE", "UPDATE_COMPLETE", "IMPORT_COMPLETE")
+_DONE = (
+    "CREATE_COMPLETE",
+    "UPDATE_COMPLETE",
+    "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS",
+    "IMPORT_COMPLETE",
+)
 
 
 def _deployed_stacks(target: Target, aws: Aws) -> Iterator[tuple[StackArtifact, Deployed]]:
@@ -172,16 +177,6 @@ def _expected_zones(stack: StackArtifact, refs: Any, aws: Aws) -> list[str]:
 
 
 # --------------------------------------------------------------------------- checks
-
-
-@VERIFY.check(
-    "account",
-    summary="the credentials are for the account each stack targets",
-    nothing="no stacks",
-)
-def check_account(target: Target, aws: Aws) -> Iterator[Finding]:
-    for stack in target.stacks:
-        yield account_matches(stack, target.caller_account)
 
 
 @VERIFY.check(

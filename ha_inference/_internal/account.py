@@ -592,9 +592,9 @@ class Check:
 class Registry:
     """A command's checks, in the order they run. Add one with :meth:`check`."""
 
-    def __init__(self, permissions: Permissions) -> None:
+    def __init__(self, permissions: Permissions, checks: Iterable[Check] = ()) -> None:
         self.permissions = permissions
-        self.checks: list[Check] = []
+        self.checks: list[Check] = list(checks)
 
     @property
     def command(self) -> str:
@@ -832,20 +832,32 @@ def checks_markdown(registry: Registry) -> str:
     return "\n".join(lines)
 
 
-def account_matches(stack: StackArtifact, caller: str) -> Finding:
-    """Whether the stack targets the caller's account (shared first check of both commands)."""
-    if stack.account == UNKNOWN_ACCOUNT:
-        return passed(
-            stack.name,
-            f"environment-agnostic: deploys to the caller's account {caller}",
-            stack=stack.name,
-        )
-    if stack.account == caller:
-        return passed(stack.name, f"the stack targets account {caller}", stack=stack.name)
-    return failed(
-        stack.name,
-        f"the stack targets account {stack.account}, the credentials are for {caller}",
-        "use credentials for the stack's account, or synthesize for this one (cdk synth "
-        "with these credentials sets CDK_DEFAULT_ACCOUNT)",
-        stack=stack.name,
-    )
+def check_account(target: Target, aws: Aws) -> Iterator[Finding]:
+    """Whether each stack targets the caller's account (no call: the identity is read once)."""
+    for stack in target.stacks:
+        if stack.account == UNKNOWN_ACCOUNT:
+            yield passed(
+                stack.name,
+                f"environment-agnostic: deploys to the caller's account {target.caller_account}",
+                stack=stack.name,
+            )
+        elif stack.account == target.caller_account:
+            yield passed(stack.name, f"the stack targets account {stack.account}", stack=stack.name)
+        else:
+            yield failed(
+                stack.name,
+                f"the stack targets account {stack.account}, the credentials are for "
+                f"{target.caller_account} (the other checks looked at {target.caller_account})",
+                "use credentials for the stack's account, or synthesize for this one (cdk synth "
+                "with these credentials sets CDK_DEFAULT_ACCOUNT)",
+                stack=stack.name,
+            )
+
+
+ACCOUNT_CHECK = Check(
+    "account",
+    check_account,
+    summary="the credentials are for the account each stack targets",
+    nothing="no stacks",
+)
+"""The first check of both commands."""
