@@ -16,6 +16,7 @@ every deploy.
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import json
 import sys
 from collections import defaultdict
@@ -272,6 +273,19 @@ def _target_health_finding(
             "give the stack concrete AZs",
             stack=stack.name,
         )
+    if empty and any(
+        d.get("TargetHealth", {}).get("State") == "healthy"
+        and not zones.get(d.get("Target", {}).get("Id", ""))
+        for d in descriptions
+    ):
+        return unknown(
+            group_id,
+            f"no healthy target known in {', '.join(empty)}, but healthy targets whose AZ "
+            "cannot be told (not IP targets in the VPC)"
+            + (f"; healthy in {covered}" if covered else ""),
+            "register IP targets, or check the targets' AZs by hand",
+            stack=stack.name,
+        )
     if empty:
         seen = "; ".join(f"{z}: {', '.join(states[z]) or 'no targets'}" for z in empty)
         return failed(
@@ -294,7 +308,7 @@ def _target_zones(
         for t in targets
         if t.get("AvailabilityZone") not in (None, "all") and t.get("Id")
     }
-    addresses = sorted({t["Id"] for t in targets if t.get("Id") and t["Id"] not in zones})
+    addresses = sorted({t["Id"] for t in targets if _is_ip(t.get("Id")) and t["Id"] not in zones})
     if addresses:
         filters = [{"Name": "addresses.private-ip-address", "Values": addresses}]
         if vpc_id:
@@ -307,6 +321,14 @@ def _target_zones(
                 if ip in addresses and interface.get("AvailabilityZone"):
                     zones[ip] = interface["AvailabilityZone"]
     return zones
+
+
+def _is_ip(value: Any) -> bool:
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        return False
+    return True
 
 
 @VERIFY.check(
@@ -373,6 +395,8 @@ def _endpoint_findings(
         v.get("VariantName"): v.get("CurrentInstanceCount")
         for v in described.get("ProductionVariants", [])
     }
+    if not variants:
+        yield passed(name, "InService (no instance-backed variants)", stack=stack.name)
     for variant in variants:
         subject = f"{name}/{variant.variant}"
         zones = zones_of_subnets(stack, model_subnets(stack, variant.model_id), aws)

@@ -289,6 +289,27 @@ def test_load_balancer_uses_the_azs_it_reports(stubs: Stubs) -> None:
     assert finding.detail.startswith("no healthy target in us-east-1c (us-east-1c: no targets)")
 
 
+def test_load_balancer_never_passes_targets_whose_az_it_cannot_tell(stubs: Stubs) -> None:
+    deployed(stubs)
+    stubs("elbv2").add_response(
+        "describe_target_health",
+        {
+            "TargetHealthDescriptions": [
+                {"Target": {"Id": "i-0abc"}, "TargetHealth": {"State": "healthy"}},
+                {
+                    "Target": {"Id": IPS[0], "AvailabilityZone": ZONES[0]},
+                    "TargetHealth": {"State": "healthy"},
+                },
+            ]
+        },
+    )
+    finding = only(check("load-balancer", stubs))
+    assert finding.status is Status.UNKNOWN
+    assert finding.detail.startswith(
+        "no healthy target known in us-east-1b, us-east-1c, but healthy targets whose AZ"
+    )
+
+
 # --------------------------------------------------------------------------- SageMaker
 
 
