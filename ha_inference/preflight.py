@@ -384,7 +384,7 @@ def check_endpoint_zones(target: Target, aws: Aws) -> Iterator[Finding]:
     if not endpoints:
         return
     zone_ids = {
-        z["ZoneName"]: z.get("ZoneId", "?")
+        z.get("ZoneName", ""): z.get("ZoneId", "?")
         for z in (aws.call("ec2", "DescribeAvailabilityZones") or {}).get("AvailabilityZones", [])
     }
     offered: dict[str, list[str] | None] = {}
@@ -812,7 +812,8 @@ class _Existing:
                 "BatchGetCollection",
                 names=sorted(set(self.collection_names)),
             )
-            self._collections = {c["name"]: c for c in (answer or {}).get("collectionDetails", [])}
+            found = (answer or {}).get("collectionDetails", [])
+            self._collections = {c.get("name", ""): c for c in found}
         return self._collections.get(name)
 
     def _profiles(self) -> list[dict[str, Any]]:

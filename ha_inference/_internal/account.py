@@ -343,15 +343,13 @@ class Aws:
                         f"{action}: the credentials were rejected ({code})",
                         f"renew the credentials; {SET_CREDENTIALS}",
                     ) from None
-                if code in ACCESS_DENIED_CODES or (
-                    _status(err) == 403 and not _retryable(err, None)
-                ):
+                if code in ACCESS_DENIED_CODES or (_status(err) == 403 and not _retryable(err)):
                     raise CouldNotCheckError(
                         f"access denied to {action} ({code})",
                         f"allow {action} for these credentials (policy: python -m "
                         f"ha_inference.{self.connector.permissions.command} --print-policy)",
                     ) from None
-                if not _retryable(err, None):
+                if not _retryable(err):
                     raise CouldNotCheckError(
                         f"{action} failed: {code}: {message}",
                         "see the error; run again once it is fixed",
@@ -378,14 +376,16 @@ class Aws:
     ) -> list[Any]:
         """Every item under ``key`` across all pages (``token`` names the page token)."""
         items: list[Any] = []
+        seen: set[str] = set()
         next_token: str | None = None
         while True:
             extra = {token: next_token} if next_token else {}
             response = self.call(service, operation, **params, **extra) or {}
             items.extend(response.get(key, []))
             next_token = response.get(token)
-            if not next_token:
+            if not next_token or next_token in seen:
                 return items
+            seen.add(next_token)
 
     def subnet_zone(self, subnet_id: str) -> str | None:
         """The AZ of an existing subnet, ``None`` if there is no such subnet (cached)."""
@@ -418,16 +418,13 @@ def _matches(missing: Collection[str] | Callable[[str, str], bool], code: str, m
     return missing(code, msg) if callable(missing) else code in missing
 
 
-def _retryable(err: Any, exception: Exception | None) -> bool:
-    """Throttling or transient, by botocore's own standard-mode rules (plus HTTP 429)."""
-    context = RetryContext(
-        attempt_number=1, parsed_response=err.response, caught_exception=exception
-    )
-    status = _status(err)
+def _retryable(err: Any) -> bool:
+    """Throttling or transient, by botocore's own standard-mode rules (plus HTTP 429 and 5xx)."""
+    context = RetryContext(attempt_number=1, parsed_response=err.response)
     return bool(
         ThrottledRetryableChecker().is_retryable(context)
         or TransientRetryableChecker().is_retryable(context)
-        or status in (429, 500, 502, 503, 504)
+        or _status(err) in (429, 500, 502, 503, 504)
     )
 
 
