@@ -35,6 +35,7 @@ from tests import readme_examples
 from tests.stubs import (
     PHYSICAL,
     REGION,
+    ZONES,
     Stubs,
     no_network,  # noqa: F401 - autouse fixture
     sample_stack,
@@ -257,6 +258,40 @@ def test_an_environment_agnostic_stack_needs_a_region(stubs: Stubs, tmp_path: Pa
     )
     assert code == 2
     assert "every stack is environment-agnostic and no default Region is set" in err.getvalue()
+
+
+def test_an_environment_agnostic_stack_is_checked_in_the_default_region(stubs: Stubs) -> None:
+    agnostic = sample_stack(account="unknown-account", region="unknown-region")
+    template = agnostic.template
+    template["Resources"] = {
+        k: r
+        for k, r in template["Resources"].items()
+        if r["Type"] == "AWS::OpenSearchServerless::VpcEndpoint" or r["Type"] == "AWS::EC2::Subnet"
+    }
+    stubs("ec2").add_response(
+        "describe_availability_zones",
+        {"AvailabilityZones": [{"ZoneName": z, "ZoneId": z} for z in ZONES]},
+    )
+    stubs("ec2").add_response(
+        "describe_vpc_endpoint_services",
+        {"ServiceDetails": [{"AvailabilityZones": list(ZONES)}]},
+        {"ServiceNames": ["com.amazonaws.us-east-1.aoss"]},
+    )
+    connector = stubs.connector(preflight.PERMISSIONS)
+    (endpoint_check,) = [c for c in preflight.PREFLIGHT.checks if c.name == "endpoint-azs"]
+    registry = account_module.Registry(
+        preflight.PERMISSIONS, [account_module.ACCOUNT_CHECK, endpoint_check]
+    )
+    results = account_module.run_checks(
+        registry, [agnostic], connector, caller_account="111111111111"
+    )
+    assert [(r.region, r.check, r.status) for r in results] == [
+        ("us-east-1", "account", Status.PASS),
+        ("us-east-1", "endpoint-azs", Status.PASS),
+    ]
+    assert results[0].finding.detail == (
+        "environment-agnostic: deploys to the caller's account 111111111111"
+    )
 
 
 def test_print_policy(capsys: Any) -> None:

@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import random
 import shutil
@@ -664,12 +665,13 @@ def run_check(check: Check, target: Target, aws: Aws) -> list[Finding]:
 def _by_region(
     stacks: Sequence[StackArtifact], default_region: str | None
 ) -> dict[str, list[StackArtifact]]:
+    """Stacks by Region; an environment-agnostic stack is checked in the default Region (where
+    ``cdk deploy`` would put it), so its template's ``AWS::Region`` resolves to that Region."""
     grouped: dict[str, list[StackArtifact]] = {}
     for stack in stacks:
-        region = stack.region
-        if region == UNKNOWN_REGION and default_region:
-            region = default_region
-        grouped.setdefault(region, []).append(stack)
+        if stack.region == UNKNOWN_REGION and default_region:
+            stack = dataclasses.replace(stack, region=default_region)  # noqa: PLW2901
+        grouped.setdefault(stack.region, []).append(stack)
     return grouped
 
 
