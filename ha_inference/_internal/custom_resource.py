@@ -13,6 +13,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import custom_resources as cr
 from constructs import Construct
 
@@ -26,6 +27,12 @@ from ha_inference._internal.nag import (
     wildcard_resource_finding,
 )
 
+WAITER_NO_TRACING = (
+    "The waiter is aws-cdk-lib's provider-framework state machine, which exposes no tracing "
+    "option; it only polls the isComplete function at a fixed interval, and every poll and "
+    "state transition is in its log (level ALL), which is what tracing would show."
+)
+
 
 class HandlerProvider(Construct):
     """A ``custom_resources.Provider`` for one handler function.
@@ -35,7 +42,9 @@ class HandlerProvider(Construct):
 
     Defaults: the framework functions log to ``log_group`` (the handler's) and share one role
     that may only invoke the handlers and write that log group; their environment is encrypted
-    with ``environment_key`` when given.
+    with ``environment_key`` when given. With ``is_complete``, the waiter state machine logs
+    every state transition (level ALL, without execution data: the events carry CloudFormation's
+    pre-signed response URL) to the same log group.
     """
 
     def __init__(
@@ -69,6 +78,14 @@ class HandlerProvider(Construct):
             framework_complete_and_timeout_role=self.role if is_complete is not None else None,
             log_group=log_group,
             provider_function_env_encryption=environment_key,
+            waiter_state_machine_log_options=(
+                cr.LogOptions(
+                    destination=log_group, level=sfn.LogLevel.ALL, include_execution_data=False
+                )
+                if is_complete is not None
+                else None
+            ),
+            disable_waiter_state_machine_logging=False if is_complete is not None else None,
         )
         handlers = [on_event] if is_complete is None else [on_event, is_complete]
         for handler in handlers:
@@ -89,6 +106,35 @@ class HandlerProvider(Construct):
                     },
                 )
         acknowledge(self.role, "NIST.800.53.R5-IAMNoInlinePolicy", INLINE_POLICY)
+        if is_complete is not None:
+            self._acknowledge_waiter()
+
+    def _acknowledge_waiter(self) -> None:
+        """What the framework's waiter state machine (``waiter-state-machine``) draws."""
+        waiter = self.provider.node.find_child("waiter-state-machine")
+        waiter_role = waiter.node.find_child("Role")
+        for function_id in ("framework-isComplete", "framework-onTimeout"):
+            function = self.provider.node.find_child(function_id)
+            assert isinstance(function, lambda_.Function)
+            acknowledge(
+                waiter_role,
+                wildcard_resource_finding(self, f"{function.function_arn}:*"),
+                "The waiter invokes the framework's isComplete and onTimeout functions by ARN; "
+                "Grant.grantInvoke also allows those functions' versions and aliases (<arn>:*), "
+                "nothing else.",
+            )
+        acknowledge(
+            waiter_role,
+            "AwsSolutions-IAM5[Resource::*]",
+            "aws-cdk-lib's waiter grants its role, on '*' and with no option to narrow them, the "
+            "CloudWatch Logs actions Step Functions needs to deliver execution logs: the "
+            "vended-log-delivery actions (Create/Get/Update/Delete/ListLogDeliveries, "
+            "Put/DescribeResourcePolicies, DescribeLogGroups), which support no resource-level "
+            "permissions, plus CreateLogStream and PutLogEvents. The role can otherwise only "
+            "invoke the two framework functions.",
+        )
+        acknowledge(waiter_role, "NIST.800.53.R5-IAMNoInlinePolicy", INLINE_POLICY)
+        acknowledge(waiter, "AwsSolutions-SF2", WAITER_NO_TRACING)
 
     @property
     def service_token(self) -> str:
