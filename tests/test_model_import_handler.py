@@ -306,6 +306,17 @@ def test_wait_raises_the_failure_message_of_a_failed_job(
         index.check_complete(event("Create", PhysicalResourceId=name), None, importer=importer)
 
 
+def test_wait_fails_on_a_completed_job_without_a_model(
+    bedrock: tuple[Any, Stubber], importer: index.Importer
+) -> None:
+    """GetAtt ModelArn would fail later and less clearly; the deploy fails here, saying why."""
+    _, stubber = bedrock
+    name = index.job_name(MODEL, event("Create"))
+    stubber.add_response("get_model_import_job", job("Completed", name), {"jobIdentifier": name})
+    with pytest.raises(index.ModelImportError, match=r"completed but names no imported model"):
+        index.check_complete(event("Create", PhysicalResourceId=name), None, importer=importer)
+
+
 def test_wait_asks_again_when_bedrock_keeps_throttling(
     bedrock: tuple[Any, Stubber], importer: index.Importer, slept: list[float]
 ) -> None:

@@ -78,7 +78,7 @@ class HandlerProvider(Construct):
                 self,
                 "FrameworkCompleteRole",
                 assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
-                description="CloudFormation custom-resource framework: polls one handler only",
+                description="CloudFormation custom-resource framework: waits on one resource",
             )
             log_group.grant_write(self.complete_role)
         self.provider = cr.Provider(

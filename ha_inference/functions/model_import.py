@@ -316,11 +316,11 @@ def _follow(job: str, importer: Importer) -> dict[str, Any]:
     if status != "Completed":
         raise ModelImportError(f"the import job {job} has an unknown status {status!r}")
     model = found.get("importedModelName") or model_of_job(job)
+    model_arn = found.get("importedModelArn")
+    if not model_arn:
+        raise ModelImportError(f"the import job {job} completed but names no imported model")
     LOGGER.info("import job %s completed: model %s", job, model)
-    return {
-        "IsComplete": True,
-        "Data": {"ModelArn": found["importedModelArn"], "ModelName": model},
-    }
+    return {"IsComplete": True, "Data": {"ModelArn": model_arn, "ModelName": model}}
 
 
 def _delete(job: str, importer: Importer) -> dict[str, Any]:
