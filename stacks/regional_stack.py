@@ -16,6 +16,7 @@ from ha_inference import (
     CrossRegionInferenceProfile,
     EndpointServiceOptions,
     FoundationModel,
+    ImportedModel,
     MultiAzFunction,
     MultiAzSageMakerEndpoint,
     SageMakerRuntimeLoadBalancer,
@@ -90,6 +91,7 @@ class RegionalStack(cdk.Stack):
             nat_gateways=settings.nat_gateways,
             log_encryption_key=self.logs_key,
         )
+        self.imported_model = self._add_imported_model()
         self._add_bedrock()
         self._add_vector_search()
         self.retrieval = self._add_retrieval()
@@ -100,19 +102,47 @@ class RegionalStack(cdk.Stack):
             self._add_self_hosted(settings.self_hosted)
         self._add_outputs()
 
-    def _add_bedrock(self) -> None:
-        """The cross-Region profile, the embedding model, and the runtime endpoint in every AZ."""
-        settings = self.settings
-        self.profile = CrossRegionInferenceProfile(
-            self, "InferenceProfile", model_id=settings.model_id, geography=settings.geography
+    def _add_imported_model(self) -> ImportedModel | None:
+        """The model this Region imports from its own bucket (``ha-inference:imported-model``),
+        served by Bedrock in this Region only; it replaces the cross-Region profile."""
+        source = self.settings.imported_model_in(self.region)
+        if source is None:
+            return None
+        model = ImportedModel(self, "ImportedModel", s3_uri=source)
+        cdk.CfnOutput(
+            self,
+            "ImportedModelArn",
+            value=model.model_arn,
+            description="The imported model: modelId for InvokeModel or Converse in this Region",
         )
+        return model
+
+    @property
+    def chat_model_id(self) -> str:
+        """The retrieval function's ``MODEL_ID``: the profile id, or the imported model's ARN."""
+        if isinstance(self.chat_model, ImportedModel):
+            return self.chat_model.model_arn
+        return self.chat_model.profile_id
+
+    def _add_bedrock(self) -> None:
+        """The chat model (cross-Region profile or imported model), the embedding model, and the
+        runtime endpoint in every AZ."""
+        settings = self.settings
+        self.profile: CrossRegionInferenceProfile | None = None
+        self.chat_model: CrossRegionInferenceProfile | ImportedModel
+        if self.imported_model is not None:
+            self.chat_model = self.imported_model
+        else:
+            self.profile = self.chat_model = CrossRegionInferenceProfile(
+                self, "InferenceProfile", model_id=settings.model_id, geography=settings.geography
+            )
         self.embedding_model = FoundationModel.in_stack_region(self, settings.embedding_model_id)
         self.bedrock_endpoints = BedrockVpcEndpoints(
             self,
             "BedrockEndpoints",
             vpc=self.network.vpc,
             vpc_subnets=self.network.endpoint_subnets,
-            invoke_targets=[self.profile, self.embedding_model],
+            invoke_targets=[self.chat_model, self.embedding_model],
         )
 
     def _add_vector_search(self) -> None:
@@ -148,7 +178,7 @@ class RegionalStack(cdk.Stack):
             assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
             description="Invokes the model through the cross-Region inference profile only",
         )
-        self.profile.grant_invoke(self.inference_role)
+        self.chat_model.grant_invoke(self.inference_role)
         self.embedding_model.grant_invoke(self.inference_role)
         retrieval = MultiAzFunction(
             self,
@@ -161,7 +191,7 @@ class RegionalStack(cdk.Stack):
             log_encryption_key=self.logs_key,
             description="Answers a question from the vector collection through the profile",
             environment={
-                "MODEL_ID": self.profile.profile_id,
+                "MODEL_ID": self.chat_model_id,
                 "EMBEDDING_MODEL_ID": self.settings.embedding_model_id,
                 "COLLECTION_ENDPOINT": self.collection.collection_endpoint,
                 **INDEX.to_environment(),
