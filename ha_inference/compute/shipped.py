@@ -36,6 +36,12 @@ class ShippedHandler(enum.Enum):
     the imported model on Delete."""
     MODEL_IMPORT_IS_COMPLETE = "model_import.is_complete"
     """The ``isComplete`` handler of the same custom resource: waits for the import job."""
+    SELF_HOSTED = "self_hosted.handler"
+    """Invokes the self-hosted SageMaker model with ``{"inputs": ...}``, in this Region first and
+    in the other Regions on failure (``failover.py``); set up by ``SageMakerFailoverFunction``."""
+    ENDPOINT_SERVICE_NAME = "endpoint_service_name.on_event"
+    """Custom resource (provider framework): reads another Region's endpoint service name from
+    its SSM parameter (``CrossRegionRuntimePaths``)."""
 
 
 def handler_code() -> lambda_.Code:
