@@ -31,6 +31,11 @@ _EXPORTS: dict[str, str] = {
     "MultiAzSageMakerEndpoint": "ha_inference.selfhosted.endpoint",
     "EndpointServiceOptions": "ha_inference.selfhosted.load_balancer",
     "SageMakerRuntimeLoadBalancer": "ha_inference.selfhosted.load_balancer",
+    "TargetHealthAlarms": "ha_inference.selfhosted.load_balancer",
+    "CrossRegionRuntimePaths": "ha_inference.selfhosted.cross_region",
+    "PublishedRuntime": "ha_inference.selfhosted.cross_region",
+    "RuntimeRoute": "ha_inference.selfhosted.cross_region",
+    "SageMakerFailoverFunction": "ha_inference.selfhosted.cross_region",
     "RegionCoverage": "ha_inference.checks.coverage",
     "mark_supporting": "ha_inference.checks.coverage",
     "HaInferenceChecks": "ha_inference.checks.nag_pack",
@@ -48,6 +53,7 @@ __all__ = [
     "BedrockVpcEndpoints",
     "CollectionVpcEndpoint",
     "CrossRegionInferenceProfile",
+    "CrossRegionRuntimePaths",
     "EndpointAlarms",
     "EndpointServiceOptions",
     "FoundationModel",
@@ -60,10 +66,14 @@ __all__ = [
     "MultiAzFunction",
     "MultiAzSageMakerEndpoint",
     "PolicyStatementShape",
+    "PublishedRuntime",
     "RegionCoverage",
     "RoutingTable",
+    "RuntimeRoute",
+    "SageMakerFailoverFunction",
     "SageMakerRuntimeLoadBalancer",
     "ShippedHandler",
+    "TargetHealthAlarms",
     "VectorCollection",
     "VectorIndex",
     "data_residency_of",
@@ -103,10 +113,17 @@ if TYPE_CHECKING:  # pragma: no cover - what type checkers and IDEs see
     from ha_inference.functions.vector_index import DEFAULT_INDEX, IndexDefinition
     from ha_inference.regions import DEFAULT_ROUTES, Geography, RoutingTable
     from ha_inference.residency import data_residency_of, declare_data_residency
+    from ha_inference.selfhosted.cross_region import (
+        CrossRegionRuntimePaths,
+        PublishedRuntime,
+        RuntimeRoute,
+        SageMakerFailoverFunction,
+    )
     from ha_inference.selfhosted.endpoint import EndpointAlarms, MultiAzSageMakerEndpoint
     from ha_inference.selfhosted.load_balancer import (
         EndpointServiceOptions,
         SageMakerRuntimeLoadBalancer,
+        TargetHealthAlarms,
     )
     from ha_inference.vectors.collection import IVectorCollection, VectorCollection
     from ha_inference.vectors.collection_endpoint import CollectionVpcEndpoint

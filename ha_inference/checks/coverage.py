@@ -25,6 +25,12 @@ from ha_inference._internal.validation import LateCheck
 SUPPORTING_METADATA = "ha-inference:supporting"
 PROFILE_METADATA = "ha-inference:inference-profile"
 IMPORTED_MODEL_METADATA = "ha-inference:imported-model"
+SELF_HOSTED_METADATA = "ha-inference:self-hosted-model"
+PUBLISHED_RUNTIME_METADATA = "ha-inference:published-runtime"
+CROSS_REGION_PATHS_METADATA = "ha-inference:cross-region-paths"
+_CROSS_REGION_KINDS = frozenset(
+    {SELF_HOSTED_METADATA, PUBLISHED_RUNTIME_METADATA, CROSS_REGION_PATHS_METADATA}
+)
 
 
 _MARKS: weakref.WeakKeyDictionary[IConstruct, list[tuple[IConstruct, str, Any]]] = (
@@ -54,6 +60,23 @@ def mark_imported_model(construct: IConstruct, model: dict[str, Any]) -> None:
     _mark(construct, IMPORTED_MODEL_METADATA, model)
 
 
+def mark_self_hosted_model(construct: IConstruct, model: dict[str, Any]) -> None:
+    """Records a self-hosted model (a SageMaker endpoint) in its stack's Region:
+    ``endpointName``."""
+    _mark(construct, SELF_HOSTED_METADATA, model)
+
+
+def mark_published_runtime(construct: IConstruct, published: dict[str, Any]) -> None:
+    """Records that a Region offers its self-hosted model to other Regions over cross-Region
+    PrivateLink: ``endpointName``, ``offeredRegions``."""
+    _mark(construct, PUBLISHED_RUNTIME_METADATA, published)
+
+
+def mark_cross_region_paths(construct: IConstruct, paths: dict[str, Any]) -> None:
+    """Records that a Region reaches other Regions' self-hosted models: ``regions``."""
+    _mark(construct, CROSS_REGION_PATHS_METADATA, paths)
+
+
 class RegionCoverage(Construct):
     """An app-level check that each Region using a profile has everything it needs.
 
@@ -65,7 +88,12 @@ class RegionCoverage(Construct):
       ``compute``);
     * every Region the app deploys to is a source Region of each profile geography it uses;
     * with ``require_all_destinations`` (default), every Region a profile can route to is itself
-      deployed, so the loss of any one Region leaves the others serving.
+      deployed, so the loss of any one Region leaves the others serving;
+    * with ``require_cross_region_paths``, every Region that hosts a self-hosted model
+      (``MultiAzSageMakerEndpoint``) can be reached from every other Region that hosts one or
+      calls one: the callers have a cross-Region path to it (``CrossRegionRuntimePaths``) and
+      it offers them its endpoint service (``PublishedRuntime``), so losing one Region leaves
+      every caller a model to fail over to (GENREL05-BP01 step 5).
     """
 
     def __init__(
@@ -75,10 +103,12 @@ class RegionCoverage(Construct):
         *,
         supporting: Iterable[str] = (),
         require_all_destinations: bool = True,
+        require_cross_region_paths: bool = False,
     ) -> None:
         super().__init__(scope, construct_id)
         self.supporting = tuple(sorted(set(supporting)))
         self.require_all_destinations = require_all_destinations
+        self.require_cross_region_paths = require_cross_region_paths
         self.node.add_validation(
             LateCheck(lambda: [f"RegionCoverage: {problem}" for problem in self.problems()])
         )
@@ -90,13 +120,18 @@ class RegionCoverage(Construct):
         kinds: dict[str, set[str]] = defaultdict(set)
         profiles: dict[str, list[dict[str, Any]]] = defaultdict(list)
         uses: dict[str, set[str]] = defaultdict(set)
+        cross_region: dict[str, dict[str, list[dict[str, Any]]]] = defaultdict(
+            lambda: defaultdict(list)
+        )
         for construct, kind, data in _MARKS.get(self.node.root, []):
             if not construct.node.path.startswith(prefix):
                 continue
             region = cdk.Stack.of(construct).region
             if cdk.Token.is_unresolved(region):
                 continue
-            if kind == SUPPORTING_METADATA:
+            if kind in _CROSS_REGION_KINDS:
+                cross_region[kind][region].append(data)
+            elif kind == SUPPORTING_METADATA:
                 kinds[region].add(data)
             elif kind == IMPORTED_MODEL_METADATA:
                 uses[region].add(f"serves imported model {data['importedModelName']!r}")
@@ -141,7 +176,40 @@ class RegionCoverage(Construct):
                         "nothing; deploy the regional stack there too, or pass "
                         "require_all_destinations=False to accept Regions you cannot fail over to"
                     )
+        if self.require_cross_region_paths:
+            problems.extend(_cross_region_problems(cross_region))
         return problems
+
+
+def _cross_region_problems(marks: dict[str, dict[str, list[dict[str, Any]]]]) -> list[str]:
+    """Each model Region reachable from every other Region that hosts or calls a model."""
+    models = marks[SELF_HOSTED_METADATA]
+    offered = {
+        region: {r for published in items for r in published["offeredRegions"]}
+        for region, items in marks[PUBLISHED_RUNTIME_METADATA].items()
+    }
+    reaches = {
+        region: {r for paths in items for r in paths["regions"]}
+        for region, items in marks[CROSS_REGION_PATHS_METADATA].items()
+    }
+    callers = set(models) | set(reaches)
+    problems = []
+    for region in sorted(models):
+        names = ", ".join(sorted(m["endpointName"] for m in models[region]))
+        for caller in sorted(callers - {region}):
+            if region not in reaches.get(caller, set()):
+                problems.append(
+                    f"{region} hosts self-hosted model {names} but {caller} cannot reach it: "
+                    f"{caller} has no cross-Region path to {region}; add {region}'s route to a "
+                    f"CrossRegionRuntimePaths in {caller}"
+                )
+            elif caller not in offered.get(region, set()):
+                problems.append(
+                    f"{caller} has a cross-Region path to {region}, but {region}'s endpoint "
+                    f"service does not offer {caller}; add {caller} to allowed_regions of the "
+                    f"load balancer's endpoint service and publish it (PublishedRuntime)"
+                )
+    return problems
 
 
 def _stacks(scope: IConstruct) -> Iterator[cdk.Stack]:

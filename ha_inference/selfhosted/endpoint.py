@@ -27,6 +27,7 @@ from ha_inference._internal.nag import INLINE_POLICY, acknowledge, wildcard_reso
 from ha_inference._internal.names import claim_name
 from ha_inference._internal.network import closed_security_group, s3_prefix_list_id
 from ha_inference._internal.validation import MIN_AZS, select_zonal_subnets
+from ha_inference.checks.coverage import mark_self_hosted_model
 
 DEFAULT_INSTANCE_TYPE = "ml.g5.xlarge"
 """One NVIDIA A10G (24 GiB): the smallest GPU instance commonly used to host 7B-class generative
@@ -235,6 +236,7 @@ class MultiAzSageMakerEndpoint(Construct):
         name = endpoint_name if endpoint_name is not None else _default_name(self)
         _check_name("endpoint_name", name)
         claim_name(self, "SageMaker endpoint", name, "endpoint_name")
+        mark_self_hosted_model(self, {"endpointName": name})
         _check_name("variant_name", variant_name)
         _check_instance_type(instance_type)
         count = az_count if instance_count is None else instance_count

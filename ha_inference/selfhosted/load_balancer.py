@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 import aws_cdk as cdk
 import jsii
+from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_elasticloadbalancingv2 as elbv2
 from aws_cdk import aws_iam as iam
@@ -57,6 +58,16 @@ class EndpointServiceOptions:
     allowed_principals: Sequence[iam.ArnPrincipal]
     acceptance_required: bool = True
     allowed_regions: Sequence[str] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True)
+class TargetHealthAlarms:
+    """The alarms :meth:`SageMakerRuntimeLoadBalancer.add_target_health_alarms` creates."""
+
+    below_azs: cloudwatch.Alarm
+    """Fewer healthy targets than AZs: some AZ's endpoint interface is down (degraded)."""
+    none_healthy: cloudwatch.Alarm
+    """No healthy target: the Region's self-hosted model cannot be reached (fail over)."""
 
 
 @jsii.implements(ec2.IConnectable)
@@ -334,6 +345,61 @@ class SageMakerRuntimeLoadBalancer(Construct):
     def runtime_hostname(self) -> str:
         """``runtime.sagemaker.<region>.amazonaws.com``, the name clients keep using."""
         return f"runtime.sagemaker.{cdk.Stack.of(self).region}.amazonaws.com"
+
+    def metric_healthy_host_count(self) -> cloudwatch.Metric:
+        """``HealthyHostCount`` of the target group (``AWS/NetworkELB``, dimensions
+        ``LoadBalancer`` and ``TargetGroup``): the Minimum per minute, the fewest healthy
+        targets any load balancer node saw. One target per AZ (the interface endpoint's ENI)."""
+        return self.target_group.metrics.healthy_host_count(
+            statistic="Minimum", period=cdk.Duration.minutes(1)
+        )
+
+    def add_target_health_alarms(self, *, evaluation_periods: int = 2) -> TargetHealthAlarms:
+        """Adds two alarms (without actions; add yours) on the healthy targets:
+
+        * ``HealthyTargetsBelowAzsAlarm``: fewer healthy targets than AZs for
+          ``evaluation_periods`` minutes (an AZ's endpoint interface fails its health checks);
+        * ``NoHealthyTargetsAlarm``: no healthy target for one minute: nothing in this Region
+          reaches the model through the load balancer, so callers in other Regions fail over.
+
+        Missing data counts as breaching: the load balancer reports the metric while targets
+        are registered, so no data means the targets are gone.
+        """
+        if self.node.try_find_child("NoHealthyTargetsAlarm") is not None:
+            raise ValueError(
+                f"add_target_health_alarms was already called on {self.node.path}; call it "
+                "once and keep the returned alarms"
+            )
+        if evaluation_periods < 1:
+            raise ValueError(
+                f"evaluation_periods must be at least 1 minute, got {evaluation_periods}"
+            )
+        azs = len(self.availability_zones)
+        below = self.metric_healthy_host_count().create_alarm(
+            self,
+            "HealthyTargetsBelowAzsAlarm",
+            alarm_description=(
+                f"SageMaker Runtime load balancer {self.node.path}: fewer healthy targets than "
+                f"its {azs} Availability Zones"
+            ),
+            threshold=azs,
+            evaluation_periods=evaluation_periods,
+            comparison_operator=cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+            treat_missing_data=cloudwatch.TreatMissingData.BREACHING,
+        )
+        none = self.metric_healthy_host_count().create_alarm(
+            self,
+            "NoHealthyTargetsAlarm",
+            alarm_description=(
+                f"SageMaker Runtime load balancer {self.node.path}: no healthy target, the "
+                "self-hosted model is unreachable in this Region"
+            ),
+            threshold=1,
+            evaluation_periods=1,
+            comparison_operator=cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+            treat_missing_data=cloudwatch.TreatMissingData.BREACHING,
+        )
+        return TargetHealthAlarms(below_azs=below, none_healthy=none)
 
     def add_private_hosted_zone_vpc(self, vpc: ec2.IVpc) -> route53.PrivateHostedZone:
         """Makes the runtime hostname resolve to this load balancer in ``vpc``.
