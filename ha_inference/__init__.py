@@ -33,7 +33,6 @@ _EXPORTS: dict[str, str] = {
     "SageMakerRuntimeLoadBalancer": "ha_inference.selfhosted.load_balancer",
     "TargetHealthAlarms": "ha_inference.selfhosted.load_balancer",
     "CrossRegionRuntimePaths": "ha_inference.selfhosted.cross_region",
-    "PublishedRuntime": "ha_inference.selfhosted.cross_region",
     "RuntimeRoute": "ha_inference.selfhosted.cross_region",
     "SageMakerFailoverFunction": "ha_inference.selfhosted.cross_region",
     "RegionCoverage": "ha_inference.checks.coverage",
@@ -66,7 +65,6 @@ __all__ = [
     "MultiAzFunction",
     "MultiAzSageMakerEndpoint",
     "PolicyStatementShape",
-    "PublishedRuntime",
     "RegionCoverage",
     "RoutingTable",
     "RuntimeRoute",
@@ -115,7 +113,6 @@ if TYPE_CHECKING:  # pragma: no cover - what type checkers and IDEs see
     from ha_inference.residency import data_residency_of, declare_data_residency
     from ha_inference.selfhosted.cross_region import (
         CrossRegionRuntimePaths,
-        PublishedRuntime,
         RuntimeRoute,
         SageMakerFailoverFunction,
     )

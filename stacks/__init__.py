@@ -6,9 +6,17 @@ import aws_cdk as cdk
 
 from ha_inference import RegionCoverage, declare_data_residency
 from stacks.config import Settings, load_settings
+from stacks.cross_region_stack import CrossRegionStack
 from stacks.regional_stack import RegionalStack
 
-__all__ = ["RegionalStack", "Settings", "build_reference_app", "load_settings", "stack_name"]
+__all__ = [
+    "CrossRegionStack",
+    "RegionalStack",
+    "Settings",
+    "build_reference_app",
+    "load_settings",
+    "stack_name",
+]
 
 
 SUPPORTING_KINDS = ("bedrock-endpoints", "vector-search", "compute")
@@ -32,10 +40,24 @@ def build_reference_app(app: cdk.App, *, default_account: str | None = None) -> 
         RegionalStack(app, stack_name(region.region), settings=settings, region=region)
         for region in settings.regions
     ]
+    cross_region = settings.self_hosted is not None and settings.self_hosted.cross_region
+    if cross_region:
+        _add_cross_region_stacks(app, stacks)
     RegionCoverage(
         app,
         "RegionCoverage",
         supporting=SUPPORTING_KINDS,
         require_all_destinations=settings.require_all_destinations,
+        require_cross_region_paths=cross_region,
     )
     return stacks
+
+
+def _add_cross_region_stacks(app: cdk.App, stacks: list[RegionalStack]) -> None:
+    """One ``-CrossRegion`` stack per Region, deployed after every regional stack (see
+    :mod:`stacks.cross_region_stack` for the order and why)."""
+    for stack in stacks:
+        peers = [other for other in stacks if other is not stack]
+        stack.cross_region = CrossRegionStack(
+            app, f"{stack.stack_name}-CrossRegion", regional=stack, peers=peers
+        )

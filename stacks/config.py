@@ -50,10 +50,13 @@ DEFAULT_SELF_HOSTED: dict[str, Any] = {
     "allowed-principals": [],
     "deletion-protection": False,
     "network-isolation": None,
+    "cross-region": None,
 }
 """The fields of ``ha-inference:self-hosted`` and their defaults. The self-hosted model is off
 until that setting names the model: ``model-data`` (an s3:// model archive in each Region), or
-a hub model id in ``environment`` with ``nat-gateways`` for the download."""
+a hub model id in ``environment`` with ``nat-gateways`` for the download. ``cross-region``
+(default: on unless ``allowed-principals`` names outside consumers) lets every Region reach every
+other Region's model over cross-Region PrivateLink."""
 
 MODEL_IN_ARCHIVE = {"HF_MODEL_ID": "/opt/ml/model"}
 """TGI's environment when the model comes from ``model-data``: SageMaker unpacks the archive to
@@ -75,6 +78,8 @@ class SelfHostedSettings:
     allowed_principals: tuple[str, ...] = ()
     deletion_protection: bool = False
     network_isolation: bool = True
+    cross_region: bool = False
+    """Whether each Region reaches the others' models (cross-Region PrivateLink, failover)."""
 
     def image_in(self, region: str) -> str:
         return self.image.replace(REGION_PLACEHOLDER, region)
@@ -393,6 +398,7 @@ def _self_hosted(value: Any, regions: list[str], nat_gateways: int) -> SelfHoste
     protect = merged["deletion-protection"]
     if not isinstance(protect, bool):
         raise SettingsError(f"{key}.deletion-protection must be true or false, got {protect!r}")
+    cross_region = _cross_region(merged["cross-region"], principals, regions)
     return SelfHostedSettings(
         image=image,
         instance_type=instance_type,
@@ -402,7 +408,33 @@ def _self_hosted(value: Any, regions: list[str], nat_gateways: int) -> SelfHoste
         allowed_principals=tuple(principals),
         deletion_protection=protect,
         network_isolation=isolation,
+        cross_region=cross_region,
     )
+
+
+def _cross_region(value: Any, principals: list[str], regions: list[str]) -> bool:
+    """On by default with two or more Regions, unless outside consumers are allowed: the
+    endpoint service then requires acceptance of each connection, which the app's own
+    cross-Region endpoints cannot get during a deploy (CloudFormation cannot accept one)."""
+    key = f"{PREFIX}self-hosted.cross-region"
+    if value is None:
+        return len(regions) > 1 and not principals
+    if not isinstance(value, bool):
+        raise SettingsError(f"{key} must be true or false, got {value!r}")
+    if value and principals and len(regions) > 1:
+        raise SettingsError(
+            f"{key} is true but {PREFIX}self-hosted.allowed-principals names outside consumers "
+            f"({', '.join(principals)}), whose connections must be accepted one by one; the "
+            "app's own Regions would need acceptance too, which CloudFormation cannot give "
+            "during a deploy. Leave cross-region out (false) to serve only the listed "
+            "principals, or remove allowed-principals to connect the Regions"
+        )
+    if value and len(regions) < 2:
+        raise SettingsError(
+            f"{key} is true but {PREFIX}regions has one Region ({', '.join(regions)}), so there "
+            "is no other Region to reach; add Regions or leave cross-region out"
+        )
+    return value
 
 
 def _model_data(value: Any, regions: list[str]) -> tuple[tuple[str, str], ...]:

@@ -19,6 +19,7 @@ from ha_inference import (
     ImportedModel,
     MultiAzFunction,
     MultiAzSageMakerEndpoint,
+    RuntimeRoute,
     SageMakerRuntimeLoadBalancer,
     ShippedHandler,
     VectorCollection,
@@ -37,6 +38,15 @@ from stacks.network import Network
 
 COLLECTION_NAME = "ha-inference-vectors"
 INDEX = DEFAULT_INDEX
+
+MODEL_LATENCY_ALARM = cdk.Duration.seconds(30)
+"""The self-hosted model's average latency that raises its alarm (half SageMaker's 60 s limit)."""
+
+NO_ALARM_ACTION = (
+    "The reference app does not know who is on call: the adopting team adds its action (an SNS "
+    "topic, Incident Manager) with alarm.add_alarm_action. Failover does not wait for alarms: the "
+    "failover function's circuit breakers react to the first failed call."
+)
 
 SYNCHRONOUS_FUNCTION = {
     "NIST.800.53.R5-LambdaDLQ": SYNCHRONOUS_NO_DLQ,
@@ -98,6 +108,10 @@ class RegionalStack(cdk.Stack):
         self.ingestion = self._add_ingestion()
         self.self_hosted: MultiAzSageMakerEndpoint | None = None
         self.runtime_load_balancer: SageMakerRuntimeLoadBalancer | None = None
+        self.runtime_route: RuntimeRoute | None = None
+        """This Region's model as other Regions reach it (``cross-region`` on)."""
+        self.cross_region: cdk.Stack | None = None
+        """The stack with this Region's paths to the others (set by ``build_reference_app``)."""
         if settings.self_hosted is not None:
             self._add_self_hosted(settings.self_hosted)
         self._add_outputs()
@@ -253,16 +267,55 @@ class RegionalStack(cdk.Stack):
             endpoint_arns=[self.self_hosted.endpoint_arn],
             deletion_protection=hosted.deletion_protection,
             log_encryption_key=self.logs_key,
-            endpoint_service=(
-                EndpointServiceOptions(
-                    allowed_principals=[iam.ArnPrincipal(p) for p in hosted.allowed_principals]
-                )
-                if hosted.allowed_principals
-                else None
-            ),
+            endpoint_service=self._endpoint_service_options(hosted),
         )
         self.self_hosted.grant_invoke(self.inference_role)
         self.runtime_load_balancer.connections.allow_default_port_from(self.retrieval)
+        self._add_self_hosted_alarms()
+        if hosted.cross_region:
+            self.runtime_route = RuntimeRoute.through(
+                self.runtime_load_balancer, endpoint=self.self_hosted
+            )
+
+    def _endpoint_service_options(
+        self, hosted: SelfHostedSettings
+    ) -> EndpointServiceOptions | None:
+        """PrivateLink for the app's other Regions (this account, no acceptance: CloudFormation
+        cannot accept a connection, and IAM already decides who may invoke), or for the outside
+        consumers of ``allowed-principals`` (acceptance required); never both (see
+        ``stacks.config``)."""
+        if hosted.cross_region:
+            return EndpointServiceOptions(
+                allowed_principals=[
+                    iam.ArnPrincipal(f"arn:{self.partition}:iam::{self.account}:root")
+                ],
+                acceptance_required=False,
+                allowed_regions=[r for r in self.settings.region_names if r != self.region],
+            )
+        if hosted.allowed_principals:
+            return EndpointServiceOptions(
+                allowed_principals=[iam.ArnPrincipal(p) for p in hosted.allowed_principals]
+            )
+        return None
+
+    def _add_self_hosted_alarms(self) -> None:
+        """The model's errors, latency and instances, and the load balancer's healthy targets.
+
+        Without actions: who is on call is the adopting team's to say
+        (``alarm.add_alarm_action``); the failover function does not read them (its circuit
+        breakers react to the first failed call).
+        """
+        assert self.self_hosted is not None and self.runtime_load_balancer is not None
+        endpoint_alarms = self.self_hosted.add_alarms(model_latency_threshold=MODEL_LATENCY_ALARM)
+        target_alarms = self.runtime_load_balancer.add_target_health_alarms()
+        for alarm in (
+            endpoint_alarms.errors_5xx,
+            endpoint_alarms.model_latency,
+            endpoint_alarms.instances_below_azs,
+            target_alarms.below_azs,
+            target_alarms.none_healthy,
+        ):
+            acknowledge(alarm, "NIST.800.53.R5-CloudWatchAlarmAction", NO_ALARM_ACTION)
 
     def _add_outputs(self) -> None:
         """What the README's walkthrough and ``make load-documents`` use after a deploy."""

@@ -17,7 +17,7 @@ from aws_cdk.assertions import Template
 from syrupy.extensions.json import JSONSnapshotExtension
 
 from ha_inference._internal.assembly import StackArtifact, load_stacks, zones_of
-from stacks import RegionalStack, build_reference_app
+from stacks import RegionalStack, build_reference_app, stack_name
 
 ROOT = Path(__file__).resolve().parent.parent
 TEST_ACCOUNT = "111111111111"
@@ -57,6 +57,9 @@ class Synth:
     stacks: list[RegionalStack]
     assembly: cdk.cx_api.CloudAssembly
     artifacts: dict[str, StackArtifact]
+    """The regional stack of each Region."""
+    cross_region: dict[str, StackArtifact]
+    """Each Region's ``-CrossRegion`` stack (paths to the other Regions' models), if any."""
 
     def template(self, region: str) -> dict[str, Any]:
         return self.artifacts[region].template
@@ -78,8 +81,12 @@ def synth_reference(
     )
     stacks = build_reference_app(app)
     assembly = app.synth()
-    artifacts = {artifact.region: artifact for artifact in load_stacks(assembly.directory)}
-    return Synth(app=app, stacks=stacks, assembly=assembly, artifacts=artifacts)
+    loaded = load_stacks(assembly.directory)
+    artifacts = {a.region: a for a in loaded if a.name == stack_name(a.region)}
+    cross_region = {a.region: a for a in loaded if a.name == f"{stack_name(a.region)}-CrossRegion"}
+    return Synth(
+        app=app, stacks=stacks, assembly=assembly, artifacts=artifacts, cross_region=cross_region
+    )
 
 
 def subnet_azs_of(template: dict[str, Any], subnet_refs: Any) -> list[str | None]:

@@ -1,9 +1,9 @@
-"""Cross-Region paths to self-hosted models: publishing, consuming, failing over, and the checks.
+"""Cross-Region paths to self-hosted models: offering, consuming, failing over, and the checks.
 
-One scenario: us-west-2 publishes its model (endpoint service offering us-east-1, its name in an
-SSM parameter); us-east-1 hosts its own model and, in the same stack, reaches us-west-2's over
-cross-Region PrivateLink with a failover function trying us-east-1 first. The stacks are linked
-by a deploy-order dependency only, never by a reference.
+One scenario: us-west-2 offers its model (endpoint service offering us-east-1); us-east-1 hosts
+its own model and, in the same stack, reaches us-west-2's over cross-Region PrivateLink with a
+failover function trying us-east-1 first. The only link between the stacks is the service id,
+which aws-cdk-lib renders as ``Fn::GetStackOutput`` with us-west-2 (weak references, cdk.json).
 """
 
 from __future__ import annotations
@@ -24,7 +24,6 @@ from ha_inference import (
     CrossRegionRuntimePaths,
     EndpointServiceOptions,
     MultiAzSageMakerEndpoint,
-    PublishedRuntime,
     RegionCoverage,
     RuntimeRoute,
     SageMakerFailoverFunction,
@@ -51,7 +50,7 @@ WORKLOADS = ec2.SubnetSelection(subnet_group_name="workloads")
 class Hosted:
     endpoint: MultiAzSageMakerEndpoint
     balancer: SageMakerRuntimeLoadBalancer
-    published: PublishedRuntime
+    route: RuntimeRoute
 
 
 def host_model(stack: ZonalStack, *, offer_to: list[str]) -> Hosted:
@@ -77,8 +76,7 @@ def host_model(stack: ZonalStack, *, offer_to: list[str]) -> Hosted:
             allowed_regions=offer_to,
         ),
     )
-    published = PublishedRuntime(stack, "Published", load_balancer=balancer, endpoint=endpoint)
-    return Hosted(endpoint, balancer, published)
+    return Hosted(endpoint, balancer, RuntimeRoute.through(balancer, endpoint=endpoint))
 
 
 @dataclass
@@ -110,14 +108,14 @@ def scenario(tmp_path_factory: pytest.TempPathFactory) -> Scenario:
         "CrossRegion",
         vpc=east.vpc,
         vpc_subnets=ENDPOINTS,
-        routes=[hosted[WEST].published.route],
+        routes=[hosted[WEST].route],
     )
     failover = SageMakerFailoverFunction(
         east,
         "Failover",
         vpc=east.vpc,
         vpc_subnets=WORKLOADS,
-        routes=[RuntimeRoute.of(hosted[EAST].endpoint), hosted[WEST].published.route],
+        routes=[RuntimeRoute.of(hosted[EAST].endpoint), hosted[WEST].route],
         local_network=hosted[EAST].balancer,
         paths=paths,
     )
@@ -132,7 +130,6 @@ def scenario(tmp_path_factory: pytest.TempPathFactory) -> Scenario:
         hosted[region].balancer.add_target_health_alarms()
         hosted[region].endpoint.add_alarms(model_latency_threshold=cdk.Duration.seconds(30))
         del stack
-    east.add_dependency(west, "reads us-west-2's endpoint service name at deploy time")
     templates = {
         EAST: dict(Template.from_stack(east).to_json()),
         WEST: dict(Template.from_stack(west).to_json()),
@@ -164,33 +161,41 @@ def test_the_service_offers_the_consumer_region_to_this_account_only(scenario: S
     }
 
 
-def test_the_service_name_is_published_in_the_provider_region(scenario: Scenario) -> None:
-    template = scenario.templates[WEST]
-    service_id, _ = _one(template, "AWS::EC2::VPCEndpointService", "Runtime")
-    _, parameter = _one(template, "AWS::SSM::Parameter", "Published")
-    route = scenario.hosted[WEST].published.route
-    assert parameter["Properties"]["Name"] == route.service_name_parameter
-    assert route.service_name_parameter.startswith(
-        "/ha-inference/runtime-service/Modelsuswest2Published"
-    )
-    assert parameter["Properties"]["Type"] == "String"
-    assert parameter["Properties"]["Value"] == {
-        "Fn::Join": [".", ["com.amazonaws.vpce", {"Ref": "AWS::Region"}, {"Ref": service_id}]]
-    }
-    assert (route.region, route.account, route.published_by) == (
-        WEST,
-        TEST_ACCOUNT,
-        "Models-us-west-2",
-    )
-    assert route.generation == f"Models-us-west-2/{service_id}"
+def test_the_route_names_the_service_by_its_id(scenario: Scenario) -> None:
+    route = scenario.hosted[WEST].route
+    assert (route.region, route.account, route.service_name) == (WEST, TEST_ACCOUNT, None)
     assert route.endpoint_name == scenario.hosted[WEST].endpoint.endpoint_name
+    service = scenario.hosted[WEST].balancer.endpoint_service
+    assert service is not None and route.service_id == service.vpc_endpoint_service_id
 
 
-def test_the_stacks_share_no_reference(scenario: Scenario) -> None:
-    for template in scenario.templates.values():
-        text = json.dumps(template)
-        assert "Fn::ImportValue" not in text
-        assert "Export" not in json.dumps(template.get("Outputs", {}))
+def test_the_consumer_reads_the_service_id_from_the_provider_region(scenario: Scenario) -> None:
+    """A weak reference: no export to lock the provider, and the consumer deploys after it."""
+    west, east = scenario.templates[WEST], scenario.templates[EAST]
+    service_id, _ = _one(west, "AWS::EC2::VPCEndpointService", "Runtime")
+    (output_name,) = [
+        name for name, output in west["Outputs"].items() if output["Value"] == {"Ref": service_id}
+    ]
+    assert "Export" not in west["Outputs"][output_name]
+    _, endpoint = _one(east, "AWS::EC2::VPCEndpoint", "CrossRegionuswest2")
+    # com.amazonaws.vpce.us-west-2.<id>: built from the route's Region, not AWS::Region.
+    assert endpoint["Properties"]["ServiceName"] == {
+        "Fn::Join": [
+            ".",
+            [
+                "com.amazonaws.vpce.us-west-2",
+                {
+                    "Fn::GetStackOutput": {
+                        "StackName": "Models-us-west-2",
+                        "Region": WEST,
+                        "OutputName": output_name,
+                    }
+                },
+            ],
+        ]
+    }
+    assert "Fn::ImportValue" not in json.dumps(east)
+    assert scenario.east.dependencies == [scenario.west]
 
 
 # --- the consumer ------------------------------------------------------------------------------
@@ -209,33 +214,6 @@ def test_the_endpoint_to_the_other_region_is_in_every_az(scenario: Scenario) -> 
         "us-east-1b",
         "us-east-1c",
     ]  # type: ignore[type-var]
-    lookup_id, lookup = _one(template, "Custom::EndpointServiceName", "CrossRegion")
-    assert props["ServiceName"] == {"Fn::GetAtt": [lookup_id, "ServiceName"]}
-    route = scenario.hosted[WEST].published.route
-    assert {
-        k: v for k, v in lookup["Properties"].items() if k not in {"ServiceToken", "ServiceTimeout"}
-    } == {
-        "Region": WEST,
-        "ParameterName": route.service_name_parameter,
-        "PublishedBy": "Models-us-west-2",
-        "Generation": route.generation,
-    }
-
-
-def test_the_lookup_may_read_exactly_the_published_parameter(scenario: Scenario) -> None:
-    template = scenario.templates[EAST]
-    _, function = _one(template, "AWS::Lambda::Function", "CrossRegionServiceNameLookupHandler")
-    assert function["Properties"]["Handler"] == ShippedHandler.ENDPOINT_SERVICE_NAME.value
-    assert "VpcConfig" not in function["Properties"]
-    _, role = _one(template, "AWS::IAM::Role", "CrossRegionServiceNameLookupRole")
-    (policy,) = role["Properties"]["Policies"]
-    statements = {s["Sid"]: s for s in policy["PolicyDocument"]["Statement"]}
-    route = scenario.hosted[WEST].published.route
-    assert statements["ReadServiceNames"]["Action"] == "ssm:GetParameter"
-    assert (
-        statements["ReadServiceNames"]["Resource"]
-        == f"arn:aws:ssm:us-west-2:{TEST_ACCOUNT}:parameter{route.service_name_parameter}"
-    )
 
 
 def test_the_remote_hostname_resolves_to_the_endpoint_in_the_vpc(scenario: Scenario) -> None:
@@ -344,7 +322,7 @@ def test_grant_invoke_names_only_the_remote_endpoints(tmp_path: Path) -> None:
     west = zonal_stack(app, WEST)
     hosted = host_model(west, offer_to=[EAST])
     east = zonal_stack(app, EAST)
-    paths = CrossRegionRuntimePaths(east, "Paths", vpc=east.vpc, routes=[hosted.published.route])
+    paths = CrossRegionRuntimePaths(east, "Paths", vpc=east.vpc, routes=[hosted.route])
     role = iam.Role(east, "Caller", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"))
     grant = paths.grant_invoke(role)
     assert grant.success
@@ -428,13 +406,13 @@ def test_coverage_fails_when_a_caller_is_not_offered_the_service(tmp_path: Path)
     hosted = host_model(west, offer_to=["eu-west-1"])
     east = zonal_stack(app, EAST)
     local = host_model(east, offer_to=[WEST])
-    CrossRegionRuntimePaths(east, "Paths", vpc=east.vpc, routes=[hosted.published.route])
-    CrossRegionRuntimePaths(west, "Paths", vpc=west.vpc, routes=[local.published.route])
+    CrossRegionRuntimePaths(east, "Paths", vpc=east.vpc, routes=[hosted.route])
+    CrossRegionRuntimePaths(west, "Paths", vpc=west.vpc, routes=[local.route])
     problems = RegionCoverage(app, "Coverage", require_cross_region_paths=True).problems()
     assert problems == [
         "us-east-1 has a cross-Region path to us-west-2, but us-west-2's endpoint service does "
         "not offer us-east-1; add us-east-1 to allowed_regions of the load balancer's endpoint "
-        "service and publish it (PublishedRuntime)"
+        "service and route through it (RuntimeRoute.through)"
     ]
     assert RegionCoverage(app, "Lenient").problems() == [], "the check is opt-in"
 
@@ -448,7 +426,7 @@ def route() -> RuntimeRoute:
         region=WEST,
         account=TEST_ACCOUNT,
         endpoint_name="llm",
-        service_name_parameter="/ha-inference/runtime-service/West",
+        service_id="vpce-svc-0123456789abcdef0",
     )
 
 
@@ -462,7 +440,7 @@ def _consumer(tmp_path: Path) -> ZonalStack:
         ([], "routes must name at least one other Region"),
         ("twice", "routes names us-west-2 more than once"),
         ("own", "routes includes this stack's own Region us-east-1"),
-        ("unpublished", "routes to us-west-2 have neither service_name_parameter nor service_name"),
+        ("unpublished", "routes to us-west-2 name no endpoint service"),
     ],
 )
 def test_fails_on_bad_paths(tmp_path: Path, route: RuntimeRoute, routes: Any, message: str) -> None:
@@ -477,7 +455,7 @@ def test_fails_on_bad_paths(tmp_path: Path, route: RuntimeRoute, routes: Any, me
                     region=EAST,
                     account=TEST_ACCOUNT,
                     endpoint_name="x",
-                    service_name_parameter="/p",
+                    service_id="vpce-svc-1",
                 )
             ],
             "unpublished": [RuntimeRoute(region=WEST, account=TEST_ACCOUNT, endpoint_name="x")],
@@ -496,7 +474,7 @@ def test_fails_on_a_second_path_to_one_region_in_one_vpc(
         CrossRegionRuntimePaths(stack, "Again", vpc=stack.vpc, routes=[route])
 
 
-def test_a_literal_service_name_needs_no_lookup(tmp_path: Path) -> None:
+def test_a_service_outside_the_app_is_named_literally(tmp_path: Path) -> None:
     stack = _consumer(tmp_path)
     name = "com.amazonaws.vpce.us-west-2.vpce-svc-0123456789abcdef0"
     literal = RuntimeRoute(
@@ -506,12 +484,7 @@ def test_a_literal_service_name_needs_no_lookup(tmp_path: Path) -> None:
     template = Template.from_stack(stack).to_json()
     (endpoint,) = resources(template, "AWS::EC2::VPCEndpoint").values()
     assert endpoint["Properties"]["ServiceName"] == name
-    assert resources(template, "Custom::EndpointServiceName") == {}
-    handlers = {
-        f["Properties"].get("Handler")
-        for f in resources(template, "AWS::Lambda::Function").values()
-    }
-    assert ShippedHandler.ENDPOINT_SERVICE_NAME.value not in handlers
+    assert endpoint["Properties"]["ServiceRegion"] == WEST
 
 
 @pytest.mark.parametrize(
@@ -524,10 +497,9 @@ def test_a_literal_service_name_needs_no_lookup(tmp_path: Path) -> None:
             "RuntimeRoute.endpoint_name must be a SageMaker endpoint name",
         ),
         ({"service_name": "com.amazonaws.vpce.us-west-2.vpce-svc-0abc"}, "not both"),
-        ({"service_name_parameter": "relative"}, "must be an SSM parameter name starting with '/'"),
         (
             {
-                "service_name_parameter": None,
+                "service_id": None,
                 "service_name": "com.amazonaws.vpce.us-east-1.vpce-svc-0abc",
             },
             "must be an endpoint service name of us-west-2",
@@ -539,13 +511,13 @@ def test_fails_on_bad_routes(props: dict[str, Any], message: str) -> None:
         "region": WEST,
         "account": TEST_ACCOUNT,
         "endpoint_name": "llm",
-        "service_name_parameter": "/ha-inference/runtime-service/West",
+        "service_id": "vpce-svc-0123456789abcdef0",
     }
     with pytest.raises(ValueError, match=message):
         RuntimeRoute(**{**base, **props})
 
 
-def test_fails_to_publish_without_an_endpoint_service(tmp_path: Path) -> None:
+def test_fails_to_route_through_a_load_balancer_without_an_offer(tmp_path: Path) -> None:
     stack = zonal_stack(new_app(tmp_path), WEST)
     endpoint = MultiAzSageMakerEndpoint(
         stack,
@@ -560,7 +532,7 @@ def test_fails_to_publish_without_an_endpoint_service(tmp_path: Path) -> None:
     with pytest.raises(
         ValueError, match="has no endpoint service, so no other Region can reach it"
     ):
-        PublishedRuntime(stack, "Published", load_balancer=plain, endpoint=endpoint)
+        RuntimeRoute.through(plain, endpoint=endpoint)
     local_only = SageMakerRuntimeLoadBalancer(
         stack,
         "LocalOnly",
@@ -572,17 +544,10 @@ def test_fails_to_publish_without_an_endpoint_service(tmp_path: Path) -> None:
         ),
     )
     with pytest.raises(ValueError, match="offers no other Region"):
-        PublishedRuntime(stack, "Published2", load_balancer=local_only, endpoint=endpoint)
-    with pytest.raises(ValueError, match="parameter_name must be a literal SSM parameter name"):
-        PublishedRuntime(
-            stack,
-            "Published3",
-            load_balancer=host_model(
-                zonal_stack(stack.node.root, "eu-west-1"), offer_to=[WEST]
-            ).balancer,  # type: ignore[arg-type]
-            endpoint=endpoint,
-            parameter_name="no-slash",
-        )
+        RuntimeRoute.through(local_only, endpoint=endpoint)
+    elsewhere = host_model(zonal_stack(stack.node.root, "eu-west-1"), offer_to=[WEST])  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="is in us-west-2, not in eu-west-1"):
+        RuntimeRoute.through(elsewhere.balancer, endpoint=endpoint)
 
 
 def test_fails_on_bad_failover_settings(tmp_path: Path, route: RuntimeRoute) -> None:
@@ -601,7 +566,7 @@ def test_fails_on_bad_failover_settings(tmp_path: Path, route: RuntimeRoute) -> 
                         region="eu-west-1",
                         account=TEST_ACCOUNT,
                         endpoint_name="e",
-                        service_name_parameter="/p",
+                        service_id="vpce-svc-1",
                     )
                 ]
             },

@@ -92,7 +92,7 @@ class RegionCoverage(Construct):
     * with ``require_cross_region_paths``, every Region that hosts a self-hosted model
       (``MultiAzSageMakerEndpoint``) can be reached from every other Region that hosts one or
       calls one: the callers have a cross-Region path to it (``CrossRegionRuntimePaths``) and
-      it offers them its endpoint service (``PublishedRuntime``), so losing one Region leaves
+      it offers them its endpoint service (``RuntimeRoute.through``), so losing one Region leaves
       every caller a model to fail over to (GENREL05-BP01 step 5).
     """
 
@@ -207,7 +207,8 @@ def _cross_region_problems(marks: dict[str, dict[str, list[dict[str, Any]]]]) ->
                 problems.append(
                     f"{caller} has a cross-Region path to {region}, but {region}'s endpoint "
                     f"service does not offer {caller}; add {caller} to allowed_regions of the "
-                    f"load balancer's endpoint service and publish it (PublishedRuntime)"
+                    "load balancer's endpoint service and route through it "
+                    "(RuntimeRoute.through)"
                 )
     return problems
 

@@ -39,9 +39,6 @@ class ShippedHandler(enum.Enum):
     SELF_HOSTED = "self_hosted.handler"
     """Invokes the self-hosted SageMaker model with ``{"inputs": ...}``, in this Region first and
     in the other Regions on failure (``failover.py``); set up by ``SageMakerFailoverFunction``."""
-    ENDPOINT_SERVICE_NAME = "endpoint_service_name.on_event"
-    """Custom resource (provider framework): reads another Region's endpoint service name from
-    its SSM parameter (``CrossRegionRuntimePaths``)."""
 
 
 def handler_code() -> lambda_.Code:

@@ -9,17 +9,31 @@ that moves to another Region when theirs fails.
 The path is cross-Region PrivateLink to the other Region's :class:`SageMakerRuntimeLoadBalancer`:
 
 1. the provider Region's load balancer has a PrivateLink endpoint service that offers the
-   consumer Regions (``SupportedRegions``) to the allowed principals; :class:`PublishedRuntime`
-   writes the service's name, which AWS assigns at deploy time, to an SSM parameter there;
-2. in the consumer Region, :class:`CrossRegionRuntimePaths` reads that name at deploy time (a
-   custom resource calling ``ssm:GetParameter`` in the provider Region), and creates an
-   interface endpoint with ``ServiceRegion`` = the provider Region in every AZ of the consumer
-   VPC, and a private hosted zone that makes the provider Region's standard hostname
+   consumer Regions (``SupportedRegions``) to the allowed principals;
+   :meth:`RuntimeRoute.through` describes it for the consumers;
+2. in the consumer Region, :class:`CrossRegionRuntimePaths` creates an interface endpoint with
+   ``ServiceRegion`` = the provider Region in every AZ of the consumer VPC, and a private hosted
+   zone that makes the provider Region's standard hostname
    ``runtime.sagemaker.<region>.amazonaws.com`` resolve to that endpoint inside the VPC;
 3. TLS passes through the endpoint and the load balancer to the provider Region's
    ``sagemaker.runtime`` interface endpoint, so the AWS certificate for that hostname and SigV4
    signing for that Region work unchanged: a caller just builds a ``sagemaker-runtime`` client
    for the other Region (:class:`SageMakerFailoverFunction` does, with ``failover.py``).
+
+The service's name. AWS names an endpoint service when it creates it
+(``com.amazonaws.vpce.<region>.vpce-svc-<id>``), so the consumer's stack learns it at deploy
+time: the route carries the service's id as a reference to the provider's stack, which
+aws-cdk-lib renders as CloudFormation's ``Fn::GetStackOutput`` with the provider's Region when
+the app sets ``@aws-cdk/core:defaultCrossStackReferences`` to ``weak`` (aws-cdk-lib's
+recommended value; the reference app does). CloudFormation resolves it when it creates or
+updates the consumer stack, and aws-cdk-lib makes the consumer stack deploy after the
+provider's. A weak reference does not stop the provider's stack from changing or going away;
+the endpoint service itself refuses deletion while endpoints are connected, so destroy consumers
+first. With ``strong`` references, aws-cdk-lib needs ``crossRegionReferences=True`` on the
+consumer stack and carries the value through SSM parameters it writes into the consumer's
+Region (ExportWriter/ExportReader custom resources). The name is built in the consumer's
+template from the provider Region and the id (never from ``AWS::Region``, which would name the
+consumer's Region).
 
 Why this path. Cross-Region PrivateLink connects one service, not two networks: the VPCs may
 overlap (the reference app uses 10.0.0.0/16 in every Region), nothing needs routes, and traffic
@@ -44,36 +58,21 @@ import jsii
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
-from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_logs as logs
 from aws_cdk import aws_route53 as route53
 from aws_cdk import aws_route53_targets as route53_targets
-from aws_cdk import aws_ssm as ssm
 from aws_cdk import region_info
 from constructs import Construct
 
-from ha_inference._internal.custom_resource import HandlerProvider
-from ha_inference._internal.logs import new_log_group
-from ha_inference._internal.nag import (
-    CONTROL_PLANE_OUTSIDE_VPC,
-    INLINE_POLICY,
-    NO_RESERVED_CONCURRENCY,
-    SYNCHRONOUS_NO_DLQ,
-    acknowledge,
-    acknowledge_all,
-)
+from ha_inference._internal.nag import acknowledge
 from ha_inference._internal.names import claim_name
 from ha_inference._internal.network import closed_security_group
 from ha_inference._internal.validation import concrete_region, select_zonal_subnets
 from ha_inference.checks.coverage import mark_cross_region_paths, mark_published_runtime
-from ha_inference.compute.multi_az_function import PYTHON_RUNTIME, MultiAzFunction
+from ha_inference.compute.multi_az_function import MultiAzFunction
 from ha_inference.compute.shipped import ShippedHandler, handler_code
 from ha_inference.regions import check_region_name
 from ha_inference.selfhosted.endpoint import MultiAzSageMakerEndpoint
 from ha_inference.selfhosted.load_balancer import HTTPS, SageMakerRuntimeLoadBalancer
-
-PARAMETER_PREFIX = "/ha-inference/runtime-service/"
-"""Where :class:`PublishedRuntime` writes endpoint service names by default."""
 
 INVOKE_ACTIONS = ("sagemaker:InvokeEndpoint", "sagemaker:InvokeEndpointWithResponseStream")
 
@@ -87,7 +86,6 @@ NO_ENDPOINT_POLICY = (
 
 _ACCOUNT = re.compile(r"^\d{12}$")
 _ENDPOINT_NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
-_PARAMETER_NAME = re.compile(r"^/[a-zA-Z0-9_.\-/]{1,1010}$")
 
 
 def runtime_hostname(region: str) -> str:
@@ -96,34 +94,37 @@ def runtime_hostname(region: str) -> str:
     return f"runtime.sagemaker.{region}.{suffix}"
 
 
+def endpoint_service_name_prefix(region: str) -> str:
+    """``com.amazonaws.vpce`` (``cn.com.amazonaws.vpce`` in China): endpoint service names of
+    ``region`` start with it, then the Region, then the service id."""
+    prefix = region_info.RegionInfo.get(region).vpc_endpoint_service_name_prefix
+    return prefix or "com.amazonaws.vpce"
+
+
 @dataclass(frozen=True)
 class RuntimeRoute:
-    """One Region's self-hosted model as other Regions see it.
+    """One Region's self-hosted model as callers see it: where it is, and (for callers in other
+    Regions) which endpoint service leads to it.
 
-    Plain values (no tokens), so handing a route to a stack in another Region creates no
-    reference between the stacks. Get one from :attr:`PublishedRuntime.route` (the provider's
-    stack in the same app) or :meth:`of` (the caller's own Region), or write one for a model
-    deployed elsewhere.
+    Get one from :meth:`through` (a load balancer with an endpoint service, in this app) or
+    :meth:`of` (the caller's own Region), or write one for a model deployed elsewhere with its
+    ``service_name``.
 
     :param region: the Region that hosts the model.
     :param account: the account of the endpoint.
     :param endpoint_name: the SageMaker endpoint's name.
-    :param service_name_parameter: the SSM parameter, in ``region``, that holds the name of the
-        endpoint service in front of the model (written by :class:`PublishedRuntime`).
-    :param service_name: the endpoint service's name itself
-        (``com.amazonaws.vpce.<region>.vpce-svc-...``), when it is known; use one or the other.
-    :param published_by: the stack that publishes the name, for error messages.
-    :param generation: changes whenever the provider's endpoint service is replaced, so that
-        consumers read the name again (default: nothing changes it).
+    :param service_id: the endpoint service's id (``vpce-svc-...``), typically a reference to
+        the provider's stack (``VpcEndpointService.vpc_endpoint_service_id``).
+    :param service_name: the endpoint service's full name
+        (``com.amazonaws.vpce.<region>.vpce-svc-...``), for a service outside this app; use
+        ``service_id`` or ``service_name``.
     """
 
     region: str
     account: str
     endpoint_name: str
-    service_name_parameter: str | None = None
+    service_id: str | None = None
     service_name: str | None = None
-    published_by: str | None = None
-    generation: str | None = None
 
     def __post_init__(self) -> None:
         check_region_name("RuntimeRoute.region", self.region)
@@ -137,22 +138,18 @@ class RuntimeRoute:
                 f"RuntimeRoute.endpoint_name must be a SageMaker endpoint name, got "
                 f"{self.endpoint_name!r}"
             )
-        if self.service_name_parameter is not None and self.service_name is not None:
+        if self.service_id is not None and self.service_name is not None:
             raise ValueError(
-                "RuntimeRoute takes service_name_parameter or service_name, not both, got "
-                f"{self.service_name_parameter!r} and {self.service_name!r}; keep the parameter "
-                "(it follows a replaced service)"
+                "RuntimeRoute takes service_id or service_name, not both, got "
+                f"{self.service_id!r} and {self.service_name!r}"
             )
-        if self.service_name_parameter is not None and not _PARAMETER_NAME.match(
-            self.service_name_parameter
-        ):
-            raise ValueError(
-                "RuntimeRoute.service_name_parameter must be an SSM parameter name starting "
-                f"with '/', got {self.service_name_parameter!r}"
+        if (
+            self.service_name is not None
+            and not cdk.Token.is_unresolved(self.service_name)
+            and not re.match(
+                rf"^([a-z0-9-]+\.)+vpce\.{re.escape(self.region)}\.vpce-svc-[0-9a-f]+$",
+                self.service_name,
             )
-        if self.service_name is not None and not re.match(
-            rf"^([a-z0-9-]+\.)+vpce\.{re.escape(self.region)}\.vpce-svc-[0-9a-f]+$",
-            self.service_name,
         ):
             raise ValueError(
                 f"RuntimeRoute.service_name must be an endpoint service name of {self.region} "
@@ -170,74 +167,17 @@ class RuntimeRoute:
             endpoint_name=endpoint.endpoint_name,
         )
 
-    @property
-    def hostname(self) -> str:
-        return runtime_hostname(self.region)
-
-    @property
-    def published(self) -> bool:
-        """Whether other Regions can reach it (an endpoint service name or its parameter)."""
-        return self.service_name is not None or self.service_name_parameter is not None
-
-    def endpoint_arn(self, scope: Construct) -> str:
-        """The endpoint's ARN (SageMaker writes endpoint names in lower case in ARNs)."""
-        return cdk.Stack.of(scope).format_arn(
-            service="sagemaker",
-            region=self.region,
-            account=self.account,
-            resource="endpoint",
-            resource_name=self.endpoint_name.lower(),
-        )
-
-
-def _concrete_account(prop: str, stack: cdk.Stack) -> str:
-    if cdk.Token.is_unresolved(stack.account):
-        raise ValueError(
-            f"{prop} needs a concrete account but stack {stack.node.path!r} is environment-"
-            "agnostic; give the stack env=cdk.Environment(account=..., region=...)"
-        )
-    return stack.account
-
-
-class PublishedRuntime(Construct):
-    """Publishes a Region's self-hosted model to other Regions: the name of the load balancer's
-    PrivateLink endpoint service, as an SSM parameter in this Region, for
-    :class:`CrossRegionRuntimePaths` in the other Regions to read at deploy time.
-
-    Resources: ``ServiceName`` (``AWS::SSM::Parameter``, String).
-
-    The load balancer must have an endpoint service (``endpoint_service=``) whose
-    ``allowed_regions`` name the consumer Regions and whose ``allowed_principals`` admit the
-    consumers (for consumers in the same account, that account's root, with
-    ``acceptance_required=False``: CloudFormation cannot accept a connection, and within one
-    account acceptance adds no control that IAM does not already give).
-
-    Lifecycle: the parameter has a fixed name (default ``/ha-inference/runtime-service/<unique
-    id of this construct>``) and is deleted with the stack (so a failed first deploy and
-    ``cdk destroy`` leave nothing that blocks the next deploy). Consumer stacks read it when they
-    deploy: deploy this stack first, destroy the consumers first (the reference app's stack
-    dependencies do both).
-    """
-
-    def __init__(
-        self,
-        scope: Construct,
-        construct_id: str,
-        *,
-        load_balancer: SageMakerRuntimeLoadBalancer,
-        endpoint: MultiAzSageMakerEndpoint,
-        parameter_name: str | None = None,
-    ) -> None:
-        """
-        :param load_balancer: the load balancer in front of ``endpoint``, with its endpoint
-            service.
-        :param endpoint: the model it serves.
-        :param parameter_name: the SSM parameter to write. Default:
-            ``/ha-inference/runtime-service/<unique id>``.
-        """
-        super().__init__(scope, construct_id)
-        stack = cdk.Stack.of(self)
-        region = concrete_region("PublishedRuntime", stack)
+    @classmethod
+    def through(
+        cls, load_balancer: SageMakerRuntimeLoadBalancer, *, endpoint: MultiAzSageMakerEndpoint
+    ) -> RuntimeRoute:
+        """The route to ``endpoint`` for callers in other Regions, through ``load_balancer``'s
+        PrivateLink endpoint service, which must offer them (``allowed_regions``) and admit them
+        (``allowed_principals``; for consumers in the same account, that account's root with
+        ``acceptance_required=False``: CloudFormation cannot accept a connection, and within one
+        account acceptance adds no control that IAM does not already give)."""
+        stack = cdk.Stack.of(load_balancer)
+        region = concrete_region("RuntimeRoute.through(load_balancer)", stack)
         service = load_balancer.endpoint_service
         if service is None:
             raise ValueError(
@@ -259,38 +199,56 @@ class PublishedRuntime(Construct):
         if endpoint_region != region:
             raise ValueError(
                 f"endpoint {endpoint.node.path} is in {endpoint_region}, not in {region} where "
-                "the load balancer is; publish each Region's model from its own stack"
+                "load_balancer is; route each Region's model through its own load balancer"
             )
-        name = parameter_name or f"{PARAMETER_PREFIX}{cdk.Names.unique_id(self)}"
-        if cdk.Token.is_unresolved(name) or not _PARAMETER_NAME.match(name):
-            raise ValueError(
-                "parameter_name must be a literal SSM parameter name starting with '/' (letters, "
-                f"digits, _ . - /), got {name!r}; consumers need it at synth time"
-            )
-        claim_name(self, "SSM parameter", name, "parameter_name")
-        self.offered_regions: tuple[str, ...] = tuple(offered)
-        self.parameter = ssm.StringParameter(
-            self,
-            "ServiceName",
-            parameter_name=name,
-            string_value=service.vpc_endpoint_service_name,
-            description=(
-                f"Endpoint service of the self-hosted model {endpoint.endpoint_name} in {region}, "
-                "read by cross-Region PrivateLink consumers at deploy time (ha-inference)"
-            ),
-        )
-        self.route = RuntimeRoute(
-            region=region,
-            account=_concrete_account("PublishedRuntime", stack),
-            endpoint_name=endpoint.endpoint_name,
-            service_name_parameter=name,
-            published_by=stack.stack_name,
-            generation=f"{stack.stack_name}/{stack.get_logical_id(cfn_service)}",
-        )
-        """What consumers in other Regions need, as plain values."""
         mark_published_runtime(
-            self, {"endpointName": endpoint.endpoint_name, "offeredRegions": list(offered)}
+            service, {"endpointName": endpoint.endpoint_name, "offeredRegions": list(offered)}
         )
+        return cls(
+            region=region,
+            account=_concrete_account("RuntimeRoute.through(load_balancer)", stack),
+            endpoint_name=endpoint.endpoint_name,
+            service_id=service.vpc_endpoint_service_id,
+        )
+
+    @property
+    def hostname(self) -> str:
+        return runtime_hostname(self.region)
+
+    @property
+    def published(self) -> bool:
+        """Whether callers in other Regions can reach it (an endpoint service is known)."""
+        return self.service_id is not None or self.service_name is not None
+
+    def endpoint_service_name(self) -> str:
+        """The endpoint service's name: ``service_name``, or built from the Region and
+        ``service_id`` (in the consumer's template, so never from its ``AWS::Region``)."""
+        if self.service_name is not None:
+            return self.service_name
+        if self.service_id is None:
+            raise ValueError(f"the route to {self.region} names no endpoint service")
+        return cdk.Fn.join(
+            ".", [endpoint_service_name_prefix(self.region), self.region, self.service_id]
+        )
+
+    def endpoint_arn(self, scope: Construct) -> str:
+        """The endpoint's ARN (SageMaker writes endpoint names in lower case in ARNs)."""
+        return cdk.Stack.of(scope).format_arn(
+            service="sagemaker",
+            region=self.region,
+            account=self.account,
+            resource="endpoint",
+            resource_name=self.endpoint_name.lower(),
+        )
+
+
+def _concrete_account(prop: str, stack: cdk.Stack) -> str:
+    if cdk.Token.is_unresolved(stack.account):
+        raise ValueError(
+            f"{prop} needs a concrete account but stack {stack.node.path!r} is environment-"
+            "agnostic; give the stack env=cdk.Environment(account=..., region=...)"
+        )
+    return stack.account
 
 
 @jsii.implements(ec2.IConnectable)
@@ -298,12 +256,10 @@ class CrossRegionRuntimePaths(Construct):
     """Private paths from a VPC to the self-hosted models of other Regions, over cross-Region
     PrivateLink.
 
-    Resources: ``SecurityGroup`` (of every endpoint here), per route a child named after its
-    Region with ``Endpoint`` (interface endpoint, ``ServiceRegion`` = that Region),
-    ``ServiceName`` (custom resource that reads the service name; only for routes given by
-    parameter) and ``Zone`` (private hosted zone ``runtime.sagemaker.<region>.amazonaws.com``
-    with its ``Alias`` A record to the endpoint); and ``ServiceNameLookup`` (the lookup's
-    ``Handler`` function, ``Role``, ``Logs`` and provider framework ``Provider``).
+    Resources: ``SecurityGroup`` (of every endpoint here), and per route a child named after its
+    Region with ``Endpoint`` (interface endpoint, ``ServiceRegion`` = that Region) and ``Zone``
+    (private hosted zone ``runtime.sagemaker.<region>.amazonaws.com`` with its ``Alias`` A
+    record to the endpoint).
 
     Default settings:
 
@@ -311,15 +267,14 @@ class CrossRegionRuntimePaths(Construct):
       every endpoint: a caller in any AZ has a local interface to every other Region;
     * one security group for all the endpoints, with no rules: admit callers with
       ``connections.allow_default_port_from(caller)`` (or ``caller.connections.
-      allow_to_default_port(paths)`` from a stack that depends on this one);
+      allow_to_default_port(paths.connections)`` from a stack that depends on this one);
     * no endpoint policy (PrivateLink accepts none for endpoint services that are not AWS
       services); who may call is decided by the security group and by IAM: ``grant_invoke``
-      allows ``sagemaker:InvokeEndpoint`` on the routes' endpoints only;
-    * the lookup: a Python 3.14 arm64 function outside the VPC behind aws-cdk-lib's provider
-      framework, allowed ``ssm:GetParameter`` on exactly the routes' parameters, logs kept one
-      year; it reads a service name when the resource is created or when the route's
-      ``generation`` changes (the provider's service was replaced), and fails naming the stack to
-      deploy first when the name is not published yet.
+      allows ``sagemaker:InvokeEndpoint`` on the routes' endpoints only.
+
+    The service names come from the routes (see the module docstring: a route from
+    :meth:`RuntimeRoute.through` in another stack becomes ``Fn::GetStackOutput`` on that stack,
+    and this stack deploys after it).
 
     DNS and TLS: inside the VPC, ``runtime.sagemaker.<remote region>.amazonaws.com`` resolves to
     this VPC's interfaces of the endpoint to that Region; TLS passes through to that Region's
@@ -335,17 +290,12 @@ class CrossRegionRuntimePaths(Construct):
         vpc: ec2.IVpc,
         routes: Sequence[RuntimeRoute],
         vpc_subnets: ec2.SubnetSelection | None = None,
-        handler_log_retention: logs.RetentionDays = logs.RetentionDays.ONE_YEAR,
-        log_encryption_key: kms.IKey | None = None,
     ) -> None:
         """
         :param vpc: the VPC of the callers.
-        :param routes: the other Regions' published models (:attr:`PublishedRuntime.route`).
+        :param routes: the other Regions' models (:meth:`RuntimeRoute.through`).
         :param vpc_subnets: where the endpoints' interfaces go. Default: one subnet in every AZ
             of the VPC's private subnets.
-        :param handler_log_retention: how long the lookup's logs are kept. Default: one year.
-        :param log_encryption_key: key for the lookup's log group. Default: none, CloudWatch
-            Logs' own encryption.
         """
         super().__init__(scope, construct_id)
         region = concrete_region("CrossRegionRuntimePaths", cdk.Stack.of(self))
@@ -361,11 +311,6 @@ class CrossRegionRuntimePaths(Construct):
         )
         self._connections = ec2.Connections(
             security_groups=[self.security_group], default_port=ec2.Port.tcp(HTTPS)
-        )
-        self._lookup = (
-            self._create_lookup(handler_log_retention, log_encryption_key)
-            if any(route.service_name_parameter for route in self.routes)
-            else None
         )
         self.endpoints: dict[str, ec2.InterfaceVpcEndpoint] = {}
         """The interface endpoint to each remote Region."""
@@ -387,7 +332,7 @@ class CrossRegionRuntimePaths(Construct):
             holder,
             "Endpoint",
             vpc=vpc,
-            service=ec2.InterfaceVpcEndpointService(self._service_name(holder, route), HTTPS),
+            service=ec2.InterfaceVpcEndpointService(route.endpoint_service_name(), HTTPS),
             service_region=route.region,
             subnets=subnets,
             security_groups=[self.security_group],
@@ -414,89 +359,6 @@ class CrossRegionRuntimePaths(Construct):
         self.endpoints[route.region] = endpoint
         self.hosted_zones[route.region] = zone
 
-    def _service_name(self, holder: Construct, route: RuntimeRoute) -> str:
-        if route.service_name is not None:
-            return route.service_name
-        assert self._lookup is not None and route.service_name_parameter is not None
-        lookup = cdk.CustomResource(
-            holder,
-            "ServiceName",
-            service_token=self._lookup.service_token,
-            resource_type="Custom::EndpointServiceName",
-            service_timeout=cdk.Duration.minutes(5),
-            properties={
-                "Region": route.region,
-                "ParameterName": route.service_name_parameter,
-                "PublishedBy": route.published_by or f"the stack that publishes {route.region}",
-                "Generation": route.generation or "1",
-            },
-        )
-        return lookup.get_att_string("ServiceName")
-
-    def _create_lookup(
-        self, retention: logs.RetentionDays, log_key: kms.IKey | None
-    ) -> HandlerProvider:
-        """The function that reads the service names, through the provider framework."""
-        holder = Construct(self, "ServiceNameLookup")
-        log_group = new_log_group(holder, "Logs", retention=retention, encryption_key=log_key)
-        stack = cdk.Stack.of(self)
-        parameters = [
-            stack.format_arn(
-                service="ssm",
-                region=route.region,
-                account=route.account,
-                resource="parameter",
-                resource_name=route.service_name_parameter.lstrip("/"),
-            )
-            for route in self.routes
-            if route.service_name_parameter
-        ]
-        role = iam.Role(
-            holder,
-            "Role",
-            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
-            description="Reads other Regions' endpoint service names from their SSM parameters",
-            inline_policies={
-                "ReadServiceNames": iam.PolicyDocument(
-                    statements=[
-                        iam.PolicyStatement(
-                            sid="Logs",
-                            actions=["logs:CreateLogStream", "logs:PutLogEvents"],
-                            resources=[log_group.log_group_arn],
-                        ),
-                        iam.PolicyStatement(
-                            sid="ReadServiceNames",
-                            actions=["ssm:GetParameter"],
-                            resources=parameters,
-                        ),
-                    ]
-                )
-            },
-        )
-        acknowledge(role, "NIST.800.53.R5-IAMNoInlinePolicy", INLINE_POLICY)
-        function = lambda_.Function(
-            holder,
-            "Handler",
-            description="Reads other Regions' endpoint service names from their SSM parameters",
-            runtime=PYTHON_RUNTIME,
-            architecture=lambda_.Architecture.ARM_64,
-            handler=ShippedHandler.ENDPOINT_SERVICE_NAME.value,
-            code=handler_code(),
-            timeout=cdk.Duration.minutes(1),
-            memory_size=256,
-            role=role,
-            log_group=log_group,
-        )
-        acknowledge_all(
-            function,
-            {
-                "NIST.800.53.R5-LambdaConcurrency": NO_RESERVED_CONCURRENCY,
-                "NIST.800.53.R5-LambdaDLQ": SYNCHRONOUS_NO_DLQ,
-                "NIST.800.53.R5-LambdaInsideVPC": CONTROL_PLANE_OUTSIDE_VPC,
-            },
-        )
-        return HandlerProvider(holder, "Provider", on_event=function, log_group=log_group)
-
     def hostname(self, region: str) -> str:
         """The runtime hostname that resolves to the endpoint to ``region`` in the VPC."""
         if region not in self.endpoints:
@@ -518,8 +380,8 @@ def _check_routes(
 ) -> tuple[RuntimeRoute, ...]:
     if not routes:
         raise ValueError(
-            "routes must name at least one other Region's published model, got none; pass "
-            "PublishedRuntime(...).route of the other Regions"
+            "routes must name at least one other Region's model, got none; pass "
+            "RuntimeRoute.through(load_balancer, endpoint=...) of the other Regions"
         )
     regions = [route.region for route in routes]
     repeated = sorted({r for r in regions if regions.count(r) > 1})
@@ -537,8 +399,9 @@ def _check_routes(
     unpublished = [route.region for route in routes if not route.published]
     if unpublished:
         raise ValueError(
-            f"routes to {', '.join(unpublished)} have neither service_name_parameter nor "
-            "service_name, so no endpoint can connect to them; use PublishedRuntime(...).route"
+            f"routes to {', '.join(unpublished)} name no endpoint service (service_id or "
+            "service_name), so no endpoint can connect to them; use RuntimeRoute.through("
+            "load_balancer, endpoint=...)"
         )
     vpc_key = vpc.node.path if cdk.Token.is_unresolved(vpc.vpc_id) else vpc.vpc_id
     for route in routes:
@@ -593,7 +456,7 @@ class SageMakerFailoverFunction(Construct):
         """
         :param vpc: the VPC the function runs in (where ``paths`` and ``local_network`` are).
         :param routes: the Regions to try, in order (this Region first:
-            ``RuntimeRoute.of(endpoint)``, then ``PublishedRuntime(...).route`` of the others).
+            ``RuntimeRoute.of(endpoint)``, then ``RuntimeRoute.through(...)`` of the others).
         :param local_network: how the function reaches its own Region's model. Required when a
             route is in the function's Region.
         :param paths: the cross-Region paths. Required when a route is in another Region.
@@ -691,7 +554,7 @@ def _check_failover_routes(
     if not routes:
         raise ValueError(
             "routes must name at least one Region's model, got none; pass "
-            "[RuntimeRoute.of(endpoint), *other Regions' PublishedRuntime(...).route]"
+            "[RuntimeRoute.of(endpoint), *RuntimeRoute.through(...) of the other Regions]"
         )
     repeated = sorted({r for r in regions if regions.count(r) > 1})
     if repeated:
