@@ -18,6 +18,7 @@ judged: the report says which components and claims nothing for them.
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import sys
 from collections.abc import Iterable, Sequence
@@ -127,9 +128,41 @@ def _subnet_zones(stack: StackArtifact) -> dict[str, str | None]:
 def _zones(refs: Any, subnets: dict[str, str | None]) -> tuple[str | None, ...]:
     if not isinstance(refs, list):
         return (None,)
-    return tuple(
-        subnets.get(ref["Ref"]) if isinstance(ref, dict) and "Ref" in ref else None for ref in refs
-    )
+    return tuple(subnets.get(_subnet_key(ref) or "") for ref in refs)
+
+
+def _subnet_key(ref: Any) -> str | None:
+    """The key of a subnet reference in the zone map: a logical id (``Ref``), or another stack's
+    output (``Fn::GetStackOutput``, ``Fn::ImportValue``) resolved by :func:`external_subnets`."""
+    if not isinstance(ref, dict) or len(ref) != 1:
+        return None
+    ((function, argument),) = ref.items()
+    if function == "Ref" and isinstance(argument, str):
+        return argument
+    if function == "Fn::GetStackOutput" and isinstance(argument, dict):
+        return f"output:{argument.get('StackName')}/{argument.get('OutputName')}"
+    if function == "Fn::ImportValue" and isinstance(argument, str):
+        return f"export:{argument}"
+    return None
+
+
+def external_subnets(stacks: Sequence[StackArtifact]) -> dict[str, str | None]:
+    """The AZ of every subnet another stack can read from a stack's outputs: by
+    ``output:<stack>/<output>`` (``Fn::GetStackOutput``) and ``export:<name>``
+    (``Fn::ImportValue``)."""
+    found: dict[str, str | None] = {}
+    for stack in stacks:
+        zones = _subnet_zones(stack)
+        for name, output in (stack.template.get("Outputs") or {}).items():
+            value = output.get("Value") if isinstance(output, dict) else None
+            logical_id = value.get("Ref") if isinstance(value, dict) else None
+            if logical_id not in zones:
+                continue
+            found[f"output:{stack.name}/{name}"] = zones[logical_id]
+            export = output.get("Export", {}).get("Name")
+            if isinstance(export, str):
+                found[f"export:{export}"] = zones[logical_id]
+    return found
 
 
 def _tag(resource: dict[str, Any], key: str) -> str | None:
@@ -161,9 +194,12 @@ def _model(models: dict[str, dict[str, Any]], ref: Any) -> dict[str, Any]:
     return properties
 
 
-def components_of(stack: StackArtifact) -> list[Component]:
-    """Every zonal component of one stack's template."""
-    subnets = _subnet_zones(stack)
+def components_of(
+    stack: StackArtifact, external: dict[str, str | None] | None = None
+) -> list[Component]:
+    """Every zonal component of one stack's template; ``external`` maps subnets of other stacks
+    (:func:`external_subnets`) that this one names through their outputs."""
+    subnets = {**(external or {}), **_subnet_zones(stack)}
     found: list[Component] = []
 
     tiers: dict[str, list[str | None]] = {}
@@ -182,10 +218,16 @@ def components_of(stack: StackArtifact) -> list[Component]:
     for logical_id, endpoint in sorted(stack.of_type("AWS::EC2::VPCEndpoint").items()):
         props = endpoint.get("Properties", {})
         if props.get("VpcEndpointType") == "Interface":
+            remote = props.get("ServiceRegion")
+            service = (
+                f"endpoint service in {remote}"
+                if isinstance(remote, str)
+                else _service(props.get("ServiceName"))
+            )
             found.append(
                 Component(
                     "interface endpoint",
-                    f"{_service(props.get('ServiceName'))} ({logical_id})",
+                    f"{service} ({logical_id})",
                     _zones(props.get("SubnetIds"), subnets),
                 )
             )
@@ -254,8 +296,10 @@ def detection_of(stack: StackArtifact) -> list[str]:
 
 def analyse(assembly_dir: str | Path) -> list[StackReport]:
     reports = []
-    for stack in load_stacks(assembly_dir):
-        components = components_of(stack)
+    stacks = load_stacks(assembly_dir)
+    external = external_subnets(stacks)
+    for stack in stacks:
+        components = components_of(stack, external)
         zones = sorted({z for c in components for z in c.zones if z is not None})
         reports.append(
             StackReport(stack.name, stack.region, zones, components, detection_of(stack))
@@ -413,6 +457,256 @@ def _box(x: float, y: float, w: float, h: float, *, fill: str, label: str) -> st
     )
 
 
+# --------------------------------------------------------------------------- Region loss
+
+SELF_HOSTED_HANDLER = "self_hosted.handler"
+"""The handler of the shipped failover function, whose ``ROUTES`` give a Region's order."""
+
+
+@dataclass
+class RegionPaths:
+    """Self-hosted models across Regions, read from the templates: which Regions host one,
+    which Regions each one's endpoint services offer it to (``SupportedRegions``), which Regions
+    each Region has a cross-Region endpoint to (``ServiceRegion``), and each failover
+    function's order."""
+
+    models: dict[str, list[str]] = field(default_factory=dict)
+    offers: dict[str, set[str]] = field(default_factory=dict)
+    paths: dict[str, set[str]] = field(default_factory=dict)
+    orders: dict[str, list[str]] = field(default_factory=dict)
+
+    @property
+    def regions(self) -> list[str]:
+        """Every Region that hosts a model or calls one in another Region."""
+        return sorted(set(self.models) | set(self.paths) | set(self.orders))
+
+    def offered(self, provider: str, consumer: str) -> bool:
+        return consumer in self.offers.get(provider, set())
+
+    def reachable(self, caller: str) -> list[str]:
+        """The Regions whose model ``caller`` can use: its own, and each Region it has a path
+        to that offers it the service, in its failover order where the templates tell it."""
+        found = [caller] if caller in self.models else []
+        found += [
+            region
+            for region in sorted(self.paths.get(caller, set()))
+            if region in self.models and self.offered(region, caller)
+        ]
+        order = self.orders.get(caller) or []
+        return sorted(found, key=lambda r: order.index(r) if r in order else len(order))
+
+
+def region_paths(stacks: Sequence[StackArtifact]) -> RegionPaths:
+    """The :class:`RegionPaths` of an assembly's stacks."""
+    found = RegionPaths()
+    for stack in stacks:
+        region = stack.region
+        for logical_id, endpoint in sorted(stack.of_type("AWS::SageMaker::Endpoint").items()):
+            name = endpoint.get("Properties", {}).get("EndpointName")
+            found.models.setdefault(region, []).append(
+                name if isinstance(name, str) else logical_id
+            )
+        for service in stack.of_type("AWS::EC2::VPCEndpointService").values():
+            offered = service.get("Properties", {}).get("SupportedRegions") or []
+            found.offers.setdefault(region, set()).update(r for r in offered if isinstance(r, str))
+        for endpoint in stack.of_type("AWS::EC2::VPCEndpoint").values():
+            remote = endpoint.get("Properties", {}).get("ServiceRegion")
+            if isinstance(remote, str) and remote != region:
+                found.paths.setdefault(region, set()).add(remote)
+        for function in stack.of_type("AWS::Lambda::Function").values():
+            props = function.get("Properties", {})
+            if props.get("Handler") != SELF_HOSTED_HANDLER:
+                continue
+            routes = ((props.get("Environment") or {}).get("Variables") or {}).get("ROUTES")
+            if not isinstance(routes, str):
+                continue
+            try:
+                order = [route["region"] for route in json.loads(routes)]
+            except (TypeError, ValueError, KeyError):
+                continue
+            found.orders[region] = order
+    return found
+
+
+@dataclass(frozen=True)
+class RegionLoss:
+    """What serves self-hosted inference after losing ``lost``: the Regions whose models are
+    left, and for each other caller the Regions it can still use, in the order it tries them."""
+
+    lost: str
+    serving: tuple[str, ...]
+    callers: dict[str, tuple[str, ...]]
+
+    @property
+    def stranded(self) -> list[str]:
+        """Callers left with no model to use."""
+        return [caller for caller, regions in self.callers.items() if not regions]
+
+
+def region_losses(paths: RegionPaths) -> list[RegionLoss]:
+    """One :class:`RegionLoss` per Region that hosts or calls a self-hosted model."""
+    losses = []
+    for lost in paths.regions:
+        losses.append(
+            RegionLoss(
+                lost=lost,
+                serving=tuple(r for r in sorted(paths.models) if r != lost),
+                callers={
+                    caller: tuple(r for r in paths.reachable(caller) if r != lost)
+                    for caller in paths.regions
+                    if caller != lost
+                },
+            )
+        )
+    return losses
+
+
+def region_loss_markdown(paths: RegionPaths) -> str:
+    """The Region-loss report: the cross-Region paths, then what each Region's loss leaves."""
+    out = ["# Region-loss report", ""]
+    if not paths.models:
+        out += ["No self-hosted model (AWS::SageMaker::Endpoint) in the assembly.", ""]
+        return "\n".join(out)
+    out += ["## Paths", "", "| Region | Hosts | Reaches over cross-Region PrivateLink | Tries |"]
+    out.append("|---|---|---|---|")
+    for region in paths.regions:
+        reaches = []
+        for remote in sorted(paths.paths.get(region, set())):
+            note = "" if paths.offered(remote, region) else f" (not offered by {remote})"
+            reaches.append(remote + note)
+        hosts = ", ".join(paths.models.get(region, [])) or "-"
+        order = " → ".join(paths.orders.get(region, [])) or "-"
+        out.append(f"| {region} | {hosts} | {', '.join(reaches) or '-'} | {order} |")
+    out += ["", "## Losing one Region", ""]
+    callers = paths.regions
+    out.append("| Lost | Models still serving | " + " | ".join(f"{c} uses" for c in callers) + " |")
+    out.append("|" + "---|" * (2 + len(callers)))
+    losses = region_losses(paths)
+    for loss in losses:
+        cells = []
+        for caller in callers:
+            if caller == loss.lost:
+                cells.append("(lost)")
+                continue
+            regions = loss.callers[caller]
+            cells.append(
+                ", ".join(f"{r} (own)" if r == caller else r for r in regions)
+                if regions
+                else "**nothing**"
+            )
+        serving = ", ".join(loss.serving) or "**nothing**"
+        out.append(f"| {loss.lost} | {serving} | " + " | ".join(cells) + " |")
+    out.append("")
+    stranded = [(loss.lost, caller) for loss in losses for caller in loss.stranded]
+    if stranded:
+        out.append(
+            "- **Does not survive the loss of every Region:** "
+            + "; ".join(f"losing {lost} leaves {caller} nothing" for lost, caller in stranded)
+        )
+    else:
+        out.append(
+            "- **Survives the loss of any one Region:** every other Region still reaches a "
+            "self-hosted model."
+        )
+    out.append("")
+    return "\n".join(out)
+
+
+def to_region_svg(paths: RegionPaths) -> str:
+    """The cross-Region paths: one box per Region, an arrow per path (consumer to provider),
+    and how one request travels."""
+    regions = paths.regions
+    box_w, box_h, gap, pad, top = 300, 138, 70, 20, 170
+    width = max(2 * pad + len(regions) * box_w + (len(regions) - 1) * gap, 1060)
+    x_of = {r: pad + i * (box_w + gap) for i, r in enumerate(regions)}
+    parts = [
+        _text(
+            pad,
+            26,
+            "Self-hosted inference across Regions: cross-Region PrivateLink",
+            bold=True,
+            size=15,
+        ),
+        _text(
+            pad,
+            46,
+            "Arrows point from the calling Region to the Region whose model it reaches "
+            "(red: the service does not offer the caller).",
+            size=11,
+            color="#555555",
+        ),
+        '<defs><marker id="arrow" markerWidth="10" markerHeight="8" refX="9" refY="4" '
+        'orient="auto"><path d="M0,0 L10,4 L0,8 z" fill="#2d5f8a"/></marker>'
+        '<marker id="refused" markerWidth="10" markerHeight="8" refX="9" refY="4" '
+        'orient="auto"><path d="M0,0 L10,4 L0,8 z" fill="#a61c1c"/></marker></defs>',
+    ]
+    index = {region: i for i, region in enumerate(regions)}
+    for consumer, providers in sorted(paths.paths.items()):
+        for provider in sorted(providers):
+            if consumer not in x_of or provider not in x_of:
+                continue
+            span = abs(index[provider] - index[consumer])
+            above = index[consumer] < index[provider]
+            spread = 22 * (span - 1)
+            if above:
+                x1 = x_of[consumer] + box_w / 2 + 30 + spread
+                x2 = x_of[provider] + box_w / 2 - 30 - spread
+                y, cy = top, top - 40 - 35 * span
+            else:
+                x1 = x_of[consumer] + box_w / 2 - 30 - spread
+                x2 = x_of[provider] + box_w / 2 + 30 + spread
+                y, cy = top + box_h, top + box_h + 40 + 35 * span
+            offered = paths.offered(provider, consumer)
+            color, marker = ("#2d5f8a", "arrow") if offered else ("#a61c1c", "refused")
+            parts.append(
+                f'<path d="M{x1:g},{y:g} Q{(x1 + x2) / 2:g},{cy:g} {x2:g},{y:g}" fill="none" '
+                f'stroke="{color}" stroke-width="2" marker-end="url(#{marker})"/>'
+            )
+    for region in regions:
+        x = x_of[region]
+        order = paths.orders.get(region)
+        lines = [
+            "model: " + (", ".join(paths.models.get(region, [])) or "none here"),
+            "NLB + endpoint service offered to:",
+            "   " + (", ".join(sorted(paths.offers.get(region, set()))) or "no other Region"),
+            "failover function tries:",
+            "   " + (" → ".join(order) if order else "-"),
+        ]
+        parts.append(
+            f'<rect x="{x}" y="{top}" width="{box_w}" height="{box_h}" rx="8" fill="#eef4fa" '
+            'stroke="#2d5f8a"/>'
+        )
+        parts.append(_text(x + 12, top + 24, region, bold=True, size=14))
+        for i, line in enumerate(lines):
+            parts.append(_text(x + 12, top + 48 + i * 18, _fit(line, 46), size=11))
+    legend = [
+        "How a caller in Region A reaches Region B's model:",
+        "1. DNS: a private hosted zone in A's VPC answers runtime.sagemaker.B.amazonaws.com with "
+        "A's interface endpoint to B",
+        "    (ServiceRegion B, one interface in every AZ of A). TLS and SigV4 stay those of "
+        "Region B.",
+        "2. Security groups: the caller may send TCP 443 to that endpoint, and the endpoint "
+        "admits TCP 443 from the caller, nothing else.",
+        "3. Cross-Region PrivateLink to B's endpoint service (offered to A, this account, no "
+        "acceptance), then B's internal NLB in every AZ.",
+        "4. B's sagemaker.runtime endpoint (its policy allows invoking B's model) and the "
+        "SageMaker endpoint with an instance in every AZ;",
+        "    IAM: the caller's role may invoke B's endpoint ARN. The failover function tries "
+        "its own Region first, then the others in order.",
+    ]
+    legend_y = top + box_h + 40 + 35 * max(len(regions) - 1, 1) + 30
+    for i, line in enumerate(legend):
+        parts.append(_text(pad, legend_y + i * 18, line, size=11, bold=i == 0))
+    height = legend_y + len(legend) * 18 + pad
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+        f'viewBox="0 0 {width} {height}" font-family="Helvetica, Arial, sans-serif" '
+        f'font-size="12">\n<rect width="100%" height="100%" fill="white"/>\n'
+        + "\n".join(parts)
+        + "\n</svg>\n"
+    )
+
+
 # --------------------------------------------------------------------------- command line
 
 
@@ -431,11 +725,16 @@ def main(argv: Iterable[str] | None = None) -> int:
         return 2
     markdown = to_markdown(reports)
     print(markdown)
+    regions = region_paths(load_stacks(args.assembly))
+    region_markdown = region_loss_markdown(regions)
+    print(region_markdown)
     if args.out:
         out = Path(args.out)
         out.mkdir(parents=True, exist_ok=True)
         (out / "az-loss.md").write_text(markdown + "\n")
         (out / "az-coverage.svg").write_text(to_svg(reports))
+        (out / "region-loss.md").write_text(region_markdown + "\n")
+        (out / "cross-region.svg").write_text(to_region_svg(regions))
     verdicts = {report.verdict for report in reports}
     if "fails" in verdicts:
         return 1

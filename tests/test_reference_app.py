@@ -397,8 +397,13 @@ def test_each_region_serves_the_model_archive_of_its_own_region(
 
 def test_self_hosted_outputs_name_the_endpoint(reference: Synth) -> None:
     template = reference.template("us-east-1")
-    assert set(template["Outputs"]) == {
+    # The other outputs are aws-cdk-lib's weak references (Fn::GetStackOutput) read by the
+    # -CrossRegion stacks (issue 15): no export, nothing for a person to read.
+    named = {k for k in template["Outputs"] if not k.startswith("PublishOutput")}
+    assert named == {
         "RetrievalFunctionName",
         "IngestionFunctionName",
         "SelfHostedEndpointName",
     }
+    for key, output in template["Outputs"].items():
+        assert key in named or "Export" not in output
