@@ -116,6 +116,22 @@ def sample_stack(app: cdk.App, construct_id: str, *, ha: bool, zones: int = 3) -
         else None,
     )
 
+    service = ec2.CfnVPCEndpointService(
+        stack,
+        "EndpointService",
+        network_load_balancer_arns=[
+            f"arn:aws:elasticloadbalancing:{region}:{stack.account}:loadbalancer/net/runtime/1"
+        ],
+        acceptance_required=False,
+        supported_regions=["us-west-2"] if ha else ["us-west-2", "*"],
+    )
+    ec2.CfnVPCEndpointServicePermissions(
+        stack,
+        "EndpointServicePermissions",
+        service_id=service.ref,
+        allowed_principals=[f"arn:aws:iam::{stack.account}:root"] if ha else ["*"],
+    )
+
     aoss.CfnCollection(
         stack,
         "Collection",

@@ -32,6 +32,11 @@ from ha_inference import (
 from ha_inference._internal.assembly import zones_of
 from ha_inference._internal.nag import NO_RESERVED_CONCURRENCY, SYNCHRONOUS_NO_DLQ, acknowledge_all
 from ha_inference.checks.nag_pack import HaInferenceChecks, findings_of
+from ha_inference.checks.nag_rules import (
+    COMPLIANT,
+    NOT_APPLICABLE,
+    endpoint_service_cross_region,
+)
 from ha_inference.compute.shipped import ShippedHandler
 from tests.support import TEST_ACCOUNT, ZonalStack, new_app, resources
 from tests.test_cfn_lint import lint_template
@@ -585,3 +590,47 @@ def test_fails_on_bad_failover_settings(tmp_path: Path, route: RuntimeRoute) -> 
     for i, (props, message) in enumerate(cases):
         with pytest.raises(ValueError, match=message):
             SageMakerFailoverFunction(stack, f"F{i}", vpc=stack.vpc, paths=paths, **props)
+
+
+# --- the rule (HaInference-VPCE4) ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("acceptance", "regions", "principals", "expected"),
+    [
+        (True, ["us-west-2"], None, []),
+        (False, ["us-west-2"], [ACCOUNT_ROOT], []),
+        (False, ["us-west-2"], None, ["no-acceptance-or-principals"]),
+        (None, ["us-west-2"], ["arn:aws:iam::*:root"], ["no-acceptance-or-principals"]),
+        (True, "token", None, ["regions-not-explicit"]),
+        (True, None, None, "not applicable"),
+    ],
+)
+def test_the_cross_region_endpoint_service_rule(
+    tmp_path: Path, acceptance: Any, regions: Any, principals: Any, expected: Any
+) -> None:
+    stack = cdk.Stack(
+        new_app(tmp_path), "Rule", env=cdk.Environment(account=TEST_ACCOUNT, region=EAST)
+    )
+    if regions == "token":
+        regions = cdk.Fn.split(",", cdk.CfnParameter(stack, "Regions").value_as_string)
+    service = ec2.CfnVPCEndpointService(
+        stack,
+        "Service",
+        network_load_balancer_arns=[
+            "arn:aws:elasticloadbalancing:us-east-1:111111111111:loadbalancer/net/x/1"
+        ],
+        acceptance_required=acceptance,
+        supported_regions=regions,
+    )
+    if principals is not None:
+        ec2.CfnVPCEndpointServicePermissions(
+            stack, "Permissions", service_id=service.ref, allowed_principals=principals
+        )
+    result = endpoint_service_cross_region(service)
+    if expected == "not applicable":
+        assert result == NOT_APPLICABLE
+    elif expected == []:
+        assert result == COMPLIANT
+    else:
+        assert result == expected

@@ -21,6 +21,8 @@ EXPECTED = {
     "HaInference-VPCE1": "NonHa/RuntimeEndpoint",
     "HaInference-VPCE2[no-policy]": "NonHa/RuntimeEndpoint",
     "HaInference-VPCE3": "NonHa/RuntimeEndpoint",
+    "HaInference-VPCE4[regions-not-explicit]": "NonHa/EndpointService",
+    "HaInference-VPCE4[no-acceptance-or-principals]": "NonHa/EndpointService",
     "HaInference-AOSS1": "NonHa/Collection",
     "HaInference-AOSS2": "NonHa/NetworkPolicy",
     "HaInference-AOSS3": "NonHa/CollectionEndpoint",

@@ -221,6 +221,43 @@ def interface_endpoint_open_ingress(node: cdk.CfnResource) -> RuleResult:
     return COMPLIANT
 
 
+# --------------------------------------------------------------------------- PrivateLink
+
+_REGION_NAME = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+$")
+
+
+def _service_principals(node: cdk.CfnResource) -> list[Any] | None:
+    """The allowed principals of an endpoint service (its ``VPCEndpointServicePermissions`` in
+    the same stack), or ``None`` when it has none."""
+    stack = cdk.Stack.of(node)
+    logical_id = stack.get_logical_id(node)
+    for construct in stack.node.find_all():
+        if isinstance(construct, ec2.CfnVPCEndpointServicePermissions) and stack.resolve(
+            construct.service_id
+        ) == {"Ref": logical_id}:
+            return _as_list(stack.resolve(construct.allowed_principals) or [])
+    return None
+
+
+def endpoint_service_cross_region(node: cdk.CfnResource) -> RuleResult:
+    """An endpoint service that offers other Regions names them, and gates who connects."""
+    if not isinstance(node, ec2.CfnVPCEndpointService):
+        return NOT_APPLICABLE
+    regions = _resolve(node, node.supported_regions)
+    if not regions:
+        return NOT_APPLICABLE
+    findings = []
+    if not isinstance(regions, list) or not all(
+        isinstance(r, str) and _REGION_NAME.match(r) for r in regions
+    ):
+        findings.append("regions-not-explicit")
+    if _resolve(node, node.acceptance_required) is not True:
+        principals = _service_principals(node)
+        if not principals or any("*" in json.dumps(p) for p in principals):
+            findings.append("no-acceptance-or-principals")
+    return findings or COMPLIANT
+
+
 # --------------------------------------------------------------------------- OpenSearch Serverless
 
 
@@ -487,6 +524,22 @@ RULES: tuple[Rule, ...] = (
             " can bypass the profile and its routing."
         ),
         check=bedrock_model_without_profile_condition,
+    ),
+    Rule(
+        suffix="VPCE4",
+        resource_types=frozenset({"AWS::EC2::VPCEndpointService"}),
+        info=(
+            "A cross-Region endpoint service does not name its Regions, or lets any principal "
+            "connect unreviewed."
+        ),
+        explanation=(
+            "Cross-Region PrivateLink (SupportedRegions) exposes a service beyond its Region. "
+            "List the consumer Regions by name (not a deploy-time value or a wildcard), and "
+            "either require acceptance of each connection or allow only named principals "
+            "(VPCEndpointServicePermissions without '*'); otherwise any account could connect "
+            "from any offered Region without review."
+        ),
+        check=endpoint_service_cross_region,
     ),
 )
 """The GENREL05-BP01 rules, each applied as ``HaInference-<suffix>``."""
