@@ -373,8 +373,11 @@ def test_reads_metadata_from_the_additional_metadata_file(reference: Synth) -> N
         assert "additionalMetadataFile" in artifact
         inline = [e for es in artifact.get("metadata", {}).values() for e in es]
         assert PROFILE_METADATA not in {e["type"] for e in inline}
-        ((_, data),) = stack.metadata_of(PROFILE_METADATA)
-        assert data["sourceRegion"] == stack.region
+        if stack.name.endswith("-CrossRegion"):  # paths to other Regions' models: no profile
+            assert stack.metadata_of(PROFILE_METADATA) == []
+        else:
+            ((_, data),) = stack.metadata_of(PROFILE_METADATA)
+            assert data["sourceRegion"] == stack.region
         assert stack.bootstrap_parameter == "/cdk-bootstrap/hnb659fds/version"
         assert stack.required_bootstrap_version == 6
         code = {
@@ -462,11 +465,14 @@ class _Plausible:
                 "collectionDetails": [{"status": "ACTIVE", "standbyReplicas": "ENABLED"}]
             },
         }
-        self.resources: list[dict[str, str]] = []
+        self.resources: dict[str, list[dict[str, str]]] = {}
+        """Per stack name (a Region holds its regional and its -CrossRegion stack)."""
 
     def __getattr__(self, method: str) -> Any:
         if method == "list_stack_resources":
-            return lambda **params: {"StackResourceSummaries": self.resources}
+            return lambda **params: {
+                "StackResourceSummaries": self.resources.get(params.get("StackName", ""), [])
+            }
         return lambda **params: self.answers.get(method, {})
 
 
@@ -480,11 +486,14 @@ def test_every_check_reads_the_reference_app(command: str, reference: Synth) -> 
     def client_for(service: str, region: str) -> _Plausible:
         if region not in clients:
             clients[region] = _Plausible(region)
-            (stack,) = [s for s in stacks if s.region == region]
-            clients[region].resources = [
-                {"LogicalResourceId": k, "PhysicalResourceId": k, "ResourceType": r["Type"]}
-                for k, r in stack.resources.items()
-            ]
+            clients[region].resources = {
+                stack.name: [
+                    {"LogicalResourceId": k, "PhysicalResourceId": k, "ResourceType": r["Type"]}
+                    for k, r in stack.resources.items()
+                ]
+                for stack in stacks
+                if stack.region == region
+            }
         return clients[region]
 
     module = COMMANDS[command]
