@@ -19,6 +19,7 @@ from syrupy.assertion import SnapshotAssertion
 from ha_inference import RegionCoverage
 from ha_inference._internal.assembly import StackArtifact, zones_of
 from stacks import build_reference_app
+from stacks.config import SettingsError, load_settings
 from tests.support import TEST_ACCOUNT, Synth, new_app, resources
 from tests.test_cfn_lint import lint_template
 
@@ -297,3 +298,49 @@ def test_fails_coverage_when_model_regions_cannot_reach_each_other(outdir: Path)
     ]
     with pytest.raises(Exception, match="RegionCoverage: us-east-1 hosts self-hosted model"):
         app.synth()
+
+
+# --- the setting -----------------------------------------------------------------------------
+
+
+def _settings(**self_hosted: Any) -> Any:
+    context = {
+        "ha-inference:regions": list(self_hosted.pop("regions", REGIONS)),
+        "ha-inference:self-hosted": {
+            "model-data": "s3://m-{region}/llm/model.tar.gz",
+            **self_hosted,
+        },
+    }
+    return load_settings(context.get, known_keys=context).self_hosted
+
+
+def test_cross_region_is_on_with_two_regions_and_off_with_one_or_outside_consumers() -> None:
+    assert _settings().cross_region is True
+    assert _settings(regions=["us-east-1"]).cross_region is False
+    partner = ["arn:aws:iam::210987654321:root"]
+    assert _settings(**{"allowed-principals": partner}).cross_region is False
+    assert _settings(**{"cross-region": False}).cross_region is False
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        (
+            {"cross-region": True, "allowed-principals": ["arn:aws:iam::210987654321:root"]},
+            r"ha-inference:self-hosted\.cross-region is true but ha-inference:self-hosted\.allowed-principals names outside consumers \(arn:aws:iam::210987654321:root\).*CloudFormation cannot give",
+        ),
+        (
+            {"cross-region": True, "regions": ["us-east-1"]},
+            r"ha-inference:self-hosted\.cross-region is true but ha-inference:regions has one Region \(us-east-1\)",
+        ),
+        (
+            {"cross-region": "yes"},
+            r"ha-inference:self-hosted\.cross-region must be true or false, got 'yes'",
+        ),
+    ],
+)
+def test_fails_on_a_cross_region_setting_that_cannot_work(
+    fields: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(SettingsError, match=message):
+        _settings(**fields)
