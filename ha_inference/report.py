@@ -9,6 +9,14 @@ worst case after losing one of k AZs with N instances spread as evenly as SageMa
 unhealthy threshold, plus the 60-second DNS TTL with which the NLB withdraws a failed AZ.
 
 Writes ``az-loss.md`` (Markdown tables) and ``az-coverage.svg`` (a coverage map) to ``--out``.
+
+Region loss: for self-hosted models (``AWS::SageMaker::Endpoint``), it also reads which Regions
+offer their model to which (``AWS::EC2::VPCEndpointService`` ``SupportedRegions``), which
+Regions reach which over cross-Region PrivateLink (``AWS::EC2::VPCEndpoint`` ``ServiceRegion``)
+and each failover function's order (``self_hosted.handler``'s ``ROUTES``), and works out, for
+the loss of each Region, which models still serve and which Regions each caller still uses. It
+writes ``region-loss.md`` and ``cross-region.svg`` (the paths); the exit code stays that of the
+AZ analysis.
 Exit codes: 0 when every stack survives the loss of any one AZ, 1 when losing one AZ leaves some
 component with nothing, 2 when the assembly cannot be read, 3 when the templates do not tell the
 AZs of some component (an imported VPC or subnets referenced by id), so survival cannot be
