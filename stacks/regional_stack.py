@@ -27,8 +27,7 @@ from ha_inference import (
 )
 from ha_inference._internal.nag import (
     INLINE_POLICY,
-    NO_RESERVED_CONCURRENCY,
-    SYNCHRONOUS_NO_DLQ,
+    SYNCHRONOUS_FUNCTION,
     acknowledge,
     acknowledge_all,
 )
@@ -37,13 +36,6 @@ from stacks.network import Network
 
 COLLECTION_NAME = "ha-inference-vectors"
 INDEX = DEFAULT_INDEX
-
-SYNCHRONOUS_FUNCTION = {
-    "NIST.800.53.R5-LambdaDLQ": SYNCHRONOUS_NO_DLQ,
-    "NIST.800.53.R5-LambdaConcurrency": NO_RESERVED_CONCURRENCY,
-}
-"""The retrieval and ingestion functions are invoked synchronously (aws lambda invoke, an API,
-make load-documents); the caller receives every error."""
 
 
 class RegionalStack(cdk.Stack):
@@ -171,12 +163,12 @@ class RegionalStack(cdk.Stack):
         )
 
     def _add_retrieval(self) -> MultiAzFunction:
-        """Answers questions from the collection through the profile, in every AZ."""
+        """Answers questions from the collection with the chat model, in every AZ."""
         self.inference_role = iam.Role(
             self,
             "InferenceRole",
             assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
-            description="Invokes the model through the cross-Region inference profile only",
+            description="Invokes the chat model (profile or imported) and the embedding model only",
         )
         self.chat_model.grant_invoke(self.inference_role)
         self.embedding_model.grant_invoke(self.inference_role)
@@ -189,7 +181,7 @@ class RegionalStack(cdk.Stack):
             handler=ShippedHandler.RETRIEVAL.value,
             role=self.inference_role,
             log_encryption_key=self.logs_key,
-            description="Answers a question from the vector collection through the profile",
+            description="Answers a question from the vector collection with the chat model",
             environment={
                 "MODEL_ID": self.chat_model_id,
                 "EMBEDDING_MODEL_ID": self.settings.embedding_model_id,
@@ -197,6 +189,7 @@ class RegionalStack(cdk.Stack):
                 **INDEX.to_environment(),
             },
         )
+        # Invoked synchronously (aws lambda invoke, an API): the caller receives every error.
         acknowledge_all(retrieval.function, SYNCHRONOUS_FUNCTION)
         acknowledge(self.inference_role, "NIST.800.53.R5-IAMNoInlinePolicy", INLINE_POLICY)
         self.collection.grant_read(retrieval, index_name=INDEX.name)

@@ -70,6 +70,19 @@ INLINE_POLICY = (
 )
 
 
+SYNCHRONOUS_FUNCTION = {
+    "NIST.800.53.R5-LambdaConcurrency": NO_RESERVED_CONCURRENCY,
+    "NIST.800.53.R5-LambdaDLQ": SYNCHRONOUS_NO_DLQ,
+}
+"""What NIST 800-53 asks of a function that is only ever invoked synchronously."""
+
+CONTROL_PLANE_FUNCTION = {
+    **SYNCHRONOUS_FUNCTION,
+    "NIST.800.53.R5-LambdaInsideVPC": CONTROL_PLANE_OUTSIDE_VPC,
+}
+"""...and of a synchronous deploy-time function that calls only control-plane APIs."""
+
+
 def acknowledge_all(scope: IConstruct, reasons: dict[str, str]) -> None:
     """Acknowledges each finding id in ``reasons`` on ``scope`` with its reason."""
     for finding, reason in reasons.items():

@@ -22,10 +22,8 @@ from constructs import Construct
 
 from ha_inference._internal.logs import new_log_group
 from ha_inference._internal.nag import (
-    CONTROL_PLANE_OUTSIDE_VPC,
+    CONTROL_PLANE_FUNCTION,
     INLINE_POLICY,
-    NO_RESERVED_CONCURRENCY,
-    SYNCHRONOUS_NO_DLQ,
     acknowledge,
     acknowledge_all,
 )
@@ -131,10 +129,6 @@ def _prefix_list_lookup(stack: cdk.Stack, log_key: kms.IKey | None) -> cr.AwsCus
     acknowledge(role, "NIST.800.53.R5-IAMNoInlinePolicy", INLINE_POLICY)
     acknowledge_all(
         stack.node.find_child(_SDK_PROVIDER),
-        {
-            "NIST.800.53.R5-LambdaConcurrency": NO_RESERVED_CONCURRENCY,
-            "NIST.800.53.R5-LambdaDLQ": SYNCHRONOUS_NO_DLQ,
-            "NIST.800.53.R5-LambdaInsideVPC": CONTROL_PLANE_OUTSIDE_VPC,
-        },
+        CONTROL_PLANE_FUNCTION,
     )
     return lookup

@@ -28,10 +28,8 @@ from constructs import Construct
 
 from ha_inference._internal.custom_resource import HandlerProvider
 from ha_inference._internal.nag import (
-    CONTROL_PLANE_OUTSIDE_VPC,
+    CONTROL_PLANE_FUNCTION,
     INLINE_POLICY,
-    NO_RESERVED_CONCURRENCY,
-    SYNCHRONOUS_NO_DLQ,
     acknowledge,
     acknowledge_all,
     wildcard_resource_finding,
@@ -347,11 +345,7 @@ class ImportedModel(Construct):
         )
         acknowledge_all(
             function,
-            {
-                "NIST.800.53.R5-LambdaConcurrency": NO_RESERVED_CONCURRENCY,
-                "NIST.800.53.R5-LambdaDLQ": SYNCHRONOUS_NO_DLQ,
-                "NIST.800.53.R5-LambdaInsideVPC": CONTROL_PLANE_OUTSIDE_VPC,
-            },
+            CONTROL_PLANE_FUNCTION,
         )
         return function
 

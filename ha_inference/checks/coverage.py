@@ -20,10 +20,10 @@ from typing import Any
 import aws_cdk as cdk
 from constructs import Construct, IConstruct
 
+from ha_inference._internal.assembly import PROFILE_METADATA
 from ha_inference._internal.validation import LateCheck
 
 SUPPORTING_METADATA = "ha-inference:supporting"
-PROFILE_METADATA = "ha-inference:inference-profile"
 IMPORTED_MODEL_METADATA = "ha-inference:imported-model"
 
 

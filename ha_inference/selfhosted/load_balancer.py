@@ -26,10 +26,8 @@ from constructs import Construct
 from ha_inference._internal.custom_resource import HandlerProvider
 from ha_inference._internal.logs import new_log_group
 from ha_inference._internal.nag import (
-    CONTROL_PLANE_OUTSIDE_VPC,
+    CONTROL_PLANE_FUNCTION,
     INLINE_POLICY,
-    NO_RESERVED_CONCURRENCY,
-    SYNCHRONOUS_NO_DLQ,
     acknowledge,
     acknowledge_all,
 )
@@ -449,11 +447,7 @@ class SageMakerRuntimeLoadBalancer(Construct):
         )
         acknowledge_all(
             function,
-            {
-                "NIST.800.53.R5-LambdaConcurrency": NO_RESERVED_CONCURRENCY,
-                "NIST.800.53.R5-LambdaDLQ": SYNCHRONOUS_NO_DLQ,
-                "NIST.800.53.R5-LambdaInsideVPC": CONTROL_PLANE_OUTSIDE_VPC,
-            },
+            CONTROL_PLANE_FUNCTION,
         )
         acknowledge(role, "NIST.800.53.R5-IAMNoInlinePolicy", INLINE_POLICY)
         provider = HandlerProvider(holder, "Provider", on_event=function, log_group=log_group)
