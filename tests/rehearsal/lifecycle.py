@@ -138,7 +138,7 @@ def deletion_protection(
         if switch is None:
             continue
         prop, is_on = switch
-        if is_on(resolver.resolve(resource.get("Properties", {}))):
+        if is_on(resolver.resolved_props(logical_id)):
             findings.append(
                 Finding(
                     "deletion-protection",
@@ -223,7 +223,7 @@ def function_handlers(resolver: TemplateResolver, assembly_dir: Path) -> list[Fi
     for logical_id, resource in resolver.resources.items():
         if resource["Type"] != "AWS::Lambda::Function":
             continue
-        props = resolver.resolve(resource.get("Properties", {}))
+        props = resolver.resolved_props(logical_id)
         if "ZipFile" in props.get("Code", {}):
             continue
         directory = code_directory(resolver, logical_id, assembly_dir)
@@ -266,7 +266,7 @@ def custom_resources(resolver: TemplateResolver, assembly_dir: Path) -> list[Fin
             )
             continue
         function_id = target[0]
-        function = resolver.resolve(resolver.props(function_id))
+        function = resolver.resolved_props(function_id)
         variables = function.get("Environment", {}).get("Variables", {})
         if function_id.startswith(AWS_CUSTOM_RESOURCE_FUNCTION) or kind in AWS_CDK_LIB_PROVIDERS:
             continue
@@ -291,7 +291,7 @@ def custom_resources(resolver: TemplateResolver, assembly_dir: Path) -> list[Fin
             if variable not in raw_variables:
                 continue
             user_id = raw_variables[variable]["Fn::GetAtt"][0]
-            user = resolver.resolve(resolver.props(user_id))
+            user = resolver.resolved_props(user_id)
             directory = code_directory(resolver, user_id, assembly_dir)
             path, source = handler_source(directory, user["Handler"], user.get("Runtime", ""))
             if source is None:

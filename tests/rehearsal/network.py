@@ -91,14 +91,21 @@ class NetworkModel:
         if any(r["Type"] == "AWS::EC2::NetworkAclEntry" for r in resources.values()):
             raise UnresolvableError("network ACL entries are not modelled by the rehearsal")
         self.subnet_vpc: dict[str, str] = {}
+        self.vpc_dns: dict[str, tuple[bool, bool]] = {}
+        """(enableDnsSupport, enableDnsHostnames) per VPC; CloudFormation defaults true, false."""
         self.subnet_cidr: dict[str, str] = {}
         self.groups: dict[str, SecurityGroup] = {}
         self.interface_endpoints: list[InterfaceEndpoint] = []
         self.collection_endpoints: list[CollectionEndpoint] = []
         for logical_id, resource in resources.items():
             kind = resource["Type"]
-            props = resolver.resolve(resource.get("Properties", {}))
-            if kind == "AWS::EC2::Subnet":
+            props = resolver.resolved_props(logical_id)
+            if kind == "AWS::EC2::VPC":
+                self.vpc_dns[resolver.ref(logical_id)] = (
+                    _true(props.get("EnableDnsSupport", True)),
+                    _true(props.get("EnableDnsHostnames", False)),
+                )
+            elif kind == "AWS::EC2::Subnet":
                 subnet = resolver.ref(logical_id)
                 self.subnet_vpc[subnet] = props["VpcId"]
                 self.subnet_cidr[subnet] = props["CidrBlock"]
@@ -119,7 +126,7 @@ class NetworkModel:
             kind = resource["Type"]
             if kind not in ("AWS::EC2::SecurityGroupIngress", "AWS::EC2::SecurityGroupEgress"):
                 continue
-            props = resolver.resolve(resource.get("Properties", {}))
+            props = resolver.resolved_props(logical_id)
             group = self.groups.get(props["GroupId"])
             if group is None:
                 raise UnresolvableError(f"{logical_id} names a security group outside the stack")
@@ -127,7 +134,7 @@ class NetworkModel:
             rules.append((logical_id, props))
         for logical_id, resource in resources.items():
             kind = resource["Type"]
-            props = resolver.resolve(resource.get("Properties", {}))
+            props = resolver.resolved_props(logical_id)
             if kind == "AWS::EC2::VPCEndpoint" and props.get("VpcEndpointType") == "Interface":
                 self.interface_endpoints.append(
                     InterfaceEndpoint(
@@ -165,11 +172,29 @@ class NetworkModel:
         )
 
     def function_placement(self, function_logical_id: str) -> Placement:
-        props = self.resolver.resolve(self.resolver.props(function_logical_id))
+        props = self.resolver.resolved_props(function_logical_id)
         vpc_config = props.get("VpcConfig")
         if not vpc_config:
             raise UnresolvableError(f"{function_logical_id} is not attached to a VPC")
         return self.placement(vpc_config["SubnetIds"], vpc_config.get("SecurityGroupIds", []))
+
+    def private_dns_problem(self, vpc: str) -> str | None:
+        """Why private DNS of endpoints cannot answer in ``vpc`` ("To use private DNS, you must
+        set the following VPC attributes to true: enableDnsHostnames and enableDnsSupport",
+        AWS PrivateLink guide), if it cannot."""
+        support, hostnames = self.vpc_dns.get(vpc, (False, False))
+        off = [
+            n
+            for n, on in (("EnableDnsSupport", support), ("EnableDnsHostnames", hostnames))
+            if not on
+        ]
+        if not off:
+            return None
+        return f"the VPC {vpc} has {' and '.join(off)} off, so endpoint private DNS does not answer"
+
+    def load_balancer_placement(self, logical_id: str) -> Placement:
+        props = self.resolver.resolved_props(logical_id)
+        return self.placement(props["Subnets"], props.get("SecurityGroups", []))
 
     def name(self, group_id: str) -> str:
         group = self.groups.get(group_id)

@@ -110,6 +110,7 @@ class StackRehearsal:
         self._endpoint_context: dict[str, str] = {}
         """``aws:SourceVpce`` of the path being planned (requests through an interface endpoint)."""
         self.results: list[PathResult] = []
+        self._lifecycle: dict[Path, list[Finding]] = {}
         for path in PATHS:
             function_id, target = _inputs(stack, path)
             if target is not None:
@@ -147,11 +148,13 @@ class StackRehearsal:
 
     def lifecycle(self, assembly_dir: Path) -> list[Finding]:
         """What stops this template from rolling back, being destroyed or deployed again."""
-        return lifecycle_findings(
-            self.resolver,
-            assembly_dir=assembly_dir,
-            termination_protection=bool(self.stack.termination_protection),
-        )
+        if assembly_dir not in self._lifecycle:
+            self._lifecycle[assembly_dir] = lifecycle_findings(
+                self.resolver,
+                assembly_dir=assembly_dir,
+                termination_protection=bool(self.stack.termination_protection),
+            )
+        return self._lifecycle[assembly_dir]
 
     # -- planning -----------------------------------------------------------------------------
 
@@ -212,7 +215,11 @@ class StackRehearsal:
         ]
         private = [e for e in candidates if e.private_dns]
         verdicts: dict[Layer, Verdict] = {}
-        if len(private) == 1:
+        vpc_problem = self.network.private_dns_problem(placement.vpc)
+        if len(private) == 1 and vpc_problem:
+            endpoint = private[0]
+            verdicts[Layer.DNS] = Verdict(False, f"{hostname}: {vpc_problem}")
+        elif len(private) == 1:
             endpoint = private[0]
             verdicts[Layer.DNS] = Verdict(
                 True, f"{hostname} resolves to {endpoint.logical_id} (private DNS) in the VPC"
@@ -303,7 +310,10 @@ class StackRehearsal:
                 for e in endpoints
             ]
             good = [(e, why) for e, (ok, why) in admitted if ok]
-            if good:
+            vpc_problem = self.network.private_dns_problem(placement.vpc)
+            if vpc_problem:
+                verdicts[Layer.DNS] = Verdict(False, f"{hostname}: {vpc_problem}")
+            elif good:
                 verdicts[Layer.DNS] = Verdict(
                     True, f"{hostname} resolves to {good[0][0].logical_id}; {good[0][1]}"
                 )
@@ -332,14 +342,14 @@ class StackRehearsal:
         for logical_id, resource in self.resolver.resources.items():
             if resource["Type"] != kind:
                 continue
-            props = self.resolver.resolve(resource.get("Properties", {}))
+            props = self.resolver.resolved_props(logical_id)
             if props.get("Type") == policy_type:
                 found.append((logical_id, json.loads(props["Policy"])))
         return found
 
     def _identity_policies(self, role_id: str) -> list[tuple[str, Any]]:
         """Inline policies of the role plus every AWS::IAM::Policy/ManagedPolicy attached to it."""
-        role = self.resolver.resolve(self.resolver.props(role_id))
+        role = self.resolver.resolved_props(role_id)
         if role.get("ManagedPolicyArns") or role.get("PermissionsBoundary"):
             raise UnresolvableError(
                 f"{role_id} has managed policies or a permissions boundary, which the rehearsal "
@@ -351,7 +361,7 @@ class StackRehearsal:
         role_name = self.resolver.ref(role_id)
         for logical_id, resource in self.resolver.resources.items():
             if resource["Type"] in ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy"):
-                props = self.resolver.resolve(resource.get("Properties", {}))
+                props = self.resolver.resolved_props(logical_id)
                 if role_name in props.get("Roles", []):
                     policies.append((logical_id, props["PolicyDocument"]))
         return policies

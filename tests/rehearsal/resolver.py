@@ -68,6 +68,7 @@ class TemplateResolver:
             "AWS::StackName": stack_name,
         }
         self._physical: dict[str, str] = {}
+        self._resolved: dict[str, Any] = {}
 
     # -- physical ids -------------------------------------------------------------------------
 
@@ -78,6 +79,13 @@ class TemplateResolver:
 
     def props(self, logical_id: str) -> Mapping[str, Any]:
         props: Mapping[str, Any] = self.resources[logical_id].get("Properties", {})
+        return props
+
+    def resolved_props(self, logical_id: str) -> Mapping[str, Any]:
+        """The resource's ``Properties`` with every intrinsic resolved (computed once)."""
+        if logical_id not in self._resolved:
+            self._resolved[logical_id] = self.resolve(self.props(logical_id))
+        props: Mapping[str, Any] = self._resolved[logical_id]
         return props
 
     def ref(self, logical_id: str) -> str:
