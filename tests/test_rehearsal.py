@@ -300,6 +300,10 @@ def _index_served_directly(t: dict[str, Any], s: RegionalStack) -> None:
     t["Resources"][lid(s, s.index.resource)]["Properties"]["ServiceToken"] = get_att(creator, "Arn")
 
 
+def _handler_renamed(t: dict[str, Any], s: RegionalStack) -> None:
+    t["Resources"][lid(s, s.retrieval.function)]["Properties"]["Handler"] = "answer.handler"
+
+
 LIFECYCLE_MUTATIONS = (
     LifecycleMutation("collection-retained", _retain(lambda s: s.collection), lambda s: ("retained-name", lid(s, s.collection))),
     LifecycleMutation("network-policy-retained", _retain(lambda s: s.collection.network_policy), lambda s: ("retained-name", lid(s, s.collection.network_policy))),
@@ -307,6 +311,7 @@ LIFECYCLE_MUTATIONS = (
     LifecycleMutation("sagemaker-endpoint-retained", _retain(lambda s: s.self_hosted), lambda s: ("retained-name", lid(s, s.self_hosted))),
     LifecycleMutation("nlb-deletion-protection", _nlb_protected, lambda s: ("deletion-protection", lid(s, s.runtime_load_balancer.load_balancer))),
     LifecycleMutation("collection-deletion-protection", _collection_protected, lambda s: ("deletion-protection", lid(s, s.collection))),
+    LifecycleMutation("handler-not-in-code", _handler_renamed, lambda s: ("handler", lid(s, s.retrieval.function))),
     LifecycleMutation("index-without-provider-framework", _index_served_directly, lambda s: ("custom-resource", lid(s, s.index.resource))),
 )  # fmt: skip
 
@@ -359,6 +364,34 @@ def test_every_path_of_the_table_is_rehearsed_in_every_region(runs: Runs) -> Non
 def test_runtime_path(runs: Runs, region: str, path: str) -> None:
     result = runs.app[region].result(path)
     assert result.ok, result.describe()
+
+
+@pytest.mark.parametrize("region", REGIONS)
+def test_functions_call_what_the_paths_rehearse(runs: Runs, region: str) -> None:
+    """The rehearsed targets are the ones the deployed code calls: the functions' environment
+    (and the index resource's properties) name the profile, the embedding model, the
+    collection endpoint and the index of the paths."""
+    stack, rehearsal = runs.stacks[region], runs.app[region]
+    resolver = rehearsal.resolver
+
+    def environment(function: Any) -> Any:
+        return resolver.resolved_props(lid(stack, function))["Environment"]["Variables"]
+
+    endpoint = resolver.resolve(stack.resolve(stack.collection.collection_endpoint))
+    retrieval, ingestion = (
+        environment(stack.retrieval.function),
+        environment(stack.ingestion.function),
+    )
+    assert retrieval["MODEL_ID"] == stack.profile.profile_id
+    for env in (retrieval, ingestion):
+        assert env["EMBEDDING_MODEL_ID"] == stack.embedding_model.model_id
+        assert env["COLLECTION_ENDPOINT"] == endpoint
+        assert env["INDEX_NAME"] == stack.index.index_name
+    index = resolver.resolved_props(lid(stack, stack.index.resource))
+    assert (index["CollectionEndpoint"], index["Index"]["name"]) == (
+        endpoint,
+        stack.index.index_name,
+    )
 
 
 def test_profile_path_evaluates_every_destination_with_the_profile_context(runs: Runs) -> None:

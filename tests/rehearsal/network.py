@@ -239,24 +239,19 @@ class NetworkModel:
         return SecurityGroupVerdict(True, f"egress {out}, ingress {into}")
 
     def _egress(self, group_id: str, endpoint: Placement) -> str | None:
-        group = self.groups.get(group_id)
-        if group is None:
-            raise UnresolvableError(f"security group {group_id} is not in the stack")
-        for where, rule in group.egress:
-            if _port_443(rule) and _peer(
-                rule, "DestinationSecurityGroupId", endpoint.security_groups, endpoint.cidrs
-            ):
-                return where
-        return DEFAULT_EGRESS if group.default_egress else None
+        found = self._rule(group_id, "egress", "DestinationSecurityGroupId", endpoint)
+        return found or (DEFAULT_EGRESS if self.groups[group_id].default_egress else None)
 
     def _ingress(self, group_id: str, caller: Placement) -> str | None:
+        return self._rule(group_id, "ingress", "SourceSecurityGroupId", caller)
+
+    def _rule(self, group_id: str, direction: str, peer_key: str, peer: Placement) -> str | None:
+        """Where the first rule of ``group_id`` that admits TCP 443 with ``peer`` is written."""
         group = self.groups.get(group_id)
         if group is None:
             raise UnresolvableError(f"security group {group_id} is not in the stack")
-        for where, rule in group.ingress:
-            if _port_443(rule) and _peer(
-                rule, "SourceSecurityGroupId", caller.security_groups, caller.cidrs
-            ):
+        for where, rule in group.egress if direction == "egress" else group.ingress:
+            if _port_443(rule) and _peer(rule, peer_key, peer.security_groups, peer.cidrs):
                 return where
         return None
 

@@ -78,6 +78,15 @@ class PathResult:
         return "\n".join(lines)
 
 
+@dataclass
+class _Caller:
+    """Who signs the requests of a path, and the request context AWS gives them."""
+
+    principal: str
+    role_arn: str
+    context: dict[str, str]
+
+
 _INPUTS: dict[tuple[int, str], tuple[str, Target | None]] = {}
 """(caller's function logical id, target) per (stack, path): asking jsii costs milliseconds
 per call, and a session rehearses the same stacks many times (mutations)."""
@@ -107,8 +116,6 @@ class StackRehearsal:
         )
         self.network = NetworkModel(self.resolver)
         self.simulator = simulator
-        self._endpoint_context: dict[str, str] = {}
-        """``aws:SourceVpce`` of the path being planned (requests through an interface endpoint)."""
         self.results: list[PathResult] = []
         self._lifecycle: dict[Path, list[Finding]] = {}
         for path in PATHS:
@@ -166,46 +173,58 @@ class StackRehearsal:
         role_ref = self.resolver.props(function_id)["Role"]
         role_id = role_ref["Fn::GetAtt"][0]
         role_arn = self.resolver.resolve(role_ref)
-        principal = (
-            f"arn:{self.resolver.partition}:sts::{self.account}:assumed-role/"
-            f"{self.resolver.ref(role_id)}/{self.resolver.ref(function_id)}"
+        caller = _Caller(
+            principal=(
+                f"arn:{self.resolver.partition}:sts::{self.account}:assumed-role/"
+                f"{self.resolver.ref(role_id)}/{self.resolver.ref(function_id)}"
+            ),
+            role_arn=role_arn,
+            context={
+                "aws:PrincipalArn": role_arn,
+                "aws:PrincipalAccount": self.account,
+                "aws:PrincipalType": "AssumedRole",
+                "aws:RequestedRegion": self.region,
+                "aws:SecureTransport": "true",
+                "aws:SourceVpc": placement.vpc,
+            },
         )
-        context = {
-            "aws:PrincipalArn": role_arn,
-            "aws:PrincipalAccount": self.account,
-            "aws:PrincipalType": "AssumedRole",
-            "aws:RequestedRegion": self.region,
-            "aws:SecureTransport": "true",
-            "aws:SourceVpc": placement.vpc,
-        }
         if target.service == "aoss":
             verdicts = self._plan_collection(target, placement, role_arn)
         else:
-            verdicts = self._plan_interface(target, placement, context, principal)
-        identity = self._identity_policies(role_id)
-        pending = [
-            (
-                self.simulator.submit(
-                    simulation(
-                        principal=principal,
-                        action=e.action,
-                        resource=self._value(e.resource),
-                        account=self.account,
-                        context={**context, **self._endpoint_context, **e.context},
-                        identity_policies=identity,
-                    )
-                ),
-                f"{e.action} on {self._value(e.resource)}",
-            )
-            for e in target.evaluations
-        ]
+            verdicts = self._plan_interface(target, placement, caller)
+        pending = self._simulate(target, caller, self._identity_policies(role_id))
         verdicts[Layer.IDENTITY] = Verdict(
             None, f"{self.resolver.ref(role_id)} allows every evaluation", pending
         )
         return verdicts
 
+    def _simulate(
+        self,
+        target: Target,
+        caller: _Caller,
+        identity: list[tuple[str, Any]],
+        endpoint_policy: Mapping[str, Any] | None = None,
+    ) -> list[tuple[str, str]]:
+        """Submits one simulation per evaluation of ``target``: (key, what it evaluates)."""
+        submitted = []
+        for evaluation in target.evaluations:
+            resource = self._value(evaluation.resource)
+            key = self.simulator.submit(
+                simulation(
+                    principal=caller.principal,
+                    action=evaluation.action,
+                    resource=resource,
+                    account=self.account,
+                    context={**caller.context, **evaluation.context},
+                    identity_policies=identity,
+                    endpoint_policy=endpoint_policy,
+                )
+            )
+            submitted.append((key, f"{evaluation.action} on {resource}"))
+        return submitted
+
     def _plan_interface(
-        self, target: Target, placement: Placement, context: dict[str, str], principal: str
+        self, target: Target, placement: Placement, caller: _Caller
     ) -> dict[Layer, Verdict]:
         hostname = sdk_hostname(target.service, self.region)
         candidates = [
@@ -245,36 +264,20 @@ class StackRehearsal:
             verdicts[Layer.SECURITY_GROUPS] = Verdict(False, "no endpoint to connect to")
             verdicts[Layer.ENDPOINT_POLICY] = Verdict(None, "no endpoint")
             verdicts[Layer.DATA_ACCESS] = Verdict(None, "not an OpenSearch Serverless call")
-            self._endpoint_context = {}
             return verdicts
         sg = self.network.https(placement, endpoint.placement)
         verdicts[Layer.SECURITY_GROUPS] = Verdict(sg.allowed, sg.reason)
-        self._endpoint_context = {"aws:SourceVpce": self.resolver.ref(endpoint.logical_id)}
+        # Requests through an interface endpoint carry its id, for every later evaluation too.
+        caller.context["aws:SourceVpce"] = self.resolver.ref(endpoint.logical_id)
         if endpoint.policy is None:
             verdicts[Layer.ENDPOINT_POLICY] = Verdict(
                 True, f"{endpoint.logical_id} has no policy (AWS's default: full access)"
             )
         else:
             policy = endpoint_policy_for(
-                endpoint.policy, role_arn=context["aws:PrincipalArn"], account=self.account
+                endpoint.policy, role_arn=caller.role_arn, account=self.account
             )
-            pending = [
-                (
-                    self.simulator.submit(
-                        simulation(
-                            principal=principal,
-                            action=e.action,
-                            resource=self._value(e.resource),
-                            account=self.account,
-                            context={**context, **self._endpoint_context, **e.context},
-                            identity_policies=[("allow-all", ALLOW_ALL)],
-                            endpoint_policy=policy,
-                        )
-                    ),
-                    f"{e.action} on {self._value(e.resource)}",
-                )
-                for e in target.evaluations
-            ]
+            pending = self._simulate(target, caller, [("allow-all", ALLOW_ALL)], policy)
             verdicts[Layer.ENDPOINT_POLICY] = Verdict(
                 None, f"{endpoint.logical_id}'s policy allows every evaluation", pending
             )
@@ -285,7 +288,6 @@ class StackRehearsal:
         self, target: Target, placement: Placement, role_arn: str
     ) -> dict[Layer, Verdict]:
         assert target.collection is not None and target.data_access is not None
-        self._endpoint_context = {}
         collection_id = target.collection
         name, index, permission = target.data_access
         hostname = str(self._value(target.collection_endpoint)).removeprefix("https://")
