@@ -30,6 +30,7 @@ from tests.rehearsal.lifecycle import (
 )
 from tests.rehearsal.network import DEFAULT_EGRESS, NetworkModel
 from tests.rehearsal.paths import PATHS, Layer, path_named, through_profile
+from tests.rehearsal.policies import Simulator
 from tests.rehearsal.rehearsal import Rehearsal, StackRehearsal
 from tests.rehearsal.resolver import TemplateResolver
 from tests.support import Synth, cdk_json_context
@@ -351,6 +352,22 @@ def test_all_simulations_run_in_one_node_process(runs: Runs) -> None:
     assert runs.node_processes == 1
 
 
+def test_iam_simulate_evaluated_every_context_key_it_was_given(runs: Runs) -> None:
+    """iam-simulate drops context keys that do not apply to the action's resource type; none of
+    the rehearsal's was dropped (``bedrock:InferenceProfileArn`` among them)."""
+    results = [Simulator._cache[key] for r in runs.app.values() for key in _keys(r)]
+    assert results and not [r.ignored_context_keys for r in results if r.ignored_context_keys]
+
+
+def _keys(rehearsal: StackRehearsal) -> list[str]:
+    return [
+        key
+        for result in rehearsal.results
+        for verdict in result.verdicts.values()
+        for key in verdict.simulations
+    ]
+
+
 def test_every_path_of_the_table_is_rehearsed_in_every_region(runs: Runs) -> None:
     for region in REGIONS:
         assert [r.path.name for r in runs.app[region].results] == [p.name for p in PATHS]
@@ -370,7 +387,9 @@ def test_runtime_path(runs: Runs, region: str, path: str) -> None:
 def test_functions_call_what_the_paths_rehearse(runs: Runs, region: str) -> None:
     """The rehearsed targets are the ones the deployed code calls: the functions' environment
     (and the index resource's properties) name the profile, the embedding model, the
-    collection endpoint and the index of the paths."""
+    collection endpoint and the index of the paths. (The self-hosted endpoint is in no
+    function's environment: the shipped retrieval handler does not call it; its name is the
+    stack output SelfHostedEndpointName.)"""
     stack, rehearsal = runs.stacks[region], runs.app[region]
     resolver = rehearsal.resolver
 

@@ -168,7 +168,8 @@ def endpoint_policy_for(
         elif isinstance(principal, Mapping):
             value = principal.get("AWS", [])
             names = [value] if isinstance(value, str) else list(value)
-        matches = {"*", role_arn, account, f"arn:aws:iam::{account}:root"}
+        partition = role_arn.split(":")[1]
+        matches = {"*", role_arn, account, f"arn:{partition}:iam::{account}:root"}
         if any(name in matches for name in names):
             kept.append({**statement, "Principal": "*"})
     return {**policy, "Statement": kept}

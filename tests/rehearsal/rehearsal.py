@@ -49,6 +49,8 @@ class Verdict:
     reason: str
     pending: list[tuple[str, str]] = field(default_factory=list)
     """(simulation key, what it evaluates) for layers decided by iam-simulate."""
+    simulations: list[str] = field(default_factory=list)
+    """The simulation keys that decided this verdict (once read)."""
 
 
 @dataclass
@@ -138,6 +140,7 @@ class StackRehearsal:
                     ignored.update(outcome.ignored_context_keys)
                     if not outcome.allowed:
                         denied.append(f"{what}: {outcome.result}")
+                verdict.simulations = [key for key, _ in verdict.pending]
                 verdict.pending = []
                 verdict.allowed = not denied
                 verdict.reason = "; ".join(denied) if denied else verdict.reason
