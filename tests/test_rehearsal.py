@@ -305,6 +305,13 @@ def _handler_renamed(t: dict[str, Any], s: RegionalStack) -> None:
     t["Resources"][lid(s, s.retrieval.function)]["Properties"]["Handler"] = "answer.handler"
 
 
+def _index_does_not_wait_for_data_policy(t: dict[str, Any], s: RegionalStack) -> None:
+    assert s.collection.data_access_policy is not None
+    t["Resources"][lid(s, s.index.resource)]["DependsOn"].remove(
+        lid(s, s.collection.data_access_policy)
+    )
+
+
 LIFECYCLE_MUTATIONS = (
     LifecycleMutation("collection-retained", _retain(lambda s: s.collection), lambda s: ("retained-name", lid(s, s.collection))),
     LifecycleMutation("network-policy-retained", _retain(lambda s: s.collection.network_policy), lambda s: ("retained-name", lid(s, s.collection.network_policy))),
@@ -313,6 +320,7 @@ LIFECYCLE_MUTATIONS = (
     LifecycleMutation("nlb-deletion-protection", _nlb_protected, lambda s: ("deletion-protection", lid(s, s.runtime_load_balancer.load_balancer))),
     LifecycleMutation("collection-deletion-protection", _collection_protected, lambda s: ("deletion-protection", lid(s, s.collection))),
     LifecycleMutation("handler-not-in-code", _handler_renamed, lambda s: ("handler", lid(s, s.retrieval.function))),
+    LifecycleMutation("index-does-not-wait-for-data-policy", _index_does_not_wait_for_data_policy, lambda s: ("deploy-order", lid(s, s.index.resource))),
     LifecycleMutation("index-without-provider-framework", _index_served_directly, lambda s: ("custom-resource", lid(s, s.index.resource))),
 )  # fmt: skip
 
@@ -560,7 +568,7 @@ def _pending(finding: Finding) -> str | None:
 
 @pytest.mark.parametrize("region", REGIONS)
 @pytest.mark.parametrize(
-    "check", ["retained-name", "deletion-protection", "custom-resource", "handler"]
+    "check", ["retained-name", "deletion-protection", "custom-resource", "handler", "deploy-order"]
 )
 def test_lifecycle(runs: Runs, region: str, check: str) -> None:
     findings = [f for f in runs.app[region].lifecycle(runs.assembly_dir) if f.check == check]

@@ -14,6 +14,10 @@ Each check is a small pure function over one template and returns :class:`Findin
   or one of aws-cdk-lib's own providers; a framework handler module handles Create, Update and
   Delete (read from its source: it must compare the request type with each of the three);
 * ``handler``: every function's handler module is in the code it deploys (the staged asset).
+
+``deploy-order`` (a custom resource whose handler takes a runtime path while CloudFormation
+creates it waits for every resource that lets the path through) needs the rehearsed paths and
+lives in :meth:`tests.rehearsal.rehearsal.StackRehearsal.deploy_order`.
 """
 
 from __future__ import annotations

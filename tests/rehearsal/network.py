@@ -80,6 +80,8 @@ class SecurityGroupVerdict:
     allowed: bool
     reason: str
     relies_on_default_egress: bool = False
+    evidence: tuple[str, ...] = ()
+    """Where the rules that allow it are written (rule resources, or groups for inline rules)."""
 
 
 class NetworkModel:
@@ -236,7 +238,8 @@ class NetworkModel:
                 "the app must not rely on it: use closed_security_group and explicit rules",
                 relies_on_default_egress=True,
             )
-        return SecurityGroupVerdict(True, f"egress {out}, ingress {into}")
+        assert out is not None and into is not None
+        return SecurityGroupVerdict(True, f"egress {out}, ingress {into}", evidence=(out, into))
 
     def _egress(self, group_id: str, endpoint: Placement) -> str | None:
         found = self._rule(group_id, "egress", "DestinationSecurityGroupId", endpoint)

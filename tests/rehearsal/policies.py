@@ -195,8 +195,9 @@ def _matches(patterns: Iterable[str], name: str) -> bool:
 
 def network_access(
     policies: Sequence[tuple[str, Any]], *, collection: str, endpoint_id: str
-) -> tuple[bool, str]:
-    """Whether a network policy admits ``collection`` from the VPC endpoint ``endpoint_id``."""
+) -> tuple[bool, str, str | None]:
+    """Whether a network policy admits ``collection`` from the VPC endpoint ``endpoint_id``:
+    (allowed, why, the policy's logical id)."""
     covering = []
     for logical_id, rule_sets in policies:
         for rule_set in rule_sets:
@@ -207,13 +208,14 @@ def network_access(
             ):
                 covering.append(logical_id)
                 if endpoint_id in rule_set.get("SourceVPCEs", []):
-                    return True, f"{logical_id} lists the endpoint in SourceVPCEs"
+                    return True, f"{logical_id} lists the endpoint in SourceVPCEs", logical_id
     if not covering:
-        return False, f"no network policy covers collection/{collection}"
-    return False, (
+        return False, f"no network policy covers collection/{collection}", None
+    why = (
         f"the network policies covering collection/{collection} ({', '.join(covering)}) do not "
         f"list the caller's OpenSearch Serverless VPC endpoint {endpoint_id} in SourceVPCEs"
     )
+    return False, why, None
 
 
 def data_access(
@@ -223,8 +225,9 @@ def data_access(
     collection: str,
     index: str,
     permission: str,
-) -> tuple[bool, str]:
-    """Whether a data access policy grants ``permission`` to ``role_arn`` (rules add up)."""
+) -> tuple[bool, str, str | None]:
+    """Whether a data access policy grants ``permission`` to ``role_arn`` (rules add up):
+    (allowed, why, the policy's logical id)."""
     if permission in INDEX_PERMISSIONS:
         resource_type, resource = "index", f"index/{collection}/{index}"
     else:
@@ -242,8 +245,6 @@ def data_access(
                         or "aoss:*" in rule.get("Permission", [])
                     )
                 ):
-                    return (
-                        True,
-                        f"{logical_id} rule set {position + 1} grants {permission} on {resource}",
-                    )
-    return False, f"no data access policy rule grants the role {permission} on {resource}"
+                    why = f"{logical_id} rule set {position + 1} grants {permission} on {resource}"
+                    return True, why, logical_id
+    return False, f"no data access policy rule grants the role {permission} on {resource}", None

@@ -51,6 +51,8 @@ class Verdict:
     """(simulation key, what it evaluates) for layers decided by iam-simulate."""
     simulations: list[str] = field(default_factory=list)
     """The simulation keys that decided this verdict (once read)."""
+    evidence: tuple[str, ...] = ()
+    """Logical ids of the resources that make the layer allow the path."""
 
 
 @dataclass
@@ -58,6 +60,8 @@ class PathResult:
     region: str
     path: RuntimePath
     verdicts: dict[Layer, Verdict]
+    caller: str
+    """The logical id of the calling function."""
 
     @property
     def denied_by(self) -> frozenset[Layer]:
@@ -124,7 +128,7 @@ class StackRehearsal:
             function_id, target = _inputs(stack, path)
             if target is not None:
                 verdicts = self._plan(path, function_id, target)
-                self.results.append(PathResult(self.region, path, verdicts))
+                self.results.append(PathResult(self.region, path, verdicts, function_id))
 
     # -- reading results ----------------------------------------------------------------------
 
@@ -141,6 +145,17 @@ class StackRehearsal:
                     if not outcome.allowed:
                         denied.append(f"{what}: {outcome.result}")
                 verdict.simulations = [key for key, _ in verdict.pending]
+                verdict.evidence += tuple(
+                    sorted(
+                        {
+                            str(grant["policyIdentifier"]).split("/")[0]
+                            for key in verdict.simulations
+                            for grant in self.simulator.result(key).grants
+                            if grant.get("policyType") == "identity"
+                            and grant.get("policyIdentifier") != "allow-all"
+                        }
+                    )
+                )
                 verdict.pending = []
                 verdict.allowed = not denied
                 verdict.reason = "; ".join(denied) if denied else verdict.reason
@@ -159,12 +174,59 @@ class StackRehearsal:
     def lifecycle(self, assembly_dir: Path) -> list[Finding]:
         """What stops this template from rolling back, being destroyed or deployed again."""
         if assembly_dir not in self._lifecycle:
-            self._lifecycle[assembly_dir] = lifecycle_findings(
-                self.resolver,
-                assembly_dir=assembly_dir,
-                termination_protection=bool(self.stack.termination_protection),
-            )
+            self._lifecycle[assembly_dir] = [
+                *lifecycle_findings(
+                    self.resolver,
+                    assembly_dir=assembly_dir,
+                    termination_protection=bool(self.stack.termination_protection),
+                ),
+                *self.deploy_order(),
+            ]
         return self._lifecycle[assembly_dir]
+
+    def deploy_order(self) -> list[Finding]:
+        """Custom resources whose handler takes a path while CloudFormation creates them must
+        wait for every resource that lets the path through (``DependsOn``, ``Ref`` or
+        ``Fn::GetAtt``, transitively); otherwise the handler may run before a rule exists."""
+        findings = []
+        for logical_id, resource in self.resolver.resources.items():
+            handlers = self._custom_resource_handlers(logical_id, resource)
+            if not handlers:
+                continue
+            waits_for = self.resolver.dependencies(logical_id)
+            for result in self.results:
+                if result.caller not in handlers or result.path.must_be_denied:
+                    continue
+                needed = {e for v in result.verdicts.values() for e in v.evidence}
+                missing = sorted(needed - waits_for - {logical_id})
+                if missing:
+                    findings.append(
+                        Finding(
+                            "deploy-order",
+                            logical_id,
+                            f"its handler {result.caller} takes '{result.path.name}' while the "
+                            f"resource is created, but it does not wait for {', '.join(missing)}; "
+                            "add them to its dependencies (node.add_dependency)",
+                        )
+                    )
+        return findings
+
+    def _custom_resource_handlers(self, logical_id: str, resource: Mapping[str, Any]) -> set[str]:
+        """The functions that serve a custom resource: its service token and, behind the
+        provider framework, the user handlers."""
+        if not str(resource["Type"]).startswith("Custom::"):
+            return set()
+        token = resource.get("Properties", {}).get("ServiceToken", {})
+        if not isinstance(token, dict) or "Fn::GetAtt" not in token:
+            return set()
+        function = token["Fn::GetAtt"][0]
+        variables = self.resolver.props(function).get("Environment", {}).get("Variables", {})
+        users = {
+            v["Fn::GetAtt"][0]
+            for k, v in variables.items()
+            if k.startswith("USER_") and isinstance(v, dict) and "Fn::GetAtt" in v
+        }
+        return {function, *users}
 
     # -- planning -----------------------------------------------------------------------------
 
@@ -244,7 +306,9 @@ class StackRehearsal:
         elif len(private) == 1:
             endpoint = private[0]
             verdicts[Layer.DNS] = Verdict(
-                True, f"{hostname} resolves to {endpoint.logical_id} (private DNS) in the VPC"
+                True,
+                f"{hostname} resolves to {endpoint.logical_id} (private DNS) in the VPC",
+                evidence=(endpoint.logical_id,),
             )
         elif len(private) > 1:
             endpoint = private[0]
@@ -269,7 +333,7 @@ class StackRehearsal:
             verdicts[Layer.DATA_ACCESS] = Verdict(None, "not an OpenSearch Serverless call")
             return verdicts
         sg = self.network.https(placement, endpoint.placement)
-        verdicts[Layer.SECURITY_GROUPS] = Verdict(sg.allowed, sg.reason)
+        verdicts[Layer.SECURITY_GROUPS] = Verdict(sg.allowed, sg.reason, evidence=sg.evidence)
         # Requests through an interface endpoint carry its id, for every later evaluation too.
         caller.context["aws:SourceVpce"] = self.resolver.ref(endpoint.logical_id)
         if endpoint.policy is None:
@@ -282,7 +346,10 @@ class StackRehearsal:
             )
             pending = self._simulate(target, caller, [("allow-all", ALLOW_ALL)], policy)
             verdicts[Layer.ENDPOINT_POLICY] = Verdict(
-                None, f"{endpoint.logical_id}'s policy allows every evaluation", pending
+                None,
+                f"{endpoint.logical_id}'s policy allows every evaluation",
+                pending,
+                evidence=(endpoint.logical_id,),
             )
         verdicts[Layer.DATA_ACCESS] = Verdict(None, "not an OpenSearch Serverless call")
         return verdicts
@@ -314,32 +381,37 @@ class StackRehearsal:
                 (e, network_access(network_policies, collection=name, endpoint_id=e.endpoint_id))
                 for e in endpoints
             ]
-            good = [(e, why) for e, (ok, why) in admitted if ok]
+            good = [(e, why, policy) for e, (ok, why, policy) in admitted if ok]
             vpc_problem = self.network.private_dns_problem(placement.vpc)
             if vpc_problem:
                 verdicts[Layer.DNS] = Verdict(False, f"{hostname}: {vpc_problem}")
             elif good:
+                endpoint, why, policy = good[0]
                 verdicts[Layer.DNS] = Verdict(
-                    True, f"{hostname} resolves to {good[0][0].logical_id}; {good[0][1]}"
+                    True,
+                    f"{hostname} resolves to {endpoint.logical_id}; {why}",
+                    evidence=(endpoint.logical_id, str(policy)),
                 )
             else:
-                verdicts[Layer.DNS] = Verdict(False, "; ".join(why for _, (_, why) in admitted))
+                verdicts[Layer.DNS] = Verdict(False, "; ".join(why for _, (_, why, _) in admitted))
         if endpoints:
             endpoint = endpoints[0]
             sg = self.network.https(placement, endpoint.placement)
-            verdicts[Layer.SECURITY_GROUPS] = Verdict(sg.allowed, sg.reason)
+            verdicts[Layer.SECURITY_GROUPS] = Verdict(sg.allowed, sg.reason, evidence=sg.evidence)
         else:
             verdicts[Layer.SECURITY_GROUPS] = Verdict(False, "no endpoint to connect to")
         verdicts[Layer.ENDPOINT_POLICY] = Verdict(
             None, "OpenSearch Serverless VPC endpoints have no endpoint policy"
         )
         data_policies = self._aoss_policies("AWS::OpenSearchServerless::AccessPolicy", "data")
-        allowed, why = data_access(
+        allowed, why, granting = data_access(
             data_policies, role_arn=role_arn, collection=name, index=index, permission=permission
         )
         if self.resolver.props(collection_id).get("Name") != name:
             allowed, why = False, f"{collection_id} is not named {name}"
-        verdicts[Layer.DATA_ACCESS] = Verdict(allowed, why)
+        verdicts[Layer.DATA_ACCESS] = Verdict(
+            allowed, why, evidence=(granting, collection_id) if granting else ()
+        )
         return verdicts
 
     def _aoss_policies(self, kind: str, policy_type: str) -> list[tuple[str, Any]]:

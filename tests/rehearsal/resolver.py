@@ -220,6 +220,43 @@ class TemplateResolver:
             )
         return any(self.references_resources(item) for item in value.values())
 
+    def dependencies(self, logical_id: str) -> set[str]:
+        """Every resource CloudFormation creates before ``logical_id``: its ``DependsOn`` and the
+        resources its properties ``Ref``/``Fn::GetAtt``/``Fn::Sub``, transitively."""
+        seen: set[str] = set()
+        todo = [logical_id]
+        while todo:
+            current = todo.pop()
+            resource = self.resources[current]
+            depends_on = resource.get("DependsOn", [])
+            direct = {depends_on} if isinstance(depends_on, str) else set(depends_on)
+            direct |= self._referenced(resource.get("Properties", {}))
+            for found in direct - seen:
+                seen.add(found)
+                todo.append(found)
+        return seen
+
+    def _referenced(self, value: Any) -> set[str]:
+        if isinstance(value, list):
+            return set().union(*(self._referenced(v) for v in value)) if value else set()
+        if not isinstance(value, dict):
+            return set()
+        found: set[str] = set()
+        for key, arg in value.items():
+            if key == "Ref" and arg in self.resources:
+                found.add(arg)
+            elif key == "Fn::GetAtt":
+                found.add(arg.split(".", 1)[0] if isinstance(arg, str) else arg[0])
+            elif key == "Fn::Sub":
+                text = arg if isinstance(arg, str) else arg[0]
+                names = {n.split(".", 1)[0] for n in re.findall(r"\$\{([^}!]+)\}", text)}
+                found |= names & set(self.resources)
+                if not isinstance(arg, str):
+                    found |= self._referenced(arg[1])
+            else:
+                found |= self._referenced(arg)
+        return found
+
     def logical_id_of(self, physical_id: str) -> str | None:
         """The logical id whose ``Ref`` is ``physical_id`` (for messages)."""
         for logical_id in self.resources:
