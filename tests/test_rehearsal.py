@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from ha_inference.compute.shipped import FUNCTIONS_DIR, ShippedHandler
+from ha_inference.compute.shipped import ShippedHandler
 from stacks import RegionalStack
 from tests.rehearsal.lifecycle import (
     Finding,
@@ -544,27 +544,6 @@ def test_mutation_is_reported_at_its_layer(runs: Runs, mutation: Mutation) -> No
 
 # -- lifecycle ---------------------------------------------------------------------------------
 
-PENDING_MODULES = {
-    "create_index": "branch b1 adds ha_inference/functions/create_index.py (VectorIndex handler)",
-    "ingestion": "branch b1 adds ha_inference/functions/ingestion.py",
-}
-"""Handler modules the stacks name that are not on this branch yet (the rehearsal found them
-missing from the deployed code; they are being written elsewhere)."""
-
-
-def _pending(finding: Finding) -> str | None:
-    """Why ``finding`` is a known defect being fixed on another branch, if it is one."""
-    for module, reason in PENDING_MODULES.items():
-        if f"{module}.py" in finding.message and not (FUNCTIONS_DIR / f"{module}.py").exists():
-            return reason
-    if (
-        finding.check == "custom-resource"
-        and "Custom::SageMakerRuntimeTargets's ServiceToken is the function" in finding.message
-        and ShippedHandler.ENDPOINT_TARGETS.value == "endpoint_targets.handler"
-    ):
-        return "branch b2 serves Custom::SageMakerRuntimeTargets through the provider framework"
-    return None
-
 
 @pytest.mark.parametrize("region", REGIONS)
 @pytest.mark.parametrize(
@@ -572,10 +551,7 @@ def _pending(finding: Finding) -> str | None:
 )
 def test_lifecycle(runs: Runs, region: str, check: str) -> None:
     findings = [f for f in runs.app[region].lifecycle(runs.assembly_dir) if f.check == check]
-    unexplained = [str(f) for f in findings if _pending(f) is None]
-    assert not unexplained, "\n".join(unexplained)
-    if findings:
-        pytest.xfail("; ".join(sorted({str(_pending(f)) for f in findings})))
+    assert not findings, "\n".join(map(str, findings))
 
 
 @pytest.mark.parametrize("mutation", LIFECYCLE_MUTATIONS, ids=lambda m: m.id)
