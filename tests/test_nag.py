@@ -12,6 +12,7 @@ from cdk_nag import AwsSolutionsChecks, NIST80053R5Checks
 from constructs import IConstruct
 
 from ha_inference.checks.nag_pack import findings_of
+from tests.acknowledgements_doc import DOC, render
 from tests.support import Synth, new_app
 
 
@@ -78,3 +79,11 @@ def test_the_check_finds_what_it_should(tmp_path: Path) -> None:
     group.add_ingress_rule(ec2.Peer.any_ipv4(), ec2.Port.tcp(22))
     rules = {rule for rule, _ in findings(app)}
     assert {"AwsSolutions-EC23", "AwsSolutions-VPC7"} <= rules
+
+
+def test_acknowledgement_review_list_is_current(reference: Synth) -> None:
+    """docs/acknowledgements.md lists every acknowledgement of the reference app (issue 13)."""
+    expected = render(acknowledgements(reference.app))
+    assert DOC.read_text() == expected, (
+        "docs/acknowledgements.md is stale: run 'python -m tests.acknowledgements_doc'"
+    )
