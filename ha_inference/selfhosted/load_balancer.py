@@ -401,6 +401,39 @@ class SageMakerRuntimeLoadBalancer(Construct):
             ),
         )
 
+    def metric_healthy_host_count(
+        self, *, availability_zone: str | None = None, statistic: str = "Minimum"
+    ) -> cloudwatch.Metric:
+        """``HealthyHostCount`` of the target group (``AWS/NetworkELB``), in one AZ when
+        ``availability_zone`` is given (dimension ``AvailabilityZone``). Default: the minimum
+        over one minute."""
+        return self._target_metric("HealthyHostCount", availability_zone, statistic)
+
+    def metric_unhealthy_host_count(
+        self, *, availability_zone: str | None = None, statistic: str = "Maximum"
+    ) -> cloudwatch.Metric:
+        """``UnHealthyHostCount`` of the target group, in one AZ when ``availability_zone`` is
+        given. Default: the maximum over one minute."""
+        return self._target_metric("UnHealthyHostCount", availability_zone, statistic)
+
+    def _target_metric(
+        self, metric_name: str, availability_zone: str | None, statistic: str
+    ) -> cloudwatch.Metric:
+        dimensions = {
+            "LoadBalancer": self.load_balancer.load_balancer_full_name,
+            "TargetGroup": self.target_group.target_group_full_name,
+        }
+        if availability_zone is not None:
+            dimensions["AvailabilityZone"] = availability_zone
+        return cloudwatch.Metric(
+            namespace="AWS/NetworkELB",
+            metric_name=metric_name,
+            dimensions_map=dimensions,
+            statistic=statistic,
+            period=cdk.Duration.minutes(1),
+            label=availability_zone,
+        )
+
     @property
     def runtime_hostname(self) -> str:
         """``runtime.sagemaker.<region>.amazonaws.com``, the name clients keep using."""
