@@ -218,6 +218,11 @@ def test_reference_app_survives_the_loss_of_any_az(reference: Synth) -> None:
         assert [line.split(":")[1].strip() for line in report.detection] == [
             "targets marked unhealthy after 10 s x 2 = 20 s; with the 60 s DNS TTL, clients leave a failed AZ within about 80 s"
         ]
+        (failover,) = report.failover
+        assert failover.startswith("RuntimeLoadBalancer")
+        assert failover.endswith("(network load balancer): zonal shift on, zonal autoshift off"), (
+            failover
+        )
 
 
 def test_readme_picture_is_current(reference: Synth) -> None:

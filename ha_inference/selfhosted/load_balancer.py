@@ -343,7 +343,7 @@ class SageMakerRuntimeLoadBalancer(Construct):
         if zonal_shift:
             self._keep_connections_to_unhealthy_targets()
         if zonal_autoshift is not None:
-            self.zonal_autoshift = self._create_zonal_autoshift(zonal_autoshift)
+            self.enable_zonal_autoshift(zonal_autoshift)
         self.listener = self.load_balancer.add_listener(
             "Listener",
             port=HTTPS,
@@ -375,6 +375,20 @@ class SageMakerRuntimeLoadBalancer(Construct):
         unhealthy targets and to follow the load balancer's cross-zone setting (the default of
         ``NetworkTargetGroup``, which writes no ``load_balancing.cross_zone.enabled``)."""
         self.target_group.set_attribute(UNHEALTHY_CONNECTION_TERMINATION, "false")
+
+    def enable_zonal_autoshift(
+        self, options: ZonalAutoshiftOptions
+    ) -> arczonalshift.CfnZonalAutoshiftConfiguration:
+        """Turns zonal autoshift on after construction (what ``zonal_autoshift`` does), e.g.
+        once the alarms that judge practice runs exist. Once per load balancer."""
+        if self.zonal_autoshift is not None:
+            raise ValueError(
+                f"zonal autoshift is already enabled on {self.node.path}; configure it once, "
+                "with every outcome alarm"
+            )
+        _check_zonal_shift(self.zonal_shift, options, None)
+        self.zonal_autoshift = self._create_zonal_autoshift(options)
+        return self.zonal_autoshift
 
     def _create_zonal_autoshift(
         self, options: ZonalAutoshiftOptions
