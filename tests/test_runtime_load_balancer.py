@@ -786,3 +786,11 @@ def _alarm(stack: ZonalStack) -> cloudwatch.Alarm:
     return cloudwatch.Metric(namespace="Test", metric_name="Errors").create_alarm(
         stack, f"Alarm{next(_counter)}", threshold=1, evaluation_periods=1
     )
+
+
+def test_fails_when_autoshift_is_enabled_twice(scratch: ZonalStack) -> None:
+    balancer = _balancer(scratch)
+    options = ZonalAutoshiftOptions(outcome_alarms=[_alarm(scratch)])
+    assert balancer.enable_zonal_autoshift(options) is balancer.zonal_autoshift
+    with pytest.raises(ValueError, match=r"zonal autoshift is already enabled on Scratch/Case"):
+        balancer.enable_zonal_autoshift(options)
