@@ -9,15 +9,18 @@ export CDK_DISABLE_CLI_TELEMETRY := true
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 PYTEST_ARGS ?=
 
-.PHONY: help setup synth test pytest lint format snapshot-update deploy diff report docs bench lock clean
+.PHONY: help setup synth test pytest lint format snapshot-update deploy diff preflight verify report docs bench lock clean load-documents
 
 help:
 	@echo "make synth             set up, run 'cdk synth' for every configured Region, summarize"
 	@echo "make test              set up, lint, type-check and run the test suite"
 	@echo "make snapshot-update   rewrite the template snapshots after a reviewed change"
+	@echo "make preflight         synth, then check the account for what would fail a deploy (credentials)"
 	@echo "make deploy            cdk deploy --all (needs credentials and 'cdk bootstrap' per Region)"
+	@echo "make load-documents DOCS=<folder>  index *.txt and *.md files in every deployed Region"
+	@echo "make verify            synth, then prove the deployed stacks serve in every AZ (credentials)"
 	@echo "make report            synth, then the AZ-loss report in report/ (Markdown and SVG)"
-	@echo "make docs              refresh docs/az-coverage.svg and docs/az-loss.md"
+	@echo "make docs              refresh docs/az-coverage.svg, docs/az-loss.md and the API reference docs/api/"
 	@echo "make bench             synth and test-suite benchmark, results in bench/results/"
 	@echo "make lock              re-resolve constraints.txt and package-lock.json"
 
@@ -65,6 +68,19 @@ deploy: setup
 diff: setup
 	cdk diff --all
 
+# Needs the deployed app's assembly (make synth or make deploy) and AWS credentials.
+load-documents: setup
+	@test -n "$(DOCS)" || { echo "usage: make load-documents DOCS=<folder of *.txt and *.md files>"; exit 2; }
+	$(BIN)/python -m ha_inference.load_documents $(DOCS) --assembly cdk.out
+
+# Before a deploy: quotas, endpoint AZs, profiles, models, model data, names, bootstrap.
+preflight: synth
+	$(BIN)/python -m ha_inference.preflight cdk.out
+
+# After a deploy: healthy targets, instances, endpoint ENIs, collection, function subnets, a question.
+verify: synth
+	$(BIN)/python -m ha_inference.verify cdk.out
+
 report: synth
 	$(BIN)/python -m ha_inference.report cdk.out --out report
 
@@ -75,6 +91,8 @@ docs: setup
 	rm -rf cdk.out.docs
 	cdk synth --quiet -o cdk.out.docs -c '$(DOCS_CONTEXT)'
 	$(BIN)/python -m ha_inference.report cdk.out.docs --out docs
+	rm -rf docs/api
+	$(BIN)/pdoc ha_inference --no-show-source -o docs/api
 
 bench: setup
 	$(BIN)/python bench/run.py

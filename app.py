@@ -1,14 +1,14 @@
 #!/usr/bin/env python3
 """Reference app: highly available generative-AI inference in every configured Region and AZ.
 
-Settings come from cdk.json context (see README, "Configuration"). cdk-nag's AwsSolutions pack
-runs on every synth; an unacknowledged error-level finding fails it.
+Settings come from cdk.json context (see README, "Configuration"). cdk-nag's AwsSolutions and
+NIST 800-53 rev. 5 packs run on every synth; an unacknowledged error-level finding fails it.
 """
 
 import os
 
 import aws_cdk as cdk
-from cdk_nag import AwsSolutionsChecks
+from cdk_nag import AwsSolutionsChecks, NIST80053R5Checks
 
 from stacks import build_reference_app
 
@@ -16,7 +16,7 @@ from stacks import build_reference_app
 def create_app() -> cdk.App:
     app = cdk.App()
     build_reference_app(app, default_account=os.environ.get("CDK_DEFAULT_ACCOUNT"))
-    cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app))
+    cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app), NIST80053R5Checks(app))
     return app
 
 

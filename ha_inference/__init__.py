@@ -17,6 +17,7 @@ _EXPORTS: dict[str, str] = {
     "IInvokeTarget": "ha_inference.bedrock.profiles",
     "PolicyStatementShape": "ha_inference.bedrock.profiles",
     "BedrockVpcEndpoints": "ha_inference.bedrock.endpoints",
+    "ImportedModel": "ha_inference.bedrock.imported_model",
     "CollectionVpcEndpoint": "ha_inference.vectors.collection_endpoint",
     "IVectorCollection": "ha_inference.vectors.collection",
     "VectorCollection": "ha_inference.vectors.collection",
@@ -62,6 +63,7 @@ __all__ = [
     "HaInferenceChecks",
     "IInvokeTarget",
     "IVectorCollection",
+    "ImportedModel",
     "IndexDefinition",
     "MultiAzFunction",
     "MultiAzSageMakerEndpoint",
@@ -98,6 +100,7 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:  # pragma: no cover - what type checkers and IDEs see
     from ha_inference.bedrock.endpoints import BedrockVpcEndpoints
+    from ha_inference.bedrock.imported_model import ImportedModel
     from ha_inference.bedrock.profiles import (
         ApplicationInferenceProfile,
         CrossRegionInferenceProfile,

@@ -16,6 +16,12 @@ Sources (recorded in ``shared/reference/aws-facts.md`` sections A.2 and E, Novem
   account.
 * Service coverage: the CloudFormation registry schemas shipped in cfn-lint 1.58.0
   (schema date 2026-10-20).
+* Amazon Bedrock Custom Model Import: the Bedrock user guide, "Import a customized model into
+  Amazon Bedrock",
+  https://docs.aws.amazon.com/bedrock/latest/userguide/model-customization-import-model.html,
+  checked 2026-12 (:data:`CUSTOM_MODEL_IMPORT_DATE`). Neither CloudFormation's registry schemas in
+  cfn-lint 1.58.0 nor aws-cdk-lib 2.275 know ``AWS::Bedrock::ModelImportJob``, so there is
+  nothing to cross-check it against yet.
 """
 
 from __future__ import annotations
@@ -154,6 +160,14 @@ REGIONS_WITHOUT: Mapping[str, frozenset[str]] = MappingProxyType(
 )  # fmt: skip
 """CloudFormation resource types and the known Regions where they are not available."""
 
+CUSTOM_MODEL_IMPORT_REGIONS: frozenset[str] = frozenset({"eu-central-1", "us-east-1", "us-west-2"})
+"""Regions where Amazon Bedrock Custom Model Import (``CreateModelImportJob``) is offered: US East
+(N. Virginia), US West (Oregon) and Europe (Frankfurt), as the Bedrock user guide lists them. An
+imported model is served only in the Region it was imported into."""
+
+CUSTOM_MODEL_IMPORT_DATE = "2026-12"
+"""When :data:`CUSTOM_MODEL_IMPORT_REGIONS` was last checked against the Bedrock user guide."""
+
 _REGION_NAME = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$")
 
 
@@ -254,3 +268,13 @@ DEFAULT_ROUTES: Mapping[Geography, RoutingTable] = MappingProxyType(
     }
 )
 """The routing of each geography's system-defined profiles (Claude 4.x model cards)."""
+
+ROUTED_MODELS: frozenset[str] = frozenset(
+    {
+        "anthropic.claude-opus-4-7",
+        "anthropic.claude-sonnet-4-5-20250929-v1:0",
+        "anthropic.claude-sonnet-4-20250514-v1:0",
+    }
+)
+"""The models whose model cards :data:`DEFAULT_ROUTES` was checked against (see the module
+docstring). Other models may route elsewhere: pass ``routes`` from their model card."""

@@ -10,8 +10,11 @@ unhealthy threshold, plus the 60-second DNS TTL with which the NLB withdraws a f
 load balancer it also says whether ARC zonal shift (an operator moves traffic away from an AZ in
 one action) and zonal autoshift (AWS does, for AZs it finds impaired) are on.
 
-Writes ``az-loss.md`` (Markdown tables) and ``az-coverage.svg`` (a coverage map) to ``--out``
-and exits 1 when losing any single AZ leaves some component with nothing.
+Writes ``az-loss.md`` (Markdown tables) and ``az-coverage.svg`` (a coverage map) to ``--out``.
+Exit codes: 0 when every stack survives the loss of any one AZ, 1 when losing one AZ leaves some
+component with nothing, 2 when the assembly cannot be read, 3 when the templates do not tell the
+AZs of some component (an imported VPC or subnets referenced by id), so survival cannot be
+judged: the report says which components and claims nothing for them.
 """
 
 from __future__ import annotations
@@ -76,6 +79,21 @@ class StackReport:
     detection: list[str] = field(default_factory=list)
     failover: list[str] = field(default_factory=list)
     """Per load balancer: whether zonal shift and zonal autoshift are on."""
+
+    def unknown(self) -> list[str]:
+        """Components whose AZs the template does not tell (imported VPC or subnets)."""
+        return [
+            f"{c.kind} {c.name}"
+            for c in self.components
+            if c.managed is None and (not c.zones or None in c.zones)
+        ]
+
+    @property
+    def verdict(self) -> str:
+        """``survives``, ``fails`` or ``unknown`` (failures win over unknowns)."""
+        if self.failures():
+            return "fails"
+        return "unknown" if self.unknown() else "survives"
 
     def failures(self) -> list[str]:
         found = []
@@ -332,12 +350,18 @@ def to_markdown(reports: Sequence[StackReport]) -> str:
         out.append("")
         out += [f"- {line}" for line in report.detection]
         out += [f"- {line}" for line in report.failover]
-        failures = report.failures()
-        out.append(
-            "- **Survives the loss of any one AZ.**"
-            if not failures
-            else "- **Does not survive the loss of one AZ:** " + "; ".join(failures)
-        )
+        if report.verdict == "fails":
+            out.append("- **Does not survive the loss of one AZ:** " + "; ".join(report.failures()))
+        elif report.verdict == "unknown":
+            out.append(
+                "- **Cannot tell whether it survives the loss of one AZ:** the template does "
+                "not name the AZs of " + "; ".join(report.unknown()) + " (an imported VPC or "
+                "subnets given by id). Give the stack an env and the VPC's AZs (for example "
+                "ec2.Vpc.from_vpc_attributes(availability_zones=..., subnet ids in AZ order)) "
+                "so the report can map them."
+            )
+        else:
+            out.append("- **Survives the loss of any one AZ.**")
         out.append("")
     return "\n".join(out)
 
@@ -384,20 +408,12 @@ def to_svg(reports: Sequence[StackReport]) -> str:
                     )
                 )
             y += row_h
-        verdict = (
-            "survives the loss of any one AZ"
-            if not report.failures()
-            else "FAILS: an AZ loss leaves a component with nothing"
-        )
-        parts.append(
-            _text(
-                pad,
-                y + 16,
-                verdict,
-                bold=True,
-                color="#2d6a2d" if not report.failures() else "#a61c1c",
-            )
-        )
+        verdict, color = {
+            "survives": ("survives the loss of any one AZ", "#2d6a2d"),
+            "fails": ("FAILS: an AZ loss leaves a component with nothing", "#a61c1c"),
+            "unknown": ("CANNOT TELL: some components' AZs are not in the template", "#8a6d00"),
+        }[report.verdict]
+        parts.append(_text(pad, y + 16, verdict, bold=True, color=color))
         y += row_h + pad * 2
     parts.append(
         _text(
@@ -471,7 +487,10 @@ def main(argv: Iterable[str] | None = None) -> int:
         out.mkdir(parents=True, exist_ok=True)
         (out / "az-loss.md").write_text(markdown + "\n")
         (out / "az-coverage.svg").write_text(to_svg(reports))
-    return 1 if any(report.failures() for report in reports) else 0
+    verdicts = {report.verdict for report in reports}
+    if "fails" in verdicts:
+        return 1
+    return 3 if "unknown" in verdicts else 0
 
 
 if __name__ == "__main__":

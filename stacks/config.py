@@ -14,9 +14,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from ha_inference.bedrock.imported_model import S3_URI
 from ha_inference.bedrock.profiles import check_model_id
 from ha_inference.regions import (
     AVAILABILITY_ZONES,
+    CUSTOM_MODEL_IMPORT_REGIONS,
     DEFAULT_ROUTES,
     Geography,
     check_region_name,
@@ -115,12 +117,18 @@ class Settings:
     data_residency: tuple[str, ...] | None = None
     require_all_destinations: bool = True
     self_hosted: SelfHostedSettings | None = None
+    imported_model: tuple[tuple[str, str], ...] = ()
+    """(Region, s3:// folder of the model to import there); empty: the inference profile."""
     zonal_autoshift: bool = False
     bedrock_tokens_per_minute_quota: int | None = None
 
     @property
     def region_names(self) -> tuple[str, ...]:
         return tuple(r.region for r in self.regions)
+
+    def imported_model_in(self, region: str) -> str | None:
+        """The S3 folder of the model that ``region`` imports, if the app imports one."""
+        return dict(self.imported_model).get(region)
 
 
 _KEYS = {
@@ -136,6 +144,7 @@ _KEYS = {
     "data-residency",
     "require-all-destinations",
     "self-hosted",
+    "imported-model",
     "zonal-autoshift",
     "bedrock-tokens-per-minute-quota",
 }
@@ -278,9 +287,10 @@ def load_settings(
             f"{', '.join(g.value for g in Geography)}, got {geography_name!r}; use the prefix of "
             "the inference profile id, for example us for us.anthropic.claude-…"
         ) from None
+    imported_model = _imported_model(get("imported-model", None), regions)
     sources = DEFAULT_ROUTES[geography].source_regions
     outside = [r for r in regions if r not in sources]
-    if outside:
+    if outside and not imported_model:  # an imported model replaces the profile
         raise SettingsError(
             f"{PREFIX}regions has {', '.join(outside)}, which cannot use the "
             f"{geography.value!r} inference profile ({PREFIX}bedrock-geography); its source "
@@ -324,6 +334,7 @@ def load_settings(
         data_residency=tuple(residency) if residency is not None else None,
         require_all_destinations=require_all,
         self_hosted=self_hosted,
+        imported_model=imported_model,
         zonal_autoshift=autoshift,
         bedrock_tokens_per_minute_quota=quota,
     )
@@ -480,18 +491,75 @@ def _self_hosted(value: Any, regions: list[str], nat_gateways: int) -> SelfHoste
 
 def _model_data(value: Any, regions: list[str]) -> tuple[tuple[str, str], ...]:
     """Per-Region model archives: a map, or one URL with {region} (or one Region only)."""
-    key = f"{PREFIX}self-hosted.model-data"
+    return _per_region_urls(
+        f"{PREFIX}self-hosted.model-data",
+        value,
+        regions,
+        thing="model archive",
+        why_per_region=(
+            "SageMaker reads model artifacts only from a bucket in the endpoint's own Region "
+            "(and the S3 gateway endpoint reaches only that Region)"
+        ),
+        example="s3://my-models-{region}/llm/model.tar.gz",
+        is_url=lambda url: url.startswith("s3://") and not url.endswith("/"),
+        url_rule="the s3:// URL of a model archive object (s3://<bucket>/<key>.tar.gz)",
+    )
+
+
+def _imported_model(value: Any, regions: list[str]) -> tuple[tuple[str, str], ...]:
+    """Per-Region S3 folders of the model to import, like ``self-hosted.model-data``."""
+    key = f"{PREFIX}imported-model"
+    if value is None or value is False or value == "false":
+        return ()
+    folders = _per_region_urls(
+        key,
+        value,
+        regions,
+        thing="model folder",
+        why_per_region=(
+            "each Region imports its own copy, and importing from a bucket in another Region "
+            "would make deploying one Region depend on the other"
+        ),
+        example="s3://my-models-{region}/llama-3-8b-support/",
+        is_url=lambda url: S3_URI.match(url) is not None,
+        url_rule=(
+            "the s3:// URI of the model's Hugging Face folder (s3://<bucket>/<folder>/, "
+            "Bedrock's S3Uri pattern)"
+        ),
+    )
+    unsupported = [region for region in regions if region not in CUSTOM_MODEL_IMPORT_REGIONS]
+    if unsupported:
+        raise SettingsError(
+            f"{key} is set but {', '.join(unsupported)} "
+            f"{'has' if len(unsupported) == 1 else 'have'} no Amazon Bedrock Custom Model "
+            f"Import (offered in {', '.join(sorted(CUSTOM_MODEL_IMPORT_REGIONS))}); deploy to "
+            f"those Regions ({PREFIX}regions) or leave {key} out to use the inference profile"
+        )
+    return folders
+
+
+def _per_region_urls(
+    key: str,
+    value: Any,
+    regions: list[str],
+    *,
+    thing: str,
+    why_per_region: str,
+    example: str,
+    is_url: Callable[[str], bool],
+    url_rule: str,
+) -> tuple[tuple[str, str], ...]:
+    """One s3:// URL per Region: a map, or one URL with {region} (or one Region only), each
+    Region with a bucket of its own."""
     if value is None:
         return ()
     if isinstance(value, str):
         if REGION_PLACEHOLDER not in value and len(regions) > 1:
             raise SettingsError(
                 f"{key} is one URL for {len(regions)} Regions ({', '.join(regions)}), got "
-                f"{value!r}; SageMaker reads model artifacts only from a bucket in the "
-                "endpoint's own Region (and the S3 gateway endpoint reaches only that Region), "
-                "so copy the archive to a bucket in each Region and give a map "
-                '{"<region>": "s3://..."}, or a URL with {region} such as '
-                "s3://my-models-{region}/llm/model.tar.gz"
+                f"{value!r}; {why_per_region}, so copy the {thing} to a bucket in each Region "
+                'and give a map {"<region>": "s3://..."}, or a URL with {region} such as '
+                f"{example}"
             )
         urls = {region: value.replace(REGION_PLACEHOLDER, region) for region in regions}
     elif isinstance(value, dict):
@@ -504,7 +572,7 @@ def _model_data(value: Any, regions: list[str]) -> tuple[tuple[str, str], ...]:
         missing = [region for region in regions if region not in value]
         if missing:
             raise SettingsError(
-                f"{key} has no model archive for {', '.join(missing)}; every Region hosts the "
+                f"{key} has no {thing} for {', '.join(missing)}; every Region hosts the "
                 "model, so give each one an s3:// URL of a bucket in that Region"
             )
         urls = {region: value[region] for region in regions}
@@ -514,16 +582,13 @@ def _model_data(value: Any, regions: list[str]) -> tuple[tuple[str, str], ...]:
             f"Region to s3:// URL, got {value!r}"
         )
     for region, url in urls.items():
-        if not isinstance(url, str) or not url.startswith("s3://") or url.endswith("/"):
-            raise SettingsError(
-                f"{key} for {region} must be the s3:// URL of a model archive object "
-                f"(s3://<bucket>/<key>.tar.gz), got {url!r}"
-            )
+        if not isinstance(url, str) or not is_url(url):
+            raise SettingsError(f"{key} for {region} must be {url_rule}, got {url!r}")
     shared = sorted({u for u in urls.values() if list(urls.values()).count(u) > 1})
     if shared:
         raise SettingsError(
             f"{key} uses {', '.join(shared)} in several Regions; a bucket lives in one Region, "
-            "so give each Region the archive in its own bucket"
+            f"so give each Region the {thing.rsplit(maxsplit=1)[-1]} in its own bucket"
         )
     return tuple(sorted(urls.items()))
 

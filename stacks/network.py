@@ -7,8 +7,12 @@ from collections.abc import Sequence
 import aws_cdk as cdk
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from constructs import Construct
+
+from ha_inference._internal.logs import new_log_group
+from ha_inference._internal.nag import INLINE_POLICY, acknowledge
 
 ENDPOINTS = "endpoints"
 WORKLOADS = "workloads"
@@ -24,7 +28,8 @@ class Network(Construct):
     * with ``nat_gateways`` > 0, a small public tier for the NAT gateways and workloads that
       egress through them; nothing is exposed inbound either way;
     * the default security group has no rules (``restrict_default_security_group``);
-    * VPC flow logs of all traffic to a CloudWatch Logs group kept for one year.
+    * VPC flow logs of all traffic to a CloudWatch Logs group kept for one year (encrypted with
+      ``log_encryption_key`` when given).
     """
 
     def __init__(
@@ -36,6 +41,7 @@ class Network(Construct):
         cidr: str = "10.0.0.0/16",
         nat_gateways: int = 0,
         flow_log_retention: logs.RetentionDays = logs.RetentionDays.ONE_YEAR,
+        log_encryption_key: kms.IKey | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         subnets = [
@@ -83,11 +89,8 @@ class Network(Construct):
                 ),
             )
         )
-        self.flow_log_group = logs.LogGroup(
-            self,
-            "FlowLogs",
-            retention=flow_log_retention,
-            removal_policy=cdk.RemovalPolicy.RETAIN,
+        self.flow_log_group = new_log_group(
+            self, "FlowLogs", retention=flow_log_retention, encryption_key=log_encryption_key
         )
         flow_log_role = iam.Role(
             self,
@@ -95,6 +98,7 @@ class Network(Construct):
             assumed_by=iam.ServicePrincipal("vpc-flow-logs.amazonaws.com"),
             description="Lets VPC flow logs write to the flow log group of this VPC",
         )
+        acknowledge(flow_log_role, "NIST.800.53.R5-IAMNoInlinePolicy", INLINE_POLICY)
         self.vpc.add_flow_log(
             "FlowLog",
             destination=ec2.FlowLogDestination.to_cloud_watch_logs(

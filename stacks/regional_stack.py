@@ -7,6 +7,7 @@ from typing import Any
 import aws_cdk as cdk
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from constructs import Construct
 
 from ha_inference import (
@@ -18,6 +19,7 @@ from ha_inference import (
     CrossRegionInferenceProfile,
     EndpointServiceOptions,
     FoundationModel,
+    ImportedModel,
     MultiAzFunction,
     MultiAzSageMakerEndpoint,
     RegionalDashboard,
@@ -29,6 +31,13 @@ from ha_inference import (
     handler_code,
     require_instance_fallbacks,
 )
+from ha_inference._internal.nag import (
+    INLINE_POLICY,
+    NO_RESERVED_CONCURRENCY,
+    SYNCHRONOUS_NO_DLQ,
+    acknowledge,
+    acknowledge_all,
+)
 from ha_inference.regions import REGIONS_WITHOUT
 from stacks.config import RegionSettings, SelfHostedSettings, Settings
 from stacks.network import Network
@@ -39,6 +48,19 @@ APP_DASHBOARD_NAME = "HaInference"
 MODEL_LATENCY_ALARM = cdk.Duration.seconds(30)
 """Average SageMaker model latency that raises the endpoint's latency alarm (InvokeEndpoint
 itself gives up after 60 seconds)."""
+ALARMS_WITHOUT_ACTIONS = (
+    "The reference app's alarms carry no notification action on purpose: their state stops the "
+    "AZ-loss drill (FIS stop conditions), judges zonal autoshift practice runs and shows on the "
+    "dashboards; who is paged, and how, is the operator's choice (alarm.add_alarm_action with an "
+    "SNS topic or an Incident Manager response plan)."
+)
+
+SYNCHRONOUS_FUNCTION = {
+    "NIST.800.53.R5-LambdaDLQ": SYNCHRONOUS_NO_DLQ,
+    "NIST.800.53.R5-LambdaConcurrency": NO_RESERVED_CONCURRENCY,
+}
+"""The retrieval and ingestion functions are invoked synchronously (aws lambda invoke, an API,
+make load-documents); the caller receives every error."""
 
 
 class RegionalStack(cdk.Stack):
@@ -71,13 +93,22 @@ class RegionalStack(cdk.Stack):
         )
         self.settings = settings
         self.region_settings = region
+        self.logs_key = kms.Key(
+            self,
+            "LogsKey",
+            description="Encrypts every log group of this regional stack",
+            enable_key_rotation=True,
+            removal_policy=cdk.RemovalPolicy.RETAIN,
+        )
         self.network = Network(
             self,
             "Network",
             availability_zones=region.availability_zones,
             cidr=settings.vpc_cidr,
             nat_gateways=settings.nat_gateways,
+            log_encryption_key=self.logs_key,
         )
+        self.imported_model = self._add_imported_model()
         self._add_bedrock()
         self._add_vector_search()
         self.retrieval = self._add_retrieval()
@@ -89,19 +120,47 @@ class RegionalStack(cdk.Stack):
         self._add_operations()
         self._add_outputs()
 
-    def _add_bedrock(self) -> None:
-        """The cross-Region profile, the embedding model, and the runtime endpoint in every AZ."""
-        settings = self.settings
-        self.profile = CrossRegionInferenceProfile(
-            self, "InferenceProfile", model_id=settings.model_id, geography=settings.geography
+    def _add_imported_model(self) -> ImportedModel | None:
+        """The model this Region imports from its own bucket (``ha-inference:imported-model``),
+        served by Bedrock in this Region only; it replaces the cross-Region profile."""
+        source = self.settings.imported_model_in(self.region)
+        if source is None:
+            return None
+        model = ImportedModel(self, "ImportedModel", s3_uri=source)
+        cdk.CfnOutput(
+            self,
+            "ImportedModelArn",
+            value=model.model_arn,
+            description="The imported model: modelId for InvokeModel or Converse in this Region",
         )
+        return model
+
+    @property
+    def chat_model_id(self) -> str:
+        """The retrieval function's ``MODEL_ID``: the profile id, or the imported model's ARN."""
+        if isinstance(self.chat_model, ImportedModel):
+            return self.chat_model.model_arn
+        return self.chat_model.profile_id
+
+    def _add_bedrock(self) -> None:
+        """The chat model (cross-Region profile or imported model), the embedding model, and the
+        runtime endpoint in every AZ."""
+        settings = self.settings
+        self.profile: CrossRegionInferenceProfile | None = None
+        self.chat_model: CrossRegionInferenceProfile | ImportedModel
+        if self.imported_model is not None:
+            self.chat_model = self.imported_model
+        else:
+            self.profile = self.chat_model = CrossRegionInferenceProfile(
+                self, "InferenceProfile", model_id=settings.model_id, geography=settings.geography
+            )
         self.embedding_model = FoundationModel.in_stack_region(self, settings.embedding_model_id)
         self.bedrock_endpoints = BedrockVpcEndpoints(
             self,
             "BedrockEndpoints",
             vpc=self.network.vpc,
             vpc_subnets=self.network.endpoint_subnets,
-            invoke_targets=[self.profile, self.embedding_model],
+            invoke_targets=[self.chat_model, self.embedding_model],
         )
 
     def _add_vector_search(self) -> None:
@@ -126,6 +185,7 @@ class RegionalStack(cdk.Stack):
             vpc_endpoint=self.collection_endpoint,
             vpc_subnets=self.network.workload_subnets,
             definition=INDEX,
+            log_encryption_key=self.logs_key,
         )
 
     def _add_retrieval(self) -> MultiAzFunction:
@@ -136,7 +196,7 @@ class RegionalStack(cdk.Stack):
             assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
             description="Invokes the model through the cross-Region inference profile only",
         )
-        self.profile.grant_invoke(self.inference_role)
+        self.chat_model.grant_invoke(self.inference_role)
         self.embedding_model.grant_invoke(self.inference_role)
         retrieval = MultiAzFunction(
             self,
@@ -146,14 +206,17 @@ class RegionalStack(cdk.Stack):
             code=handler_code(),
             handler=ShippedHandler.RETRIEVAL.value,
             role=self.inference_role,
+            log_encryption_key=self.logs_key,
             description="Answers a question from the vector collection through the profile",
             environment={
-                "MODEL_ID": self.profile.profile_id,
+                "MODEL_ID": self.chat_model_id,
                 "EMBEDDING_MODEL_ID": self.settings.embedding_model_id,
                 "COLLECTION_ENDPOINT": self.collection.collection_endpoint,
                 **INDEX.to_environment(),
             },
         )
+        acknowledge_all(retrieval.function, SYNCHRONOUS_FUNCTION)
+        acknowledge(self.inference_role, "NIST.800.53.R5-IAMNoInlinePolicy", INLINE_POLICY)
         self.collection.grant_read(retrieval, index_name=INDEX.name)
         self.bedrock_endpoints.connections.allow_default_port_from(retrieval)
         self.collection_endpoint.connections.allow_default_port_from(retrieval)
@@ -170,12 +233,14 @@ class RegionalStack(cdk.Stack):
             handler=ShippedHandler.INGESTION.value,
             description="Embeds documents and writes them into the vector index",
             timeout=cdk.Duration.minutes(5),
+            log_encryption_key=self.logs_key,
             environment={
                 "EMBEDDING_MODEL_ID": self.settings.embedding_model_id,
                 "COLLECTION_ENDPOINT": self.collection.collection_endpoint,
                 **INDEX.to_environment(),
             },
         )
+        acknowledge_all(ingestion.function, SYNCHRONOUS_FUNCTION)
         self.embedding_model.grant_invoke(ingestion)
         self.collection.grant_write_documents(ingestion, index_name=INDEX.name)
         self.bedrock_endpoints.connections.allow_default_port_from(ingestion)
@@ -197,6 +262,7 @@ class RegionalStack(cdk.Stack):
             invocations_per_instance_target=hosted.invocations_per_instance,
             network_isolation=hosted.network_isolation,
             allow_internet_https=not hosted.network_isolation and self.settings.nat_gateways > 0,
+            log_encryption_key=self.logs_key,
         )
         self.runtime_load_balancer = SageMakerRuntimeLoadBalancer(
             self,
@@ -205,6 +271,7 @@ class RegionalStack(cdk.Stack):
             vpc_subnets=self.network.endpoint_subnets,
             endpoint_arns=[self.self_hosted.endpoint_arn],
             deletion_protection=hosted.deletion_protection,
+            log_encryption_key=self.logs_key,
             endpoint_service=(
                 EndpointServiceOptions(
                     allowed_principals=[iam.ArnPrincipal(p) for p in hosted.allowed_principals]
@@ -225,17 +292,25 @@ class RegionalStack(cdk.Stack):
         if self.self_hosted is not None:
             alarms = self.self_hosted.add_alarms(model_latency_threshold=MODEL_LATENCY_ALARM)
             endpoint_alarms = [alarms.errors_5xx, alarms.model_latency, alarms.instances_below_azs]
+            for alarm in endpoint_alarms:
+                acknowledge(alarm, "NIST.800.53.R5-CloudWatchAlarmAction", ALARMS_WITHOUT_ACTIONS)
             require_instance_fallbacks(self)
         if self.runtime_load_balancer is not None and self.settings.zonal_autoshift:
             self.runtime_load_balancer.enable_zonal_autoshift(
                 ZonalAutoshiftOptions(outcome_alarms=endpoint_alarms)
             )
         quota = self.settings.bedrock_tokens_per_minute_quota
+        # An imported model's ARN is known only at deploy time, so its metrics are left to the
+        # Bedrock console; the profile id is a literal the app dashboard can show.
+        profile_id = self.profile.profile_id if self.profile is not None else None
         self.dashboard = RegionalDashboard(
             self,
             "Dashboard",
-            bedrock_model_ids=[self.profile.profile_id, self.settings.embedding_model_id],
-            tokens_per_minute_quotas={self.profile.profile_id: quota} if quota else None,
+            bedrock_model_ids=[
+                *([profile_id] if profile_id else []),
+                self.settings.embedding_model_id,
+            ],
+            tokens_per_minute_quotas={profile_id: quota} if quota and profile_id else None,
             endpoint=self.self_hosted,
             load_balancer=self.runtime_load_balancer,
             collection=self.collection,
@@ -246,6 +321,7 @@ class RegionalStack(cdk.Stack):
             alarms=endpoint_alarms,
             dashboard_name=self.stack_name,
         )
+        acknowledge(self.dashboard, "NIST.800.53.R5-CloudWatchAlarmAction", ALARMS_WITHOUT_ACTIONS)
         self.app_dashboard = self._app_dashboard()
         self.app_dashboard.add_region(self.dashboard.view())
         self.drill: AvailabilityZoneDrill | None = None
@@ -262,6 +338,7 @@ class RegionalStack(cdk.Stack):
             vpc=self.network.vpc,
             vpc_subnets=[self.network.endpoint_subnets, self.network.workload_subnets],
             stop_condition_alarms=[*endpoint_alarms, *self.dashboard.function_alarms.values()],
+            log_encryption_key=self.logs_key,
         )
         for zone, template in self.drill.experiment_templates.items():
             cdk.CfnOutput(

@@ -1,4 +1,4 @@
-"""cdk-nag (AwsSolutions) over the whole reference app, collected as data."""
+"""cdk-nag (AwsSolutions and NIST 800-53 rev. 5) over the whole reference app, as data."""
 
 from __future__ import annotations
 
@@ -6,7 +6,9 @@ from pathlib import Path
 
 import aws_cdk as cdk
 from aws_cdk import aws_ec2 as ec2
-from cdk_nag import AwsSolutionsChecks
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from cdk_nag import AwsSolutionsChecks, NIST80053R5Checks
 from constructs import IConstruct
 
 from ha_inference.checks.nag_pack import findings_of
@@ -31,6 +33,30 @@ def acknowledgements(scope: IConstruct) -> list[tuple[str, str, str]]:
 
 def test_reference_app_has_no_unacknowledged_findings(reference: Synth) -> None:
     assert findings(reference.app) == []
+
+
+def test_reference_app_has_no_unacknowledged_nist_800_53_findings(reference: Synth) -> None:
+    """Issue 13: the pack regulated teams run beside AwsSolutions (85 rules), clean too."""
+    assert findings_of(NIST80053R5Checks(), reference.app) == []
+
+
+def test_the_nist_check_finds_what_it_should(tmp_path: Path) -> None:
+    """Not vacuous: an unencrypted log group and a Lambda outside a VPC are reported."""
+    app = new_app(tmp_path)
+    stack = cdk.Stack(app, "Loose", env=cdk.Environment(account="111111111111", region="us-east-1"))
+    logs.LogGroup(stack, "Logs")
+    lambda_.Function(
+        stack,
+        "Fn",
+        runtime=lambda_.Runtime.PYTHON_3_14,
+        handler="index.handler",
+        code=lambda_.Code.from_inline("def handler(e, c): return 1"),
+    )
+    rules = {rule for rule, _ in findings_of(NIST80053R5Checks(), app)}
+    assert {
+        "NIST.800.53.R5-CloudWatchLogGroupEncrypted",
+        "NIST.800.53.R5-LambdaInsideVPC",
+    } <= rules
 
 
 def test_every_acknowledgement_is_narrow_and_explained(reference: Synth) -> None:

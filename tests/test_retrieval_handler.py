@@ -1,354 +1,257 @@
-"""The retrieval handler, offline: botocore stubs for Bedrock, a local server for the collection."""
+"""The retrieval handler, offline, through its Lambda entry point.
+
+Bedrock is a real botocore client whose HTTP sends are scripted (``tests/collection_stub.py``),
+the collection a local HTTP server that checks SigV4. The fault tests (``test_fault_*``, one per
+item of issue #12) go through ``retrieval.handler`` with the environment a deployment sets, so
+they say what a caller would see.
+"""
 
 from __future__ import annotations
 
 import base64
-import copy
-import hashlib
 import importlib
 import io
 import json
-import queue
+import logging
+import random
 import re
 import sys
-import threading
+import time
+import urllib.request
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
-from botocore.auth import SigV4Auth
-from botocore.awsrequest import AWSRequest
-from botocore.credentials import Credentials
-from botocore.response import StreamingBody
-from botocore.stub import Stubber
+from botocore.exceptions import ConnectTimeoutError, EndpointConnectionError, ReadTimeoutError
 
-from ha_inference.functions import aoss
 from ha_inference.functions import retrieval as index
+from ha_inference.functions.store import Store
+from ha_inference.functions.vector_index import DEFAULT_INDEX
+from tests.collection_stub import (
+    ACCOUNT,
+    DENIED,
+    REGION,
+    CollectionServer,
+    Context,
+    FakeBedrock,
+    check_recorded,
+    check_signed,
+    serve_collection,
+    use_fake_credentials,
+)
 
-ACCESS_KEY = "AKIDEXAMPLE0000000000"
-SECRET_KEY = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
-SESSION_TOKEN = "FwoGZXIvYXdzEXAMPLETOKEN"
-REGION = "us-east-1"
 PROFILE_ID = "us.anthropic.claude-sonnet-4-5-20250929-v1:0"
 EMBEDDING_MODEL = "amazon.titan-embed-text-v2:0"
-EMBEDDING = [0.125, -0.5, 0.25, 0.0625]
+EMBEDDING = [0.125, -0.5, 0.25, 0.0625] * 64  # 256 values
 QUESTION = "How does the service stay available when an Availability Zone fails?"
 HITS = [
     {
-        "_id": "doc-1",
+        "_id": "aoss-generated-1",
         "_score": 0.91,
-        "_source": {"text": "Standby replicas run in another AZ.", "source": "s3://kb/ha.md"},
+        "_source": {
+            "text": "Standby replicas run in another AZ.",
+            "document_id": "ha.md#1",
+            "source": "ha.md",
+        },
     },
     {
-        "_id": "doc-2",
+        "_id": "aoss-generated-2",
         "_score": 0.77,
-        "_source": {"text": "Lambda functions use a subnet in every AZ.", "source": "s3://kb/l.md"},
+        "_source": {"text": "Lambda functions use a subnet in every AZ.", "source": "l.md"},
+    },
+]
+SOURCES = [
+    {
+        "id": "ha.md#1",
+        "score": 0.91,
+        "text": "Standby replicas run in another AZ.",
+        "metadata": {"source": "ha.md"},
+    },
+    {
+        "id": "aoss-generated-2",
+        "score": 0.77,
+        "text": "Lambda functions use a subnet in every AZ.",
+        "metadata": {"source": "l.md"},
     },
 ]
 
 
 @pytest.fixture(autouse=True)
 def fake_credentials(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """Credentials from the environment only: no profile, no config file, no metadata service."""
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", ACCESS_KEY)
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
-    monkeypatch.setenv("AWS_SESSION_TOKEN", SESSION_TOKEN)
-    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-credentials"))
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
-    monkeypatch.delenv("AWS_PROFILE", raising=False)
-
-
-@dataclass
-class Recorded:
-    method: str
-    path: str
-    headers: dict[str, str]
-    body: bytes
-
-
-@dataclass
-class CollectionServer:
-    """A stand-in for the collection endpoint on 127.0.0.1 that records every request."""
-
-    url: str
-    requests: list[Recorded] = field(default_factory=list)
-    answers: queue.Queue[tuple[int, Any]] = field(default_factory=queue.Queue)
-
-    def answer(self, status: int, document: Any) -> None:
-        self.answers.put((status, document))
+    use_fake_credentials(monkeypatch, tmp_path)
 
 
 @pytest.fixture
 def collection() -> Iterator[CollectionServer]:
-    server_state: list[CollectionServer] = []
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            state = server_state[0]
-            length = int(self.headers.get("Content-Length", "0"))
-            state.requests.append(
-                Recorded(
-                    method=self.command,
-                    path=self.path,
-                    headers={k.lower(): v for k, v in self.headers.items()},
-                    body=self.rfile.read(length),
-                )
-            )
-            status, document = state.answers.get_nowait()
-            payload = json.dumps(document).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(payload)))
-            self.end_headers()
-            self.wfile.write(payload)
-
-        def log_message(self, format: str, *args: Any) -> None:  # quiet
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    host, port = server.server_address[:2]
-    server_state.append(CollectionServer(url=f"http://{host!s}:{port}"))
-    thread = threading.Thread(target=server.serve_forever, args=(0.01,), daemon=True)
-    thread.start()
-    try:
-        yield server_state[0]
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
-
-
-@dataclass
-class Bedrock:
-    client: Any
-    stubber: Stubber
-    calls: list[tuple[str, dict[str, Any]]]
-
-    def embedding(self) -> None:
-        raw = json.dumps({"embedding": EMBEDDING, "inputTextTokenCount": 12}).encode()
-        self.stubber.add_response(
-            "invoke_model",
-            {"body": StreamingBody(io.BytesIO(raw), len(raw)), "contentType": "application/json"},
-        )
-
-    def answer(self, text: str = "Standby replicas keep search running [1].") -> None:
-        self.stubber.add_response(
-            "converse",
-            {
-                "output": {"message": {"role": "assistant", "content": [{"text": text}]}},
-                "stopReason": "end_turn",
-                "usage": {"inputTokens": 120, "outputTokens": 12, "totalTokens": 132},
-                "metrics": {"latencyMs": 350},
-            },
-        )
-
-    def error(self, operation: str, code: str, status: int) -> None:
-        self.stubber.add_client_error(
-            operation,
-            service_error_code=code,
-            service_message=f"{code} (test)",
-            http_status_code=status,
-        )
-
-    def called(self, operation: str) -> list[dict[str, Any]]:
-        return [params for name, params in self.calls if name == operation]
+    with serve_collection() as server:
+        yield server
 
 
 @pytest.fixture
-def bedrock() -> Iterator[Bedrock]:
-    client = boto3.client("bedrock-runtime", region_name=REGION)
-    calls: list[tuple[str, dict[str, Any]]] = []
-
-    def capture(params: dict[str, Any], model: Any, **_: Any) -> None:
-        calls.append((model.name, copy.deepcopy(params)))
-
-    client.meta.events.register("provide-client-params.bedrock-runtime.*", capture)
-    with Stubber(client) as stubber:
-        yield Bedrock(client, stubber, calls)
-        stubber.assert_no_pending_responses()
+def bedrock(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeBedrock]:
+    fake = FakeBedrock()
+    fake.install(monkeypatch)
+    yield fake
+    fake.assert_done()
 
 
-def config(endpoint: str, **overrides: Any) -> index.Config:
-    settings: dict[str, Any] = {
-        "model_id": PROFILE_ID,
-        "embedding_model_id": EMBEDDING_MODEL,
-        "collection_endpoint": endpoint,
-        "index_name": "passages",
-        "region": REGION,
-        "metadata_fields": ("source",),
-        "embedding_dimensions": len(EMBEDDING),
-        "top_k": 3,
-        **overrides,
+@pytest.fixture
+def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """Waits between attempts, recorded instead of slept; jitter gives the longest delay."""
+    recorded: list[float] = []
+    monkeypatch.setattr(time, "sleep", recorded.append)
+    monkeypatch.setattr(random, "uniform", lambda low, high: high)
+    return recorded
+
+
+def environment(endpoint: str) -> dict[str, str]:
+    return {
+        "MODEL_ID": PROFILE_ID,
+        "EMBEDDING_MODEL_ID": EMBEDDING_MODEL,
+        "COLLECTION_ENDPOINT": endpoint,
+        "INDEX_NAME": "passages",
+        "METADATA_FIELDS": "source",
+        "EMBEDDING_DIMENSIONS": str(len(EMBEDDING)),
+        "TOP_K": "3",
+        "AWS_REGION": REGION,
     }
-    return index.Config(**settings)
 
 
 @dataclass
-class Harness:
-    retriever: index.Retriever
-    bedrock: Bedrock
+class Lambda:
+    """The function as deployed: its environment, its entry point."""
+
     collection: CollectionServer
+    bedrock: FakeBedrock
     sleeps: list[float]
+    monkeypatch: pytest.MonkeyPatch
+
+    def setenv(self, **changes: str | None) -> None:
+        for name, value in changes.items():
+            if value is None:
+                self.monkeypatch.delenv(name, raising=False)
+            else:
+                self.monkeypatch.setenv(name, value)
+
+    def invoke(self, event: Any, context: Any = None) -> dict[str, Any]:
+        return index.handler(event, context or Context())
+
+    def ask(self, context: Any = None) -> tuple[int, dict[str, Any]]:
+        response = self.invoke({"question": QUESTION}, context)
+        return response["statusCode"], body_of(response)
+
+    def happy(self, hits: list[Any] | None = None) -> None:
+        self.bedrock.embedding(EMBEDDING)
+        self.collection.answer(200, {"hits": {"hits": HITS if hits is None else hits}})
 
 
 @pytest.fixture
-def harness(bedrock: Bedrock, collection: CollectionServer) -> Harness:
-    sleeps: list[float] = []
-    retriever = index.Retriever(
-        config(collection.url),
-        bedrock=bedrock.client,
-        sleep=sleeps.append,
-        jitter=lambda low, high: high,  # the longest delay the backoff allows
-    )
-    return Harness(retriever, bedrock, collection, sleeps)
+def fn(
+    monkeypatch: pytest.MonkeyPatch,
+    collection: CollectionServer,
+    bedrock: FakeBedrock,
+    sleeps: list[float],
+) -> Lambda:
+    for name, value in environment(collection.url).items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setattr(index, "_retriever", None)
+    return Lambda(collection, bedrock, sleeps, monkeypatch)
 
 
 def body_of(response: dict[str, Any]) -> Any:
+    assert set(response) == {"statusCode", "headers", "body"}
     assert response["headers"] == {"Content-Type": "application/json"}
     return json.loads(response["body"])
 
 
-AUTHORIZATION = re.compile(
-    r"AWS4-HMAC-SHA256 Credential=(?P<key>[^/]+)/(?P<date>\d{8})/(?P<region>[^/]+)/"
-    r"(?P<service>[^/]+)/aws4_request, SignedHeaders=(?P<signed>[^,]+), "
-    r"Signature=(?P<signature>[0-9a-f]{64})"
-)
+# --- what a caller gets when all is well ----------------------------------------------------
 
 
-def check_signed(recorded: Recorded, url: str) -> None:
-    """The request is SigV4-signed for aoss in us-east-1, and the signature verifies."""
-    match = AUTHORIZATION.fullmatch(recorded.headers["authorization"])
-    assert match, recorded.headers["authorization"]
-    assert (match["key"], match["region"], match["service"]) == (ACCESS_KEY, REGION, "aoss")
-    amz_date = recorded.headers["x-amz-date"]
-    assert re.fullmatch(r"\d{8}T\d{6}Z", amz_date) and amz_date.startswith(match["date"])
-    assert recorded.headers["x-amz-content-sha256"] == hashlib.sha256(recorded.body).hexdigest()
-    assert recorded.headers["x-amz-security-token"] == SESSION_TOKEN
-    signed = match["signed"].split(";")
-    assert {"host", "x-amz-content-sha256", "x-amz-date", "x-amz-security-token"} <= set(signed)
-    request = AWSRequest(
-        method=recorded.method,
-        url=f"{url}{recorded.path}",
-        data=recorded.body,
-        headers={name: recorded.headers[name] for name in signed},
-    )
-    request.context["timestamp"] = amz_date
-    signer = SigV4Auth(Credentials(ACCESS_KEY, SECRET_KEY, SESSION_TOKEN), "aoss", REGION)
-    expected = signer.signature(
-        signer.string_to_sign(request, signer.canonical_request(request)), request
-    )
-    assert match["signature"] == expected
+def test_answers_from_the_retrieved_passages(fn: Lambda) -> None:
+    fn.happy()
+    fn.bedrock.answer()
 
-
-def test_answers_from_the_retrieved_passages(harness: Harness) -> None:
-    harness.bedrock.embedding()
-    harness.collection.answer(200, {"hits": {"hits": HITS}})
-    harness.bedrock.answer()
-
-    response = harness.retriever.handle({"question": QUESTION})
+    response = fn.invoke({"question": QUESTION}, Context(request_id="req-42"))
 
     assert response["statusCode"] == 200, response
     assert body_of(response) == {
         "answer": "Standby replicas keep search running [1].",
-        "sources": [
-            {
-                "id": "doc-1",
-                "score": 0.91,
-                "text": "Standby replicas run in another AZ.",
-                "source": "s3://kb/ha.md",
-            },
-            {
-                "id": "doc-2",
-                "score": 0.77,
-                "text": "Lambda functions use a subnet in every AZ.",
-                "source": "s3://kb/l.md",
-            },
-        ],
+        "complete": True,
+        "stopReason": "end_turn",
+        "sources": SOURCES,
+        "requestId": "req-42",
     }
-    assert harness.sleeps == []
+    assert fn.sleeps == []
 
 
-def test_embeds_the_question_with_the_titan_v2_request(harness: Harness) -> None:
-    harness.bedrock.embedding()
-    harness.collection.answer(200, {"hits": {"hits": HITS}})
-    harness.bedrock.answer()
-    harness.retriever.handle({"question": f"  {QUESTION}  "})
+def test_embeds_the_question_with_the_titan_v2_request(fn: Lambda) -> None:
+    fn.happy()
+    fn.bedrock.answer()
+    fn.invoke({"question": f"  {QUESTION}  "})
 
-    (call,) = harness.bedrock.called("InvokeModel")
-    assert call["modelId"] == EMBEDDING_MODEL
-    assert (call["contentType"], call["accept"]) == ("application/json", "application/json")
-    assert json.loads(call["body"]) == {
-        "inputText": QUESTION,
-        "dimensions": len(EMBEDDING),
-        "normalize": True,
-    }
+    (call,) = fn.bedrock.called("InvokeModel")
+    assert call.body == {"inputText": QUESTION, "dimensions": 256, "normalize": True}
 
 
-def test_searches_the_collection_with_a_signed_knn_query(harness: Harness) -> None:
-    harness.bedrock.embedding()
-    harness.collection.answer(200, {"hits": {"hits": HITS}})
-    harness.bedrock.answer()
-    harness.retriever.handle({"question": QUESTION})
+def test_searches_the_collection_with_a_signed_knn_query(fn: Lambda) -> None:
+    fn.happy()
+    fn.bedrock.answer()
+    fn.invoke({"question": QUESTION})
 
-    (request,) = harness.collection.requests
+    (request,) = fn.collection.requests
     assert (request.method, request.path) == ("POST", "/passages/_search")
     assert request.headers["content-type"] == "application/json"
-    check_signed(request, harness.collection.url)
-    assert json.loads(request.body) == {
+    assert request.headers["host"] == fn.collection.host
+    check_recorded(request, fn.collection)
+    assert request.json() == {
         "size": 3,
         "query": {"knn": {"vector": {"vector": EMBEDDING, "k": 3}}},
-        "_source": ["text", "source"],
+        "_source": ["text", "document_id", "source"],
     }
 
 
-def test_converses_through_the_profile_with_the_passages(harness: Harness) -> None:
-    harness.bedrock.embedding()
-    harness.collection.answer(200, {"hits": {"hits": HITS}})
-    harness.bedrock.answer()
-    harness.retriever.handle({"question": QUESTION})
+def test_converses_through_the_profile_with_the_passages(fn: Lambda) -> None:
+    fn.happy()
+    fn.bedrock.answer()
+    fn.invoke({"question": QUESTION})
 
-    (call,) = harness.bedrock.called("Converse")
-    assert call["modelId"] == PROFILE_ID
-    assert call["system"] == [{"text": index.SYSTEM_PROMPT}]
-    (message,) = call["messages"]
+    (call,) = fn.bedrock.called("Converse")
+    assert call.body["system"] == [{"text": index.SYSTEM_PROMPT}]
+    (message,) = call.body["messages"]
     assert message["role"] == "user"
-    (content,) = message["content"]
-    text = content["text"]
+    text = message["content"][0]["text"]
     assert "[1] Standby replicas run in another AZ." in text
     assert "[2] Lambda functions use a subnet in every AZ." in text
     assert text.endswith(f"Question: {QUESTION}")
-    assert call["inferenceConfig"] == {"maxTokens": 1024}
+    assert call.body["inferenceConfig"] == {"maxTokens": 1024}
 
 
-def test_accepts_a_proxy_event_with_a_json_body(harness: Harness) -> None:
+def test_accepts_a_proxy_event_with_a_json_body(fn: Lambda) -> None:
     for encoded in (False, True):
-        harness.bedrock.embedding()
-        harness.collection.answer(200, {"hits": {"hits": HITS}})
-        harness.bedrock.answer()
+        fn.happy()
+        fn.bedrock.answer()
         body = json.dumps({"question": QUESTION})
         if encoded:
             body = base64.b64encode(body.encode()).decode()
         event = {"version": "2.0", "rawPath": "/", "body": body, "isBase64Encoded": encoded}
-        assert harness.retriever.handle(event)["statusCode"] == 200
-    assert [json.loads(c["body"])["inputText"] for c in harness.bedrock.called("InvokeModel")] == [
-        QUESTION,
-        QUESTION,
-    ]
+        assert fn.invoke(event)["statusCode"] == 200
+    assert [c.body["inputText"] for c in fn.bedrock.called("InvokeModel")] == [QUESTION] * 2
 
 
-def test_skips_converse_when_nothing_matches(harness: Harness) -> None:
-    harness.bedrock.embedding()
-    harness.collection.answer(200, {"hits": {"total": {"value": 0}, "hits": []}})
-    response = harness.retriever.handle({"question": QUESTION})
-    assert response["statusCode"] == 200
-    assert body_of(response) == {"answer": index.NO_PASSAGES_ANSWER, "sources": []}
-    assert harness.bedrock.called("Converse") == []
+def test_skips_converse_when_nothing_matches(fn: Lambda) -> None:
+    fn.happy(hits=[])
+    status, body = fn.ask()
+    assert status == 200
+    assert body == {
+        "answer": index.NO_PASSAGES_ANSWER,
+        "complete": True,
+        "stopReason": "no_passages",
+        "sources": [],
+        "requestId": "req-0001",
+    }
+    assert fn.bedrock.called("Converse") == []
 
 
 @pytest.mark.parametrize(
@@ -374,248 +277,476 @@ def test_skips_converse_when_nothing_matches(harness: Harness) -> None:
         ({"body": "[1, 2]"}, "body", r"^body must be a JSON object .*, got list$"),
         ({"body": json.dumps({"q": "hi"})}, "question", r"^question is required"),
         ({"body": "%%%", "isBase64Encoded": True}, "body", r"^body is marked base64"),
+        ({"body": " " * 60_000}, "body", r"^body is 60000 bytes, over the limit of 52096"),
         (["question"], "body", r"^the event must be a JSON object .*, got list$"),
     ],
 )
-def test_rejects_bad_input_without_calling_anything(
-    harness: Harness, event: Any, field: str, message: str
+def test_fails_bad_input_with_400_without_calling_anything(
+    fn: Lambda, event: Any, field: str, message: str
 ) -> None:
-    response = harness.retriever.handle(event)
+    response = fn.invoke(event)
     assert response["statusCode"] == 400
     body = body_of(response)
-    assert set(body) == {"error", "field"}
+    assert set(body) == {"error", "field", "requestId"}
     assert body["field"] == field
     assert re.search(message, body["error"]), body["error"]
-    assert harness.bedrock.calls == [] and harness.collection.requests == []
+    assert fn.bedrock.calls == [] and fn.collection.requests == []
 
 
-def test_accepts_a_question_at_the_limit(harness: Harness) -> None:
-    harness.bedrock.embedding()
-    harness.collection.answer(200, {"hits": {"hits": []}})
-    assert harness.retriever.handle({"question": "y" * 4000})["statusCode"] == 200
+def test_accepts_a_question_at_the_limit(fn: Lambda) -> None:
+    fn.happy(hits=[])
+    assert fn.invoke({"question": "y" * 4000})["statusCode"] == 200
 
 
-def test_retries_a_throttled_embedding_with_backoff(harness: Harness) -> None:
-    harness.bedrock.error("invoke_model", "ThrottlingException", 429)
-    harness.bedrock.error("invoke_model", "ServiceUnavailableException", 503)
-    harness.bedrock.embedding()
-    harness.collection.answer(200, {"hits": {"hits": HITS}})
-    harness.bedrock.answer()
-
-    response = harness.retriever.handle({"question": QUESTION})
-
-    assert response["statusCode"] == 200
-    assert len(harness.bedrock.called("InvokeModel")) == 3
-    assert harness.sleeps == [0.25, 0.5]
+# --- retries ---------------------------------------------------------------------------------
 
 
-def test_retries_a_throttled_or_failing_collection(harness: Harness) -> None:
-    harness.bedrock.embedding()
-    harness.collection.answer(429, {"status": 429, "error": "Too Many Requests"})
-    harness.collection.answer(503, {"status": 503, "error": "Service Unavailable"})
-    harness.collection.answer(200, {"hits": {"hits": HITS}})
-    harness.bedrock.answer()
+def test_retries_a_throttled_embedding_with_backoff(fn: Lambda) -> None:
+    fn.bedrock.error("InvokeModel", "ThrottlingException", 429)
+    fn.bedrock.error("InvokeModel", "ServiceUnavailableException", 503)
+    fn.happy()
+    fn.bedrock.answer()
 
-    response = harness.retriever.handle({"question": QUESTION})
+    status, _ = fn.ask()
 
-    assert response["statusCode"] == 200
-    assert len(harness.collection.requests) == 3
-    for request in harness.collection.requests:
-        check_signed(request, harness.collection.url)
-    assert harness.sleeps == [0.25, 0.5]
+    assert status == 200
+    assert len(fn.bedrock.called("InvokeModel")) == 3
+    assert fn.sleeps == [0.25, 0.5]
 
 
-def test_gives_up_on_persistent_throttling_with_a_clear_503(
-    bedrock: Bedrock, collection: CollectionServer
-) -> None:
-    sleeps: list[float] = []
-    retriever = index.Retriever(
-        config(collection.url, max_attempts=3),
-        bedrock=bedrock.client,
-        sleep=sleeps.append,
-        jitter=lambda low, high: high,
-    )
-    bedrock.embedding()
-    collection.answer(200, {"hits": {"hits": HITS}})
+def test_retries_a_throttled_or_failing_collection(fn: Lambda) -> None:
+    fn.bedrock.embedding(EMBEDDING)
+    fn.collection.answer(429, {"status": 429, "error": "Too Many Requests"})
+    fn.collection.answer(503, {"status": 503, "error": "Service Unavailable"})
+    fn.collection.answer(200, {"hits": {"hits": HITS}})
+    fn.bedrock.answer()
+
+    status, _ = fn.ask()
+
+    assert status == 200
+    assert len(fn.collection.requests) == 3
+    for request in fn.collection.requests:
+        check_recorded(request, fn.collection)
+    assert fn.sleeps == [0.25, 0.5]
+
+
+def test_gives_up_on_persistent_throttling_with_a_503(fn: Lambda) -> None:
+    fn.setenv(MAX_ATTEMPTS="3")
+    fn.happy()
     for _ in range(3):
-        bedrock.error("converse", "ThrottlingException", 429)
+        fn.bedrock.error("Converse", "ThrottlingException", 429)
 
-    response = retriever.handle({"question": QUESTION})
+    status, body = fn.ask()
 
-    assert response["statusCode"] == 503
-    assert body_of(response) == {
-        "error": "Bedrock Converse is throttled or unavailable after 3 attempts "
-        "(ThrottlingException: ThrottlingException (test)); retry later",
+    assert status == 503
+    assert body == {
+        "error": "Bedrock is throttled or unavailable (ThrottlingException); retry later",
+        "dependency": "bedrock",
         "retryable": True,
+        "requestId": "req-0001",
     }
-    assert sleeps == [0.25, 0.5]
-    assert len(bedrock.called("Converse")) == 3
+    assert fn.sleeps == [0.25, 0.5]
+    assert len(fn.bedrock.called("Converse")) == 3
 
 
-def test_does_not_retry_access_denied(harness: Harness) -> None:
-    harness.bedrock.error("invoke_model", "AccessDeniedException", 403)
-    response = harness.retriever.handle({"question": QUESTION})
-    assert response["statusCode"] == 502
-    assert "AccessDeniedException" in body_of(response)["error"]
-    assert harness.sleeps == [] and harness.collection.requests == []
+def test_does_not_retry_access_denied(fn: Lambda) -> None:
+    fn.bedrock.error("InvokeModel", "AccessDeniedException", 403, DENIED)
+    status, body = fn.ask()
+    assert status == 502
+    assert body["dependency"] == "bedrock"
+    assert "(AccessDeniedException)" in body["error"]
+    assert fn.sleeps == [] and fn.collection.requests == []
 
 
-def test_does_not_retry_a_refused_search(harness: Harness) -> None:
-    harness.bedrock.embedding()
-    harness.collection.answer(403, {"status": 403, "message": "User does not have permissions"})
-    response = harness.retriever.handle({"question": QUESTION})
-    assert response["statusCode"] == 502
-    assert "HTTP 403" in body_of(response)["error"]
-    assert len(harness.collection.requests) == 1 and harness.sleeps == []
-
-
-def test_backoff_is_capped_and_jittered() -> None:
-    sleeps: list[float] = []
-    bounds: list[tuple[float, float]] = []
-
-    def jitter(low: float, high: float) -> float:
-        bounds.append((low, high))
-        return high / 2
-
-    backoff = index.Backoff(8, base_delay=1.0, max_delay=5.0, sleep=sleeps.append, jitter=jitter)
-    attempts = iter(range(8))
-
-    def flaky() -> str:
-        if next(attempts) < 7:
-            raise aoss.CollectionError(429, "slow down")
-        return "ok"
-
-    assert backoff.call("test", flaky) == "ok"
-    assert bounds == [(0.0, high) for high in (1.0, 2.0, 4.0, 5.0, 5.0, 5.0, 5.0)]
-    assert sleeps == [0.5, 1.0, 2.0, 2.5, 2.5, 2.5, 2.5]
-
-
-def test_backoff_stops_when_the_invocation_runs_out_of_time(harness: Harness) -> None:
-    harness.retriever.backoff.time_left = lambda: 2.1  # < 0.25 s delay + 2 s reserve
-    harness.bedrock.error("invoke_model", "ThrottlingException", 429)
-    response = harness.retriever.handle({"question": QUESTION})
-    assert response["statusCode"] == 503
-    assert "after 1 attempts (ThrottlingException" in body_of(response)["error"]
-    assert "running out of time" in body_of(response)["error"]
-    assert harness.sleeps == []
-
-
-def test_backoff_does_not_retry_other_errors() -> None:
-    sleeps: list[float] = []
-    backoff = index.Backoff(5, sleep=sleeps.append)
-
-    def broken() -> None:
-        raise KeyError("embedding")
-
-    with pytest.raises(KeyError):
-        backoff.call("test", broken)
-    assert sleeps == []
-
-
-def test_unreachable_collection_is_retried_then_reported(bedrock: Bedrock) -> None:
-    sleeps: list[float] = []
-    retriever = index.Retriever(
-        config("http://127.0.0.1:9", max_attempts=2),  # discard port: nothing listens
-        bedrock=bedrock.client,
-        sleep=sleeps.append,
-        jitter=lambda low, high: high,
+def test_does_not_retry_a_refused_search(fn: Lambda) -> None:
+    fn.bedrock.embedding(EMBEDDING)
+    fn.collection.answer(403, {"status": 403, "message": "User does not have permissions"})
+    status, body = fn.ask()
+    assert status == 502
+    assert body["error"] == (
+        "the vector collection refused the request or answered badly (HTTP 403)"
     )
-    bedrock.embedding()
-    response = retriever.handle({"question": QUESTION})
-    assert response["statusCode"] == 503
-    assert "could not be reached" in body_of(response)["error"]
-    assert sleeps == [0.25]
+    assert body["dependency"] == "collection"
+    assert len(fn.collection.requests) == 1 and fn.sleeps == []
 
 
-ENV = {
-    "MODEL_ID": PROFILE_ID,
-    "EMBEDDING_MODEL_ID": EMBEDDING_MODEL,
-    "COLLECTION_ENDPOINT": "https://abc123.us-east-1.aoss.amazonaws.com/",
-    "INDEX_NAME": "passages",
-    "AWS_REGION": REGION,
-}
+def test_unreachable_collection_is_retried_then_reported(fn: Lambda) -> None:
+    fn.setenv(MAX_ATTEMPTS="2", COLLECTION_ENDPOINT="http://127.0.0.1:9")  # nothing listens
+    fn.bedrock.embedding(EMBEDDING)
+    status, body = fn.ask()
+    assert status == 503
+    assert body["dependency"] == "collection"
+    assert "no answer (network failure)" in body["error"]
+    assert fn.sleeps == [0.25]
 
 
-def test_config_reads_the_environment_with_defaults() -> None:
-    settings = index.Config.from_env({**ENV, "METADATA_FIELDS": "source, title,", "TOP_K": "8"})
-    assert settings == index.Config(
-        model_id=PROFILE_ID,
-        embedding_model_id=EMBEDDING_MODEL,
-        collection_endpoint="https://abc123.us-east-1.aoss.amazonaws.com",
-        index_name="passages",
-        region=REGION,
-        metadata_fields=("source", "title"),
-        top_k=8,
-    )
-    assert (settings.max_question_chars, settings.max_attempts, settings.embedding_dimensions) == (
-        4000,
-        4,
-        1024,
-    )
+# --- issue #12: each fault, as a caller sees it ----------------------------------------------
 
 
 @pytest.mark.parametrize(
-    ("changes", "message"),
+    "fault",
     [
-        ({"MODEL_ID": ""}, r"environment variable MODEL_ID is required"),
-        ({"INDEX_NAME": None}, r"environment variable INDEX_NAME is required"),
-        ({"INDEX_NAME": "a/b"}, r"INDEX_NAME must be a plain index name"),
-        (
-            {"COLLECTION_ENDPOINT": "http://abc.aoss.amazonaws.com"},
-            r"COLLECTION_ENDPOINT must use https",
-        ),
-        (
-            {"COLLECTION_ENDPOINT": "https://abc.aoss.amazonaws.com/x"},
-            r"COLLECTION_ENDPOINT must be the collection's base URL",
-        ),
-        ({"TOP_K": "many"}, r"TOP_K must be a whole number, got 'many'"),
-        ({"MAX_ATTEMPTS": "0"}, r"MAX_ATTEMPTS must be 1-10, got 0"),
+        EndpointConnectionError(endpoint_url="https://bedrock-runtime.us-east-1.amazonaws.com"),
+        ConnectTimeoutError(endpoint_url="https://bedrock-runtime.us-east-1.amazonaws.com"),
+    ],
+    ids=["endpoint-connection", "connect-timeout"],
+)
+def test_fault_6_bedrock_connection_failures_are_retried(fn: Lambda, fault: Exception) -> None:
+    """An endpoint ENI or AZ outage: retried, then answered."""
+    fn.bedrock.then("InvokeModel", fault)
+    fn.happy()
+    fn.bedrock.then("Converse", fault)
+    fn.bedrock.answer()
+
+    status, _ = fn.ask()
+
+    assert status == 200
+    assert len(fn.bedrock.called("InvokeModel")) == 2
+    assert len(fn.bedrock.called("Converse")) == 2
+    assert fn.sleeps == [0.25, 0.25]
+
+
+def test_fault_6_persistent_connection_failures_end_as_503(fn: Lambda) -> None:
+    fn.setenv(MAX_ATTEMPTS="3")
+    for _ in range(3):
+        fn.bedrock.then("InvokeModel", EndpointConnectionError(endpoint_url="https://x"))
+
+    status, body = fn.ask()
+
+    assert status == 503
+    assert body["retryable"] is True and body["dependency"] == "bedrock"
+    assert "(connection failure)" in body["error"]
+
+
+def test_fault_6_read_timeouts_and_truncated_bodies_from_bedrock_are_retried(fn: Lambda) -> None:
+    fn.bedrock.then("InvokeModel", ReadTimeoutError(endpoint_url="https://x"))
+    fn.bedrock.embedding(EMBEDDING, declared=100_000)  # Content-Length says more than sent
+    fn.happy()
+    fn.bedrock.answer()
+    status, _ = fn.ask()
+    assert status == 200
+    assert len(fn.bedrock.called("InvokeModel")) == 3
+
+
+def test_fault_7_a_truncated_collection_answer_is_retried(fn: Lambda) -> None:
+    fn.bedrock.embedding(EMBEDDING)
+    fn.collection.truncated(200, {"hits": {"hits": HITS}}, keep=20)
+    fn.collection.answer(200, {"hits": {"hits": HITS}})
+    fn.bedrock.answer()
+
+    status, body = fn.ask()
+
+    assert status == 200, body
+    assert body["sources"] == SOURCES
+    assert len(fn.collection.requests) == 2
+
+
+def test_fault_7_persistent_truncation_ends_as_503(fn: Lambda) -> None:
+    fn.setenv(MAX_ATTEMPTS="2")
+    fn.bedrock.embedding(EMBEDDING)
+    for _ in range(2):
+        fn.collection.truncated(200, {"hits": {"hits": HITS}}, keep=20)
+    status, body = fn.ask()
+    assert (status, body["dependency"], body["retryable"]) == (503, "collection", True)
+
+
+def test_fault_8_every_call_gets_timeouts_within_the_time_left(
+    fn: Lambda, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A 60 s read timeout on a function with 9 s left would outlive it."""
+    timeouts: list[float] = []
+    real_urlopen = urllib.request.urlopen
+
+    def urlopen(request: Any, timeout: float) -> Any:
+        timeouts.append(timeout)
+        return real_urlopen(request, timeout=timeout)
+
+    monkeypatch.setattr(urllib.request, "urlopen", urlopen)
+    fn.happy()
+    fn.bedrock.answer()
+
+    status, _ = fn.ask(Context(seconds=9.0))
+
+    assert status == 200
+    assert timeouts and all(0 < t <= 7.0 for t in timeouts)  # 9 s less the 2 s reserve
+    calls = fn.bedrock.calls
+    assert len(calls) == 2
+    for call in calls:
+        assert call.connect_timeout + call.read_timeout <= 7.0, call
+    assert all(config.retries["total_max_attempts"] == 1 for config in fn.bedrock.configs)
+
+
+def test_fault_8_a_client_is_reused_while_time_is_plentiful(fn: Lambda) -> None:
+    for _ in range(2):
+        fn.happy()
+        fn.bedrock.answer()
+        assert fn.ask(Context(seconds=120.0))[0] == 200
+    assert len(fn.bedrock.configs) == 1
+    (config,) = fn.bedrock.configs
+    assert (config.connect_timeout, config.read_timeout) == (3, 60)
+
+
+@pytest.mark.parametrize(
+    ("stop", "text", "complete", "sourced"),
+    [
+        ("end_turn", "Replicas [1].", True, True),
+        ("stop_sequence", "Replicas [1].", True, True),
+        ("max_tokens", "Replicas run in anoth", False, True),
+        ("model_context_window_exceeded", "Replicas", False, True),
+        ("content_filtered", "", False, False),
+        ("guardrail_intervened", "Sorry, I cannot answer that.", False, False),
     ],
 )
-def test_config_rejects_bad_environment(changes: dict[str, str | None], message: str) -> None:
-    env = {k: v for k, v in {**ENV, **changes}.items() if v is not None}
-    with pytest.raises(index.ConfigError, match=message):
-        index.Config.from_env(env)
+def test_fault_9_the_answer_says_how_the_model_stopped(
+    fn: Lambda, stop: str, text: str, complete: bool, sourced: bool
+) -> None:
+    fn.happy()
+    fn.bedrock.answer(text, stop=stop)
+
+    status, body = fn.ask()
+
+    assert status == 200
+    assert (body["answer"], body["stopReason"], body["complete"]) == (text, stop, complete)
+    assert body["sources"] == (SOURCES if sourced else [])
 
 
-def test_plain_http_is_allowed_only_for_loopback() -> None:
-    assert aoss.check_endpoint("http://127.0.0.1:8080/") == "http://127.0.0.1:8080"
-    assert aoss.check_endpoint("http://localhost:1") == "http://localhost:1"
-    with pytest.raises(ValueError, match="must use https"):
-        aoss.check_endpoint("http://10.0.0.5:443")
-
-
-def test_lambda_entry_point_reads_config_once(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name, value in ENV.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.setattr(index, "_retriever", None)
-    response = index.handler({"question": ""}, None)
+def test_fault_10_a_deeply_nested_body_is_a_400(fn: Lambda) -> None:
+    response = fn.invoke({"body": "[" * 40_000 + "]" * 40_000})
     assert response["statusCode"] == 400
+    assert body_of(response)["field"] == "body"
+    assert fn.bedrock.calls == []
+
+
+def test_fault_11_a_missing_setting_answers_500_naming_it_and_logs_once(
+    fn: Lambda, caplog: pytest.LogCaptureFixture
+) -> None:
+    fn.setenv(MODEL_ID=None)
+    with caplog.at_level(logging.ERROR):
+        responses = [fn.invoke({"question": QUESTION}, Context(request_id=f"r{n}")) for n in (1, 2)]
+    for n, response in enumerate(responses, start=1):
+        assert response["statusCode"] == 500
+        assert body_of(response) == {
+            "error": "the function is misconfigured: setting MODEL_ID is missing or invalid "
+            "(details in the function's log)",
+            "setting": "MODEL_ID",
+            "requestId": f"r{n}",
+        }
+    logged = [r for r in caplog.records if "misconfigured" in r.getMessage()]
+    assert len(logged) == 1
+    assert "environment variable MODEL_ID is required" in logged[0].getMessage()
+
+
+@pytest.mark.parametrize(
+    ("changes", "setting"),
+    [
+        ({"COLLECTION_ENDPOINT": ""}, "COLLECTION_ENDPOINT"),
+        ({"COLLECTION_ENDPOINT": "http://abc.aoss.amazonaws.com"}, "COLLECTION_ENDPOINT"),
+        ({"EMBEDDING_DIMENSIONS": "100"}, "EMBEDDING_DIMENSIONS"),
+        ({"EMBEDDING_DIMENSIONS": "1536"}, "EMBEDDING_DIMENSIONS"),
+        ({"INDEX_NAME": "Passages"}, "INDEX_NAME"),
+        ({"INDEX_NAME": "_all"}, "INDEX_NAME"),
+        ({"INDEX_NAME": "a,b"}, "INDEX_NAME"),
+        ({"METADATA_FIELDS": "source,text"}, "METADATA_FIELDS"),
+        ({"TOP_K": "many"}, "TOP_K"),
+    ],
+)
+def test_fault_11_and_14_settings_the_services_reject_answer_500_naming_them(
+    fn: Lambda, changes: dict[str, str], setting: str
+) -> None:
+    fn.setenv(**changes)
+    status, body = fn.ask()
+    assert (status, body["setting"]) == (500, setting)
+    assert fn.bedrock.calls == [] and fn.collection.requests == []
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        {"hits": None},
+        {"hits": {"hits": None}},
+        {"hits": {"hits": [1, 2]}},
+        {"hits": {"hits": [{"_score": "high", "_source": {"text": "x"}}]}},
+        {"hits": {"hits": [{"_score": None, "_source": {"text": "x"}}]}},
+        {"hits": {"hits": [{"_score": 1.0, "_source": "text"}]}},
+        [{"_score": 1.0}],
+    ],
+    ids=[
+        "hits-null",
+        "hits-hits-null",
+        "not-objects",
+        "score-text",
+        "score-null",
+        "source-string",
+        "array",
+    ],
+)
+def test_fault_12_a_malformed_search_answer_is_a_502_naming_the_collection(
+    fn: Lambda, answer: Any
+) -> None:
+    fn.bedrock.embedding(EMBEDDING)
+    fn.collection.answer(200, answer)
+    status, body = fn.ask()
+    assert status == 502
+    assert body["dependency"] == "collection"
+    assert body["error"] == (
+        "the vector collection refused the request or answered badly (a malformed answer)"
+    )
+    assert len(fn.collection.requests) == 1 and fn.sleeps == []
+
+
+def test_fault_12_a_non_json_200_is_not_retried(fn: Lambda) -> None:
+    fn.bedrock.embedding(EMBEDDING)
+    fn.collection.raw(200, b"<html>captive portal</html>")
+    status, body = fn.ask()
+    assert len(fn.collection.requests) == 1 and fn.sleeps == []
+    assert (status, body.get("dependency")) == (502, "collection")
+
+
+def test_fault_13_error_bodies_never_repeat_aws_messages(fn: Lambda) -> None:
+    fn.bedrock.error("InvokeModel", "AccessDeniedException", 403, DENIED)
+    response = fn.invoke({"question": QUESTION}, Context(request_id="c0ffee"))
+    assert response["statusCode"] == 502
+    assert "arn:" not in response["body"] and ACCOUNT not in response["body"]
+    assert body_of(response)["requestId"] == "c0ffee"
+
+
+def test_fault_13_throttling_messages_are_not_repeated_either(fn: Lambda) -> None:
+    fn.setenv(MAX_ATTEMPTS="1")
+    fn.bedrock.error("InvokeModel", "ThrottlingException", 429, f"Too many requests for {DENIED}")
+    response = fn.invoke({"question": QUESTION})
+    assert response["statusCode"] == 503
+    assert "arn:" not in response["body"] and ACCOUNT not in response["body"]
+
+
+def test_fault_13_collection_error_bodies_are_not_repeated(fn: Lambda) -> None:
+    fn.bedrock.embedding(EMBEDDING)
+    fn.collection.answer(403, {"status": 403, "message": DENIED})
+    response = fn.invoke({"question": QUESTION})
+    assert response["statusCode"] == 502
+    assert "arn:" not in response["body"] and ACCOUNT not in response["body"]
+
+
+def test_fault_14_an_endpoint_with_port_443_is_signed_for_the_host_it_sends(
+    fn: Lambda, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """urllib sends ``Host`` as written in the URL; the signature must cover exactly that."""
+    sent: list[tuple[str, dict[str, str]]] = []
+
+    class Answer(io.BytesIO):
+        status = 200
+        headers: dict[str, str] = {}
+
+    def urlopen(request: urllib.request.Request, timeout: float) -> Any:
+        host = request.get_header("Host") or request.host  # what http.client sends
+        headers = {k.lower(): v for k, v in request.header_items()}
+        headers["host"] = host
+        check_signed(request.get_method(), request.full_url, headers, request.data or b"")
+        sent.append((request.full_url, headers))
+        return Answer(json.dumps({"hits": {"hits": HITS}}).encode())
+
+    monkeypatch.setattr(urllib.request, "urlopen", urlopen)
+    fn.setenv(COLLECTION_ENDPOINT="https://abc123.us-east-1.aoss.amazonaws.com:443")
+    fn.bedrock.embedding(EMBEDDING)
+    fn.bedrock.answer()
+
+    status, _ = fn.ask()
+
+    assert status == 200
+    ((url, headers),) = sent
+    assert url == "https://abc123.us-east-1.aoss.amazonaws.com/passages/_search"
+    assert headers["host"] == "abc123.us-east-1.aoss.amazonaws.com"
+
+
+def test_fault_14_metadata_named_id_or_score_keeps_the_hit_id_and_score(fn: Lambda) -> None:
+    fn.setenv(METADATA_FIELDS="id,score")
+    hit = {
+        "_id": "generated",
+        "_score": 0.5,
+        "_source": {"text": "Passage.", "id": "meta-id", "score": "meta-score"},
+    }
+    fn.happy(hits=[hit])
+    fn.bedrock.answer()
+    status, body = fn.ask()
+    assert status == 200
+    assert body["sources"] == [
+        {
+            "id": "generated",
+            "score": 0.5,
+            "text": "Passage.",
+            "metadata": {"id": "meta-id", "score": "meta-score"},
+        }
+    ]
+
+
+def test_fault_14_passages_are_capped_before_the_prompt(fn: Lambda) -> None:
+    fn.setenv(MAX_PASSAGE_CHARS="1000", MAX_CONTEXT_CHARS="2500")
+    hits = [{"_id": f"h{n}", "_score": 1.0, "_source": {"text": f"{n}" * 5000}} for n in range(3)]
+    fn.happy(hits=hits)
+    fn.bedrock.answer()
+
+    status, body = fn.ask()
+
+    assert status == 200
+    assert [len(s["text"]) for s in body["sources"]] == [1000, 1000]
+    prompt = fn.bedrock.called("Converse")[0].body["messages"][0]["content"][0]["text"]
+    assert "0" * 1000 in prompt and "0" * 1001 not in prompt
+    assert "2" * 10 not in prompt
+
+
+# --- configuration and packaging -------------------------------------------------------------
+
+
+def test_settings_read_the_environment_with_defaults() -> None:
+    env = {
+        "MODEL_ID": PROFILE_ID,
+        "EMBEDDING_MODEL_ID": EMBEDDING_MODEL,
+        "COLLECTION_ENDPOINT": "https://abc123.us-east-1.aoss.amazonaws.com/",
+        "AWS_REGION": REGION,
+        "TOP_K": "8",
+    }
+    settings = index.Settings.from_environment(env)
+    assert settings == index.Settings(
+        model_id=PROFILE_ID,
+        store=Store(
+            collection_endpoint="https://abc123.us-east-1.aoss.amazonaws.com",
+            embedding_model_id=EMBEDDING_MODEL,
+            region=REGION,
+            index=DEFAULT_INDEX,
+        ),
+        top_k=8,
+    )
+    assert (settings.max_question_chars, settings.max_attempts) == (4000, 4)
+
+
+def test_lambda_entry_point_reads_settings_once(fn: Lambda) -> None:
+    assert fn.invoke({"question": ""})["statusCode"] == 400
     first = index._retriever
-    assert first is not None and first.config == index.Config.from_env(ENV)
-    assert first.backoff.time_left is None
-
-    class Context:
-        def get_remaining_time_in_millis(self) -> int:
-            return 12_500
-
-    index.handler({}, Context())
-    assert index._retriever is first
-    assert first.backoff.time_left is not None and first.backoff.time_left() == 12.5
+    assert isinstance(first, index.Retriever)
+    fn.setenv(TOP_K="9")
+    fn.invoke({})
+    assert index._retriever is first and first.config.top_k == 3
 
 
 def test_module_imports_as_the_lambda_runtime_does(monkeypatch: pytest.MonkeyPatch) -> None:
     """In Lambda the asset folder is on sys.path and the handler module is top-level."""
     folder = Path(index.__file__).parent
+    siblings = (
+        "retrieval",
+        "aoss",
+        "embeddings",
+        "resilience",
+        "settings",
+        "store",
+        "vector_index",
+    )
     monkeypatch.syspath_prepend(str(folder))
-    for name in ("retrieval", "aoss"):
+    for name in siblings:
         monkeypatch.delitem(sys.modules, name, raising=False)
-    top_level = importlib.import_module("retrieval")
-
     try:
+        top_level = importlib.import_module("retrieval")
         assert top_level.__file__ == index.__file__
-        assert top_level.aoss.SERVICE == "aoss"
         assert top_level.aoss is sys.modules["aoss"]
+        assert top_level.vector_index is sys.modules["vector_index"]
     finally:
-        for name in ("retrieval", "aoss"):
+        for name in siblings:
             sys.modules.pop(name, None)

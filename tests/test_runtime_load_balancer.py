@@ -20,7 +20,8 @@ from ha_inference._internal.assembly import zones_of
 from ha_inference._internal.network import NO_TRAFFIC_RULE
 from ha_inference.checks.nag_pack import HaInferenceChecks, findings_of
 from ha_inference.compute.multi_az_function import PYTHON_RUNTIME
-from ha_inference.compute.shipped import FUNCTIONS_DIR
+from ha_inference.compute.shipped import FUNCTIONS_DIR, ShippedHandler
+from ha_inference.functions import endpoint_targets
 from ha_inference.selfhosted.load_balancer import (
     EndpointServiceOptions,
     SageMakerRuntimeLoadBalancer,
@@ -257,48 +258,104 @@ def test_endpoint_admits_https_from_the_nlb_and_the_allowed_callers_only(
 
 # --- the target registration ------------------------------------------------------------------
 
+# Logical ids of the version that spoke the custom-resource protocol itself (ServiceToken = the
+# handler function). CloudFormation refuses to change a custom resource's ServiceToken, so the
+# resource served by the framework needs a new logical id, and the old one is deleted in the
+# update's cleanup: its Delete goes to the old handler function, which must then already run
+# the new code (same logical id, so CloudFormation updates it in place first).
+LEGACY_RESOURCE = "RuntimeEndpointTargets305A7179"
+HANDLER = "RuntimeEndpointTargetsHandler38799F12"
 
-def test_custom_resource_registers_the_endpoint_interfaces(scenario: Scenario) -> None:
+
+def _functions(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {
+        logical_id: function["Properties"]
+        for logical_id, function in resources(template, "AWS::Lambda::Function").items()
+        if logical_id.startswith("Runtime")
+    }
+
+
+def _framework(template: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    ((logical_id, props),) = [
+        (logical_id, props)
+        for logical_id, props in _functions(template).items()
+        if props["Handler"] == "framework.onEvent"
+    ]
+    return logical_id, props
+
+
+def test_custom_resource_is_served_by_the_provider_framework(scenario: Scenario) -> None:
     template = scenario.templates["us-east-1"]
     endpoint_id, _ = _one(template, "AWS::EC2::VPCEndpoint")
     group_id, _ = _one(template, "AWS::ElasticLoadBalancingV2::TargetGroup")
-    function_id, _ = _one(template, "AWS::Lambda::Function")
-    _, custom = _one(template, "Custom::SageMakerRuntimeTargets")
+    framework_id, framework = _framework(template)
+    custom_id, custom = _one(template, "Custom::SageMakerRuntimeTargets")
     assert custom["Properties"] == {
-        "ServiceToken": {"Fn::GetAtt": [function_id, "Arn"]},
+        "ServiceToken": {"Fn::GetAtt": [framework_id, "Arn"]},
         "ServiceTimeout": "300",
         "NetworkInterfaceIds": {"Fn::GetAtt": [endpoint_id, "NetworkInterfaceIds"]},
         "TargetGroupArn": {"Ref": group_id},
         "Port": 443,
     }
+    assert framework["Environment"]["Variables"]["USER_ON_EVENT_FUNCTION_ARN"] == {
+        "Fn::GetAtt": [HANDLER, "Arn"]
+    }
+    assert framework["Timeout"] == 900, "the framework outlives the handler, so it always answers"
     assert cdk.Stack.of(scenario.balancers["us-east-1"]).resolve(
         scenario.balancers["us-east-1"].target_ips
-    ) == {"Fn::GetAtt": [_one(template, "Custom::SageMakerRuntimeTargets")[0], "Ips"]}
+    ) == {"Fn::GetAtt": [custom_id, "Ips"]}
+
+
+def test_custom_resource_moves_to_a_new_logical_id_and_keeps_the_handler(
+    scenario: Scenario,
+) -> None:
+    """Upgrading a stack deployed with the raw-protocol version: the handler function is updated
+    in place (same logical id), the resource is new (a ServiceToken cannot change)."""
+    template = scenario.templates["us-east-1"]
+    custom_id, _ = _one(template, "Custom::SageMakerRuntimeTargets")
+    assert custom_id != LEGACY_RESOURCE
+    assert custom_id.startswith("RuntimeEndpointTargetsRegistration")
+    assert template["Resources"][HANDLER]["Type"] == "AWS::Lambda::Function"
 
 
 def test_handler_function_is_latest_python_on_arm_outside_the_vpc(scenario: Scenario) -> None:
     template = scenario.templates["us-east-1"]
-    _, function = _one(template, "AWS::Lambda::Function")
-    props = function["Properties"]
+    group_id, _ = _one(template, "AWS::ElasticLoadBalancingV2::TargetGroup")
+    props = _functions(template)[HANDLER]
     latest = max(
         (r for r in lambda_.Runtime.ALL if r.family == lambda_.RuntimeFamily.PYTHON),
         key=lambda r: tuple(int(part) for part in r.name.removeprefix("python").split(".")),
     )
     assert props["Runtime"] == PYTHON_RUNTIME.name == latest.name
     assert props["Architectures"] == ["arm64"]
-    assert props["Handler"] == "endpoint_targets.handler"
-    assert "VpcConfig" not in props
+    assert props["Handler"] == ShippedHandler.ENDPOINT_TARGETS.value == "endpoint_targets.on_event"
+    assert callable(endpoint_targets.on_event)
+    assert props["Timeout"] == 120
+    assert props["Environment"] == {
+        "Variables": {endpoint_targets.TARGET_GROUP_ENV: {"Ref": group_id}}
+    }
     log_group_id, log_group = _one(template, "AWS::Logs::LogGroup")
-    assert props["LoggingConfig"] == {"LogGroup": {"Ref": log_group_id}}
     assert log_group["Properties"]["RetentionInDays"] == 365
+    for function in _functions(template).values():
+        assert "VpcConfig" not in function, "control-plane calls only: no NAT or endpoints needed"
+        assert function["LoggingConfig"]["LogGroup"] == {"Ref": log_group_id}
     assert (FUNCTIONS_DIR / "endpoint_targets.py").is_file()
+
+
+def _policies_of(template: dict[str, Any], role_id: str) -> list[dict[str, Any]]:
+    return [
+        policy["Properties"]
+        for policy in resources(template, "AWS::IAM::Policy").values()
+        if {"Ref": role_id} in policy["Properties"]["Roles"]
+    ]
 
 
 def test_handler_role_is_least_privilege(scenario: Scenario) -> None:
     template = scenario.templates["us-east-1"]
     group_id, _ = _one(template, "AWS::ElasticLoadBalancingV2::TargetGroup")
     log_group_id, _ = _one(template, "AWS::Logs::LogGroup")
-    _, role = _one(template, "AWS::IAM::Role")
+    role_id = _functions(template)[HANDLER]["Role"]["Fn::GetAtt"][0]
+    role = template["Resources"][role_id]
     assert "ManagedPolicyArns" not in role["Properties"]
     (policy,) = role["Properties"]["Policies"]
     statements = {
@@ -310,17 +367,51 @@ def test_handler_role_is_least_privilege(scenario: Scenario) -> None:
             {"Fn::GetAtt": [log_group_id, "Arn"]},
         ),
         "Describe": (
-            ["ec2:DescribeNetworkInterfaces", "elasticloadbalancing:DescribeTargetHealth"],
+            [
+                "ec2:DescribeNetworkInterfaces",
+                "elasticloadbalancing:DescribeTags",
+                "elasticloadbalancing:DescribeTargetHealth",
+            ],
             "*",
         ),
         "Targets": (
-            ["elasticloadbalancing:DeregisterTargets", "elasticloadbalancing:RegisterTargets"],
+            [
+                "elasticloadbalancing:AddTags",
+                "elasticloadbalancing:DeregisterTargets",
+                "elasticloadbalancing:RegisterTargets",
+                "elasticloadbalancing:RemoveTags",
+            ],
             {"Ref": group_id},
         ),
     }
-    assert not [
-        p for p in resources(template, "AWS::IAM::Policy") if p.startswith("RuntimeEndpoint")
-    ]
+    assert _policies_of(template, role_id) == [], "nothing else is attached to the handler role"
+
+
+def test_framework_role_may_only_invoke_the_handler_and_log(scenario: Scenario) -> None:
+    template = scenario.templates["us-east-1"]
+    log_group_id, _ = _one(template, "AWS::Logs::LogGroup")
+    _, framework = _framework(template)
+    role_id = framework["Role"]["Fn::GetAtt"][0]
+    assert role_id != _functions(template)[HANDLER]["Role"]["Fn::GetAtt"][0]
+    assert "ManagedPolicyArns" not in template["Resources"][role_id]["Properties"]
+    (policy,) = _policies_of(template, role_id)
+    handler_arn = {"Fn::GetAtt": [HANDLER, "Arn"]}
+    assert sorted(
+        (json.dumps(s["Action"]), json.dumps(s["Resource"], sort_keys=True))
+        for s in policy["PolicyDocument"]["Statement"]
+    ) == sorted(
+        [
+            (
+                json.dumps(["logs:CreateLogStream", "logs:PutLogEvents"]),
+                json.dumps({"Fn::GetAtt": [log_group_id, "Arn"]}, sort_keys=True),
+            ),
+            (
+                json.dumps("lambda:InvokeFunction"),
+                json.dumps([handler_arn, {"Fn::Join": ["", [handler_arn, ":*"]]}], sort_keys=True),
+            ),
+            (json.dumps("lambda:GetFunction"), json.dumps(handler_arn, sort_keys=True)),
+        ]
+    )
 
 
 # --- PrivateLink and DNS -----------------------------------------------------------------------
@@ -381,7 +472,10 @@ def test_no_ha_inference_findings(scenario: Scenario) -> None:
 
 
 def test_acknowledgements_are_narrow_and_explained(scenario: Scenario) -> None:
-    """ELB2 on the load balancer and IAM5[Resource::*] on the handler role, nothing else."""
+    """The access-log and deletion-protection findings on the load balancer, the certificate
+    finding on the TCP listener, IAM5[Resource::*] and the NIST inline-policy and
+    synchronous-function findings on the handler, and HandlerProvider's own acknowledgements on
+    the framework, nothing else."""
     acknowledged = [
         (path.split("/", 1)[1], rule.removeprefix("Annotation::"), reason)
         for path, rule, reason in acknowledgements(scenario.app)
@@ -390,14 +484,46 @@ def test_acknowledgements_are_narrow_and_explained(scenario: Scenario) -> None:
     assert sorted((path, rule) for path, rule, _ in acknowledged) == sorted(
         [
             ("Runtime/Resource", "AwsSolutions-ELB2"),
+            ("Runtime/Resource", "NIST.800.53.R5-ELBLoggingEnabled"),
+            ("Runtime/Resource", "NIST.800.53.R5-ELBDeletionProtectionEnabled"),
+            ("Runtime/Resource/Listener", "NIST.800.53.R5-ELBv2ACMCertificateRequired"),
             ("Runtime/EndpointTargets/Role", "AwsSolutions-IAM5[Resource::*]"),
+            ("Runtime/EndpointTargets/Role", "NIST.800.53.R5-IAMNoInlinePolicy"),
+            ("Runtime/EndpointTargets/Handler", "NIST.800.53.R5-LambdaConcurrency"),
+            ("Runtime/EndpointTargets/Handler", "NIST.800.53.R5-LambdaDLQ"),
+            ("Runtime/EndpointTargets/Handler", "NIST.800.53.R5-LambdaInsideVPC"),
+            (
+                "Runtime/EndpointTargets/Provider/FrameworkRole",
+                f"AwsSolutions-IAM5[Resource::<{HANDLER}.Arn>:*]",
+            ),
+            (
+                "Runtime/EndpointTargets/Provider/FrameworkRole",
+                "NIST.800.53.R5-IAMNoInlinePolicy",
+            ),
+        ]
+        * len(REGIONS)
+        + [
+            ("Runtime/EndpointTargets/Provider/Provider/framework-onEvent", rule)
+            for rule in (
+                "NIST.800.53.R5-LambdaConcurrency",
+                "NIST.800.53.R5-LambdaDLQ",
+                "NIST.800.53.R5-LambdaInsideVPC",
+            )
         ]
         * len(REGIONS)
     )
     for _, rule, reason in acknowledged:
         assert len(reason) >= 60, reason
-        if rule == "AwsSolutions-ELB2":
+        if rule in {"AwsSolutions-ELB2", "NIST.800.53.R5-ELBLoggingEnabled"}:
             assert "only for TLS listeners" in reason
+        if rule == "AwsSolutions-IAM5[Resource::*]":
+            for action in (
+                "ec2:DescribeNetworkInterfaces",
+                "elasticloadbalancing:DescribeTags",
+                "elasticloadbalancing:DescribeTargetHealth",
+            ):
+                assert action in reason
+            assert "no resource-level permissions" in reason
 
 
 @pytest.mark.parametrize("region", REGIONS)
@@ -789,7 +915,7 @@ def _alarm(stack: ZonalStack) -> cloudwatch.Alarm:
 
 
 def test_fails_when_autoshift_is_enabled_twice(scratch: ZonalStack) -> None:
-    balancer = _balancer(scratch)
+    balancer = _balancer(scratch, private_dns_enabled=False)
     options = ZonalAutoshiftOptions(outcome_alarms=[_alarm(scratch)])
     assert balancer.enable_zonal_autoshift(options) is balancer.zonal_autoshift
     with pytest.raises(ValueError, match=r"zonal autoshift is already enabled on Scratch/Case"):

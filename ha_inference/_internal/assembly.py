@@ -3,9 +3,26 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from ha_inference.regions import partition_of
+
+PROFILE_METADATA = "ha-inference:inference-profile"
+"""Metadata type of an inference-profile mark (the same string as ``checks.coverage``)."""
+
+DEFAULT_QUALIFIER = "hnb659fds"
+"""The CDK bootstrap qualifier when an app does not set its own."""
+
+UNKNOWN_ACCOUNT = "unknown-account"
+UNKNOWN_REGION = "unknown-region"
+"""What the manifest says for an environment-agnostic stack."""
+
+_BOOTSTRAP_PARAMETER = re.compile(r"^/cdk-bootstrap/(?P<qualifier>[^/]+)/version$")
+_SUB_VARIABLE = re.compile(r"\$\{([^}]+)\}")
 
 
 @dataclass(frozen=True)
@@ -17,6 +34,12 @@ class StackArtifact:
     region: str
     template_path: Path
     template: dict[str, Any]
+    properties: Mapping[str, Any] = field(default_factory=dict)
+    """The artifact's ``properties`` in the manifest (bootstrap version, role ARNs...)."""
+    metadata: Mapping[str, tuple[Mapping[str, Any], ...]] = field(default_factory=dict)
+    """Construct metadata by construct path, from the manifest or its additional file."""
+    asset_objects: frozenset[tuple[str, str]] = frozenset()
+    """(bucket, key) of every file asset ``cdk deploy`` publishes for this stack."""
 
     @property
     def resources(self) -> dict[str, dict[str, Any]]:
@@ -26,6 +49,105 @@ class StackArtifact:
     def of_type(self, resource_type: str) -> dict[str, dict[str, Any]]:
         return {k: r for k, r in self.resources.items() if r.get("Type") == resource_type}
 
+    def metadata_of(self, kind: str) -> list[tuple[str, Any]]:
+        """(construct path, data) of every metadata entry of type ``kind``, in path order."""
+        return [
+            (path, entry.get("data"))
+            for path, entries in sorted(self.metadata.items())
+            for entry in entries
+            if entry.get("type") == kind
+        ]
+
+    @property
+    def partition(self) -> str:
+        return partition_of(self.region)
+
+    @property
+    def bootstrap_parameter(self) -> str:
+        """The SSM parameter holding the bootstrap version this stack's synthesizer checks."""
+        name = self.properties.get("bootstrapStackVersionSsmParameter")
+        return name if isinstance(name, str) else f"/cdk-bootstrap/{DEFAULT_QUALIFIER}/version"
+
+    @property
+    def bootstrap_qualifier(self) -> str:
+        found = _BOOTSTRAP_PARAMETER.match(self.bootstrap_parameter)
+        return found.group("qualifier") if found else DEFAULT_QUALIFIER
+
+    @property
+    def required_bootstrap_version(self) -> int | None:
+        version = self.properties.get("requiresBootstrapStackVersion")
+        return version if isinstance(version, int) else None
+
+    def literal(self, value: Any, names: Mapping[str, str] | None = None) -> str | None:
+        """``value`` as a plain string, or ``None`` when it depends on a deploy-time value.
+
+        Resolves ``Fn::Join`` and ``Fn::Sub`` over literals and the pseudo parameters this
+        stack knows (``AWS::Region``, ``AWS::AccountId``, ``AWS::Partition``,
+        ``AWS::URLSuffix``), plus ``names``: strings known for ``{"Ref": id}`` (key ``id``) or
+        ``{"Fn::GetAtt": [id, attr]}`` (key ``id.attr``).
+        """
+        known = {**self._pseudo(), **(names or {})}
+        return _literal(value, known)
+
+    def _pseudo(self) -> dict[str, str]:
+        known = {"AWS::Partition": self.partition, "AWS::URLSuffix": "amazonaws.com"}
+        if self.region != UNKNOWN_REGION:
+            known["AWS::Region"] = self.region
+            if self.partition == "aws-cn":
+                known["AWS::URLSuffix"] = "amazonaws.com.cn"
+        if self.account != UNKNOWN_ACCOUNT:
+            known["AWS::AccountId"] = self.account
+        return known
+
+
+def _literal(value: Any, known: Mapping[str, str]) -> str | None:
+    if isinstance(value, str):
+        return value
+    if not isinstance(value, dict) or len(value) != 1:
+        return None
+    ((function, argument),) = value.items()
+    if function == "Ref" and isinstance(argument, str):
+        return known.get(argument)
+    if function == "Fn::GetAtt" and isinstance(argument, list) and len(argument) == 2:
+        return known.get(f"{argument[0]}.{argument[1]}")
+    if function == "Fn::Join" and isinstance(argument, list) and len(argument) == 2:
+        delimiter, parts = argument
+        if not isinstance(delimiter, str) or not isinstance(parts, list):
+            return None
+        rendered = [_literal(part, known) for part in parts]
+        return None if None in rendered else delimiter.join(p for p in rendered if p is not None)
+    if function == "Fn::Sub":
+        text, variables = (argument, {}) if isinstance(argument, str) else [*argument, {}][:2]
+        if not isinstance(text, str) or not isinstance(variables, dict):
+            return None
+        scope = {**known, **{k: _literal(v, known) for k, v in variables.items()}}
+        missing = [n for n in _SUB_VARIABLE.findall(text) if scope.get(n) is None]
+        if missing:
+            return None
+        return _SUB_VARIABLE.sub(lambda m: str(scope[m.group(1)]), text)
+    return None
+
+
+def iam_statements(template: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """Every statement of every identity policy in ``template`` (``AWS::IAM::Policy``,
+    ``AWS::IAM::ManagedPolicy`` and the inline ``Policies`` of ``AWS::IAM::Role``)."""
+    for resource in template.get("Resources", {}).values():
+        properties = resource.get("Properties", {})
+        kind = resource.get("Type")
+        if kind in ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy"):
+            documents = [properties.get("PolicyDocument")]
+        elif kind == "AWS::IAM::Role":
+            documents = [p.get("PolicyDocument") for p in properties.get("Policies") or []]
+        else:
+            continue
+        for document in documents:
+            statements = document.get("Statement", []) if isinstance(document, dict) else []
+            yield from (s for s in _as_list(statements) if isinstance(s, dict))
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
 
 def load_stacks(assembly_dir: str | Path) -> list[StackArtifact]:
     """Every stack in ``assembly_dir`` (nested stage assemblies included), in manifest order."""
@@ -33,12 +155,14 @@ def load_stacks(assembly_dir: str | Path) -> list[StackArtifact]:
     manifest_path = root / "manifest.json"
     if not manifest_path.is_file():
         raise FileNotFoundError(
-            f"{root} is not a cloud assembly (no manifest.json); run 'make synth' or "
-            "'cdk synth' first and pass its output directory (default cdk.out)"
+            f"{root} is not a cloud assembly (no manifest.json); synthesize your app first "
+            "('cdk synth', or 'cdk synth -o <dir>') and pass its output directory "
+            "(default cdk.out)"
         )
     manifest = json.loads(manifest_path.read_text())
+    artifacts: dict[str, Any] = manifest.get("artifacts", {})
     stacks: list[StackArtifact] = []
-    for name, artifact in manifest.get("artifacts", {}).items():
+    for name, artifact in artifacts.items():
         kind = artifact.get("type")
         props = artifact.get("properties", {})
         if kind == "cdk:cloud-assembly":
@@ -54,9 +178,47 @@ def load_stacks(assembly_dir: str | Path) -> list[StackArtifact]:
                     region=region,
                     template_path=path,
                     template=json.loads(path.read_text()),
+                    properties=props,
+                    metadata=_metadata(root, artifact),
+                    asset_objects=_asset_objects(root, artifact, artifacts, account, region),
                 )
             )
     return stacks
+
+
+def _metadata(root: Path, artifact: dict[str, Any]) -> dict[str, tuple[Mapping[str, Any], ...]]:
+    """The artifact's metadata, inline or in ``additionalMetadataFile`` (newer CDK)."""
+    found: dict[str, list[Mapping[str, Any]]] = {}
+    sources = [artifact.get("metadata") or {}]
+    extra = artifact.get("additionalMetadataFile")
+    if isinstance(extra, str) and (root / extra).is_file():
+        sources.append(json.loads((root / extra).read_text()))
+    for source in sources:
+        for path, entries in source.items():
+            found.setdefault(path, []).extend(e for e in entries if isinstance(e, dict))
+    return {path: tuple(entries) for path, entries in found.items()}
+
+
+def _asset_objects(
+    root: Path, artifact: dict[str, Any], artifacts: dict[str, Any], account: str, region: str
+) -> frozenset[tuple[str, str]]:
+    """The S3 objects of the file assets in the asset manifests this stack depends on."""
+    objects: set[tuple[str, str]] = set()
+    for dependency in artifact.get("dependencies", []):
+        other = artifacts.get(dependency, {})
+        if other.get("type") != "cdk:asset-manifest":
+            continue
+        manifest = json.loads((root / other["properties"]["file"]).read_text())
+        for asset in manifest.get("files", {}).values():
+            for destination in asset.get("destinations", {}).values():
+                bucket, key = destination.get("bucketName"), destination.get("objectKey")
+                if isinstance(bucket, str) and isinstance(key, str):
+                    objects.add((_placeholders(bucket, account, region), key))
+    return frozenset(objects)
+
+
+def _placeholders(text: str, account: str, region: str) -> str:
+    return text.replace("${AWS::AccountId}", account).replace("${AWS::Region}", region)
 
 
 def subnet_zones(template: dict[str, Any]) -> dict[str, str]:

@@ -9,8 +9,10 @@ deploy. :func:`claim_name` records each name per app and raises on the second cl
 from __future__ import annotations
 
 import weakref
+from collections.abc import Sequence
 
 import aws_cdk as cdk
+from aws_cdk import aws_ec2 as ec2
 from constructs import IConstruct
 
 _CLAIMS: weakref.WeakKeyDictionary[IConstruct, dict[tuple[str, str, str, str], str]] = (
@@ -42,3 +44,62 @@ def claim_name(scope: IConstruct, kind: str, name: str, prop: str) -> None:
             f"the second would fail at deploy: give {scope.node.path} another {prop}"
         )
     claims[key] = scope.node.path
+
+
+_PRIVATE_DNS: weakref.WeakKeyDictionary[IConstruct, dict[tuple[str, str], str]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def claim_private_dns(scope: IConstruct, vpc: ec2.IVpc, service: str) -> None:
+    """Records that ``scope`` puts a private-DNS interface endpoint for ``service`` (its short
+    name, e.g. ``bedrock-runtime``) in ``vpc``; raises when the app already has one there (a
+    VPC takes one private-DNS endpoint per service: the second fails at deploy), naming both."""
+    claims = _PRIVATE_DNS.setdefault(scope.node.root, {})
+    vpc_key = vpc.node.path if cdk.Token.is_unresolved(vpc.vpc_id) else vpc.vpc_id
+    key = (vpc_key, service)
+    other = claims.get(key) or _private_dns_endpoint_under(vpc, service)
+    if other is not None and other != scope.node.path:
+        raise ValueError(
+            f"{scope.node.path} adds a {service} interface endpoint with private DNS to "
+            f"{vpc.node.path}, which already has one ({other}); a VPC takes only one private-DNS "
+            "endpoint per service and the second fails at deploy. Pass "
+            "private_dns_enabled=False to one of them, or reuse the existing endpoint "
+            "(BedrockVpcEndpoints(existing_endpoints=...))"
+        )
+    claims[key] = scope.node.path
+
+
+def _private_dns_endpoint_under(vpc: ec2.IVpc, service: str) -> str | None:
+    """An endpoint added with ``vpc.add_interface_endpoint`` (a child of the VPC), if any."""
+    stack = cdk.Stack.of(vpc)
+    for child in vpc.node.children:
+        cfn = child.node.default_child
+        if not isinstance(cfn, ec2.CfnVPCEndpoint) or cfn.vpc_endpoint_type != "Interface":
+            continue
+        if cfn.private_dns_enabled is False:
+            continue
+        name = stack.resolve(cfn.service_name)
+        if isinstance(name, dict):  # com.amazonaws.<Ref AWS::Region>.<service>
+            name = "".join(
+                part for part in name.get("Fn::Join", ["", []])[1] if isinstance(part, str)
+            )
+        if str(name).endswith(f".{service}"):
+            return child.node.path
+    return None
+
+
+def warn_private_dns_takes_over(scope: IConstruct, vpc: ec2.IVpc, services: Sequence[str]) -> None:
+    """Warns when private-DNS endpoints land in a VPC this app did not create: they take over
+    the services' hostnames, and their policies, for every caller already in that VPC."""
+    if isinstance(vpc, ec2.Vpc):
+        return
+    cdk.Annotations.of(scope).add_warning_v2(
+        "ha-inference:private-dns-takes-over",
+        f"{scope.node.path} adds private-DNS endpoints for {', '.join(services)} to the existing "
+        f"VPC {vpc.node.path}: from the deploy on, every caller in that VPC reaches those "
+        "services through these endpoints, their security group and their endpoint policy. "
+        "Admit existing callers (connections.allow_default_port_from) and extend the policy "
+        "for what they call, or pass private_dns_enabled=False, or adopt the VPC's own "
+        "endpoints with existing_endpoints.",
+    )

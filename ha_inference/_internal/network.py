@@ -15,10 +15,12 @@ from __future__ import annotations
 import aws_cdk as cdk
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from aws_cdk import custom_resources as cr
 from constructs import Construct
 
+from ha_inference._internal.logs import new_log_group
 from ha_inference._internal.nag import (
     CONTROL_PLANE_OUTSIDE_VPC,
     INLINE_POLICY,
@@ -70,7 +72,7 @@ _SDK_PROVIDER = "AWS679f53fac002430cb0da5b7982bd2287"
 """The id aws-cdk-lib gives the singleton function behind every AwsCustomResource of a stack."""
 
 
-def s3_prefix_list_id(scope: Construct) -> str:
+def s3_prefix_list_id(scope: Construct, *, log_encryption_key: kms.IKey | None = None) -> str:
     """The id of the Region's AWS-managed Amazon S3 prefix list (``com.amazonaws.<region>.s3``).
 
     Security-group rules to an S3 gateway endpoint name its prefix list, whose id differs per
@@ -81,12 +83,12 @@ def s3_prefix_list_id(scope: Construct) -> str:
     stack = cdk.Stack.of(scope)
     lookup = stack.node.try_find_child(_PREFIX_LIST_LOOKUP)
     if lookup is None:
-        lookup = _prefix_list_lookup(stack)
+        lookup = _prefix_list_lookup(stack, log_encryption_key)
     assert isinstance(lookup, cr.AwsCustomResource)
     return lookup.get_response_field("PrefixLists.0.PrefixListId")
 
 
-def _prefix_list_lookup(stack: cdk.Stack) -> cr.AwsCustomResource:
+def _prefix_list_lookup(stack: cdk.Stack, log_key: kms.IKey | None) -> cr.AwsCustomResource:
     name = f"com.amazonaws.{stack.region}.s3"
     call = cr.AwsSdkCall(
         service="EC2",
@@ -96,7 +98,9 @@ def _prefix_list_lookup(stack: cdk.Stack) -> cr.AwsCustomResource:
         output_paths=["PrefixLists.0.PrefixListId"],
     )
     holder = Construct(stack, f"{_PREFIX_LIST_LOOKUP}Provider")
-    log_group = logs.LogGroup(holder, "Logs", retention=logs.RetentionDays.ONE_YEAR)
+    log_group = new_log_group(
+        holder, "Logs", retention=logs.RetentionDays.ONE_YEAR, encryption_key=log_key
+    )
     role = iam.Role(
         holder,
         "Role",

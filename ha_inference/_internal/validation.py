@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import aws_cdk as cdk
 import jsii
 from aws_cdk import aws_ec2 as ec2
-from constructs import IValidation
+from constructs import IConstruct, IValidation
 
 MIN_AZS = 2
 """The fewest Availability Zones a highly available component may span."""
@@ -85,16 +85,54 @@ class ZonalSubnets:
 
 
 def select_zonal_subnets(
-    prop: str, vpc: ec2.IVpc, selection: ec2.SubnetSelection | None
+    prop: str, vpc: ec2.IVpc, selection: ec2.SubnetSelection | None, *, scope: IConstruct
 ) -> ZonalSubnets:
     """Selects ``selection`` in ``vpc`` (default: one in every AZ of the private subnets) and checks
-    that it holds exactly one subnet in each of at least two AZs (see ``subnet_azs``)."""
+    that it holds exactly one subnet in each of at least two AZs (see ``subnet_azs``).
+
+    Warns on ``scope`` when the default picks among several private subnet groups, and when an
+    environment-agnostic stack limits the VPC to the two AZs CDK gives such stacks.
+    """
     subnets = tuple(select_subnets(vpc, selection))
     azs = subnet_azs(prop, subnets)
+    if selection is None:
+        _warn_if_several_private_groups(scope, prop, vpc, subnets)
     if azs is None:
+        _warn_if_environment_agnostic(scope, prop, subnets)
         tokens = tuple(subnet.availability_zone for subnet in subnets)
         return ZonalSubnets(subnets=subnets, availability_zones=tokens, checked=False)
     return ZonalSubnets(subnets=subnets, availability_zones=azs, checked=True)
+
+
+def _warn_if_several_private_groups(
+    scope: IConstruct, prop: str, vpc: ec2.IVpc, chosen: Sequence[ec2.ISubnet]
+) -> None:
+    candidates = list(vpc.select_subnets().subnets)
+    if len(candidates) <= len(chosen):
+        return
+    cdk.Annotations.of(scope).add_warning_v2(
+        "ha-inference:several-private-subnet-groups",
+        f"{prop} is not given and {vpc.node.path} has more than one private subnet per AZ "
+        f"(several private subnet groups): the default takes the first of each AZ "
+        f"({', '.join(s.node.path for s in chosen)}). Pass {prop}=ec2.SubnetSelection("
+        "subnet_group_name='<group>') to choose the tier on purpose.",
+    )
+
+
+def _warn_if_environment_agnostic(
+    scope: IConstruct, prop: str, subnets: Sequence[ec2.ISubnet]
+) -> None:
+    stack = cdk.Stack.of(scope)
+    if not cdk.Token.is_unresolved(stack.region):
+        return
+    cdk.Annotations.of(scope).add_warning_v2(
+        "ha-inference:environment-agnostic",
+        f"{stack.node.path} is environment-agnostic, so its AZs are unknown at synth time and "
+        f"CDK gives a VPC created in it at most two AZs whatever max_azs says; {prop} spans "
+        f"{len(subnets)} subnets. Give the stack env=cdk.Environment(account=..., region=...) "
+        "(and availability_zones) so the construct uses every AZ you intend and synth can "
+        "check them.",
+    )
 
 
 @jsii.implements(IValidation)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import aws_cdk as cdk
 import jsii
@@ -10,6 +10,8 @@ from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
+from ha_inference._internal.names import claim_private_dns, warn_private_dns_takes_over
+from ha_inference._internal.network import closed_security_group
 from ha_inference._internal.validation import LateCheck, select_zonal_subnets
 from ha_inference.bedrock.profiles import INVOKE_ACTIONS, IInvokeTarget
 from ha_inference.checks.coverage import mark_supporting
@@ -57,48 +59,86 @@ class BedrockVpcEndpoints(Construct):
         vpc_subnets: ec2.SubnetSelection | None = None,
         services: Sequence[ec2.InterfaceVpcEndpointAwsService] = DEFAULT_SERVICES,
         invoke_targets: Sequence[IInvokeTarget] = (),
+        private_dns_enabled: bool = True,
+        existing_endpoints: Mapping[str, ec2.IInterfaceVpcEndpoint] | None = None,
+        manage_existing_policies: bool = False,
     ) -> None:
+        """
+        :param vpc: the VPC of the endpoints.
+        :param vpc_subnets: where their network interfaces go. Default: one subnet in every AZ
+            of the VPC's private subnets.
+        :param services: the Bedrock endpoint services. Default: ``bedrock-runtime`` only.
+        :param invoke_targets: profiles and models the ``bedrock-runtime`` endpoint policy
+            allows invoking. Default: none (add them later with :meth:`allow_invoke`).
+        :param private_dns_enabled: whether the endpoints answer the services' standard
+            hostnames inside ``vpc`` (for every caller there). Default: ``True``. A VPC takes
+            one private-DNS endpoint per service: with one already there, pass ``False`` or
+            adopt it through ``existing_endpoints``.
+        :param existing_endpoints: endpoints the VPC already has, by service short name (e.g.
+            ``{"bedrock-runtime": endpoint}``); they are used instead of creating one:
+            ``connections`` admits callers on their security groups. Default: none.
+        :param manage_existing_policies: add the invoke statement to the policies of
+            ``existing_endpoints`` (which must be defined in this app). Default: ``False``, their
+            policies are left alone.
+        """
         super().__init__(scope, construct_id)
         if not services:
             raise ValueError(
                 "services must name at least one Bedrock endpoint service, got none; "
-                "leave it out for bedrock-runtime and bedrock-agent-runtime"
+                "leave it out for bedrock-runtime"
             )
-        zonal = select_zonal_subnets("vpc_subnets", vpc, vpc_subnets)
+        existing = dict(existing_endpoints or {})
+        _check_existing(existing, services, manage_existing_policies)
+        zonal = select_zonal_subnets("vpc_subnets", vpc, vpc_subnets, scope=self)
         self.availability_zones = zonal.availability_zones
         """The AZs of the endpoints' subnets, in subnet order (tokens for an imported VPC)."""
-        self.security_group = ec2.SecurityGroup(
+        self.security_group = closed_security_group(
             self,
             "SecurityGroup",
             vpc=vpc,
             description="Bedrock interface endpoints: HTTPS from allowed peers only",
-            allow_all_outbound=False,
         )
-        self.connections = ec2.Connections(
-            security_groups=[self.security_group], default_port=ec2.Port.tcp(443)
-        )
-        self.endpoints: dict[str, ec2.InterfaceVpcEndpoint] = {}
+        self.endpoints: dict[str, ec2.IInterfaceVpcEndpoint] = {}
         for service in services:
             short = service.short_name
-            endpoint = ec2.InterfaceVpcEndpoint(
+            if short in existing:
+                self.endpoints[short] = existing[short]
+                continue
+            if private_dns_enabled:
+                claim_private_dns(self, vpc, short)
+            self.endpoints[short] = ec2.InterfaceVpcEndpoint(
                 self,
                 _construct_id(short),
                 vpc=vpc,
                 service=service,
                 subnets=zonal.selection,
-                private_dns_enabled=True,
+                private_dns_enabled=private_dns_enabled,
                 security_groups=[self.security_group],
                 open=False,
             )
-            self.endpoints[short] = endpoint
+        if private_dns_enabled and len(existing) < len(self.endpoints):
+            warn_private_dns_takes_over(self, vpc, sorted(set(self.endpoints) - set(existing)))
+        self.connections = ec2.Connections(
+            security_groups=[
+                self.security_group,
+                *(g for e in existing.values() for g in e.connections.security_groups),
+            ],
+            default_port=ec2.Port.tcp(443),
+        )
+        """Every endpoint's security group, default port 443: admit callers with
+        ``connections.allow_default_port_from(peer)``."""
         self._invoke_statement = iam.PolicyStatement(
             principals=[iam.AnyPrincipal()],
             actions=list(INVOKE_ACTIONS),
             conditions={"StringEquals": {"aws:PrincipalAccount": cdk.Stack.of(self).account}},
         )
         for short_name, endpoint in self.endpoints.items():
-            if short_name in INVOKE_SERVICES:
-                endpoint.add_to_policy(self._invoke_statement)
+            if short_name not in INVOKE_SERVICES:
+                continue
+            if short_name in existing and not manage_existing_policies:
+                continue
+            assert isinstance(endpoint, ec2.InterfaceVpcEndpoint)
+            endpoint.add_to_policy(self._invoke_statement)
         for target in invoke_targets:
             self.allow_invoke(target)
         self.node.add_validation(LateCheck(self._check_has_targets))
@@ -112,14 +152,17 @@ class BedrockVpcEndpoints(Construct):
         )
 
     def add_to_policy(self, statement: iam.PolicyStatement, *, service: str | None = None) -> None:
-        """Adds ``statement`` to the policy of one endpoint (by short name) or of all of them."""
+        """Adds ``statement`` to the policy of one endpoint (by short name) or of all of them
+        (the adopted endpoints only with ``manage_existing_policies``)."""
         if service is not None and service not in self.endpoints:
             raise ValueError(
                 f"service must be one of this construct's endpoints "
                 f"({', '.join(sorted(self.endpoints))}), got {service!r}"
             )
         for name, endpoint in self.endpoints.items():
-            if service is None or name == service:
+            if (service is None or name == service) and isinstance(
+                endpoint, ec2.InterfaceVpcEndpoint
+            ):
                 endpoint.add_to_policy(statement)
 
     def _check_has_targets(self) -> list[str]:
@@ -134,6 +177,31 @@ class BedrockVpcEndpoints(Construct):
     def invoke_resource_arns(self) -> tuple[str, ...]:
         """Every ARN the endpoint policies allow invoking."""
         return tuple(self._invoke_statement.resources)
+
+
+def _check_existing(
+    existing: Mapping[str, ec2.IInterfaceVpcEndpoint],
+    services: Sequence[ec2.InterfaceVpcEndpointAwsService],
+    manage_policies: bool,
+) -> None:
+    names = {service.short_name for service in services}
+    stray = sorted(set(existing) - names)
+    if stray:
+        raise ValueError(
+            f"existing_endpoints names {', '.join(stray)}, not in services "
+            f"({', '.join(sorted(names))}); add the service to services or drop the endpoint"
+        )
+    if manage_policies:
+        imported = sorted(
+            name for name, e in existing.items() if not isinstance(e, ec2.InterfaceVpcEndpoint)
+        )
+        if imported:
+            raise ValueError(
+                f"manage_existing_policies=True needs endpoints defined in this app, but "
+                f"existing_endpoints[{', '.join(imported)}] is imported, so its policy cannot be "
+                "changed here; leave manage_existing_policies off and add the invoke statement "
+                "where that endpoint is defined"
+            )
 
 
 def _construct_id(short_name: str) -> str:

@@ -17,11 +17,13 @@ from aws_cdk import aws_bedrock as bedrock
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
+from ha_inference._internal.names import claim_name
 from ha_inference._internal.validation import LateCheck, concrete_region
 from ha_inference.checks.coverage import mark_profile
 from ha_inference.regions import (
     DEFAULT_ROUTES,
     REGIONS_WITHOUT,
+    ROUTED_MODELS,
     Geography,
     RoutingTable,
     partition_of,
@@ -265,6 +267,17 @@ class CrossRegionInferenceProfile(_Profile):
                 "check the model id against the model card"
             )
         self.destination_regions: frozenset[str] = table.destinations(self.source_region)
+        if routes is None and model_id not in ROUTED_MODELS:
+            cdk.Annotations.of(self).add_warning_v2(
+                "ha-inference:unverified-routes",
+                f"model_id {model_id!r} is not one of the models whose cards the built-in "
+                f"{geography.value!r} routing table was checked against "
+                f"({', '.join(sorted(ROUTED_MODELS))}): its grants and endpoint policy assume "
+                f"the destinations {', '.join(sorted(self.destination_regions))}. Pass "
+                "routes={source Region: [destinations]} from the model card, or confirm with "
+                "'python -m ha_inference.preflight cdk.out' (bedrock:GetInferenceProfile) "
+                "before deploying.",
+            )
         self.partition = partition_of(self.source_region)
         self.profile_arn = (
             f"arn:{self.partition}:bedrock:{self.source_region}:{stack.account}:"
@@ -359,6 +372,12 @@ class ApplicationInferenceProfile(_Profile):
                 "CrossRegionInferenceProfile, multi-Region) or model_id (a foundation model in "
                 f"this Region), got source={source!r}, model_id={model_id!r}; pass one of them"
             )
+        claim_name(
+            self,
+            "application inference profile",
+            inference_profile_name,
+            "inference_profile_name",
+        )
         stack = cdk.Stack.of(self)
         region = concrete_region("ApplicationInferenceProfile", stack)
         if region in REGIONS_WITHOUT["AWS::Bedrock::ApplicationInferenceProfile"]:

@@ -1,9 +1,10 @@
 """GENREL05-BP01 step 4: every Region that uses an inference profile is fully covered.
 
 Constructs mark what they are: inference profiles record where they are used and where they
-route, supporting infrastructure records its kind. A mark is construct metadata
-(``ha-inference:inference-profile``, ``ha-inference:supporting``, visible in the cloud
-assembly) and an entry in an in-process registry per app, which :class:`RegionCoverage` reads at
+route, imported models (Bedrock Custom Model Import) the one Region that serves them, supporting
+infrastructure its kind. A mark is construct metadata (``ha-inference:inference-profile``,
+``ha-inference:imported-model``, ``ha-inference:supporting``, visible in the cloud assembly)
+and an entry in an in-process registry per app, which :class:`RegionCoverage` reads at
 synth time. Any construct can be marked with :func:`mark_supporting`, so the check covers stacks
 built with or without this library. (Reading every construct's metadata back through jsii cost
 seconds per app; the registry costs one call per mark.)
@@ -23,6 +24,7 @@ from ha_inference._internal.validation import LateCheck
 
 SUPPORTING_METADATA = "ha-inference:supporting"
 PROFILE_METADATA = "ha-inference:inference-profile"
+IMPORTED_MODEL_METADATA = "ha-inference:imported-model"
 
 
 _MARKS: weakref.WeakKeyDictionary[IConstruct, list[tuple[IConstruct, str, Any]]] = (
@@ -46,14 +48,21 @@ def mark_profile(construct: IConstruct, profile: dict[str, Any]) -> None:
     _mark(construct, PROFILE_METADATA, profile)
 
 
+def mark_imported_model(construct: IConstruct, model: dict[str, Any]) -> None:
+    """Records a model imported into Bedrock in its stack's Region (the only Region serving it):
+    ``importedModelName``, ``region``, ``s3Uri``."""
+    _mark(construct, IMPORTED_MODEL_METADATA, model)
+
+
 class RegionCoverage(Construct):
     """An app-level check that each Region using a profile has everything it needs.
 
     Add it once, to the app (or a stage); it creates no resources. At synth it fails with one
     message that lists, per Region, what is missing:
 
-    * every Region with a stack that uses an inference profile has each ``supporting`` kind
-      (for example ``bedrock-endpoints``, ``vector-search``, ``compute``);
+    * every Region with a stack that uses an inference profile or serves an imported model has
+      each ``supporting`` kind (for example ``bedrock-endpoints``, ``vector-search``,
+      ``compute``);
     * every Region the app deploys to is a source Region of each profile geography it uses;
     * with ``require_all_destinations`` (default), every Region a profile can route to is itself
       deployed, so the loss of any one Region leaves the others serving.
@@ -80,6 +89,7 @@ class RegionCoverage(Construct):
         prefix = f"{scope.node.path}/" if scope.node.path else ""
         kinds: dict[str, set[str]] = defaultdict(set)
         profiles: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        uses: dict[str, set[str]] = defaultdict(set)
         for construct, kind, data in _MARKS.get(self.node.root, []):
             if not construct.node.path.startswith(prefix):
                 continue
@@ -88,19 +98,23 @@ class RegionCoverage(Construct):
                 continue
             if kind == SUPPORTING_METADATA:
                 kinds[region].add(data)
+            elif kind == IMPORTED_MODEL_METADATA:
+                uses[region].add(f"serves imported model {data['importedModelName']!r}")
             else:
                 profiles[region].append(data)
+                uses[region].add("uses an inference profile")
         deployed = {
             stack.region for stack in _stacks(scope) if not cdk.Token.is_unresolved(stack.region)
         }
 
         problems = []
-        for region in sorted(profiles):
+        for region in sorted(uses):
             missing = [kind for kind in self.supporting if kind not in kinds[region]]
             if missing:
                 problems.append(
-                    f"{region} uses an inference profile but has no {', '.join(missing)}; add "
-                    "that supporting infrastructure to the Region's stack"
+                    f"{region} {' and '.join(sorted(uses[region]))} but has no "
+                    f"{', '.join(missing)}; add that supporting infrastructure to the Region's "
+                    "stack"
                 )
         used = {p["profileId"]: p for region_profiles in profiles.values() for p in region_profiles}
         for profile_id, profile in sorted(used.items()):

@@ -15,7 +15,8 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from ha_inference._internal.nag import acknowledge
+from ha_inference._internal.logs import new_log_group
+from ha_inference._internal.nag import INLINE_POLICY, acknowledge
 from ha_inference._internal.network import closed_security_group
 from ha_inference._internal.validation import select_zonal_subnets
 from ha_inference.checks.coverage import mark_supporting
@@ -80,7 +81,9 @@ class MultiAzFunction(Construct):
     * an execution role with no AWS managed policies: writes to its own log group, manages
       its network interfaces and sends traces. Everything else comes from ``grant_*`` calls
       on other constructs (``collection.grant_read(function)``);
-    * a log group kept for one year (``RETAIN`` on stack deletion);
+    * a log group kept for one year (``RETAIN`` on stack deletion; it has a generated name, so
+      a retained one never blocks the next deploy), encrypted with ``log_encryption_key``
+      when given;
     * environment variables encrypted with a new customer managed KMS key with yearly
       rotation (the key is scheduled for deletion with the stack, as nothing else uses it);
       pass ``environment_encryption`` to share a key;
@@ -110,6 +113,7 @@ class MultiAzFunction(Construct):
         dead_letter_queue: sqs.IQueue | None = None,
         environment_encryption: kms.IKey | None = None,
         log_retention: logs.RetentionDays = logs.RetentionDays.ONE_YEAR,
+        log_encryption_key: kms.IKey | None = None,
         role: iam.IRole | None = None,
     ) -> None:
         """
@@ -133,6 +137,9 @@ class MultiAzFunction(Construct):
         :param environment_encryption: Key for the environment variables at rest.
             Default: a new customer managed key with rotation.
         :param log_retention: How long the log group keeps events. Default: one year.
+        :param log_encryption_key: Customer managed key for the log group (a key defined in
+            the app gets the policy statement CloudWatch Logs needs). Default: none, CloudWatch
+            Logs' own encryption.
         :param role: Execution role to use instead of a new one; the function adds its log,
             network-interface and tracing permissions to it. Default: a new role.
         """
@@ -149,7 +156,7 @@ class MultiAzFunction(Construct):
                 "unset to share the account's concurrency"
             )
 
-        zonal = select_zonal_subnets("vpc_subnets", vpc, vpc_subnets)
+        zonal = select_zonal_subnets("vpc_subnets", vpc, vpc_subnets, scope=self)
         self.availability_zones = zonal.availability_zones
         """The AZs of the function's subnets, in subnet order (tokens for an imported VPC)."""
 
@@ -170,11 +177,8 @@ class MultiAzFunction(Construct):
                 description="Execution role of a multi-AZ Lambda function (no managed policies)",
             )
         )
-        self.log_group = logs.LogGroup(
-            self,
-            "LogGroup",
-            retention=log_retention,
-            removal_policy=cdk.RemovalPolicy.RETAIN,
+        self.log_group = new_log_group(
+            self, "LogGroup", retention=log_retention, encryption_key=log_encryption_key
         )
         if environment_encryption is None:
             environment_encryption = kms.Key(
@@ -201,6 +205,9 @@ class MultiAzFunction(Construct):
             ],
             roles=[self.role],
         )
+        acknowledge(wildcard, "NIST.800.53.R5-IAMNoInlinePolicy", INLINE_POLICY)
+        if role is None:
+            acknowledge(self.role, "NIST.800.53.R5-IAMNoInlinePolicy", INLINE_POLICY)
         acknowledge(
             wildcard,
             "AwsSolutions-IAM5[Resource::*]",

@@ -28,8 +28,14 @@ class ShippedHandler(enum.Enum):
     """Embeds ``{"documents": [...]}`` and bulk-writes them into the vector index."""
     CREATE_INDEX = "create_index.on_event"
     """Custom resource (provider framework): creates the k-NN index with the shipped mapping."""
-    ENDPOINT_TARGETS = "endpoint_targets.handler"
-    """Custom resource: registers a VPC endpoint's interface IPs as NLB targets."""
+    ENDPOINT_TARGETS = "endpoint_targets.on_event"
+    """Custom resource (through the provider framework): registers a VPC endpoint's interface IPs
+    as NLB targets."""
+    MODEL_IMPORT = "model_import.on_event"
+    """Custom resource (provider framework): starts a Bedrock Custom Model Import job, and deletes
+    the imported model on Delete."""
+    MODEL_IMPORT_IS_COMPLETE = "model_import.is_complete"
+    """The ``isComplete`` handler of the same custom resource: waits for the import job."""
 
 
 def handler_code() -> lambda_.Code:

@@ -11,7 +11,12 @@ module gives handlers three things, standard library and botocore only:
   multiply and a call never outlives the invocation;
 * :func:`call_with_retries`: capped exponential backoff with full jitter around one operation,
   that retries only what :func:`is_retryable` says is transient and never sleeps past the
-  deadline.
+  deadline;
+* :class:`ClientCache`: botocore clients whose timeouts fit the time left, built once per
+  timeout pair (whole seconds) and reused across invocations;
+* :func:`summarize`, :func:`redact` and :func:`request_id`: what a handler may tell its caller
+  about a failure (an error code or status, never an ARN or account id) and the id that finds
+  the details in the log.
 
 What is retryable: throttling and transient server errors from AWS APIs (HTTP 429 and 5xx, and
 the error codes in :data:`RETRYABLE_CODES`), and network failures: botocore's
@@ -19,14 +24,20 @@ the error codes in :data:`RETRYABLE_CODES`), and network failures: botocore's
 endpoint interface or AZ looks like) and ``HTTPClientError`` family (read timeouts, closed
 connections, truncated streams), and the standard library's ``OSError`` and
 ``http.client.HTTPException`` (``IncompleteRead``). Client errors (4xx other than 429) are not.
+An error with a boolean ``retryable`` attribute (the collection errors of ``aoss.py``) decides
+for itself.
 """
 
 from __future__ import annotations
 
 import http.client
 import logging
+import math
 import random
+import re
+import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -125,11 +136,63 @@ class Deadline:
     def client_config(self, *, connect: float = 3.0, read: float = 30.0) -> Config:
         """A botocore config for one call: timeouts within the time left, no botocore retries."""
         connect_timeout, read_timeout = self.timeouts(connect=connect, read=read)
-        return Config(
-            connect_timeout=connect_timeout,
-            read_timeout=read_timeout,
-            retries={"mode": "standard", "total_max_attempts": 1},
-        )
+        return single_attempt_config(connect_timeout, read_timeout)
+
+    def timeout(self, cap: float) -> float:
+        """One timeout for a call that takes a single one (``urllib``): at most ``cap`` and at
+        most the time left, at least :data:`MIN_CALL_SECONDS`."""
+        return max(MIN_CALL_SECONDS, min(cap, self.remaining()))
+
+
+def single_attempt_config(connect_timeout: float, read_timeout: float) -> Config:
+    """A botocore config with these timeouts and botocore's own retries off (one attempt)."""
+    return Config(
+        connect_timeout=connect_timeout,
+        read_timeout=read_timeout,
+        retries={"mode": "standard", "total_max_attempts": 1},
+    )
+
+
+class ClientCache:
+    """botocore clients whose timeouts fit the time left, reused across invocations.
+
+    ``factory(config)`` builds a client (``boto3.client("bedrock-runtime", config=config, ...)``).
+    :meth:`get` asks the deadline for ``(connect, read)`` timeouts, rounds them down to whole
+    seconds (so a call never gets more time than is left) and returns the client built for that
+    pair, building it on first use. While the invocation has plenty of time that is always the
+    same client; near the deadline a few shorter ones appear, and the least recently used beyond
+    ``size`` are dropped. Thread-safe.
+    """
+
+    def __init__(
+        self,
+        factory: Callable[[Config], Any],
+        *,
+        connect: float = 3.0,
+        read: float = 30.0,
+        size: int = 4,
+    ) -> None:
+        self._factory = factory
+        self._connect = connect
+        self._read = read
+        self._size = size
+        self._clients: OrderedDict[tuple[int, int], Any] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, deadline: Deadline) -> Any:
+        """The client for the time ``deadline`` has left."""
+        connect, read = deadline.timeouts(connect=self._connect, read=self._read)
+        key = (max(1, math.floor(connect)), max(1, math.floor(read)))
+        with self._lock:
+            client = self._clients.get(key)
+            if client is None:
+                client = self._factory(single_attempt_config(*key))
+                self._clients[key] = client
+                while len(self._clients) > self._size:
+                    self._clients.popitem(last=False)
+            else:
+                self._clients.move_to_end(key)
+            return client
 
 
 def error_code(err: BaseException) -> str:
@@ -148,6 +211,9 @@ def http_status(err: BaseException) -> int:
 
 def is_retryable(err: BaseException) -> bool:
     """Throttling, transient server errors and network failures (see the module docstring)."""
+    verdict = getattr(err, "retryable", None)
+    if isinstance(verdict, bool):
+        return verdict
     if isinstance(err, ClientError):
         status = http_status(err)
         return error_code(err) in RETRYABLE_CODES or status == 429 or status >= 500
@@ -161,12 +227,48 @@ def is_retryable(err: BaseException) -> bool:
     )
 
 
+_ERROR_CODE = re.compile(r"^[A-Za-z][A-Za-z0-9.]{0,63}$")
+
+
+def summarize(err: BaseException) -> str:
+    """A short description of ``err`` that is safe to show a caller: an AWS error code, an HTTP
+    status or the kind of failure, never an AWS error message (those name ARNs and accounts).
+
+    An error with a string ``summary`` attribute gives its own.
+    """
+    summary = getattr(err, "summary", None)
+    if isinstance(summary, str):
+        return summary
+    if isinstance(err, RetriesExhaustedError):
+        return summarize(err.last)
+    if isinstance(err, DeadlineExceededError):
+        return "no time left in the invocation"
+    if isinstance(err, ClientError):
+        code = error_code(err)
+        return code if _ERROR_CODE.match(code) else f"HTTP {http_status(err)}"
+    if isinstance(err, BotocoreConnectionError):
+        return "connection failure"
+    if isinstance(err, HTTPClientError | IncompleteReadError | http.client.HTTPException | OSError):
+        return "network failure"
+    return "internal error"
+
+
 def describe(err: BaseException) -> str:
     """A short description for logs: the error code and message, or the exception's text."""
     if isinstance(err, ClientError):
         error = err.response.get("Error", {})
         return f"{error.get('Code', 'error')}: {error.get('Message', '')}".rstrip(": ")
     return f"{type(err).__name__}: {err}"
+
+
+def _sleep(seconds: float) -> None:
+    """``time.sleep``, looked up at each call (a test may replace it)."""
+    time.sleep(seconds)
+
+
+def _uniform(low: float, high: float) -> float:
+    """``random.uniform``, looked up at each call (a test may replace it)."""
+    return random.uniform(low, high)
 
 
 @dataclass
@@ -177,8 +279,8 @@ class Backoff:
     max_attempts: int = 4
     base_delay: float = 0.25
     max_delay: float = 4.0
-    sleep: Callable[[float], None] = time.sleep
-    jitter: Callable[[float, float], float] = random.uniform
+    sleep: Callable[[float], None] = _sleep
+    jitter: Callable[[float, float], float] = _uniform
 
     def delay(self, attempt: int) -> float:
         return self.jitter(0.0, min(self.max_delay, self.base_delay * 2 ** (attempt - 1)))
@@ -240,3 +342,22 @@ def truncate_utf8(text: str, limit: int) -> str:
     if len(encoded) <= limit:
         return text
     return encoded[:limit].decode("utf-8", "ignore")
+
+
+_ARN = re.compile(r"arn:aws[a-zA-Z-]*:[^\s\"',;)\]}]*")
+_ACCOUNT_ID = re.compile(r"(?<![0-9])[0-9]{12}(?![0-9])")
+
+
+def redact(text: str) -> str:
+    """``text`` with ARNs and 12-digit account ids replaced by ``<arn>`` and ``<account>``.
+
+    AWS error messages name the caller's role ARN ("User: arn:aws:sts::123456789012:assumed-role/
+    ... is not authorized"); a handler logs them whole but never repeats them to its caller.
+    """
+    return _ACCOUNT_ID.sub("<account>", _ARN.sub("<arn>", text))
+
+
+def request_id(context: Any) -> str:
+    """The Lambda request id of the invocation (``"unknown"`` without a Lambda context)."""
+    value = getattr(context, "aws_request_id", None)
+    return value if isinstance(value, str) and value else "unknown"

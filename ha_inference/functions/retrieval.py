@@ -6,39 +6,55 @@ from the Lambda runtime; no bundling).
 Event: ``{"question": "..."}``, or an API Gateway / Lambda function URL / ALB event whose
 ``body`` is that JSON (base64 when ``isBase64Encoded``).
 
-Response, always in the proxy shape ``{"statusCode", "headers", "body"}`` with a JSON body:
+Response, always in the proxy shape ``{"statusCode", "headers", "body"}`` with a JSON body that
+carries the Lambda ``requestId`` (the key to the details in the function's log):
 
-* 200 ``{"answer": "...", "sources": [{"id", "score", "text", <metadata fields>}]}``;
-* 400 ``{"error": "...", "field": "question"}`` for a missing, empty, non-string or oversize
-  question (``"field": "body"`` when the body is not a JSON object);
-* 502 ``{"error": "..."}`` when Bedrock or the collection refuses the request (for example
-  access denied);
-* 503 ``{"error": "...", "retryable": true}`` when they still throttle after the retries;
-* 500 ``{"error": "internal error"}`` for anything unexpected (details go to the log only).
+* 200 ``{"answer", "complete", "stopReason", "sources", "requestId"}``. ``complete`` is true
+  only when the model ended its answer (``stopReason`` ``end_turn`` or ``stop_sequence``), or
+  when nothing matched (``stopReason`` ``no_passages``, no model call). A cut-off answer
+  (``max_tokens``, ``model_context_window_exceeded``) is returned as far as it got, with
+  ``complete`` false. When a guardrail intervened or content filtering blocked the answer
+  (``guardrail_intervened``, ``content_filtered``), ``answer`` is the model's text (the
+  guardrail's message, or empty), ``complete`` is false and ``sources`` is empty: the text is
+  not grounded in the passages. ``sources``: ``[{"id", "score", "text", "metadata"}]``, the
+  passages given to the model (each cut to ``MAX_PASSAGE_CHARS``, no more than
+  ``MAX_CONTEXT_CHARS`` in all);
+* 400 ``{"error", "field", "requestId"}``: the question is missing, empty, not a string or
+  too long, or the body is not a JSON object (also when nested too deeply to parse, or larger
+  than 12 bytes per allowed question character plus 4 KiB);
+* 502 ``{"error", "dependency", "requestId"}``: Bedrock (``"bedrock"``) or the collection
+  (``"collection"``) refused the request (access denied, validation) or answered with
+  something malformed. Retrying will not help; the error names the AWS error code or HTTP
+  status, never the AWS message;
+* 503 ``{"error", "dependency", "retryable": true, "requestId"}``: a dependency kept
+  throttling, failing (5xx) or could not be reached (connection failures, timeouts, truncated
+  answers) through every attempt, or the invocation ran out of time. Retry later;
+* 500 ``{"error": "internal error", "requestId"}`` for anything unexpected, and
+  ``{"error", "setting", "requestId"}`` when a setting is missing or invalid (logged once per
+  execution environment, with the detail).
+
+Retries: throttling and transient errors of Bedrock (HTTP 429 and 5xx, the codes in
+``resilience.RETRYABLE_CODES``) and of the collection (429, 5xx), and network failures of
+either, with capped exponential backoff and full jitter, ``MAX_ATTEMPTS`` attempts per call.
+Every call's timeouts fit the time the invocation has left (less a 2 s reserve to answer);
+botocore's own retries are off. A malformed answer is never retried.
 
 Steps:
 
-1. Bedrock ``InvokeModel`` on ``EMBEDDING_MODEL_ID`` with the Titan Text Embeddings V2 request
-   ``{"inputText", "dimensions", "normalize": true}``, which answers ``{"embedding": [...]}``.
-2. ``POST {COLLECTION_ENDPOINT}/{INDEX_NAME}/_search`` with a k-NN query on ``VECTOR_FIELD``,
-   signed with SigV4 for service ``aoss`` (see ``aoss.py``).
+1. Bedrock ``InvokeModel`` on ``EMBEDDING_MODEL_ID`` (Titan Text Embeddings V2, see
+   ``embeddings.py``).
+2. ``POST {COLLECTION_ENDPOINT}/{INDEX_NAME}/_search`` with a k-NN query on the vector field,
+   signed with SigV4 for ``aoss`` (see ``aoss.py``).
 3. Bedrock ``Converse`` on ``MODEL_ID`` (an inference profile id such as
    ``us.anthropic.claude-...``) with the numbered passages in the user message. With no
    passages found, Converse is not called and the answer says so.
 
-Throttling (Bedrock ``ThrottlingException``, ``ServiceUnavailableException`` and other
-transient errors; HTTP 429 and 5xx or no answer from the collection) is retried with
-exponential backoff and full jitter, ``MAX_ATTEMPTS`` attempts in all, and never past the
-invocation's deadline (it answers 503 while there is time left to answer). botocore's own
-retries are off (one attempt per call) so that attempts do not multiply.
-
-Environment (read once, at the first invocation):
-
-``MODEL_ID``, ``EMBEDDING_MODEL_ID``, ``COLLECTION_ENDPOINT`` and ``INDEX_NAME`` are required.
-``VECTOR_FIELD`` (default ``vector``), ``TEXT_FIELD`` (``text``), ``METADATA_FIELDS``
-(comma-separated fields returned with each source, default none), ``EMBEDDING_DIMENSIONS``
-(``1024``; Titan V2 takes 256, 512 or 1024), ``TOP_K`` (``5``), ``MAX_QUESTION_CHARS``
-(``4000``), ``MAX_ATTEMPTS`` (``4``), ``MAX_TOKENS`` (``1024``), ``AWS_REGION`` (set by Lambda).
+Environment (read once, at the first invocation): ``MODEL_ID``, ``EMBEDDING_MODEL_ID`` and
+``COLLECTION_ENDPOINT`` are required; the index settings of ``vector_index.IndexDefinition``
+(``INDEX_NAME``, ``VECTOR_FIELD``, ``TEXT_FIELD``, ``METADATA_FIELDS``, ``ID_FIELD``,
+``EMBEDDING_DIMENSIONS``; Titan V2 takes 256, 512 or 1024); ``TOP_K`` (default 5),
+``MAX_QUESTION_CHARS`` (4000), ``MAX_ATTEMPTS`` (4), ``MAX_TOKENS`` (1024),
+``MAX_PASSAGE_CHARS`` (2000), ``MAX_CONTEXT_CHARS`` (12000); ``AWS_REGION`` (set by Lambda).
 """
 
 from __future__ import annotations
@@ -47,38 +63,27 @@ import base64
 import binascii
 import json
 import logging
+import math
 import os
-import random
-import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from dataclasses import dataclass
+from typing import Any
 
-import boto3
-from botocore.config import Config as BotoConfig
-from botocore.exceptions import ClientError, HTTPClientError
+from botocore.exceptions import ClientError
 
-try:  # Imported as ha_inference.functions.retrieval (library, tests) or top-level (Lambda).
-    from . import aoss
+try:  # ha_inference.functions.retrieval (library, tests) or top-level (Lambda)
+    from . import aoss, embeddings, resilience, settings, vector_index
+    from . import store as vector_store
 except ImportError:  # pragma: no cover - the Lambda runtime path
     import aoss  # type: ignore[no-redef,import-not-found]
+    import embeddings  # type: ignore[no-redef,import-not-found]
+    import resilience  # type: ignore[no-redef,import-not-found]
+    import settings  # type: ignore[no-redef,import-not-found]
+    import store as vector_store  # type: ignore[no-redef,import-not-found]
+    import vector_index  # type: ignore[no-redef,import-not-found]
 
 LOGGER = logging.getLogger(__name__)
 LOGGER.setLevel(logging.INFO)
-
-T = TypeVar("T")
-
-RETRYABLE_CODES = frozenset(
-    {
-        "ThrottlingException",
-        "TooManyRequestsException",
-        "ServiceUnavailableException",
-        "InternalServerException",
-        "ModelNotReadyException",
-        "ModelTimeoutException",
-    }
-)
-"""Bedrock error codes worth retrying; any HTTP 429 or 5xx is retried as well."""
 
 SYSTEM_PROMPT = (
     "You answer the user's question using only the numbered passages in the user's message. "
@@ -90,72 +95,53 @@ NO_PASSAGES_ANSWER = (
     "No passages in the index match the question, so there is nothing to answer from."
 )
 
+STATUSES = frozenset({200, 400, 500, 502, 503})
+"""Every status the handler answers with."""
 
-class ConfigError(ValueError):
-    """A missing or invalid environment variable; the message names it."""
+COMPLETE_STOP_REASONS = frozenset({"end_turn", "stop_sequence"})
+"""Converse stop reasons of an answer the model finished."""
+
+NO_PASSAGES = "no_passages"
+"""The stop reason of an answer given without calling the model: nothing matched."""
+
+BLOCKED_STOP_REASONS = frozenset({"guardrail_intervened", "content_filtered"})
+"""Converse stop reasons of an answer that is not grounded in the passages: no sources."""
+
+RESERVE_SECONDS = 2.0
+"""Time kept at the end of the invocation to answer."""
+
+SEARCH_TIMEOUT_SECONDS = 10.0
+BEDROCK_READ_SECONDS = 60.0
+
+BEDROCK = "bedrock"
+COLLECTION = "collection"
 
 
 @dataclass(frozen=True)
-class Config:
+class Settings:
     """The function's settings, from its environment."""
 
     model_id: str
-    embedding_model_id: str
-    collection_endpoint: str
-    index_name: str
-    region: str
-    vector_field: str = "vector"
-    text_field: str = "text"
-    metadata_fields: tuple[str, ...] = ()
-    embedding_dimensions: int = 1024
+    store: vector_store.Store
     top_k: int = 5
     max_question_chars: int = 4000
     max_attempts: int = 4
     max_tokens: int = 1024
-    search_timeout_seconds: float = 10.0
+    max_passage_chars: int = 2000
+    max_context_chars: int = 12000
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str]) -> Config:
-        def required(name: str) -> str:
-            value = env.get(name, "").strip()
-            if not value:
-                raise ConfigError(f"environment variable {name} is required and is not set")
-            return value
-
-        def number(name: str, default: int, low: int, high: int) -> int:
-            raw = env.get(name, "").strip()
-            if not raw:
-                return default
-            try:
-                value = int(raw)
-            except ValueError:
-                raise ConfigError(f"{name} must be a whole number, got {raw!r}") from None
-            if not low <= value <= high:
-                raise ConfigError(f"{name} must be {low}-{high}, got {value}")
-            return value
-
-        try:
-            endpoint = aoss.check_endpoint(required("COLLECTION_ENDPOINT"))
-        except ValueError as err:
-            raise ConfigError(str(err)) from None
-        index_name = required("INDEX_NAME")
-        if "/" in index_name or index_name.startswith("_"):
-            raise ConfigError(f"INDEX_NAME must be a plain index name, got {index_name!r}")
-        metadata = tuple(f.strip() for f in env.get("METADATA_FIELDS", "").split(",") if f.strip())
+    def from_environment(cls, env: Mapping[str, str]) -> Settings:
+        """Raises :class:`settings.ConfigError` naming the first missing or invalid setting."""
         return cls(
-            model_id=required("MODEL_ID"),
-            embedding_model_id=required("EMBEDDING_MODEL_ID"),
-            collection_endpoint=endpoint,
-            index_name=index_name,
-            region=required("AWS_REGION"),
-            vector_field=env.get("VECTOR_FIELD", "").strip() or "vector",
-            text_field=env.get("TEXT_FIELD", "").strip() or "text",
-            metadata_fields=metadata,
-            embedding_dimensions=number("EMBEDDING_DIMENSIONS", 1024, 1, 8192),
-            top_k=number("TOP_K", 5, 1, 100),
-            max_question_chars=number("MAX_QUESTION_CHARS", 4000, 1, 100_000),
-            max_attempts=number("MAX_ATTEMPTS", 4, 1, 10),
-            max_tokens=number("MAX_TOKENS", 1024, 1, 64_000),
+            model_id=settings.required(env, "MODEL_ID"),
+            store=vector_store.Store.from_environment(env),
+            top_k=settings.integer(env, "TOP_K", 5, 1, 100),
+            max_question_chars=settings.integer(env, "MAX_QUESTION_CHARS", 4000, 1, 100_000),
+            max_attempts=settings.integer(env, "MAX_ATTEMPTS", 4, 1, 10),
+            max_tokens=settings.integer(env, "MAX_TOKENS", 1024, 1, 64_000),
+            max_passage_chars=settings.integer(env, "MAX_PASSAGE_CHARS", 2000, 100, 100_000),
+            max_context_chars=settings.integer(env, "MAX_CONTEXT_CHARS", 12000, 100, 1_000_000),
         )
 
 
@@ -167,234 +153,218 @@ class BadRequestError(Exception):
         self.field = field
 
 
-class StillThrottledError(Exception):
-    """A dependency kept throttling (or failing transiently) through every attempt."""
+class DependencyError(Exception):
+    """A dependency failed; ``status`` is 502 (refused, malformed) or 503 (unavailable)."""
 
-
-@dataclass
-class Backoff:
-    """Retries transient failures with capped exponential backoff and full jitter.
-
-    Attempt ``n`` (from 1) that fails transiently waits ``uniform(0, min(cap, base * 2**(n-1)))``
-    seconds before the next one. With ``time_left`` (seconds left in the invocation), it stops
-    early rather than let Lambda time out mid-retry, keeping ``reserve`` seconds to answer.
-    """
-
-    max_attempts: int
-    base_delay: float = 0.25
-    max_delay: float = 4.0
-    sleep: Callable[[float], None] = time.sleep
-    jitter: Callable[[float, float], float] = random.uniform
-    time_left: Callable[[], float] | None = None
-    reserve: float = 2.0
-
-    def call(self, what: str, operation: Callable[[], T]) -> T:
-        for attempt in range(1, self.max_attempts + 1):
-            try:
-                return operation()
-            except Exception as err:
-                if not is_retryable(err):
-                    raise
-                if attempt == self.max_attempts:
-                    raise StillThrottledError(
-                        f"{what} is throttled or unavailable after {attempt} attempts "
-                        f"({describe(err)}); retry later"
-                    ) from err
-                delay = self.jitter(0.0, min(self.max_delay, self.base_delay * 2 ** (attempt - 1)))
-                if self.time_left is not None and self.time_left() < delay + self.reserve:
-                    raise StillThrottledError(
-                        f"{what} is throttled or unavailable after {attempt} attempts "
-                        f"({describe(err)}) and the invocation is running out of time; "
-                        "retry later"
-                    ) from err
-                LOGGER.warning(
-                    "%s failed transiently (%s), attempt %d of %d; retrying in %.2f s",
-                    what,
-                    describe(err),
-                    attempt,
-                    self.max_attempts,
-                    delay,
-                )
-                self.sleep(delay)
-        raise AssertionError("unreachable")  # pragma: no cover
-
-
-def is_retryable(err: BaseException) -> bool:
-    """Throttling and transient server or network failures."""
-    if isinstance(err, aoss.CollectionError):
-        return err.retryable
-    if isinstance(err, HTTPClientError):  # connection and read timeouts, resets
-        return True
-    if isinstance(err, ClientError):
-        code = err.response.get("Error", {}).get("Code", "")
-        status = err.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
-        return code in RETRYABLE_CODES or status == 429 or status >= 500
-    return False
-
-
-def describe(err: BaseException) -> str:
-    if isinstance(err, ClientError):
-        error = err.response.get("Error", {})
-        return f"{error.get('Code', 'error')}: {error.get('Message', '')}".rstrip(": ")
-    return str(err)
+    def __init__(self, status: int, dependency: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.dependency = dependency
 
 
 @dataclass(frozen=True)
 class Passage:
-    """One search hit."""
+    """One search hit, as given to the model."""
 
     id: str
     score: float
     text: str
-    metadata: Mapping[str, Any] = field(default_factory=dict)
+    metadata: Mapping[str, Any]
 
     def source(self) -> dict[str, Any]:
-        return {"id": self.id, "score": self.score, "text": self.text, **self.metadata}
+        return {"id": self.id, "score": self.score, "text": self.text, "metadata": self.metadata}
 
 
-CredentialsProvider = Callable[[], aoss.Credentials]
+@dataclass(frozen=True)
+class Answer:
+    text: str
+    stop_reason: str
 
 
 class Retriever:
-    """Answers questions from the collection; clients are created on first use.
+    """Answers questions from the collection.
 
-    Tests pass stubbed ``bedrock`` clients, a ``credentials`` provider, ``sleep`` and
-    ``jitter``.
+    Tests pass :class:`store.Doubles` for the clients, the backoff and the clock.
     """
 
-    def __init__(
-        self,
-        config: Config,
-        *,
-        bedrock: Any = None,
-        credentials: CredentialsProvider | None = None,
-        sleep: Callable[[float], None] = time.sleep,
-        jitter: Callable[[float, float], float] = random.uniform,
-        urlopen: aoss.Opener | None = None,
-    ) -> None:
+    def __init__(self, config: Settings, *, doubles: vector_store.Doubles | None = None) -> None:
         self.config = config
-        self._bedrock = bedrock
-        self._credentials = credentials
-        self._urlopen = urlopen
-        self.backoff = Backoff(config.max_attempts, sleep=sleep, jitter=jitter)
+        self.connections = vector_store.Connections(
+            config.store,
+            max_attempts=config.max_attempts,
+            bedrock_read=BEDROCK_READ_SECONDS,
+            doubles=doubles,
+        )
 
-    @property
-    def bedrock(self) -> Any:
-        if self._bedrock is None:
-            self._bedrock = boto3.client(
-                "bedrock-runtime",
-                region_name=self.config.region,
-                config=BotoConfig(
-                    retries={"mode": "standard", "total_max_attempts": 1},
-                    connect_timeout=5,
-                    read_timeout=60,
-                ),
+    def handle(self, event: Any, context: Any = None) -> dict[str, Any]:
+        """Answers one event; never raises."""
+        rid = resilience.request_id(context)
+        deadline = self.connections.deadline(context, reserve=RESERVE_SECONDS)
+        try:
+            question = parse_question(event, self.config.max_question_chars)
+            vector = self._step(
+                BEDROCK, lambda: self.connections.embedder.embed(question, deadline)
             )
-        return self._bedrock
+            passages = self._step(COLLECTION, lambda: self.search(vector, deadline))
+            if not passages:
+                answer = Answer(NO_PASSAGES_ANSWER, NO_PASSAGES)
+            else:
+                answer = self._step(BEDROCK, lambda: self.converse(question, passages, deadline))
+        except BadRequestError as err:
+            return respond(400, {"error": str(err), "field": err.field, "requestId": rid})
+        except DependencyError as err:
+            body: dict[str, Any] = {"error": str(err), "dependency": err.dependency}
+            if err.status == 503:
+                body["retryable"] = True
+            return respond(err.status, {**body, "requestId": rid})
+        except Exception:
+            LOGGER.exception("unexpected failure (request %s)", rid)
+            return respond(500, {"error": "internal error", "requestId": rid})
+        complete = answer.stop_reason in COMPLETE_STOP_REASONS | {NO_PASSAGES}
+        grounded = answer.stop_reason not in BLOCKED_STOP_REASONS
+        LOGGER.info(
+            "answered a %d-character question from %d passages (stop reason %s)",
+            len(question),
+            len(passages),
+            answer.stop_reason,
+        )
+        return respond(
+            200,
+            {
+                "answer": answer.text,
+                "complete": complete,
+                "stopReason": answer.stop_reason,
+                "sources": [p.source() for p in passages] if grounded else [],
+                "requestId": rid,
+            },
+        )
 
-    def credentials(self) -> aoss.Credentials:
-        if self._credentials is None:
-            session_credentials = boto3.Session().get_credentials()
-            if session_credentials is None:
-                raise RuntimeError("no AWS credentials found to sign the collection request")
-            self._credentials = session_credentials.get_frozen_credentials
-        return self._credentials()
-
-    def embed(self, question: str) -> list[float]:
-        request = {
-            "inputText": question,
-            "dimensions": self.config.embedding_dimensions,
-            "normalize": True,
-        }
-
-        def call() -> list[float]:
-            response = self.bedrock.invoke_model(
-                modelId=self.config.embedding_model_id,
-                body=json.dumps(request),
-                contentType="application/json",
-                accept="application/json",
+    def _step(self, dependency: str, run: Callable[[], Any]) -> Any:
+        """``run()``, its dependency failures turned into :class:`DependencyError`."""
+        name = "Bedrock" if dependency == BEDROCK else "the vector collection"
+        try:
+            return run()
+        except (resilience.RetriesExhaustedError, resilience.DeadlineExceededError) as err:
+            LOGGER.warning("%s is unavailable: %s", name, resilience.describe(err))
+            raise DependencyError(
+                503,
+                dependency,
+                f"{name} is throttled or unavailable ({resilience.summarize(err)}); retry later",
+            ) from err
+        except (ClientError, aoss.CollectionError, embeddings.ModelAnswerError) as err:
+            LOGGER.error(
+                "%s refused the request or answered badly: %s", name, resilience.describe(err)
             )
-            embedding = json.loads(response["body"].read())["embedding"]
-            if not isinstance(embedding, list) or not embedding:
-                raise ValueError("the embedding model answered without an embedding")
-            return [float(x) for x in embedding]
+            raise DependencyError(
+                502,
+                dependency,
+                f"{name} refused the request or answered badly ({resilience.summarize(err)})",
+            ) from err
 
-        return self.backoff.call("Bedrock InvokeModel (embedding)", call)
-
-    def search(self, vector: Sequence[float]) -> list[Passage]:
-        config = self.config
+    def search(self, vector: Sequence[float], deadline: resilience.Deadline) -> list[Passage]:
+        """The passages nearest to ``vector``, capped for the prompt."""
+        config, index = self.config, self.config.store.index
         query = {
             "size": config.top_k,
-            "query": {"knn": {config.vector_field: {"vector": list(vector), "k": config.top_k}}},
-            "_source": [config.text_field, *config.metadata_fields],
+            "query": {"knn": {index.vector_field: {"vector": list(vector), "k": config.top_k}}},
+            "_source": [index.text_field, index.id_field, *index.metadata_fields],
         }
-        url = f"{config.collection_endpoint}/{config.index_name}/_search"
-        options = {} if self._urlopen is None else {"urlopen": self._urlopen}
+        url = self.connections.collection.url(index.name, "_search")
 
-        def call() -> Any:
-            return aoss.post_json(
-                url,
-                query,
-                credentials=self.credentials(),
-                region=config.region,
-                timeout=config.search_timeout_seconds,
-                **options,
+        def call(attempt: resilience.Deadline) -> Any:
+            return self.connections.collection.request(
+                "POST", url, document=query, deadline=attempt, timeout=SEARCH_TIMEOUT_SECONDS
             )
 
-        answer = self.backoff.call("OpenSearch Serverless search", call)
-        passages = []
-        for hit in answer.get("hits", {}).get("hits", []):
-            source = hit.get("_source") or {}
-            text = source.get(config.text_field)
-            if not isinstance(text, str) or not text.strip():
-                continue
-            passages.append(
-                Passage(
-                    id=str(hit.get("_id", "")),
-                    score=float(hit.get("_score") or 0.0),
-                    text=text,
-                    metadata={k: source[k] for k in config.metadata_fields if k in source},
-                )
-            )
-        return passages
+        answer = resilience.call_with_retries(
+            "OpenSearch Serverless search",
+            call,
+            deadline=deadline,
+            backoff=self.connections.backoff,
+        )
+        return self._cap(parse_hits(answer, index))
 
-    def answer(self, question: str, passages: Sequence[Passage]) -> str:
+    def _cap(self, passages: list[Passage]) -> list[Passage]:
+        """Each passage cut to ``max_passage_chars``; no more than ``max_context_chars`` in all."""
+        kept: list[Passage] = []
+        total = 0
+        for passage in passages:
+            text = passage.text[: self.config.max_passage_chars]
+            if kept and total + len(text) > self.config.max_context_chars:
+                break
+            total += len(text)
+            kept.append(Passage(passage.id, passage.score, text, passage.metadata))
+        return kept
+
+    def converse(
+        self, question: str, passages: Sequence[Passage], deadline: resilience.Deadline
+    ) -> Answer:
         numbered = "\n\n".join(f"[{n}] {p.text}" for n, p in enumerate(passages, start=1))
         prompt = f"<passages>\n{numbered}\n</passages>\n\nQuestion: {question}"
 
-        def call() -> str:
-            response = self.bedrock.converse(
+        def call(attempt: resilience.Deadline) -> Answer:
+            response = self.connections.bedrock.get(attempt).converse(
                 modelId=self.config.model_id,
                 system=[{"text": SYSTEM_PROMPT}],
                 messages=[{"role": "user", "content": [{"text": prompt}]}],
                 inferenceConfig={"maxTokens": self.config.max_tokens},
             )
-            content = response["output"]["message"]["content"]
-            return "".join(block["text"] for block in content if "text" in block).strip()
+            return parse_converse(response)
 
-        return self.backoff.call("Bedrock Converse", call)
-
-    def handle(self, event: Any) -> dict[str, Any]:
-        try:
-            question = parse_question(event, self.config.max_question_chars)
-            vector = self.embed(question)
-            passages = self.search(vector)
-            answer = self.answer(question, passages) if passages else NO_PASSAGES_ANSWER
-        except BadRequestError as err:
-            return respond(400, {"error": str(err), "field": err.field})
-        except StillThrottledError as err:
-            LOGGER.warning("giving up: %s", err)
-            return respond(503, {"error": str(err), "retryable": True})
-        except (ClientError, aoss.CollectionError) as err:
-            LOGGER.error("a dependency refused the request: %s", describe(err))
-            return respond(502, {"error": f"a dependency refused the request ({describe(err)})"})
-        except Exception:
-            LOGGER.exception("unexpected failure")
-            return respond(500, {"error": "internal error"})
-        LOGGER.info(
-            "answered a %d-character question from %d passages", len(question), len(passages)
+        return resilience.call_with_retries(
+            "Bedrock Converse", call, deadline=deadline, backoff=self.connections.backoff
         )
-        return respond(200, {"answer": answer, "sources": [p.source() for p in passages]})
+
+
+def parse_hits(answer: Any, index: vector_index.IndexDefinition) -> list[Passage]:
+    """The passages of a search answer; raises ``aoss.MalformedAnswerError`` for an answer that
+    is not a search result (hits not a list, a hit not an object, a score not a number)."""
+
+    def malformed(problem: str) -> aoss.MalformedAnswerError:
+        return aoss.MalformedAnswerError(200, f"the search answer {problem}")
+
+    hits = answer.get("hits") if isinstance(answer, dict) else None
+    items = hits.get("hits") if isinstance(hits, dict) else None
+    if not isinstance(items, list):
+        raise malformed("has no hits.hits list")
+    passages = []
+    for position, hit in enumerate(items):
+        if not isinstance(hit, dict):
+            raise malformed(f"has a hit that is not an object at {position}")
+        score = hit.get("_score")
+        if (
+            isinstance(score, bool)
+            or not isinstance(score, int | float)
+            or not math.isfinite(score)
+        ):
+            raise malformed(f"has a hit without a numeric _score at {position}")
+        source = hit.get("_source")
+        if not isinstance(source, dict):
+            raise malformed(f"has a hit without a _source object at {position}")
+        text = source.get(index.text_field)
+        if not isinstance(text, str) or not text.strip():
+            LOGGER.warning("skipping hit %d: no text in %s", position, index.text_field)
+            continue
+        own_id = source.get(index.id_field)
+        passages.append(
+            Passage(
+                id=own_id if isinstance(own_id, str) else str(hit.get("_id", "")),
+                score=float(score),
+                text=text,
+                metadata={k: source[k] for k in index.metadata_fields if k in source},
+            )
+        )
+    return passages
+
+
+def parse_converse(response: Any) -> Answer:
+    """The text and stop reason of a Converse answer."""
+    try:
+        content = response["output"]["message"]["content"]
+        text = "".join(b["text"] for b in content if isinstance(b, dict) and "text" in b)
+    except (KeyError, TypeError):
+        raise embeddings.ModelAnswerError("the Converse answer has no message") from None
+    return Answer(text.strip(), str(response.get("stopReason") or "unknown"))
 
 
 def parse_question(event: Any, max_chars: int) -> str:
@@ -407,28 +377,7 @@ def parse_question(event: Any, max_chars: int) -> str:
         )
     payload: Any = event
     if "question" not in event and "body" in event:
-        body = event["body"]
-        if body is None or body == "":
-            raise BadRequestError('question is required; send {"question": "..."}', "question")
-        if not isinstance(body, str):
-            raise BadRequestError("body must be a JSON string", "body")
-        if event.get("isBase64Encoded"):
-            try:
-                body = base64.b64decode(body, validate=True).decode("utf-8")
-            except (binascii.Error, UnicodeDecodeError):
-                raise BadRequestError("body is marked base64 but does not decode", "body") from None
-        try:
-            payload = json.loads(body)
-        except ValueError as err:
-            raise BadRequestError(
-                f'body must be a JSON object like {{"question": "..."}}: {err}', "body"
-            ) from None
-        if not isinstance(payload, dict):
-            raise BadRequestError(
-                f'body must be a JSON object like {{"question": "..."}}, got '
-                f"{type(payload).__name__}",
-                "body",
-            )
+        payload = _parse_body(event, max_body_bytes=max_chars * 12 + 4096)
     if "question" not in payload or payload["question"] is None:
         raise BadRequestError('question is required; send {"question": "..."}', "question")
     question = payload["question"]
@@ -447,6 +396,39 @@ def parse_question(event: Any, max_chars: int) -> str:
     return question.strip()
 
 
+def _parse_body(event: Mapping[str, Any], *, max_body_bytes: int) -> dict[str, Any]:
+    body = event["body"]
+    if body is None or body == "":
+        raise BadRequestError('question is required; send {"question": "..."}', "question")
+    if not isinstance(body, str):
+        raise BadRequestError("body must be a JSON string", "body")
+    if event.get("isBase64Encoded"):
+        try:
+            body = base64.b64decode(body, validate=True).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError):
+            raise BadRequestError("body is marked base64 but does not decode", "body") from None
+    size = len(body.encode("utf-8", "surrogatepass"))
+    if size > max_body_bytes:
+        raise BadRequestError(
+            f"body is {size} bytes, over the limit of {max_body_bytes}; send only the question",
+            "body",
+        )
+    try:
+        payload = json.loads(body)
+    except RecursionError:
+        raise BadRequestError("body is nested too deeply to be a question", "body") from None
+    except ValueError as err:
+        raise BadRequestError(
+            f'body must be a JSON object like {{"question": "..."}}: {err}', "body"
+        ) from None
+    if not isinstance(payload, dict):
+        raise BadRequestError(
+            f'body must be a JSON object like {{"question": "..."}}, got {type(payload).__name__}',
+            "body",
+        )
+    return payload
+
+
 def respond(status: int, body: Mapping[str, Any]) -> dict[str, Any]:
     return {
         "statusCode": status,
@@ -455,14 +437,26 @@ def respond(status: int, body: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-_retriever: Retriever | None = None
+_retriever: Retriever | settings.ConfigError | None = None
 
 
 def handler(event: Any, context: Any) -> dict[str, Any]:
-    """The Lambda entry point: configuration and clients are set up at the first call."""
+    """The Lambda entry point: settings and clients are set up at the first call.
+
+    A setting that is missing or invalid is logged once; every invocation then answers a 500
+    that names the setting (not its value) until the function is fixed.
+    """
     global _retriever  # noqa: PLW0603 - one Retriever per execution environment
-    if _retriever is None:
-        _retriever = Retriever(Config.from_env(os.environ))
-    remaining = getattr(context, "get_remaining_time_in_millis", None)
-    _retriever.backoff.time_left = (lambda: remaining() / 1000) if callable(remaining) else None
-    return _retriever.handle(event)
+    _retriever = settings.setup_once(
+        _retriever, lambda: Retriever(Settings.from_environment(os.environ))
+    )
+    if isinstance(_retriever, settings.ConfigError):
+        return respond(
+            500,
+            {
+                "error": settings.misconfigured(_retriever),
+                "setting": _retriever.setting,
+                "requestId": resilience.request_id(context),
+            },
+        )
+    return _retriever.handle(event, context)

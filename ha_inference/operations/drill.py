@@ -24,9 +24,11 @@ from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_fis as fis
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
+from ha_inference._internal.logs import new_log_group
 from ha_inference._internal.nag import INLINE_POLICY, acknowledge, wildcard_resource_finding
 from ha_inference._internal.validation import MIN_AZS
 from ha_inference.regions import REGIONS_WITHOUT
@@ -91,6 +93,7 @@ class AvailabilityZoneDrill(Construct):
         vpc_subnets: Sequence[ec2.SubnetSelection] | None = None,
         duration: cdk.Duration | None = None,
         log_retention: logs.RetentionDays = logs.RetentionDays.ONE_YEAR,
+        log_encryption_key: kms.IKey | None = None,
     ) -> None:
         """
         :param vpc: the VPC whose AZs the drill takes away, one at a time.
@@ -104,6 +107,9 @@ class AvailabilityZoneDrill(Construct):
         :param duration: how long the AZ stays off the network, 1 minute to 12 hours. Default:
             10 minutes.
         :param log_retention: how long experiment logs are kept. Default: one year.
+        :param log_encryption_key: customer managed key for the experiment log group (a key
+            defined in the app gets the policy statement CloudWatch Logs needs). Default: none,
+            CloudWatch Logs' own encryption.
         """
         super().__init__(scope, construct_id)
         stack = cdk.Stack.of(self)
@@ -117,7 +123,9 @@ class AvailabilityZoneDrill(Construct):
         self.subnets_by_zone: Mapping[str, tuple[ec2.ISubnet, ...]] = MappingProxyType(zones)
         """The subnets each AZ's template takes off the network."""
         self.availability_zones: tuple[str, ...] = tuple(zones)
-        self.log_group = logs.LogGroup(self, "Logs", retention=log_retention)
+        self.log_group = new_log_group(
+            self, "Logs", retention=log_retention, encryption_key=log_encryption_key
+        )
         self._log_group_arn = stack.format_arn(
             service="logs",
             resource="log-group",

@@ -24,6 +24,7 @@ from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
 from ha_inference._internal.nag import INLINE_POLICY, acknowledge, wildcard_resource_finding
+from ha_inference._internal.names import claim_name
 from ha_inference._internal.network import closed_security_group, s3_prefix_list_id
 from ha_inference._internal.validation import MIN_AZS, ZonalSubnets, select_zonal_subnets
 from ha_inference.selfhosted.capacity import INSTANCE_TYPE_PATTERN, check_instance_types
@@ -201,6 +202,7 @@ class MultiAzSageMakerEndpoint(Construct):
         variant_name: str = "AllTraffic",
         network_isolation: bool | None = None,
         allow_internet_https: bool = False,
+        log_encryption_key: kms.IKey | None = None,
     ) -> None:
         """
         :param vpc: the VPC the endpoint's instances run in.
@@ -241,11 +243,14 @@ class MultiAzSageMakerEndpoint(Construct):
         :param allow_internet_https: allow HTTPS egress to ``0.0.0.0/0`` (through NAT), for a
             container that downloads its model from a hub; needs ``network_isolation=False``.
             Default: ``False``: the only egress is HTTPS to Amazon S3 for the model data.
+        :param log_encryption_key: key for the log group of the deploy-time lookup of the S3
+            prefix list (SageMaker creates the endpoint's own log group itself). Default: none.
         """
         super().__init__(scope, construct_id)
-        zonal = select_zonal_subnets("vpc_subnets", vpc, vpc_subnets)
+        zonal = select_zonal_subnets("vpc_subnets", vpc, vpc_subnets, scope=self)
         name = endpoint_name if endpoint_name is not None else _default_name(self)
         _check_name("endpoint_name", name)
+        claim_name(self, "SageMaker endpoint", name, "endpoint_name")
         _check_name("variant_name", variant_name)
         instance_types = check_instance_types(
             cdk.Stack.of(self).region, instance_type, fallback_instance_types
@@ -284,7 +289,10 @@ class MultiAzSageMakerEndpoint(Construct):
         self.subnets = zonal.selection
 
         self.security_group = self._create_security_group(
-            vpc, model_data=model_data_url is not None, internet=allow_internet_https
+            vpc,
+            model_data=model_data_url is not None,
+            internet=allow_internet_https,
+            log_key=log_encryption_key,
         )
         self.connections = ec2.Connections(security_groups=[self.security_group])
         self.volume_key = self._volume_key(name, nvme=nvme, given=volume_key)
@@ -298,7 +306,7 @@ class MultiAzSageMakerEndpoint(Construct):
         self.model = self._create_model(
             image, model_data_url, environment, isolated=isolated, subnets=zonal.subnets
         )
-        self.endpoint_config = self._create_endpoint_config(count, provision_timeout)
+        self.endpoint_config = self._create_endpoint_config(count, provision_timeout, nvme=nvme)
         self.endpoint = sagemaker.CfnEndpoint(
             self,
             "Resource",
@@ -339,7 +347,7 @@ class MultiAzSageMakerEndpoint(Construct):
         )
 
     def _create_endpoint_config(
-        self, count: int, provision_timeout: int | None
+        self, count: int, provision_timeout: int | None, *, nvme: bool
     ) -> sagemaker.CfnEndpointConfig:
         """One variant: one instance type, or instance pools in priority order."""
         pools = (
@@ -352,7 +360,7 @@ class MultiAzSageMakerEndpoint(Construct):
             if len(self.instance_types) > 1
             else None
         )
-        return sagemaker.CfnEndpointConfig(
+        config = sagemaker.CfnEndpointConfig(
             self,
             "Config",
             production_variants=[
@@ -373,9 +381,19 @@ class MultiAzSageMakerEndpoint(Construct):
             ],
             kms_key_id=None if self.volume_key is None else self.volume_key.key_arn,
         )
+        if nvme:
+            acknowledge(
+                config,
+                "NIST.800.53.R5-SageMakerEndpointConfigurationKMSKeyConfigured",
+                f"{', '.join(self.instance_types)}: local NVMe instance storage among them, which "
+                "the instance encrypts in hardware; SageMaker attaches no EBS volume for a "
+                "KmsKeyId to encrypt (and has rejected KmsKeyId for such types), and the key would "
+                "cover the whole endpoint config, so none is set.",
+            )
+        return config
 
     def _create_security_group(
-        self, vpc: ec2.IVpc, *, model_data: bool, internet: bool
+        self, vpc: ec2.IVpc, *, model_data: bool, internet: bool, log_key: kms.IKey | None
     ) -> ec2.SecurityGroup:
         """No inbound; HTTPS out to Amazon S3 (model data) and, if asked, to the internet."""
         group = closed_security_group(
@@ -386,7 +404,7 @@ class MultiAzSageMakerEndpoint(Construct):
         )
         if model_data:
             group.add_egress_rule(
-                ec2.Peer.prefix_list(s3_prefix_list_id(self)),
+                ec2.Peer.prefix_list(s3_prefix_list_id(self, log_encryption_key=log_key)),
                 ec2.Port.tcp(443),
                 "HTTPS to Amazon S3 (the S3 gateway endpoint) for the model data",
             )

@@ -19,17 +19,28 @@ from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_elasticloadbalancingv2 as elbv2
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_route53 as route53
 from aws_cdk import aws_route53_targets as route53_targets
 from constructs import Construct
 
-from ha_inference._internal.nag import acknowledge
+from ha_inference._internal.custom_resource import HandlerProvider
+from ha_inference._internal.logs import new_log_group
+from ha_inference._internal.nag import (
+    CONTROL_PLANE_OUTSIDE_VPC,
+    INLINE_POLICY,
+    NO_RESERVED_CONCURRENCY,
+    SYNCHRONOUS_NO_DLQ,
+    acknowledge,
+    acknowledge_all,
+)
+from ha_inference._internal.names import claim_private_dns, warn_private_dns_takes_over
 from ha_inference._internal.network import closed_security_group
 from ha_inference._internal.validation import select_zonal_subnets
 from ha_inference.compute.multi_az_function import PYTHON_RUNTIME
-from ha_inference.compute.shipped import handler_code
+from ha_inference.compute.shipped import ShippedHandler, handler_code
 from ha_inference.regions import check_region_name
 
 HTTPS = 443
@@ -85,10 +96,11 @@ class SageMakerRuntimeLoadBalancer(Construct):
     Resources: ``Resource`` (the NLB, with its ``Listener`` on TCP 443), ``Endpoint`` (interface
     endpoint), ``EndpointSecurityGroup``, ``SecurityGroup`` (the NLB's), ``ToEndpoint`` (its only
     egress rule), ``Targets`` (IP target group),
-    ``EndpointTargets`` (the custom resource that registers the interface IPs, with its
-    ``Handler`` function, ``Role`` and ``Logs``), and optionally ``EndpointService``,
-    ``PrivateHostedZone`` and ``ZonalAutoshift`` (with ``PracticeRunOutcome`` and
-    ``PracticeRunBlocking`` composite alarms when several alarms are given).
+    ``EndpointTargets`` (``Registration``, the custom resource that registers the interface
+    IPs, with its ``Handler`` function, ``Role``, ``Logs`` and the provider framework
+    ``Provider``), and optionally ``EndpointService``, ``PrivateHostedZone`` and
+    ``ZonalAutoshift`` (with ``PracticeRunOutcome`` and ``PracticeRunBlocking`` composite alarms
+    when several alarms are given).
 
     Default settings:
 
@@ -121,10 +133,12 @@ class SageMakerRuntimeLoadBalancer(Construct):
     * a TCP 443 listener passing TLS through to an IP target group on TCP 443;
     * explicit TCP health checks every 10 seconds, 5 seconds timeout, healthy after 3 and
       unhealthy after 2 consecutive results;
-    * a deploy-time custom resource (a Python 3.14 arm64 function outside the VPC, logs kept one
-      year) resolves the endpoint's interface IPs and registers them; when the endpoint's subnets
-      change, its interface ids change, CloudFormation updates the resource, and it registers the
-      new IPs and deregisters the stale ones;
+    * a deploy-time custom resource through aws-cdk-lib's provider framework (a Python 3.14 arm64
+      function outside the VPC, logs kept one year) resolves the endpoint's interface IPs and
+      registers them; each instance records what it registered as a tag on the target group and
+      removes only what no other instance claims, so replacements and failed creates never
+      empty the group; when the endpoint's subnets change, it registers the new IPs before it
+      deregisters the stale ones;
     * no PrivateLink endpoint service and no private hosted zone unless asked for.
 
     Failure detection: a target is marked unhealthy after ``health_check_interval`` x
@@ -153,6 +167,7 @@ class SageMakerRuntimeLoadBalancer(Construct):
         endpoint_service: EndpointServiceOptions | None = None,
         private_hosted_zone_vpcs: Sequence[ec2.IVpc] = (),
         handler_log_retention: logs.RetentionDays = logs.RetentionDays.ONE_YEAR,
+        log_encryption_key: kms.IKey | None = None,
         zonal_shift: bool = True,
         zonal_autoshift: ZonalAutoshiftOptions | None = None,
         client_routing_policy: elbv2.ClientRoutingPolicy | None = None,
@@ -163,7 +178,10 @@ class SageMakerRuntimeLoadBalancer(Construct):
         :param vpc_subnets: where both go. Default: one subnet in every AZ of the VPC's private
             subnets.
         :param private_dns_enabled: whether the interface endpoint answers the standard runtime
-            hostname inside ``vpc``. Default: ``True``.
+            hostname inside ``vpc``, for every caller there. Default: ``True``. A VPC takes one
+            private-DNS endpoint per service: when ``vpc`` already has a ``sagemaker.runtime``
+            endpoint with private DNS, pass ``False``; callers in ``vpc`` keep using theirs and
+            the load balancer serves other VPCs through this one.
         :param deletion_protection: whether the load balancer refuses deletion. Default:
             ``False``: with it on, a failed first deploy cannot roll the load balancer back
             (ROLLBACK_FAILED) and ``cdk destroy`` fails until a deploy turns it off again. Turn
@@ -181,6 +199,8 @@ class SageMakerRuntimeLoadBalancer(Construct):
             balancer, through a private hosted zone. Default: none.
         :param handler_log_retention: how long the custom resource's logs are kept. Default: one
             year.
+        :param log_encryption_key: key for the custom resource's log group. Default: none,
+            CloudWatch Logs' own encryption.
         :param zonal_shift: whether ARC zonal shift may move traffic away from an AZ
             (``zonal_shift.config.enabled``). Default: ``True``. Turning it off also lets the
             target group reset connections to unhealthy targets again (the API default).
@@ -216,7 +236,7 @@ class SageMakerRuntimeLoadBalancer(Construct):
                 "endpoint_arns must name at least one SageMaker endpoint ARN, got none; leave it "
                 "out to allow invoking every endpoint of this account and Region"
             )
-        zonal = select_zonal_subnets("vpc_subnets", vpc, vpc_subnets)
+        zonal = select_zonal_subnets("vpc_subnets", vpc, vpc_subnets, scope=self)
         if target_group_health is not None:
             _check_target_group_health(target_group_health, len(zonal.subnets))
         self._vpc = vpc
@@ -247,6 +267,9 @@ class SageMakerRuntimeLoadBalancer(Construct):
             vpc=vpc,
             description="SageMaker Runtime interface endpoint: HTTPS from its NLB and callers",
         )
+        if private_dns_enabled:
+            claim_private_dns(self, vpc, "sagemaker.runtime")
+            warn_private_dns_takes_over(self, vpc, ["sagemaker.runtime"])
         self.vpc_endpoint = ec2.InterfaceVpcEndpoint(
             self,
             "Endpoint",
@@ -305,13 +328,22 @@ class SageMakerRuntimeLoadBalancer(Construct):
                 False if endpoint_service is not None else None
             ),
         )
-        acknowledge(
-            self.load_balancer,
-            "AwsSolutions-ELB2",
+        no_access_logs = (
             "The listener is TCP so that TLS passes through to the SageMaker Runtime endpoint "
             "with its AWS certificate; Network Load Balancer access logs are written only for "
-            "TLS listeners, so there is nothing to log. VPC flow logs record the connections.",
+            "TLS listeners, so there is nothing to log. VPC flow logs record the connections."
         )
+        acknowledge(self.load_balancer, "AwsSolutions-ELB2", no_access_logs)
+        acknowledge(self.load_balancer, "NIST.800.53.R5-ELBLoggingEnabled", no_access_logs)
+        if not deletion_protection:
+            acknowledge(
+                self.load_balancer,
+                "NIST.800.53.R5-ELBDeletionProtectionEnabled",
+                "Off by default so that a failed first deploy rolls the load balancer back and "
+                "the stack can be destroyed (with it on, CloudFormation ends in ROLLBACK_FAILED); "
+                "it holds no data and is recreated by a deploy. deletion_protection=True turns "
+                "it on for stacks whose removal goes through a change process.",
+            )
         self.connections = ec2.Connections(
             security_groups=[self.security_group, self.endpoint_security_group],
             default_port=ec2.Port.tcp(HTTPS),
@@ -350,8 +382,17 @@ class SageMakerRuntimeLoadBalancer(Construct):
             protocol=elbv2.Protocol.TCP,
             default_target_groups=[self.target_group],
         )
+        acknowledge(
+            self.listener,
+            "NIST.800.53.R5-ELBv2ACMCertificateRequired",
+            "TLS passes through this TCP listener to the SageMaker Runtime endpoint, which "
+            "presents AWS's certificate for runtime.sagemaker.<region>.amazonaws.com; a listener "
+            "certificate would terminate TLS here and break that hostname and SigV4 signing.",
+        )
 
-        self.targets_resource = self._register_endpoint_targets(handler_log_retention)
+        self.targets_resource = self._register_endpoint_targets(
+            handler_log_retention, log_encryption_key
+        )
         self.target_ips: str = self.targets_resource.get_att_string("Ips")
         """The registered IPs, comma-separated (resolved at deploy time)."""
 
@@ -492,9 +533,24 @@ class SageMakerRuntimeLoadBalancer(Construct):
                 "endpoint directly) or set private_dns_enabled=False"
             )
 
-    def _register_endpoint_targets(self, retention: logs.RetentionDays) -> cdk.CustomResource:
+    def _register_endpoint_targets(
+        self, retention: logs.RetentionDays, log_key: kms.IKey | None
+    ) -> cdk.CustomResource:
+        """The custom resource that registers the endpoint's interface IPs, served through the
+        provider framework (``HandlerProvider``), which answers CloudFormation on success, error
+        and handler timeout. The handler function keeps its construct id so that the deploy that
+        moves an existing stack to the framework updates it before CloudFormation sends the old
+        resource's Delete to it; the resource itself is new (``Registration``), since
+        CloudFormation does not let a custom resource change its ServiceToken."""
+        # Read-only calls of the handler; none supports resource-level permissions.
+        describe_actions = (
+            "ec2:DescribeNetworkInterfaces",
+            "elasticloadbalancing:DescribeTags",
+            "elasticloadbalancing:DescribeTargetHealth",
+        )
         holder = Construct(self, "EndpointTargets")
-        log_group = logs.LogGroup(holder, "Logs", retention=retention)
+        log_group = new_log_group(holder, "Logs", retention=retention, encryption_key=log_key)
+        group_arn = self.target_group.target_group_arn
         role = iam.Role(
             holder,
             "Role",
@@ -510,10 +566,7 @@ class SageMakerRuntimeLoadBalancer(Construct):
                         ),
                         iam.PolicyStatement(
                             sid="Describe",
-                            actions=[
-                                "ec2:DescribeNetworkInterfaces",
-                                "elasticloadbalancing:DescribeTargetHealth",
-                            ],
+                            actions=list(describe_actions),
                             resources=["*"],
                         ),
                         iam.PolicyStatement(
@@ -521,8 +574,10 @@ class SageMakerRuntimeLoadBalancer(Construct):
                             actions=[
                                 "elasticloadbalancing:RegisterTargets",
                                 "elasticloadbalancing:DeregisterTargets",
+                                "elasticloadbalancing:AddTags",
+                                "elasticloadbalancing:RemoveTags",
                             ],
-                            resources=[self.target_group.target_group_arn],
+                            resources=[group_arn],
                         ),
                     ]
                 )
@@ -531,10 +586,10 @@ class SageMakerRuntimeLoadBalancer(Construct):
         acknowledge(
             role,
             "AwsSolutions-IAM5[Resource::*]",
-            "ec2:DescribeNetworkInterfaces and elasticloadbalancing:DescribeTargetHealth support "
-            "no resource-level permissions (Service Authorization Reference), so they need '*'; "
-            "both are read-only. Registering and deregistering targets is limited to this "
-            "construct's target group.",
+            f"{', '.join(describe_actions)} support no resource-level permissions (Service "
+            "Authorization Reference), so they need '*'; all are read-only. Registering and "
+            "deregistering targets and writing the claim tags is limited to this construct's "
+            "target group.",
         )
         function = lambda_.Function(
             holder,
@@ -542,22 +597,34 @@ class SageMakerRuntimeLoadBalancer(Construct):
             description="Registers the SageMaker Runtime endpoint's interface IPs as NLB targets",
             runtime=PYTHON_RUNTIME,
             architecture=lambda_.Architecture.ARM_64,
-            handler="endpoint_targets.handler",
+            handler=ShippedHandler.ENDPOINT_TARGETS.value,
             code=handler_code(),
             timeout=cdk.Duration.minutes(2),
             memory_size=256,
             role=role,
             log_group=log_group,
+            # The handler's endpoint_targets.TARGET_GROUP_ENV: its construct's current group.
+            environment={"TARGET_GROUP_ARN": group_arn},
         )
+        acknowledge_all(
+            function,
+            {
+                "NIST.800.53.R5-LambdaConcurrency": NO_RESERVED_CONCURRENCY,
+                "NIST.800.53.R5-LambdaDLQ": SYNCHRONOUS_NO_DLQ,
+                "NIST.800.53.R5-LambdaInsideVPC": CONTROL_PLANE_OUTSIDE_VPC,
+            },
+        )
+        acknowledge(role, "NIST.800.53.R5-IAMNoInlinePolicy", INLINE_POLICY)
+        provider = HandlerProvider(holder, "Provider", on_event=function, log_group=log_group)
         return cdk.CustomResource(
             holder,
-            "Resource",
-            service_token=function.function_arn,
+            "Registration",
+            service_token=provider.service_token,
             resource_type="Custom::SageMakerRuntimeTargets",
             service_timeout=cdk.Duration.minutes(5),
             properties={
                 "NetworkInterfaceIds": self.vpc_endpoint.vpc_endpoint_network_interface_ids,
-                "TargetGroupArn": self.target_group.target_group_arn,
+                "TargetGroupArn": group_arn,
                 "Port": HTTPS,
             },
         )

@@ -59,7 +59,7 @@ class CollectionVpcEndpoint(Construct):
         check_region(self, "CollectionVpcEndpoint")
         if name is not None:
             check_name("name", name)
-        zonal = select_zonal_subnets("vpc_subnets", vpc, vpc_subnets)
+        zonal = select_zonal_subnets("vpc_subnets", vpc, vpc_subnets, scope=self)
         self.availability_zones = zonal.availability_zones
         """The AZs of the endpoint's subnets, in subnet order (tokens for an imported VPC)."""
         if len(zonal.subnets) > MAX_SUBNETS:

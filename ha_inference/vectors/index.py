@@ -8,6 +8,7 @@ from aws_cdk import aws_kms as kms
 from constructs import Construct
 
 from ha_inference._internal.custom_resource import HandlerProvider
+from ha_inference._internal.nag import NO_RESERVED_CONCURRENCY, SYNCHRONOUS_NO_DLQ, acknowledge_all
 from ha_inference.compute.multi_az_function import MultiAzFunction
 from ha_inference.compute.shipped import ShippedHandler, handler_code
 from ha_inference.functions.vector_index import DEFAULT_INDEX, IndexDefinition
@@ -52,6 +53,7 @@ class VectorIndex(Construct):
         vpc_subnets: ec2.SubnetSelection | None = None,
         definition: IndexDefinition = DEFAULT_INDEX,
         environment_encryption: kms.IKey | None = None,
+        log_encryption_key: kms.IKey | None = None,
     ) -> None:
         """
         :param collection: the collection the index lives in.
@@ -62,6 +64,8 @@ class VectorIndex(Construct):
             1,024-dimension ``vector`` field, faiss HNSW, L2).
         :param environment_encryption: key for the creator's environment variables.
             Default: a new customer managed key.
+        :param log_encryption_key: key for the creator's (and the provider framework's) log
+            group. Default: none, CloudWatch Logs' own encryption.
         """
         super().__init__(scope, construct_id)
         if not isinstance(collection, VectorCollection):
@@ -81,6 +85,14 @@ class VectorIndex(Construct):
             timeout=CREATE_TIMEOUT,
             memory_size=256,
             environment_encryption=environment_encryption,
+            log_encryption_key=log_encryption_key,
+        )
+        acknowledge_all(
+            self.creator.function,
+            {
+                "NIST.800.53.R5-LambdaConcurrency": NO_RESERVED_CONCURRENCY,
+                "NIST.800.53.R5-LambdaDLQ": SYNCHRONOUS_NO_DLQ,
+            },
         )
         collection.grant_create_index(self.creator, index_name=definition.name)
         vpc_endpoint.connections.allow_default_port_from(self.creator)

@@ -1,0 +1,493 @@
+"""Amazon Bedrock Custom Model Import: your own weights, hosted by Bedrock in the stack's Region.
+
+GENREL05-BP01 step 1: "consider using Amazon Bedrock's Custom Model Import feature to offload
+model hosting considerations to the managed service". Bedrock serves an imported model on demand,
+with no instances to spread over Availability Zones, but only in the Region it was imported into
+(there is no cross-Region inference profile for it): high availability across Regions means one
+:class:`ImportedModel` in each Region's stack, each covered by the same supporting infrastructure
+(:class:`ha_inference.RegionCoverage` checks that).
+
+Why a custom resource: CloudFormation documents ``AWS::Bedrock::ModelImportJob``, but neither
+aws-cdk-lib 2.275 (no ``CfnModelImportJob``) nor cfn-lint 1.58's registry schemas know the type,
+and its documented properties name no imported model; ``tests/test_regions.py`` fails when cfn-lint
+learns it, so that this choice is looked at again. Sources: the Bedrock user guide ("Import a
+customized model into Amazon Bedrock", "Create a service role for model import", "Using customer
+managed key (CMK)") and botocore's ``bedrock`` service model (name and URI patterns).
+"""
+
+from __future__ import annotations
+
+import re
+
+import aws_cdk as cdk
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+
+from ha_inference._internal.custom_resource import HandlerProvider
+from ha_inference._internal.nag import (
+    CONTROL_PLANE_OUTSIDE_VPC,
+    INLINE_POLICY,
+    NO_RESERVED_CONCURRENCY,
+    SYNCHRONOUS_NO_DLQ,
+    acknowledge,
+    acknowledge_all,
+    wildcard_resource_finding,
+)
+from ha_inference._internal.names import claim_name
+from ha_inference._internal.validation import concrete_region
+from ha_inference.bedrock.profiles import INVOKE_ACTIONS, PolicyStatementShape
+from ha_inference.checks.coverage import mark_imported_model
+from ha_inference.compute.multi_az_function import PYTHON_RUNTIME
+from ha_inference.compute.shipped import ShippedHandler, handler_code
+from ha_inference.regions import (
+    CUSTOM_MODEL_IMPORT_DATE,
+    CUSTOM_MODEL_IMPORT_REGIONS,
+    partition_of,
+)
+
+DEFAULT_IMPORT_TIMEOUT = cdk.Duration.minutes(50)
+"""How long a deploy waits for the import job by default."""
+
+MAX_IMPORT_TIMEOUT_MINUTES = 55
+"""CloudFormation waits at most one hour for a custom resource (``ServiceTimeout`` 3,600 s); the
+provider framework's waiter must give up before that, with time left to answer."""
+
+QUERY_INTERVAL = cdk.Duration.seconds(30)
+"""How often the waiter asks Bedrock about the import job."""
+
+NAME_PREFIX_MAX = 45
+"""``imported_model_name`` length limit: Bedrock allows 63 characters for the model and the job
+name, and the handler appends ``-<8 hex>`` (source) to the model name and another ``-<8 hex>``
+(request) to the job name."""
+
+S3_URI = re.compile(
+    r"^s3://[a-z0-9][-.a-z0-9]{1,61}[a-z0-9](?:/[-!_*'().a-z0-9A-Z]+(?:/[-!_*'().a-z0-9A-Z]+)*)?/?$"
+)
+"""botocore ``bedrock`` shape ``S3Uri`` (1-1,024 characters)."""
+
+MODEL_NAME = re.compile(r"^([0-9a-zA-Z][_-]?)+$")
+"""botocore ``bedrock`` shape ``ImportedModelName``."""
+
+_ACCOUNT = re.compile(r"^\d{12}$")
+
+
+class ImportedModel(Construct):
+    """A model imported into Amazon Bedrock from Amazon S3 (Hugging Face format), in the stack's
+    Region, for on-demand inference with ``InvokeModel`` or ``Converse`` on :attr:`model_arn`.
+
+    Resources: ``Resource`` (``Custom::BedrockImportedModel``), ``ImportRole`` (assumed by
+    Bedrock for the import job), ``OnEvent`` and ``IsComplete`` (the shipped ``model_import``
+    handler), ``HandlerRole``, ``Logs`` and ``Provider`` (aws-cdk-lib's provider framework with
+    its waiter state machine).
+
+    Default settings:
+
+    * the model is named ``<imported_model_name>-<8 hex of the source and key>`` and the name
+      prefix is derived from the construct path (unique per stack); a new ``s3_uri`` or key
+      imports a new model beside the old one, which CloudFormation deletes after the update;
+    * encrypted with an AWS owned key; pass ``imported_model_key`` for a customer managed key;
+    * the import role trusts ``bedrock.amazonaws.com`` only for model import jobs of this
+      account and Region (``aws:SourceAccount``, ``aws:SourceArn``), and may read only the
+      objects under the source prefix (``s3:GetObject``) and list only that prefix
+      (``s3:ListBucket`` with an ``s3:prefix`` condition), in a bucket of this account;
+    * a deploy waits up to 50 minutes for the import job (checking every 30 seconds); a job
+      that fails fails the deploy with its failure message and leaves no model behind;
+    * removed with the stack (``DeleteImportedModel``); pass
+      ``removal_policy=RemovalPolicy.RETAIN`` to keep it, and delete it by hand before deploying
+      the same stack again;
+    * ``grant_invoke`` allows ``bedrock:InvokeModel`` and ``bedrock:InvokeModelWithResponseStream``
+      (InvokeModel, Converse and their streaming forms) on exactly this model's ARN.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        s3_uri: str,
+        imported_model_name: str | None = None,
+        imported_model_key: kms.IKey | None = None,
+        bucket_owner: str | None = None,
+        import_timeout: cdk.Duration = DEFAULT_IMPORT_TIMEOUT,
+        removal_policy: cdk.RemovalPolicy = cdk.RemovalPolicy.DESTROY,
+    ) -> None:
+        """
+        :param s3_uri: The S3 folder holding the model in Hugging Face format (``config.json``,
+            tokenizer files, ``.safetensors`` weights), for example
+            ``s3://my-models-us-east-1/llama-3-8b-support/``. A bucket in the stack's Region is
+            recommended (an S3 gateway endpoint reaches only its own Region).
+        :param imported_model_name: Prefix of the imported model's name (at most 45 letters,
+            digits, and single ``-`` or ``_`` between them). Default: derived from the stack
+            name and construct path.
+        :param imported_model_key: Customer managed key that encrypts the imported model.
+            Default: an AWS owned key.
+        :param bucket_owner: Account that owns the source bucket (the import role reads only
+            buckets of this account). Default: the stack's account.
+        :param import_timeout: How long a deploy waits for the import job, in whole minutes from
+            5 to 55. Default: 50 minutes.
+        :param removal_policy: ``DESTROY`` deletes the imported model with the stack, ``RETAIN``
+            keeps it. Default: ``DESTROY``.
+        """
+        super().__init__(scope, construct_id)
+        stack = cdk.Stack.of(self)
+        self.region = _check_region(stack)
+        self.partition = partition_of(self.region)
+        self.bucket_name, self.key_prefix = parse_s3_uri(s3_uri)
+        self.s3_uri = s3_uri
+        self.imported_model_name = (
+            _default_name(self)
+            if imported_model_name is None
+            else check_imported_model_name(imported_model_name)
+        )
+        claim_name(self, "Bedrock imported model", self.imported_model_name, "imported_model_name")
+        _check_timeout(import_timeout)
+        _check_removal_policy(removal_policy)
+        self.bucket_owner = _check_bucket_owner(bucket_owner, stack)
+        self.imported_model_key = imported_model_key
+
+        self.import_role = self._create_import_role()
+        self.log_group = logs.LogGroup(self, "Logs", retention=logs.RetentionDays.ONE_YEAR)
+        acknowledge(
+            self.log_group,
+            "NIST.800.53.R5-CloudWatchLogGroupEncrypted",
+            "The log group holds deploy-time records of the import only (job and model names, "
+            "job statuses, Bedrock error messages; no model data, prompts or answers); "
+            "CloudWatch Logs encrypts it at rest with its own keys.",
+        )
+        self.handler_role = self._create_handler_role()
+        self.on_event_handler = self._create_function("OnEvent", ShippedHandler.MODEL_IMPORT)
+        self.is_complete_handler = self._create_function(
+            "IsComplete", ShippedHandler.MODEL_IMPORT_IS_COMPLETE
+        )
+        self.resource = self._create_resource(import_timeout, removal_policy)
+
+        self.model_arn: str = self.resource.get_att_string("ModelArn")
+        """``arn:<partition>:bedrock:<region>:<account>:imported-model/<id>``, known at deploy;
+        pass it as ``modelId`` to ``InvokeModel`` or ``Converse``."""
+        self.model_name: str = self.resource.get_att_string("ModelName")
+        """The imported model's full name, ``<imported_model_name>-<8 hex>``."""
+        mark_imported_model(
+            self,
+            {
+                "importedModelName": self.imported_model_name,
+                "region": self.region,
+                "s3Uri": self.s3_uri,
+            },
+        )
+
+    # -- invoking -------------------------------------------------------------------------------
+
+    @property
+    def invoke_statements(self) -> tuple[PolicyStatementShape, ...]:
+        """The invoke actions on exactly this model (for grants and endpoint policies)."""
+        return (PolicyStatementShape(resources=(self.model_arn,)),)
+
+    @property
+    def invoke_resource_arns(self) -> tuple[str, ...]:
+        """The ARN the invoke statements name: this model's, nothing else."""
+        return (self.model_arn,)
+
+    def grant_invoke(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Lets ``grantee`` invoke this model (InvokeModel, Converse, and their streaming forms),
+        and decrypt it through Bedrock when it has a customer managed key."""
+        grant = iam.Grant.add_to_principal(
+            grantee=grantee, actions=list(INVOKE_ACTIONS), resource_arns=[self.model_arn]
+        )
+        if self.imported_model_key is not None:
+            grant = grant.combine(
+                iam.Grant.add_to_principal(
+                    grantee=grantee,
+                    actions=["kms:Decrypt"],
+                    resource_arns=[self.imported_model_key.key_arn],
+                    conditions=self._via_bedrock,
+                )
+            )
+        return grant
+
+    # -- resources ------------------------------------------------------------------------------
+
+    @property
+    def _via_bedrock(self) -> dict[str, dict[str, str]]:
+        return {"StringEquals": {"kms:ViaService": f"bedrock.{self.region}.amazonaws.com"}}
+
+    def _arn(self, service: str, resource: str, *, region: str = "", account: str = "") -> str:
+        return f"arn:{self.partition}:{service}:{region}:{account}:{resource}"
+
+    def _create_import_role(self) -> iam.Role:
+        """The role Bedrock assumes for the job: reads the source prefix, nothing else."""
+        account = cdk.Stack.of(self).account
+        list_condition: dict[str, dict[str, object]] = {
+            "StringEquals": {"aws:ResourceAccount": self.bucket_owner}
+        }
+        if self.key_prefix:
+            list_condition["StringLike"] = {
+                "s3:prefix": [self.key_prefix.rstrip("/"), f"{self.key_prefix}*"]
+            }
+        object_arn = self._arn("s3", f"{self.bucket_name}/{self.key_prefix}*")
+        role = iam.Role(
+            self,
+            "ImportRole",
+            assumed_by=iam.ServicePrincipal(
+                "bedrock.amazonaws.com",
+                conditions={
+                    "StringEquals": {"aws:SourceAccount": account},
+                    "ArnEquals": {
+                        "aws:SourceArn": self._arn(
+                            "bedrock", "model-import-job/*", region=self.region, account=account
+                        )
+                    },
+                },
+            ),
+            description="Bedrock Custom Model Import: reads the model files under one S3 prefix",
+            inline_policies={
+                "ReadModelFiles": iam.PolicyDocument(
+                    statements=[
+                        iam.PolicyStatement(
+                            sid="ReadObjects",
+                            actions=["s3:GetObject"],
+                            resources=[object_arn],
+                            conditions={"StringEquals": {"aws:ResourceAccount": self.bucket_owner}},
+                        ),
+                        iam.PolicyStatement(
+                            sid="ListPrefix",
+                            actions=["s3:ListBucket"],
+                            resources=[self._arn("s3", self.bucket_name)],
+                            conditions=list_condition,
+                        ),
+                    ]
+                )
+            },
+        )
+        acknowledge(
+            role,
+            wildcard_resource_finding(self, object_arn),
+            "Bedrock reads every file of the model folder (config.json, tokenizer files and the "
+            ".safetensors shards, whose names depend on the model), so the role may read the "
+            "objects under that one prefix; listing is limited to the prefix by s3:prefix.",
+        )
+        acknowledge(role, "NIST.800.53.R5-IAMNoInlinePolicy", INLINE_POLICY)
+        return role
+
+    def _create_handler_role(self) -> iam.Role:
+        """The handler's role: import jobs and imported models of this account and Region."""
+        account = cdk.Stack.of(self).account
+        jobs = self._arn("bedrock", "model-import-job/*", region=self.region, account=account)
+        models = self._arn("bedrock", "imported-model/*", region=self.region, account=account)
+        statements = [
+            iam.PolicyStatement(
+                sid="ImportModels",
+                actions=["bedrock:CreateModelImportJob"],
+                resources=[jobs, models],
+            ),
+            iam.PolicyStatement(
+                sid="FollowJobs", actions=["bedrock:GetModelImportJob"], resources=[jobs]
+            ),
+            iam.PolicyStatement(
+                sid="ManageModels",
+                actions=["bedrock:GetImportedModel", "bedrock:DeleteImportedModel"],
+                resources=[models],
+            ),
+            iam.PolicyStatement(
+                sid="PassImportRole",
+                actions=["iam:PassRole"],
+                resources=[self.import_role.role_arn],
+                conditions={"StringEquals": {"iam:PassedToService": "bedrock.amazonaws.com"}},
+            ),
+        ]
+        if self.imported_model_key is not None:
+            statements.append(
+                iam.PolicyStatement(
+                    sid="EncryptModel",
+                    actions=[
+                        "kms:CreateGrant",
+                        "kms:DescribeKey",
+                        "kms:GenerateDataKey",
+                        "kms:Decrypt",
+                    ],
+                    resources=[self.imported_model_key.key_arn],
+                    conditions=self._via_bedrock,
+                )
+            )
+        role = iam.Role(
+            self,
+            "HandlerRole",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description="Imports one model into Bedrock and deletes it with the stack",
+            inline_policies={"ImportModel": iam.PolicyDocument(statements=statements)},
+        )
+        self.log_group.grant_write(role)
+        for arn in (jobs, models):
+            acknowledge(
+                role,
+                wildcard_resource_finding(self, arn),
+                "Bedrock names import jobs and imported models with ids it assigns when the job "
+                "starts, so they cannot be named in advance; the statements are limited to this "
+                "account and Region, and the handler only touches the job it started and the "
+                "model that job made.",
+            )
+        acknowledge(role, "NIST.800.53.R5-IAMNoInlinePolicy", INLINE_POLICY)
+        return role
+
+    def _create_function(self, construct_id: str, handler: ShippedHandler) -> lambda_.Function:
+        function = lambda_.Function(
+            self,
+            construct_id,
+            description=f"Bedrock Custom Model Import of {self.imported_model_name}",
+            runtime=PYTHON_RUNTIME,
+            architecture=lambda_.Architecture.ARM_64,
+            handler=handler.value,
+            code=handler_code(),
+            timeout=cdk.Duration.minutes(2),
+            memory_size=256,
+            role=self.handler_role,
+            log_group=self.log_group,
+        )
+        acknowledge_all(
+            function,
+            {
+                "NIST.800.53.R5-LambdaConcurrency": NO_RESERVED_CONCURRENCY,
+                "NIST.800.53.R5-LambdaDLQ": SYNCHRONOUS_NO_DLQ,
+                "NIST.800.53.R5-LambdaInsideVPC": CONTROL_PLANE_OUTSIDE_VPC,
+            },
+        )
+        return function
+
+    def _create_resource(
+        self, import_timeout: cdk.Duration, removal_policy: cdk.RemovalPolicy
+    ) -> cdk.CustomResource:
+        provider = HandlerProvider(
+            self,
+            "Provider",
+            on_event=self.on_event_handler,
+            is_complete=self.is_complete_handler,
+            query_interval=QUERY_INTERVAL,
+            total_timeout=import_timeout,
+            log_group=self.log_group,
+        )
+        properties: dict[str, str] = {
+            "ImportedModelName": self.imported_model_name,
+            "S3Uri": self.s3_uri,
+            "RoleArn": self.import_role.role_arn,
+        }
+        if self.imported_model_key is not None:
+            properties["ImportedModelKmsKeyId"] = self.imported_model_key.key_arn
+        resource = cdk.CustomResource(
+            self,
+            "Resource",
+            service_token=provider.service_token,
+            resource_type="Custom::BedrockImportedModel",
+            # The waiter gives up first and answers; CloudFormation's own limit is one hour.
+            service_timeout=cdk.Duration.minutes(min(60, int(import_timeout.to_minutes()) + 5)),
+            properties=properties,
+            removal_policy=removal_policy,
+        )
+        return resource
+
+
+def parse_s3_uri(s3_uri: str) -> tuple[str, str]:
+    """``(bucket, key prefix)`` of an ``s3://`` folder; the prefix is ``""`` or ends with ``/``."""
+    if not isinstance(s3_uri, str):
+        raise TypeError(f"s3_uri must be a string like 's3://bucket/folder/', got {s3_uri!r}")
+    if cdk.Token.is_unresolved(s3_uri):
+        raise TypeError(
+            f"s3_uri must be a literal s3:// URI (the import role is scoped to its bucket and "
+            f"prefix at synth time), got a deploy-time token {s3_uri!r}; pass the URI as a string"
+        )
+    if not s3_uri.startswith("s3://"):
+        raise ValueError(
+            f"s3_uri must be an s3:// URI of the model folder, got {s3_uri!r}; for example "
+            "s3://my-models-us-east-1/llama-3-8b-support/"
+        )
+    if len(s3_uri) > 1024 or not S3_URI.match(s3_uri):
+        raise ValueError(
+            f"s3_uri must match Bedrock's S3Uri pattern (a bucket name of 3-63 lowercase letters, "
+            f"digits, dots and hyphens, then folder names of letters, digits and -!_*'().), got "
+            f"{s3_uri!r}; rename the folder or copy the model to such a path"
+        )
+    bucket, _, key = s3_uri[len("s3://") :].partition("/")
+    key = key.rstrip("/")
+    return bucket, f"{key}/" if key else ""
+
+
+def check_imported_model_name(name: str) -> str:
+    """Raises unless ``name`` can prefix Bedrock's model and job names (see the handler)."""
+    if cdk.Token.is_unresolved(name):
+        raise TypeError(
+            f"imported_model_name must be a literal string (it is claimed per account and "
+            f"Region at synth time), got a deploy-time token {name!r}"
+        )
+    if (
+        not isinstance(name, str)
+        or not 1 <= len(name) <= NAME_PREFIX_MAX
+        or not MODEL_NAME.match(name)
+        or name[-1] in "-_"
+    ):
+        raise ValueError(
+            f"imported_model_name must be 1-{NAME_PREFIX_MAX} letters and digits with single "
+            f"'-' or '_' between them (Bedrock's ImportedModelName pattern {MODEL_NAME.pattern}, "
+            f"less the 18 characters the import adds), got {name!r}; for example "
+            "'llama3-support'"
+        )
+    return name
+
+
+def _default_name(scope: Construct) -> str:
+    raw = cdk.Names.unique_resource_name(
+        scope, max_length=NAME_PREFIX_MAX, separator="-", allowed_special_characters="-"
+    )
+    return check_imported_model_name(re.sub(r"-{2,}", "-", raw).strip("-"))
+
+
+def _check_region(stack: cdk.Stack) -> str:
+    region = concrete_region("ImportedModel", stack)
+    if region not in CUSTOM_MODEL_IMPORT_REGIONS:
+        raise ValueError(
+            f"ImportedModel cannot be created in {region}: Amazon Bedrock Custom Model Import is "
+            f"offered in {', '.join(sorted(CUSTOM_MODEL_IMPORT_REGIONS))} (Bedrock user guide, "
+            f"checked {CUSTOM_MODEL_IMPORT_DATE}); deploy this stack to one of those Regions, or "
+            "serve the model in this Region another way (a cross-Region inference profile or a "
+            "MultiAzSageMakerEndpoint)"
+        )
+    return region
+
+
+def _check_timeout(timeout: cdk.Duration) -> None:
+    if not isinstance(timeout, cdk.Duration) or timeout.is_unresolved():
+        raise TypeError(
+            f"import_timeout must be a literal cdk.Duration, got {timeout!r}; for example "
+            "cdk.Duration.minutes(50)"
+        )
+    seconds = timeout.to_seconds()
+    if seconds % 60 or not 5 <= seconds // 60 <= MAX_IMPORT_TIMEOUT_MINUTES:
+        raise ValueError(
+            f"import_timeout must be a whole number of minutes from 5 to "
+            f"{MAX_IMPORT_TIMEOUT_MINUTES} (CloudFormation waits at most an hour for a custom "
+            f"resource), got {timeout.to_human_string()}; for a longer import, import the model "
+            "once outside CloudFormation and grant its ARN"
+        )
+
+
+def _check_removal_policy(policy: cdk.RemovalPolicy) -> None:
+    if policy not in (
+        cdk.RemovalPolicy.DESTROY,
+        cdk.RemovalPolicy.RETAIN,
+        cdk.RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
+    ):
+        raise ValueError(
+            f"removal_policy must be RemovalPolicy.DESTROY or RemovalPolicy.RETAIN, got "
+            f"{policy!r}; an imported model has no snapshot"
+        )
+
+
+def _check_bucket_owner(owner: str | None, stack: cdk.Stack) -> str:
+    if owner is None:
+        return stack.account
+    if not isinstance(owner, str) or not _ACCOUNT.match(owner):
+        raise ValueError(
+            f"bucket_owner must be the 12-digit id of the account that owns the source bucket, "
+            f"got {owner!r}; leave it out for a bucket of the stack's account"
+        )
+    return owner

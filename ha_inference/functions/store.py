@@ -1,0 +1,111 @@
+"""Where a handler's vectors live: the collection, its index and the embedding model.
+
+The settings retrieval and ingestion share, read from the same environment variables, so that
+the two always embed with the same model into (and search) the same index.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from botocore.config import Config
+
+try:  # ha_inference.functions.store (library, tests) or top-level (Lambda)
+    from . import aoss, embeddings, resilience, settings, vector_index
+except ImportError:  # pragma: no cover - the Lambda runtime path
+    import aoss  # type: ignore[no-redef,import-not-found]
+    import embeddings  # type: ignore[no-redef,import-not-found]
+    import resilience  # type: ignore[no-redef,import-not-found]
+    import settings  # type: ignore[no-redef,import-not-found]
+    import vector_index  # type: ignore[no-redef,import-not-found]
+
+
+@dataclass(frozen=True)
+class Store:
+    """The collection endpoint, the index definition and the embedding model, in ``region``.
+
+    Environment: ``COLLECTION_ENDPOINT``, ``EMBEDDING_MODEL_ID`` and ``AWS_REGION`` (required),
+    and the index variables of :meth:`IndexDefinition.from_environment`.
+    """
+
+    collection_endpoint: str
+    embedding_model_id: str
+    region: str
+    index: vector_index.IndexDefinition = field(default_factory=vector_index.IndexDefinition)
+
+    @classmethod
+    def from_environment(cls, env: Mapping[str, str]) -> Store:
+        """Raises :class:`settings.ConfigError` naming the first missing or invalid setting."""
+        endpoint = settings.required(env, "COLLECTION_ENDPOINT")
+        try:
+            endpoint = aoss.check_endpoint(endpoint)
+        except ValueError as err:
+            raise settings.ConfigError("COLLECTION_ENDPOINT", str(err)) from None
+        index = vector_index.IndexDefinition.from_environment(env)
+        model_id = settings.required(env, "EMBEDDING_MODEL_ID")
+        try:
+            vector_index.check_embedding_dimension(
+                model_id, index.dimension, label="EMBEDDING_DIMENSIONS"
+            )
+        except ValueError as err:
+            raise settings.ConfigError("EMBEDDING_DIMENSIONS", str(err)) from None
+        return cls(
+            collection_endpoint=endpoint,
+            embedding_model_id=model_id,
+            region=settings.required(env, "AWS_REGION"),
+            index=index,
+        )
+
+
+@dataclass(frozen=True)
+class Doubles:
+    """Stand-ins a test gives a handler for what it reaches; each is optional."""
+
+    bedrock: Callable[[Config], Any] | None = None
+    """Builds a ``bedrock-runtime`` client from a botocore ``Config``."""
+    credentials: aoss.CredentialsProvider | None = None
+    urlopen: aoss.Opener | None = None
+    backoff: resilience.Backoff | None = None
+    clock: Callable[[], float] = time.monotonic
+
+
+class Connections:
+    """How a handler reaches its store: ``bedrock`` clients whose timeouts fit the time left
+    (reads at most ``bedrock_read`` seconds), the ``embedder``, the ``collection``, one
+    ``backoff`` (``max_attempts`` attempts per call) and the ``clock`` deadlines run on."""
+
+    def __init__(
+        self,
+        store: Store,
+        *,
+        max_attempts: int,
+        bedrock_read: float,
+        doubles: Doubles | None = None,
+    ) -> None:
+        doubles = doubles or Doubles()
+        self.clock = doubles.clock
+        self.backoff = doubles.backoff or resilience.Backoff(max_attempts=max_attempts)
+        self.bedrock = resilience.ClientCache(
+            doubles.bedrock or embeddings.bedrock_runtime(store.region),
+            connect=3.0,
+            read=bedrock_read,
+        )
+        self.embedder = embeddings.TitanEmbedder(
+            store.embedding_model_id,
+            store.index.dimension,
+            clients=self.bedrock,
+            backoff=self.backoff,
+        )
+        self.collection = aoss.Collection(
+            store.collection_endpoint,
+            region=store.region,
+            credentials=doubles.credentials,
+            urlopen=doubles.urlopen,
+        )
+
+    def deadline(self, context: Any, *, reserve: float) -> resilience.Deadline:
+        """The invocation's deadline (from the Lambda ``context``) on this clock."""
+        return resilience.Deadline(context, reserve=reserve, clock=self.clock)

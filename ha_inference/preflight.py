@@ -1,0 +1,868 @@
+"""Before ``cdk deploy``: what would fail in this account. ``python -m ha_inference.preflight``.
+
+Reads a synthesized cloud assembly (any app that uses these constructs) and, with the caller's
+credentials, checks each stack in its own Region, read-only: the SageMaker endpoint instance
+quotas against the most instances the app can run, the AZs of every interface endpoint's
+subnets against the AZs its service offers, each cross-Region inference profile's destination
+Regions against those the IAM grants, each directly invoked model, each model-data object and
+its bucket's Region, names that must be unique in the account and Region, and the CDK
+bootstrap stack. Every cause it looks for otherwise costs a deploy and a rollback to find.
+
+Exit status: 0 when every check passes (warnings allowed), 1 when one fails or could not be
+checked, 2 when it cannot run (no assembly, no credentials).
+"""
+
+from __future__ import annotations
+
+import sys
+from collections import defaultdict
+from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from ha_inference._internal.account import (
+    ACCOUNT_CHECK,
+    Aws,
+    Connector,
+    CouldNotCheckError,
+    Finding,
+    Permission,
+    Permissions,
+    Registry,
+    Target,
+    command_line,
+    failed,
+    guarded,
+    passed,
+    stack_missing,
+    unknown,
+    warning,
+    zones_of_subnets,
+)
+from ha_inference._internal.assembly import DEFAULT_QUALIFIER, UNKNOWN_ACCOUNT, StackArtifact
+from ha_inference._internal.template import (
+    FOUNDATION_MODEL_ARN,
+    EndpointVariant,
+    InterfaceEndpoint,
+    ModelGrant,
+    ProfileUse,
+    UniqueName,
+    endpoint_variants,
+    interface_endpoints,
+    model_data_urls,
+    model_grants,
+    profiles_of,
+    unique_names,
+)
+from ha_inference.regions import Geography
+
+PERMISSIONS = Permissions(
+    "preflight",
+    [
+        Permission("sts", "GetCallerIdentity", "", why="the caller's account"),
+        Permission(
+            "cloudformation",
+            "DescribeStacks",
+            "cloudformation:DescribeStacks",
+            why="the CDK bootstrap stack; whether the app's stacks exist yet",
+        ),
+        Permission(
+            "cloudformation",
+            "ListStackResources",
+            "cloudformation:ListStackResources",
+            why="whether an existing name belongs to the app's own stack",
+        ),
+        Permission(
+            "ssm",
+            "GetParameter",
+            "ssm:GetParameter",
+            resource="arn:aws:ssm:*:*:parameter/cdk-bootstrap/*",
+            why="the bootstrap version (`/cdk-bootstrap/<qualifier>/version`)",
+        ),
+        Permission(
+            "service-quotas",
+            "ListServiceQuotas",
+            "servicequotas:ListServiceQuotas",
+            why="SageMaker endpoint instance quotas",
+        ),
+        Permission(
+            "cloudwatch",
+            "GetMetricData",
+            "cloudwatch:GetMetricData",
+            why="current usage of a quota, where Service Quotas names a usage metric",
+        ),
+        Permission(
+            "ec2",
+            "DescribeVpcEndpointServices",
+            "ec2:DescribeVpcEndpointServices",
+            why="the AZs each interface endpoint's service offers",
+        ),
+        Permission(
+            "ec2",
+            "DescribeAvailabilityZones",
+            "ec2:DescribeAvailabilityZones",
+            why="the account's AZ names and their AZ ids",
+        ),
+        Permission(
+            "ec2",
+            "DescribeSubnets",
+            "ec2:DescribeSubnets",
+            why="the AZ of a subnet the template names by id (imported VPCs)",
+        ),
+        Permission(
+            "bedrock",
+            "GetInferenceProfile",
+            "bedrock:GetInferenceProfile",
+            why="a cross-Region profile's destination Regions",
+        ),
+        Permission(
+            "bedrock",
+            "GetFoundationModel",
+            "bedrock:GetFoundationModel",
+            why="whether a directly invoked model is offered on demand in its Region",
+        ),
+        Permission(
+            "bedrock",
+            "ListInferenceProfiles",
+            "bedrock:ListInferenceProfiles",
+            why="application inference profile names already taken",
+        ),
+        Permission(
+            "s3",
+            "GetBucketLocation",
+            "s3:GetBucketLocation",
+            why="the Region of a model-data bucket",
+        ),
+        Permission("s3", "HeadObject", "s3:GetObject", why="whether a model-data object exists"),
+        Permission(
+            "opensearchserverless",
+            "BatchGetCollection",
+            "aoss:BatchGetCollection",
+            why="collection names already taken",
+        ),
+        Permission(
+            "opensearchserverless",
+            "GetSecurityPolicy",
+            "aoss:GetSecurityPolicy",
+            why="encryption and network policy names already taken",
+        ),
+        Permission(
+            "opensearchserverless",
+            "GetAccessPolicy",
+            "aoss:GetAccessPolicy",
+            why="data access policy names already taken",
+        ),
+        Permission(
+            "sagemaker",
+            "DescribeEndpoint",
+            "sagemaker:DescribeEndpoint",
+            why="SageMaker endpoint names already taken",
+        ),
+    ],
+)
+
+PREFLIGHT = Registry(PERMISSIONS, [ACCOUNT_CHECK])
+"""The preflight checks, in the order they run; add one with ``@PREFLIGHT.check(...)``."""
+
+_TOOLKIT_STACK = "CDKToolkit"
+_COLLECTION = "AWS::OpenSearchServerless::Collection"
+_TOOLKIT_BROKEN = ("FAILED", "ROLLBACK_COMPLETE", "DELETE_IN_PROGRESS", "REVIEW_IN_PROGRESS")
+
+
+# --------------------------------------------------------------------------- account, bootstrap
+
+
+@PREFLIGHT.check(
+    "bootstrap",
+    summary="the Region is bootstrapped for the app's qualifier, at the version it needs "
+    "(`CDKToolkit` stack, SSM `/cdk-bootstrap/<qualifier>/version`)",
+    nothing="no stacks",
+)
+def check_bootstrap(target: Target, aws: Aws) -> Iterator[Finding]:
+    by_parameter: dict[str, list[StackArtifact]] = defaultdict(list)
+    for stack in target.stacks:
+        by_parameter[stack.bootstrap_parameter].append(stack)
+    account = next(
+        (s.account for s in target.stacks if s.account != UNKNOWN_ACCOUNT), target.caller_account
+    )
+    try:
+        described = aws.call(
+            "cloudformation", "DescribeStacks", missing=stack_missing, StackName=_TOOLKIT_STACK
+        )
+        toolkit = ((described or {}).get("Stacks") or [None])[0]
+    except CouldNotCheckError as err:
+        yield err.finding(_TOOLKIT_STACK)
+        toolkit = {}
+    if toolkit:
+        status = str(toolkit.get("StackStatus", ""))
+        if status.endswith(_TOOLKIT_BROKEN):
+            yield failed(
+                _TOOLKIT_STACK,
+                f"the bootstrap stack is {status}",
+                f"fix or delete the {_TOOLKIT_STACK} stack, then cdk bootstrap "
+                f"aws://{account}/{target.region}",
+            )
+    for parameter, stacks in sorted(by_parameter.items()):
+        qualifier = stacks[0].bootstrap_qualifier
+        required = max((s.required_bootstrap_version or 0) for s in stacks)
+        command = f"cdk bootstrap aws://{account}/{target.region}" + (
+            f" --qualifier {qualifier}" if qualifier != DEFAULT_QUALIFIER else ""
+        )
+        try:
+            answer = aws.call("ssm", "GetParameter", missing=("ParameterNotFound",), Name=parameter)
+        except CouldNotCheckError as err:
+            yield err.finding(parameter)
+            continue
+        if answer is None:
+            yield failed(
+                parameter,
+                f"{target.region} is not bootstrapped for qualifier {qualifier} (no {parameter})",
+                command,
+            )
+            continue
+        value = str(answer.get("Parameter", {}).get("Value", ""))
+        version = int(value) if value.isdigit() else None
+        if version is None or version < required:
+            yield failed(
+                parameter,
+                f"bootstrap version {value!r}, the app needs at least {required}",
+                f"{command} (with the CDK CLI this app uses)",
+            )
+        elif toolkit is None:
+            yield warning(
+                parameter,
+                f"bootstrap version {version} (needs {required}), but there is no stack named "
+                f"{_TOOLKIT_STACK}: bootstrapped with another --toolkit-stack-name?",
+                "nothing, if the bootstrap stack has another name on purpose",
+            )
+        else:
+            where = f"; stack {_TOOLKIT_STACK} {toolkit.get('StackStatus')}" if toolkit else ""
+            yield passed(parameter, f"bootstrap version {version} (needs {required}){where}")
+
+
+# --------------------------------------------------------------------------- SageMaker quotas
+
+
+@PREFLIGHT.check(
+    "endpoint-quota",
+    summary="the SageMaker endpoint instance quota of each instance type covers the most "
+    "instances the app's endpoints can run in the Region (autoscaling maxima, summed), and "
+    "current usage where Service Quotas names a usage metric",
+    nothing="no SageMaker endpoint with instances",
+)
+def check_endpoint_quotas(target: Target, aws: Aws) -> Iterator[Finding]:
+    primary: dict[str, list[EndpointVariant]] = defaultdict(list)
+    fallback: dict[str, list[EndpointVariant]] = defaultdict(list)
+    for stack in target.stacks:
+        for need in endpoint_variants(stack):
+            for instance_type, priority in need.pools:
+                kind = primary if priority == need.pools[0][1] else fallback
+                kind[instance_type].append(need)
+    if not primary:
+        return
+    quotas = {
+        q.get("QuotaName"): q
+        for q in aws.pages("service-quotas", "ListServiceQuotas", "Quotas", ServiceCode="sagemaker")
+    }
+    for instance_type in sorted(set(primary) | set(fallback)):
+        yield from _quota_findings(
+            aws,
+            region=target.region,
+            instance_type=instance_type,
+            primary=primary[instance_type],
+            fallback=fallback[instance_type],
+            quotas=quotas,
+        )
+
+
+def _quota_findings(
+    aws: Aws,
+    *,
+    region: str,
+    instance_type: str,
+    primary: Sequence[EndpointVariant],
+    fallback: Sequence[EndpointVariant],
+    quotas: dict[Any, dict[str, Any]],
+) -> Iterator[Finding]:
+    quota_name = f"{instance_type} for endpoint usage"
+    quota = quotas.get(quota_name)
+    needs = [*primary, *fallback]
+    uses = "; ".join(f"{n.label}: {n.source}" for n in needs)
+    if quota is None:
+        yield unknown(
+            instance_type,
+            f"Service Quotas lists no {quota_name!r} in {region} (is the type offered for "
+            f"endpoints there?); the app needs it for {uses}",
+            f"check the instance type's availability in {region} (SageMaker pricing page)",
+        )
+        return
+    value = int(quota.get("Value", 0))
+    needed = sum(n.maximum for n in primary) or max(n.maximum for n in fallback)
+    at_create = sum(n.initial for n in primary)
+    code = quota.get("QuotaCode", "?")
+    increase = (
+        f"request an increase to at least {needed}: aws service-quotas "
+        f"request-service-quota-increase --service-code sagemaker --quota-code {code} "
+        f"--desired-value {needed} --region {region}"
+    )
+    usage, usage_problem = _usage(aws, quota)
+    usage_text = f"; in use now {usage}" if usage is not None else ""
+    detail = f"quota {value}, the app can run {needed} ({uses}){usage_text}"
+    if primary and value < needed:
+        effect = (
+            "creating the endpoint fails" if value < at_create else f"scaling out stops at {value}"
+        )
+        yield failed(instance_type, f"{detail}: {effect}", increase)
+    elif not primary and value < needed:
+        yield warning(
+            instance_type,
+            f"{detail}: this fallback instance pool cannot take over every instance",
+            increase,
+        )
+    elif usage is not None and usage + needed > value:
+        yield warning(
+            instance_type,
+            f"{detail}: with current usage (including this app, if it is deployed) only "
+            f"{max(value - usage, 0)} more can start",
+            increase,
+        )
+    else:
+        yield passed(instance_type, detail)
+    if usage_problem is not None:
+        yield usage_problem.finding(f"{instance_type} usage")
+
+
+def _usage(aws: Aws, quota: dict[str, Any]) -> tuple[int | None, CouldNotCheckError | None]:
+    """The quota's current usage from its CloudWatch usage metric (``None`` when none)."""
+    metric = quota.get("UsageMetric") or {}
+    if not metric.get("MetricName") or not metric.get("MetricNamespace"):
+        return None, None
+    now = datetime.now(UTC)
+    try:
+        response = aws.call(
+            "cloudwatch",
+            "GetMetricData",
+            MetricDataQueries=[
+                {
+                    "Id": "usage",
+                    "MetricStat": {
+                        "Metric": {
+                            "Namespace": metric["MetricNamespace"],
+                            "MetricName": metric["MetricName"],
+                            "Dimensions": [
+                                {"Name": k, "Value": v}
+                                for k, v in sorted((metric.get("MetricDimensions") or {}).items())
+                            ],
+                        },
+                        "Period": 300,
+                        "Stat": metric.get("MetricStatisticRecommendation") or "Maximum",
+                    },
+                    "ReturnData": True,
+                }
+            ],
+            StartTime=now - timedelta(hours=1),
+            EndTime=now,
+        )
+    except CouldNotCheckError as err:
+        return None, err
+    values = [v for r in (response or {}).get("MetricDataResults", []) for v in r.get("Values", [])]
+    return int(max(values, default=0)), None
+
+
+# --------------------------------------------------------------------------- endpoint AZs
+
+
+@PREFLIGHT.check(
+    "endpoint-azs",
+    summary="every interface endpoint's service (Bedrock, SageMaker Runtime...; OpenSearch "
+    "Serverless VPC endpoints against `com.amazonaws.<region>.aoss`) is offered in the AZ of "
+    "each of its subnets, and those AZs exist in the account",
+    nothing="no interface endpoints",
+)
+def check_endpoint_zones(target: Target, aws: Aws) -> Iterator[Finding]:
+    endpoints = [e for stack in target.stacks for e in interface_endpoints(stack)]
+    if not endpoints:
+        return
+    zone_ids = {
+        z.get("ZoneName", ""): z.get("ZoneId", "?")
+        for z in (aws.call("ec2", "DescribeAvailabilityZones") or {}).get("AvailabilityZones", [])
+    }
+    offered: dict[str, list[str] | None] = {}
+    for endpoint in endpoints:
+        yield from guarded(
+            endpoint.label,
+            endpoint.stack.name,
+            _endpoint_zone_finding,
+            endpoint,
+            aws,
+            zone_ids,
+            offered,
+        )
+
+
+def _endpoint_zone_finding(
+    endpoint: InterfaceEndpoint,
+    aws: Aws,
+    zone_ids: dict[str, str],
+    offered: dict[str, list[str] | None],
+) -> Finding:
+    stack = endpoint.stack.name
+    if endpoint.service is None:
+        return unknown(
+            endpoint.label,
+            "the service name is not a literal in the template",
+            "nothing to do here; check the service's AZs by hand",
+            stack=stack,
+        )
+    zones = zones_of_subnets(endpoint.stack, endpoint.subnets, aws)
+    named = [z for z in zones if z is not None]
+    absent = sorted({z for z in named if z not in zone_ids})
+    if absent:
+        return failed(
+            endpoint.label,
+            f"subnet AZ {', '.join(absent)} does not exist in {aws.region} for this account "
+            f"(it has {', '.join(sorted(zone_ids))})",
+            "configure AZ names this account has (aws ec2 describe-availability-zones)",
+            stack=stack,
+        )
+    if endpoint.service not in offered:
+        response = aws.call(
+            "ec2",
+            "DescribeVpcEndpointServices",
+            missing=("InvalidServiceName",),
+            ServiceNames=[endpoint.service],
+        )
+        details = (response or {}).get("ServiceDetails") or []
+        offered[endpoint.service] = details[0].get("AvailabilityZones", []) if details else None
+    service_zones = offered[endpoint.service]
+    if service_zones is None:
+        return failed(
+            endpoint.label,
+            f"{endpoint.service} is not offered in {aws.region}",
+            "deploy to a Region that offers the service, or drop this endpoint",
+            stack=stack,
+        )
+    missing = sorted({z for z in named if z not in service_zones})
+    if missing:
+        return failed(
+            endpoint.label,
+            f"{endpoint.service} is not offered in "
+            + ", ".join(f"{z} ({zone_ids.get(z, '?')})" for z in missing)
+            + f"; it is offered in {', '.join(service_zones)}",
+            "use subnets in AZs the service offers (the AZ ids matter: AZ names map to "
+            "different ids in each account)",
+            stack=stack,
+        )
+    if len(named) < len(zones):
+        return unknown(
+            endpoint.label,
+            f"{len(zones) - len(named)} of {len(zones)} subnets have an AZ the template does "
+            "not tell (imported or token); the others are offered",
+            "give the stack concrete AZs (an env-specific stack) so they can be checked",
+            stack=stack,
+        )
+    return passed(
+        endpoint.label,
+        "offered in " + ", ".join(f"{z} ({zone_ids.get(z, '?')})" for z in sorted(set(named))),
+        stack=stack,
+    )
+
+
+# --------------------------------------------------------------------------- Bedrock
+
+
+@PREFLIGHT.check(
+    "inference-profile",
+    summary="each cross-Region inference profile exists in the stack's Region and routes to "
+    "exactly the Regions the IAM grants (one it lacks fails: calls would be denied)",
+    nothing="no cross-Region inference profiles",
+)
+def check_inference_profiles(target: Target, aws: Aws) -> Iterator[Finding]:
+    for stack in target.stacks:
+        grants = model_grants(stack)
+        for use in profiles_of(stack):
+            yield from guarded(
+                use.profile_id, stack.name, _profile_finding, stack, use, grants, aws
+            )
+
+
+def _granted_regions(
+    use: ProfileUse, grants: Sequence[ModelGrant]
+) -> tuple[frozenset[str] | None, str]:
+    model_id = use.model_id
+    suffix = f":inference-profile/{use.profile_id}"
+    regions = frozenset(
+        g.region
+        for g in grants
+        if g.model_id == model_id
+        and g.through_profile
+        and any(p is None or p.endswith(suffix) for p in g.profiles)
+    )
+    if regions:
+        return regions, "the IAM grants"
+    if use.destinations is not None:
+        return use.destinations, "the construct routes to (no IAM grant in this template)"
+    return None, ""
+
+
+def _profile_finding(
+    stack: StackArtifact, use: ProfileUse, grants: Sequence[ModelGrant], aws: Aws
+) -> Finding:
+    profile = aws.call(
+        "bedrock",
+        "GetInferenceProfile",
+        missing=("ResourceNotFoundException", "ValidationException"),
+        inferenceProfileIdentifier=use.profile_id,
+    )
+    subject = use.profile_id
+    if profile is None:
+        return failed(
+            subject,
+            f"the profile does not exist in {stack.region}",
+            "use a geography whose profile serves this Region (CrossRegionInferenceProfile "
+            "geography=...), or deploy only to the profile's source Regions",
+            stack=stack.name,
+        )
+    routes = frozenset(
+        m.group("region")
+        for m in (
+            FOUNDATION_MODEL_ARN.match(x.get("modelArn", "")) for x in profile.get("models", [])
+        )
+        if m
+    )
+    granted, source = _granted_regions(use, grants)
+    if granted is None:
+        return unknown(
+            subject,
+            f"routes to {_regions(routes)}; the template grants the model through it nowhere",
+            "grant invoke through the construct (profile.grant_invoke(role))",
+            stack=stack.name,
+        )
+    if use.geography == Geography.GLOBAL.value:
+        if "" in granted:
+            return passed(
+                subject,
+                f"global profile routing to {len(routes - {''})} Regions; the IAM grants the "
+                "Region-less model ARN",
+                stack=stack.name,
+            )
+        return failed(
+            subject,
+            "global profile, but the IAM does not grant the Region-less model ARN: calls "
+            "routed to other Regions would be denied",
+            "grant through CrossRegionInferenceProfile(geography=Geography.GLOBAL)",
+            stack=stack.name,
+        )
+    denied = sorted(routes - granted)
+    extra = sorted(granted - routes)
+    if denied:
+        return failed(
+            subject,
+            f"routes to {_regions(routes)}, but {source} only {_regions(granted)}: calls "
+            f"routed to {', '.join(denied)} would be denied",
+            "add the Regions to the profile's routes (CrossRegionInferenceProfile(routes=...)) "
+            "and synth again",
+            stack=stack.name,
+        )
+    if extra:
+        return warning(
+            subject,
+            f"{source} {', '.join(extra)} too, where the profile does not route "
+            f"(it routes to {_regions(routes)})",
+            "drop those Regions from the profile's routes to keep the grant minimal",
+            stack=stack.name,
+        )
+    return passed(subject, f"routes to {_regions(routes)}, exactly what {source}", stack=stack.name)
+
+
+def _regions(regions: frozenset[str]) -> str:
+    return ", ".join(sorted(r for r in regions if r)) or "no Region"
+
+
+@PREFLIGHT.check(
+    "foundation-model",
+    summary="every model invoked directly (granted without a `bedrock:InferenceProfileArn` "
+    "condition, such as the embedding model) is offered on demand in its Region",
+    nothing="no foundation model granted for direct invocation",
+)
+def check_direct_models(target: Target, aws: Aws) -> Iterator[Finding]:
+    for stack in target.stacks:
+        direct = sorted(
+            {(g.model_id, g.region) for g in model_grants(stack) if not g.through_profile}
+        )
+        for model_id, region in direct:
+            if not region:
+                continue
+            subject = f"{model_id} in {region}"
+            yield from guarded(
+                subject,
+                stack.name,
+                _model_finding,
+                stack,
+                model_id,
+                region,
+                aws.elsewhere(region),
+                subject,
+            )
+
+
+def _model_finding(
+    stack: StackArtifact, model_id: str, region: str, aws: Aws, subject: str
+) -> Finding:
+    answer = aws.call(
+        "bedrock",
+        "GetFoundationModel",
+        missing=("ResourceNotFoundException", "ValidationException"),
+        modelIdentifier=model_id,
+    )
+    if answer is None:
+        return failed(
+            subject,
+            f"Bedrock does not offer {model_id} in {region}",
+            f"choose a model offered there (aws bedrock list-foundation-models --region "
+            f"{region}), or invoke it through a cross-Region inference profile",
+            stack=stack.name,
+        )
+    details = answer.get("modelDetails", {})
+    kinds = details.get("inferenceTypesSupported") or []
+    if "ON_DEMAND" not in kinds:
+        return failed(
+            subject,
+            f"offered in {region} only as {', '.join(kinds) or 'nothing'}: a direct invocation "
+            "fails",
+            "invoke it through an inference profile (CrossRegionInferenceProfile)",
+            stack=stack.name,
+        )
+    lifecycle = (details.get("modelLifecycle") or {}).get("status")
+    if lifecycle == "LEGACY":
+        return warning(
+            subject,
+            f"offered on demand in {region}, but marked LEGACY (end of life ahead)",
+            "plan the move to a current model",
+            stack=stack.name,
+        )
+    return passed(subject, f"offered on demand in {region}", stack=stack.name)
+
+
+# --------------------------------------------------------------------------- model data
+
+
+def _bucket_region(location: Any) -> str:
+    """GetBucketLocation's answer as a Region (empty means us-east-1, EU means eu-west-1)."""
+    if not location:
+        return "us-east-1"
+    return "eu-west-1" if location == "EU" else str(location)
+
+
+@PREFLIGHT.check(
+    "model-data",
+    summary="each SageMaker model-data object (`ModelDataUrl`) exists and its bucket is in "
+    "the endpoint's Region",
+    nothing="no SageMaker model with a ModelDataUrl",
+)
+def check_model_data(target: Target, aws: Aws) -> Iterator[Finding]:
+    for stack in target.stacks:
+        for logical_id, url in model_data_urls(stack):
+            subject = url or logical_id
+            try:
+                yield _model_data_finding(stack, logical_id, url, aws)
+            except CouldNotCheckError as err:
+                finding = err.finding(subject, stack=stack.name)
+                if "s3:GetObject" in err.detail:
+                    finding = unknown(
+                        subject,
+                        f"{err.detail}; without s3:ListBucket S3 also answers 403 for a "
+                        "missing object",
+                        err.fix,
+                        stack=stack.name,
+                    )
+                yield finding
+
+
+def _model_data_finding(
+    stack: StackArtifact, logical_id: str, url: str | None, aws: Aws
+) -> Finding:
+    if url is None:
+        return unknown(
+            logical_id,
+            "ModelDataUrl is not a literal in the template",
+            "check the object and its bucket's Region by hand",
+            stack=stack.name,
+        )
+    bucket, _, key = url.removeprefix("s3://").partition("/")
+    if not url.startswith("s3://") or not bucket or not key:
+        return failed(
+            url,
+            "ModelDataUrl must be s3://<bucket>/<key> of a model archive",
+            "point it at the model's .tar.gz",
+            stack=stack.name,
+        )
+    if (bucket, key) in stack.asset_objects:
+        return passed(
+            url, "a CDK asset of this stack: cdk deploy uploads it first", stack=stack.name
+        )
+    location = aws.call("s3", "GetBucketLocation", missing=("NoSuchBucket", "404"), Bucket=bucket)
+    if location is None:
+        return failed(
+            url, f"bucket {bucket} does not exist", "create it or fix the URL", stack=stack.name
+        )
+    region = _bucket_region(location.get("LocationConstraint"))
+    if region != stack.region:
+        return failed(
+            url,
+            f"bucket {bucket} is in {region}, the endpoint in {stack.region}: SageMaker needs "
+            "the model in its own Region",
+            f"copy the archive to a bucket in {stack.region} (aws s3 cp {url} "
+            f"s3://<bucket-in-{stack.region}>/{key}) and use that URL for this Region",
+            stack=stack.name,
+        )
+    head = aws.elsewhere(region).call(
+        "s3", "HeadObject", missing=("404", "NoSuchKey", "NotFound"), Bucket=bucket, Key=key
+    )
+    if head is None:
+        return failed(
+            url,
+            f"no object {key} in bucket {bucket}",
+            "upload the model archive, or fix the URL",
+            stack=stack.name,
+        )
+    return passed(
+        url, f"{head.get('ContentLength', '?')} bytes, bucket in {region}", stack=stack.name
+    )
+
+
+# --------------------------------------------------------------------------- unique names
+
+
+@PREFLIGHT.check(
+    "unique-names",
+    summary="names unique per account and Region (collections, their security and access "
+    "policies, SageMaker endpoints, application inference profiles) are free or already "
+    "this stack's",
+    nothing="no resource with a fixed name that must be unique",
+)
+def check_unique_names(target: Target, aws: Aws) -> Iterator[Finding]:
+    existing = _Existing(aws)
+    for stack in target.stacks:
+        names = unique_names(stack)
+        existing.collection_names.extend(n.name for n in names if n.resource_type == _COLLECTION)
+        for name in names:
+            yield from guarded(name.label, stack.name, _name_finding, target, stack, name, existing)
+
+
+class _Existing:
+    """What already exists in the Region under the names the app wants, asked lazily: the
+    collections in one batch, the application inference profiles in one listing."""
+
+    def __init__(self, aws: Aws) -> None:
+        self.aws = aws
+        self.collection_names: list[str] = []
+        self._collections: dict[str, dict[str, Any]] | None = None
+        self._applications: list[dict[str, Any]] | None = None
+
+    def holder(self, name: UniqueName) -> tuple[set[str], str] | None:
+        """The identifiers and state of the resource holding ``name``, or ``None``."""
+        aws = self.aws
+        if name.resource_type == _COLLECTION:
+            found = self._collection(name.name)
+            if not found:
+                return None
+            return {found.get("id", ""), found.get("arn", "")}, str(found.get("status", ""))
+        if name.resource_type == "AWS::OpenSearchServerless::SecurityPolicy":
+            answer = aws.call(
+                "opensearchserverless",
+                "GetSecurityPolicy",
+                missing=("ResourceNotFoundException",),
+                type=name.policy_type,
+                name=name.name,
+            )
+            return ({name.name}, "") if answer else None
+        if name.resource_type == "AWS::OpenSearchServerless::AccessPolicy":
+            answer = aws.call(
+                "opensearchserverless",
+                "GetAccessPolicy",
+                missing=("ResourceNotFoundException",),
+                type=name.policy_type,
+                name=name.name,
+            )
+            return ({name.name}, "") if answer else None
+        if name.resource_type == "AWS::SageMaker::Endpoint":
+            answer = aws.call(
+                "sagemaker",
+                "DescribeEndpoint",
+                missing=lambda code, message: (
+                    code == "ValidationException" and "could not find" in message.lower()
+                ),
+                EndpointName=name.name,
+            )
+            if not answer:
+                return None
+            return {answer.get("EndpointArn", ""), name.name}, str(answer.get("EndpointStatus", ""))
+        profile = next(
+            (p for p in self._profiles() if p.get("inferenceProfileName") == name.name), None
+        )
+        if profile is None:
+            return None
+        return {profile.get("inferenceProfileArn", ""), profile.get("inferenceProfileId", "")}, ""
+
+    def _collection(self, name: str) -> dict[str, Any] | None:
+        if self._collections is None:
+            answer = self.aws.call(
+                "opensearchserverless",
+                "BatchGetCollection",
+                names=sorted(set(self.collection_names)),
+            )
+            found = (answer or {}).get("collectionDetails", [])
+            self._collections = {c.get("name", ""): c for c in found}
+        return self._collections.get(name)
+
+    def _profiles(self) -> list[dict[str, Any]]:
+        if self._applications is None:
+            self._applications = self.aws.pages(
+                "bedrock",
+                "ListInferenceProfiles",
+                "inferenceProfileSummaries",
+                token="nextToken",
+                typeEquals="APPLICATION",
+            )
+        return self._applications
+
+
+def _name_finding(
+    target: Target, stack: StackArtifact, name: UniqueName, existing: _Existing
+) -> Finding:
+    holder = existing.holder(name)
+    if holder is None:
+        return passed(name.label, f"free in {target.region}", stack=stack.name)
+    identifiers, state = holder
+    deployed = target.deployed(stack, existing.aws)
+    mine = deployed.resources.get(name.logical_id) if deployed else None
+    if mine and mine.resource_type == name.resource_type:
+        parts = {p.lower() for p in mine.physical_id.split("|")} | {mine.physical_id.lower()}
+        if parts & {i.lower() for i in identifiers if i}:
+            return passed(name.label, f"already this stack's ({name.logical_id})", stack=stack.name)
+    state_text = f" ({state})" if state else ""
+    return failed(
+        name.label,
+        f"already exists in {target.region}{state_text} and is not this stack's "
+        f"{name.logical_id}: creating it fails",
+        f"delete the existing {name.kind} (a retained one keeps its name after its stack is "
+        "deleted) or choose another name",
+        stack=stack.name,
+    )
+
+
+# --------------------------------------------------------------------------- command line
+
+
+def main(argv: Sequence[str] | None = None, *, connector: Connector | None = None) -> int:
+    return command_line(
+        PREFLIGHT,
+        description="Before cdk deploy: what would fail in this account, Region by Region.",
+        argv=argv,
+        connector=connector,
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(main())

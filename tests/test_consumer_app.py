@@ -1,0 +1,270 @@
+"""Issue 14: the constructs inside someone else's app, imported only from ``ha_inference``.
+
+The consumer app (tests/consumer/consumer_app.py) has an imported VPC, an existing
+bedrock-runtime endpoint, an environment-agnostic stack and a plain ``aws_lambda.Function``.
+One synthesis serves every test here; the last test builds the wheel, installs it outside the
+repository and synthesizes the same app from it.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import aws_cdk as cdk
+import pytest
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk.assertions import Annotations, Match
+
+from ha_inference import (
+    BedrockVpcEndpoints,
+    CollectionVpcEndpoint,
+    CrossRegionInferenceProfile,
+    MultiAzFunction,
+    MultiAzSageMakerEndpoint,
+    SageMakerRuntimeLoadBalancer,
+    VectorCollection,
+)
+from ha_inference.report import main as report_main
+from tests.consumer.consumer_app import (
+    EXISTING_ENDPOINT_GROUP,
+    AgnosticStack,
+    ExistingVpcStack,
+    build,
+)
+from tests.support import ROOT, new_app, resources
+
+
+@dataclass
+class Consumer:
+    existing: ExistingVpcStack
+    agnostic: AgnosticStack
+    templates: dict[str, dict[str, Any]]
+    outdir: Path
+
+
+@pytest.fixture(scope="module")
+def consumer(tmp_path_factory: pytest.TempPathFactory) -> Consumer:
+    outdir = tmp_path_factory.mktemp("consumer") / "cdk.out"
+    app = new_app(outdir)
+    existing, agnostic = build(app)
+    assembly = app.synth()
+    templates = {s.stack_name: s.template for s in assembly.stacks}
+    return Consumer(existing, agnostic, templates, outdir)
+
+
+def test_adopts_the_vpcs_existing_endpoint_instead_of_adding_a_second(consumer: Consumer) -> None:
+    """Item 1: the VPC already has a private-DNS bedrock-runtime endpoint; no second one (it
+    would fail at deploy), and the caller is admitted on the existing endpoint's group."""
+    template = consumer.templates["ConsumerExisting"]
+    assert resources(template, "AWS::EC2::VPCEndpoint") == {}
+    ingress = [
+        r["Properties"] for r in resources(template, "AWS::EC2::SecurityGroupIngress").values()
+    ]
+    to_existing = [r for r in ingress if r["GroupId"] == EXISTING_ENDPOINT_GROUP]
+    assert len(to_existing) == 1 and to_existing[0]["FromPort"] == 443
+    assert "SourceSecurityGroupId" in to_existing[0]
+
+
+def test_fails_on_two_private_dns_endpoints_for_one_service_in_one_vpc(tmp_path: Path) -> None:
+    """Item 1: the second private-DNS endpoint synthesized fine and failed at deploy."""
+    app = new_app(tmp_path)
+    stack = cdk.Stack(app, "Twice", env=cdk.Environment(account="111111111111", region="us-east-1"))
+    vpc = ec2.Vpc(
+        stack,
+        "Vpc",
+        max_azs=2,
+        nat_gateways=0,
+        subnet_configuration=[
+            ec2.SubnetConfiguration(name="p", subnet_type=ec2.SubnetType.PRIVATE_ISOLATED)
+        ],
+    )
+    profile = CrossRegionInferenceProfile(
+        stack, "Profile", model_id="anthropic.claude-sonnet-4-5-20250929-v1:0"
+    )
+    BedrockVpcEndpoints(stack, "First", vpc=vpc, invoke_targets=[profile])
+    with pytest.raises(
+        ValueError,
+        match=r"Twice/Second adds a bedrock-runtime interface endpoint with private DNS to Twice/Vpc, "
+        r"which already has one \(Twice/First\).*private_dns_enabled=False",
+    ):
+        BedrockVpcEndpoints(stack, "Second", vpc=vpc, invoke_targets=[profile])
+    # One without private DNS can sit beside it, and so can the runtime load balancer's.
+    BedrockVpcEndpoints(
+        stack, "Quiet", vpc=vpc, invoke_targets=[profile], private_dns_enabled=False
+    )
+    vpc.add_interface_endpoint(
+        "Runtime", service=ec2.InterfaceVpcEndpointAwsService.SAGEMAKER_RUNTIME
+    )
+    with pytest.raises(ValueError, match=r"which already has one \(Twice/Vpc/Runtime\)"):
+        SageMakerRuntimeLoadBalancer(stack, "Nlb", vpc=vpc)
+    SageMakerRuntimeLoadBalancer(stack, "NlbQuiet", vpc=vpc, private_dns_enabled=False)
+
+
+def test_warns_that_private_dns_takes_over_an_existing_vpc(tmp_path: Path) -> None:
+    """Item 2: new private-DNS endpoints in a VPC the app did not create change every existing
+    caller's path; the construct says so."""
+    app = new_app(tmp_path)
+    stack = cdk.Stack(
+        app, "Takeover", env=cdk.Environment(account="111111111111", region="us-east-1")
+    )
+    vpc = ec2.Vpc.from_vpc_attributes(
+        stack,
+        "Vpc",
+        vpc_id="vpc-0123456789abcdef0",
+        availability_zones=["us-east-1a", "us-east-1b"],
+        isolated_subnet_ids=["subnet-01", "subnet-02"],
+    )
+    profile = CrossRegionInferenceProfile(
+        stack, "Profile", model_id="anthropic.claude-sonnet-4-5-20250929-v1:0"
+    )
+    BedrockVpcEndpoints(stack, "Bedrock", vpc=vpc, invoke_targets=[profile])
+    warnings = Annotations.from_stack(stack).find_warning(
+        "/Takeover/Bedrock",
+        Match.string_like_regexp("every caller in that VPC reaches those services"),
+    )
+    assert len(warnings) == 1
+
+
+def test_functions_choose_runtime_and_architecture(consumer: Consumer) -> None:
+    """Item 3: Node.js on x86 in every AZ of the imported VPC."""
+    template = consumer.templates["ConsumerExisting"]
+    node = [
+        f["Properties"]
+        for f in resources(template, "AWS::Lambda::Function").values()
+        if f["Properties"].get("Runtime") == "nodejs22.x"
+    ]
+    assert len(node) == 1 and node[0]["Architectures"] == ["x86_64"]
+    assert len(node[0]["VpcConfig"]["SubnetIds"]) == 3
+
+
+def test_plain_function_runs_the_shipped_handler_with_the_shipped_index(consumer: Consumer) -> None:
+    """Item 4: handler_code() and DEFAULT_INDEX from the package, no path into the repository."""
+    template = consumer.templates["ConsumerExisting"]
+    (answers,) = [
+        f["Properties"]
+        for f in resources(template, "AWS::Lambda::Function").values()
+        if f["Properties"].get("Handler") == "retrieval.handler"
+    ]
+    env = answers["Environment"]["Variables"]
+    assert (env["INDEX_NAME"], env["VECTOR_FIELD"], env["EMBEDDING_DIMENSIONS"]) == (
+        "passages",
+        "vector",
+        "1024",
+    )
+    assert answers["Code"]["S3Key"].endswith(".zip")
+
+
+def test_construct_props_follow_aws_cdk_lib_names() -> None:
+    """Item 5: vpc_subnets, as aws-cdk-lib names it, on every zonal construct."""
+    for construct in (
+        BedrockVpcEndpoints,
+        CollectionVpcEndpoint,
+        MultiAzFunction,
+        MultiAzSageMakerEndpoint,
+        SageMakerRuntimeLoadBalancer,
+    ):
+        parameters = inspect.signature(construct.__init__).parameters
+        assert "vpc_subnets" in parameters and "subnets" not in parameters, construct
+
+
+def test_warns_that_an_environment_agnostic_stack_gets_two_azs(consumer: Consumer) -> None:
+    """Item 6: max_azs=3 in an env-agnostic stack gives two AZs; the construct says so."""
+    warnings = Annotations.from_stack(consumer.agnostic).find_warning(
+        "/ConsumerAgnostic/SearchEndpoint", Match.string_like_regexp("is environment-agnostic")
+    )
+    assert len(warnings) == 1
+    assert len(consumer.agnostic.endpoint.availability_zones) == 2
+
+
+def test_report_says_it_cannot_tell_for_an_imported_vpc(
+    consumer: Consumer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Item 7: no AZ columns to judge by; the report says so and exits 3, never 'survives'."""
+    assert report_main([str(consumer.outdir)]) == 3
+    out = capsys.readouterr().out
+    assert "Cannot tell whether it survives the loss of one AZ" in out
+    assert "ConsumerExisting" in out
+
+
+def test_fails_on_duplicate_collection_names_naming_both(consumer: Consumer) -> None:
+    """Item 8: the second collection with one name in one account and Region fails at synth."""
+    with pytest.raises(
+        ValueError,
+        match=r"collection_name 'consumer-docs' is already the name of OpenSearch Serverless "
+        r"collection ConsumerAgnostic/Search.*give ConsumerAgnostic/Again another collection_name",
+    ):
+        VectorCollection(
+            consumer.agnostic, "Again", collection_name="consumer-docs", vpc_endpoint="vpce-0abc"
+        )
+
+
+def test_warns_when_the_default_picks_among_private_subnet_groups(consumer: Consumer) -> None:
+    """Item 9: two isolated groups (apps, data); the default takes the first, and says so."""
+    warnings = Annotations.from_stack(consumer.agnostic).find_warning(
+        "/ConsumerAgnostic/SearchEndpoint",
+        Match.string_like_regexp("has more than one private subnet per AZ"),
+    )
+    assert len(warnings) == 1
+
+
+def test_warns_on_a_model_the_routing_table_was_not_checked_for(tmp_path: Path) -> None:
+    """Item 10: a model outside the routing table no longer gets the Claude routes silently."""
+    app = new_app(tmp_path)
+    stack = cdk.Stack(
+        app, "Models", env=cdk.Environment(account="111111111111", region="us-east-1")
+    )
+    CrossRegionInferenceProfile(stack, "Nova", model_id="amazon.nova-pro-v1:0")
+    CrossRegionInferenceProfile(
+        stack,
+        "NovaRouted",
+        model_id="amazon.nova-pro-v1:0",
+        routes={"us-east-1": ["us-east-1", "us-east-2", "us-west-2"]},
+    )
+    warnings = Annotations.from_stack(stack).find_warning(
+        "*", Match.string_like_regexp("is not one of the models whose cards")
+    )
+    assert [w.id for w in warnings] == ["/Models/Nova"]
+
+
+def test_wheel_installed_outside_the_repository_synthesizes_the_consumer_app(
+    tmp_path: Path,
+) -> None:
+    """The built wheel, installed into a folder outside the repository and first on the path,
+    synthesizes the consumer app: the package ships everything it needs (handlers, data)."""
+    wheels = tmp_path / "wheels"
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
+         "-w", str(wheels), str(ROOT)],
+        check=True, cwd=tmp_path,
+    )  # fmt: skip
+    (wheel,) = wheels.glob("ha_inference-*.whl")
+    site = tmp_path / "site"
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", str(site), str(wheel)],
+        check=True, cwd=tmp_path,
+    )  # fmt: skip
+    work = tmp_path / "consumer"
+    work.mkdir()
+    shutil.copy(ROOT / "tests" / "consumer" / "consumer_app.py", work / "consumer_app.py")
+    env = {**os.environ, "PYTHONPATH": str(site)}
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    result = subprocess.run(
+        [sys.executable, "consumer_app.py", str(work / "cdk.out")],
+        cwd=work, env=env, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert f"ha_inference from {site}" in result.stdout
+    manifest = json.loads((work / "cdk.out" / "manifest.json").read_text())
+    stacks = {
+        k for k, v in manifest["artifacts"].items() if v["type"] == "aws:cloudformation:stack"
+    }
+    assert stacks == {"ConsumerExisting", "ConsumerAgnostic"}
+    assert (site / "ha_inference" / "functions" / "retrieval.py").is_file()

@@ -1,0 +1,563 @@
+"""verify: every check against a stubbed deployed stack (pass, fail, access denied, throttling).
+No test reaches the network (``no_network``)."""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from botocore.response import StreamingBody
+
+from ha_inference._internal.account import Finding, Status, run_check
+from ha_inference._internal.assembly import StackArtifact
+from ha_inference.compute.shipped import ShippedHandler
+from ha_inference.functions.retrieval import NO_PASSAGES_ANSWER
+from ha_inference.verify import PERMISSIONS, RETRIEVAL_HANDLER, VERIFY
+from tests.stubs import (
+    NOW,
+    PHYSICAL,
+    REGION,
+    STACK,
+    ZONES,
+    ApiErrorCase,
+    Stubs,
+    api_error,
+    assert_could_not_check,
+    findings,
+    no_network,  # noqa: F401 - autouse fixture
+    sample_stack,
+    sample_template,
+    target,
+)
+
+TARGET_GROUP = PHYSICAL["Targets"][1]
+SUBNETS = ("subnet-a", "subnet-b", "subnet-c")
+IPS = ("10.0.0.10", "10.0.1.10", "10.0.2.10")
+
+
+@pytest.fixture
+def stubs() -> Iterator[Stubs]:
+    stubs = Stubs()
+    yield stubs
+    stubs.assert_done()
+
+
+def check(name: str, stubs: Stubs, *stacks: StackArtifact, **options: Any) -> list[Finding]:
+    (found,) = [c for c in VERIFY.checks if c.name == name]
+    return run_check(found, target(*stacks, **options), stubs.connector(PERMISSIONS).aws(REGION))
+
+
+def only(found: list[Finding]) -> Finding:
+    assert len(found) == 1, found
+    return found[0]
+
+
+def deployed(stubs: Stubs) -> None:
+    stubs.stack(PHYSICAL)
+
+
+# --------------------------------------------------------------------------- stubbed answers
+
+
+def target_health(stubs: Stubs, states: tuple[str, ...] = ("healthy",) * 3) -> None:
+    stubs("elbv2").add_response(
+        "describe_target_health",
+        {
+            "TargetHealthDescriptions": [
+                {
+                    "Target": {"Id": ip, "Port": 443},
+                    "TargetHealth": {"State": state}
+                    | ({"Reason": "Target.Timeout"} if state == "unhealthy" else {}),
+                }
+                for ip, state in zip(IPS, states, strict=True)
+            ]
+        },
+        {"TargetGroupArn": TARGET_GROUP},
+    )
+
+
+def target_interfaces(stubs: Stubs) -> None:
+    stubs("ec2").add_response(
+        "describe_network_interfaces",
+        {
+            "NetworkInterfaces": [
+                {
+                    "NetworkInterfaceId": f"eni-{zone[-1]}",
+                    "AvailabilityZone": zone,
+                    "SubnetId": subnet,
+                    "PrivateIpAddresses": [{"PrivateIpAddress": ip}],
+                }
+                for zone, subnet, ip in zip(ZONES, SUBNETS, IPS, strict=True)
+            ]
+        },
+        {
+            "Filters": [
+                {"Name": "addresses.private-ip-address", "Values": sorted(IPS)},
+                {"Name": "vpc-id", "Values": ["vpc-1"]},
+            ]
+        },
+    )
+
+
+def endpoint(stubs: Stubs, *, status: str = "InService", instances: int = 3) -> None:
+    stubs("sagemaker").add_response(
+        "describe_endpoint",
+        {
+            "EndpointName": "llm-endpoint",
+            "EndpointArn": PHYSICAL["Endpoint"][1],
+            "EndpointStatus": status,
+            "CreationTime": NOW,
+            "LastModifiedTime": NOW,
+            "ProductionVariants": [
+                {"VariantName": "AllTraffic", "CurrentInstanceCount": instances}
+            ],
+        }
+        | ({"FailureReason": "insufficient capacity"} if status == "Failed" else {}),
+        {"EndpointName": "llm-endpoint"},
+    )
+
+
+def vpc_endpoint(
+    stubs: Stubs, subnets: tuple[str, ...] = SUBNETS, state: str = "available"
+) -> None:
+    interfaces = [f"eni-{s}" for s in subnets]
+    stubs("ec2").add_response(
+        "describe_vpc_endpoints",
+        {
+            "VpcEndpoints": [
+                {
+                    "VpcEndpointId": "vpce-bedrock",
+                    "State": state,
+                    "SubnetIds": list(SUBNETS),
+                    "NetworkInterfaceIds": interfaces,
+                }
+            ]
+        },
+        {"VpcEndpointIds": ["vpce-bedrock"]},
+    )
+    stubs("ec2").add_response(
+        "describe_network_interfaces",
+        {"NetworkInterfaces": [{"NetworkInterfaceId": f"eni-{s}", "SubnetId": s} for s in subnets]},
+        {"NetworkInterfaceIds": interfaces},
+    )
+
+
+def aoss_endpoint(stubs: Stubs, status: str = "ACTIVE") -> None:
+    stubs("opensearchserverless").add_response(
+        "batch_get_vpc_endpoint",
+        {"vpcEndpointDetails": [{"id": "vpce-aoss", "status": status, "subnetIds": list(SUBNETS)}]},
+        {"ids": ["vpce-aoss"]},
+    )
+
+
+def subnet(stubs: Stubs, subnet_id: str, zone: str) -> None:
+    stubs("ec2").add_response(
+        "describe_subnets",
+        {"Subnets": [{"SubnetId": subnet_id, "AvailabilityZone": zone}]},
+        {"SubnetIds": [subnet_id]},
+    )
+
+
+def collection(stubs: Stubs, *, status: str = "ACTIVE", standby: str = "ENABLED") -> None:
+    stubs("opensearchserverless").add_response(
+        "batch_get_collection",
+        {"collectionDetails": [{"id": "coll1234", "status": status, "standbyReplicas": standby}]},
+        {"ids": ["coll1234"]},
+    )
+
+
+def function(stubs: Stubs, subnets: tuple[str, ...] = SUBNETS, state: str = "Active") -> None:
+    stubs("lambda").add_response(
+        "get_function_configuration",
+        {
+            "FunctionName": "HaInference-Retrieval-1",
+            "State": state,
+            "LastUpdateStatus": "Successful",
+            "VpcConfig": {"SubnetIds": list(subnets), "VpcId": "vpc-1"},
+        },
+        {"FunctionName": "HaInference-Retrieval-1"},
+    )
+    for subnet_id in subnets:
+        subnet(stubs, subnet_id, ZONES[SUBNETS.index(subnet_id)])
+
+
+def answer(stubs: Stubs, response: Any, *, function_error: str | None = None) -> None:
+    data = json.dumps(response).encode()
+    stubs("lambda").add_response(
+        "invoke",
+        {"StatusCode": 200, "Payload": StreamingBody(io.BytesIO(data), len(data))}
+        | ({"FunctionError": function_error} if function_error else {}),
+        {
+            "FunctionName": "HaInference-Retrieval-1",
+            "InvocationType": "RequestResponse",
+            "Payload": json.dumps({"question": "What is this service for?"}).encode(),
+        },
+    )
+
+
+def proxy(status: int, body: dict[str, Any]) -> dict[str, Any]:
+    return {"statusCode": status, "headers": {}, "body": json.dumps(body)}
+
+
+# --------------------------------------------------------------------------- account, stack
+
+
+def test_account_fails_for_another_account(stubs: Stubs) -> None:
+    assert findings(check("account", stubs, sample_stack(account="222222222222"))) == [
+        ("fail", STACK)
+    ]
+
+
+def test_stack_passes_when_complete_with_every_resource(stubs: Stubs) -> None:
+    deployed(stubs)
+    finding = only(check("stack", stubs))
+    assert (finding.status, finding.detail) == (Status.PASS, "UPDATE_COMPLETE, 20 resources")
+
+
+def test_fails_when_the_stack_is_not_deployed(stubs: Stubs) -> None:
+    stubs.no_stack()
+    finding = only(check("stack", stubs))
+    assert (finding.status, finding.detail) == (Status.FAIL, f"no stack {STACK} in us-east-1")
+
+
+def test_fails_when_the_last_deploy_rolled_back(stubs: Stubs) -> None:
+    stubs.stack(PHYSICAL, status="UPDATE_ROLLBACK_COMPLETE")
+    finding = only(check("stack", stubs))
+    assert (finding.status, finding.detail) == (
+        Status.FAIL,
+        "the stack is UPDATE_ROLLBACK_COMPLETE",
+    )
+
+
+def test_fails_when_the_deployed_stack_lacks_resources_of_this_assembly(stubs: Stubs) -> None:
+    stubs.stack({k: v for k, v in PHYSICAL.items() if k != "Retrieval"})
+    finding = only(check("stack", stubs))
+    assert finding.status is Status.FAIL
+    assert "1 resources of this assembly are not deployed (Retrieval)" in finding.detail
+
+
+def test_other_checks_skip_a_stack_that_is_not_deployed(stubs: Stubs) -> None:
+    stubs.no_stack()
+    assert findings(check("collection", stubs)) == [("not applicable", "")]
+
+
+# --------------------------------------------------------------------------- load balancer
+
+
+def test_load_balancer_passes_with_a_healthy_target_in_every_az(stubs: Stubs) -> None:
+    deployed(stubs)
+    target_health(stubs)
+    target_interfaces(stubs)
+    finding = only(check("load-balancer", stubs))
+    assert (finding.status, finding.subject, finding.detail) == (
+        Status.PASS,
+        "Targets",
+        "healthy targets in us-east-1a (1), us-east-1b (1), us-east-1c (1)",
+    )
+
+
+def test_fails_when_an_az_has_no_healthy_target(stubs: Stubs) -> None:
+    deployed(stubs)
+    target_health(stubs, ("healthy", "healthy", "unhealthy"))
+    target_interfaces(stubs)
+    finding = only(check("load-balancer", stubs))
+    assert finding.status is Status.FAIL
+    assert finding.detail.startswith(
+        "no healthy target in us-east-1c (us-east-1c: unhealthy/Target.Timeout)"
+    )
+
+
+def test_load_balancer_uses_the_azs_it_reports(stubs: Stubs) -> None:
+    deployed(stubs)
+    stubs("elbv2").add_response(
+        "describe_target_health",
+        {
+            "TargetHealthDescriptions": [
+                {
+                    "Target": {"Id": ip, "AvailabilityZone": zone},
+                    "TargetHealth": {"State": "healthy"},
+                }
+                for ip, zone in zip(IPS[:2], ZONES[:2], strict=True)
+            ]
+        },
+    )
+    finding = only(check("load-balancer", stubs))
+    assert finding.status is Status.FAIL
+    assert finding.detail.startswith("no healthy target in us-east-1c (us-east-1c: no targets)")
+
+
+def test_load_balancer_never_passes_targets_whose_az_it_cannot_tell(stubs: Stubs) -> None:
+    deployed(stubs)
+    stubs("elbv2").add_response(
+        "describe_target_health",
+        {
+            "TargetHealthDescriptions": [
+                {"Target": {"Id": "i-0abc"}, "TargetHealth": {"State": "healthy"}},
+                {
+                    "Target": {"Id": IPS[0], "AvailabilityZone": ZONES[0]},
+                    "TargetHealth": {"State": "healthy"},
+                },
+            ]
+        },
+    )
+    finding = only(check("load-balancer", stubs))
+    assert finding.status is Status.UNKNOWN
+    assert finding.detail.startswith(
+        "no healthy target known in us-east-1b, us-east-1c, but healthy targets whose AZ"
+    )
+
+
+# --------------------------------------------------------------------------- SageMaker
+
+
+def test_endpoint_passes_in_service_with_an_instance_per_az(stubs: Stubs) -> None:
+    deployed(stubs)
+    endpoint(stubs)
+    finding = only(check("sagemaker-endpoint", stubs))
+    assert (finding.subject, finding.status, finding.detail) == (
+        "llm-endpoint/AllTraffic",
+        Status.PASS,
+        "InService with 3 instances over 3 AZs (us-east-1a, us-east-1b, us-east-1c)",
+    )
+
+
+def test_fails_with_fewer_instances_than_azs(stubs: Stubs) -> None:
+    deployed(stubs)
+    endpoint(stubs, instances=2)
+    finding = only(check("sagemaker-endpoint", stubs))
+    assert finding.status is Status.FAIL
+    assert finding.detail.startswith("InService with 2 instances for 3 AZs")
+
+
+def test_fails_when_the_endpoint_is_not_in_service(stubs: Stubs) -> None:
+    deployed(stubs)
+    endpoint(stubs, status="Failed")
+    finding = only(check("sagemaker-endpoint", stubs))
+    assert (finding.status, finding.detail) == (
+        Status.FAIL,
+        "the endpoint is Failed: insufficient capacity",
+    )
+
+
+# --------------------------------------------------------------------------- interface endpoints
+
+
+def test_interface_endpoints_pass_with_an_eni_in_every_subnet(stubs: Stubs) -> None:
+    deployed(stubs)
+    vpc_endpoint(stubs)
+    aoss_endpoint(stubs)
+    assert [(f.status, f.detail) for f in check("interface-endpoint", stubs)] == [
+        (Status.PASS, "available, an ENI in each of its 3 subnets"),
+        (Status.PASS, "ACTIVE, in all 3 subnets (OpenSearch Serverless manages its ENIs)"),
+    ]
+
+
+def test_fails_when_a_subnet_has_no_endpoint_eni(stubs: Stubs) -> None:
+    deployed(stubs)
+    vpc_endpoint(stubs, SUBNETS[:2])
+    subnet(stubs, "subnet-c", "us-east-1c")
+    aoss_endpoint(stubs, "FAILED")
+    found = check("interface-endpoint", stubs)
+    assert [(f.status, f.detail) for f in found] == [
+        (Status.FAIL, "available, but no ENI in subnet-c (us-east-1c)"),
+        (Status.FAIL, "the endpoint is FAILED"),
+    ]
+
+
+# --------------------------------------------------------------------------- collection
+
+
+def test_collection_passes_active_with_standby_replicas(stubs: Stubs) -> None:
+    deployed(stubs)
+    collection(stubs)
+    assert findings(check("collection", stubs)) == [("pass", "vectors")]
+
+
+def test_fails_without_standby_replicas(stubs: Stubs) -> None:
+    deployed(stubs)
+    collection(stubs, standby="DISABLED")
+    finding = only(check("collection", stubs))
+    assert (finding.status, finding.detail) == (
+        Status.FAIL,
+        "ACTIVE, but standby replicas are DISABLED: one AZ holds the data",
+    )
+
+
+# --------------------------------------------------------------------------- functions
+
+
+def test_function_passes_with_subnets_in_every_az(stubs: Stubs) -> None:
+    deployed(stubs)
+    function(stubs)
+    finding = only(check("function-vpc", stubs))
+    assert (finding.subject, finding.status, finding.detail) == (
+        "HaInference-Retrieval-1",
+        Status.PASS,
+        "Active, subnets in us-east-1a, us-east-1b, us-east-1c (3 subnets)",
+    )
+
+
+def test_fails_when_a_function_misses_an_az(stubs: Stubs) -> None:
+    deployed(stubs)
+    function(stubs, SUBNETS[:2])
+    finding = only(check("function-vpc", stubs))
+    assert (finding.status, finding.detail) == (
+        Status.FAIL,
+        "subnets in us-east-1a, us-east-1b, none in us-east-1c",
+    )
+
+
+def test_fails_when_a_function_is_not_active(stubs: Stubs) -> None:
+    deployed(stubs)
+    stubs("lambda").add_response(
+        "get_function_configuration",
+        {
+            "State": "Failed",
+            "StateReason": "subnet out of IP addresses",
+            "LastUpdateStatus": "Failed",
+        },
+    )
+    finding = only(check("function-vpc", stubs))
+    assert finding.status is Status.FAIL
+    assert (
+        finding.detail == "the function is Failed (last update Failed): subnet out of IP addresses"
+    )
+
+
+# --------------------------------------------------------------------------- the question
+
+
+def test_question_passes_with_an_answer_and_sources(stubs: Stubs) -> None:
+    deployed(stubs)
+    answer(stubs, proxy(200, {"answer": "It answers questions [1].", "sources": [{"id": "1"}]}))
+    finding = only(check("question", stubs))
+    assert (finding.status, finding.detail) == (
+        Status.PASS,
+        "answered from 1 sources: It answers questions [1].",
+    )
+
+
+def test_question_warns_when_no_documents_are_loaded(stubs: Stubs) -> None:
+    deployed(stubs)
+    answer(stubs, proxy(200, {"answer": NO_PASSAGES_ANSWER, "sources": []}))
+    finding = only(check("question", stubs))
+    assert finding.status is Status.WARNING
+    assert finding.detail.startswith("embedding and search work, but no passages matched")
+
+
+@pytest.mark.parametrize(
+    ("response", "function_error", "detail"),
+    [
+        (
+            proxy(502, {"error": "a dependency refused the request (AccessDenied)"}),
+            None,
+            "HTTP 502: a dependency refused the request (AccessDenied)",
+        ),
+        (
+            {"errorMessage": "Task timed out after 60.00 seconds"},
+            "Unhandled",
+            "the function failed (Unhandled): Task timed out after 60.00 seconds",
+        ),
+        (
+            proxy(200, {"answer": "I made this up."}),
+            None,
+            "HTTP 200 without sources: I made this up.",
+        ),
+        (
+            ["not", "a", "proxy", "response"],
+            None,
+            "an answer that is not the documented proxy response: ",
+        ),
+    ],
+)
+def test_fails_when_the_question_is_not_answered(
+    stubs: Stubs, response: Any, function_error: str | None, detail: str
+) -> None:
+    deployed(stubs)
+    answer(stubs, response, function_error=function_error)
+    finding = only(check("question", stubs))
+    assert finding.status is Status.FAIL
+    assert finding.detail.startswith(detail)
+
+
+def test_question_only_asks_retrieval_functions(stubs: Stubs) -> None:
+    template = sample_template()
+    template["Resources"]["Retrieval"]["Properties"]["Handler"] = "app.handler"
+    deployed(stubs)
+    assert findings(check("question", stubs, sample_stack(template))) == [("not applicable", "")]
+
+
+def test_retrieval_handler_is_the_shipped_one() -> None:
+    assert ShippedHandler.RETRIEVAL.value == RETRIEVAL_HANDLER
+
+
+# --------------------------------------------------------------------------- API errors, per check
+
+Setup = Callable[[Stubs], None]
+
+
+def _nothing(stubs: Stubs) -> None:
+    return None
+
+
+API_ERRORS: dict[str, ApiErrorCase] = {
+    "stack": (
+        _nothing,
+        "cloudformation",
+        "describe_stacks",
+        "cloudformation:DescribeStacks",
+        _nothing,
+    ),
+    "load-balancer": (
+        deployed,
+        "elbv2",
+        "describe_target_health",
+        "elasticloadbalancing:DescribeTargetHealth",
+        _nothing,
+    ),
+    "sagemaker-endpoint": (
+        deployed,
+        "sagemaker",
+        "describe_endpoint",
+        "sagemaker:DescribeEndpoint",
+        _nothing,
+    ),
+    "interface-endpoint": (
+        deployed,
+        "ec2",
+        "describe_vpc_endpoints",
+        "ec2:DescribeVpcEndpoints",
+        aoss_endpoint,
+    ),
+    "collection": (
+        deployed,
+        "opensearchserverless",
+        "batch_get_collection",
+        "aoss:BatchGetCollection",
+        _nothing,
+    ),
+    "function-vpc": (
+        deployed,
+        "lambda",
+        "get_function_configuration",
+        "lambda:GetFunctionConfiguration",
+        _nothing,
+    ),
+    "question": (deployed, "lambda", "invoke", "lambda:InvokeFunction", _nothing),
+}
+
+
+def test_every_check_that_calls_aws_has_an_api_error_case() -> None:
+    assert set(API_ERRORS) == {c.name for c in VERIFY.checks} - {"account"}
+
+
+@pytest.mark.parametrize("throttle", [False, True], ids=["access-denied", "throttled"])
+@pytest.mark.parametrize("name", sorted(API_ERRORS))
+def test_api_errors_are_could_not_check_naming_the_action(
+    stubs: Stubs, name: str, throttle: bool
+) -> None:
+    action = api_error(stubs, API_ERRORS[name], throttle=throttle)
+    assert_could_not_check(check(name, stubs), action, stubs, throttled=throttle)
