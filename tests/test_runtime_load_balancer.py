@@ -787,17 +787,23 @@ def test_autoshift_practice_runs_are_judged_by_one_composite_of_the_outcome_alar
     assert failover.balancer.zonal_autoshift is not None
 
 
+def _attributes(template: dict[str, Any], prefix: str) -> tuple[dict[str, str], dict[str, str]]:
+    """The attributes of the load balancer and of the target group whose ids start with
+    ``prefix`` (empty when none are written)."""
+
+    def of(resource_type: str, prefix: str, key: str) -> dict[str, str]:
+        props = template["Resources"][_logical_id(template, resource_type, prefix)]["Properties"]
+        return {a["Key"]: a["Value"] for a in props.get(key, [])}
+
+    return (
+        of("AWS::ElasticLoadBalancingV2::LoadBalancer", prefix, "LoadBalancerAttributes"),
+        of("AWS::ElasticLoadBalancingV2::TargetGroup", f"{prefix}Targets", "TargetGroupAttributes"),
+    )
+
+
 def test_client_routing_policy_and_target_group_health_are_written(failover: Failover) -> None:
-    template = failover.template
-    nlb = template["Resources"][
-        _logical_id(template, "AWS::ElasticLoadBalancingV2::LoadBalancer", "Runtime")
-    ]
-    attributes = {a["Key"]: a["Value"] for a in nlb["Properties"]["LoadBalancerAttributes"]}
+    attributes, group_attributes = _attributes(failover.template, "Runtime")
     assert attributes["dns_record.client_routing_policy"] == "partial_availability_zone_affinity"
-    group = template["Resources"][
-        _logical_id(template, "AWS::ElasticLoadBalancingV2::TargetGroup", "RuntimeTargets")
-    ]
-    group_attributes = {a["Key"]: a["Value"] for a in group["Properties"]["TargetGroupAttributes"]}
     assert group_attributes["target_group_health.dns_failover.minimum_healthy_targets.count"] == "2"
     assert (
         group_attributes[
@@ -808,16 +814,9 @@ def test_client_routing_policy_and_target_group_health_are_written(failover: Fai
 
 
 def test_zonal_shift_off_leaves_the_api_defaults(failover: Failover) -> None:
-    template = failover.template
-    nlb = template["Resources"][
-        _logical_id(template, "AWS::ElasticLoadBalancingV2::LoadBalancer", "NoShift")
-    ]
-    attributes = {a["Key"]: a["Value"] for a in nlb["Properties"]["LoadBalancerAttributes"]}
+    attributes, group_attributes = _attributes(failover.template, "NoShift")
     assert attributes["zonal_shift.config.enabled"] == "false"
-    group = template["Resources"][
-        _logical_id(template, "AWS::ElasticLoadBalancingV2::TargetGroup", "NoShiftTargets")
-    ]
-    assert "TargetGroupAttributes" not in group["Properties"]
+    assert group_attributes == {}
     assert failover.plain.zonal_shift is False
 
 

@@ -143,22 +143,21 @@ def sagemaker_model_subnets(node: cdk.CfnResource) -> RuleResult:
 # --------------------------------------------------------------------------- load balancers
 
 
-def nlb_cross_zone(node: cdk.CfnResource) -> RuleResult:
+def _nlb_attribute_on(node: cdk.CfnResource, key: str) -> RuleResult:
+    """Compliant when a Network Load Balancer sets attribute ``key`` to ``true`` (both attributes
+    checked here default to ``false``)."""
     if not isinstance(node, elbv2.CfnLoadBalancer) or _resolve(node, node.type) != "network":
         return NOT_APPLICABLE
-    enabled = _attribute(
-        _resolve(node, node.load_balancer_attributes), "load_balancing.cross_zone.enabled"
-    )
+    enabled = _attribute(_resolve(node, node.load_balancer_attributes), key)
     return COMPLIANT if enabled == "true" else NON_COMPLIANT
+
+
+def nlb_cross_zone(node: cdk.CfnResource) -> RuleResult:
+    return _nlb_attribute_on(node, "load_balancing.cross_zone.enabled")
 
 
 def nlb_zonal_shift(node: cdk.CfnResource) -> RuleResult:
-    if not isinstance(node, elbv2.CfnLoadBalancer) or _resolve(node, node.type) != "network":
-        return NOT_APPLICABLE
-    enabled = _attribute(
-        _resolve(node, node.load_balancer_attributes), "zonal_shift.config.enabled"
-    )
-    return COMPLIANT if enabled == "true" else NON_COMPLIANT
+    return _nlb_attribute_on(node, "zonal_shift.config.enabled")
 
 
 def target_group_cross_zone(node: cdk.CfnResource) -> RuleResult:
