@@ -31,6 +31,12 @@ _EXPORTS: dict[str, str] = {
     "MultiAzSageMakerEndpoint": "ha_inference.selfhosted.endpoint",
     "EndpointServiceOptions": "ha_inference.selfhosted.load_balancer",
     "SageMakerRuntimeLoadBalancer": "ha_inference.selfhosted.load_balancer",
+    "ZonalAutoshiftOptions": "ha_inference.selfhosted.load_balancer",
+    "require_instance_fallbacks": "ha_inference.selfhosted.capacity",
+    "AvailabilityZoneDrill": "ha_inference.operations.drill",
+    "ApplicationDashboard": "ha_inference.operations.dashboard",
+    "RegionView": "ha_inference.operations.dashboard",
+    "RegionalDashboard": "ha_inference.operations.dashboard",
     "RegionCoverage": "ha_inference.checks.coverage",
     "mark_supporting": "ha_inference.checks.coverage",
     "HaInferenceChecks": "ha_inference.checks.nag_pack",
@@ -44,7 +50,9 @@ _EXPORTS: dict[str, str] = {
 __all__ = [
     "DEFAULT_INDEX",
     "DEFAULT_ROUTES",
+    "ApplicationDashboard",
     "ApplicationInferenceProfile",
+    "AvailabilityZoneDrill",
     "BedrockVpcEndpoints",
     "CollectionVpcEndpoint",
     "CrossRegionInferenceProfile",
@@ -61,15 +69,19 @@ __all__ = [
     "MultiAzSageMakerEndpoint",
     "PolicyStatementShape",
     "RegionCoverage",
+    "RegionView",
+    "RegionalDashboard",
     "RoutingTable",
     "SageMakerRuntimeLoadBalancer",
     "ShippedHandler",
     "VectorCollection",
     "VectorIndex",
+    "ZonalAutoshiftOptions",
     "data_residency_of",
     "declare_data_residency",
     "handler_code",
     "mark_supporting",
+    "require_instance_fallbacks",
 ]
 
 
@@ -101,12 +113,20 @@ if TYPE_CHECKING:  # pragma: no cover - what type checkers and IDEs see
     from ha_inference.compute.multi_az_function import MultiAzFunction
     from ha_inference.compute.shipped import ShippedHandler, handler_code
     from ha_inference.functions.vector_index import DEFAULT_INDEX, IndexDefinition
+    from ha_inference.operations.dashboard import (
+        ApplicationDashboard,
+        RegionalDashboard,
+        RegionView,
+    )
+    from ha_inference.operations.drill import AvailabilityZoneDrill
     from ha_inference.regions import DEFAULT_ROUTES, Geography, RoutingTable
     from ha_inference.residency import data_residency_of, declare_data_residency
+    from ha_inference.selfhosted.capacity import require_instance_fallbacks
     from ha_inference.selfhosted.endpoint import EndpointAlarms, MultiAzSageMakerEndpoint
     from ha_inference.selfhosted.load_balancer import (
         EndpointServiceOptions,
         SageMakerRuntimeLoadBalancer,
+        ZonalAutoshiftOptions,
     )
     from ha_inference.vectors.collection import IVectorCollection, VectorCollection
     from ha_inference.vectors.collection_endpoint import CollectionVpcEndpoint

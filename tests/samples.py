@@ -17,6 +17,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_opensearchserverless as aoss
 from aws_cdk import aws_sagemaker as sagemaker
 
+from ha_inference.selfhosted.capacity import require_instance_fallbacks
 from tests.support import ZonalStack
 
 MODEL = "anthropic.claude-sonnet-4-5-20250929-v1:0"
@@ -31,6 +32,8 @@ def sample_stack(app: cdk.App, construct_id: str, *, ha: bool, zones: int = 3) -
     subnets = private if ha else private[:1]
     subnet_ids = [s.subnet_id for s in subnets]
     count = len(subnets)
+    # Both samples ask for instance-type fallbacks; only the HA one has them.
+    require_instance_fallbacks(stack)
 
     model = sagemaker.CfnModel(
         stack,
@@ -51,7 +54,15 @@ def sample_stack(app: cdk.App, construct_id: str, *, ha: bool, zones: int = 3) -
                 variant_name="primary",
                 model_name=model.attr_model_name,
                 initial_instance_count=max(count, 2) if ha else 1,
-                instance_type="ml.m5.large",
+                instance_type=None if ha else "ml.m5.large",
+                instance_pools=[
+                    sagemaker.CfnEndpointConfig.InstancePoolProperty(
+                        instance_type=instance_type, priority=priority
+                    )
+                    for priority, instance_type in enumerate(("ml.m5.large", "ml.m7i.large"), 1)
+                ]
+                if ha
+                else None,
                 initial_variant_weight=1,
             )
         ],
@@ -70,7 +81,16 @@ def sample_stack(app: cdk.App, construct_id: str, *, ha: bool, zones: int = 3) -
         load_balancer_attributes=[
             elbv2.CfnLoadBalancer.LoadBalancerAttributeProperty(
                 key="load_balancing.cross_zone.enabled", value="true" if ha else "false"
-            )
+            ),
+            *(
+                [
+                    elbv2.CfnLoadBalancer.LoadBalancerAttributeProperty(
+                        key="zonal_shift.config.enabled", value="true"
+                    )
+                ]
+                if ha
+                else []
+            ),
         ],
     )
     elbv2.CfnTargetGroup(
@@ -84,7 +104,12 @@ def sample_stack(app: cdk.App, construct_id: str, *, ha: bool, zones: int = 3) -
             elbv2.CfnTargetGroup.TargetGroupAttributeProperty(
                 key="load_balancing.cross_zone.enabled",
                 value="use_load_balancer_configuration" if ha else "false",
-            )
+            ),
+            # Zonal shift on a cross-zone NLB needs this on every target group.
+            elbv2.CfnTargetGroup.TargetGroupAttributeProperty(
+                key="target_health_state.unhealthy.connection_termination.enabled",
+                value="false" if ha else "true",
+            ),
         ],
     )
 

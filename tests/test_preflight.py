@@ -737,7 +737,11 @@ def test_reads_the_reference_app(reference: Synth) -> None:
         configs = [r for r in resources.values() if r["Type"] == "AWS::SageMaker::EndpointConfig"]
         variants = endpoint_variants(stack)
         assert [v.pools[0][0] for v in variants] == [
-            p["InstanceType"] for c in configs for p in c["Properties"]["ProductionVariants"]
+            # The first choice: the variant's one type, or its priority-1 instance pool.
+            p.get("InstanceType")
+            or min(p["InstancePools"], key=lambda pool: pool["Priority"])["InstanceType"]
+            for c in configs
+            for p in c["Properties"]["ProductionVariants"]
         ]
         maxima = [
             r["Properties"]["MaxCapacity"]

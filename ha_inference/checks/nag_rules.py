@@ -25,6 +25,8 @@ from aws_cdk import aws_opensearchserverless as aoss
 from aws_cdk import aws_sagemaker as sagemaker
 from cdk_nag import NagRuleCompliance
 
+from ha_inference.selfhosted.capacity import instance_fallbacks_required
+
 COMPLIANT = NagRuleCompliance.COMPLIANT
 NON_COMPLIANT = NagRuleCompliance.NON_COMPLIANT
 NOT_APPLICABLE = NagRuleCompliance.NOT_APPLICABLE
@@ -115,6 +117,20 @@ def sagemaker_variant_instance_count(node: cdk.CfnResource) -> RuleResult:
     return findings or COMPLIANT
 
 
+def sagemaker_variant_fallback(node: cdk.CfnResource) -> RuleResult:
+    """Variants with one instance type where the app asked for fallbacks."""
+    if not isinstance(node, sagemaker.CfnEndpointConfig) or not instance_fallbacks_required(node):
+        return NOT_APPLICABLE
+    findings = []
+    for variant in _as_list(_resolve(node, node.production_variants)):
+        if not isinstance(variant, dict) or "serverlessConfig" in variant:
+            continue
+        pools = variant.get("instancePools")
+        if not isinstance(pools, list) or len(pools) < 2:
+            findings.append(str(variant.get("variantName", "?")))
+    return findings or COMPLIANT
+
+
 def sagemaker_model_subnets(node: cdk.CfnResource) -> RuleResult:
     if not isinstance(node, sagemaker.CfnModel):
         return NOT_APPLICABLE
@@ -127,13 +143,21 @@ def sagemaker_model_subnets(node: cdk.CfnResource) -> RuleResult:
 # --------------------------------------------------------------------------- load balancers
 
 
-def nlb_cross_zone(node: cdk.CfnResource) -> RuleResult:
+def _nlb_attribute_on(node: cdk.CfnResource, key: str) -> RuleResult:
+    """Compliant when a Network Load Balancer sets attribute ``key`` to ``true`` (both attributes
+    checked here default to ``false``)."""
     if not isinstance(node, elbv2.CfnLoadBalancer) or _resolve(node, node.type) != "network":
         return NOT_APPLICABLE
-    enabled = _attribute(
-        _resolve(node, node.load_balancer_attributes), "load_balancing.cross_zone.enabled"
-    )
+    enabled = _attribute(_resolve(node, node.load_balancer_attributes), key)
     return COMPLIANT if enabled == "true" else NON_COMPLIANT
+
+
+def nlb_cross_zone(node: cdk.CfnResource) -> RuleResult:
+    return _nlb_attribute_on(node, "load_balancing.cross_zone.enabled")
+
+
+def nlb_zonal_shift(node: cdk.CfnResource) -> RuleResult:
+    return _nlb_attribute_on(node, "zonal_shift.config.enabled")
 
 
 def target_group_cross_zone(node: cdk.CfnResource) -> RuleResult:
@@ -361,6 +385,18 @@ RULES: tuple[Rule, ...] = (
         check=sagemaker_model_subnets,
     ),
     Rule(
+        suffix="SM3",
+        resource_types=frozenset({"AWS::SageMaker::EndpointConfig"}),
+        info="A SageMaker variant has one instance type where the app requires fallbacks.",
+        explanation=(
+            "The app declared require_instance_fallbacks: when a GPU type runs out of capacity at "
+            "create, scale-out or replacement, a variant with one type cannot refill the AZ that "
+            "lost its instance. List two or more types in InstancePools, in priority order "
+            "(MultiAzSageMakerEndpoint fallback_instance_types)."
+        ),
+        check=sagemaker_variant_fallback,
+    ),
+    Rule(
         suffix="ELB1",
         resource_types=frozenset({"AWS::ElasticLoadBalancingV2::LoadBalancer"}),
         info="A Network Load Balancer has cross-zone load balancing off.",
@@ -390,6 +426,17 @@ RULES: tuple[Rule, ...] = (
             "loses the entry point."
         ),
         check=load_balancer_zones,
+    ),
+    Rule(
+        suffix="ELB4",
+        resource_types=frozenset({"AWS::ElasticLoadBalancingV2::LoadBalancer"}),
+        info="A Network Load Balancer has zonal shift off.",
+        explanation=(
+            "Without zonal_shift.config.enabled nobody can move the load balancer's traffic away "
+            "from an impaired AZ in one action (ARC zonal shift), and zonal autoshift cannot do "
+            "it either; health checks alone miss gray failures that keep targets passing."
+        ),
+        check=nlb_zonal_shift,
     ),
     Rule(
         suffix="VPCE1",
