@@ -17,6 +17,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_opensearchserverless as aoss
 from aws_cdk import aws_sagemaker as sagemaker
 
+from ha_inference._internal.network import closed_security_group
 from ha_inference.selfhosted.capacity import require_instance_fallbacks
 from tests.support import ZonalStack
 
@@ -35,15 +36,23 @@ def sample_stack(app: cdk.App, construct_id: str, *, ha: bool, zones: int = 3) -
     # Both samples ask for instance-type fallbacks; only the HA one has them.
     require_instance_fallbacks(stack)
 
+    # HA: HTTPS to the S3 prefix list only, network isolation on; non-HA: EC2's default egress.
+    if ha:
+        model_group = closed_security_group(stack, "ModelGroup", vpc=stack.vpc, description="m")
+        model_group.add_egress_rule(ec2.Peer.prefix_list("pl-63a5400a"), ec2.Port.tcp(443))
+    else:
+        model_group = ec2.SecurityGroup(stack, "ModelGroup", vpc=stack.vpc)
     model = sagemaker.CfnModel(
         stack,
         "Model",
         execution_role_arn=f"arn:aws:iam::{stack.account}:role/sagemaker",
         primary_container=sagemaker.CfnModel.ContainerDefinitionProperty(
-            image="123456789012.dkr.ecr.us-east-1.amazonaws.com/model:1"
+            image="123456789012.dkr.ecr.us-east-1.amazonaws.com/model:1",
+            model_data_url="s3://models-us-east-1/llm/model.tar.gz",
         ),
+        enable_network_isolation=True if ha else None,
         vpc_config=sagemaker.CfnModel.VpcConfigProperty(
-            security_group_ids=["sg-12345678"], subnets=subnet_ids
+            security_group_ids=[model_group.security_group_id], subnets=subnet_ids
         ),
     )
     sagemaker.CfnEndpointConfig(
@@ -114,7 +123,7 @@ def sample_stack(app: cdk.App, construct_id: str, *, ha: bool, zones: int = 3) -
     )
 
     endpoint_group = ec2.SecurityGroup(
-        stack, "EndpointGroup", vpc=stack.vpc, allow_all_outbound=False
+        stack, "EndpointGroup", vpc=stack.vpc, allow_all_outbound=not ha
     )
     client = ec2.SecurityGroup(stack, "Client", vpc=stack.vpc)
     endpoint_group.add_ingress_rule(client if ha else ec2.Peer.any_ipv4(), ec2.Port.tcp(443))

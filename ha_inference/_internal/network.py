@@ -28,7 +28,7 @@ from ha_inference._internal.nag import (
     acknowledge_all,
 )
 
-NO_TRAFFIC_RULE = {
+NO_TRAFFIC_RULE: dict[str, str | int] = {
     "CidrIp": "255.255.255.255/32",
     "Description": "Disallow all traffic",
     "FromPort": 252,
@@ -61,7 +61,17 @@ def closed_security_group(
             group.node.try_remove_child(child.node.id)
     cfn = group.node.default_child
     assert isinstance(cfn, ec2.CfnSecurityGroup)
-    cfn.add_property_override("SecurityGroupEgress", [NO_TRAFFIC_RULE])
+    # Replaces aws-cdk-lib's lazy inline list (empty with inline rules disabled) for good, where
+    # readers of the L1 (cdk-nag rules included) see it.
+    cfn.security_group_egress = [
+        ec2.CfnSecurityGroup.EgressProperty(
+            cidr_ip="255.255.255.255/32",
+            description="Disallow all traffic",
+            from_port=252,
+            ip_protocol="icmp",
+            to_port=86,
+        )
+    ]
     return group
 
 

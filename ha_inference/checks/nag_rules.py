@@ -101,6 +101,45 @@ def _attribute(attributes: Any, key: str) -> str | None:
     return None
 
 
+def _open_egress(node: cdk.CfnResource, group_refs: Any) -> bool:
+    """Whether any of the security groups (of this stack) allows egress to the internet: an
+    inline or separate rule to 0.0.0.0/0 or ::/0, or no inline egress rule at all, which keeps
+    EC2's default allow-all rule. Groups that are not in the stack cannot be judged (False)."""
+    refs = _resolve(node, group_refs) or []
+    group_ids = {
+        ref["Fn::GetAtt"][0]
+        for ref in _as_list(refs)
+        if isinstance(ref, dict) and "Fn::GetAtt" in ref
+    }
+    if not group_ids:
+        return False
+    stack = cdk.Stack.of(node)
+    for construct in stack.node.find_all():
+        if isinstance(construct, ec2.CfnSecurityGroup):
+            if stack.get_logical_id(construct) not in group_ids:
+                continue
+            inline = _as_list(stack.resolve(construct.security_group_egress) or [])
+            if not inline or any(_to_internet(rule) for rule in inline):
+                return True
+        elif isinstance(construct, ec2.CfnSecurityGroupEgress):
+            target = stack.resolve(construct.group_id)
+            if isinstance(target, dict) and target.get("Fn::GetAtt", [None])[0] in group_ids:
+                rule = {
+                    "cidrIp": stack.resolve(construct.cidr_ip),
+                    "cidrIpv6": stack.resolve(construct.cidr_ipv6),
+                }
+                if _to_internet(rule):
+                    return True
+    return False
+
+
+def _to_internet(rule: Any) -> bool:
+    return isinstance(rule, dict) and (
+        "0.0.0.0/0" in (rule.get("cidrIp"), rule.get("CidrIp"))
+        or "::/0" in (rule.get("cidrIpv6"), rule.get("CidrIpv6"))
+    )
+
+
 # --------------------------------------------------------------------------- SageMaker
 
 
@@ -129,6 +168,33 @@ def sagemaker_variant_fallback(node: cdk.CfnResource) -> RuleResult:
         if not isinstance(pools, list) or len(pools) < 2:
             findings.append(str(variant.get("variantName", "?")))
     return findings or COMPLIANT
+
+
+def sagemaker_model_open_egress(node: cdk.CfnResource) -> RuleResult:
+    """The model's security groups send to the internet (0.0.0.0/0, ::/0, or EC2's default)."""
+    if not isinstance(node, sagemaker.CfnModel):
+        return NOT_APPLICABLE
+    vpc_config = _resolve(node, node.vpc_config)
+    if not isinstance(vpc_config, dict):
+        return NOT_APPLICABLE
+    return NON_COMPLIANT if _open_egress(node, vpc_config.get("securityGroupIds")) else COMPLIANT
+
+
+def sagemaker_model_network_isolation(node: cdk.CfnResource) -> RuleResult:
+    """A model whose artifacts come from S3 runs its container without network isolation."""
+    if not isinstance(node, sagemaker.CfnModel):
+        return NOT_APPLICABLE
+    containers = [
+        _resolve(node, node.primary_container),
+        *_as_list(_resolve(node, node.containers) or []),
+    ]
+    from_s3 = any(
+        isinstance(c, dict) and (c.get("modelDataUrl") or c.get("modelDataSource"))
+        for c in containers
+    )
+    if not from_s3:
+        return NOT_APPLICABLE
+    return COMPLIANT if _resolve(node, node.enable_network_isolation) is True else NON_COMPLIANT
 
 
 def sagemaker_model_subnets(node: cdk.CfnResource) -> RuleResult:
@@ -209,6 +275,14 @@ def interface_endpoint_policy(node: cdk.CfnResource) -> RuleResult:
         if "*" in actions and "*" in resources:
             return ["allows-everything"]
     return COMPLIANT
+
+
+def interface_endpoint_open_egress(node: cdk.CfnResource) -> RuleResult:
+    """The endpoint's security groups send to the internet; an endpoint never starts traffic."""
+    if not _is_interface_endpoint(node):
+        return NOT_APPLICABLE
+    groups = node.security_group_ids  # type: ignore[attr-defined]
+    return NON_COMPLIANT if _open_egress(node, groups) else COMPLIANT
 
 
 def interface_endpoint_open_ingress(node: cdk.CfnResource) -> RuleResult:
@@ -397,6 +471,30 @@ RULES: tuple[Rule, ...] = (
         check=sagemaker_variant_fallback,
     ),
     Rule(
+        suffix="SM4",
+        resource_types=frozenset({"AWS::SageMaker::Model"}),
+        info="A SageMaker model's security group allows egress to the internet.",
+        explanation=(
+            "A model's instances need HTTPS to Amazon S3 for the model data and nothing else "
+            "(SageMaker pulls the image itself); 0.0.0.0/0 egress, or a group without egress "
+            "rules (EC2's default allows all), becomes open internet access for a third-party "
+            "container as soon as the VPC gets a NAT gateway. Allow the S3 prefix list only."
+        ),
+        check=sagemaker_model_open_egress,
+    ),
+    Rule(
+        suffix="SM5",
+        resource_types=frozenset({"AWS::SageMaker::Model"}),
+        info="A SageMaker model with model data in S3 runs without network isolation.",
+        explanation=(
+            "SageMaker downloads ModelDataUrl before the container starts, so a container "
+            "served from S3 needs no network at all; with EnableNetworkIsolation off, a "
+            "third-party inference container can reach whatever the VPC reaches. Turn it on, "
+            "or acknowledge the finding for a container that must call out."
+        ),
+        check=sagemaker_model_network_isolation,
+    ),
+    Rule(
         suffix="ELB1",
         resource_types=frozenset({"AWS::ElasticLoadBalancingV2::LoadBalancer"}),
         info="A Network Load Balancer has cross-zone load balancing off.",
@@ -470,6 +568,17 @@ RULES: tuple[Rule, ...] = (
             "address."
         ),
         check=interface_endpoint_open_ingress,
+    ),
+    Rule(
+        suffix="VPCE4",
+        resource_types=frozenset({"AWS::EC2::VPCEndpoint"}),
+        info="An interface endpoint's security group allows egress to the internet.",
+        explanation=(
+            "An interface endpoint only answers connections, so its security group needs no "
+            "egress; 0.0.0.0/0 egress (or no egress rule, which keeps EC2's default allow-all) "
+            "is an open path from the endpoint's network interfaces. Remove the egress rules."
+        ),
+        check=interface_endpoint_open_egress,
     ),
     Rule(
         suffix="AOSS1",
