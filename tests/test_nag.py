@@ -21,15 +21,26 @@ def findings(scope: IConstruct) -> list[tuple[str, str]]:
     return findings_of(AwsSolutionsChecks(), scope)
 
 
+_ACKNOWLEDGED: dict[int, tuple[IConstruct, list[tuple[str, str, str]]]] = {}
+
+
 def acknowledgements(scope: IConstruct) -> list[tuple[str, str, str]]:
-    """Every acknowledgement in the tree as (construct path, rule id, reason)."""
-    return [
-        (node.node.path, rule, reason)
-        for node in scope.node.find_all()
-        for entry in node.node.metadata
-        if entry.type == "aws:cdk:acknowledged-rules"
-        for rule, reason in entry.data.items()
-    ]
+    """Every acknowledgement in the tree as (construct path, rule id, reason).
+
+    Walking a whole app through jsii costs seconds, so the walk is made once per scope (tests
+    call this on finished, synthesized apps)."""
+    cached = _ACKNOWLEDGED.get(id(scope))
+    if cached is not None and cached[0] is scope:
+        return list(cached[1])
+    found = []
+    for construct in scope.node.find_all():
+        node = construct.node
+        entries = [e for e in node.metadata if e.type == "aws:cdk:acknowledged-rules"]
+        if entries:
+            path = node.path
+            found += [(path, rule, reason) for e in entries for rule, reason in e.data.items()]
+    _ACKNOWLEDGED[id(scope)] = (scope, found)
+    return list(found)
 
 
 def test_reference_app_has_no_unacknowledged_findings(reference: Synth) -> None:
