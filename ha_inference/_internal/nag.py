@@ -44,7 +44,7 @@ def wildcard_resource_finding(scope: IConstruct, resource: str) -> str:
 
 def acknowledge(scope: IConstruct, finding: str, reason: str) -> None:
     """Acknowledges exactly ``finding`` on ``scope`` (and what is below it), with ``reason``."""
-    cdk.Validations.of(scope).acknowledge(cdk.Acknowledgment(id=finding, reason=reason))
+    acknowledge_all(scope, {finding: reason})
 
 
 SYNCHRONOUS_NO_DLQ = (
@@ -84,6 +84,7 @@ CONTROL_PLANE_FUNCTION = {
 
 
 def acknowledge_all(scope: IConstruct, reasons: dict[str, str]) -> None:
-    """Acknowledges each finding id in ``reasons`` on ``scope`` with its reason."""
-    for finding, reason in reasons.items():
-        acknowledge(scope, finding, reason)
+    """Acknowledges each finding id in ``reasons`` on ``scope`` with its reason (one call)."""
+    cdk.Validations.of(scope).acknowledge(
+        *(cdk.Acknowledgment(id=finding, reason=reason) for finding, reason in reasons.items())
+    )

@@ -21,6 +21,7 @@ import aws_cdk as cdk
 from constructs import Construct, IConstruct
 
 from ha_inference._internal.assembly import PROFILE_METADATA
+from ha_inference._internal.tokens import is_unresolved
 from ha_inference._internal.validation import LateCheck
 
 SUPPORTING_METADATA = "ha-inference:supporting"
@@ -94,7 +95,7 @@ class RegionCoverage(Construct):
             if not construct.node.path.startswith(prefix):
                 continue
             region = cdk.Stack.of(construct).region
-            if cdk.Token.is_unresolved(region):
+            if is_unresolved(region):
                 continue
             if kind == SUPPORTING_METADATA:
                 kinds[region].add(data)
@@ -103,9 +104,7 @@ class RegionCoverage(Construct):
             else:
                 profiles[region].append(data)
                 uses[region].add("uses an inference profile")
-        deployed = {
-            stack.region for stack in _stacks(scope) if not cdk.Token.is_unresolved(stack.region)
-        }
+        deployed = {stack.region for stack in _stacks(scope) if not is_unresolved(stack.region)}
 
         problems = []
         for region in sorted(uses):

@@ -25,6 +25,7 @@ from aws_cdk import aws_opensearchserverless as aoss
 from aws_cdk import aws_sagemaker as sagemaker
 from cdk_nag import NagRuleCompliance
 
+from ha_inference._internal.tokens import is_unresolved
 from ha_inference.selfhosted.capacity import instance_fallbacks_required
 
 COMPLIANT = NagRuleCompliance.COMPLIANT
@@ -426,9 +427,7 @@ def bedrock_model_without_profile_condition(node: cdk.CfnResource) -> RuleResult
             match = _BEDROCK_ARN.match(resource) if isinstance(resource, str) else None
             if not match or match["kind"] != "foundation-model":
                 continue
-            elsewhere = (
-                not cdk.Token.is_unresolved(stack_region) and match["region"] != stack_region
-            )
+            elsewhere = not is_unresolved(stack_region) and match["region"] != stack_region
             if match["name"] in profiled_models or elsewhere:
                 findings.append(f"{match['region'] or 'no-region'}/{match['name']}")
     return sorted(set(findings)) or COMPLIANT

@@ -34,6 +34,7 @@ from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
+from ha_inference._internal.tokens import is_unresolved
 from ha_inference._internal.validation import LateCheck
 from ha_inference.regions import partition_of
 from ha_inference.selfhosted.endpoint import MultiAzSageMakerEndpoint
@@ -197,7 +198,7 @@ class RegionalDashboard(Construct):
             ("dashboard_name", self.dashboard_name),
             ("the endpoint's endpoint_name", self.endpoint and self.endpoint.endpoint_name),
         ):
-            if value is not None and cdk.Token.is_unresolved(value):
+            if value is not None and is_unresolved(value):
                 raise ValueError(
                     f"{prop} must be known at synth time for the app dashboard (it shows other "
                     f"Regions' metrics and cannot reference their stacks), got a deploy-time "
@@ -328,7 +329,7 @@ class ApplicationDashboard(Construct):
 
     def add_region(self, view: RegionView) -> None:
         """Adds a column for ``view``'s Region (each Region once)."""
-        if cdk.Token.is_unresolved(view.region):
+        if is_unresolved(view.region):
             raise ValueError(
                 "view.region must be a literal Region name, got a deploy-time token; give the "
                 "Region's stack an explicit env"
@@ -378,11 +379,12 @@ def _add_rows(dashboard: cloudwatch.Dashboard, widgets: Sequence[cloudwatch.IWid
     row: list[cloudwatch.IWidget] = []
     used = 0.0
     for widget in widgets:
-        if used + widget.width > GRID_WIDTH:
+        width = widget.width  # one jsii round trip per widget
+        if used + width > GRID_WIDTH:
             dashboard.add_widgets(*row)
             row, used = [], 0.0
         row.append(widget)
-        used += widget.width
+        used += width
     if row:
         dashboard.add_widgets(*row)
 
@@ -616,7 +618,7 @@ def _construct_id(model_id: str) -> str:
 
 def _check_model_ids(model_ids: Sequence[str]) -> None:
     for model_id in model_ids:
-        if cdk.Token.is_unresolved(model_id) or not model_id.strip():
+        if is_unresolved(model_id) or not model_id.strip():
             raise ValueError(
                 f"bedrock_model_ids must hold literal model or inference-profile ids (the "
                 f"ModelId dimension), got {model_id!r}; pass e.g. profile.profile_id"

@@ -30,6 +30,7 @@ from constructs import Construct
 
 from ha_inference._internal.logs import new_log_group
 from ha_inference._internal.nag import INLINE_POLICY, acknowledge, wildcard_resource_finding
+from ha_inference._internal.tokens import is_unresolved
 from ha_inference._internal.validation import MIN_AZS
 from ha_inference.regions import REGIONS_WITHOUT
 
@@ -325,7 +326,7 @@ def _subnets_by_zone(subnets: Sequence[ec2.ISubnet]) -> dict[str, tuple[ec2.ISub
     zones: dict[str, list[ec2.ISubnet]] = {}
     for subnet in subnets:
         zone = subnet.availability_zone
-        if cdk.Token.is_unresolved(zone):
+        if is_unresolved(zone):
             raise ValueError(
                 f"vpc_subnets must name their Availability Zones at synth time (one template per "
                 f"AZ), got subnet {subnet.node.path} in a deploy-time AZ; give the stack an "
@@ -352,10 +353,7 @@ def _subnets_by_zone(subnets: Sequence[ec2.ISubnet]) -> dict[str, tuple[ec2.ISub
 
 def _check_region(stack: cdk.Stack) -> None:
     region = stack.region
-    if (
-        not cdk.Token.is_unresolved(region)
-        and region in REGIONS_WITHOUT["AWS::FIS::ExperimentTemplate"]
-    ):
+    if not is_unresolved(region) and region in REGIONS_WITHOUT["AWS::FIS::ExperimentTemplate"]:
         raise ValueError(
             f"AvailabilityZoneDrill needs AWS FIS, which CloudFormation does not offer in "
             f"{region} (AWS::FIS::ExperimentTemplate, cfn-lint 1.58 schemas), got stack "
@@ -378,7 +376,7 @@ def _check_stop_conditions(alarms: Sequence[cloudwatch.IAlarm]) -> None:
 
 def _check_duration(duration: cdk.Duration) -> None:
     minutes = duration.to_minutes(integral=False)
-    if cdk.Token.is_unresolved(minutes):
+    if is_unresolved(minutes):
         raise TypeError(
             "duration must be a literal duration (it is written into each template), got a "
             "deploy-time token; pass e.g. cdk.Duration.minutes(10)"

@@ -19,9 +19,9 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-import aws_cdk as cdk
 from constructs import IConstruct
 
+from ha_inference._internal.tokens import is_unresolved
 from ha_inference.selfhosted.instance_types import SOURCE, hosting_instance_types
 
 MAX_INSTANCE_TYPES = 5
@@ -75,7 +75,7 @@ def check_instance_types(
         )
     seen: dict[str, str] = {}
     for prop, value in zip(props, types, strict=True):
-        if cdk.Token.is_unresolved(value):
+        if is_unresolved(value):
             continue
         if not INSTANCE_TYPE_PATTERN.match(value):
             raise ValueError(
@@ -96,7 +96,7 @@ def check_instance_types(
 
 
 def _check_offered(prop: str, instance_type: str, region: str) -> None:
-    if cdk.Token.is_unresolved(region):
+    if is_unresolved(region):
         return
     offered = hosting_instance_types(region)
     if offered is None or instance_type in offered:

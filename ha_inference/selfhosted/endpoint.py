@@ -26,6 +26,7 @@ from constructs import Construct
 from ha_inference._internal.nag import INLINE_POLICY, acknowledge, wildcard_resource_finding
 from ha_inference._internal.names import claim_name
 from ha_inference._internal.network import closed_security_group, s3_prefix_list_id
+from ha_inference._internal.tokens import is_unresolved
 from ha_inference._internal.validation import MIN_AZS, ZonalSubnets, select_zonal_subnets
 from ha_inference.selfhosted.capacity import INSTANCE_TYPE_PATTERN, check_instance_types
 
@@ -682,7 +683,7 @@ class MultiAzSageMakerEndpoint(Construct):
                 f"evaluation_periods must be at least 1 minute, got {evaluation_periods}"
             )
         latency_ms = model_latency_threshold.to_milliseconds()
-        if not cdk.Token.is_unresolved(latency_ms) and latency_ms <= 0:
+        if not is_unresolved(latency_ms) and latency_ms <= 0:
             raise ValueError(
                 "model_latency_threshold must be a positive duration, got "
                 f"{model_latency_threshold.to_human_string()}; use the p-latency your clients "
@@ -750,7 +751,7 @@ def _default_name(scope: Construct) -> str:
 
 
 def _check_name(prop: str, value: str) -> None:
-    if cdk.Token.is_unresolved(value):
+    if is_unresolved(value):
         raise ValueError(
             f"{prop} must be a literal name, got a deploy-time token ({value}); the execution "
             "role, the log group and the scalable target need the name at synth time"
@@ -789,7 +790,7 @@ def _provision_timeout_seconds(timeout: cdk.Duration | None) -> int | None:
     if timeout is None:
         return None
     seconds = timeout.to_seconds(integral=False)
-    if cdk.Token.is_unresolved(seconds):
+    if is_unresolved(seconds):
         return int(timeout.to_seconds())
     if seconds != int(seconds) or not 300 <= seconds <= 3600:
         raise ValueError(
@@ -824,7 +825,7 @@ def _local_storage(
 def _repository_arn(scope: Construct, image: str, image_repository: ecr.IRepository | None) -> str:
     if image_repository is not None:
         return image_repository.repository_arn
-    if cdk.Token.is_unresolved(image):
+    if is_unresolved(image):
         raise ValueError(
             "image is a deploy-time token, so the execution role cannot be scoped to its "
             "repository; pass image_repository=<the ecr.IRepository the image is in>"
@@ -848,7 +849,7 @@ def _repository_arn(scope: Construct, image: str, image_repository: ecr.IReposit
 
 def _model_object_arn(scope: Construct, model_data_url: str) -> str:
     partition = cdk.Stack.of(scope).partition
-    if cdk.Token.is_unresolved(model_data_url):
+    if is_unresolved(model_data_url):
         # s3://bucket/key -> bucket/key, resolved by CloudFormation.
         path = cdk.Fn.select(1, cdk.Fn.split("s3://", model_data_url, 2))
         return cdk.Fn.join("", ["arn:", partition, ":s3:::", path])

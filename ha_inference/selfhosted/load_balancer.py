@@ -36,6 +36,7 @@ from ha_inference._internal.nag import (
 )
 from ha_inference._internal.names import claim_private_dns, warn_private_dns_takes_over
 from ha_inference._internal.network import closed_security_group
+from ha_inference._internal.tokens import is_unresolved
 from ha_inference._internal.validation import select_zonal_subnets
 from ha_inference.compute.multi_az_function import PYTHON_RUNTIME
 from ha_inference.compute.shipped import ShippedHandler, handler_code
@@ -626,7 +627,7 @@ class SageMakerRuntimeLoadBalancer(Construct):
 
 def _seconds(prop: str, value: cdk.Duration) -> float:
     seconds = value.to_seconds(integral=False)
-    if cdk.Token.is_unresolved(seconds):
+    if is_unresolved(seconds):
         raise TypeError(
             f"{prop} must be a literal duration (the failure-detection time is computed from "
             "it), got a deploy-time token; pass e.g. cdk.Duration.seconds(10)"
