@@ -20,12 +20,11 @@ from typing import Any
 import aws_cdk as cdk
 from constructs import Construct, IConstruct
 
-from ha_inference._internal.assembly import PROFILE_METADATA
+from ha_inference._internal.assembly import IMPORTED_MODEL_METADATA, PROFILE_METADATA
 from ha_inference._internal.tokens import is_unresolved
 from ha_inference._internal.validation import LateCheck
 
 SUPPORTING_METADATA = "ha-inference:supporting"
-IMPORTED_MODEL_METADATA = "ha-inference:imported-model"
 
 
 _MARKS: weakref.WeakKeyDictionary[IConstruct, list[tuple[IConstruct, str, Any]]] = (
