@@ -7,7 +7,12 @@ Measures, as the median of several runs (``BENCH_RUNS``, default 3):
   validation on), in a fresh interpreter each time, plus one real ``cdk synth`` through the CLI;
 * synth of one regional stack for 2, 3 and 6 AZs;
 * the full test suite (``BENCH_TEST_RUNS``, default 1, because it takes minutes);
-* resources and template bytes per stack.
+* resources and template bytes per stack;
+* the Python synth of the default app against plain JavaScript aws-cdk-lib re-synthesizing the
+  very same templates (``bench/resynth.js``: ``cloudformation-include`` on the Node.js of the
+  virtualenv, with the aws-cdk-lib package jsii runs for Python), with and without aws-cdk-lib's
+  built-in validation (``CDK_VALIDATION``), and the ratio of the two;
+* where a fresh ``python app.py`` spends its import time (``python -X importtime``).
 
 Prints a Markdown table and writes it to ``bench/results/<UTC time>.md`` (not committed). The
 marginal cost per Region is the least-squares slope of synth time over the Region count.
@@ -102,6 +107,81 @@ def test_suite() -> float:
     return statistics.median(times)
 
 
+def _jsii_node_modules() -> Path:
+    """A node_modules folder whose packages are the ones jsii unpacked for Python (same code)."""
+    cache = Path.home() / ".cache" / "aws" / "jsii" / "package-cache"
+    folder = Path(tempfile.mkdtemp(prefix="bench-node-")) / "node_modules"
+    (folder / "@aws-cdk").mkdir(parents=True)
+    for name in (
+        "aws-cdk-lib",
+        "constructs",
+        *(f"@aws-cdk/{p.name}" for p in (cache / "@aws-cdk").iterdir()),
+    ):
+        (version,) = sorted((cache / name).iterdir())[-1:]
+        (package,) = list(version.iterdir())[:1]
+        (folder / name).symlink_to(package)
+    return folder
+
+
+def js_resynth(assembly: Path, *, validation: bool) -> float:
+    """Median seconds of ``node bench/resynth.js`` over the templates of ``assembly``."""
+    node_modules = _jsii_node_modules()
+    context = Path(tempfile.mkdtemp(prefix="bench-ctx-")) / "context.json"
+    context.write_text(json.dumps(_context()))
+    env = _env() | {"NODE_PATH": str(node_modules)}
+    if not validation:
+        env["CDK_VALIDATION"] = "false"
+    times = []
+    for _ in range(RUNS):
+        outdir = Path(tempfile.mkdtemp(prefix="bench-js-"))
+        start = time.perf_counter()
+        subprocess.run(
+            ["node", str(ROOT / "bench" / "resynth.js"), str(assembly), str(outdir), str(context)],
+            cwd=ROOT, env=env, check=True, capture_output=True,
+        )  # fmt: skip
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def python_synth(*, validation: bool) -> tuple[float, Path]:
+    """Median seconds of ``python app.py`` for the default app, as the CLI runs it."""
+    times, outdir = [], Path()
+    for _ in range(RUNS):
+        outdir = Path(tempfile.mkdtemp(prefix="bench-py-")) / "cdk.out"
+        env = _env() | {"CDK_CONTEXT_JSON": json.dumps(_context()), "CDK_OUTDIR": str(outdir)}
+        if not validation:
+            env["CDK_VALIDATION"] = "false"
+        start = time.perf_counter()
+        subprocess.run(
+            [sys.executable, "app.py"], cwd=ROOT, env=env, check=True, capture_output=True
+        )
+        times.append(time.perf_counter() - start)
+    return statistics.median(times), outdir
+
+
+def import_times() -> list[tuple[str, float]]:
+    """Cumulative import seconds of the packages a fresh ``python app.py`` loads, each counted
+    where it is first imported (``python -X importtime``)."""
+    env = _env() | {"CDK_CONTEXT_JSON": json.dumps(_context()), "CDK_VALIDATION": "false"}
+    env["CDK_OUTDIR"] = tempfile.mkdtemp(prefix="bench-imp-")
+    result = subprocess.run(
+        [sys.executable, "-X", "importtime", "-c", "import app"],
+        cwd=ROOT, env=env, check=True, capture_output=True, text=True,
+    )  # fmt: skip
+    wanted = {"aws_cdk", "cdk_nag", "ha_inference", "stacks", "jsii"}
+    found: dict[str, float] = {}
+    for line in result.stderr.splitlines():
+        if not line.startswith("import time:"):
+            continue
+        fields = line.removeprefix("import time:").split("|")
+        if len(fields) != 3 or not fields[1].strip().isdigit():
+            continue
+        name = fields[2].strip()
+        if name in wanted:
+            found[name] = max(found.get(name, 0.0), int(fields[1]) / 1e6)
+    return sorted(found.items(), key=lambda item: -item[1])
+
+
 def slope(points: list[tuple[int, float]]) -> tuple[float, float]:
     """Least-squares slope and intercept of seconds over Regions."""
     xs, ys = [p[0] for p in points], [p[1] for p in points]
@@ -163,6 +243,23 @@ def main() -> int:
         f"| {s.name} | {len(s.resources)} | {s.template_path.stat().st_size} |"
         for s in stacks_of_three
     ]
+    lines += [
+        "",
+        "## Python against plain JavaScript, same templates (default app, 3 Regions)",
+        "",
+        "| aws-cdk-lib validation | Python `app.py` (s) | JavaScript re-synth (s) | ratio |",
+        "|---|---|---|---|",
+    ]
+    for validation in (True, False):
+        python, assembly = python_synth(validation=validation)
+        javascript = js_resynth(assembly, validation=validation)
+        lines.append(
+            f"| {'on' if validation else 'off'} | {python:.1f} | {javascript:.1f} | "
+            f"{python / javascript:.2f} |"
+        )
+        print(lines[-1], flush=True)
+    lines += ["", "Import time of a fresh `python app.py` (cumulative, seconds):", ""]
+    lines += [f"- `{name}`: {seconds:.2f}" for name, seconds in import_times()]
     lines += ["", f"Full test suite (`pytest`): {test_suite():.0f} s.", ""]
     report = "\n".join(lines)
     print(report)

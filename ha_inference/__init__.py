@@ -35,6 +35,12 @@ _EXPORTS: dict[str, str] = {
     "CrossRegionRuntimePaths": "ha_inference.selfhosted.cross_region",
     "RuntimeRoute": "ha_inference.selfhosted.cross_region",
     "SageMakerFailoverFunction": "ha_inference.selfhosted.cross_region",
+    "ZonalAutoshiftOptions": "ha_inference.selfhosted.load_balancer",
+    "require_instance_fallbacks": "ha_inference.selfhosted.capacity",
+    "AvailabilityZoneDrill": "ha_inference.operations.drill",
+    "ApplicationDashboard": "ha_inference.operations.dashboard",
+    "RegionView": "ha_inference.operations.dashboard",
+    "RegionalDashboard": "ha_inference.operations.dashboard",
     "RegionCoverage": "ha_inference.checks.coverage",
     "mark_supporting": "ha_inference.checks.coverage",
     "HaInferenceChecks": "ha_inference.checks.nag_pack",
@@ -48,7 +54,9 @@ _EXPORTS: dict[str, str] = {
 __all__ = [
     "DEFAULT_INDEX",
     "DEFAULT_ROUTES",
+    "ApplicationDashboard",
     "ApplicationInferenceProfile",
+    "AvailabilityZoneDrill",
     "BedrockVpcEndpoints",
     "CollectionVpcEndpoint",
     "CrossRegionInferenceProfile",
@@ -66,6 +74,8 @@ __all__ = [
     "MultiAzSageMakerEndpoint",
     "PolicyStatementShape",
     "RegionCoverage",
+    "RegionView",
+    "RegionalDashboard",
     "RoutingTable",
     "RuntimeRoute",
     "SageMakerFailoverFunction",
@@ -74,10 +84,12 @@ __all__ = [
     "TargetHealthAlarms",
     "VectorCollection",
     "VectorIndex",
+    "ZonalAutoshiftOptions",
     "data_residency_of",
     "declare_data_residency",
     "handler_code",
     "mark_supporting",
+    "require_instance_fallbacks",
 ]
 
 
@@ -109,8 +121,15 @@ if TYPE_CHECKING:  # pragma: no cover - what type checkers and IDEs see
     from ha_inference.compute.multi_az_function import MultiAzFunction
     from ha_inference.compute.shipped import ShippedHandler, handler_code
     from ha_inference.functions.vector_index import DEFAULT_INDEX, IndexDefinition
+    from ha_inference.operations.dashboard import (
+        ApplicationDashboard,
+        RegionalDashboard,
+        RegionView,
+    )
+    from ha_inference.operations.drill import AvailabilityZoneDrill
     from ha_inference.regions import DEFAULT_ROUTES, Geography, RoutingTable
     from ha_inference.residency import data_residency_of, declare_data_residency
+    from ha_inference.selfhosted.capacity import require_instance_fallbacks
     from ha_inference.selfhosted.cross_region import (
         CrossRegionRuntimePaths,
         RuntimeRoute,
@@ -121,6 +140,7 @@ if TYPE_CHECKING:  # pragma: no cover - what type checkers and IDEs see
         EndpointServiceOptions,
         SageMakerRuntimeLoadBalancer,
         TargetHealthAlarms,
+        ZonalAutoshiftOptions,
     )
     from ha_inference.vectors.collection import IVectorCollection, VectorCollection
     from ha_inference.vectors.collection_endpoint import CollectionVpcEndpoint

@@ -404,7 +404,9 @@ def _load_everywhere(
     sleep: Callable[[float], None],
 ) -> list[Report]:
     if _MISSING is not None:
-        raise CannotRunError(f"boto3 is needed to load documents ({_MISSING}); pip install boto3")
+        raise CannotRunError(
+            f"boto3 is needed to load documents ({_MISSING}); pip install 'ha-inference[tools]'"
+        )
     loader = Loader(session or _session(), sleep=sleep)
     reports = []
     for stack in stacks:

@@ -39,7 +39,12 @@ from ha_inference._internal.account import (
     warning,
     zones_of_subnets,
 )
-from ha_inference._internal.assembly import DEFAULT_QUALIFIER, UNKNOWN_ACCOUNT, StackArtifact
+from ha_inference._internal.assembly import (
+    DEFAULT_QUALIFIER,
+    IMPORTED_MODEL_METADATA,
+    UNKNOWN_ACCOUNT,
+    StackArtifact,
+)
 from ha_inference._internal.template import (
     FOUNDATION_MODEL_ARN,
     EndpointVariant,
@@ -54,7 +59,7 @@ from ha_inference._internal.template import (
     profiles_of,
     unique_names,
 )
-from ha_inference.regions import Geography
+from ha_inference.regions import CUSTOM_MODEL_IMPORT_REGIONS, Geography
 
 PERMISSIONS = Permissions(
     "preflight",
@@ -134,6 +139,12 @@ PERMISSIONS = Permissions(
             why="the Region of a model-data bucket",
         ),
         Permission("s3", "HeadObject", "s3:GetObject", why="whether a model-data object exists"),
+        Permission(
+            "s3",
+            "ListObjectsV2",
+            "s3:ListBucket",
+            why="whether a Custom Model Import source holds config.json and .safetensors files",
+        ),
         Permission(
             "opensearchserverless",
             "BatchGetCollection",
@@ -729,6 +740,69 @@ def _model_data_finding(
     return passed(
         url, f"{head.get('ContentLength', '?')} bytes, bucket in {region}", stack=stack.name
     )
+
+
+# --------------------------------------------------------------------------- imported models
+
+
+@PREFLIGHT.check(
+    "imported-model",
+    summary="each Bedrock Custom Model Import source is in a Region that offers the import, "
+    "in a bucket of that Region, and holds a Hugging Face model (`config.json`, `.safetensors`)",
+    nothing="no imported model (ha-inference:imported-model metadata)",
+)
+def check_imported_models(target: Target, aws: Aws) -> Iterator[Finding]:
+    for stack in target.stacks:
+        for _path, model in stack.metadata_of(IMPORTED_MODEL_METADATA):
+            if not isinstance(model, dict):
+                continue
+            source = str(model.get("s3Uri", ""))
+            subject = f"{model.get('importedModelName', '?')} from {source}"
+            yield from guarded(
+                subject, stack.name, _imported_model_finding, stack, source, aws, subject
+            )
+
+
+def _imported_model_finding(stack: StackArtifact, source: str, aws: Aws, subject: str) -> Finding:
+    if stack.region not in CUSTOM_MODEL_IMPORT_REGIONS:
+        return failed(
+            subject,
+            f"Bedrock Custom Model Import is not offered in {stack.region} (offered in "
+            f"{', '.join(sorted(CUSTOM_MODEL_IMPORT_REGIONS))})",
+            "serve the model from a Region that offers the import, or leave it out of this one",
+            stack=stack.name,
+        )
+    bucket, _, prefix = source.removeprefix("s3://").partition("/")
+    location = aws.call("s3", "GetBucketLocation", missing=("NoSuchBucket", "404"), Bucket=bucket)
+    if location is None:
+        return failed(
+            subject, f"bucket {bucket} does not exist", "create it or fix the URI", stack=stack.name
+        )
+    region = _bucket_region(location.get("LocationConstraint"))
+    if region != stack.region:
+        return failed(
+            subject,
+            f"bucket {bucket} is in {region}, the import in {stack.region}",
+            f"copy the model to a bucket in {stack.region} and use that URI for this Region",
+            stack=stack.name,
+        )
+    listing = aws.elsewhere(region).call(
+        "s3", "ListObjectsV2", Bucket=bucket, Prefix=prefix, MaxKeys=1000
+    )
+    keys = [str(o.get("Key", "")) for o in (listing or {}).get("Contents", [])]
+    has_config = any(k.endswith("config.json") for k in keys)
+    has_weights = any(k.endswith(".safetensors") for k in keys)
+    if not (has_config and has_weights):
+        missing = [
+            n for n, ok in (("config.json", has_config), (".safetensors", has_weights)) if not ok
+        ]
+        return failed(
+            subject,
+            f"no {' and no '.join(missing)} under s3://{bucket}/{prefix}",
+            "upload the model in Hugging Face format (config.json, tokenizer, .safetensors)",
+            stack=stack.name,
+        )
+    return passed(subject, f"{len(keys)} objects, bucket in {region}", stack=stack.name)
 
 
 # --------------------------------------------------------------------------- unique names

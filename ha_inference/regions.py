@@ -148,6 +148,14 @@ REGIONS_WITHOUT: Mapping[str, frozenset[str]] = MappingProxyType(
             }
         ),
         "AWS::SageMaker::EndpointConfig": frozenset({"me-central-1", "us-gov-east-1"}),
+        # AWS FIS experiment templates (cfn-lint 1.58.0 schemas).
+        "AWS::FIS::ExperimentTemplate": frozenset(
+            {
+                "ap-east-2", "ap-south-2", "ap-southeast-3", "ap-southeast-4", "ap-southeast-5",
+                "ap-southeast-6", "ap-southeast-7", "ca-west-1", "cn-north-1", "cn-northwest-1",
+                "il-central-1", "mx-central-1",
+            }
+        ),
     }
 )  # fmt: skip
 """CloudFormation resource types and the known Regions where they are not available."""

@@ -6,7 +6,9 @@ subnets, OpenSearch Serverless endpoint subnets, NAT gateways), then works out, 
 each AZ, what remains of each component. SageMaker places instances itself, so its row shows the
 worst case after losing one of k AZs with N instances spread as evenly as SageMaker can:
 ``N - ceil(N / k)``. Load-balancer failure detection is the health-check interval times the
-unhealthy threshold, plus the 60-second DNS TTL with which the NLB withdraws a failed AZ.
+unhealthy threshold, plus the 60-second DNS TTL with which the NLB withdraws a failed AZ. For each
+load balancer it also says whether ARC zonal shift (an operator moves traffic away from an AZ in
+one action) and zonal autoshift (AWS does, for AZs it finds impaired) are on.
 
 Writes ``az-loss.md`` (Markdown tables) and ``az-coverage.svg`` (a coverage map) to ``--out``.
 
@@ -84,6 +86,8 @@ class StackReport:
     zones: list[str]
     components: list[Component]
     detection: list[str] = field(default_factory=list)
+    failover: list[str] = field(default_factory=list)
+    """Per load balancer: whether zonal shift and zonal autoshift are on."""
 
     def unknown(self) -> list[str]:
         """Components whose AZs the template does not tell (imported VPC or subnets)."""
@@ -302,6 +306,45 @@ def detection_of(stack: StackArtifact) -> list[str]:
     return lines
 
 
+def _is_on(value: Any) -> bool:
+    return str(value).lower() == "true"
+
+
+def failover_of(stack: StackArtifact) -> list[str]:
+    """Whether each load balancer can be shifted away from an AZ (ARC zonal shift) and whether
+    AWS does so itself (zonal autoshift), from the templates' attributes and
+    ``AWS::ARCZonalShift::ZonalAutoshiftConfiguration`` resources."""
+    autoshift: dict[str, bool] = {}
+    for config in stack.of_type("AWS::ARCZonalShift::ZonalAutoshiftConfiguration").values():
+        props = config.get("Properties", {})
+        target = props.get("ResourceIdentifier")
+        if isinstance(target, dict) and "Ref" in target:
+            autoshift[target["Ref"]] = props.get("ZonalAutoshiftStatus") == "ENABLED"
+    lines = []
+    for logical_id, lb in sorted(
+        stack.of_type("AWS::ElasticLoadBalancingV2::LoadBalancer").items()
+    ):
+        props = lb.get("Properties", {})
+        attributes = {
+            a.get("Key"): a.get("Value") for a in props.get("LoadBalancerAttributes", []) or []
+        }
+        shift = _is_on(attributes.get("zonal_shift.config.enabled"))
+        if logical_id not in autoshift:
+            auto = "off"
+        elif autoshift[logical_id]:
+            auto = "on, with weekly practice runs"
+        else:
+            auto = "off (practice runs configured)"
+        note = ""
+        if autoshift.get(logical_id) and not shift:
+            note = "; ARC cannot shift a load balancer with zonal shift off, turn it on"
+        lines.append(
+            f"{logical_id} ({props.get('Type', 'application')} load balancer): zonal shift "
+            f"{'on' if shift else 'off'}, zonal autoshift {auto}{note}"
+        )
+    return lines
+
+
 def analyse(assembly_dir: str | Path) -> list[StackReport]:
     reports = []
     stacks = load_stacks(assembly_dir)
@@ -310,7 +353,14 @@ def analyse(assembly_dir: str | Path) -> list[StackReport]:
         components = components_of(stack, external)
         zones = sorted({z for c in components for z in c.zones if z is not None})
         reports.append(
-            StackReport(stack.name, stack.region, zones, components, detection_of(stack))
+            StackReport(
+                stack.name,
+                stack.region,
+                zones,
+                components,
+                detection_of(stack),
+                failover_of(stack),
+            )
         )
     return reports
 
@@ -351,6 +401,7 @@ def to_markdown(reports: Sequence[StackReport]) -> str:
             out.append(f"| {c.kind}: {c.name} | " + " | ".join(placed + left) + " |")
         out.append("")
         out += [f"- {line}" for line in report.detection]
+        out += [f"- {line}" for line in report.failover]
         if report.verdict == "fails":
             out.append("- **Does not survive the loss of one AZ:** " + "; ".join(report.failures()))
         elif report.verdict == "unknown":

@@ -24,6 +24,7 @@ from ha_inference.regions import (
     check_region_name,
     zones_of,
 )
+from ha_inference.selfhosted.instance_types import hosting_instance_types
 
 PREFIX = "ha-inference:"
 PLACEHOLDER_ACCOUNT = "000000000000"
@@ -44,6 +45,7 @@ DEFAULT_SELF_HOSTED: dict[str, Any] = {
         "2.4.0-tgi2.4.0-gpu-py311-cu124-ubuntu22.04"
     ),
     "instance-type": "ml.g5.xlarge",
+    "fallback-instance-types": None,
     "model-data": None,
     "environment": None,
     "invocations-per-instance": 100,
@@ -57,6 +59,11 @@ until that setting names the model: ``model-data`` (an s3:// model archive in ea
 a hub model id in ``environment`` with ``nat-gateways`` for the download. ``cross-region``
 (default: on unless ``allowed-principals`` names outside consumers) lets every Region reach every
 other Region's model over cross-Region PrivateLink."""
+
+DEFAULT_FALLBACKS = {"ml.g5.xlarge": ("ml.g6.xlarge", "ml.g6e.xlarge")}
+"""Fallback types when ``fallback-instance-types`` is not set: for the default ml.g5.xlarge (one
+A10G, 24 GiB) one L4 (24 GiB) and one L40S (48 GiB), kept where every configured Region offers
+them for hosting; none for other instance types (only you know what else your model runs on)."""
 
 MODEL_IN_ARCHIVE = {"HF_MODEL_ID": "/opt/ml/model"}
 """TGI's environment when the model comes from ``model-data``: SageMaker unpacks the archive to
@@ -72,6 +79,7 @@ class SelfHostedSettings:
     image: str
     instance_type: str
     invocations_per_instance: int
+    fallback_instance_types: tuple[str, ...] = ()
     model_data: tuple[tuple[str, str], ...] = ()
     """(Region, s3:// URL of the model archive in that Region); empty for a hub download."""
     environment: tuple[tuple[str, str], ...] = ()
@@ -116,6 +124,8 @@ class Settings:
     self_hosted: SelfHostedSettings | None = None
     imported_model: tuple[tuple[str, str], ...] = ()
     """(Region, s3:// folder of the model to import there); empty: the inference profile."""
+    zonal_autoshift: bool = False
+    bedrock_tokens_per_minute_quota: int | None = None
 
     @property
     def region_names(self) -> tuple[str, ...]:
@@ -140,6 +150,8 @@ _KEYS = {
     "require-all-destinations",
     "self-hosted",
     "imported-model",
+    "zonal-autoshift",
+    "bedrock-tokens-per-minute-quota",
 }
 
 
@@ -314,6 +326,7 @@ def load_settings(
             )
 
     self_hosted = _self_hosted(get("self-hosted", None), regions, nat)
+    autoshift, quota = _operations(get, self_hosted)
 
     return Settings(
         account=account,
@@ -327,7 +340,76 @@ def load_settings(
         require_all_destinations=require_all,
         self_hosted=self_hosted,
         imported_model=imported_model,
+        zonal_autoshift=autoshift,
+        bedrock_tokens_per_minute_quota=quota,
     )
+
+
+def _operations(
+    get: Callable[[str, Any], Any], self_hosted: SelfHostedSettings | None
+) -> tuple[bool, int | None]:
+    """``zonal-autoshift`` and ``bedrock-tokens-per-minute-quota``."""
+    autoshift = get("zonal-autoshift", False)
+    if autoshift in ("true", "false"):
+        autoshift = autoshift == "true"
+    if not isinstance(autoshift, bool):
+        raise SettingsError(
+            f"{PREFIX}zonal-autoshift must be true or false, got {autoshift!r}; true lets AWS "
+            "shift the runtime load balancer away from an impaired AZ, with weekly practice runs"
+        )
+    if autoshift and self_hosted is None:
+        raise SettingsError(
+            f"{PREFIX}zonal-autoshift is true but there is no runtime load balancer to shift "
+            f"({PREFIX}self-hosted is off); name the self-hosted model or set zonal-autoshift to "
+            "false"
+        )
+    quota = get("bedrock-tokens-per-minute-quota", None)
+    if quota is not None and (not isinstance(quota, int) or isinstance(quota, bool) or quota < 1):
+        raise SettingsError(
+            f"{PREFIX}bedrock-tokens-per-minute-quota must be a positive whole number of tokens "
+            f"per minute, got {quota!r}; copy the applied cross-Region tokens-per-minute quota of "
+            "the model from Service Quotas (service code bedrock), or leave it out"
+        )
+    return autoshift, quota
+
+
+def _fallbacks(value: Any, instance_type: str, regions: list[str]) -> tuple[str, ...]:
+    """``self-hosted.fallback-instance-types``: 0-4 types, each offered in every Region."""
+    key = f"{PREFIX}self-hosted.fallback-instance-types"
+    known = [
+        (region, offered)
+        for region in regions
+        if (offered := hosting_instance_types(region)) is not None
+    ]
+    if value is None:
+        return tuple(
+            t
+            for t in DEFAULT_FALLBACKS.get(instance_type, ())
+            if all(t in offered for _, offered in known)
+        )
+    if (
+        not isinstance(value, list)
+        or len(value) > 4
+        or not all(isinstance(t, str) and t.startswith("ml.") for t in value)
+    ):
+        raise SettingsError(
+            f"{key} must be a list of up to 4 SageMaker instance types in priority order, got "
+            f'{value!r}; for example ["ml.g6.xlarge", "ml.g6e.xlarge"]'
+        )
+    repeated = sorted({t for t in [instance_type, *value] if [instance_type, *value].count(t) > 1})
+    if repeated:
+        raise SettingsError(
+            f"{key} repeats {', '.join(repeated)} (with instance-type {instance_type}), got "
+            f"{value!r}; name each type once"
+        )
+    for region, offered in known:
+        missing = [t for t in value if t not in offered]
+        if missing:
+            raise SettingsError(
+                f"{key} has {', '.join(missing)}, not offered for SageMaker hosting in {region}, "
+                f"got {value!r}; choose types every configured Region offers"
+            )
+    return tuple(value)
 
 
 def _self_hosted(value: Any, regions: list[str], nat_gateways: int) -> SelfHostedSettings | None:
@@ -358,6 +440,7 @@ def _self_hosted(value: Any, regions: list[str], nat_gateways: int) -> SelfHoste
             f"{key}.instance-type must be a SageMaker instance type such as ml.g5.xlarge, got "
             f"{instance_type!r}"
         )
+    fallbacks = _fallbacks(merged["fallback-instance-types"], instance_type, regions)
     target = merged["invocations-per-instance"]
     if not isinstance(target, int) or isinstance(target, bool) or target < 1:
         raise SettingsError(
@@ -403,6 +486,7 @@ def _self_hosted(value: Any, regions: list[str], nat_gateways: int) -> SelfHoste
         image=image,
         instance_type=instance_type,
         invocations_per_instance=target,
+        fallback_instance_types=fallbacks,
         model_data=model_data,
         environment=tuple(sorted(environment.items())),
         allowed_principals=tuple(principals),

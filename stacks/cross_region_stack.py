@@ -41,8 +41,8 @@ import aws_cdk as cdk
 from constructs import Construct
 
 from ha_inference import CrossRegionRuntimePaths, RuntimeRoute, SageMakerFailoverFunction
-from ha_inference._internal.nag import acknowledge_all
-from stacks.regional_stack import SYNCHRONOUS_FUNCTION, RegionalStack
+from ha_inference._internal.nag import SYNCHRONOUS_FUNCTION, acknowledge_all
+from stacks.regional_stack import RegionalStack
 
 
 class CrossRegionStack(cdk.Stack):

@@ -5,12 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 import aws_cdk as cdk
+from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from constructs import Construct
 
 from ha_inference import (
     DEFAULT_INDEX,
+    ApplicationDashboard,
+    AvailabilityZoneDrill,
     BedrockVpcEndpoints,
     CollectionVpcEndpoint,
     CrossRegionInferenceProfile,
@@ -19,41 +22,43 @@ from ha_inference import (
     ImportedModel,
     MultiAzFunction,
     MultiAzSageMakerEndpoint,
+    RegionalDashboard,
     RuntimeRoute,
     SageMakerRuntimeLoadBalancer,
     ShippedHandler,
     VectorCollection,
     VectorIndex,
+    ZonalAutoshiftOptions,
     handler_code,
+    require_instance_fallbacks,
 )
 from ha_inference._internal.nag import (
     INLINE_POLICY,
-    NO_RESERVED_CONCURRENCY,
-    SYNCHRONOUS_NO_DLQ,
+    SYNCHRONOUS_FUNCTION,
     acknowledge,
     acknowledge_all,
 )
+from ha_inference.regions import REGIONS_WITHOUT
 from stacks.config import RegionSettings, SelfHostedSettings, Settings
 from stacks.network import Network
 
 COLLECTION_NAME = "ha-inference-vectors"
 INDEX = DEFAULT_INDEX
-
+APP_DASHBOARD_NAME = "HaInference"
 MODEL_LATENCY_ALARM = cdk.Duration.seconds(30)
-"""The self-hosted model's average latency that raises its alarm (half SageMaker's 60 s limit)."""
-
-NO_ALARM_ACTION = (
-    "The reference app does not know who is on call: the adopting team adds its action (an SNS "
-    "topic, Incident Manager) with alarm.add_alarm_action. Failover does not wait for alarms: the "
-    "failover function's circuit breakers react to the first failed call."
+"""Average SageMaker model latency that raises the endpoint's latency alarm (InvokeEndpoint
+itself gives up after 60 seconds)."""
+ALARMS_WITHOUT_ACTIONS = (
+    "The reference app's alarms carry no notification action on purpose: their state stops the "
+    "AZ-loss drill (FIS stop conditions), judges zonal autoshift practice runs and shows on the "
+    "dashboards; who is paged, and how, is the operator's choice (alarm.add_alarm_action with an "
+    "SNS topic or an Incident Manager response plan)."
 )
-
-SYNCHRONOUS_FUNCTION = {
-    "NIST.800.53.R5-LambdaDLQ": SYNCHRONOUS_NO_DLQ,
-    "NIST.800.53.R5-LambdaConcurrency": NO_RESERVED_CONCURRENCY,
-}
-"""The retrieval and ingestion functions are invoked synchronously (aws lambda invoke, an API,
-make load-documents); the caller receives every error."""
+TARGET_ALARMS_WITHOUT_ACTIONS = (
+    "The reference app does not know who is on call: the adopting team adds its action (an SNS "
+    "topic, Incident Manager) with alarm.add_alarm_action. Failover does not wait for these "
+    "alarms: the failover function's circuit breakers react to the first failed call."
+)
 
 
 class RegionalStack(cdk.Stack):
@@ -114,6 +119,7 @@ class RegionalStack(cdk.Stack):
         """The stack with this Region's paths to the others (set by ``build_reference_app``)."""
         if settings.self_hosted is not None:
             self._add_self_hosted(settings.self_hosted)
+        self._add_operations()
         self._add_outputs()
 
     def _add_imported_model(self) -> ImportedModel | None:
@@ -185,12 +191,12 @@ class RegionalStack(cdk.Stack):
         )
 
     def _add_retrieval(self) -> MultiAzFunction:
-        """Answers questions from the collection through the profile, in every AZ."""
+        """Answers questions from the collection with the chat model, in every AZ."""
         self.inference_role = iam.Role(
             self,
             "InferenceRole",
             assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
-            description="Invokes the model through the cross-Region inference profile only",
+            description="Invokes the chat model (profile or imported) and the embedding model only",
         )
         self.chat_model.grant_invoke(self.inference_role)
         self.embedding_model.grant_invoke(self.inference_role)
@@ -203,7 +209,7 @@ class RegionalStack(cdk.Stack):
             handler=ShippedHandler.RETRIEVAL.value,
             role=self.inference_role,
             log_encryption_key=self.logs_key,
-            description="Answers a question from the vector collection through the profile",
+            description="Answers a question from the vector collection with the chat model",
             environment={
                 "MODEL_ID": self.chat_model_id,
                 "EMBEDDING_MODEL_ID": self.settings.embedding_model_id,
@@ -211,6 +217,7 @@ class RegionalStack(cdk.Stack):
                 **INDEX.to_environment(),
             },
         )
+        # Invoked synchronously (aws lambda invoke, an API): the caller receives every error.
         acknowledge_all(retrieval.function, SYNCHRONOUS_FUNCTION)
         acknowledge(self.inference_role, "NIST.800.53.R5-IAMNoInlinePolicy", INLINE_POLICY)
         self.collection.grant_read(retrieval, index_name=INDEX.name)
@@ -252,6 +259,7 @@ class RegionalStack(cdk.Stack):
             vpc_subnets=self.network.workload_subnets,
             image=hosted.image_in(self.region),
             instance_type=hosted.instance_type,
+            fallback_instance_types=hosted.fallback_instance_types,
             model_data_url=hosted.model_data_in(self.region),
             environment=dict(hosted.environment),
             invocations_per_instance_target=hosted.invocations_per_instance,
@@ -299,23 +307,92 @@ class RegionalStack(cdk.Stack):
         return None
 
     def _add_self_hosted_alarms(self) -> None:
-        """The model's errors, latency and instances, and the load balancer's healthy targets.
+        """The load balancer's healthy targets: fewer than AZs, and none (the endpoint's own
+        alarms come with the operations, ``_add_operations``).
 
         Without actions: who is on call is the adopting team's to say
         (``alarm.add_alarm_action``); the failover function does not read them (its circuit
         breakers react to the first failed call).
         """
-        assert self.self_hosted is not None and self.runtime_load_balancer is not None
-        endpoint_alarms = self.self_hosted.add_alarms(model_latency_threshold=MODEL_LATENCY_ALARM)
+        assert self.runtime_load_balancer is not None
         target_alarms = self.runtime_load_balancer.add_target_health_alarms()
-        for alarm in (
-            endpoint_alarms.errors_5xx,
-            endpoint_alarms.model_latency,
-            endpoint_alarms.instances_below_azs,
-            target_alarms.below_azs,
-            target_alarms.none_healthy,
-        ):
-            acknowledge(alarm, "NIST.800.53.R5-CloudWatchAlarmAction", NO_ALARM_ACTION)
+        for alarm in (target_alarms.below_azs, target_alarms.none_healthy):
+            acknowledge(
+                alarm, "NIST.800.53.R5-CloudWatchAlarmAction", TARGET_ALARMS_WITHOUT_ACTIONS
+            )
+
+    def _add_operations(self) -> None:
+        """Failover and proof of it: alarms on the self-hosted endpoint (which judge zonal
+        autoshift's practice runs when ``ha-inference:zonal-autoshift`` is on), instance-type
+        fallbacks required of every SageMaker variant, this Region's dashboard and its column on
+        the app dashboard, and one AZ-loss drill template per AZ."""
+        endpoint_alarms: list[cloudwatch.IAlarm] = []
+        if self.self_hosted is not None:
+            alarms = self.self_hosted.add_alarms(model_latency_threshold=MODEL_LATENCY_ALARM)
+            endpoint_alarms = [alarms.errors_5xx, alarms.model_latency, alarms.instances_below_azs]
+            for alarm in endpoint_alarms:
+                acknowledge(alarm, "NIST.800.53.R5-CloudWatchAlarmAction", ALARMS_WITHOUT_ACTIONS)
+            require_instance_fallbacks(self)
+        if self.runtime_load_balancer is not None and self.settings.zonal_autoshift:
+            self.runtime_load_balancer.enable_zonal_autoshift(
+                ZonalAutoshiftOptions(outcome_alarms=endpoint_alarms)
+            )
+        quota = self.settings.bedrock_tokens_per_minute_quota
+        # An imported model's ARN is known only at deploy time, so its metrics are left to the
+        # Bedrock console; the profile id is a literal the app dashboard can show.
+        profile_id = self.profile.profile_id if self.profile is not None else None
+        self.dashboard = RegionalDashboard(
+            self,
+            "Dashboard",
+            bedrock_model_ids=[
+                *([profile_id] if profile_id else []),
+                self.settings.embedding_model_id,
+            ],
+            tokens_per_minute_quotas={profile_id: quota} if quota and profile_id else None,
+            endpoint=self.self_hosted,
+            load_balancer=self.runtime_load_balancer,
+            collection=self.collection,
+            functions={
+                "Retrieval": self.retrieval.function,
+                "Ingestion": self.ingestion.function,
+            },
+            alarms=endpoint_alarms,
+            dashboard_name=self.stack_name,
+        )
+        acknowledge(self.dashboard, "NIST.800.53.R5-CloudWatchAlarmAction", ALARMS_WITHOUT_ACTIONS)
+        self.app_dashboard = self._app_dashboard()
+        self.app_dashboard.add_region(self.dashboard.view())
+        self.drill: AvailabilityZoneDrill | None = None
+        if self.region in REGIONS_WITHOUT["AWS::FIS::ExperimentTemplate"]:
+            cdk.Annotations.of(self).add_warning_v2(
+                "ha-inference:no-fis",
+                f"No AZ-loss drill in {self.region}: CloudFormation offers no AWS FIS experiment "
+                "templates there.",
+            )
+            return
+        self.drill = AvailabilityZoneDrill(
+            self,
+            "AzDrill",
+            vpc=self.network.vpc,
+            vpc_subnets=[self.network.endpoint_subnets, self.network.workload_subnets],
+            stop_condition_alarms=[*endpoint_alarms, *self.dashboard.function_alarms.values()],
+            log_encryption_key=self.logs_key,
+        )
+        for zone, template in self.drill.experiment_templates.items():
+            cdk.CfnOutput(
+                self,
+                "AzDrill" + "".join(part.capitalize() for part in zone.split("-")),
+                value=template.ref,
+                description=f"Lose {zone}: aws fis start-experiment --experiment-template-id ...",
+            )
+
+    def _app_dashboard(self) -> ApplicationDashboard:
+        """The one app dashboard, held by the stack of the first configured Region; the stacks
+        of the other Regions add their column to it."""
+        for sibling in self.node.scope.node.children if self.node.scope else ():
+            if isinstance(sibling, RegionalStack) and hasattr(sibling, "app_dashboard"):
+                return sibling.app_dashboard
+        return ApplicationDashboard(self, "AppDashboard", dashboard_name=APP_DASHBOARD_NAME)
 
     def _add_outputs(self) -> None:
         """What the README's walkthrough and ``make load-documents`` use after a deploy."""

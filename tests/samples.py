@@ -17,6 +17,8 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_opensearchserverless as aoss
 from aws_cdk import aws_sagemaker as sagemaker
 
+from ha_inference._internal.network import closed_security_group
+from ha_inference.selfhosted.capacity import require_instance_fallbacks
 from tests.support import ZonalStack
 
 MODEL = "anthropic.claude-sonnet-4-5-20250929-v1:0"
@@ -31,16 +33,26 @@ def sample_stack(app: cdk.App, construct_id: str, *, ha: bool, zones: int = 3) -
     subnets = private if ha else private[:1]
     subnet_ids = [s.subnet_id for s in subnets]
     count = len(subnets)
+    # Both samples ask for instance-type fallbacks; only the HA one has them.
+    require_instance_fallbacks(stack)
 
+    # HA: HTTPS to the S3 prefix list only, network isolation on; non-HA: EC2's default egress.
+    if ha:
+        model_group = closed_security_group(stack, "ModelGroup", vpc=stack.vpc, description="m")
+        model_group.add_egress_rule(ec2.Peer.prefix_list("pl-63a5400a"), ec2.Port.tcp(443))
+    else:
+        model_group = ec2.SecurityGroup(stack, "ModelGroup", vpc=stack.vpc)
     model = sagemaker.CfnModel(
         stack,
         "Model",
         execution_role_arn=f"arn:aws:iam::{stack.account}:role/sagemaker",
         primary_container=sagemaker.CfnModel.ContainerDefinitionProperty(
-            image="123456789012.dkr.ecr.us-east-1.amazonaws.com/model:1"
+            image="123456789012.dkr.ecr.us-east-1.amazonaws.com/model:1",
+            model_data_url="s3://models-us-east-1/llm/model.tar.gz",
         ),
+        enable_network_isolation=True if ha else None,
         vpc_config=sagemaker.CfnModel.VpcConfigProperty(
-            security_group_ids=["sg-12345678"], subnets=subnet_ids
+            security_group_ids=[model_group.security_group_id], subnets=subnet_ids
         ),
     )
     sagemaker.CfnEndpointConfig(
@@ -51,7 +63,15 @@ def sample_stack(app: cdk.App, construct_id: str, *, ha: bool, zones: int = 3) -
                 variant_name="primary",
                 model_name=model.attr_model_name,
                 initial_instance_count=max(count, 2) if ha else 1,
-                instance_type="ml.m5.large",
+                instance_type=None if ha else "ml.m5.large",
+                instance_pools=[
+                    sagemaker.CfnEndpointConfig.InstancePoolProperty(
+                        instance_type=instance_type, priority=priority
+                    )
+                    for priority, instance_type in enumerate(("ml.m5.large", "ml.m7i.large"), 1)
+                ]
+                if ha
+                else None,
                 initial_variant_weight=1,
             )
         ],
@@ -70,7 +90,16 @@ def sample_stack(app: cdk.App, construct_id: str, *, ha: bool, zones: int = 3) -
         load_balancer_attributes=[
             elbv2.CfnLoadBalancer.LoadBalancerAttributeProperty(
                 key="load_balancing.cross_zone.enabled", value="true" if ha else "false"
-            )
+            ),
+            *(
+                [
+                    elbv2.CfnLoadBalancer.LoadBalancerAttributeProperty(
+                        key="zonal_shift.config.enabled", value="true"
+                    )
+                ]
+                if ha
+                else []
+            ),
         ],
     )
     elbv2.CfnTargetGroup(
@@ -84,12 +113,17 @@ def sample_stack(app: cdk.App, construct_id: str, *, ha: bool, zones: int = 3) -
             elbv2.CfnTargetGroup.TargetGroupAttributeProperty(
                 key="load_balancing.cross_zone.enabled",
                 value="use_load_balancer_configuration" if ha else "false",
-            )
+            ),
+            # Zonal shift on a cross-zone NLB needs this on every target group.
+            elbv2.CfnTargetGroup.TargetGroupAttributeProperty(
+                key="target_health_state.unhealthy.connection_termination.enabled",
+                value="false" if ha else "true",
+            ),
         ],
     )
 
     endpoint_group = ec2.SecurityGroup(
-        stack, "EndpointGroup", vpc=stack.vpc, allow_all_outbound=False
+        stack, "EndpointGroup", vpc=stack.vpc, allow_all_outbound=not ha
     )
     client = ec2.SecurityGroup(stack, "Client", vpc=stack.vpc)
     endpoint_group.add_ingress_rule(client if ha else ec2.Peer.any_ipv4(), ec2.Port.tcp(443))

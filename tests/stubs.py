@@ -21,7 +21,7 @@ import pytest
 from botocore.stub import Stubber
 
 from ha_inference._internal.account import Connector, Permissions, Target
-from ha_inference._internal.assembly import PROFILE_METADATA, StackArtifact
+from ha_inference._internal.assembly import IMPORTED_MODEL_METADATA, PROFILE_METADATA, StackArtifact
 
 ACCOUNT = "111111111111"
 REGION = "us-east-1"
@@ -32,6 +32,7 @@ MODEL_ID = "anthropic.claude-sonnet-4-5-20250929-v1:0"
 EMBEDDING_MODEL_ID = "amazon.titan-embed-text-v2:0"
 PROFILE_REGIONS = ("us-east-1", "us-east-2", "us-west-2")
 MODEL_DATA = "s3://models-us-east-1/llm/model.tar.gz"
+IMPORT_SOURCE = "s3://imports-us-east-1/support-llm/"
 STACK = "HaInference-us-east-1"
 NOW = datetime(2026, 11, 30, tzinfo=UTC)
 
@@ -420,6 +421,10 @@ def sample_stack(
             "destinationRegions": list(PROFILE_REGIONS),
         },
     }
+    imported = {
+        "type": IMPORTED_MODEL_METADATA,
+        "data": {"importedModelName": "support-llm", "region": region, "s3Uri": IMPORT_SOURCE},
+    }
     return StackArtifact(
         name=name,
         account=account,
@@ -432,7 +437,9 @@ def sample_stack(
             "requiresBootstrapStackVersion": 6,
             "bootstrapStackVersionSsmParameter": "/cdk-bootstrap/hnb659fds/version",
         },
-        metadata=metadata if metadata is not None else {f"/{name}/InferenceProfile": (profile,)},
+        metadata=metadata
+        if metadata is not None
+        else {f"/{name}/InferenceProfile": (profile,), f"/{name}/Imported": (imported,)},
     )
 
 

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import json
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 import pytest
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from cfnlint.config import ConfigMixIn
-from cfnlint.data.schemas.extensions import aws_sagemaker_hosting
 from cfnlint.decode.decode import decode_str
 from cfnlint.rules import Rules
 from cfnlint.runner import Runner, run_template_by_data
@@ -25,6 +23,7 @@ from ha_inference import (
     VectorCollection,
 )
 from ha_inference.regions import DEFAULT_ROUTES, REGIONS_WITHOUT, partition_of
+from ha_inference.selfhosted.instance_types import hosting_instance_types
 from tests.support import Synth, ZonalStack, new_app, resources
 
 SONNET = "anthropic.claude-sonnet-4-5-20250929-v1:0"
@@ -167,10 +166,16 @@ def test_reference_instance_types_are_offered_in_their_region(
     reference: Synth, region: str
 ) -> None:
     """cfn-lint's E3642 hosting table (from the pricing API) covers inference experiments only,
-    so the endpoint configs' instance types are checked against it here."""
-    table = json.loads(
-        (Path(aws_sagemaker_hosting.__file__).parent / "instancetype_enum.json").read_text()
-    )
-    for config in resources(reference.template(region), "AWS::SageMaker::EndpointConfig").values():
-        for variant in config["Properties"]["ProductionVariants"]:
-            assert variant["InstanceType"] in table[region]["enum"]
+    so every instance type of the endpoint configs, instance pools included, is checked against
+    the library's copy of it here."""
+    offered = hosting_instance_types(region)
+    assert offered is not None
+    types = [
+        pool.get("InstanceType")
+        for config in resources(
+            reference.template(region), "AWS::SageMaker::EndpointConfig"
+        ).values()
+        for variant in config["Properties"]["ProductionVariants"]
+        for pool in variant.get("InstancePools", [variant])
+    ]
+    assert types and all(t in offered for t in types), types

@@ -188,3 +188,67 @@ def test_fails_synth_in_a_region_without_opensearch_serverless(outdir: Path) -> 
     )
     with pytest.raises(ValueError, match=r"OpenSearch Serverless is not available in ca-west-1"):
         build_reference_app(app)
+
+
+def test_failover_settings_default_to_fallbacks_offered_everywhere_and_no_autoshift() -> None:
+    hosted = load(self_hosted={"model-data": M}).self_hosted
+    assert hosted is not None
+    assert hosted.fallback_instance_types == ("ml.g6.xlarge", "ml.g6e.xlarge")
+    settings = load()
+    assert settings.zonal_autoshift is False
+    assert settings.bedrock_tokens_per_minute_quota is None
+    # eu-west-1 offers ml.g6 but no ml.g6e for hosting: the default keeps what every Region has.
+    ireland = load(regions=["eu-west-1"], bedrock_geography="eu", self_hosted={"model-data": M})
+    assert ireland.self_hosted.fallback_instance_types == ("ml.g6.xlarge",)
+    # Another instance type has no default fallback; the app's rule pack reports it (SM3).
+    cpu = load(self_hosted={"model-data": M, "instance-type": "ml.m5.xlarge"}).self_hosted
+    assert cpu.fallback_instance_types == ()
+    chosen = load(
+        self_hosted={"model-data": M, "fallback-instance-types": ["ml.g6e.xlarge"]},
+        zonal_autoshift="true",
+        bedrock_tokens_per_minute_quota="400000",
+    )
+    assert chosen.self_hosted.fallback_instance_types == ("ml.g6e.xlarge",)
+    assert chosen.zonal_autoshift is True and chosen.bedrock_tokens_per_minute_quota == 400_000
+
+
+@pytest.mark.parametrize(
+    ("context", "message"),
+    [
+        (
+            {"self_hosted": {MODEL_DATA_KEY: M, "fallback-instance-types": "ml.g6.xlarge"}},
+            r"ha-inference:self-hosted\.fallback-instance-types must be a list of up to 4 SageMaker instance types",
+        ),
+        (
+            {"self_hosted": {MODEL_DATA_KEY: M, "fallback-instance-types": ["ml.g6.xlarge"] * 2}},
+            r"fallback-instance-types repeats ml\.g6\.xlarge",
+        ),
+        (
+            {"self_hosted": {MODEL_DATA_KEY: M, "fallback-instance-types": ["ml.g5.xlarge"]}},
+            r"fallback-instance-types repeats ml\.g5\.xlarge \(with instance-type ml\.g5\.xlarge\)",
+        ),
+        (
+            {
+                "regions": ["eu-west-1"],
+                "bedrock_geography": "eu",
+                "self_hosted": {MODEL_DATA_KEY: M, "fallback-instance-types": ["ml.g6e.xlarge"]},
+            },
+            r"fallback-instance-types has ml\.g6e\.xlarge, not offered for SageMaker hosting in eu-west-1",
+        ),
+        (
+            {"zonal_autoshift": "yes"},
+            r"ha-inference:zonal-autoshift must be true or false, got 'yes'",
+        ),
+        (
+            {"zonal_autoshift": True},
+            r"ha-inference:zonal-autoshift is true but there is no runtime load balancer to shift",
+        ),
+        (
+            {"bedrock_tokens_per_minute_quota": 0},
+            r"ha-inference:bedrock-tokens-per-minute-quota must be a positive whole number .* got 0",
+        ),
+    ],
+)
+def test_fails_on_bad_failover_setting(context: dict[str, Any], message: str) -> None:
+    with pytest.raises(SettingsError, match=message):
+        load(**context)

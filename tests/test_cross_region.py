@@ -345,7 +345,7 @@ def test_grant_invoke_names_only_the_remote_endpoints(tmp_path: Path) -> None:
 def test_alarms_on_healthy_targets_and_endpoint_errors(scenario: Scenario, region: str) -> None:
     template = scenario.templates[region]
     alarms = resources(template, "AWS::CloudWatch::Alarm")
-    listener_id, _ = _one(template, "AWS::ElasticLoadBalancingV2::Listener", "Runtime")
+    balancer_id, _ = _one(template, "AWS::ElasticLoadBalancingV2::LoadBalancer", "Runtime")
     group_id, _ = _one(template, "AWS::ElasticLoadBalancingV2::TargetGroup", "Runtime")
     healthy = {
         logical_id: alarm["Properties"]
@@ -359,11 +359,11 @@ def test_alarms_on_healthy_targets_and_endpoint_errors(scenario: Scenario, regio
     for props in healthy.values():
         assert props["Namespace"] == "AWS/NetworkELB"
         assert (props["Statistic"], props["Period"]) == ("Minimum", 60)
-        dimensions = {d["Name"]: json.dumps(d["Value"]) for d in props["Dimensions"]}
-        assert set(dimensions) == {"LoadBalancer", "TargetGroup"}
-        # net/<name>/<id>, cut from the listener's ARN by aws-cdk-lib.
-        assert f'"Ref": "{listener_id}"' in dimensions["LoadBalancer"]
-        assert f'"{group_id}", "TargetGroupFullName"' in dimensions["TargetGroup"]
+        dimensions = {d["Name"]: d["Value"] for d in props["Dimensions"]}
+        assert dimensions == {
+            "LoadBalancer": {"Fn::GetAtt": [balancer_id, "LoadBalancerFullName"]},
+            "TargetGroup": {"Fn::GetAtt": [group_id, "TargetGroupFullName"]},
+        }
     errors = [
         a for a in alarms.values() if a["Properties"].get("MetricName") == "Invocation5XXErrors"
     ]
@@ -592,7 +592,7 @@ def test_fails_on_bad_failover_settings(tmp_path: Path, route: RuntimeRoute) -> 
             SageMakerFailoverFunction(stack, f"F{i}", vpc=stack.vpc, paths=paths, **props)
 
 
-# --- the rule (HaInference-VPCE4) ----------------------------------------------------------------
+# --- the rule (HaInference-VPCE5) ----------------------------------------------------------------
 
 
 @pytest.mark.parametrize(

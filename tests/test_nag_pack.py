@@ -6,23 +6,30 @@ from pathlib import Path
 
 import aws_cdk as cdk
 import pytest
+from aws_cdk import aws_sagemaker as sagemaker
 
 from ha_inference.checks.nag_pack import HaInferenceChecks, findings_of
 from ha_inference.checks.nag_rules import RULES
+from ha_inference.selfhosted.capacity import require_instance_fallbacks
 from tests.samples import sample_stack
 from tests.support import Synth, new_app
 
 EXPECTED = {
     "HaInference-SM1[primary:1]": "NonHa/EndpointConfig",
     "HaInference-SM2": "NonHa/Model",
+    "HaInference-SM3[primary]": "NonHa/EndpointConfig",
+    "HaInference-SM4": "NonHa/Model",
+    "HaInference-SM5": "NonHa/Model",
     "HaInference-ELB1": "NonHa/LoadBalancer",
     "HaInference-ELB2": "NonHa/TargetGroup",
     "HaInference-ELB3": "NonHa/LoadBalancer",
+    "HaInference-ELB4": "NonHa/LoadBalancer",
     "HaInference-VPCE1": "NonHa/RuntimeEndpoint",
     "HaInference-VPCE2[no-policy]": "NonHa/RuntimeEndpoint",
     "HaInference-VPCE3": "NonHa/RuntimeEndpoint",
-    "HaInference-VPCE4[regions-not-explicit]": "NonHa/EndpointService",
-    "HaInference-VPCE4[no-acceptance-or-principals]": "NonHa/EndpointService",
+    "HaInference-VPCE4": "NonHa/RuntimeEndpoint",
+    "HaInference-VPCE5[regions-not-explicit]": "NonHa/EndpointService",
+    "HaInference-VPCE5[no-acceptance-or-principals]": "NonHa/EndpointService",
     "HaInference-AOSS1": "NonHa/Collection",
     "HaInference-AOSS2": "NonHa/NetworkPolicy",
     "HaInference-AOSS3": "NonHa/CollectionEndpoint",
@@ -103,3 +110,35 @@ def test_pack_runs_as_a_plugin_and_fails_synth(tmp_path: Path) -> None:
 
 def test_reference_app_passes_the_pack(reference: Synth) -> None:
     assert findings_of(HaInferenceChecks(), reference.app) == []
+
+
+def test_fallback_rule_applies_only_where_the_app_asks(tmp_path: Path) -> None:
+    """HaInference-SM3 reads require_instance_fallbacks from the construct or its ancestors: a
+    single-type variant is reported in the stack that asked, and nowhere else."""
+    app = new_app(tmp_path)
+    for name in ("Asked", "NotAsked"):
+        stack = cdk.Stack(app, name)
+        if name == "Asked":
+            require_instance_fallbacks(stack)
+        sagemaker.CfnEndpointConfig(
+            stack,
+            "Config",
+            production_variants=[
+                sagemaker.CfnEndpointConfig.ProductionVariantProperty(
+                    variant_name="only",
+                    model_name="model",
+                    instance_type="ml.g5.xlarge",
+                    initial_instance_count=2,
+                ),
+                sagemaker.CfnEndpointConfig.ProductionVariantProperty(
+                    variant_name="serverless",
+                    model_name="model",
+                    serverless_config=sagemaker.CfnEndpointConfig.ServerlessConfigProperty(
+                        max_concurrency=1, memory_size_in_mb=2048
+                    ),
+                ),
+            ],
+        )
+    assert [f for f in findings_of(HaInferenceChecks(), app) if "SM3" in f[0]] == [
+        ("HaInference-SM3[only]", "Asked/Config")
+    ]

@@ -24,6 +24,7 @@ from ha_inference.preflight import PERMISSIONS, PREFLIGHT
 from tests.stubs import (
     ACCOUNT,
     EMBEDDING_MODEL_ID,
+    IMPORT_SOURCE,
     MODEL_DATA,
     MODEL_ID,
     NOW,
@@ -583,6 +584,61 @@ def test_model_data_published_as_a_cdk_asset_passes_without_calls(stubs: Stubs) 
     assert findings(check("model-data", stubs, stack)) == [("pass", MODEL_DATA)]
 
 
+# --------------------------------------------------------------------------- imported models
+
+IMPORTED = f"support-llm from {IMPORT_SOURCE}"
+
+
+def import_listing(stubs: Stubs, keys: tuple[str, ...]) -> None:
+    stubs("s3").add_response(
+        "list_objects_v2",
+        {"Contents": [{"Key": f"support-llm/{key}"} for key in keys]},
+        {"Bucket": "imports-us-east-1", "Prefix": "support-llm/", "MaxKeys": 1000},
+    )
+
+
+def test_imported_model_source_passes_with_config_and_weights(stubs: Stubs) -> None:
+    stubs("s3").add_response("get_bucket_location", {}, {"Bucket": "imports-us-east-1"})
+    import_listing(stubs, ("config.json", "tokenizer.json", "model-00001.safetensors"))
+    finding = only(check("imported-model", stubs))
+    assert (finding.status, finding.subject, finding.detail) == (
+        Status.PASS,
+        IMPORTED,
+        "3 objects, bucket in us-east-1",
+    )
+
+
+def test_fails_when_the_import_source_has_no_weights(stubs: Stubs) -> None:
+    stubs("s3").add_response("get_bucket_location", {}, {"Bucket": "imports-us-east-1"})
+    import_listing(stubs, ("config.json",))
+    finding = only(check("imported-model", stubs))
+    assert (finding.status, finding.detail) == (
+        Status.FAIL,
+        "no .safetensors under s3://imports-us-east-1/support-llm/",
+    )
+
+
+def test_fails_when_the_import_source_bucket_is_in_another_region(stubs: Stubs) -> None:
+    stubs("s3").add_response(
+        "get_bucket_location",
+        {"LocationConstraint": "eu-central-1"},
+        {"Bucket": "imports-us-east-1"},
+    )
+    finding = only(check("imported-model", stubs))
+    assert (finding.status, finding.detail) == (
+        Status.FAIL,
+        "bucket imports-us-east-1 is in eu-central-1, the import in us-east-1",
+    )
+
+
+def test_fails_where_custom_model_import_is_not_offered(stubs: Stubs) -> None:
+    """No call at all: the Region list is data (ha_inference.regions)."""
+    stack = sample_stack(region="us-east-2")
+    finding = only(check("imported-model", stubs, stack))
+    assert finding.status is Status.FAIL
+    assert finding.detail.startswith("Bedrock Custom Model Import is not offered in us-east-2")
+
+
 # --------------------------------------------------------------------------- unique names
 
 
@@ -694,6 +750,7 @@ API_ERRORS: dict[str, ApiErrorCase] = {
         _nothing,
     ),
     "model-data": (_nothing, "s3", "get_bucket_location", "s3:GetBucketLocation", _nothing),
+    "imported-model": (_nothing, "s3", "get_bucket_location", "s3:GetBucketLocation", _nothing),
     "unique-names": (
         _nothing,
         "opensearchserverless",
@@ -737,7 +794,11 @@ def test_reads_the_reference_app(reference: Synth) -> None:
         configs = [r for r in resources.values() if r["Type"] == "AWS::SageMaker::EndpointConfig"]
         variants = endpoint_variants(stack)
         assert [v.pools[0][0] for v in variants] == [
-            p["InstanceType"] for c in configs for p in c["Properties"]["ProductionVariants"]
+            # The first choice: the variant's one type, or its priority-1 instance pool.
+            p.get("InstanceType")
+            or min(p["InstancePools"], key=lambda pool: pool["Priority"])["InstanceType"]
+            for c in configs
+            for p in c["Properties"]["ProductionVariants"]
         ]
         maxima = [
             r["Properties"]["MaxCapacity"]

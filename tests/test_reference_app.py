@@ -348,7 +348,11 @@ def test_default_app_has_no_self_hosted_model(outdir: Path) -> None:
     ):
         assert resources(template, kind) == {}
     assert synth.stacks[0].self_hosted is None
-    assert set(template["Outputs"]) == {"RetrievalFunctionName", "IngestionFunctionName"}
+    assert set(template["Outputs"]) == {
+        "RetrievalFunctionName",
+        "IngestionFunctionName",
+        *(f"AzDrillUsEast1{zone}" for zone in "abc"),
+    }
 
 
 @pytest.mark.parametrize("region", sorted(DEFAULT_AZS))
@@ -404,6 +408,162 @@ def test_self_hosted_outputs_name_the_endpoint(reference: Synth) -> None:
         "RetrievalFunctionName",
         "IngestionFunctionName",
         "SelfHostedEndpointName",
+        *(f"AzDrillUsEast1{zone}" for zone in "abc"),
     }
     for key, output in template["Outputs"].items():
         assert key in named or "Export" not in output
+
+
+# --- failover, fallback, drills and dashboards (issue 17) -----------------------------------------
+
+
+@pytest.mark.parametrize("region", sorted(DEFAULT_AZS))
+def test_self_hosted_endpoint_falls_back_across_instance_types_and_is_alarmed(
+    reference: Synth, region: str
+) -> None:
+    template = reference.template(region)
+    (config,) = resources(template, "AWS::SageMaker::EndpointConfig").values()
+    (variant,) = config["Properties"]["ProductionVariants"]
+    assert variant["InstancePools"] == [
+        {"InstanceType": t, "Priority": i}
+        for i, t in enumerate(("ml.g5.xlarge", "ml.g6.xlarge", "ml.g6e.xlarge"), start=1)
+    ]
+    assert "InstanceType" not in variant and "KmsKeyId" not in config["Properties"]
+    (endpoint,) = resources(template, "AWS::SageMaker::Endpoint").values()
+    name = endpoint["Properties"]["EndpointName"]
+    endpoint_alarms = {
+        a["Properties"]["MetricName"]: a["Properties"]
+        for a in resources(template, "AWS::CloudWatch::Alarm").values()
+        if {"Name": "EndpointName", "Value": name} in a["Properties"].get("Dimensions", [])
+    }
+    assert set(endpoint_alarms) == {"Invocation5XXErrors", "ModelLatency", "CPUUtilization"}
+    assert endpoint_alarms["ModelLatency"]["Threshold"] == 30_000_000, "30 s in microseconds"
+    assert endpoint_alarms["CPUUtilization"]["Threshold"] == len(DEFAULT_AZS[region])
+
+
+@pytest.mark.parametrize("region", sorted(DEFAULT_AZS))
+def test_runtime_load_balancer_can_be_shifted_away_from_an_az(
+    reference: Synth, region: str
+) -> None:
+    template = reference.template(region)
+    (nlb,) = resources(template, "AWS::ElasticLoadBalancingV2::LoadBalancer").values()
+    attributes = {a["Key"]: a["Value"] for a in nlb["Properties"]["LoadBalancerAttributes"]}
+    assert attributes["zonal_shift.config.enabled"] == "true"
+    (group,) = resources(template, "AWS::ElasticLoadBalancingV2::TargetGroup").values()
+    assert {
+        "Key": "target_health_state.unhealthy.connection_termination.enabled",
+        "Value": "false",
+    } in group["Properties"]["TargetGroupAttributes"]
+    assert resources(template, "AWS::ARCZonalShift::ZonalAutoshiftConfiguration") == {}, (
+        "autoshift is opt-in (ha-inference:zonal-autoshift)"
+    )
+
+
+@pytest.mark.parametrize("region", sorted(DEFAULT_AZS))
+def test_one_drill_template_per_az_with_exactly_that_azs_subnets(
+    reference: Synth, region: str
+) -> None:
+    template = reference.template(region)
+    templates = resources(template, "AWS::FIS::ExperimentTemplate")
+    assert len(templates) == len(DEFAULT_AZS[region])
+    subnets = resources(template, "AWS::EC2::Subnet")
+    alarms = resources(template, "AWS::CloudWatch::Alarm")
+    lost = []
+    for experiment in templates.values():
+        props = experiment["Properties"]
+        (target,) = props["Targets"].values()
+        refs = [arn["Fn::Join"][1][1]["Ref"] for arn in target["ResourceArns"]]
+        zones = {subnets[ref]["Properties"]["AvailabilityZone"] for ref in refs}
+        tiers = sorted(
+            next(
+                t["Value"]
+                for t in subnets[ref]["Properties"]["Tags"]
+                if t["Key"] == "aws-cdk:subnet-name"
+            )
+            for ref in refs
+        )
+        assert len(zones) == 1 and tiers == ["endpoints", "workloads"]
+        lost.extend(zones)
+        (action,) = props["Actions"].values()
+        assert action["ActionId"] == "aws:network:disrupt-connectivity"
+        assert action["Parameters"]["scope"] == "all"
+        stops = [c["Value"]["Fn::GetAtt"][0] for c in props["StopConditions"]]
+        metrics = sorted(alarms[a]["Properties"]["MetricName"] for a in stops)
+        assert metrics == sorted(
+            ["Invocation5XXErrors", "ModelLatency", "CPUUtilization", "Errors", "Errors"]
+        ), "the endpoint's alarms and both functions' error alarms"
+    assert sorted(lost) == list(DEFAULT_AZS[region])
+
+
+def test_a_dashboard_per_region_and_one_app_dashboard_in_the_first(reference: Synth) -> None:
+    names = {
+        region: sorted(
+            d["Properties"]["DashboardName"]
+            for d in resources(reference.template(region), "AWS::CloudWatch::Dashboard").values()
+        )
+        for region in reference.regions
+    }
+    assert names == {
+        "us-east-1": ["HaInference", "HaInference-us-east-1"],
+        "us-east-2": ["HaInference-us-east-2"],
+        "us-west-2": ["HaInference-us-west-2"],
+    }
+    (app,) = [
+        d
+        for d in resources(reference.template("us-east-1"), "AWS::CloudWatch::Dashboard").values()
+        if d["Properties"]["DashboardName"] == "HaInference"
+    ]
+    body = json.loads(app["Properties"]["DashboardBody"])
+    regions = {w["properties"]["region"] for w in body["widgets"] if w["type"] == "metric"}
+    assert regions == set(DEFAULT_AZS)
+    headers = [w for w in body["widgets"] if w["type"] == "text" and w["y"] == 0]
+    assert [w["x"] for w in headers] == [0, 8, 16], "the Regions side by side"
+
+
+@pytest.mark.parametrize("region", sorted(DEFAULT_AZS))
+def test_bedrock_profile_is_alarmed_on_throttles(reference: Synth, region: str) -> None:
+    throttled = sorted(
+        a["Properties"]["Dimensions"][0]["Value"]
+        for a in resources(reference.template(region), "AWS::CloudWatch::Alarm").values()
+        if a["Properties"].get("MetricName") == "InvocationThrottles"
+    )
+    assert throttled == [
+        "amazon.titan-embed-text-v2:0",
+        "us.anthropic.claude-sonnet-4-5-20250929-v1:0",
+    ]
+
+
+def test_zonal_autoshift_and_quota_settings(outdir: Path) -> None:
+    synth = synth_reference(
+        outdir,
+        {
+            "ha-inference:regions": ["us-east-1"],
+            "ha-inference:require-all-destinations": False,
+            "ha-inference:self-hosted": {"model-data": "s3://models-east/llm/model.tar.gz"},
+            "ha-inference:zonal-autoshift": True,
+            "ha-inference:bedrock-tokens-per-minute-quota": 400_000,
+        },
+    )
+    template = synth.template("us-east-1")
+    (config,) = resources(template, "AWS::ARCZonalShift::ZonalAutoshiftConfiguration").values()
+    (nlb_id,) = resources(template, "AWS::ElasticLoadBalancingV2::LoadBalancer")
+    assert config["Properties"]["ResourceIdentifier"] == {"Ref": nlb_id}
+    (outcome,) = config["Properties"]["PracticeRunConfiguration"]["OutcomeAlarms"]
+    composite = template["Resources"][outcome["AlarmIdentifier"]["Fn::GetAtt"][0]]
+    assert composite["Type"] == "AWS::CloudWatch::CompositeAlarm"
+    rule = json.dumps(composite["Properties"]["AlarmRule"])
+    endpoint_alarms = [
+        logical_id
+        for logical_id, a in resources(template, "AWS::CloudWatch::Alarm").items()
+        if logical_id.startswith("SelfHosted")
+    ]
+    assert len(endpoint_alarms) == 3 and all(a in rule for a in endpoint_alarms)
+    (quota,) = [
+        a["Properties"]
+        for a in resources(template, "AWS::CloudWatch::Alarm").values()
+        if a["Properties"].get("MetricName") == "EstimatedTPMQuotaUsage"
+    ]
+    assert quota["Threshold"] == 320_000
+    assert quota["Dimensions"] == [
+        {"Name": "ModelId", "Value": "us.anthropic.claude-sonnet-4-5-20250929-v1:0"}
+    ]

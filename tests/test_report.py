@@ -4,10 +4,20 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from ha_inference.report import Component, StackReport, analyse, main, to_markdown, to_svg
+from ha_inference._internal.assembly import StackArtifact
+from ha_inference.report import (
+    Component,
+    StackReport,
+    analyse,
+    failover_of,
+    main,
+    to_markdown,
+    to_svg,
+)
 from tests.samples import sample_stack
 from tests.support import ROOT, Synth, new_app
 
@@ -95,6 +105,67 @@ def test_detection_time_from_health_checks(reports: dict[str, StackReport]) -> N
     )
 
 
+def test_says_whether_each_load_balancer_can_be_shifted(
+    reports: dict[str, StackReport], assembly: Path, tmp_path: Path
+) -> None:
+    assert reports["Ha"].failover == [
+        "LoadBalancer (network load balancer): zonal shift on, zonal autoshift off"
+    ]
+    assert reports["NonHa"].failover == [
+        "LoadBalancer (network load balancer): zonal shift off, zonal autoshift off"
+    ]
+    main([str(assembly), "--out", str(tmp_path)])
+    markdown = (tmp_path / "az-loss.md").read_text()
+    assert "- LoadBalancer (network load balancer): zonal shift on, zonal autoshift off" in markdown
+
+
+def _stack(resources: dict[str, Any]) -> StackArtifact:
+    return StackArtifact("S", "111111111111", "us-east-1", Path("S.json"), {"Resources": resources})
+
+
+def _nlb(shift: str | None) -> dict[str, Any]:
+    attributes = [] if shift is None else [{"Key": "zonal_shift.config.enabled", "Value": shift}]
+    return {
+        "Type": "AWS::ElasticLoadBalancingV2::LoadBalancer",
+        "Properties": {"Type": "network", "LoadBalancerAttributes": attributes},
+    }
+
+
+def _autoshift(target: str, status: str | None) -> dict[str, Any]:
+    props: dict[str, Any] = {
+        "ResourceIdentifier": {"Ref": target},
+        "PracticeRunConfiguration": {
+            "OutcomeAlarms": [{"AlarmIdentifier": "x", "Type": "CLOUDWATCH"}]
+        },
+    }
+    if status is not None:
+        props["ZonalAutoshiftStatus"] = status
+    return {"Type": "AWS::ARCZonalShift::ZonalAutoshiftConfiguration", "Properties": props}
+
+
+def test_autoshift_is_read_from_its_configuration() -> None:
+    stack = _stack(
+        {
+            "Shifted": _nlb("true"),
+            "ShiftedConfig": _autoshift("Shifted", "ENABLED"),
+            "Practising": _nlb("true"),
+            "PractisingConfig": _autoshift("Practising", None),
+            "Broken": _nlb(None),
+            "BrokenConfig": _autoshift("Broken", "ENABLED"),
+            "Alb": {"Type": "AWS::ElasticLoadBalancingV2::LoadBalancer", "Properties": {}},
+        }
+    )
+    assert failover_of(stack) == [
+        "Alb (application load balancer): zonal shift off, zonal autoshift off",
+        "Broken (network load balancer): zonal shift off, zonal autoshift on, with weekly "
+        "practice runs; ARC cannot shift a load balancer with zonal shift off, turn it on",
+        "Practising (network load balancer): zonal shift on, zonal autoshift off (practice runs "
+        "configured)",
+        "Shifted (network load balancer): zonal shift on, zonal autoshift on, with weekly "
+        "practice runs",
+    ]
+
+
 def test_outputs_markdown_and_svg(
     reports: dict[str, StackReport], assembly: Path, tmp_path: Path
 ) -> None:
@@ -155,6 +226,11 @@ def test_reference_app_survives_the_loss_of_any_az(reference: Synth) -> None:
         assert [line.split(":")[1].strip() for line in report.detection] == [
             "targets marked unhealthy after 10 s x 2 = 20 s; with the 60 s DNS TTL, clients leave a failed AZ within about 80 s"
         ]
+        (failover,) = report.failover
+        assert failover.startswith("RuntimeLoadBalancer")
+        assert failover.endswith("(network load balancer): zonal shift on, zonal autoshift off"), (
+            failover
+        )
 
 
 def test_readme_picture_is_current(reference: Synth) -> None:

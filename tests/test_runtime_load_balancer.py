@@ -8,7 +8,9 @@ from typing import Any
 
 import aws_cdk as cdk
 import pytest
+from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_elasticloadbalancingv2 as elbv2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk.assertions import Template
@@ -23,6 +25,7 @@ from ha_inference.functions import endpoint_targets
 from ha_inference.selfhosted.load_balancer import (
     EndpointServiceOptions,
     SageMakerRuntimeLoadBalancer,
+    ZonalAutoshiftOptions,
 )
 from tests.support import TEST_ACCOUNT, ZonalStack, isolated_vpc, new_app, resources
 from tests.test_cfn_lint import lint_template
@@ -176,6 +179,14 @@ def test_target_group_is_ip_on_tcp_443_with_explicit_health_checks(
         "HealthCheckTimeoutSeconds": 5,
         "HealthyThresholdCount": 3,
         "UnhealthyThresholdCount": 2,
+        # Zonal shift on a cross-zone NLB: keep connections to unhealthy targets, and follow the
+        # load balancer's cross-zone setting (no load_balancing.cross_zone.enabled here).
+        "TargetGroupAttributes": [
+            {
+                "Key": "target_health_state.unhealthy.connection_termination.enabled",
+                "Value": "false",
+            }
+        ],
     }
     _, listener = _one(template, "AWS::ElasticLoadBalancingV2::Listener")
     assert listener["Properties"]["Protocol"] == "TCP"
@@ -663,3 +674,248 @@ def test_custom_health_checks_change_the_failure_detection_time(scratch: ZonalSt
         unhealthy_threshold_count=3,
     )
     assert balancer.failure_detection_time.to_seconds() == 90
+
+
+# --- zonal shift, autoshift and failover thresholds --------------------------------------------
+
+
+@pytest.mark.parametrize("region", REGIONS)
+def test_zonal_shift_is_on_by_default_with_the_target_group_it_requires(
+    scenario: Scenario, region: str
+) -> None:
+    """ "Enable zonal shift for your Network Load Balancer": with cross-zone on, every target
+    group is TCP or TLS, uses the load balancer's cross-zone setting (or true) and does not
+    terminate connections to unhealthy targets."""
+    template = scenario.templates[region]
+    _, nlb = _one(template, "AWS::ElasticLoadBalancingV2::LoadBalancer")
+    attributes = {a["Key"]: a["Value"] for a in nlb["Properties"]["LoadBalancerAttributes"]}
+    assert attributes["zonal_shift.config.enabled"] == "true"
+    assert attributes["load_balancing.cross_zone.enabled"] == "true"
+    assert "dns_record.client_routing_policy" not in attributes
+    for group in resources(template, "AWS::ElasticLoadBalancingV2::TargetGroup").values():
+        props = group["Properties"]
+        assert props["Protocol"] in {"TCP", "TLS"} and props["TargetType"] != "alb"
+        group_attributes = {a["Key"]: a["Value"] for a in props["TargetGroupAttributes"]}
+        assert group_attributes["target_health_state.unhealthy.connection_termination.enabled"] == (
+            "false"
+        )
+        assert group_attributes.get(
+            "load_balancing.cross_zone.enabled", "use_load_balancer_configuration"
+        ) in {"true", "use_load_balancer_configuration"}
+    assert resources(template, "AWS::ARCZonalShift::ZonalAutoshiftConfiguration") == {}
+    assert scenario.balancers[region].zonal_shift is True
+    assert scenario.balancers[region].zonal_autoshift is None
+
+
+@dataclass
+class Failover:
+    app: cdk.App
+    balancer: SageMakerRuntimeLoadBalancer
+    plain: SageMakerRuntimeLoadBalancer
+    template: dict[str, Any]
+
+
+@pytest.fixture(scope="module")
+def failover(tmp_path_factory: pytest.TempPathFactory) -> Failover:
+    """Autoshift judged by two alarms (so a composite) and blocked by one, zonal affinity and
+    target group health thresholds; and a load balancer with zonal shift off."""
+    app = new_app(tmp_path_factory.mktemp("failover"))
+    stack = ProviderStack(app, "Failover", region="us-east-1")
+    metric = cloudwatch.Metric(namespace="Test", metric_name="Errors")
+    errors, latency, deploying = (
+        metric.create_alarm(stack, name, threshold=1, evaluation_periods=1)
+        for name in ("Errors", "Latency", "Deploying")
+    )
+    balancer = SageMakerRuntimeLoadBalancer(
+        stack,
+        "Runtime",
+        vpc=stack.vpc,
+        vpc_subnets=ec2.SubnetSelection(subnet_group_name="endpoints"),
+        zonal_autoshift=ZonalAutoshiftOptions(
+            outcome_alarms=[errors, latency],
+            blocking_alarms=[deploying],
+            blocked_dates=["2026-12-24"],
+            blocked_windows=["Mon:09:00-Mon:17:00"],
+        ),
+        client_routing_policy=elbv2.ClientRoutingPolicy.PARTIAL_AVAILABILITY_ZONE_AFFINITY,
+        target_group_health=elbv2.TargetGroupHealth(
+            dns_minimum_healthy_target_count=2, routing_minimum_healthy_target_count=1
+        ),
+    )
+    plain = SageMakerRuntimeLoadBalancer(
+        stack,
+        "NoShift",
+        vpc=stack.vpc,
+        vpc_subnets=ec2.SubnetSelection(subnet_group_name="other"),
+        private_dns_enabled=False,  # one private-DNS endpoint per service and VPC (E3064)
+        zonal_shift=False,
+    )
+    return Failover(app, balancer, plain, dict(Template.from_stack(stack).to_json()))
+
+
+def _logical_id(template: dict[str, Any], resource_type: str, prefix: str) -> str:
+    (found,) = [k for k in resources(template, resource_type) if k.startswith(prefix)]
+    return found
+
+
+def test_autoshift_practice_runs_are_judged_by_one_composite_of_the_outcome_alarms(
+    failover: Failover,
+) -> None:
+    template = failover.template
+    (config,) = resources(template, "AWS::ARCZonalShift::ZonalAutoshiftConfiguration").values()
+    props = config["Properties"]
+    nlb = _logical_id(template, "AWS::ElasticLoadBalancingV2::LoadBalancer", "Runtime")
+    assert props["ResourceIdentifier"] == {"Ref": nlb}
+    assert props["ZonalAutoshiftStatus"] == "ENABLED"
+    composite = _logical_id(
+        template, "AWS::CloudWatch::CompositeAlarm", "RuntimePracticeRunOutcome"
+    )
+    practice = props["PracticeRunConfiguration"]
+    assert practice["OutcomeAlarms"] == [
+        {"AlarmIdentifier": {"Fn::GetAtt": [composite, "Arn"]}, "Type": "CLOUDWATCH"}
+    ]
+    rule = json.dumps(template["Resources"][composite]["Properties"]["AlarmRule"])
+    for alarm in ("Errors", "Latency"):
+        assert _logical_id(template, "AWS::CloudWatch::Alarm", alarm) in rule
+    assert " OR " in rule and "Deploying" not in rule
+    deploying = _logical_id(template, "AWS::CloudWatch::Alarm", "Deploying")
+    assert practice["BlockingAlarms"] == [
+        {"AlarmIdentifier": {"Fn::GetAtt": [deploying, "Arn"]}, "Type": "CLOUDWATCH"}
+    ]
+    assert practice["BlockedDates"] == ["2026-12-24"]
+    assert practice["BlockedWindows"] == ["Mon:09:00-Mon:17:00"]
+    assert failover.balancer.zonal_autoshift is not None
+
+
+def _attributes(template: dict[str, Any], prefix: str) -> tuple[dict[str, str], dict[str, str]]:
+    """The attributes of the load balancer and of the target group whose ids start with
+    ``prefix`` (empty when none are written)."""
+
+    def of(resource_type: str, prefix: str, key: str) -> dict[str, str]:
+        props = template["Resources"][_logical_id(template, resource_type, prefix)]["Properties"]
+        return {a["Key"]: a["Value"] for a in props.get(key, [])}
+
+    return (
+        of("AWS::ElasticLoadBalancingV2::LoadBalancer", prefix, "LoadBalancerAttributes"),
+        of("AWS::ElasticLoadBalancingV2::TargetGroup", f"{prefix}Targets", "TargetGroupAttributes"),
+    )
+
+
+def test_client_routing_policy_and_target_group_health_are_written(failover: Failover) -> None:
+    attributes, group_attributes = _attributes(failover.template, "Runtime")
+    assert attributes["dns_record.client_routing_policy"] == "partial_availability_zone_affinity"
+    assert group_attributes["target_group_health.dns_failover.minimum_healthy_targets.count"] == "2"
+    assert (
+        group_attributes[
+            "target_group_health.unhealthy_state_routing.minimum_healthy_targets.count"
+        ]
+        == "1"
+    )
+
+
+def test_zonal_shift_off_leaves_the_api_defaults(failover: Failover) -> None:
+    attributes, group_attributes = _attributes(failover.template, "NoShift")
+    assert attributes["zonal_shift.config.enabled"] == "false"
+    assert group_attributes == {}
+    assert failover.plain.zonal_shift is False
+
+
+def test_failover_options_lint_clean_and_pass_the_checks(failover: Failover) -> None:
+    assert lint_template(failover.template, "us-east-1") == []
+    assert findings(failover.app) == []
+
+
+def test_fails_on_autoshift_without_zonal_shift(scratch: ZonalStack) -> None:
+    alarm = _alarm(scratch)
+    with pytest.raises(
+        ValueError, match=r"zonal_autoshift needs zonal_shift=True, got zonal_shift=False"
+    ):
+        _balancer(
+            scratch,
+            zonal_shift=False,
+            zonal_autoshift=ZonalAutoshiftOptions(outcome_alarms=[alarm]),
+        )
+
+
+def test_fails_on_autoshift_without_outcome_alarms(scratch: ZonalStack) -> None:
+    with pytest.raises(
+        ValueError, match=r"zonal_autoshift.outcome_alarms must name at least one alarm"
+    ):
+        _balancer(scratch, zonal_autoshift=ZonalAutoshiftOptions(outcome_alarms=[]))
+
+
+@pytest.mark.parametrize(
+    ("prop", "value"),
+    [("blocked_dates", "24.12.2026"), ("blocked_windows", "Monday:09:00-Monday:17:00")],
+)
+def test_fails_on_a_malformed_blocked_entry(scratch: ZonalStack, prop: str, value: str) -> None:
+    options = ZonalAutoshiftOptions(outcome_alarms=[_alarm(scratch)], **{prop: [value]})
+    with pytest.raises(
+        ValueError, match=rf"zonal_autoshift.{prop} entries must look like .* got {value!r}"
+    ):
+        _balancer(scratch, zonal_autoshift=options)
+
+
+def test_fails_on_too_many_blocked_dates(scratch: ZonalStack) -> None:
+    options = ZonalAutoshiftOptions(
+        outcome_alarms=[_alarm(scratch)], blocked_dates=[f"2026-12-{d:02}" for d in range(1, 17)]
+    )
+    with pytest.raises(
+        ValueError, match=r"zonal_autoshift.blocked_dates may hold at most 15 entries, got 16"
+    ):
+        _balancer(scratch, zonal_autoshift=options)
+
+
+def test_fails_on_a_client_routing_policy_string(scratch: ZonalStack) -> None:
+    with pytest.raises(
+        TypeError,
+        match=r"client_routing_policy must be an elbv2.ClientRoutingPolicy, got 'availability_zone_affinity'",
+    ):
+        _balancer(scratch, client_routing_policy="availability_zone_affinity")
+
+
+@pytest.mark.parametrize(
+    ("health", "message"),
+    [
+        (
+            elbv2.TargetGroupHealth(dns_minimum_healthy_target_count=4),
+            r"target_group_health.dns_minimum_healthy_target_count must be a number of targets "
+            r"from 0 to 3 .* got 4",
+        ),
+        (
+            elbv2.TargetGroupHealth(routing_minimum_healthy_target_count=0),
+            r"routing_minimum_healthy_target_count must be a number of targets from 1 to 3 .* got 0",
+        ),
+        (
+            elbv2.TargetGroupHealth(dns_minimum_healthy_target_percentage=101),
+            r"dns_minimum_healthy_target_percentage must be a percentage from 1 to 100, or 0 for "
+            r"off, got 101",
+        ),
+        (
+            elbv2.TargetGroupHealth(
+                dns_minimum_healthy_target_count=1, routing_minimum_healthy_target_count=2
+            ),
+            r"dns_minimum_healthy_target_count must be at least "
+            r"routing_minimum_healthy_target_count \(2\), got 1",
+        ),
+    ],
+)
+def test_fails_on_target_group_health_elb_rejects(
+    scratch: ZonalStack, health: elbv2.TargetGroupHealth, message: str
+) -> None:
+    with pytest.raises(ValueError, match=message):
+        _balancer(scratch, target_group_health=health)
+
+
+def _alarm(stack: ZonalStack) -> cloudwatch.Alarm:
+    return cloudwatch.Metric(namespace="Test", metric_name="Errors").create_alarm(
+        stack, f"Alarm{next(_counter)}", threshold=1, evaluation_periods=1
+    )
+
+
+def test_fails_when_autoshift_is_enabled_twice(scratch: ZonalStack) -> None:
+    balancer = _balancer(scratch, private_dns_enabled=False)
+    options = ZonalAutoshiftOptions(outcome_alarms=[_alarm(scratch)])
+    assert balancer.enable_zonal_autoshift(options) is balancer.zonal_autoshift
+    with pytest.raises(ValueError, match=r"zonal autoshift is already enabled on Scratch/Case"):
+        balancer.enable_zonal_autoshift(options)

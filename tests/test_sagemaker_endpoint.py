@@ -21,11 +21,13 @@ from syrupy.assertion import SnapshotAssertion
 from ha_inference._internal.assembly import zones_of
 from ha_inference._internal.network import NO_TRAFFIC_RULE
 from ha_inference.checks.nag_pack import HaInferenceChecks, findings_of
+from ha_inference.selfhosted.capacity import require_instance_fallbacks
 from ha_inference.selfhosted.endpoint import (
     DEFAULT_INSTANCE_TYPE,
     MultiAzSageMakerEndpoint,
     has_local_nvme_storage,
 )
+from ha_inference.selfhosted.instance_types import hosting_instance_types, hosting_regions
 from tests.support import TEST_ACCOUNT, ZonalStack, isolated_vpc, new_app, resources
 from tests.test_cfn_lint import lint_template
 from tests.test_nag import acknowledgements, findings
@@ -37,6 +39,8 @@ IMAGE = (
 OWN_IMAGE = f"{TEST_ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com/models/llm@sha256:{'ab' * 32}"
 MODEL_DATA = "s3://model-artifacts-111111111111/llm/model.tar.gz"
 REGIONS = ("us-east-1", "us-west-2")
+GPU_FALLBACKS = ("ml.g6.xlarge", "ml.g6e.xlarge")
+CPU_FALLBACKS = ("ml.m7i.xlarge", "ml.c6i.2xlarge")
 
 
 @dataclass
@@ -517,16 +521,28 @@ def test_template_lints_clean(scenario: Scenario, region: str) -> None:
 
 
 @pytest.mark.parametrize("region", ["us-east-1", "us-east-2", "us-west-2"])
-@pytest.mark.parametrize("instance_type", [DEFAULT_INSTANCE_TYPE, "ml.m5.xlarge"])
+@pytest.mark.parametrize(
+    "instance_type", [DEFAULT_INSTANCE_TYPE, "ml.m5.xlarge", *GPU_FALLBACKS, *CPU_FALLBACKS]
+)
 def test_instance_types_are_offered_for_hosting_in_the_region(
     region: str, instance_type: str
 ) -> None:
-    """cfn-lint's E3642 table (from the pricing API); cfn-lint applies it to inference
-    experiments only, so endpoint configs are checked here."""
+    """The library's hosting table (a copy of cfn-lint's E3642 table, from the pricing API;
+    cfn-lint applies it to inference experiments only, so endpoint configs are checked here)."""
+    offered = hosting_instance_types(region)
+    assert offered is not None and instance_type in offered
+
+
+def test_hosting_table_is_cfn_lints() -> None:
+    """The copy shipped with the library equals the table of the installed cfn-lint: bumping
+    cfn-lint fails here until the copy is refreshed."""
     table = json.loads(
         (Path(aws_sagemaker_hosting.__file__).parent / "instancetype_enum.json").read_text()
     )
-    assert instance_type in table[region]["enum"]
+    regions = {region for region in table if region != "description"}
+    assert hosting_regions() == regions
+    for region in regions:
+        assert hosting_instance_types(region) == frozenset(table[region]["enum"]), region
 
 
 def test_snapshot(scenario: Scenario, template_snapshot: SnapshotAssertion) -> None:
@@ -692,3 +708,189 @@ def test_fails_on_a_zero_latency_threshold(scratch: ZonalStack) -> None:
 
 def _list(value: Any) -> list[str]:
     return value if isinstance(value, list) else [value]
+
+
+# --- capacity fallback (instance pools) -------------------------------------------------------
+
+
+@dataclass
+class Pooled:
+    app: cdk.App
+    gpu: MultiAzSageMakerEndpoint
+    cpu: MultiAzSageMakerEndpoint
+    mixed: MultiAzSageMakerEndpoint
+    template: dict[str, Any]
+
+
+@pytest.fixture(scope="module")
+def pooled(tmp_path_factory: pytest.TempPathFactory) -> Pooled:
+    """An app that asks for fallbacks, with a GPU pool (NVMe), a CPU pool (EBS-backed) and a
+    mixed pool, in one stack."""
+    app = new_app(tmp_path_factory.mktemp("pooled"))
+    require_instance_fallbacks(app)
+    stack = ZonalStack(app, "Pooled", region="us-east-1", groups=("workloads", "other"))
+
+    def endpoint(construct_id: str, **props: Any) -> MultiAzSageMakerEndpoint:
+        return MultiAzSageMakerEndpoint(
+            stack,
+            construct_id,
+            vpc=stack.vpc,
+            image=OWN_IMAGE,
+            invocations_per_instance_target=30,
+            **props,
+        )
+
+    gpu = endpoint(
+        "Llm",
+        fallback_instance_types=GPU_FALLBACKS,
+        instance_provision_timeout=cdk.Duration.minutes(20),
+    )
+    gpu.add_alarms(model_latency_threshold=cdk.Duration.seconds(20))
+    cpu = endpoint(
+        "Embeddings", instance_type="ml.m5.xlarge", fallback_instance_types=CPU_FALLBACKS
+    )
+    mixed = endpoint(
+        "Mixed", instance_type="ml.m5.xlarge", fallback_instance_types=["ml.m5d.xlarge"]
+    )
+    return Pooled(app, gpu, cpu, mixed, dict(Template.from_stack(stack).to_json()))
+
+
+def test_instance_pools_replace_the_instance_type_in_priority_order(pooled: Pooled) -> None:
+    variant = _variant(pooled.template, "Llm")
+    assert "InstanceType" not in variant
+    assert variant["InstancePools"] == [
+        {"InstanceType": "ml.g5.xlarge", "Priority": 1},
+        {"InstanceType": "ml.g6.xlarge", "Priority": 2},
+        {"InstanceType": "ml.g6e.xlarge", "Priority": 3},
+    ]
+    assert variant["VariantInstanceProvisionTimeoutInSeconds"] == 1200
+    assert variant["InitialInstanceCount"] == 3
+    assert pooled.gpu.instance_types == ("ml.g5.xlarge", *GPU_FALLBACKS)
+    assert "VariantInstanceProvisionTimeoutInSeconds" not in _variant(pooled.template, "Mixed")
+
+
+def test_one_instance_type_keeps_the_plain_variant(scenario: Scenario) -> None:
+    variant = _variant(scenario.template, "Llm")
+    assert variant["InstanceType"] == DEFAULT_INSTANCE_TYPE
+    assert "InstancePools" not in variant
+    assert scenario.gpu["us-east-1"].instance_types == (DEFAULT_INSTANCE_TYPE,)
+
+
+@pytest.mark.parametrize(
+    ("prefix", "keyed"), [("Llm", False), ("Embeddings", True), ("Mixed", False)]
+)
+def test_pool_gets_a_volume_key_only_when_every_type_is_ebs_backed(
+    pooled: Pooled, prefix: str, keyed: bool
+) -> None:
+    """ml.g5/g6/g6e and ml.m5d have local NVMe storage; KmsKeyId is one per endpoint config."""
+    config = _one(pooled.template, "AWS::SageMaker::EndpointConfig", prefix)["Properties"]
+    keys = [k for k in resources(pooled.template, "AWS::KMS::Key") if k.startswith(prefix)]
+    if keyed:
+        (key_id,) = keys
+        assert config["KmsKeyId"] == {"Fn::GetAtt": [key_id, "Arn"]}
+    else:
+        assert "KmsKeyId" not in config and keys == []
+
+
+def test_instance_alarm_counts_instances_of_every_pool(pooled: Pooled) -> None:
+    """Instance metrics are published per variant (EndpointName, VariantName), whatever type each
+    instance is, so the instance-count alarm of a pooled variant counts all of them."""
+    (alarm,) = [
+        a["Properties"]
+        for a in resources(pooled.template, "AWS::CloudWatch::Alarm").values()
+        if a["Properties"]["MetricName"] == "CPUUtilization"
+    ]
+    assert alarm["Dimensions"] == [
+        {"Name": "EndpointName", "Value": pooled.gpu.endpoint_name},
+        {"Name": "VariantName", "Value": "AllTraffic"},
+    ]
+    assert (alarm["Statistic"], alarm["Threshold"]) == ("SampleCount", 3)
+
+
+def test_pooled_variants_pass_the_fallback_rule(pooled: Pooled) -> None:
+    assert findings_of(HaInferenceChecks(), pooled.app) == []
+
+
+def test_pooled_template_lints_clean(pooled: Pooled) -> None:
+    assert lint_template(pooled.template, "us-east-1") == []
+
+
+def test_fails_on_more_than_five_instance_types(scratch: ZonalStack) -> None:
+    with pytest.raises(
+        ValueError,
+        match=r"fallback_instance_types may name at most 4 types .* got 5 \(ml.g6.xlarge, ",
+    ):
+        _endpoint(
+            scratch,
+            "SixTypes",
+            fallback_instance_types=[
+                "ml.g6.xlarge",
+                "ml.g6e.xlarge",
+                "ml.g5.2xlarge",
+                "ml.g6.2xlarge",
+                "ml.g4dn.2xlarge",
+            ],
+        )
+
+
+def test_fails_on_a_repeated_instance_type(scratch: ZonalStack) -> None:
+    with pytest.raises(
+        ValueError,
+        match=r"fallback_instance_types\[1\] repeats ml.g5.xlarge, which instance_type already "
+        r"names",
+    ):
+        _endpoint(scratch, "Repeated", fallback_instance_types=["ml.g6.xlarge", "ml.g5.xlarge"])
+
+
+def test_fails_on_a_fallback_without_ml_prefix(scratch: ZonalStack) -> None:
+    with pytest.raises(
+        ValueError,
+        match=r"fallback_instance_types\[0\] must be a SageMaker ML instance type .* got 'g6.xlarge'",
+    ):
+        _endpoint(scratch, "NoPrefixFallback", fallback_instance_types=["g6.xlarge"])
+
+
+def test_fails_on_a_type_not_offered_in_the_region(tmp_path: Path) -> None:
+    """ml.g6e is not offered for hosting in eu-west-1 (the hosting table) and ml.g6.64xlarge
+    nowhere; each error names what the family offers there."""
+    stack = ZonalStack(new_app(tmp_path), "Ireland", region="eu-west-1", groups=("workloads",))
+    with pytest.raises(
+        ValueError,
+        match=r"fallback_instance_types\[1\] must be offered for SageMaker real-time hosting in "
+        r"eu-west-1, got 'ml.g6e.xlarge', which is not .*; eu-west-1 offers no ml.g6e type",
+    ):
+        _endpoint(stack, "NotOffered", fallback_instance_types=["ml.g6.xlarge", "ml.g6e.xlarge"])
+    with pytest.raises(
+        ValueError,
+        match=r"instance_type must be offered .* got 'ml.g6.64xlarge', .*; the g6 types offered "
+        r"there are ml.g6.12xlarge, ",
+    ):
+        _endpoint(stack, "NoSuchSize", instance_type="ml.g6.64xlarge")
+
+
+def test_fails_on_a_volume_key_for_a_pool_with_an_nvme_type(scratch: ZonalStack) -> None:
+    key = kms.Key.from_key_arn(
+        scratch, "PoolKey", f"arn:aws:kms:us-east-1:{TEST_ACCOUNT}:key/" + "2" * 36
+    )
+    with pytest.raises(
+        ValueError,
+        match=r"volume_key cannot be used with ml.m5d.xlarge: .* every instance type must be "
+        r"EBS-backed",
+    ):
+        _endpoint(
+            scratch,
+            "NvmePool",
+            instance_type="ml.m5.xlarge",
+            fallback_instance_types=["ml.m5d.xlarge"],
+            volume_key=key,
+        )
+
+
+@pytest.mark.parametrize("timeout", [cdk.Duration.minutes(4), cdk.Duration.minutes(61)])
+def test_fails_on_a_provision_timeout_sagemaker_rejects(
+    scratch: ZonalStack, timeout: cdk.Duration
+) -> None:
+    with pytest.raises(
+        ValueError, match=r"instance_provision_timeout must be a whole number of seconds from 5"
+    ):
+        _endpoint(scratch, f"Timeout{timeout.to_minutes()}", instance_provision_timeout=timeout)

@@ -439,7 +439,8 @@ def real_connector(permissions: Permissions) -> Connector:
     boto3 is missing or no credentials are configured."""
     if boto3 is None:
         raise CannotRunError(
-            "boto3 is not installed; install it with 'pip install boto3' (make setup does)"
+            "boto3 is not installed; install it with: pip install 'ha-inference[tools]' "
+            "(make setup does)"
         )
     try:
         session = boto3.Session()

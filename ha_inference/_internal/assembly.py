@@ -12,6 +12,7 @@ from typing import Any
 from ha_inference.regions import partition_of
 
 PROFILE_METADATA = "ha-inference:inference-profile"
+IMPORTED_MODEL_METADATA = "ha-inference:imported-model"
 """Metadata type of an inference-profile mark (the same string as ``checks.coverage``)."""
 
 DEFAULT_QUALIFIER = "hnb659fds"

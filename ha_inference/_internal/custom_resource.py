@@ -18,10 +18,8 @@ from aws_cdk import custom_resources as cr
 from constructs import Construct
 
 from ha_inference._internal.nag import (
-    CONTROL_PLANE_OUTSIDE_VPC,
+    CONTROL_PLANE_FUNCTION,
     INLINE_POLICY,
-    NO_RESERVED_CONCURRENCY,
-    SYNCHRONOUS_NO_DLQ,
     acknowledge,
     acknowledge_all,
     wildcard_resource_finding,
@@ -118,11 +116,7 @@ class HandlerProvider(Construct):
             if isinstance(child, lambda_.Function):
                 acknowledge_all(
                     child,
-                    {
-                        "NIST.800.53.R5-LambdaConcurrency": NO_RESERVED_CONCURRENCY,
-                        "NIST.800.53.R5-LambdaDLQ": SYNCHRONOUS_NO_DLQ,
-                        "NIST.800.53.R5-LambdaInsideVPC": CONTROL_PLANE_OUTSIDE_VPC,
-                    },
+                    CONTROL_PLANE_FUNCTION,
                 )
         if is_complete is not None:
             self._acknowledge_waiter()

@@ -44,7 +44,7 @@ def wildcard_resource_finding(scope: IConstruct, resource: str) -> str:
 
 def acknowledge(scope: IConstruct, finding: str, reason: str) -> None:
     """Acknowledges exactly ``finding`` on ``scope`` (and what is below it), with ``reason``."""
-    cdk.Validations.of(scope).acknowledge(cdk.Acknowledgment(id=finding, reason=reason))
+    acknowledge_all(scope, {finding: reason})
 
 
 SYNCHRONOUS_NO_DLQ = (
@@ -70,7 +70,21 @@ INLINE_POLICY = (
 )
 
 
+SYNCHRONOUS_FUNCTION = {
+    "NIST.800.53.R5-LambdaConcurrency": NO_RESERVED_CONCURRENCY,
+    "NIST.800.53.R5-LambdaDLQ": SYNCHRONOUS_NO_DLQ,
+}
+"""What NIST 800-53 asks of a function that is only ever invoked synchronously."""
+
+CONTROL_PLANE_FUNCTION = {
+    **SYNCHRONOUS_FUNCTION,
+    "NIST.800.53.R5-LambdaInsideVPC": CONTROL_PLANE_OUTSIDE_VPC,
+}
+"""...and of a synchronous deploy-time function that calls only control-plane APIs."""
+
+
 def acknowledge_all(scope: IConstruct, reasons: dict[str, str]) -> None:
-    """Acknowledges each finding id in ``reasons`` on ``scope`` with its reason."""
-    for finding, reason in reasons.items():
-        acknowledge(scope, finding, reason)
+    """Acknowledges each finding id in ``reasons`` on ``scope`` with its reason (one call)."""
+    cdk.Validations.of(scope).acknowledge(
+        *(cdk.Acknowledgment(id=finding, reason=reason) for finding, reason in reasons.items())
+    )

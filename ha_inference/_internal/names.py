@@ -15,6 +15,8 @@ import aws_cdk as cdk
 from aws_cdk import aws_ec2 as ec2
 from constructs import IConstruct
 
+from ha_inference._internal.tokens import is_unresolved
+
 _CLAIMS: weakref.WeakKeyDictionary[IConstruct, dict[tuple[str, str, str, str], str]] = (
     weakref.WeakKeyDictionary()
 )
@@ -22,8 +24,8 @@ _CLAIMS: weakref.WeakKeyDictionary[IConstruct, dict[tuple[str, str, str, str], s
 
 def _where(scope: IConstruct) -> tuple[str, str]:
     stack = cdk.Stack.of(scope)
-    account = "<any account>" if cdk.Token.is_unresolved(stack.account) else stack.account
-    region = "<any Region>" if cdk.Token.is_unresolved(stack.region) else stack.region
+    account = "<any account>" if is_unresolved(stack.account) else stack.account
+    region = "<any Region>" if is_unresolved(stack.region) else stack.region
     return account, region
 
 
@@ -31,7 +33,7 @@ def claim_name(scope: IConstruct, kind: str, name: str, prop: str) -> None:
     """Records that ``scope`` names a ``kind`` resource ``name``; raises when another construct
     of the app already did in the same account and Region (or in an environment-agnostic stack,
     which may be deployed anywhere)."""
-    if cdk.Token.is_unresolved(name):
+    if is_unresolved(name):
         return
     account, region = _where(scope)
     claims = _CLAIMS.setdefault(scope.node.root, {})
@@ -56,7 +58,7 @@ def claim_private_dns(scope: IConstruct, vpc: ec2.IVpc, service: str) -> None:
     name, e.g. ``bedrock-runtime``) in ``vpc``; raises when the app already has one there (a
     VPC takes one private-DNS endpoint per service: the second fails at deploy), naming both."""
     claims = _PRIVATE_DNS.setdefault(scope.node.root, {})
-    vpc_key = vpc.node.path if cdk.Token.is_unresolved(vpc.vpc_id) else vpc.vpc_id
+    vpc_key = vpc.node.path if is_unresolved(vpc.vpc_id) else vpc.vpc_id
     key = (vpc_key, service)
     other = claims.get(key) or _private_dns_endpoint_under(vpc, service)
     if other is not None and other != scope.node.path:

@@ -7,6 +7,7 @@ import re
 import aws_cdk as cdk
 from constructs import Construct
 
+from ha_inference._internal.tokens import is_unresolved
 from ha_inference.regions import REGIONS_WITHOUT
 
 NAME_PATTERN = re.compile(r"^[a-z][a-z0-9-]{2,31}$")
@@ -25,7 +26,7 @@ def check_name(prop: str, value: str) -> None:
     """Raises ``ValueError`` unless ``value`` is a valid OpenSearch Serverless name."""
     if not isinstance(value, str):
         raise TypeError(f"{prop} must be a string, got {type(value).__name__} {value!r}")
-    if cdk.Token.is_unresolved(value):
+    if is_unresolved(value):
         raise ValueError(
             f"{prop} must be a literal name, got the unresolved token {value!r}; the policy "
             "names and resource patterns are derived from it at synth time, so pass the name "
@@ -52,7 +53,7 @@ def check_region(scope: Construct, what: str) -> None:
     An environment-agnostic stack (Region unknown at synth time) passes: nothing can be told.
     """
     region = cdk.Stack.of(scope).region
-    if cdk.Token.is_unresolved(region):
+    if is_unresolved(region):
         return
     if region in REGIONS_WITHOUT[COLLECTION_TYPE]:
         raise ValueError(

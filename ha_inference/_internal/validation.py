@@ -11,6 +11,8 @@ import jsii
 from aws_cdk import aws_ec2 as ec2
 from constructs import IConstruct, IValidation
 
+from ha_inference._internal.tokens import is_unresolved
+
 MIN_AZS = 2
 """The fewest Availability Zones a highly available component may span."""
 
@@ -24,7 +26,7 @@ def subnet_azs(
     VPC without AZ names): then only the number of subnets can be checked at synth time.
     """
     azs = [subnet.availability_zone for subnet in subnets]
-    if any(cdk.Token.is_unresolved(az) for az in azs):
+    if any(is_unresolved(az) for az in azs):
         if len(azs) < minimum:
             raise ValueError(
                 f"{prop} must hold at least {minimum} subnets, one per Availability Zone, got "
@@ -50,7 +52,7 @@ def subnet_azs(
 def concrete_region(prop: str, scope: cdk.Stack) -> str:
     """The stack's Region, which must be concrete because it decides what gets granted."""
     region = scope.region
-    if cdk.Token.is_unresolved(region):
+    if is_unresolved(region):
         raise ValueError(
             f"{prop} needs a concrete Region but stack {scope.node.path!r} is environment-"
             "agnostic (its Region is a deploy-time token); give the stack "
@@ -123,7 +125,7 @@ def _warn_if_environment_agnostic(
     scope: IConstruct, prop: str, subnets: Sequence[ec2.ISubnet]
 ) -> None:
     stack = cdk.Stack.of(scope)
-    if not cdk.Token.is_unresolved(stack.region):
+    if not is_unresolved(stack.region):
         return
     cdk.Annotations.of(scope).add_warning_v2(
         "ha-inference:environment-agnostic",

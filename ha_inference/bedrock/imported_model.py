@@ -28,15 +28,14 @@ from constructs import Construct
 
 from ha_inference._internal.custom_resource import HandlerProvider
 from ha_inference._internal.nag import (
-    CONTROL_PLANE_OUTSIDE_VPC,
+    CONTROL_PLANE_FUNCTION,
     INLINE_POLICY,
-    NO_RESERVED_CONCURRENCY,
-    SYNCHRONOUS_NO_DLQ,
     acknowledge,
     acknowledge_all,
     wildcard_resource_finding,
 )
 from ha_inference._internal.names import claim_name
+from ha_inference._internal.tokens import is_unresolved
 from ha_inference._internal.validation import concrete_region
 from ha_inference.bedrock.profiles import INVOKE_ACTIONS, PolicyStatementShape
 from ha_inference.checks.coverage import mark_imported_model
@@ -347,11 +346,7 @@ class ImportedModel(Construct):
         )
         acknowledge_all(
             function,
-            {
-                "NIST.800.53.R5-LambdaConcurrency": NO_RESERVED_CONCURRENCY,
-                "NIST.800.53.R5-LambdaDLQ": SYNCHRONOUS_NO_DLQ,
-                "NIST.800.53.R5-LambdaInsideVPC": CONTROL_PLANE_OUTSIDE_VPC,
-            },
+            CONTROL_PLANE_FUNCTION,
         )
         return function
 
@@ -391,7 +386,7 @@ def parse_s3_uri(s3_uri: str) -> tuple[str, str]:
     """``(bucket, key prefix)`` of an ``s3://`` folder; the prefix is ``""`` or ends with ``/``."""
     if not isinstance(s3_uri, str):
         raise TypeError(f"s3_uri must be a string like 's3://bucket/folder/', got {s3_uri!r}")
-    if cdk.Token.is_unresolved(s3_uri):
+    if is_unresolved(s3_uri):
         raise TypeError(
             f"s3_uri must be a literal s3:// URI (the import role is scoped to its bucket and "
             f"prefix at synth time), got a deploy-time token {s3_uri!r}; pass the URI as a string"
@@ -414,7 +409,7 @@ def parse_s3_uri(s3_uri: str) -> tuple[str, str]:
 
 def check_imported_model_name(name: str) -> str:
     """Raises unless ``name`` can prefix Bedrock's model and job names (see the handler)."""
-    if cdk.Token.is_unresolved(name):
+    if is_unresolved(name):
         raise TypeError(
             f"imported_model_name must be a literal string (it is claimed per account and "
             f"Region at synth time), got a deploy-time token {name!r}"

@@ -18,6 +18,7 @@ from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from ha_inference._internal.names import claim_name
+from ha_inference._internal.tokens import is_unresolved
 from ha_inference._internal.validation import LateCheck, concrete_region
 from ha_inference.checks.coverage import mark_profile
 from ha_inference.regions import (
@@ -449,7 +450,7 @@ class ApplicationInferenceProfile(_Profile):
 
 
 def _check_pattern(prop: str, value: str, pattern: re.Pattern[str], limit: int, rule: str) -> None:
-    if cdk.Token.is_unresolved(value):
+    if is_unresolved(value):
         return
     if not isinstance(value, str) or not 1 <= len(value) <= limit or not pattern.match(value):
         raise ValueError(

@@ -20,11 +20,11 @@ from typing import Any
 import aws_cdk as cdk
 from constructs import Construct, IConstruct
 
+from ha_inference._internal.assembly import IMPORTED_MODEL_METADATA, PROFILE_METADATA
+from ha_inference._internal.tokens import is_unresolved
 from ha_inference._internal.validation import LateCheck
 
 SUPPORTING_METADATA = "ha-inference:supporting"
-PROFILE_METADATA = "ha-inference:inference-profile"
-IMPORTED_MODEL_METADATA = "ha-inference:imported-model"
 SELF_HOSTED_METADATA = "ha-inference:self-hosted-model"
 PUBLISHED_RUNTIME_METADATA = "ha-inference:published-runtime"
 CROSS_REGION_PATHS_METADATA = "ha-inference:cross-region-paths"
@@ -127,7 +127,7 @@ class RegionCoverage(Construct):
             if not construct.node.path.startswith(prefix):
                 continue
             region = cdk.Stack.of(construct).region
-            if cdk.Token.is_unresolved(region):
+            if is_unresolved(region):
                 continue
             if kind in _CROSS_REGION_KINDS:
                 cross_region[kind][region].append(data)
@@ -138,9 +138,7 @@ class RegionCoverage(Construct):
             else:
                 profiles[region].append(data)
                 uses[region].add("uses an inference profile")
-        deployed = {
-            stack.region for stack in _stacks(scope) if not cdk.Token.is_unresolved(stack.region)
-        }
+        deployed = {stack.region for stack in _stacks(scope) if not is_unresolved(stack.region)}
 
         problems = []
         for region in sorted(uses):

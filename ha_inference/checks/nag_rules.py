@@ -25,6 +25,9 @@ from aws_cdk import aws_opensearchserverless as aoss
 from aws_cdk import aws_sagemaker as sagemaker
 from cdk_nag import NagRuleCompliance
 
+from ha_inference._internal.tokens import is_unresolved
+from ha_inference.selfhosted.capacity import instance_fallbacks_required
+
 COMPLIANT = NagRuleCompliance.COMPLIANT
 NON_COMPLIANT = NagRuleCompliance.NON_COMPLIANT
 NOT_APPLICABLE = NagRuleCompliance.NOT_APPLICABLE
@@ -99,6 +102,45 @@ def _attribute(attributes: Any, key: str) -> str | None:
     return None
 
 
+def _open_egress(node: cdk.CfnResource, group_refs: Any) -> bool:
+    """Whether any of the security groups (of this stack) allows egress to the internet: an
+    inline or separate rule to 0.0.0.0/0 or ::/0, or no inline egress rule at all, which keeps
+    EC2's default allow-all rule. Groups that are not in the stack cannot be judged (False)."""
+    refs = _resolve(node, group_refs) or []
+    group_ids = {
+        ref["Fn::GetAtt"][0]
+        for ref in _as_list(refs)
+        if isinstance(ref, dict) and "Fn::GetAtt" in ref
+    }
+    if not group_ids:
+        return False
+    stack = cdk.Stack.of(node)
+    for construct in stack.node.find_all():
+        if isinstance(construct, ec2.CfnSecurityGroup):
+            if stack.get_logical_id(construct) not in group_ids:
+                continue
+            inline = _as_list(stack.resolve(construct.security_group_egress) or [])
+            if not inline or any(_to_internet(rule) for rule in inline):
+                return True
+        elif isinstance(construct, ec2.CfnSecurityGroupEgress):
+            target = stack.resolve(construct.group_id)
+            if isinstance(target, dict) and target.get("Fn::GetAtt", [None])[0] in group_ids:
+                rule = {
+                    "cidrIp": stack.resolve(construct.cidr_ip),
+                    "cidrIpv6": stack.resolve(construct.cidr_ipv6),
+                }
+                if _to_internet(rule):
+                    return True
+    return False
+
+
+def _to_internet(rule: Any) -> bool:
+    return isinstance(rule, dict) and (
+        "0.0.0.0/0" in (rule.get("cidrIp"), rule.get("CidrIp"))
+        or "::/0" in (rule.get("cidrIpv6"), rule.get("CidrIpv6"))
+    )
+
+
 # --------------------------------------------------------------------------- SageMaker
 
 
@@ -115,6 +157,47 @@ def sagemaker_variant_instance_count(node: cdk.CfnResource) -> RuleResult:
     return findings or COMPLIANT
 
 
+def sagemaker_variant_fallback(node: cdk.CfnResource) -> RuleResult:
+    """Variants with one instance type where the app asked for fallbacks."""
+    if not isinstance(node, sagemaker.CfnEndpointConfig) or not instance_fallbacks_required(node):
+        return NOT_APPLICABLE
+    findings = []
+    for variant in _as_list(_resolve(node, node.production_variants)):
+        if not isinstance(variant, dict) or "serverlessConfig" in variant:
+            continue
+        pools = variant.get("instancePools")
+        if not isinstance(pools, list) or len(pools) < 2:
+            findings.append(str(variant.get("variantName", "?")))
+    return findings or COMPLIANT
+
+
+def sagemaker_model_open_egress(node: cdk.CfnResource) -> RuleResult:
+    """The model's security groups send to the internet (0.0.0.0/0, ::/0, or EC2's default)."""
+    if not isinstance(node, sagemaker.CfnModel):
+        return NOT_APPLICABLE
+    vpc_config = _resolve(node, node.vpc_config)
+    if not isinstance(vpc_config, dict):
+        return NOT_APPLICABLE
+    return NON_COMPLIANT if _open_egress(node, vpc_config.get("securityGroupIds")) else COMPLIANT
+
+
+def sagemaker_model_network_isolation(node: cdk.CfnResource) -> RuleResult:
+    """A model whose artifacts come from S3 runs its container without network isolation."""
+    if not isinstance(node, sagemaker.CfnModel):
+        return NOT_APPLICABLE
+    containers = [
+        _resolve(node, node.primary_container),
+        *_as_list(_resolve(node, node.containers) or []),
+    ]
+    from_s3 = any(
+        isinstance(c, dict) and (c.get("modelDataUrl") or c.get("modelDataSource"))
+        for c in containers
+    )
+    if not from_s3:
+        return NOT_APPLICABLE
+    return COMPLIANT if _resolve(node, node.enable_network_isolation) is True else NON_COMPLIANT
+
+
 def sagemaker_model_subnets(node: cdk.CfnResource) -> RuleResult:
     if not isinstance(node, sagemaker.CfnModel):
         return NOT_APPLICABLE
@@ -127,13 +210,21 @@ def sagemaker_model_subnets(node: cdk.CfnResource) -> RuleResult:
 # --------------------------------------------------------------------------- load balancers
 
 
-def nlb_cross_zone(node: cdk.CfnResource) -> RuleResult:
+def _nlb_attribute_on(node: cdk.CfnResource, key: str) -> RuleResult:
+    """Compliant when a Network Load Balancer sets attribute ``key`` to ``true`` (both attributes
+    checked here default to ``false``)."""
     if not isinstance(node, elbv2.CfnLoadBalancer) or _resolve(node, node.type) != "network":
         return NOT_APPLICABLE
-    enabled = _attribute(
-        _resolve(node, node.load_balancer_attributes), "load_balancing.cross_zone.enabled"
-    )
+    enabled = _attribute(_resolve(node, node.load_balancer_attributes), key)
     return COMPLIANT if enabled == "true" else NON_COMPLIANT
+
+
+def nlb_cross_zone(node: cdk.CfnResource) -> RuleResult:
+    return _nlb_attribute_on(node, "load_balancing.cross_zone.enabled")
+
+
+def nlb_zonal_shift(node: cdk.CfnResource) -> RuleResult:
+    return _nlb_attribute_on(node, "zonal_shift.config.enabled")
 
 
 def target_group_cross_zone(node: cdk.CfnResource) -> RuleResult:
@@ -185,6 +276,14 @@ def interface_endpoint_policy(node: cdk.CfnResource) -> RuleResult:
         if "*" in actions and "*" in resources:
             return ["allows-everything"]
     return COMPLIANT
+
+
+def interface_endpoint_open_egress(node: cdk.CfnResource) -> RuleResult:
+    """The endpoint's security groups send to the internet; an endpoint never starts traffic."""
+    if not _is_interface_endpoint(node):
+        return NOT_APPLICABLE
+    groups = node.security_group_ids  # type: ignore[attr-defined]
+    return NON_COMPLIANT if _open_egress(node, groups) else COMPLIANT
 
 
 def interface_endpoint_open_ingress(node: cdk.CfnResource) -> RuleResult:
@@ -365,9 +464,7 @@ def bedrock_model_without_profile_condition(node: cdk.CfnResource) -> RuleResult
             match = _BEDROCK_ARN.match(resource) if isinstance(resource, str) else None
             if not match or match["kind"] != "foundation-model":
                 continue
-            elsewhere = (
-                not cdk.Token.is_unresolved(stack_region) and match["region"] != stack_region
-            )
+            elsewhere = not is_unresolved(stack_region) and match["region"] != stack_region
             if match["name"] in profiled_models or elsewhere:
                 findings.append(f"{match['region'] or 'no-region'}/{match['name']}")
     return sorted(set(findings)) or COMPLIANT
@@ -396,6 +493,42 @@ RULES: tuple[Rule, ...] = (
             "in one AZ pin every instance there, whatever the instance count."
         ),
         check=sagemaker_model_subnets,
+    ),
+    Rule(
+        suffix="SM3",
+        resource_types=frozenset({"AWS::SageMaker::EndpointConfig"}),
+        info="A SageMaker variant has one instance type where the app requires fallbacks.",
+        explanation=(
+            "The app declared require_instance_fallbacks: when a GPU type runs out of capacity at "
+            "create, scale-out or replacement, a variant with one type cannot refill the AZ that "
+            "lost its instance. List two or more types in InstancePools, in priority order "
+            "(MultiAzSageMakerEndpoint fallback_instance_types)."
+        ),
+        check=sagemaker_variant_fallback,
+    ),
+    Rule(
+        suffix="SM4",
+        resource_types=frozenset({"AWS::SageMaker::Model"}),
+        info="A SageMaker model's security group allows egress to the internet.",
+        explanation=(
+            "A model's instances need HTTPS to Amazon S3 for the model data and nothing else "
+            "(SageMaker pulls the image itself); 0.0.0.0/0 egress, or a group without egress "
+            "rules (EC2's default allows all), becomes open internet access for a third-party "
+            "container as soon as the VPC gets a NAT gateway. Allow the S3 prefix list only."
+        ),
+        check=sagemaker_model_open_egress,
+    ),
+    Rule(
+        suffix="SM5",
+        resource_types=frozenset({"AWS::SageMaker::Model"}),
+        info="A SageMaker model with model data in S3 runs without network isolation.",
+        explanation=(
+            "SageMaker downloads ModelDataUrl before the container starts, so a container "
+            "served from S3 needs no network at all; with EnableNetworkIsolation off, a "
+            "third-party inference container can reach whatever the VPC reaches. Turn it on, "
+            "or acknowledge the finding for a container that must call out."
+        ),
+        check=sagemaker_model_network_isolation,
     ),
     Rule(
         suffix="ELB1",
@@ -429,6 +562,17 @@ RULES: tuple[Rule, ...] = (
         check=load_balancer_zones,
     ),
     Rule(
+        suffix="ELB4",
+        resource_types=frozenset({"AWS::ElasticLoadBalancingV2::LoadBalancer"}),
+        info="A Network Load Balancer has zonal shift off.",
+        explanation=(
+            "Without zonal_shift.config.enabled nobody can move the load balancer's traffic away "
+            "from an impaired AZ in one action (ARC zonal shift), and zonal autoshift cannot do "
+            "it either; health checks alone miss gray failures that keep targets passing."
+        ),
+        check=nlb_zonal_shift,
+    ),
+    Rule(
         suffix="VPCE1",
         resource_types=frozenset({"AWS::EC2::VPCEndpoint"}),
         info="An interface VPC endpoint has subnets in fewer than 2 AZs.",
@@ -460,6 +604,17 @@ RULES: tuple[Rule, ...] = (
             "address."
         ),
         check=interface_endpoint_open_ingress,
+    ),
+    Rule(
+        suffix="VPCE4",
+        resource_types=frozenset({"AWS::EC2::VPCEndpoint"}),
+        info="An interface endpoint's security group allows egress to the internet.",
+        explanation=(
+            "An interface endpoint only answers connections, so its security group needs no "
+            "egress; 0.0.0.0/0 egress (or no egress rule, which keeps EC2's default allow-all) "
+            "is an open path from the endpoint's network interfaces. Remove the egress rules."
+        ),
+        check=interface_endpoint_open_egress,
     ),
     Rule(
         suffix="AOSS1",
@@ -526,7 +681,7 @@ RULES: tuple[Rule, ...] = (
         check=bedrock_model_without_profile_condition,
     ),
     Rule(
-        suffix="VPCE4",
+        suffix="VPCE5",
         resource_types=frozenset({"AWS::EC2::VPCEndpointService"}),
         info=(
             "A cross-Region endpoint service does not name its Regions, or lets any principal "

@@ -18,6 +18,7 @@ from constructs import Construct
 from ha_inference._internal.logs import new_log_group
 from ha_inference._internal.nag import INLINE_POLICY, acknowledge
 from ha_inference._internal.network import closed_security_group
+from ha_inference._internal.tokens import is_unresolved
 from ha_inference._internal.validation import select_zonal_subnets
 from ha_inference.checks.coverage import mark_supporting
 
@@ -271,7 +272,7 @@ def _check_handler(handler: str) -> None:
 
 
 def _check_memory(memory_size: int) -> None:
-    if cdk.Token.is_unresolved(memory_size):
+    if is_unresolved(memory_size):
         return
     if not isinstance(memory_size, int) or not 128 <= memory_size <= 10240:
         raise ValueError(

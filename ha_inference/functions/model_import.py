@@ -47,7 +47,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -63,6 +62,7 @@ try:  # ha_inference.functions.model_import (library, tests) or top-level (Lambd
         call_with_retries,
         describe,
         error_code,
+        redact,
         truncate_utf8,
     )
 except ImportError:  # pragma: no cover - the Lambda runtime path
@@ -74,6 +74,7 @@ except ImportError:  # pragma: no cover - the Lambda runtime path
         call_with_retries,
         describe,
         error_code,
+        redact,
         truncate_utf8,
     )
 
@@ -89,8 +90,6 @@ RESERVE_SECONDS = 5.0
 NOT_FOUND = "ResourceNotFoundException"
 CONFLICT = "ConflictException"
 
-_ARN = re.compile(r"arn:aws[a-zA-Z-]*:[^\s\"',;)]+")
-_ACCOUNT = re.compile(r"(?<!\d)\d{12}(?!\d)")
 
 ClientFactory = Callable[[Deadline], Any]
 
@@ -101,11 +100,6 @@ class ModelImportError(Exception):
 
     def __init__(self, message: str) -> None:
         super().__init__(truncate_utf8(redact(message), MAX_MESSAGE_BYTES))
-
-
-def redact(text: str) -> str:
-    """``text`` without ARNs and 12-digit account ids."""
-    return _ACCOUNT.sub("<account>", _ARN.sub("<arn>", text))
 
 
 def model_name(properties: Mapping[str, Any]) -> str:

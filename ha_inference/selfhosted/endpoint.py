@@ -26,8 +26,10 @@ from constructs import Construct
 from ha_inference._internal.nag import INLINE_POLICY, acknowledge, wildcard_resource_finding
 from ha_inference._internal.names import claim_name
 from ha_inference._internal.network import closed_security_group, s3_prefix_list_id
-from ha_inference._internal.validation import MIN_AZS, select_zonal_subnets
+from ha_inference._internal.tokens import is_unresolved
+from ha_inference._internal.validation import MIN_AZS, ZonalSubnets, select_zonal_subnets
 from ha_inference.checks.coverage import mark_self_hosted_model
+from ha_inference.selfhosted.capacity import INSTANCE_TYPE_PATTERN, check_instance_types
 
 DEFAULT_INSTANCE_TYPE = "ml.g5.xlarge"
 """One NVIDIA A10G (24 GiB): the smallest GPU instance commonly used to host 7B-class generative
@@ -60,8 +62,6 @@ NO_RESOURCE_LEVEL_REASON = (
 
 _NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
 """``EndpointName`` and ``VariantName`` (AWS::SageMaker::Endpoint / EndpointConfig schemas)."""
-
-_INSTANCE_TYPE = re.compile(r"^ml\.(?P<family>[a-z0-9-]+)\.(?P<size>[a-z0-9-]+)$")
 
 _ECR_IMAGE = re.compile(
     r"^(?P<account>\d{12})\.dkr\.ecr(?:-fips)?\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(?:\.cn)?/"
@@ -111,7 +111,7 @@ def has_local_nvme_storage(instance_type: str) -> bool:
     ``KmsKeyId`` "does not encrypt instance local storage". Either way a key protects nothing
     there, so the endpoint sets none for these types.
     """
-    match = _INSTANCE_TYPE.match(instance_type)
+    match = INSTANCE_TYPE_PATTERN.match(instance_type)
     if match is None:
         return False
     family = match.group("family")
@@ -139,9 +139,13 @@ class MultiAzSageMakerEndpoint(Construct):
 
     * one subnet in every AZ of the VPC's private subnets (at least two AZs, never two subnets
       in one AZ); the model's VPC configuration uses exactly these subnets;
-    * instance type ml.g5.xlarge; instance count equal to the number of AZs, so that SageMaker,
-      which spreads a variant's instances over the AZs of its subnets (best effort, "automatically
-      attempts to distribute"), can place one in each;
+    * instance type ml.g5.xlarge and no fallback type (``fallback_instance_types`` adds instance
+      pools in priority order: SageMaker falls back to the next type when one runs out of
+      capacity at create, scale-out or replacement, see :mod:`ha_inference.selfhosted.capacity`);
+      every type must be offered for hosting in the stack's Region;
+    * instance count equal to the number of AZs, so that SageMaker, which spreads a variant's
+      instances over the AZs of its subnets (best effort, "automatically attempts to
+      distribute"), can place one in each;
     * Application Auto Scaling between that count and twice it, tracking
       ``SageMakerVariantInvocationsPerInstance`` at ``invocations_per_instance_target``; the
       minimum never drops below the number of AZs;
@@ -152,7 +156,9 @@ class MultiAzSageMakerEndpoint(Construct):
       family with a ``d`` such as ml.g4dn or ml.m5d, ...): SageMaker attaches no EBS volume to
       them and the instance encrypts the NVMe storage in hardware, so ``KmsKeyId`` would encrypt
       nothing (older API versions rejected it outright) and no key is set (see
-      :func:`has_local_nvme_storage`); pass ``local_storage`` to override the lookup;
+      :func:`has_local_nvme_storage`); pass ``local_storage`` to override the lookup. With
+      fallback types the pool gets a key only when every type in it is EBS-backed, since
+      ``KmsKeyId`` belongs to the whole endpoint config;
     * an execution role with least privilege and no managed policies: pull the image from its
       ECR repository, read the model data object, write the endpoint's log group
       ``/aws/sagemaker/Endpoints/<name>``, put metrics, create network interfaces only in the
@@ -170,7 +176,9 @@ class MultiAzSageMakerEndpoint(Construct):
 
     Changing the instance type of an autoscaled variant needs two deployments (deregister the
     scalable target first); SageMaker rejects the update otherwise
-    (https://docs.aws.amazon.com/sagemaker/latest/dg/endpoint-scaling-update.html).
+    (https://docs.aws.amazon.com/sagemaker/latest/dg/endpoint-scaling-update.html). Adding,
+    removing or reordering fallback types changes the instance types of the variant too: deploy
+    it the same way.
     """
 
     def __init__(
@@ -186,6 +194,8 @@ class MultiAzSageMakerEndpoint(Construct):
         model_data_url: str | None = None,
         environment: Mapping[str, str] | None = None,
         instance_type: str = DEFAULT_INSTANCE_TYPE,
+        fallback_instance_types: Sequence[str] = (),
+        instance_provision_timeout: cdk.Duration | None = None,
         instance_count: int | None = None,
         max_capacity: int | None = None,
         volume_key: kms.IKey | None = None,
@@ -209,13 +219,21 @@ class MultiAzSageMakerEndpoint(Construct):
         :param model_data_url: ``s3://bucket/key`` of the model artifacts (``.tar.gz``).
             Default: no model data (the image holds or fetches the model).
         :param environment: environment variables of the container. Default: none.
-        :param instance_type: the ML instance type. Default: ml.g5.xlarge.
+        :param instance_type: the ML instance type, the first choice. Default: ml.g5.xlarge.
+        :param fallback_instance_types: up to four more instance types, in priority order, that
+            SageMaker provisions when the ones before them have no capacity (instance pools;
+            the model must run on each, e.g. the same GPU memory or more). Default: none.
+        :param instance_provision_timeout: how long SageMaker keeps trying to provision the
+            variant's instances across its pools before the operation fails
+            (``VariantInstanceProvisionTimeoutInSeconds``, 5 minutes to 1 hour). Default:
+            SageMaker's default.
         :param instance_count: initial and minimum instance count. Default: the number of AZs.
         :param max_capacity: the most instances autoscaling may run. Default: twice the minimum.
         :param volume_key: the KMS key for the ML storage volume. Default: a new customer managed
             key with rotation, or none for instance types with local NVMe storage.
-        :param local_storage: whether ``instance_type`` has local NVMe storage. Default: looked
-            up with :func:`has_local_nvme_storage`.
+        :param local_storage: whether the instance types have local NVMe storage (with
+            fallbacks: whether any of them has). Default: looked up for each type with
+            :func:`has_local_nvme_storage`.
         :param endpoint_name: the endpoint's name. Default: a unique name derived from the
             construct path (the name is fixed at synth time so that the execution role and the
             scalable target can name the endpoint exactly).
@@ -232,37 +250,23 @@ class MultiAzSageMakerEndpoint(Construct):
         """
         super().__init__(scope, construct_id)
         zonal = select_zonal_subnets("vpc_subnets", vpc, vpc_subnets, scope=self)
-        az_count = len(zonal.subnets)
         name = endpoint_name if endpoint_name is not None else _default_name(self)
         _check_name("endpoint_name", name)
         claim_name(self, "SageMaker endpoint", name, "endpoint_name")
         mark_self_hosted_model(self, {"endpointName": name})
         _check_name("variant_name", variant_name)
-        _check_instance_type(instance_type)
-        count = az_count if instance_count is None else instance_count
-        _check_instance_count(count, az_count, zonal.availability_zones, zonal.checked)
-        maximum = 2 * count if max_capacity is None else max_capacity
-        if maximum < count:
-            raise ValueError(
-                f"max_capacity must be at least instance_count ({count}), the autoscaling minimum "
-                f"that keeps an instance in every AZ, got {maximum}; raise max_capacity or lower "
-                "instance_count"
-            )
+        instance_types = check_instance_types(
+            cdk.Stack.of(self).region, instance_type, fallback_instance_types
+        )
+        count, maximum = _check_capacity(zonal, instance_count, max_capacity)
         if not invocations_per_instance_target > 0:
             raise ValueError(
                 "invocations_per_instance_target must be a positive number of invocations per "
                 f"instance per minute, got {invocations_per_instance_target}; load-test the model "
                 "and use the sustainable rate"
             )
-        nvme = has_local_nvme_storage(instance_type) if local_storage is None else local_storage
-        if nvme and volume_key is not None:
-            raise ValueError(
-                f"volume_key cannot be used with {instance_type}: it stores the ML volume on local "
-                "NVMe storage, which the instance encrypts in hardware; SageMaker does not use "
-                "KmsKeyId for it (and has rejected it); remove volume_key or choose an EBS-backed "
-                "instance type such as ml.m5.xlarge (or pass local_storage=False if the lookup "
-                "is wrong for this type)"
-            )
+        provision_timeout = _provision_timeout_seconds(instance_provision_timeout)
+        nvme = _local_storage(instance_types, local_storage, volume_key)
         isolated = model_data_url is not None if network_isolation is None else network_isolation
         if isolated and allow_internet_https:
             raise ValueError(
@@ -278,6 +282,9 @@ class MultiAzSageMakerEndpoint(Construct):
         self.endpoint_name = name
         self.variant_name = variant_name
         self.instance_type = instance_type
+        self.instance_types: tuple[str, ...] = instance_types
+        """The variant's instance types in priority order: ``instance_type``, then the
+        fallbacks."""
         self.instance_count = count
         self.max_capacity = maximum
         self.network_isolation = isolated
@@ -299,7 +306,33 @@ class MultiAzSageMakerEndpoint(Construct):
             repository_arn=repository_arn,
             model_object_arn=model_object_arn,
         )
-        self.model = sagemaker.CfnModel(
+        self.model = self._create_model(
+            image, model_data_url, environment, isolated=isolated, subnets=zonal.subnets
+        )
+        self.endpoint_config = self._create_endpoint_config(count, provision_timeout, nvme=nvme)
+        self.endpoint = sagemaker.CfnEndpoint(
+            self,
+            "Resource",
+            endpoint_name=name,
+            endpoint_config_name=self.endpoint_config.attr_endpoint_config_name,
+        )
+        self.endpoint_arn: str = self.endpoint.attr_endpoint_arn
+        self.scalable_target = self._create_scaling(
+            name, variant_name, count, maximum, invocations_per_instance_target
+        )
+        self._alarms: EndpointAlarms | None = None
+
+    def _create_model(
+        self,
+        image: str,
+        model_data_url: str | None,
+        environment: Mapping[str, str] | None,
+        *,
+        isolated: bool,
+        subnets: Sequence[ec2.ISubnet],
+    ) -> sagemaker.CfnModel:
+        """The model: the container, its data, and the VPC configuration in every AZ."""
+        return sagemaker.CfnModel(
             self,
             "Model",
             execution_role_arn=self.role.role_arn,
@@ -312,17 +345,36 @@ class MultiAzSageMakerEndpoint(Construct):
             enable_network_isolation=isolated,
             vpc_config=sagemaker.CfnModel.VpcConfigProperty(
                 security_group_ids=[self.security_group.security_group_id],
-                subnets=[subnet.subnet_id for subnet in zonal.subnets],
+                subnets=[subnet.subnet_id for subnet in subnets],
             ),
         )
-        self.endpoint_config = sagemaker.CfnEndpointConfig(
+
+    def _create_endpoint_config(
+        self, count: int, provision_timeout: int | None, *, nvme: bool
+    ) -> sagemaker.CfnEndpointConfig:
+        """One variant: one instance type, or instance pools in priority order."""
+        pools = (
+            [
+                sagemaker.CfnEndpointConfig.InstancePoolProperty(
+                    instance_type=instance_type, priority=priority
+                )
+                for priority, instance_type in enumerate(self.instance_types, start=1)
+            ]
+            if len(self.instance_types) > 1
+            else None
+        )
+        config = sagemaker.CfnEndpointConfig(
             self,
             "Config",
             production_variants=[
                 sagemaker.CfnEndpointConfig.ProductionVariantProperty(
-                    variant_name=variant_name,
+                    variant_name=self.variant_name,
                     model_name=self.model.attr_model_name,
-                    instance_type=instance_type,
+                    # InstancePools replaces InstanceType (SageMaker "Deploy to multiple instance
+                    # types with instance pools").
+                    instance_type=None if pools else self.instance_type,
+                    instance_pools=pools,
+                    variant_instance_provision_timeout_in_seconds=provision_timeout,
                     initial_instance_count=count,
                     initial_variant_weight=1,
                     routing_config=sagemaker.CfnEndpointConfig.RoutingConfigProperty(
@@ -334,23 +386,14 @@ class MultiAzSageMakerEndpoint(Construct):
         )
         if nvme:
             acknowledge(
-                self.endpoint_config,
+                config,
                 "NIST.800.53.R5-SageMakerEndpointConfigurationKMSKeyConfigured",
-                f"{instance_type} stores the ML volume on local NVMe instance storage, which the "
-                "instance encrypts in hardware; SageMaker attaches no EBS volume for a KmsKeyId "
-                "to encrypt (and has rejected KmsKeyId for such types), so none is set.",
+                f"{', '.join(self.instance_types)}: local NVMe instance storage among them, which "
+                "the instance encrypts in hardware; SageMaker attaches no EBS volume for a "
+                "KmsKeyId to encrypt (and has rejected KmsKeyId for such types), and the key would "
+                "cover the whole endpoint config, so none is set.",
             )
-        self.endpoint = sagemaker.CfnEndpoint(
-            self,
-            "Resource",
-            endpoint_name=name,
-            endpoint_config_name=self.endpoint_config.attr_endpoint_config_name,
-        )
-        self.endpoint_arn: str = self.endpoint.attr_endpoint_arn
-        self.scalable_target = self._create_scaling(
-            name, variant_name, count, maximum, invocations_per_instance_target
-        )
-        self._alarms: EndpointAlarms | None = None
+        return config
 
     def _create_security_group(
         self, vpc: ec2.IVpc, *, model_data: bool, internet: bool, log_key: kms.IKey | None
@@ -642,7 +685,7 @@ class MultiAzSageMakerEndpoint(Construct):
                 f"evaluation_periods must be at least 1 minute, got {evaluation_periods}"
             )
         latency_ms = model_latency_threshold.to_milliseconds()
-        if not cdk.Token.is_unresolved(latency_ms) and latency_ms <= 0:
+        if not is_unresolved(latency_ms) and latency_ms <= 0:
             raise ValueError(
                 "model_latency_threshold must be a positive duration, got "
                 f"{model_latency_threshold.to_human_string()}; use the p-latency your clients "
@@ -710,7 +753,7 @@ def _default_name(scope: Construct) -> str:
 
 
 def _check_name(prop: str, value: str) -> None:
-    if cdk.Token.is_unresolved(value):
+    if is_unresolved(value):
         raise ValueError(
             f"{prop} must be a literal name, got a deploy-time token ({value}); the execution "
             "role, the log group and the scalable target need the name at synth time"
@@ -722,31 +765,69 @@ def _check_name(prop: str, value: str) -> None:
         )
 
 
-def _check_instance_type(instance_type: str) -> None:
-    if cdk.Token.is_unresolved(instance_type):
-        return
-    if not _INSTANCE_TYPE.match(instance_type):
-        raise ValueError(
-            f"instance_type must be a SageMaker ML instance type such as "
-            f"{DEFAULT_INSTANCE_TYPE!r} (ml.<family>.<size>), got {instance_type!r}; add the "
-            "'ml.' prefix or pick a hosting instance type"
-        )
-
-
-def _check_instance_count(count: int, az_count: int, azs: tuple[str, ...], checked: bool) -> None:
-    where = f": {', '.join(azs)}" if checked else ""
+def _check_capacity(
+    zonal: ZonalSubnets, instance_count: int | None, max_capacity: int | None
+) -> tuple[int, int]:
+    """The instance count (at least one per AZ, and at least two) and the autoscaling maximum."""
+    az_count = len(zonal.subnets)
+    count = az_count if instance_count is None else instance_count
+    where = f": {', '.join(zonal.availability_zones)}" if zonal.checked else ""
     if count < max(MIN_AZS, az_count):
         raise ValueError(
             f"instance_count must be at least the number of Availability Zones ({az_count}"
             f"{where}) and at least {MIN_AZS}, so every AZ serves traffic and losing one leaves "
             f"capacity, got {count}; raise instance_count or select fewer AZs"
         )
+    maximum = 2 * count if max_capacity is None else max_capacity
+    if maximum < count:
+        raise ValueError(
+            f"max_capacity must be at least instance_count ({count}), the autoscaling minimum "
+            f"that keeps an instance in every AZ, got {maximum}; raise max_capacity or lower "
+            "instance_count"
+        )
+    return count, maximum
+
+
+def _provision_timeout_seconds(timeout: cdk.Duration | None) -> int | None:
+    if timeout is None:
+        return None
+    seconds = timeout.to_seconds(integral=False)
+    if is_unresolved(seconds):
+        return int(timeout.to_seconds())
+    if seconds != int(seconds) or not 300 <= seconds <= 3600:
+        raise ValueError(
+            "instance_provision_timeout must be a whole number of seconds from 5 minutes to 1 "
+            f"hour (VariantInstanceProvisionTimeoutInSeconds 300-3600), got "
+            f"{timeout.to_human_string()}; use e.g. cdk.Duration.minutes(20)"
+        )
+    return int(seconds)
+
+
+def _local_storage(
+    instance_types: Sequence[str], local_storage: bool | None, volume_key: kms.IKey | None
+) -> bool:
+    """Whether any instance type of the variant has local NVMe storage (then no volume key)."""
+    if local_storage is None:
+        nvme_types = [t for t in instance_types if has_local_nvme_storage(t)]
+    else:
+        nvme_types = list(instance_types) if local_storage else []
+    if nvme_types and volume_key is not None:
+        which = ", ".join(nvme_types)
+        raise ValueError(
+            f"volume_key cannot be used with {which}: it stores the ML volume on local NVMe "
+            "storage, which the instance encrypts in hardware; SageMaker does not use KmsKeyId "
+            "for it (and has rejected it), and the key belongs to the whole endpoint config, so "
+            "every instance type must be EBS-backed; remove volume_key or choose only EBS-backed "
+            "instance types such as ml.m5.xlarge (or pass local_storage=False if the lookup is "
+            "wrong for these types)"
+        )
+    return bool(nvme_types)
 
 
 def _repository_arn(scope: Construct, image: str, image_repository: ecr.IRepository | None) -> str:
     if image_repository is not None:
         return image_repository.repository_arn
-    if cdk.Token.is_unresolved(image):
+    if is_unresolved(image):
         raise ValueError(
             "image is a deploy-time token, so the execution role cannot be scoped to its "
             "repository; pass image_repository=<the ecr.IRepository the image is in>"
@@ -770,7 +851,7 @@ def _repository_arn(scope: Construct, image: str, image_repository: ecr.IReposit
 
 def _model_object_arn(scope: Construct, model_data_url: str) -> str:
     partition = cdk.Stack.of(scope).partition
-    if cdk.Token.is_unresolved(model_data_url):
+    if is_unresolved(model_data_url):
         # s3://bucket/key -> bucket/key, resolved by CloudFormation.
         path = cdk.Fn.select(1, cdk.Fn.split("s3://", model_data_url, 2))
         return cdk.Fn.join("", ["arn:", partition, ":s3:::", path])

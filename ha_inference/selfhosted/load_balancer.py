@@ -8,11 +8,13 @@ AZ. The listener passes TLS through (TCP 443), so clients keep the standard host
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import aws_cdk as cdk
 import jsii
+from aws_cdk import aws_arczonalshift as arczonalshift
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_elasticloadbalancingv2 as elbv2
@@ -27,21 +29,23 @@ from constructs import Construct
 from ha_inference._internal.custom_resource import HandlerProvider
 from ha_inference._internal.logs import new_log_group
 from ha_inference._internal.nag import (
-    CONTROL_PLANE_OUTSIDE_VPC,
+    CONTROL_PLANE_FUNCTION,
     INLINE_POLICY,
-    NO_RESERVED_CONCURRENCY,
-    SYNCHRONOUS_NO_DLQ,
     acknowledge,
     acknowledge_all,
 )
 from ha_inference._internal.names import claim_private_dns, warn_private_dns_takes_over
 from ha_inference._internal.network import closed_security_group
+from ha_inference._internal.tokens import is_unresolved
 from ha_inference._internal.validation import select_zonal_subnets
 from ha_inference.compute.multi_az_function import PYTHON_RUNTIME
 from ha_inference.compute.shipped import ShippedHandler, handler_code
 from ha_inference.regions import check_region_name
 
 HTTPS = 443
+UNHEALTHY_CONNECTION_TERMINATION = "target_health_state.unhealthy.connection_termination.enabled"
+"""Must be ``false`` on every target group of a cross-zone NLB with zonal shift ("Enable zonal
+shift for your Network Load Balancer"); the API default is ``true``."""
 
 
 @dataclass(frozen=True)
@@ -70,6 +74,29 @@ class TargetHealthAlarms:
     """No healthy target: the Region's self-hosted model cannot be reached (fail over)."""
 
 
+@dataclass(frozen=True)
+class ZonalAutoshiftOptions:
+    """Zonal autoshift for the load balancer: AWS shifts its traffic away from an AZ that AWS
+    finds impaired, and practises that shift weekly (Amazon Application Recovery Controller).
+
+    :param outcome_alarms: alarms that watch the application during practice runs; ARC ends a
+        practice run early and marks it failed when the outcome alarm goes into ALARM. Pass the
+        alarms of what sits behind the load balancer, e.g. the SageMaker endpoint's from
+        :meth:`MultiAzSageMakerEndpoint.add_alarms`. ARC takes one outcome alarm: with several,
+        the construct combines them into a composite alarm that is in ALARM when any of them is.
+    :param blocking_alarms: alarms that keep practice runs from starting (or stop one) while in
+        ALARM, e.g. a deployment in progress. Combined like ``outcome_alarms``. Default: none.
+    :param blocked_dates: ``YYYY-MM-DD`` days without practice runs (at most 15). Default: none.
+    :param blocked_windows: ``Mon:HH:MM-Mon:HH:MM`` weekly windows (UTC) without practice runs
+        (at most 15). Default: none.
+    """
+
+    outcome_alarms: Sequence[cloudwatch.IAlarm]
+    blocking_alarms: Sequence[cloudwatch.IAlarm] = field(default_factory=tuple)
+    blocked_dates: Sequence[str] = field(default_factory=tuple)
+    blocked_windows: Sequence[str] = field(default_factory=tuple)
+
+
 @jsii.implements(ec2.IConnectable)
 class SageMakerRuntimeLoadBalancer(Construct):
     """An internal Network Load Balancer in every selected AZ whose targets are the network
@@ -80,7 +107,9 @@ class SageMakerRuntimeLoadBalancer(Construct):
     egress rule), ``Targets`` (IP target group),
     ``EndpointTargets`` (``Registration``, the custom resource that registers the interface
     IPs, with its ``Handler`` function, ``Role``, ``Logs`` and the provider framework
-    ``Provider``), and optionally ``EndpointService`` and ``PrivateHostedZone``.
+    ``Provider``), and optionally ``EndpointService``, ``PrivateHostedZone`` and
+    ``ZonalAutoshift`` (with ``PracticeRunOutcome`` and ``PracticeRunBlocking`` composite alarms
+    when several alarms are given).
 
     Default settings:
 
@@ -98,6 +127,18 @@ class SageMakerRuntimeLoadBalancer(Construct):
       load balancer (callers in other VPCs, through the endpoint service or the private hosted
       zone) and the endpoint's own interfaces, which the runtime hostname resolves to inside
       ``vpc`` when private DNS is on (every SDK call from this VPC);
+    * zonal shift on (``zonal_shift.config.enabled``): an operator, or ARC's zonal autoshift,
+      can move the load balancer's traffic away from one AZ in one action (``aws arc-zonal-shift
+      start-zonal-shift``); the NLB's address in that AZ leaves DNS and its targets there stop
+      receiving new connections, existing ones are not cut. As zonal shift on a cross-zone NLB
+      requires, the target group uses the load balancer's cross-zone setting and does not
+      terminate connections to unhealthy targets
+      (``target_health_state.unhealthy.connection_termination.enabled=false``): a connection to a
+      target that turns unhealthy lives until it closes instead of being reset;
+    * no zonal autoshift (``zonal_autoshift`` turns it on with weekly practice runs);
+    * the DNS client routing policy and the target group health thresholds at the AWS defaults
+      (any AZ; DNS failover and routing failover when fewer than 1 target is healthy): see
+      ``client_routing_policy`` and ``target_group_health`` for the trade-offs;
     * a TCP 443 listener passing TLS through to an IP target group on TCP 443;
     * explicit TCP health checks every 10 seconds, 5 seconds timeout, healthy after 3 and
       unhealthy after 2 consecutive results;
@@ -136,6 +177,10 @@ class SageMakerRuntimeLoadBalancer(Construct):
         private_hosted_zone_vpcs: Sequence[ec2.IVpc] = (),
         handler_log_retention: logs.RetentionDays = logs.RetentionDays.ONE_YEAR,
         log_encryption_key: kms.IKey | None = None,
+        zonal_shift: bool = True,
+        zonal_autoshift: ZonalAutoshiftOptions | None = None,
+        client_routing_policy: elbv2.ClientRoutingPolicy | None = None,
+        target_group_health: elbv2.TargetGroupHealth | None = None,
     ) -> None:
         """
         :param vpc: the VPC of the interface endpoint and the load balancer.
@@ -165,11 +210,34 @@ class SageMakerRuntimeLoadBalancer(Construct):
             year.
         :param log_encryption_key: key for the custom resource's log group. Default: none,
             CloudWatch Logs' own encryption.
+        :param zonal_shift: whether ARC zonal shift may move traffic away from an AZ
+            (``zonal_shift.config.enabled``). Default: ``True``. Turning it off also lets the
+            target group reset connections to unhealthy targets again (the API default).
+        :param zonal_autoshift: let AWS shift traffic away from an AZ it finds impaired, with
+            weekly practice runs judged by your alarms (needs ``zonal_shift``). Default: off:
+            shifts happen only when someone starts one. Practice runs shift real traffic for
+            about 30 minutes a week; the capacity left in the other AZs must carry it.
+        :param client_routing_policy: how the load balancer's DNS name spreads clients over its
+            AZs (``dns_record.client_routing_policy``). ``AVAILABILITY_ZONE_AFFINITY`` (100 %)
+            and ``PARTIAL_AVAILABILITY_ZONE_AFFINITY`` (85 %) keep Route 53 Resolver clients on
+            the address in their own AZ: less cross-AZ latency and data-transfer cost, but an AZ
+            with many clients concentrates them on its load balancer node, and clients that do
+            not resolve through Route 53 Resolver get no affinity. Default: the AWS default,
+            ``ANY_AVAILABILITY_ZONE``: every healthy AZ's address, so clients spread evenly.
+        :param target_group_health: minimum healthy targets (count or percentage, ``0`` = off)
+            below which the load balancer fails DNS over (marks the zone unhealthy) or routes to
+            all targets including unhealthy ones (routing failover). The targets are the
+            interface endpoint's addresses, one per AZ; with cross-zone load balancing (the
+            default here) the thresholds apply to all of them together, so they choose between
+            serving from the healthy ones and failing open, not which AZ to leave (zonal shift
+            does that). A DNS threshold must be at least the routing one, and a count at most the
+            number of AZs. Default: the AWS defaults (1 healthy target for both, percentages off).
         """
         super().__init__(scope, construct_id)
         interval = health_check_interval or cdk.Duration.seconds(10)
         timeout = health_check_timeout or cdk.Duration.seconds(5)
         _check_health_check(interval, timeout, healthy_threshold_count, unhealthy_threshold_count)
+        _check_zonal_shift(zonal_shift, zonal_autoshift, client_routing_policy)
         if endpoint_service is not None:
             _check_endpoint_service(endpoint_service)
         if endpoint_arns is not None and not endpoint_arns:
@@ -178,6 +246,8 @@ class SageMakerRuntimeLoadBalancer(Construct):
                 "out to allow invoking every endpoint of this account and Region"
             )
         zonal = select_zonal_subnets("vpc_subnets", vpc, vpc_subnets, scope=self)
+        if target_group_health is not None:
+            _check_target_group_health(target_group_health, len(zonal.subnets))
         self._vpc = vpc
         self._private_dns_enabled = private_dns_enabled
         for consumer in private_hosted_zone_vpcs:
@@ -259,6 +329,8 @@ class SageMakerRuntimeLoadBalancer(Construct):
             cross_zone_enabled=True,
             deletion_protection=deletion_protection,
             security_groups=[self.security_group],
+            zonal_shift=zonal_shift,
+            client_routing_policy=client_routing_policy,
             # Consumers behind an endpoint service are admitted by its allowed principals and
             # acceptance; their addresses are not known here.
             enforce_security_group_inbound_rules_on_private_link_traffic=(
@@ -305,7 +377,14 @@ class SageMakerRuntimeLoadBalancer(Construct):
                 healthy_threshold_count=healthy_threshold_count,
                 unhealthy_threshold_count=unhealthy_threshold_count,
             ),
+            target_group_health=target_group_health,
         )
+        self.zonal_shift = zonal_shift
+        self.zonal_autoshift: arczonalshift.CfnZonalAutoshiftConfiguration | None = None
+        if zonal_shift:
+            self._keep_connections_to_unhealthy_targets()
+        if zonal_autoshift is not None:
+            self.enable_zonal_autoshift(zonal_autoshift)
         self.listener = self.load_balancer.add_listener(
             "Listener",
             port=HTTPS,
@@ -341,18 +420,88 @@ class SageMakerRuntimeLoadBalancer(Construct):
         for consumer in private_hosted_zone_vpcs:
             self.add_private_hosted_zone_vpc(consumer)
 
+    def _keep_connections_to_unhealthy_targets(self) -> None:
+        """Zonal shift on a cross-zone NLB needs every target group to keep connections to
+        unhealthy targets and to follow the load balancer's cross-zone setting (the default of
+        ``NetworkTargetGroup``, which writes no ``load_balancing.cross_zone.enabled``)."""
+        self.target_group.set_attribute(UNHEALTHY_CONNECTION_TERMINATION, "false")
+
+    def enable_zonal_autoshift(
+        self, options: ZonalAutoshiftOptions
+    ) -> arczonalshift.CfnZonalAutoshiftConfiguration:
+        """Turns zonal autoshift on after construction (what ``zonal_autoshift`` does), e.g.
+        once the alarms that judge practice runs exist. Once per load balancer."""
+        if self.zonal_autoshift is not None:
+            raise ValueError(
+                f"zonal autoshift is already enabled on {self.node.path}; configure it once, "
+                "with every outcome alarm"
+            )
+        _check_zonal_shift(self.zonal_shift, options, None)
+        self.zonal_autoshift = self._create_zonal_autoshift(options)
+        return self.zonal_autoshift
+
+    def _create_zonal_autoshift(
+        self, options: ZonalAutoshiftOptions
+    ) -> arczonalshift.CfnZonalAutoshiftConfiguration:
+        """Autoshift with weekly practice runs; one outcome (and blocking) alarm, as ARC takes."""
+        outcome = _one_alarm(self, "PracticeRunOutcome", options.outcome_alarms, "practice runs")
+        blocking = (
+            _one_alarm(
+                self, "PracticeRunBlocking", options.blocking_alarms, "blocking practice runs"
+            )
+            if options.blocking_alarms
+            else None
+        )
+        return arczonalshift.CfnZonalAutoshiftConfiguration(
+            self,
+            "ZonalAutoshift",
+            resource_identifier=self.load_balancer.load_balancer_arn,
+            zonal_autoshift_status="ENABLED",
+            practice_run_configuration=arczonalshift.CfnZonalAutoshiftConfiguration.PracticeRunConfigurationProperty(
+                outcome_alarms=[_control_condition(outcome)],
+                blocking_alarms=None if blocking is None else [_control_condition(blocking)],
+                blocked_dates=list(options.blocked_dates) or None,
+                blocked_windows=list(options.blocked_windows) or None,
+            ),
+        )
+
+    def metric_healthy_host_count(
+        self, *, availability_zone: str | None = None, statistic: str = "Minimum"
+    ) -> cloudwatch.Metric:
+        """``HealthyHostCount`` of the target group (``AWS/NetworkELB``), in one AZ when
+        ``availability_zone`` is given (dimension ``AvailabilityZone``). Default: the minimum
+        over one minute."""
+        return self._target_metric("HealthyHostCount", availability_zone, statistic)
+
+    def metric_unhealthy_host_count(
+        self, *, availability_zone: str | None = None, statistic: str = "Maximum"
+    ) -> cloudwatch.Metric:
+        """``UnHealthyHostCount`` of the target group, in one AZ when ``availability_zone`` is
+        given. Default: the maximum over one minute."""
+        return self._target_metric("UnHealthyHostCount", availability_zone, statistic)
+
+    def _target_metric(
+        self, metric_name: str, availability_zone: str | None, statistic: str
+    ) -> cloudwatch.Metric:
+        dimensions = {
+            "LoadBalancer": self.load_balancer.load_balancer_full_name,
+            "TargetGroup": self.target_group.target_group_full_name,
+        }
+        if availability_zone is not None:
+            dimensions["AvailabilityZone"] = availability_zone
+        return cloudwatch.Metric(
+            namespace="AWS/NetworkELB",
+            metric_name=metric_name,
+            dimensions_map=dimensions,
+            statistic=statistic,
+            period=cdk.Duration.minutes(1),
+            label=availability_zone,
+        )
+
     @property
     def runtime_hostname(self) -> str:
         """``runtime.sagemaker.<region>.amazonaws.com``, the name clients keep using."""
         return f"runtime.sagemaker.{cdk.Stack.of(self).region}.amazonaws.com"
-
-    def metric_healthy_host_count(self) -> cloudwatch.Metric:
-        """``HealthyHostCount`` of the target group (``AWS/NetworkELB``, dimensions
-        ``LoadBalancer`` and ``TargetGroup``): the Minimum per minute, the fewest healthy
-        targets any load balancer node saw. One target per AZ (the interface endpoint's ENI)."""
-        return self.target_group.metrics.healthy_host_count(
-            statistic="Minimum", period=cdk.Duration.minutes(1)
-        )
 
     def add_target_health_alarms(self, *, evaluation_periods: int = 2) -> TargetHealthAlarms:
         """Adds two alarms (without actions; add yours) on the healthy targets:
@@ -515,11 +664,7 @@ class SageMakerRuntimeLoadBalancer(Construct):
         )
         acknowledge_all(
             function,
-            {
-                "NIST.800.53.R5-LambdaConcurrency": NO_RESERVED_CONCURRENCY,
-                "NIST.800.53.R5-LambdaDLQ": SYNCHRONOUS_NO_DLQ,
-                "NIST.800.53.R5-LambdaInsideVPC": CONTROL_PLANE_OUTSIDE_VPC,
-            },
+            CONTROL_PLANE_FUNCTION,
         )
         acknowledge(role, "NIST.800.53.R5-IAMNoInlinePolicy", INLINE_POLICY)
         provider = HandlerProvider(holder, "Provider", on_event=function, log_group=log_group)
@@ -539,7 +684,7 @@ class SageMakerRuntimeLoadBalancer(Construct):
 
 def _seconds(prop: str, value: cdk.Duration) -> float:
     seconds = value.to_seconds(integral=False)
-    if cdk.Token.is_unresolved(seconds):
+    if is_unresolved(seconds):
         raise TypeError(
             f"{prop} must be a literal duration (the failure-detection time is computed from "
             "it), got a deploy-time token; pass e.g. cdk.Duration.seconds(10)"
@@ -581,6 +726,118 @@ def _check_health_check(
                 f"{prop} must be between 2 and 10 consecutive health checks (the range Network "
                 f"Load Balancers accept), got {count}; use e.g. 2 for fast failure detection"
             )
+
+
+_BLOCKED_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+_BLOCKED_WINDOW = re.compile(
+    r"^(Mon|Tue|Wed|Thu|Fri|Sat|Sun):[0-9]{2}:[0-9]{2}-(Mon|Tue|Wed|Thu|Fri|Sat|Sun):[0-9]{2}:[0-9]{2}$"
+)
+_MAX_BLOCKED = 15
+"""``BlockedDates`` and ``BlockedWindows`` hold at most 15 entries each (registry schema)."""
+
+
+def _check_zonal_shift(
+    zonal_shift: bool,
+    autoshift: ZonalAutoshiftOptions | None,
+    client_routing_policy: elbv2.ClientRoutingPolicy | None,
+) -> None:
+    if client_routing_policy is not None and not isinstance(
+        client_routing_policy, elbv2.ClientRoutingPolicy
+    ):
+        raise TypeError(
+            f"client_routing_policy must be an elbv2.ClientRoutingPolicy, got "
+            f"{client_routing_policy!r}; pass e.g. elbv2.ClientRoutingPolicy."
+            "PARTIAL_AVAILABILITY_ZONE_AFFINITY, or leave it out for any AZ"
+        )
+    if autoshift is None:
+        return
+    if not zonal_shift:
+        raise ValueError(
+            "zonal_autoshift needs zonal_shift=True, got zonal_shift=False; ARC can shift (and "
+            "autoshift) only a load balancer with zonal shift on: turn zonal_shift on or leave "
+            "zonal_autoshift out"
+        )
+    if not autoshift.outcome_alarms:
+        raise ValueError(
+            "zonal_autoshift.outcome_alarms must name at least one alarm, got none; ARC needs an "
+            "outcome alarm to judge practice runs: pass the alarms of the service behind the "
+            "load balancer, e.g. MultiAzSageMakerEndpoint.add_alarms()"
+        )
+    for prop, values, pattern, example in (
+        ("blocked_dates", autoshift.blocked_dates, _BLOCKED_DATE, "2026-12-24"),
+        ("blocked_windows", autoshift.blocked_windows, _BLOCKED_WINDOW, "Mon:09:00-Mon:17:00"),
+    ):
+        if len(values) > _MAX_BLOCKED:
+            raise ValueError(
+                f"zonal_autoshift.{prop} may hold at most {_MAX_BLOCKED} entries, got "
+                f"{len(values)}; keep the most important ones"
+            )
+        for value in values:
+            if not pattern.match(value):
+                raise ValueError(
+                    f"zonal_autoshift.{prop} entries must look like {example!r}, got "
+                    f"{value!r}; fix the entry"
+                )
+
+
+def _check_target_group_health(health: elbv2.TargetGroupHealth, targets: int) -> None:
+    """The thresholds the API accepts, ordered as ELB requires, and reachable with ``targets``."""
+    values = {
+        "dns_minimum_healthy_target_count": health.dns_minimum_healthy_target_count,
+        "dns_minimum_healthy_target_percentage": health.dns_minimum_healthy_target_percentage,
+        "routing_minimum_healthy_target_count": health.routing_minimum_healthy_target_count,
+        "routing_minimum_healthy_target_percentage": (
+            health.routing_minimum_healthy_target_percentage
+        ),
+    }
+    for prop, value in values.items():
+        if value is None:
+            continue
+        lowest = 1 if prop == "routing_minimum_healthy_target_count" else 0
+        highest = 100 if prop.endswith("percentage") else targets
+        if value != int(value) or not lowest <= value <= highest:
+            what = (
+                "a percentage from 1 to 100, or 0 for off"
+                if prop.endswith("percentage")
+                else f"a number of targets from {lowest} to {targets} (one interface endpoint "
+                "address per AZ)" + (", or 0 for off" if lowest == 0 else "")
+            )
+            raise ValueError(
+                f"target_group_health.{prop} must be {what}, got {value}; a threshold above the "
+                "number of targets could never be met, so every zone would count as unhealthy"
+            )
+    for kind in ("count", "percentage"):
+        dns = values[f"dns_minimum_healthy_target_{kind}"]
+        routing = values[f"routing_minimum_healthy_target_{kind}"]
+        if dns is not None and routing is not None and dns != 0 and dns < routing:
+            raise ValueError(
+                f"target_group_health.dns_minimum_healthy_target_{kind} must be at least "
+                f"routing_minimum_healthy_target_{kind} ({routing}), got {dns}; Elastic Load "
+                "Balancing requires DNS failover to happen with or before routing failover "
+                "(Target group health): raise the DNS threshold or lower the routing one"
+            )
+
+
+def _one_alarm(
+    scope: Construct, construct_id: str, alarms: Sequence[cloudwatch.IAlarm], purpose: str
+) -> cloudwatch.IAlarm:
+    """The single alarm ARC takes: the alarm itself, or a composite of several (any of them)."""
+    if len(alarms) == 1:
+        return alarms[0]
+    return cloudwatch.CompositeAlarm(
+        scope,
+        construct_id,
+        alarm_rule=cloudwatch.AlarmRule.any_of(*alarms),
+        alarm_description=f"In ALARM when any alarm given for {purpose} is",
+    )
+
+
+def _control_condition(
+    alarm: cloudwatch.IAlarm,
+) -> arczonalshift.CfnZonalAutoshiftConfiguration.ControlConditionProperty:
+    return arczonalshift.CfnZonalAutoshiftConfiguration.ControlConditionProperty(
+        alarm_identifier=alarm.alarm_arn, type="CLOUDWATCH"
+    )
 
 
 def _check_endpoint_service(options: EndpointServiceOptions) -> None:

@@ -18,6 +18,7 @@ from constructs import Construct
 
 from ha_inference._internal.names import claim_name
 from ha_inference._internal.opensearch import NAME_MAX, NAME_PATTERN, check_name, check_region
+from ha_inference._internal.tokens import is_unresolved
 from ha_inference.checks.coverage import mark_supporting
 from ha_inference.vectors.collection_endpoint import CollectionVpcEndpoint
 
@@ -312,7 +313,7 @@ class VectorCollection(_VectorCollectionBase):
         endpoint_id = _endpoint_id(vpc_endpoint)
         if (
             description is not None
-            and not cdk.Token.is_unresolved(description)
+            and not is_unresolved(description)
             and not 1 <= len(description) <= 1000
         ):
             raise ValueError(
@@ -512,17 +513,17 @@ class _ImportedVectorCollection(_VectorCollectionBase):
         collection_id: str | None,
     ) -> None:
         super().__init__(scope, construct_id)
-        if not cdk.Token.is_unresolved(collection_name):
+        if not is_unresolved(collection_name):
             check_name("collection_name", collection_name)
         parts = cdk.Arn.split(collection_arn, cdk.ArnFormat.SLASH_RESOURCE_NAME)
-        if not cdk.Token.is_unresolved(collection_arn) and (
+        if not is_unresolved(collection_arn) and (
             parts.service != "aoss" or parts.resource != "collection" or not parts.resource_name
         ):
             raise ValueError(
                 f"collection_arn must be an OpenSearch Serverless collection ARN "
                 f"(arn:aws:aoss:<region>:<account>:collection/<id>), got {collection_arn!r}"
             )
-        if not cdk.Token.is_unresolved(collection_endpoint) and not collection_endpoint.startswith(
+        if not is_unresolved(collection_endpoint) and not collection_endpoint.startswith(
             "https://"
         ):
             raise ValueError(
@@ -572,7 +573,7 @@ _INDEX_PATTERN = re.compile(r"^(\*|[a-z0-9][a-z0-9_.+-]{0,254}\*?)$")
 
 
 def _check_index_pattern(index_name: str) -> None:
-    if cdk.Token.is_unresolved(index_name) or not _INDEX_PATTERN.match(index_name):
+    if is_unresolved(index_name) or not _INDEX_PATTERN.match(index_name):
         raise ValueError(
             f"index_name must be a literal index name (lowercase, starting with a letter or "
             f"digit) or a prefix ending in '*', got {index_name!r}; for example 'passages'"
@@ -587,7 +588,7 @@ def _check_services(allowed_services: Sequence[str]) -> tuple[str, ...]:
         )
     services: list[str] = []
     for service in allowed_services:
-        if cdk.Token.is_unresolved(service) or not _SERVICE_PRINCIPAL.match(service):
+        if is_unresolved(service) or not _SERVICE_PRINCIPAL.match(service):
             raise ValueError(
                 f"allowed_services has {service!r}, which is not a literal AWS service "
                 "principal; name services like 'bedrock.amazonaws.com'"
@@ -601,7 +602,7 @@ def _endpoint_id(vpc_endpoint: CollectionVpcEndpoint | str) -> str:
     if isinstance(vpc_endpoint, CollectionVpcEndpoint):
         return vpc_endpoint.endpoint_id
     if isinstance(vpc_endpoint, str):
-        if cdk.Token.is_unresolved(vpc_endpoint) or _VPCE_ID.match(vpc_endpoint):
+        if is_unresolved(vpc_endpoint) or _VPCE_ID.match(vpc_endpoint):
             return vpc_endpoint
         raise ValueError(
             f"vpc_endpoint must be an OpenSearch Serverless VPC endpoint id (vpce-…), got "

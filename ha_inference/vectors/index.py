@@ -8,7 +8,7 @@ from aws_cdk import aws_kms as kms
 from constructs import Construct
 
 from ha_inference._internal.custom_resource import HandlerProvider
-from ha_inference._internal.nag import NO_RESERVED_CONCURRENCY, SYNCHRONOUS_NO_DLQ, acknowledge_all
+from ha_inference._internal.nag import SYNCHRONOUS_FUNCTION, acknowledge_all
 from ha_inference.compute.multi_az_function import MultiAzFunction
 from ha_inference.compute.shipped import ShippedHandler, handler_code
 from ha_inference.functions.vector_index import DEFAULT_INDEX, IndexDefinition
@@ -89,10 +89,7 @@ class VectorIndex(Construct):
         )
         acknowledge_all(
             self.creator.function,
-            {
-                "NIST.800.53.R5-LambdaConcurrency": NO_RESERVED_CONCURRENCY,
-                "NIST.800.53.R5-LambdaDLQ": SYNCHRONOUS_NO_DLQ,
-            },
+            SYNCHRONOUS_FUNCTION,
         )
         collection.grant_create_index(self.creator, index_name=definition.name)
         vpc_endpoint.connections.allow_default_port_from(self.creator)

@@ -1,0 +1,1 @@
+"""Operating the highly available app: failover drills and dashboards."""

@@ -1,0 +1,235 @@
+"""The reference app's runtime paths: who calls what, and what each call asks of AWS.
+
+:data:`PATHS` is the one table: each row names a caller and a target by the stack's Python
+objects (``stack.retrieval``, ``stack.profile``, ``stack.index.creator``...), so adding a path
+is one line. A target knows the hostname the SDK uses, the IAM evaluations the service makes
+(with the request context it sets) and, for OpenSearch Serverless, the data access permission.
+Rows with ``denied_by`` are paths that must be refused, by exactly those layers.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import cache
+from typing import Any
+
+import aws_cdk as cdk
+import botocore.session
+
+from ha_inference import CrossRegionInferenceProfile, FoundationModel, MultiAzFunction
+from ha_inference.bedrock.profiles import foundation_model_arn
+from ha_inference.regions import AVAILABILITY_ZONES, partition_of
+from ha_inference.selfhosted.endpoint import MultiAzSageMakerEndpoint
+from ha_inference.vectors.collection import VectorCollection
+from stacks import RegionalStack
+
+
+class Layer(enum.Enum):
+    """The layers a request crosses, in order; each failure message names one."""
+
+    DNS = "dns"
+    SECURITY_GROUPS = "security-groups"
+    ENDPOINT_POLICY = "endpoint-policy"
+    IDENTITY = "identity"
+    DATA_ACCESS = "data-access"
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """One IAM authorization the service makes for the call (``resource`` as the template
+    writes it: a literal ARN or an intrinsic)."""
+
+    action: str
+    resource: Any
+    context: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Target:
+    """What a call reaches and what AWS checks on the way.
+
+    ``service`` is the SDK's service name (its hostname comes from botocore) or ``aoss``, whose
+    hostname is the collection's endpoint (``collection_endpoint``, as the template writes it).
+    ``collection`` is the collection's logical id and ``data_access`` (collection name, index,
+    permission), for aoss only.
+    """
+
+    service: str
+    evaluations: tuple[Evaluation, ...]
+    collection: str | None = None
+    collection_endpoint: Any = None
+    data_access: tuple[str, str, str] | None = None
+
+
+@cache
+def _botocore() -> botocore.session.Session:
+    return botocore.session.get_session()
+
+
+@cache
+def sdk_hostname(service: str, region: str) -> str:
+    """The hostname boto3 uses for ``service`` in ``region`` (no call is made)."""
+    client = _botocore().create_client(
+        service, region_name=region, aws_access_key_id="rehearsal", aws_secret_access_key="x"
+    )
+    url: str = client.meta.endpoint_url
+    return url.removeprefix("https://")
+
+
+# -- targets ----------------------------------------------------------------------------------
+
+
+def through_profile(
+    profile: CrossRegionInferenceProfile, *, routed_to: str | None = None
+) -> Target:
+    """InvokeModel/Converse with the profile id as model id.
+
+    Bedrock authorizes the profile ARN in the source Region, then the foundation model in the
+    Region it routes the request to, with ``bedrock:InferenceProfileArn`` set on the model
+    evaluations only (aws-facts A.3). Every destination is a possible route, so each is one
+    evaluation; ``aws:RequestedRegion`` is the Region evaluated (for a global profile, the
+    Region-less model ARN with ``unspecified``). ``routed_to`` evaluates one Region instead,
+    for example one the profile does not route to.
+    """
+    source, partition = profile.source_region, profile.partition
+    first = Evaluation("bedrock:InvokeModel", profile.profile_arn, {"aws:RequestedRegion": source})
+    via = {"bedrock:InferenceProfileArn": profile.profile_arn}
+    if routed_to is not None:
+        regions: list[tuple[str, str]] = [(routed_to, routed_to)]
+    elif profile.is_global:
+        regions = [(source, source), ("", "unspecified")]
+    else:
+        regions = [(r, r) for r in sorted(profile.destination_regions)]
+    models = tuple(
+        Evaluation(
+            "bedrock:InvokeModel",
+            foundation_model_arn(profile.model_id, region, partition),
+            {**via, "aws:RequestedRegion": requested},
+        )
+        for region, requested in regions
+    )
+    return Target("bedrock-runtime", (first, *models))
+
+
+def outside_profile(profile: CrossRegionInferenceProfile) -> Target:
+    """InvokeModel on the profile's foundation model in the source Region, without the profile."""
+    arn = foundation_model_arn(profile.model_id, profile.source_region, profile.partition)
+    return Target(
+        "bedrock-runtime",
+        (Evaluation("bedrock:InvokeModel", arn, {"aws:RequestedRegion": profile.source_region}),),
+    )
+
+
+def on_demand(model: FoundationModel) -> Target:
+    """InvokeModel on a foundation model in its Region (the embedding model)."""
+    return Target(
+        "bedrock-runtime",
+        (
+            Evaluation(
+                "bedrock:InvokeModel", model.model_arn, {"aws:RequestedRegion": model.region}
+            ),
+        ),
+    )
+
+
+def collection_index(collection: VectorCollection, index: str, permission: str) -> Target:
+    """A signed OpenSearch Serverless request on ``index``: IAM ``aoss:APIAccessAll`` on the
+    collection, then ``permission`` from the data access policy."""
+    stack = cdk.Stack.of(collection)
+    return Target(
+        "aoss",
+        (Evaluation("aoss:APIAccessAll", stack.resolve(collection.collection_arn)),),
+        collection=stack.resolve(collection.collection.logical_id),
+        collection_endpoint=stack.resolve(collection.collection_endpoint),
+        data_access=(collection.collection_name, index, permission),
+    )
+
+
+def sagemaker_endpoint(endpoint: MultiAzSageMakerEndpoint | None) -> Target | None:
+    """InvokeEndpoint at runtime.sagemaker.<region>.amazonaws.com (none without the model)."""
+    if endpoint is None:
+        return None
+    arn = cdk.Stack.of(endpoint).resolve(endpoint.endpoint_arn)
+    return Target("sagemaker-runtime", (Evaluation("sagemaker:InvokeEndpoint", arn),))
+
+
+def unrouted_region(profile: CrossRegionInferenceProfile) -> str:
+    """A Region near the profile's source (same prefix, e.g. ``us-``, and partition) that the
+    profile does not route to."""
+    source = profile.source_region
+    others = sorted(
+        r
+        for r in AVAILABILITY_ZONES
+        if partition_of(r) == partition_of(source) and r not in profile.destination_regions
+    )
+    near = [r for r in others if r.split("-")[0] == source.split("-")[0]]
+    return (near or others)[0]
+
+
+# -- the table --------------------------------------------------------------------------------
+
+Caller = Callable[[RegionalStack], MultiAzFunction]
+TargetOf = Callable[[RegionalStack], Target | None]
+
+
+@dataclass(frozen=True)
+class RuntimePath:
+    name: str
+    caller: Caller
+    target: TargetOf
+    denied_by: frozenset[Layer] = frozenset()
+
+    @property
+    def must_be_denied(self) -> bool:
+        return bool(self.denied_by)
+
+
+def _retrieval(s: RegionalStack) -> MultiAzFunction:
+    return s.retrieval
+
+
+def _ingestion(s: RegionalStack) -> MultiAzFunction:
+    return s.ingestion
+
+
+def _creator(s: RegionalStack) -> MultiAzFunction:
+    return s.index.creator
+
+
+def _index(permission: str) -> TargetOf:
+    return lambda s: collection_index(s.collection, s.index.index_name, permission)
+
+
+IDENTITY = frozenset({Layer.IDENTITY})
+DATA = frozenset({Layer.DATA_ACCESS})
+
+PATHS: tuple[RuntimePath, ...] = (
+    # Paths the app relies on: every layer must allow them.
+    RuntimePath("retrieval -> bedrock-runtime: InvokeModel/Converse through the profile", _retrieval, lambda s: through_profile(s.profile)),
+    RuntimePath("retrieval -> bedrock-runtime: InvokeModel on the embedding model", _retrieval, lambda s: on_demand(s.embedding_model)),
+    RuntimePath("retrieval -> collection: search (aoss:ReadDocument)", _retrieval, _index("aoss:ReadDocument")),
+    RuntimePath("retrieval -> self-hosted model: sagemaker:InvokeEndpoint", _retrieval, lambda s: sagemaker_endpoint(s.self_hosted)),
+    RuntimePath("ingestion -> bedrock-runtime: InvokeModel on the embedding model", _ingestion, lambda s: on_demand(s.embedding_model)),
+    RuntimePath("ingestion -> collection: write documents (aoss:WriteDocument)", _ingestion, _index("aoss:WriteDocument")),
+    RuntimePath("index creator -> collection: describe the index (aoss:DescribeIndex)", _creator, _index("aoss:DescribeIndex")),
+    RuntimePath("index creator -> collection: create the index (aoss:CreateIndex)", _creator, _index("aoss:CreateIndex")),
+    # Paths that must be refused, by exactly these layers.
+    RuntimePath("retrieval -> bedrock-runtime: the model outside its profile", _retrieval, lambda s: outside_profile(s.profile), IDENTITY),
+    RuntimePath("retrieval -> bedrock-runtime: the profile to a Region it does not route to", _retrieval, lambda s: through_profile(s.profile, routed_to=unrouted_region(s.profile)), frozenset({Layer.ENDPOINT_POLICY, Layer.IDENTITY})),
+    RuntimePath("ingestion -> bedrock-runtime: InvokeModel through the profile", _ingestion, lambda s: through_profile(s.profile), IDENTITY),
+    RuntimePath("ingestion -> collection: search (aoss:ReadDocument)", _ingestion, _index("aoss:ReadDocument"), DATA),
+    RuntimePath("retrieval -> collection: write documents (aoss:WriteDocument)", _retrieval, _index("aoss:WriteDocument"), DATA),
+    RuntimePath("retrieval -> collection: create the index (aoss:CreateIndex)", _retrieval, _index("aoss:CreateIndex"), DATA),
+    RuntimePath("ingestion -> collection: create the index (aoss:CreateIndex)", _ingestion, _index("aoss:CreateIndex"), DATA),
+    RuntimePath("index creator -> collection: write documents (aoss:WriteDocument)", _creator, _index("aoss:WriteDocument"), DATA),
+    RuntimePath("ingestion -> self-hosted model: sagemaker:InvokeEndpoint", _ingestion, lambda s: sagemaker_endpoint(s.self_hosted), frozenset({Layer.SECURITY_GROUPS, Layer.IDENTITY})),
+)  # fmt: skip
+
+
+def path_named(name: str) -> RuntimePath:
+    for path in PATHS:
+        if path.name == name:
+            return path
+    raise KeyError(name)
