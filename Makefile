@@ -56,8 +56,10 @@ format: $(VENV)/.installed
 test: setup
 	$(MAKE) --no-print-directory -j2 --output-sync=target lint pytest
 
+# Two workers, one test module per worker at a time (a module's fixtures are built once).
+# Plain `pytest` runs serially, for debugging.
 pytest: setup
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n 2 --dist loadfile $(PYTEST_ARGS)
 
 snapshot-update: setup
 	$(BIN)/python -m pytest --snapshot-update $(PYTEST_ARGS)

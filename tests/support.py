@@ -34,18 +34,16 @@ def cdk_json_context() -> Mapping[str, Any]:
     return context
 
 
-def new_app(
-    outdir: Path, context: Mapping[str, Any] | None = None, *, validation: bool = False
-) -> cdk.App:
+def new_app(outdir: Path, context: Mapping[str, Any] | None = None) -> cdk.App:
     """An App with cdk.json's context (feature flags) plus ``context``; never bundles assets.
 
-    ``validation`` turns on aws-cdk-lib's built-in CloudFormation validation, which costs about
-    a second per stack; the reference-app fixture keeps it on so that it is checked once.
+    aws-cdk-lib's built-in CloudFormation validation is off: it costs seconds per synth and is
+    checked once, on the real CLI's synth (tests/test_cli.py).
     """
     return cdk.App(
         outdir=str(outdir),
         context={**cdk_json_context(), "aws:cdk:bundling-stacks": [], **(context or {})},
-        builtin_cloud_formation_validation=validation,
+        builtin_cloud_formation_validation=False,
     )
 
 
@@ -72,13 +70,9 @@ class Synth:
         return list(self.artifacts)
 
 
-def synth_reference(
-    outdir: Path, context: Mapping[str, Any] | None = None, *, validation: bool = False
-) -> Synth:
+def synth_reference(outdir: Path, context: Mapping[str, Any] | None = None) -> Synth:
     """Builds and synthesizes the reference app once; templates are read back from disk."""
-    app = new_app(
-        outdir, {"ha-inference:account": TEST_ACCOUNT, **(context or {})}, validation=validation
-    )
+    app = new_app(outdir, {"ha-inference:account": TEST_ACCOUNT, **(context or {})})
     stacks = build_reference_app(app)
     assembly = app.synth()
     loaded = load_stacks(assembly.directory)

@@ -53,9 +53,26 @@ def lint_template(template: dict[str, Any], region: str | list[str]) -> list[str
     return [f"{m.rule.id} {m.message} ({'/'.join(map(str, m.path))})" for m in matches]
 
 
+_REFERENCE_LINT: dict[str, list[str]] = {}
+
+
+def _lint_reference(reference: Synth, region: str) -> list[str]:
+    """Lints the reference template of ``region``, once per template shape: templates that
+    differ only in their Region's name are linted together, in all their Regions, by one run."""
+    if region not in _REFERENCE_LINT:
+        shapes: dict[str, list[str]] = {}
+        for name in reference.regions:
+            shape = json.dumps(reference.template(name), sort_keys=True).replace(name, "<region>")
+            shapes.setdefault(shape, []).append(name)
+        for names in shapes.values():
+            problems = lint_template(reference.template(names[0]), names)
+            _REFERENCE_LINT.update(dict.fromkeys(names, problems))
+    return _REFERENCE_LINT[region]
+
+
 @pytest.mark.parametrize("region", ["us-east-1", "us-east-2", "us-west-2"])
 def test_reference_template_lints_clean_in_its_region(reference: Synth, region: str) -> None:
-    assert lint_template(reference.template(region), region) == []
+    assert _lint_reference(reference, region) == []
 
 
 def test_lint_reports_a_resource_type_missing_in_the_region() -> None:

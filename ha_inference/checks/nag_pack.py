@@ -19,7 +19,7 @@ import jsii
 from cdk_nag import IApplyRule, NagMessageLevel, NagPack, NagRuleCompliance
 from constructs import IConstruct
 
-from ha_inference.checks.nag_rules import RULES, Rule
+from ha_inference.checks.nag_rules import RULES, IndexCache, Rule, stack_indexes
 
 PACK_NAME = "HaInference"
 
@@ -69,6 +69,9 @@ class HaInferenceChecks(NagPack):
         super().__init__(scope, verbose=verbose)
         self._pack_name = PACK_NAME
         self._by_type: dict[str, list[Rule]] = {}
+        self._indexes: IndexCache = {}
+        """One index per stack for the rules that look across resources; a pack instance
+        validates one finished app (create another to validate a changed one)."""
         for rule in RULES:
             for resource_type in rule.resource_types:
                 self._by_type.setdefault(resource_type, []).append(rule)
@@ -82,9 +85,14 @@ class HaInferenceChecks(NagPack):
         return [f"{PACK_NAME}-{rule.suffix}" for rule in RULES]
 
     def _check_resource(self, node: cdk.CfnResource) -> None:
-        for rule in self._by_type.get(node.cfn_resource_type, ()):
-            # jsii reads the application through properties; mypy wants settable ones.
-            self._apply_rule(cast(IApplyRule, _Application(rule, node)))
+        rules = self._by_type.get(node.cfn_resource_type, ())
+        if not rules:
+            return
+        # One walk per stack and pack for the rules that look across resources.
+        with stack_indexes(self._indexes):
+            for rule in rules:
+                # jsii reads the application through properties; mypy wants settable ones.
+                self._apply_rule(cast(IApplyRule, _Application(rule, node)))
 
 
 def findings_of(pack: NagPack, scope: IConstruct) -> list[tuple[str, str]]:

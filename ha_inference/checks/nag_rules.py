@@ -12,8 +12,11 @@ from __future__ import annotations
 import fnmatch
 import json
 import re
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 from typing import Any
 
 import aws_cdk as cdk
@@ -53,21 +56,111 @@ def _resolve(node: cdk.CfnResource, value: Any) -> Any:
     return cdk.Stack.of(node).resolve(value)
 
 
+@dataclass
+class StackIndex:
+    """What rules look up across resources of one stack, read in one walk of its tree.
+
+    ``zones``: subnet logical id -> AZ (``None`` when not a literal); ``ingress`` and ``egress``:
+    security group logical id -> its rules (inline, then separate resources), each a dict with
+    ``cidrIp``/``cidrIpv6``; ``inline_egress``: groups with at least one inline egress rule;
+    ``service_principals``: endpoint service logical id -> allowed principals.
+    """
+
+    zones: dict[str, str | None] = field(default_factory=dict)
+    ingress: dict[str, list[Any]] = field(default_factory=lambda: defaultdict(list))
+    egress: dict[str, list[Any]] = field(default_factory=lambda: defaultdict(list))
+    groups: set[str] = field(default_factory=set)
+    inline_egress: set[str] = field(default_factory=set)
+    service_principals: dict[str, list[Any]] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, stack: cdk.Stack) -> StackIndex:
+        index = cls()
+        for construct in stack.node.find_all():
+            if isinstance(construct, ec2.CfnSubnet):
+                az = stack.resolve(construct.availability_zone)
+                index.zones[stack.get_logical_id(construct)] = az if isinstance(az, str) else None
+            elif isinstance(construct, ec2.CfnSecurityGroup):
+                group = stack.get_logical_id(construct)
+                index.groups.add(group)
+                index.ingress[group] += _as_list(
+                    stack.resolve(construct.security_group_ingress) or []
+                )
+                inline = _as_list(stack.resolve(construct.security_group_egress) or [])
+                index.egress[group] += inline
+                if inline:
+                    index.inline_egress.add(group)
+            elif isinstance(construct, ec2.CfnSecurityGroupIngress | ec2.CfnSecurityGroupEgress):
+                target = stack.resolve(construct.group_id)
+                if isinstance(target, dict) and "Fn::GetAtt" in target:
+                    rules = (
+                        index.ingress
+                        if isinstance(construct, ec2.CfnSecurityGroupIngress)
+                        else index.egress
+                    )
+                    rules[target["Fn::GetAtt"][0]].append(
+                        {
+                            "cidrIp": stack.resolve(construct.cidr_ip),
+                            "cidrIpv6": stack.resolve(construct.cidr_ipv6),
+                        }
+                    )
+            elif isinstance(construct, ec2.CfnVPCEndpointServicePermissions):
+                service = stack.resolve(construct.service_id)
+                if isinstance(service, dict) and "Ref" in service:
+                    index.service_principals[service["Ref"]] = _as_list(
+                        stack.resolve(construct.allowed_principals) or []
+                    )
+        return index
+
+
+IndexCache = dict[int, tuple[cdk.Stack, StackIndex]]
+"""Stack indexes by the stack object's identity (the stack is kept, so the id stays its own)."""
+
+_INDEXES: ContextVar[IndexCache | None] = ContextVar("_INDEXES", default=None)
+"""Stack indexes of the validation run in progress (set by the pack); outside a run, each rule
+call walks its stack afresh."""
+
+
+@contextmanager
+def stack_indexes(cache: IndexCache) -> Iterator[None]:
+    """Shares the indexes in ``cache`` (one per stack) between the rules run inside."""
+    token = _INDEXES.set(cache)
+    try:
+        yield
+    finally:
+        _INDEXES.reset(token)
+
+
+def _index(node: cdk.CfnResource) -> StackIndex:
+    stack = cdk.Stack.of(node)
+    cache = _INDEXES.get()
+    if cache is None:
+        return StackIndex.of(stack)
+    found = cache.get(id(stack))
+    if found is None or found[0] is not stack:
+        found = cache[id(stack)] = (stack, StackIndex.of(stack))
+    return found[1]
+
+
 def _subnet_zones(node: cdk.CfnResource, subnet_refs: Any) -> list[str | None]:
     """The AZ of each subnet reference (``None`` when it is not a literal of this stack)."""
     refs = _resolve(node, subnet_refs) or []
     if not isinstance(refs, list):
         return [None]
-    stack = cdk.Stack.of(node)
-    zones_by_id: dict[str, str | None] = {}
-    for construct in stack.node.find_all():
-        if isinstance(construct, ec2.CfnSubnet):
-            az = stack.resolve(construct.availability_zone)
-            zones_by_id[stack.get_logical_id(construct)] = az if isinstance(az, str) else None
+    zones_by_id = _index(node).zones
     return [
         zones_by_id.get(ref["Ref"]) if isinstance(ref, dict) and "Ref" in ref else None
         for ref in refs
     ]
+
+
+def _group_ids(node: cdk.CfnResource, group_refs: Any) -> set[str]:
+    refs = _resolve(node, group_refs) or []
+    return {
+        ref["Fn::GetAtt"][0]
+        for ref in _as_list(refs)
+        if isinstance(ref, dict) and "Fn::GetAtt" in ref
+    }
 
 
 def _spans_two_zones(zones: list[str | None]) -> NagRuleCompliance:
@@ -106,31 +199,10 @@ def _open_egress(node: cdk.CfnResource, group_refs: Any) -> bool:
     """Whether any of the security groups (of this stack) allows egress to the internet: an
     inline or separate rule to 0.0.0.0/0 or ::/0, or no inline egress rule at all, which keeps
     EC2's default allow-all rule. Groups that are not in the stack cannot be judged (False)."""
-    refs = _resolve(node, group_refs) or []
-    group_ids = {
-        ref["Fn::GetAtt"][0]
-        for ref in _as_list(refs)
-        if isinstance(ref, dict) and "Fn::GetAtt" in ref
-    }
-    if not group_ids:
-        return False
-    stack = cdk.Stack.of(node)
-    for construct in stack.node.find_all():
-        if isinstance(construct, ec2.CfnSecurityGroup):
-            if stack.get_logical_id(construct) not in group_ids:
-                continue
-            inline = _as_list(stack.resolve(construct.security_group_egress) or [])
-            if not inline or any(_to_internet(rule) for rule in inline):
-                return True
-        elif isinstance(construct, ec2.CfnSecurityGroupEgress):
-            target = stack.resolve(construct.group_id)
-            if isinstance(target, dict) and target.get("Fn::GetAtt", [None])[0] in group_ids:
-                rule = {
-                    "cidrIp": stack.resolve(construct.cidr_ip),
-                    "cidrIpv6": stack.resolve(construct.cidr_ipv6),
-                }
-                if _to_internet(rule):
-                    return True
+    index = _index(node)
+    for group in _group_ids(node, group_refs) & index.groups:
+        if group not in index.inline_egress or any(_to_internet(r) for r in index.egress[group]):
+            return True
     return False
 
 
@@ -290,33 +362,10 @@ def interface_endpoint_open_ingress(node: cdk.CfnResource) -> RuleResult:
     """The endpoint's security groups admit 0.0.0.0/0 or ::/0."""
     if not _is_interface_endpoint(node):
         return NOT_APPLICABLE
-    group_refs = _resolve(node, node.security_group_ids) or []  # type: ignore[attr-defined]
-    group_ids = {
-        ref["Fn::GetAtt"][0] for ref in group_refs if isinstance(ref, dict) and "Fn::GetAtt" in ref
-    }
-    stack = cdk.Stack.of(node)
-    for construct in stack.node.find_all():
-        rules: list[Any] = []
-        if (
-            isinstance(construct, ec2.CfnSecurityGroup)
-            and stack.get_logical_id(construct) in group_ids
-        ):
-            rules = _as_list(stack.resolve(construct.security_group_ingress) or [])
-        elif isinstance(construct, ec2.CfnSecurityGroupIngress):
-            target = stack.resolve(construct.group_id)
-            if isinstance(target, dict) and target.get("Fn::GetAtt", [None])[0] in group_ids:
-                rules = [
-                    {
-                        "cidrIp": stack.resolve(construct.cidr_ip),
-                        "cidrIpv6": stack.resolve(construct.cidr_ipv6),
-                    }
-                ]
-        for rule in rules:
-            if isinstance(rule, dict) and (
-                "0.0.0.0/0" in (rule.get("cidrIp"), rule.get("CidrIp"))
-                or "::/0" in (rule.get("cidrIpv6"), rule.get("CidrIpv6"))
-            ):
-                return NON_COMPLIANT
+    index = _index(node)
+    groups = _group_ids(node, node.security_group_ids)  # type: ignore[attr-defined]
+    if any(_to_internet(rule) for group in groups for rule in index.ingress.get(group, [])):
+        return NON_COMPLIANT
     return COMPLIANT
 
 
@@ -328,14 +377,7 @@ _REGION_NAME = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+$")
 def _service_principals(node: cdk.CfnResource) -> list[Any] | None:
     """The allowed principals of an endpoint service (its ``VPCEndpointServicePermissions`` in
     the same stack), or ``None`` when it has none."""
-    stack = cdk.Stack.of(node)
-    logical_id = stack.get_logical_id(node)
-    for construct in stack.node.find_all():
-        if isinstance(construct, ec2.CfnVPCEndpointServicePermissions) and stack.resolve(
-            construct.service_id
-        ) == {"Ref": logical_id}:
-            return _as_list(stack.resolve(construct.allowed_principals) or [])
-    return None
+    return _index(node).service_principals.get(cdk.Stack.of(node).get_logical_id(node))
 
 
 def endpoint_service_cross_region(node: cdk.CfnResource) -> RuleResult:
