@@ -56,10 +56,11 @@ format: $(VENV)/.installed
 test: setup
 	$(MAKE) --no-print-directory -j2 --output-sync=target lint pytest
 
-# Two workers, one test module per worker at a time (a module's fixtures are built once).
+# Two workers, one test module per worker at a time (a module's fixtures are built once),
+# slowest modules first (tests/conftest.py orders them) so both workers finish together.
 # Plain `pytest` runs serially, for debugging.
 pytest: setup
-	$(BIN)/python -m pytest -n 2 --dist loadfile $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n 2 --dist loadfile --no-loadscope-reorder $(PYTEST_ARGS)
 
 snapshot-update: setup
 	$(BIN)/python -m pytest --snapshot-update $(PYTEST_ARGS)

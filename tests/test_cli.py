@@ -14,7 +14,7 @@ from aws_cdk import aws_ec2 as ec2
 
 from ha_inference._internal.assembly import load_stacks
 from stacks.config import PLACEHOLDER_ACCOUNT
-from tests.support import ROOT
+from tests.support import MODEL_DATA, ROOT
 
 CDK = ROOT / "node_modules" / ".bin" / "cdk"
 
@@ -27,7 +27,8 @@ def test_cdk_synth_offline_without_credentials(tmp_path: Path) -> None:
     env["HOME"] = str(tmp_path)  # no ~/.aws, no cached credentials or CLI settings
     out = tmp_path / "cdk.out"
     # One Region keeps this end-to-end run short (the session fixture synthesizes all three),
-    # with the self-hosted model on so that every kind of construct is validated here.
+    # with the self-hosted and the imported model on so that every kind of construct the
+    # reference app can build is validated here.
     result = subprocess.run(
         [
             str(CDK),
@@ -39,6 +40,10 @@ def test_cdk_synth_offline_without_credentials(tmp_path: Path) -> None:
             'ha-inference:regions=["us-east-1"]',
             "-c",
             "ha-inference:require-all-destinations=false",
+            "-c",
+            f"ha-inference:self-hosted={json.dumps({'model-data': MODEL_DATA})}",
+            "-c",
+            "ha-inference:imported-model=s3://ha-inference-models-{region}/imported/",
         ],
         cwd=ROOT,
         env=env,
@@ -50,6 +55,10 @@ def test_cdk_synth_offline_without_credentials(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr[-4000:]
     stacks = load_stacks(out)
     assert [s.region for s in stacks] == ["us-east-1"]
+    (stack,) = stacks
+    kinds = {r["Type"] for r in stack.resources.values()}
+    assert {"AWS::SageMaker::Endpoint", "AWS::ElasticLoadBalancingV2::LoadBalancer"} <= kinds
+    assert any("ImportedModel" in name for name in stack.resources)
     assert {s.account for s in stacks} == {PLACEHOLDER_ACCOUNT}
     for stack in stacks:
         # Synthesized by the CLI: it sets version reporting, so CDK metadata is present.
