@@ -95,7 +95,7 @@ docs: setup
 	cdk synth --quiet -o cdk.out.docs -c '$(DOCS_CONTEXT)'
 	$(BIN)/python -m ha_inference.report cdk.out.docs --out docs
 	rm -rf docs/api
-	$(BIN)/pdoc ha_inference --no-show-source -o docs/api
+	$(BIN)/pdoc ha_inference --no-show-source --no-search -o docs/api
 
 bench: setup
 	$(BIN)/python bench/run.py

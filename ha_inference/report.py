@@ -37,7 +37,12 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
-from ha_inference._internal.assembly import StackArtifact, load_stacks
+from ha_inference._internal.assembly import (
+    StackArtifact,
+    load_stacks,
+    published_subnets,
+    stack_output_key,
+)
 
 DNS_TTL_SECONDS = 60
 """How long clients may keep resolving a load balancer's withdrawn AZ (the NLB record TTL)."""
@@ -140,41 +145,13 @@ def _subnet_zones(stack: StackArtifact) -> dict[str, str | None]:
 def _zones(refs: Any, subnets: dict[str, str | None]) -> tuple[str | None, ...]:
     if not isinstance(refs, list):
         return (None,)
-    return tuple(subnets.get(_subnet_key(ref) or "") for ref in refs)
-
-
-def _subnet_key(ref: Any) -> str | None:
-    """The key of a subnet reference in the zone map: a logical id (``Ref``), or another stack's
-    output (``Fn::GetStackOutput``, ``Fn::ImportValue``) resolved by :func:`external_subnets`."""
-    if not isinstance(ref, dict) or len(ref) != 1:
-        return None
-    ((function, argument),) = ref.items()
-    if function == "Ref" and isinstance(argument, str):
-        return argument
-    if function == "Fn::GetStackOutput" and isinstance(argument, dict):
-        return f"output:{argument.get('StackName')}/{argument.get('OutputName')}"
-    if function == "Fn::ImportValue" and isinstance(argument, str):
-        return f"export:{argument}"
-    return None
+    return tuple(subnets.get(stack_output_key(ref) or "") for ref in refs)
 
 
 def external_subnets(stacks: Sequence[StackArtifact]) -> dict[str, str | None]:
-    """The AZ of every subnet another stack can read from a stack's outputs: by
-    ``output:<stack>/<output>`` (``Fn::GetStackOutput``) and ``export:<name>``
-    (``Fn::ImportValue``)."""
-    found: dict[str, str | None] = {}
-    for stack in stacks:
-        zones = _subnet_zones(stack)
-        for name, output in (stack.template.get("Outputs") or {}).items():
-            value = output.get("Value") if isinstance(output, dict) else None
-            logical_id = value.get("Ref") if isinstance(value, dict) else None
-            if logical_id not in zones:
-                continue
-            found[f"output:{stack.name}/{name}"] = zones[logical_id]
-            export = output.get("Export", {}).get("Name")
-            if isinstance(export, str):
-                found[f"export:{export}"] = zones[logical_id]
-    return found
+    """The AZ of every subnet another stack can read from a stack's outputs
+    (:func:`~ha_inference._internal.assembly.published_subnets`, env-agnostic AZs included)."""
+    return published_subnets(stacks, _subnet_zones)
 
 
 def _tag(resource: dict[str, Any], key: str) -> str | None:

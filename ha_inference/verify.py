@@ -172,9 +172,15 @@ def _physical_subnets(deployed: Deployed, refs: Any) -> list[str | None]:
     return found
 
 
-def _expected_zones(stack: StackArtifact, refs: Any, aws: Aws) -> list[str]:
-    """The AZs a zonal resource must cover: the stack's, else those of its own subnets."""
-    return stack_zones(stack) or sorted({z for z in zones_of_subnets(stack, refs, aws) if z})
+def _expected_zones(
+    stack: StackArtifact, refs: Any, aws: Aws, others: Sequence[StackArtifact] = ()
+) -> list[str]:
+    """The AZs a zonal resource must cover: the stack's, else those of the subnets it names
+    (its own, or another stack's read through an output: a ``-CrossRegion`` stack's functions
+    run in its regional stack's subnets)."""
+    return stack_zones(stack) or sorted(
+        {z for z in zones_of_subnets(stack, refs, aws, others) if z}
+    )
 
 
 # --------------------------------------------------------------------------- checks
@@ -581,12 +587,26 @@ def check_functions(target: Target, aws: Aws) -> Iterator[Finding]:
             if not refs:
                 continue
             yield from guarded(
-                function_id, stack.name, _function_finding, stack, deployed, function_id, refs, aws
+                function_id,
+                stack.name,
+                _function_finding,
+                stack,
+                deployed,
+                function_id,
+                refs,
+                aws,
+                others=target.stacks,
             )
 
 
 def _function_finding(
-    stack: StackArtifact, deployed: Deployed, function_id: str, refs: Any, aws: Aws
+    stack: StackArtifact,
+    deployed: Deployed,
+    function_id: str,
+    refs: Any,
+    aws: Aws,
+    *,
+    others: Sequence[StackArtifact] = (),
 ) -> Finding:
     name = deployed.physical_id(function_id)
     if name is None:
@@ -613,7 +633,16 @@ def _function_finding(
         )
     subnets = (config.get("VpcConfig") or {}).get("SubnetIds") or []
     zones = sorted({z for z in (aws.subnet_zone(s) for s in subnets) if z})
-    expected = _expected_zones(stack, refs, aws)
+    expected = _expected_zones(stack, refs, aws, others)
+    if not expected:
+        return unknown(
+            name,
+            f"Active, subnets in {', '.join(zones) or 'no AZ'}; the AZs it should cover cannot "
+            "be told from the assembly (its subnets come from a stack outside it)",
+            "synthesize the stack that owns the subnets into the same assembly, or compare the "
+            "function's subnets with the VPC's AZs by hand",
+            stack=stack.name,
+        )
     lacking = [z for z in expected if z not in zones]
     if lacking:
         return failed(

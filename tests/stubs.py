@@ -207,7 +207,7 @@ def throttled(stubs: Stubs, service: str, method: str, times: int = 4) -> None:
 # --------------------------------------------------------------------------- the sample stack
 
 
-def _subnets() -> dict[str, Any]:
+def sample_subnets() -> dict[str, Any]:
     return {
         f"Subnet{zone[-1].upper()}": {
             "Type": "AWS::EC2::Subnet",
@@ -226,7 +226,7 @@ def sample_template() -> dict[str, Any]:
     invoke = ["bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream"]
     resources: dict[str, Any] = {
         "Vpc": {"Type": "AWS::EC2::VPC", "Properties": {"CidrBlock": "10.0.0.0/16"}},
-        **_subnets(),
+        **sample_subnets(),
         "S3Gateway": {
             "Type": "AWS::EC2::VPCEndpoint",
             "Properties": {"ServiceName": "com.amazonaws.us-east-1.s3", "VpcId": {"Ref": "Vpc"}},

@@ -106,6 +106,33 @@ def test_client_config_fits_the_time_left_and_turns_botocore_retries_off() -> No
     assert config.retries == {"mode": "standard", "total_max_attempts": 1}
 
 
+@settings(max_examples=200, deadline=None)
+@given(elapsed=st.floats(min_value=0.0, max_value=40.0))
+def test_a_started_call_ends_within_the_reserve(elapsed: float) -> None:
+    """Calls start only with at least MIN_CALL_SECONDS left, and each timeout is at least that
+    long, so connect plus read can pass the deadline by at most one MIN_CALL_SECONDS: within
+    the default reserve (2 s), which is therefore kept for answering. ClientCache rounds its
+    timeouts down to whole seconds, so it never gives more than ``timeouts`` does."""
+    clock = FakeClock()
+    deadline = Deadline(Context(30_000), clock=clock)
+    clients: list[Any] = []
+    cache = resilience.ClientCache(lambda config: clients.append(config) or config)
+    clock.sleep(elapsed)
+    left = deadline.remaining()
+    try:
+        deadline.check("Bedrock")
+    except DeadlineExceededError:
+        assert left < resilience.MIN_CALL_SECONDS
+        return
+    connect, read = deadline.timeouts(connect=3.0, read=30.0)
+    assert connect + read <= left + resilience.MIN_CALL_SECONDS + 1e-9
+    assert deadline.reserve > resilience.MIN_CALL_SECONDS
+    config = cache.get(deadline)
+    assert config.connect_timeout <= connect
+    assert config.read_timeout <= max(read, resilience.MIN_CALL_SECONDS)
+    assert config.connect_timeout + config.read_timeout <= left + resilience.MIN_CALL_SECONDS + 1e-9
+
+
 def test_retries_transient_failures_then_succeeds() -> None:
     clock = FakeClock()
     failures = [client_error("ThrottlingException", 429), ConnectTimeoutError(endpoint_url="u")]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import aws_cdk as cdk
@@ -919,3 +920,26 @@ def test_fails_when_autoshift_is_enabled_twice(scratch: ZonalStack) -> None:
     assert balancer.enable_zonal_autoshift(options) is balancer.zonal_autoshift
     with pytest.raises(ValueError, match=r"zonal autoshift is already enabled on Scratch/Case"):
         balancer.enable_zonal_autoshift(options)
+
+
+def test_is_a_connectable_that_aws_cdk_lib_can_read(tmp_path: Path) -> None:
+    """aws-cdk-lib reads ``connections`` through jsii when the balancer is passed as an
+    ``IConnectable``: a caller's ``connections.allow_to_default_port(balancer)`` opens 443 to
+    both the load balancer's and the endpoint's security groups."""
+    stack = ProviderStack(new_app(tmp_path), "Connectable", region="us-east-1")
+    balancer = _balancer(stack)
+    caller = ec2.SecurityGroup(stack, "Caller", vpc=stack.vpc, allow_all_outbound=False)
+    caller.connections.allow_to_default_port(balancer, "caller to the model")
+    template = Template.from_stack(stack).to_json()
+    egress = [
+        r["Properties"]
+        for r in resources(template, "AWS::EC2::SecurityGroupEgress").values()
+        if r["Properties"]["GroupId"]
+        == {"Fn::GetAtt": [stack.get_logical_id(caller.node.default_child), "GroupId"]}
+    ]
+    targets = {
+        stack.get_logical_id(g.node.default_child)
+        for g in (balancer.security_group, balancer.endpoint_security_group)
+    }
+    assert {e["DestinationSecurityGroupId"]["Fn::GetAtt"][0] for e in egress} == targets
+    assert {(e["FromPort"], e["ToPort"]) for e in egress} == {(443, 443)}

@@ -29,6 +29,7 @@ from tests.stubs import (
     findings,
     no_network,  # noqa: F401 - autouse fixture
     sample_stack,
+    sample_subnets,
     sample_template,
     target,
 )
@@ -408,6 +409,60 @@ def test_fails_when_a_function_misses_an_az(stubs: Stubs) -> None:
         Status.FAIL,
         "subnets in us-east-1a, us-east-1b, none in us-east-1c",
     )
+
+
+def _paths_stacks(outputs: bool = True) -> tuple[StackArtifact, StackArtifact]:
+    """A regional stack that publishes its subnets and a ``-CrossRegion`` stack whose function
+    runs in them, read through ``Fn::GetStackOutput`` (as the reference app's paths stacks)."""
+    published = {
+        f"Subnet{zone[-1].upper()}Out": {"Value": {"Ref": f"Subnet{zone[-1].upper()}"}}
+        for zone in ZONES
+    }
+    regional = sample_stack(
+        {"Resources": sample_subnets(), **({"Outputs": published} if outputs else {})}
+    )
+    function = {
+        "Type": "AWS::Lambda::Function",
+        "Properties": {
+            "VpcConfig": {
+                "SubnetIds": [
+                    {"Fn::GetStackOutput": {"StackName": STACK, "Region": REGION, "OutputName": o}}
+                    for o in published
+                ]
+            }
+        },
+    }
+    paths = sample_stack({"Resources": {"Failover": function}}, name=f"{STACK}-CrossRegion")
+    return regional, paths
+
+
+def _paths_deployed(stubs: Stubs) -> None:
+    stubs.stack({"SubnetA": ("AWS::EC2::Subnet", "subnet-a")})
+    stubs.stack(
+        {"Failover": ("AWS::Lambda::Function", "HaInference-Retrieval-1")},
+        name=f"{STACK}-CrossRegion",
+    )
+
+
+def test_a_function_in_another_stacks_subnets_must_cover_that_stacks_azs(stubs: Stubs) -> None:
+    """A -CrossRegion stack has no subnets of its own: the AZs its function must cover are
+    those of the regional stack's subnets it reads through outputs."""
+    _paths_deployed(stubs)
+    function(stubs, SUBNETS[:2])
+    finding = only(check("function-vpc", stubs, *_paths_stacks()))
+    assert (finding.status, finding.detail, finding.stack) == (
+        Status.FAIL,
+        "subnets in us-east-1a, us-east-1b, none in us-east-1c",
+        f"{STACK}-CrossRegion",
+    )
+
+
+def test_a_function_whose_subnets_cannot_be_traced_is_not_passed(stubs: Stubs) -> None:
+    _paths_deployed(stubs)
+    function(stubs, SUBNETS[:2])
+    finding = only(check("function-vpc", stubs, *_paths_stacks(outputs=False)))
+    assert finding.status is Status.UNKNOWN
+    assert "the AZs it should cover cannot be told from the assembly" in finding.detail
 
 
 def test_fails_when_a_function_is_not_active(stubs: Stubs) -> None:

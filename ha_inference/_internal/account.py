@@ -47,6 +47,8 @@ from ha_inference._internal.assembly import (
     UNKNOWN_REGION,
     StackArtifact,
     load_stacks,
+    published_subnets,
+    stack_output_key,
     subnet_zones,
 )
 
@@ -551,20 +553,22 @@ class Target:
         return self._deployed[stack.name]
 
 
-def zones_of_subnets(stack: StackArtifact, refs: Any, aws: Aws) -> list[str | None]:
-    """The AZ of each subnet a resource names: from the template for its own subnets, from
-    ``ec2:DescribeSubnets`` for a literal subnet id; ``None`` where neither tells."""
+def zones_of_subnets(
+    stack: StackArtifact, refs: Any, aws: Aws, others: Sequence[StackArtifact] = ()
+) -> list[str | None]:
+    """The AZ of each subnet a resource names: from the template for its own subnets, from the
+    publishing stack's template for a subnet read from one of ``others`` through an output
+    (``Fn::GetStackOutput``, ``Fn::ImportValue``), from ``ec2:DescribeSubnets`` for a literal
+    subnet id; ``None`` where none tells."""
     if not isinstance(refs, list):
         return [None]
-    own = subnet_zones(stack.template)
+    known: dict[str, str | None] = {**published_subnets(others), **subnet_zones(stack.template)}
     zones: list[str | None] = []
     for ref in refs:
-        if isinstance(ref, dict) and isinstance(ref.get("Ref"), str):
-            zones.append(own.get(ref["Ref"]))
-        elif isinstance(ref, str) and ref.startswith("subnet-"):
+        if isinstance(ref, str) and ref.startswith("subnet-"):
             zones.append(aws.subnet_zone(ref))
         else:
-            zones.append(None)
+            zones.append(known.get(stack_output_key(ref) or ""))
     return zones
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -246,4 +246,45 @@ def zones_of(template: dict[str, Any], subnet_refs: Any) -> list[str | None]:
     for ref in subnet_refs:
         logical_id = ref.get("Ref") if isinstance(ref, dict) else None
         found.append(zones.get(logical_id) if isinstance(logical_id, str) else None)
+    return found
+
+
+def stack_output_key(ref: Any) -> str | None:
+    """The key of a subnet reference: a logical id (``Ref``), or another stack's output
+    (``output:<stack>/<output>`` for ``Fn::GetStackOutput``, ``export:<name>`` for
+    ``Fn::ImportValue``) as :func:`published_subnets` maps them; ``None`` for anything else."""
+    if not isinstance(ref, dict) or len(ref) != 1:
+        return None
+    ((function, argument),) = ref.items()
+    if function == "Ref" and isinstance(argument, str):
+        return argument
+    if function == "Fn::GetStackOutput" and isinstance(argument, dict):
+        return f"output:{argument.get('StackName')}/{argument.get('OutputName')}"
+    if function == "Fn::ImportValue" and isinstance(argument, str):
+        return f"export:{argument}"
+    return None
+
+
+def published_subnets(
+    stacks: Sequence[StackArtifact],
+    zones_of_stack: Callable[[StackArtifact], Mapping[str, str | None]] = (
+        lambda stack: subnet_zones(stack.template)
+    ),
+) -> dict[str, str | None]:
+    """The AZ of every subnet a stack publishes in an output (``Value: {"Ref": subnet}``), by
+    ``output:<stack>/<output>`` and, when exported, ``export:<name>``: what another stack of the
+    assembly reads with ``Fn::GetStackOutput`` or ``Fn::ImportValue`` (a ``-CrossRegion``
+    stack's functions run in the regional stack's subnets this way)."""
+    found: dict[str, str | None] = {}
+    for stack in stacks:
+        zones = zones_of_stack(stack)
+        for name, output in (stack.template.get("Outputs") or {}).items():
+            value = output.get("Value") if isinstance(output, dict) else None
+            logical_id = value.get("Ref") if isinstance(value, dict) else None
+            if not isinstance(logical_id, str) or logical_id not in zones:
+                continue
+            found[f"output:{stack.name}/{name}"] = zones[logical_id]
+            export = output.get("Export", {}).get("Name")
+            if isinstance(export, str):
+                found[f"export:{export}"] = zones[logical_id]
     return found

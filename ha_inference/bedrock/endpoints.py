@@ -118,15 +118,13 @@ class BedrockVpcEndpoints(Construct):
             )
         if private_dns_enabled and len(existing) < len(self.endpoints):
             warn_private_dns_takes_over(self, vpc, sorted(set(self.endpoints) - set(existing)))
-        self.connections = ec2.Connections(
+        self._connections = ec2.Connections(
             security_groups=[
                 self.security_group,
                 *(g for e in existing.values() for g in e.connections.security_groups),
             ],
             default_port=ec2.Port.tcp(443),
         )
-        """Every endpoint's security group, default port 443: admit callers with
-        ``connections.allow_default_port_from(peer)``."""
         self._invoke_statement = iam.PolicyStatement(
             principals=[iam.AnyPrincipal()],
             actions=list(INVOKE_ACTIONS),
@@ -172,6 +170,13 @@ class BedrockVpcEndpoints(Construct):
             "BedrockVpcEndpoints has no invoke targets, so its endpoint policies would allow "
             "nothing; pass invoke_targets=[profile] or call allow_invoke(profile)"
         ]
+
+    @property
+    def connections(self) -> ec2.Connections:
+        """Every endpoint's security group, default port 443: admit callers with
+        ``connections.allow_default_port_from(peer)``. A property, so that aws-cdk-lib can read
+        it through jsii when the endpoints are passed as an ``IConnectable``."""
+        return self._connections
 
     @property
     def invoke_resource_arns(self) -> tuple[str, ...]:

@@ -127,7 +127,11 @@ class Deadline:
         return left
 
     def timeouts(self, *, connect: float, read: float) -> tuple[float, float]:
-        """``(connect, read)`` timeouts that fit in the time left (at least 1 s each)."""
+        """``(connect, read)`` timeouts that fit in the time left, at least
+        :data:`MIN_CALL_SECONDS` each. With less than ``connect + MIN_CALL_SECONDS`` left the
+        pair can exceed the time left by at most one :data:`MIN_CALL_SECONDS` (calls start only
+        with that much left), which the reserve (2 s by default) absorbs: a started call ends
+        before the reserve is used up."""
         left = max(MIN_CALL_SECONDS, self.remaining())
         connect_timeout = max(MIN_CALL_SECONDS, min(connect, left))
         read_timeout = max(MIN_CALL_SECONDS, min(read, left - connect_timeout))
@@ -158,10 +162,10 @@ class ClientCache:
 
     ``factory(config)`` builds a client (``boto3.client("bedrock-runtime", config=config, ...)``).
     :meth:`get` asks the deadline for ``(connect, read)`` timeouts, rounds them down to whole
-    seconds (so a call never gets more time than is left) and returns the client built for that
-    pair, building it on first use. While the invocation has plenty of time that is always the
-    same client; near the deadline a few shorter ones appear, and the least recently used beyond
-    ``size`` are dropped. Thread-safe.
+    seconds (never more than :meth:`Deadline.timeouts` gives, whose bound it keeps) and returns
+    the client built for that pair, building it on first use. While the invocation has plenty
+    of time that is always the same client; near the deadline a few shorter ones appear, and the
+    least recently used beyond ``size`` are dropped. Thread-safe.
     """
 
     def __init__(

@@ -297,7 +297,7 @@ class MultiAzSageMakerEndpoint(Construct):
             internet=allow_internet_https,
             log_key=log_encryption_key,
         )
-        self.connections = ec2.Connections(security_groups=[self.security_group])
+        self._connections = ec2.Connections(security_groups=[self.security_group])
         self.volume_key = self._volume_key(name, nvme=nvme, given=volume_key)
         self.role = self._create_role(
             name,
@@ -584,6 +584,13 @@ class MultiAzSageMakerEndpoint(Construct):
             predefined_metric=appscaling.PredefinedMetric.SAGEMAKER_VARIANT_INVOCATIONS_PER_INSTANCE,
         )
         return scalable_target
+
+    @property
+    def connections(self) -> ec2.Connections:
+        """The model's security group (the instances' network interfaces in ``vpc``). A
+        property, so that aws-cdk-lib can read it through jsii when the endpoint is passed as an
+        ``IConnectable``."""
+        return self._connections
 
     def grant_invoke(self, grantee: iam.IGrantable) -> iam.Grant:
         """Lets ``grantee`` invoke this endpoint (also with response streaming), and only it."""

@@ -353,13 +353,10 @@ class SageMakerRuntimeLoadBalancer(Construct):
                 "it holds no data and is recreated by a deploy. deletion_protection=True turns "
                 "it on for stacks whose removal goes through a change process.",
             )
-        self.connections = ec2.Connections(
+        self._connections = ec2.Connections(
             security_groups=[self.security_group, self.endpoint_security_group],
             default_port=ec2.Port.tcp(HTTPS),
         )
-        """The load balancer's and the interface endpoint's security groups, default port 443:
-        ``connections.allow_default_port_from(peer)`` admits a caller on whichever path its
-        DNS resolves to (inside ``vpc`` the runtime hostname names the endpoint's interfaces)."""
 
         self.target_group = elbv2.NetworkTargetGroup(
             self,
@@ -497,6 +494,15 @@ class SageMakerRuntimeLoadBalancer(Construct):
             period=cdk.Duration.minutes(1),
             label=availability_zone,
         )
+
+    @property
+    def connections(self) -> ec2.Connections:
+        """The load balancer's and the interface endpoint's security groups, default port 443:
+        ``connections.allow_default_port_from(peer)`` admits a caller on whichever path its
+        DNS resolves to (inside ``vpc`` the runtime hostname names the endpoint's interfaces).
+        A property, so that aws-cdk-lib can read it through jsii when the balancer is passed as
+        an ``IConnectable`` (``fn.connections.allow_to_default_port(balancer)``)."""
+        return self._connections
 
     @property
     def runtime_hostname(self) -> str:
