@@ -59,9 +59,6 @@ Environment (read once, at the first invocation): ``MODEL_ID``, ``EMBEDDING_MODE
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 import logging
 import math
 import os
@@ -72,11 +69,12 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 try:  # ha_inference.functions.retrieval (library, tests) or top-level (Lambda)
-    from . import aoss, embeddings, resilience, settings, vector_index
+    from . import aoss, embeddings, proxy, resilience, settings, vector_index
     from . import store as vector_store
 except ImportError:  # pragma: no cover - the Lambda runtime path
     import aoss  # type: ignore[no-redef,import-not-found]
     import embeddings  # type: ignore[no-redef,import-not-found]
+    import proxy  # type: ignore[no-redef,import-not-found]
     import resilience  # type: ignore[no-redef,import-not-found]
     import settings  # type: ignore[no-redef,import-not-found]
     import store as vector_store  # type: ignore[no-redef,import-not-found]
@@ -145,14 +143,6 @@ class Settings:
         )
 
 
-class BadRequestError(Exception):
-    """The caller's input is unusable; ``field`` names what to fix."""
-
-    def __init__(self, message: str, field: str) -> None:
-        super().__init__(message)
-        self.field = field
-
-
 class DependencyError(Exception):
     """A dependency failed; ``status`` is 502 (refused, malformed) or 503 (unavailable)."""
 
@@ -210,16 +200,16 @@ class Retriever:
                 answer = Answer(NO_PASSAGES_ANSWER, NO_PASSAGES)
             else:
                 answer = self._step(BEDROCK, lambda: self.converse(question, passages, deadline))
-        except BadRequestError as err:
-            return respond(400, {"error": str(err), "field": err.field, "requestId": rid})
+        except proxy.BadRequestError as err:
+            return proxy.respond(400, {"error": str(err), "field": err.field, "requestId": rid})
         except DependencyError as err:
             body: dict[str, Any] = {"error": str(err), "dependency": err.dependency}
             if err.status == 503:
                 body["retryable"] = True
-            return respond(err.status, {**body, "requestId": rid})
+            return proxy.respond(err.status, {**body, "requestId": rid})
         except Exception:
             LOGGER.exception("unexpected failure (request %s)", rid)
-            return respond(500, {"error": "internal error", "requestId": rid})
+            return proxy.respond(500, {"error": "internal error", "requestId": rid})
         complete = answer.stop_reason in COMPLETE_STOP_REASONS | {NO_PASSAGES}
         grounded = answer.stop_reason not in BLOCKED_STOP_REASONS
         LOGGER.info(
@@ -228,7 +218,7 @@ class Retriever:
             len(passages),
             answer.stop_reason,
         )
-        return respond(
+        return proxy.respond(
             200,
             {
                 "answer": answer.text,
@@ -369,72 +359,25 @@ def parse_converse(response: Any) -> Answer:
 
 def parse_question(event: Any, max_chars: int) -> str:
     """The question of a direct or proxy (API Gateway, function URL, ALB) event."""
-    if not isinstance(event, dict):
-        raise BadRequestError(
-            f'the event must be a JSON object like {{"question": "..."}}, got '
-            f"{type(event).__name__}",
-            "body",
-        )
-    payload: Any = event
+    payload: Any = proxy.event_object(event, "question")
     if "question" not in event and "body" in event:
-        payload = _parse_body(event, max_body_bytes=max_chars * 12 + 4096)
+        payload = proxy.json_body(event, field="question", max_body_bytes=max_chars * 12 + 4096)
     if "question" not in payload or payload["question"] is None:
-        raise BadRequestError('question is required; send {"question": "..."}', "question")
+        raise proxy.BadRequestError('question is required; send {"question": "..."}', "question")
     question = payload["question"]
     if not isinstance(question, str):
-        raise BadRequestError(
+        raise proxy.BadRequestError(
             f"question must be a string, got {type(question).__name__}", "question"
         )
     if not question.strip():
-        raise BadRequestError("question must not be empty", "question")
+        raise proxy.BadRequestError("question must not be empty", "question")
     if len(question) > max_chars:
-        raise BadRequestError(
+        raise proxy.BadRequestError(
             f"question is {len(question)} characters long, over the limit of {max_chars}; "
             "shorten it",
             "question",
         )
     return question.strip()
-
-
-def _parse_body(event: Mapping[str, Any], *, max_body_bytes: int) -> dict[str, Any]:
-    body = event["body"]
-    if body is None or body == "":
-        raise BadRequestError('question is required; send {"question": "..."}', "question")
-    if not isinstance(body, str):
-        raise BadRequestError("body must be a JSON string", "body")
-    if event.get("isBase64Encoded"):
-        try:
-            body = base64.b64decode(body, validate=True).decode("utf-8")
-        except (binascii.Error, UnicodeDecodeError):
-            raise BadRequestError("body is marked base64 but does not decode", "body") from None
-    size = len(body.encode("utf-8", "surrogatepass"))
-    if size > max_body_bytes:
-        raise BadRequestError(
-            f"body is {size} bytes, over the limit of {max_body_bytes}; send only the question",
-            "body",
-        )
-    try:
-        payload = json.loads(body)
-    except RecursionError:
-        raise BadRequestError("body is nested too deeply to be a question", "body") from None
-    except ValueError as err:
-        raise BadRequestError(
-            f'body must be a JSON object like {{"question": "..."}}: {err}', "body"
-        ) from None
-    if not isinstance(payload, dict):
-        raise BadRequestError(
-            f'body must be a JSON object like {{"question": "..."}}, got {type(payload).__name__}',
-            "body",
-        )
-    return payload
-
-
-def respond(status: int, body: Mapping[str, Any]) -> dict[str, Any]:
-    return {
-        "statusCode": status,
-        "headers": {"Content-Type": "application/json"},
-        "body": json.dumps(body),
-    }
 
 
 _retriever: Retriever | settings.ConfigError | None = None
@@ -451,7 +394,7 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
         _retriever, lambda: Retriever(Settings.from_environment(os.environ))
     )
     if isinstance(_retriever, settings.ConfigError):
-        return respond(
+        return proxy.respond(
             500,
             {
                 "error": settings.misconfigured(_retriever),

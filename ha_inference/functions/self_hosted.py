@@ -43,8 +43,6 @@ interface endpoint), ``MAX_ATTEMPT_SECONDS`` (60: longest wait for one Region's 
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 import logging
 import os
@@ -54,9 +52,10 @@ from dataclasses import dataclass
 from typing import Any
 
 try:  # ha_inference.functions.self_hosted (library, tests) or top-level (Lambda)
-    from . import failover, resilience, settings
+    from . import failover, proxy, resilience, settings
 except ImportError:  # pragma: no cover - the Lambda runtime path
     import failover  # type: ignore[no-redef,import-not-found]
+    import proxy  # type: ignore[no-redef,import-not-found]
     import resilience  # type: ignore[no-redef,import-not-found]
     import settings  # type: ignore[no-redef,import-not-found]
 
@@ -107,14 +106,6 @@ class Settings:
         )
 
 
-class BadRequestError(Exception):
-    """The caller's input is unusable; ``field`` names what to fix."""
-
-    def __init__(self, message: str, field: str) -> None:
-        super().__init__(message)
-        self.field = field
-
-
 @dataclass(frozen=True)
 class Request:
     inputs: str
@@ -163,7 +154,7 @@ class SelfHosted:
             return self._serve(event, deadline, rid)
         except Exception:
             LOGGER.exception("unexpected failure (request %s)", rid)
-            return respond(500, {"error": "internal error", "requestId": rid})
+            return proxy.respond(500, {"error": "internal error", "requestId": rid})
 
     def _serve(self, event: Any, deadline: resilience.Deadline, rid: str) -> dict[str, Any]:
         try:
@@ -171,10 +162,10 @@ class SelfHosted:
                 event, self.config.max_input_chars, self.config.max_parameters_bytes
             )
             served = self.invoker.invoke(request.payload(), deadline)
-        except BadRequestError as err:
-            return respond(400, {"error": str(err), "field": err.field, "requestId": rid})
+        except proxy.BadRequestError as err:
+            return proxy.respond(400, {"error": str(err), "field": err.field, "requestId": rid})
         except failover.RefusedError as err:
-            return respond(
+            return proxy.respond(
                 502,
                 {
                     "error": f"the model in {err.region} refused the request "
@@ -186,7 +177,7 @@ class SelfHosted:
             )
         except failover.UnavailableError as err:
             LOGGER.warning("no Region answered: %s", err)
-            return respond(
+            return proxy.respond(
                 503,
                 {
                     "error": f"{err}; retry later",
@@ -199,7 +190,7 @@ class SelfHosted:
         try:
             answer, output = parse_answer(served.body)
         except UndecodableAnswerError as err:
-            return respond(
+            return proxy.respond(
                 502,
                 {
                     "error": f"the model in {served.region} {err}",
@@ -214,7 +205,7 @@ class SelfHosted:
             len(served.attempts),
             " (failed over)" if served.failed_over else "",
         )
-        return respond(
+        return proxy.respond(
             200,
             {
                 "answer": answer,
@@ -248,77 +239,38 @@ def parse_answer(body: bytes) -> tuple[str | None, Any]:
 
 def parse_request(event: Any, max_chars: int, max_parameters_bytes: int) -> Request:
     """The inputs and parameters of a direct or proxy (API Gateway, function URL, ALB) event."""
-    if not isinstance(event, dict):
-        raise BadRequestError(
-            f'the event must be a JSON object like {{"inputs": "..."}}, got {type(event).__name__}',
-            "body",
-        )
-    payload: Any = event
+    payload: Any = proxy.event_object(event, "inputs")
     if "inputs" not in event and "prompt" not in event and "body" in event:
-        payload = _parse_body(event, max_body_bytes=max_chars * 12 + max_parameters_bytes + 4096)
+        payload = proxy.json_body(
+            event, field="inputs", max_body_bytes=max_chars * 12 + max_parameters_bytes + 4096
+        )
     inputs = payload.get("inputs", payload.get("prompt"))
     if inputs is None:
-        raise BadRequestError('inputs is required; send {"inputs": "..."}', "inputs")
+        raise proxy.BadRequestError('inputs is required; send {"inputs": "..."}', "inputs")
     if not isinstance(inputs, str):
-        raise BadRequestError(f"inputs must be a string, got {type(inputs).__name__}", "inputs")
+        raise proxy.BadRequestError(
+            f"inputs must be a string, got {type(inputs).__name__}", "inputs"
+        )
     if not inputs.strip():
-        raise BadRequestError("inputs must not be empty", "inputs")
+        raise proxy.BadRequestError("inputs must not be empty", "inputs")
     if len(inputs) > max_chars:
-        raise BadRequestError(
+        raise proxy.BadRequestError(
             f"inputs is {len(inputs)} characters long, over the limit of {max_chars}; shorten it",
             "inputs",
         )
     parameters = payload.get("parameters")
     if parameters is not None:
         if not isinstance(parameters, dict):
-            raise BadRequestError(
+            raise proxy.BadRequestError(
                 f"parameters must be an object, got {type(parameters).__name__}", "parameters"
             )
         size = len(json.dumps(parameters).encode("utf-8"))
         if size > max_parameters_bytes:
-            raise BadRequestError(
+            raise proxy.BadRequestError(
                 f"parameters is {size} bytes, over the limit of {max_parameters_bytes}",
                 "parameters",
             )
     return Request(inputs, parameters)
-
-
-def _parse_body(event: Mapping[str, Any], *, max_body_bytes: int) -> dict[str, Any]:
-    body = event["body"]
-    if body is None or body == "":
-        raise BadRequestError('inputs is required; send {"inputs": "..."}', "inputs")
-    if not isinstance(body, str):
-        raise BadRequestError("body must be a JSON string", "body")
-    if event.get("isBase64Encoded"):
-        try:
-            body = base64.b64decode(body, validate=True).decode("utf-8")
-        except (binascii.Error, UnicodeDecodeError):
-            raise BadRequestError("body is marked base64 but does not decode", "body") from None
-    size = len(body.encode("utf-8", "surrogatepass"))
-    if size > max_body_bytes:
-        raise BadRequestError(f"body is {size} bytes, over the limit of {max_body_bytes}", "body")
-    try:
-        payload = json.loads(body)
-    except RecursionError:
-        raise BadRequestError("body is nested too deeply", "body") from None
-    except ValueError as err:
-        raise BadRequestError(
-            f'body must be a JSON object like {{"inputs": "..."}}: {err}', "body"
-        ) from None
-    if not isinstance(payload, dict):
-        raise BadRequestError(
-            f'body must be a JSON object like {{"inputs": "..."}}, got {type(payload).__name__}',
-            "body",
-        )
-    return payload
-
-
-def respond(status: int, body: Mapping[str, Any]) -> dict[str, Any]:
-    return {
-        "statusCode": status,
-        "headers": {"Content-Type": "application/json"},
-        "body": json.dumps(body),
-    }
 
 
 _self_hosted: SelfHosted | settings.ConfigError | None = None
@@ -336,7 +288,7 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
         _self_hosted, lambda: SelfHosted(Settings.from_environment(os.environ))
     )
     if isinstance(_self_hosted, settings.ConfigError):
-        return respond(
+        return proxy.respond(
             500,
             {
                 "error": settings.misconfigured(_self_hosted),
