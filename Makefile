@@ -56,8 +56,9 @@ format: $(VENV)/.installed
 test: setup
 	$(MAKE) --no-print-directory -j2 --output-sync=target lint pytest
 
-# Two workers, one test module per worker at a time (a module's fixtures are built once),
-# slowest modules first (tests/conftest.py orders them) so both workers finish together.
+# Two workers, one test module per worker at a time (a module's fixtures are built once; the
+# modules that read the reference app are one unit, so it is synthesized once), slowest modules
+# first so both workers finish together (tests/conftest.py does both).
 # Plain `pytest` runs serially, for debugging.
 pytest: setup
 	$(BIN)/python -m pytest -n 2 --dist loadfile --no-loadscope-reorder $(PYTEST_ARGS)
