@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import importlib
 import io
 import json
-import sys
 import urllib.error
 from collections.abc import Iterator
 from email.message import Message
@@ -416,20 +414,3 @@ def test_every_request_ends_in_one_result_or_one_clean_error(
             "Data": {"IndexName": "passages"},
         }
     assert clock.now <= seconds - create_index.RESERVE_SECONDS + 1.0  # two requests of 0.5 s
-
-
-def test_module_imports_as_the_lambda_runtime_does(monkeypatch: pytest.MonkeyPatch) -> None:
-    """In Lambda the asset folder is on sys.path and the handler module is top-level."""
-    folder = Path(create_index.__file__).parent
-    siblings = ("create_index", "aoss", "resilience", "settings", "vector_index")
-    monkeypatch.syspath_prepend(str(folder))
-    for name in siblings:
-        monkeypatch.delitem(sys.modules, name, raising=False)
-    try:
-        top_level = importlib.import_module("create_index")
-        assert top_level.__file__ == create_index.__file__
-        assert top_level.vector_index is sys.modules["vector_index"]
-        assert top_level.on_event.__module__ == "create_index"
-    finally:
-        for name in siblings:
-            sys.modules.pop(name, None)

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import importlib
 import io
 import json
 import logging
 import random
-import sys
 import time
 import urllib.error
 from collections.abc import Iterator
@@ -421,29 +419,6 @@ def test_a_missing_setting_is_reported_and_logged_once(
         )
         assert (result["indexed"], result["failed"], result["retryable"]) == (0, [], False)
     assert len([r for r in caplog.records if "misconfigured" in r.getMessage()]) == 1
-
-
-def test_module_imports_as_the_lambda_runtime_does(monkeypatch: pytest.MonkeyPatch) -> None:
-    folder = Path(ingestion.__file__).parent
-    siblings = (
-        "ingestion",
-        "aoss",
-        "embeddings",
-        "resilience",
-        "settings",
-        "store",
-        "vector_index",
-    )
-    monkeypatch.syspath_prepend(str(folder))
-    for name in siblings:
-        monkeypatch.delitem(sys.modules, name, raising=False)
-    try:
-        top_level = importlib.import_module("ingestion")
-        assert top_level.__file__ == ingestion.__file__
-        assert top_level.vector_store is sys.modules["store"]
-    finally:
-        for name in siblings:
-            sys.modules.pop(name, None)
 
 
 # --- any batch, any faults -------------------------------------------------------------------

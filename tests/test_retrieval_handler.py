@@ -9,13 +9,11 @@ they say what a caller would see.
 from __future__ import annotations
 
 import base64
-import importlib
 import io
 import json
 import logging
 import random
 import re
-import sys
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -725,28 +723,3 @@ def test_lambda_entry_point_reads_settings_once(fn: Lambda) -> None:
     fn.setenv(TOP_K="9")
     fn.invoke({})
     assert index._retriever is first and first.config.top_k == 3
-
-
-def test_module_imports_as_the_lambda_runtime_does(monkeypatch: pytest.MonkeyPatch) -> None:
-    """In Lambda the asset folder is on sys.path and the handler module is top-level."""
-    folder = Path(index.__file__).parent
-    siblings = (
-        "retrieval",
-        "aoss",
-        "embeddings",
-        "resilience",
-        "settings",
-        "store",
-        "vector_index",
-    )
-    monkeypatch.syspath_prepend(str(folder))
-    for name in siblings:
-        monkeypatch.delitem(sys.modules, name, raising=False)
-    try:
-        top_level = importlib.import_module("retrieval")
-        assert top_level.__file__ == index.__file__
-        assert top_level.aoss is sys.modules["aoss"]
-        assert top_level.vector_index is sys.modules["vector_index"]
-    finally:
-        for name in siblings:
-            sys.modules.pop(name, None)

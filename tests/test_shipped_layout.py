@@ -3,6 +3,7 @@ level of the asset, with only the standard library and the runtime's boto3/botoc
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 
@@ -11,7 +12,8 @@ from ha_inference.compute.shipped import FUNCTIONS_DIR
 MODULES = sorted(p.stem for p in FUNCTIONS_DIR.glob("*.py") if p.stem != "__init__")
 
 # Imports each module the way the runtime does (the asset root on sys.path, no package), then
-# lists what got loaded that the runtime does not have.
+# lists what got loaded that the runtime does not have, and any sibling a module holds that is
+# not the top-level module (``from . import x`` must fall back to ``import x``).
 PROBE = """
 import importlib, json, sys
 sys.path.insert(0, sys.argv[1])
@@ -21,7 +23,15 @@ foreign = sorted(
     m for m in sys.modules
     if m.split(".")[0] in {"ha_inference", "aws_cdk", "constructs", "jsii", "cdk_nag", "typeguard"}
 )
-print(json.dumps(foreign))
+# Each sibling a module uses is the top-level module of the asset, not a package copy.
+siblings = sorted(
+    f"{name}.{attr}"
+    for name in sys.argv[2:]
+    for attr, value in vars(sys.modules[name]).items()
+    if type(value) is type(sys) and value.__name__ in sys.argv[2:]
+    and sys.modules[value.__name__] is not value
+)
+print(json.dumps({"foreign": foreign, "stray siblings": siblings}))
 """
 
 
@@ -35,4 +45,4 @@ def test_every_module_imports_at_the_top_level_with_the_runtime_libraries_only()
         check=False,
     )
     assert result.returncode == 0, result.stderr[-2000:]
-    assert result.stdout.strip() == "[]"
+    assert json.loads(result.stdout) == {"foreign": [], "stray siblings": []}
