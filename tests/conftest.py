@@ -73,7 +73,8 @@ _PARAMETERS = re.compile(r"^def \w+\(([^)]*)\)", re.MULTILINE)
 
 def reference_readers(folder: Path = Path(__file__).parent) -> frozenset[str]:
     """The test files (as pytest-xdist names them) with a test or fixture that takes the
-    session's ``reference`` fixture."""
+    session's ``reference`` fixture as a parameter. A file that reaches it another way
+    (``request.getfixturevalue``) is missed, which costs one more synthesis, never a result."""
     return frozenset(
         f"{folder.name}/{path.name}"
         for path in sorted(folder.glob("test_*.py"))
