@@ -6,6 +6,7 @@ NIST 800-53 rev. 5 packs run on every synth; an unacknowledged error-level findi
 """
 
 import os
+from typing import Any
 
 import aws_cdk as cdk
 from cdk_nag import AwsSolutionsChecks, NIST80053R5Checks
@@ -13,8 +14,11 @@ from cdk_nag import AwsSolutionsChecks, NIST80053R5Checks
 from stacks import build_reference_app
 
 
-def create_app() -> cdk.App:
-    app = cdk.App()
+def create_app(**props: Any) -> cdk.App:
+    """The app with both packs registered. ``props`` go to ``cdk.App``: the CLI passes context
+    and the output folder through the environment instead, which only the jsii Node.js process
+    reads, and that process keeps the environment it started with."""
+    app = cdk.App(**props)
     build_reference_app(app, default_account=os.environ.get("CDK_DEFAULT_ACCOUNT"))
     cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app), NIST80053R5Checks(app))
     return app

@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import aws_cdk as cdk
 import pytest
 from aws_cdk import aws_ec2 as ec2
 
@@ -19,12 +20,27 @@ from tests.support import MODEL_DATA, ROOT
 CDK = ROOT / "node_modules" / ".bin" / "cdk"
 
 
+def jsii_package_cache() -> str:
+    """Where jsii keeps unpacked packages for this user: JSII_RUNTIME_PACKAGE_CACHE_ROOT, else
+    jsii's own default for the platform (its runtime's ``defaultCacheRoot``)."""
+    if root := os.environ.get("JSII_RUNTIME_PACKAGE_CACHE_ROOT"):
+        return root
+    if sys.platform == "darwin":
+        return str(Path.home() / "Library" / "Caches" / "com.amazonaws.jsii" / "package-cache")
+    if sys.platform == "win32" and (local := os.environ.get("LOCALAPPDATA")):
+        return str(Path(local) / "AWS" / "jsii" / "package-cache")
+    return str(Path.home() / ".cache" / "aws" / "jsii" / "package-cache")
+
+
 @pytest.mark.cli
 def test_cdk_synth_offline_without_credentials(tmp_path: Path) -> None:
     assert CDK.exists(), "the pinned CDK CLI is missing: run 'make setup' (make test does it)"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "CDK_"))}
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
     env["HOME"] = str(tmp_path)  # no ~/.aws, no cached credentials or CLI settings
+    # ...but the jsii package cache stays where it was: without it, jsii unpacks aws-cdk-lib
+    # (213 MB) into the empty home first, which took 9 of this test's 20 seconds.
+    env["JSII_RUNTIME_PACKAGE_CACHE_ROOT"] = jsii_package_cache()
     out = tmp_path / "cdk.out"
     # One Region keeps this end-to-end run short (the session fixture synthesizes all three),
     # with the self-hosted and the imported model on so that every kind of construct the
@@ -76,16 +92,23 @@ def test_app_registers_cdk_nag_so_findings_fail_synth(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """app.py's plugin is live: a non-compliant construct added to its app stops synth."""
-    monkeypatch.setenv("CDK_OUTDIR", str(tmp_path / "cdk.out"))
-    monkeypatch.delenv("CDK_DEFAULT_ACCOUNT", raising=False)
-    # One Region, as the CLI would pass it, keeps the synth short.
-    monkeypatch.setenv(
-        "CDK_CONTEXT_JSON",
-        json.dumps(
-            {"ha-inference:regions": ["us-east-1"], "ha-inference:require-all-destinations": False}
-        ),
+    monkeypatch.delenv("CDK_DEFAULT_ACCOUNT", raising=False)  # app.py reads it in Python
+    # Settings go in as App props: CDK_CONTEXT_JSON or CDK_OUTDIR set here would never reach
+    # the jsii Node.js process (it keeps the environment it started with), so the app would
+    # silently build the default three Regions into a temporary folder.
+    app = runpy.run_path(str(ROOT / "app.py"), run_name="reference_app")["create_app"](
+        outdir=str(tmp_path / "cdk.out"),
+        context={
+            "ha-inference:regions": ["us-east-1"],
+            "ha-inference:require-all-destinations": False,
+        },
+        # The cdk-nag packs are validation plugins of their own and run either way; aws-cdk-lib's
+        # CloudFormation validation is not what this test is about (the CLI synth runs it).
+        builtin_cloud_formation_validation=False,
     )
-    app = runpy.run_path(str(ROOT / "app.py"), run_name="reference_app")["create_app"]()
+    assert [child.node.id for child in app.node.children if isinstance(child, cdk.Stack)] == [
+        "HaInference-us-east-1"
+    ]
     stack = app.node.find_child("HaInference-us-east-1")
     group = ec2.SecurityGroup(stack, "OpenGroup", vpc=stack.network.vpc)
     group.add_ingress_rule(ec2.Peer.any_ipv4(), ec2.Port.tcp(443))
