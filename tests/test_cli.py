@@ -37,10 +37,16 @@ def test_cdk_synth_offline_without_credentials(tmp_path: Path) -> None:
     assert CDK.exists(), "the pinned CDK CLI is missing: run 'make setup' (make test does it)"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "CDK_"))}
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    env["CDK_DISABLE_CLI_TELEMETRY"] = "true"  # as the Makefile sets it: offline, nothing sent
     env["HOME"] = str(tmp_path)  # no ~/.aws, no cached credentials or CLI settings
     # ...but the jsii package cache stays where it was: without it, jsii unpacks aws-cdk-lib
     # (213 MB) into the empty home first, which took 9 of this test's 20 seconds.
     env["JSII_RUNTIME_PACKAGE_CACHE_ROOT"] = jsii_package_cache()
+    # app.py leaves without the interpreter's teardown; jsii's exit hook must still have run,
+    # and it removes the temporary folder jsii unpacks its runtime into.
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    env["TMPDIR"] = str(scratch)
     out = tmp_path / "cdk.out"
     # One Region keeps this end-to-end run short (the session fixture synthesizes all three),
     # with the self-hosted and the imported model on so that every kind of construct the
@@ -69,6 +75,7 @@ def test_cdk_synth_offline_without_credentials(tmp_path: Path) -> None:
         check=False,
     )
     assert result.returncode == 0, result.stderr[-4000:]
+    assert [p.name for p in scratch.iterdir()] == []
     stacks = load_stacks(out)
     assert [s.region for s in stacks] == ["us-east-1"]
     (stack,) = stacks
