@@ -59,9 +59,13 @@ test: setup
 # Two workers, one test module per worker at a time (a module's fixtures are built once; the
 # modules that read the reference app are one unit, so it is synthesized once), slowest modules
 # first so both workers finish together (tests/conftest.py does both).
+# Bytecode is written even where PYTHONDONTWRITEBYTECODE is set, and compiled once before the
+# workers start: otherwise each worker compiles every module of the library and rewrites every
+# test module again, on every run.
 # Plain `pytest` runs serially, for debugging.
 pytest: setup
-	$(BIN)/python -m pytest -n 2 --dist loadfile --no-loadscope-reorder $(PYTEST_ARGS)
+	env -u PYTHONDONTWRITEBYTECODE $(BIN)/python -m compileall -q -j 2 ha_inference stacks tests
+	env -u PYTHONDONTWRITEBYTECODE $(BIN)/python -m pytest -n 2 --dist loadfile --no-loadscope-reorder $(PYTEST_ARGS)
 
 snapshot-update: setup
 	$(BIN)/python -m pytest --snapshot-update $(PYTEST_ARGS)

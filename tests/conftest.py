@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import atexit
 import os
 import re
 import sys
@@ -12,10 +13,17 @@ _VENV_BIN = Path(sys.executable).parent
 if (_VENV_BIN / "node").exists():
     os.environ["PATH"] = f"{_VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}"
 
+from typing import TYPE_CHECKING  # noqa: E402
+
 import pytest  # noqa: E402
 from syrupy.assertion import SnapshotAssertion  # noqa: E402
 
-from tests.support import SELF_HOSTED, Synth, TemplateSnapshotExtension, synth_reference  # noqa: E402
+if TYPE_CHECKING:
+    from tests.support import Synth
+
+# tests.support (and with it aws-cdk-lib and a jsii Node.js process) is imported where a fixture
+# needs it, not here: the pytest-xdist controller process loads this file too and never runs a
+# test, and starting and stopping aws-cdk-lib there cost it about 2.5 s of CPU on every run.
 
 
 @pytest.fixture(scope="session")
@@ -26,6 +34,8 @@ def reference(tmp_path_factory: pytest.TempPathFactory) -> Synth:
     aws-cdk-lib's built-in CloudFormation validation runs in tests/test_cli.py, on the real
     CLI's synth, and not here (it costs seconds per synth).
     """
+    from tests.support import SELF_HOSTED, synth_reference  # noqa: PLC0415 (see the imports)
+
     return synth_reference(tmp_path_factory.mktemp("reference"), SELF_HOSTED)
 
 
@@ -37,6 +47,8 @@ def outdir(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def template_snapshot(snapshot: SnapshotAssertion) -> SnapshotAssertion:
+    from tests.support import TemplateSnapshotExtension  # noqa: PLC0415 (see the imports)
+
     return snapshot.use_extension(TemplateSnapshotExtension)
 
 
@@ -102,3 +114,23 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
             return REFERENCE_UNIT if module in readers else module
 
     return OneReferenceSynth(config, log)
+
+
+def _leave_without_teardown() -> None:
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """A pytest-xdist worker leaves without the interpreter's teardown.
+
+    By the time a worker's exit hooks run, it has sent every result to the controller and been
+    told to stop, and jsii's hook (registered later, so run earlier) has stopped its Node.js
+    process. What is left is the interpreter freeing the objects of a whole session (aws-cdk-lib,
+    cfn-lint's schemas, botocore's models, moto) one by one: about 4 s per worker, during which
+    the controller waits. Registered here, this hook runs after every hook registered later,
+    jsii's included. Serial runs and the controller end the ordinary way.
+    """
+    if "PYTEST_XDIST_WORKER" in os.environ:
+        atexit.register(_leave_without_teardown)
