@@ -13,15 +13,14 @@ if __name__ == "__main__":
     # time (about 0.5 s of a synth). Imported as a module (tests), the app leaves gc alone.
     gc.disable()
 
-import atexit
 import os
-import sys
 from typing import Any
 
 import aws_cdk as cdk
 from cdk_nag import AwsSolutionsChecks, NIST80053R5Checks
 
 from stacks import build_reference_app
+from stacks.process import leave_after_synth
 
 
 def create_app(**props: Any) -> cdk.App:
@@ -35,18 +34,11 @@ def create_app(**props: Any) -> cdk.App:
 
 
 def main() -> None:
-    """Synthesizes the app, then exits without the interpreter's teardown.
-
-    The assembly is complete once ``synth`` returns. What is left is jsii's exit hook, which
-    stops the Node.js process and removes jsii's temporary folder, and then the interpreter
-    freeing every aws-cdk-lib module object by object (about 0.75 s). The hooks run here; the
-    freeing is skipped. A failed synth raises before this and exits the ordinary way.
-    """
+    """Synthesizes the app, then ends the process without the interpreter's teardown (see
+    :func:`stacks.process.leave_after_synth`). A failed synth raises before that and exits the
+    ordinary way."""
     create_app().synth()
-    atexit._run_exitfuncs()
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(0)
+    leave_after_synth()
 
 
 if __name__ == "__main__":
