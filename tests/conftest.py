@@ -66,6 +66,7 @@ SLOW_MODULES = (
     "test_runtime_load_balancer",
     "test_cross_region",
     "test_reference_imported_model",
+    "test_api_docs",
 )
 
 
