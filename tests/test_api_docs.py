@@ -30,7 +30,6 @@ def test_api_reference_is_current(tmp_path: Path) -> None:
     command = _api_docs_command().replace("$(BIN)/", "").removesuffix("-o docs/api").split()
     seed, pdoc, *arguments = command
     env = {**os.environ, seed.split("=")[0]: seed.split("=")[1]}
-    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
     result = subprocess.run(
         [sys.executable, "-m", pdoc, *arguments, "-o", str(out)],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False,

@@ -36,7 +36,6 @@ def jsii_package_cache() -> str:
 def test_cdk_synth_offline_without_credentials(tmp_path: Path) -> None:
     assert CDK.exists(), "the pinned CDK CLI is missing: run 'make setup' (make test does it)"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "CDK_"))}
-    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
     env["CDK_DISABLE_CLI_TELEMETRY"] = "true"  # as the Makefile sets it: offline, nothing sent
     env["HOME"] = str(tmp_path)  # no ~/.aws, no cached credentials or CLI settings
     # ...but the jsii package cache stays where it was: without it, jsii unpacks aws-cdk-lib

@@ -257,7 +257,6 @@ def test_wheel_installed_outside_the_repository_synthesizes_the_consumer_app(
     # aws-cdk-lib's CloudFormation validation (3 s here) is not what this test is about; the
     # real CLI synth in tests/test_cli.py runs it.
     env = {**os.environ, "PYTHONPATH": str(site), "CDK_VALIDATION": "false"}
-    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
     result = subprocess.run(
         [sys.executable, "consumer_app.py", str(work / "cdk.out")],
         cwd=work, env=env, capture_output=True, text=True, check=False,
