@@ -456,6 +456,15 @@ def to_svg(reports: Sequence[StackReport]) -> str:
     )
     y += row_h
     height = y + pad
+    return _svg_document(width, height, parts)
+
+
+def _fit(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "\u2026"
+
+
+def _svg_document(width: int, height: int, parts: list[str]) -> str:
+    """A standalone SVG picture of ``width`` x ``height`` on white, holding ``parts``."""
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
         f'viewBox="0 0 {width} {height}" font-family="Helvetica, Arial, sans-serif" '
@@ -463,10 +472,6 @@ def to_svg(reports: Sequence[StackReport]) -> str:
         + "\n".join(parts)
         + "\n</svg>\n"
     )
-
-
-def _fit(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "\u2026"
 
 
 def _text(
@@ -734,13 +739,7 @@ def to_region_svg(paths: RegionPaths) -> str:
     for i, line in enumerate(legend):
         parts.append(_text(pad, legend_y + i * 18, line, size=11, bold=i == 0))
     height = legend_y + len(legend) * 18 + pad
-    return (
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-        f'viewBox="0 0 {width} {height}" font-family="Helvetica, Arial, sans-serif" '
-        f'font-size="12">\n<rect width="100%" height="100%" fill="white"/>\n'
-        + "\n".join(parts)
-        + "\n</svg>\n"
-    )
+    return _svg_document(width, height, parts)
 
 
 # --------------------------------------------------------------------------- command line

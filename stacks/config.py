@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from ha_inference._internal import sequences
 from ha_inference.bedrock.imported_model import S3_URI
 from ha_inference.bedrock.profiles import check_model_id
 from ha_inference.regions import (
@@ -209,7 +210,7 @@ def load_settings(
             f"{PREFIX}regions is empty, so there is nothing to deploy; list at least one Region, "
             'for example ["us-east-1", "us-east-2", "us-west-2"]'
         )
-    repeated = sorted({r for r in regions if regions.count(r) > 1})
+    repeated = sequences.repeated(regions)
     if repeated:
         raise SettingsError(
             f"{PREFIX}regions lists {', '.join(repeated)} more than once, got {regions!r}; "
@@ -396,7 +397,7 @@ def _fallbacks(value: Any, instance_type: str, regions: list[str]) -> tuple[str,
             f"{key} must be a list of up to 4 SageMaker instance types in priority order, got "
             f'{value!r}; for example ["ml.g6.xlarge", "ml.g6e.xlarge"]'
         )
-    repeated = sorted({t for t in [instance_type, *value] if [instance_type, *value].count(t) > 1})
+    repeated = sequences.repeated([instance_type, *value])
     if repeated:
         raise SettingsError(
             f"{key} repeats {', '.join(repeated)} (with instance-type {instance_type}), got "
@@ -616,7 +617,7 @@ def _per_region_urls(
     for region, url in urls.items():
         if not isinstance(url, str) or not is_url(url):
             raise SettingsError(f"{key} for {region} must be {url_rule}, got {url!r}")
-    shared = sorted({u for u in urls.values() if list(urls.values()).count(u) > 1})
+    shared = sequences.repeated(urls.values())
     if shared:
         raise SettingsError(
             f"{key} uses {', '.join(shared)} in several Regions; a bucket lives in one Region, "
@@ -666,7 +667,7 @@ def _zones(region: str, given: Any, az_count: int) -> tuple[str, ...]:
             f"{key} must list at least 2 Availability Zones so that losing one leaves capacity, "
             f"got {given!r}; add another AZ of {region} ({', '.join(known)})"
         )
-    repeated = sorted({z for z in given if given.count(z) > 1})
+    repeated = sequences.repeated(given)
     if repeated:
         raise SettingsError(
             f"{key} lists {', '.join(repeated)} more than once, got {given!r}; list each AZ once"

@@ -96,6 +96,19 @@ def resources(template: dict[str, Any], resource_type: str) -> dict[str, dict[st
     }
 
 
+def one_resource(
+    template: dict[str, Any], resource_type: str, prefix: str = ""
+) -> tuple[str, dict[str, Any]]:
+    """The logical id and body of the one resource of ``resource_type`` whose logical id starts
+    with ``prefix``; fails unless there is exactly one."""
+    ((logical_id, resource),) = [
+        (logical_id, resource)
+        for logical_id, resource in resources(template, resource_type).items()
+        if logical_id.startswith(prefix)
+    ]
+    return logical_id, resource
+
+
 def assert_one_subnet_per_az(
     template: dict[str, Any],
     subnet_refs: Any,

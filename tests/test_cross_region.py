@@ -38,7 +38,7 @@ from ha_inference.checks.nag_rules import (
     endpoint_service_cross_region,
 )
 from ha_inference.compute.shipped import ShippedHandler
-from tests.support import TEST_ACCOUNT, ZonalStack, new_app, resources
+from tests.support import TEST_ACCOUNT, ZonalStack, new_app, one_resource, resources
 from tests.test_cfn_lint import lint_template
 
 EAST, WEST = "us-east-1", "us-west-2"
@@ -142,24 +142,15 @@ def scenario(tmp_path_factory: pytest.TempPathFactory) -> Scenario:
     return Scenario(app, east, west, hosted, paths, failover, templates)
 
 
-def _one(template: dict[str, Any], resource_type: str, prefix: str) -> tuple[str, dict[str, Any]]:
-    ((logical_id, resource),) = [
-        (logical_id, resource)
-        for logical_id, resource in resources(template, resource_type).items()
-        if logical_id.startswith(prefix)
-    ]
-    return logical_id, resource
-
-
 # --- the provider ------------------------------------------------------------------------------
 
 
 def test_the_service_offers_the_consumer_region_to_this_account_only(scenario: Scenario) -> None:
     template = scenario.templates[WEST]
-    service_id, service = _one(template, "AWS::EC2::VPCEndpointService", "Runtime")
+    service_id, service = one_resource(template, "AWS::EC2::VPCEndpointService", "Runtime")
     assert service["Properties"]["SupportedRegions"] == [EAST]
     assert service["Properties"]["AcceptanceRequired"] is False
-    _, permissions = _one(template, "AWS::EC2::VPCEndpointServicePermissions", "Runtime")
+    _, permissions = one_resource(template, "AWS::EC2::VPCEndpointServicePermissions", "Runtime")
     assert permissions["Properties"] == {
         "AllowedPrincipals": [ACCOUNT_ROOT],
         "ServiceId": {"Ref": service_id},
@@ -177,12 +168,12 @@ def test_the_route_names_the_service_by_its_id(scenario: Scenario) -> None:
 def test_the_consumer_reads_the_service_id_from_the_provider_region(scenario: Scenario) -> None:
     """A weak reference: no export to lock the provider, and the consumer deploys after it."""
     west, east = scenario.templates[WEST], scenario.templates[EAST]
-    service_id, _ = _one(west, "AWS::EC2::VPCEndpointService", "Runtime")
+    service_id, _ = one_resource(west, "AWS::EC2::VPCEndpointService", "Runtime")
     (output_name,) = [
         name for name, output in west["Outputs"].items() if output["Value"] == {"Ref": service_id}
     ]
     assert "Export" not in west["Outputs"][output_name]
-    _, endpoint = _one(east, "AWS::EC2::VPCEndpoint", "CrossRegionuswest2")
+    _, endpoint = one_resource(east, "AWS::EC2::VPCEndpoint", "CrossRegionuswest2")
     # com.amazonaws.vpce.us-west-2.<id>: built from the route's Region, not AWS::Region.
     assert endpoint["Properties"]["ServiceName"] == {
         "Fn::Join": [
@@ -208,7 +199,7 @@ def test_the_consumer_reads_the_service_id_from_the_provider_region(scenario: Sc
 
 def test_the_endpoint_to_the_other_region_is_in_every_az(scenario: Scenario) -> None:
     template = scenario.templates[EAST]
-    _, endpoint = _one(template, "AWS::EC2::VPCEndpoint", "CrossRegionuswest2")
+    _, endpoint = one_resource(template, "AWS::EC2::VPCEndpoint", "CrossRegionuswest2")
     props = endpoint["Properties"]
     assert props["ServiceRegion"] == WEST
     assert props["VpcEndpointType"] == "Interface"
@@ -223,12 +214,12 @@ def test_the_endpoint_to_the_other_region_is_in_every_az(scenario: Scenario) -> 
 
 def test_the_remote_hostname_resolves_to_the_endpoint_in_the_vpc(scenario: Scenario) -> None:
     template = scenario.templates[EAST]
-    endpoint_id, _ = _one(template, "AWS::EC2::VPCEndpoint", "CrossRegionuswest2")
-    zone_id, zone = _one(template, "AWS::Route53::HostedZone", "CrossRegionuswest2")
+    endpoint_id, _ = one_resource(template, "AWS::EC2::VPCEndpoint", "CrossRegionuswest2")
+    zone_id, zone = one_resource(template, "AWS::Route53::HostedZone", "CrossRegionuswest2")
     vpc_id = next(iter(resources(template, "AWS::EC2::VPC")))
     assert zone["Properties"]["Name"] == "runtime.sagemaker.us-west-2.amazonaws.com."
     assert zone["Properties"]["VPCs"] == [{"VPCId": {"Ref": vpc_id}, "VPCRegion": "us-east-1"}]
-    _, record = _one(template, "AWS::Route53::RecordSet", "CrossRegionuswest2")
+    _, record = one_resource(template, "AWS::Route53::RecordSet", "CrossRegionuswest2")
     assert record["Properties"]["Type"] == "A"
     assert record["Properties"]["HostedZoneId"] == {"Ref": zone_id}
     alias = json.dumps(record["Properties"]["AliasTarget"])
@@ -255,22 +246,26 @@ def _egress(template: dict[str, Any], group_id: str) -> list[dict[str, Any]]:
 
 def test_only_the_failover_function_may_reach_the_endpoints(scenario: Scenario) -> None:
     template = scenario.templates[EAST]
-    paths_sg, _ = _one(template, "AWS::EC2::SecurityGroup", "CrossRegionSecurityGroup")
-    function_sg, _ = _one(template, "AWS::EC2::SecurityGroup", "FailoverFunctionSecurityGroup")
+    paths_sg, _ = one_resource(template, "AWS::EC2::SecurityGroup", "CrossRegionSecurityGroup")
+    function_sg, _ = one_resource(
+        template, "AWS::EC2::SecurityGroup", "FailoverFunctionSecurityGroup"
+    )
     (ingress,) = _ingress(template, paths_sg)
     assert ingress["SourceSecurityGroupId"] == {"Fn::GetAtt": [function_sg, "GroupId"]}
     assert (ingress["IpProtocol"], ingress["FromPort"], ingress["ToPort"]) == ("tcp", 443, 443)
     egress = _egress(template, function_sg)
     targets = {rule["DestinationSecurityGroupId"]["Fn::GetAtt"][0] for rule in egress}
-    lb_sg, _ = _one(template, "AWS::EC2::SecurityGroup", "RuntimeSecurityGroup")
-    endpoint_sg, _ = _one(template, "AWS::EC2::SecurityGroup", "RuntimeEndpointSecurityGroup")
+    lb_sg, _ = one_resource(template, "AWS::EC2::SecurityGroup", "RuntimeSecurityGroup")
+    endpoint_sg, _ = one_resource(
+        template, "AWS::EC2::SecurityGroup", "RuntimeEndpointSecurityGroup"
+    )
     assert targets == {paths_sg, lb_sg, endpoint_sg}
     assert {(r["IpProtocol"], r["FromPort"], r["ToPort"]) for r in egress} == {("tcp", 443, 443)}
 
 
 def test_the_failover_function_tries_its_own_region_first(scenario: Scenario) -> None:
     template = scenario.templates[EAST]
-    function_id, function = _one(template, "AWS::Lambda::Function", "FailoverFunction")
+    function_id, function = one_resource(template, "AWS::Lambda::Function", "FailoverFunction")
     props = function["Properties"]
     assert props["Handler"] == ShippedHandler.SELF_HOSTED.value
     environment = props["Environment"]["Variables"]
@@ -291,14 +286,14 @@ def test_the_failover_function_tries_its_own_region_first(scenario: Scenario) ->
         "us-east-1b",
         "us-east-1c",
     ]  # type: ignore[type-var]
-    endpoint_id, _ = _one(template, "AWS::EC2::VPCEndpoint", "CrossRegionuswest2")
-    record_id, _ = _one(template, "AWS::Route53::RecordSet", "CrossRegionuswest2")
+    endpoint_id, _ = one_resource(template, "AWS::EC2::VPCEndpoint", "CrossRegionuswest2")
+    record_id, _ = one_resource(template, "AWS::Route53::RecordSet", "CrossRegionuswest2")
     assert {endpoint_id, record_id} <= set(function.get("DependsOn", [])), function_id
 
 
 def test_the_failover_function_may_invoke_exactly_the_two_endpoints(scenario: Scenario) -> None:
     template = scenario.templates[EAST]
-    role_id, _ = _one(template, "AWS::IAM::Role", "FailoverFunctionServiceRole")
+    role_id, _ = one_resource(template, "AWS::IAM::Role", "FailoverFunctionServiceRole")
     statements = [
         statement
         for policy in resources(template, "AWS::IAM::Policy").values()
@@ -345,8 +340,8 @@ def test_grant_invoke_names_only_the_remote_endpoints(tmp_path: Path) -> None:
 def test_alarms_on_healthy_targets_and_endpoint_errors(scenario: Scenario, region: str) -> None:
     template = scenario.templates[region]
     alarms = resources(template, "AWS::CloudWatch::Alarm")
-    balancer_id, _ = _one(template, "AWS::ElasticLoadBalancingV2::LoadBalancer", "Runtime")
-    group_id, _ = _one(template, "AWS::ElasticLoadBalancingV2::TargetGroup", "Runtime")
+    balancer_id, _ = one_resource(template, "AWS::ElasticLoadBalancingV2::LoadBalancer", "Runtime")
+    group_id, _ = one_resource(template, "AWS::ElasticLoadBalancingV2::TargetGroup", "Runtime")
     healthy = {
         logical_id: alarm["Properties"]
         for logical_id, alarm in alarms.items()

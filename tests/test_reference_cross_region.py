@@ -20,7 +20,7 @@ from ha_inference import RegionCoverage
 from ha_inference._internal.assembly import StackArtifact, zones_of
 from stacks import build_reference_app
 from stacks.config import SettingsError, load_settings
-from tests.support import TEST_ACCOUNT, Synth, new_app, resources
+from tests.support import TEST_ACCOUNT, Synth, new_app, one_resource, resources
 from tests.test_cfn_lint import lint_template
 
 REGIONS = ("us-east-1", "us-east-2", "us-west-2")
@@ -29,15 +29,6 @@ AZS = {region: [f"{region}{z}" for z in "abc"] for region in REGIONS}
 
 def _others(region: str) -> list[str]:
     return [r for r in REGIONS if r != region]
-
-
-def _one(template: dict[str, Any], resource_type: str, prefix: str) -> tuple[str, dict[str, Any]]:
-    ((logical_id, resource),) = [
-        (logical_id, resource)
-        for logical_id, resource in resources(template, resource_type).items()
-        if logical_id.startswith(prefix)
-    ]
-    return logical_id, resource
 
 
 def _output_of(reference: Synth, value: Any) -> Any:
@@ -69,10 +60,12 @@ def test_each_endpoint_service_offers_the_other_regions_to_this_account(
     reference: Synth, region: str
 ) -> None:
     template = reference.template(region)
-    service_id, service = _one(template, "AWS::EC2::VPCEndpointService", "RuntimeLoadBalancer")
+    service_id, service = one_resource(
+        template, "AWS::EC2::VPCEndpointService", "RuntimeLoadBalancer"
+    )
     assert sorted(service["Properties"]["SupportedRegions"]) == _others(region)
     assert service["Properties"]["AcceptanceRequired"] is False
-    _, permissions = _one(
+    _, permissions = one_resource(
         template, "AWS::EC2::VPCEndpointServicePermissions", "RuntimeLoadBalancer"
     )
     assert permissions["Properties"]["ServiceId"] == {"Ref": service_id}
@@ -104,7 +97,7 @@ def test_endpoints_to_every_other_region_in_every_az(reference: Synth, region: s
         separator, (prefix, service_ref) = props["ServiceName"]["Fn::Join"]
         assert (separator, prefix) == (".", f"com.amazonaws.vpce.{remote}")
         assert service_ref["Fn::GetStackOutput"]["Region"] == remote
-        remote_service, _ = _one(
+        remote_service, _ = one_resource(
             reference.template(remote), "AWS::EC2::VPCEndpointService", "RuntimeLoadBalancer"
         )
         assert _output_of(reference, service_ref) == {"Ref": remote_service}
@@ -151,10 +144,10 @@ def test_only_the_failover_function_reaches_the_paths_and_the_local_runtime(
     stack, on the regional stack's groups named through Fn::GetStackOutput)."""
     cross = _cross(reference, region).template
     regional = reference.template(region)
-    function_sg, _ = _one(cross, "AWS::EC2::SecurityGroup", "FailoverFunctionSecurityGroup")
-    paths_sg, _ = _one(cross, "AWS::EC2::SecurityGroup", "PathsSecurityGroup")
-    lb_sg, _ = _one(regional, "AWS::EC2::SecurityGroup", "RuntimeLoadBalancerSecurityGroup")
-    runtime_sg, _ = _one(
+    function_sg, _ = one_resource(cross, "AWS::EC2::SecurityGroup", "FailoverFunctionSecurityGroup")
+    paths_sg, _ = one_resource(cross, "AWS::EC2::SecurityGroup", "PathsSecurityGroup")
+    lb_sg, _ = one_resource(regional, "AWS::EC2::SecurityGroup", "RuntimeLoadBalancerSecurityGroup")
+    runtime_sg, _ = one_resource(
         regional, "AWS::EC2::SecurityGroup", "RuntimeLoadBalancerEndpointSecurityGroup"
     )
 
@@ -191,7 +184,7 @@ def test_the_failover_function_tries_its_own_region_then_the_others(
     reference: Synth, region: str
 ) -> None:
     cross = _cross(reference, region).template
-    _, function = _one(cross, "AWS::Lambda::Function", "FailoverFunction")
+    _, function = one_resource(cross, "AWS::Lambda::Function", "FailoverFunction")
     props = function["Properties"]
     assert props["Handler"] == "self_hosted.handler"
     names = {s.region: s.self_hosted.endpoint_name for s in reference.stacks if s.self_hosted}
@@ -207,7 +200,7 @@ def test_the_failover_role_may_invoke_exactly_the_three_models(
     reference: Synth, region: str
 ) -> None:
     cross = _cross(reference, region).template
-    role_id, _ = _one(cross, "AWS::IAM::Role", "FailoverFunctionServiceRole")
+    role_id, _ = one_resource(cross, "AWS::IAM::Role", "FailoverFunctionServiceRole")
     statements = [
         s
         for p in resources(cross, "AWS::IAM::Policy").values()
@@ -229,8 +222,8 @@ def test_each_runtime_endpoint_policy_lets_the_other_regions_invoke_its_model(
     """The last hop: the provider Region's sagemaker.runtime endpoint admits InvokeEndpoint on
     its own model for any principal (of this account, by IAM); the caller's role is granted it."""
     template = reference.template(region)
-    endpoint_id, _ = _one(template, "AWS::SageMaker::Endpoint", "SelfHosted")
-    _, runtime = _one(template, "AWS::EC2::VPCEndpoint", "RuntimeLoadBalancerEndpoint")
+    endpoint_id, _ = one_resource(template, "AWS::SageMaker::Endpoint", "SelfHosted")
+    _, runtime = one_resource(template, "AWS::EC2::VPCEndpoint", "RuntimeLoadBalancerEndpoint")
     (statement,) = runtime["Properties"]["PolicyDocument"]["Statement"]
     assert statement["Principal"] == {"AWS": "*"}
     assert "sagemaker:InvokeEndpoint" in statement["Action"]

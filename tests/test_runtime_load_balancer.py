@@ -28,7 +28,7 @@ from ha_inference.selfhosted.load_balancer import (
     SageMakerRuntimeLoadBalancer,
     ZonalAutoshiftOptions,
 )
-from tests.support import TEST_ACCOUNT, ZonalStack, isolated_vpc, new_app, resources
+from tests.support import TEST_ACCOUNT, ZonalStack, isolated_vpc, new_app, one_resource, resources
 from tests.test_cfn_lint import lint_template
 from tests.test_nag import acknowledgements, findings
 
@@ -91,12 +91,8 @@ def scenario(tmp_path_factory: pytest.TempPathFactory) -> Scenario:
 
 
 def _one(template: dict[str, Any], resource_type: str) -> tuple[str, dict[str, Any]]:
-    ((logical_id, resource),) = [
-        (logical_id, resource)
-        for logical_id, resource in resources(template, resource_type).items()
-        if logical_id.startswith("Runtime")
-    ]
-    return logical_id, resource
+    """The balancer's own resource of ``resource_type`` (its ids start with ``Runtime``)."""
+    return one_resource(template, resource_type, "Runtime")
 
 
 def _azs(template: dict[str, Any], subnets: Any) -> list[str | None]:

@@ -28,7 +28,7 @@ from ha_inference.selfhosted.endpoint import (
     has_local_nvme_storage,
 )
 from ha_inference.selfhosted.instance_types import hosting_instance_types, hosting_regions
-from tests.support import TEST_ACCOUNT, ZonalStack, isolated_vpc, new_app, resources
+from tests.support import TEST_ACCOUNT, ZonalStack, isolated_vpc, new_app, one_resource, resources
 from tests.test_cfn_lint import lint_template
 from tests.test_nag import acknowledgements, findings
 
@@ -107,21 +107,11 @@ def scenario(tmp_path_factory: pytest.TempPathFactory) -> Scenario:
 
 
 def _one(template: dict[str, Any], resource_type: str, prefix: str) -> dict[str, Any]:
-    (found,) = [
-        resource
-        for logical_id, resource in resources(template, resource_type).items()
-        if logical_id.startswith(prefix)
-    ]
-    return found
+    return one_resource(template, resource_type, prefix)[1]
 
 
 def _logical_id(template: dict[str, Any], resource_type: str, prefix: str) -> str:
-    (found,) = [
-        logical_id
-        for logical_id in resources(template, resource_type)
-        if logical_id.startswith(prefix)
-    ]
-    return found
+    return one_resource(template, resource_type, prefix)[0]
 
 
 def _variant(template: dict[str, Any], prefix: str) -> dict[str, Any]:

@@ -71,3 +71,9 @@ def respond(status: int, body: Mapping[str, Any]) -> dict[str, Any]:
         "headers": {"Content-Type": "application/json"},
         "body": json.dumps(body),
     }
+
+
+def misconfigured(message: str, setting: str, request_id: str) -> dict[str, Any]:
+    """The 500 a handler answers while one of its settings is missing or invalid: ``message``
+    (``settings.misconfigured``), the setting's name (never its value) and the request id."""
+    return respond(500, {"error": message, "setting": setting, "requestId": request_id})

@@ -394,12 +394,7 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
         _retriever, lambda: Retriever(Settings.from_environment(os.environ))
     )
     if isinstance(_retriever, settings.ConfigError):
-        return proxy.respond(
-            500,
-            {
-                "error": settings.misconfigured(_retriever),
-                "setting": _retriever.setting,
-                "requestId": resilience.request_id(context),
-            },
+        return proxy.misconfigured(
+            settings.misconfigured(_retriever), _retriever.setting, resilience.request_id(context)
         )
     return _retriever.handle(event, context)

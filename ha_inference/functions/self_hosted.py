@@ -288,12 +288,9 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
         _self_hosted, lambda: SelfHosted(Settings.from_environment(os.environ))
     )
     if isinstance(_self_hosted, settings.ConfigError):
-        return proxy.respond(
-            500,
-            {
-                "error": settings.misconfigured(_self_hosted),
-                "setting": _self_hosted.setting,
-                "requestId": resilience.request_id(context),
-            },
+        return proxy.misconfigured(
+            settings.misconfigured(_self_hosted),
+            _self_hosted.setting,
+            resilience.request_id(context),
         )
     return _self_hosted.handle(event, context)

@@ -34,6 +34,7 @@ from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
+from ha_inference._internal import sequences
 from ha_inference._internal.tokens import is_unresolved
 from ha_inference._internal.validation import LateCheck
 from ha_inference.regions import partition_of
@@ -623,7 +624,7 @@ def _check_model_ids(model_ids: Sequence[str]) -> None:
                 f"bedrock_model_ids must hold literal model or inference-profile ids (the "
                 f"ModelId dimension), got {model_id!r}; pass e.g. profile.profile_id"
             )
-    repeated = sorted({m for m in model_ids if model_ids.count(m) > 1})
+    repeated = sequences.repeated(model_ids)
     if repeated:
         raise ValueError(
             f"bedrock_model_ids lists {', '.join(repeated)} more than once, got "

@@ -63,6 +63,7 @@ from aws_cdk import aws_route53_targets as route53_targets
 from aws_cdk import region_info
 from constructs import Construct
 
+from ha_inference._internal import sequences
 from ha_inference._internal.nag import acknowledge
 from ha_inference._internal.names import claim_name
 from ha_inference._internal.network import closed_security_group
@@ -384,7 +385,7 @@ def _check_routes(
             "RuntimeRoute.through(load_balancer, endpoint=...) of the other Regions"
         )
     regions = [route.region for route in routes]
-    repeated = sorted({r for r in regions if regions.count(r) > 1})
+    repeated = sequences.repeated(regions)
     if repeated:
         raise ValueError(
             f"routes names {', '.join(repeated)} more than once, got {regions}; a VPC takes one "
@@ -556,7 +557,7 @@ def _check_failover_routes(
             "routes must name at least one Region's model, got none; pass "
             "[RuntimeRoute.of(endpoint), *RuntimeRoute.through(...) of the other Regions]"
         )
-    repeated = sorted({r for r in regions if regions.count(r) > 1})
+    repeated = sequences.repeated(regions)
     if repeated:
         raise ValueError(
             f"routes names {', '.join(repeated)} more than once, got {regions}; list each "
