@@ -79,6 +79,11 @@ class RoutingTable:
             frozen[source] = dest
         return cls(geography=geography, routes=MappingProxyType(frozen))
 
+    def __repr__(self) -> str:
+        """Sorted, so that it reads the same in every process (the API reference prints it)."""
+        routes = {source: sorted(self.routes[source]) for source in sorted(self.routes)}
+        return f"RoutingTable.of(Geography.{self.geography.name}, {routes!r})"
+
     @property
     def source_regions(self) -> frozenset[str]:
         """The Regions that may invoke this geography's profile."""

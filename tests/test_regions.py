@@ -148,3 +148,11 @@ def test_model_import_job_is_still_unknown_to_cfn_lint_and_aws_cdk_lib() -> None
     )
     assert knowing == []
     assert not hasattr(aws_bedrock, "CfnModelImportJob")
+
+
+def test_routing_tables_print_sorted_and_round_trip() -> None:
+    """The API reference prints the tables: their text must not depend on hash order."""
+    table = DEFAULT_ROUTES[Geography.US]
+    text = repr(table)
+    assert text.startswith("RoutingTable.of(Geography.US, {'ca-central-1': ['ca-central-1', ")
+    assert eval(text, {"RoutingTable": RoutingTable, "Geography": Geography}) == table

@@ -97,6 +97,11 @@ class ModelCard:
     def geographies(self) -> tuple[Geography, ...]:
         return tuple(g for g in Geography if g in self.routes)
 
+    def __repr__(self) -> str:
+        """Short and stable (the API reference prints it): id, status, geographies."""
+        geographies = ", ".join(g.value for g in self.geographies) or "no routes"
+        return f"ModelCard({self.model_id!r}, {self.lifecycle.status.value}, {geographies})"
+
 
 def _routes(
     *tables: tuple[Geography, Mapping[str, Iterable[str]]],
