@@ -212,7 +212,7 @@ def test_warns_when_the_default_picks_among_private_subnet_groups(consumer: Cons
 
 
 def test_a_model_without_a_card_row_needs_its_routes(tmp_path: Path) -> None:
-    """Item 10: a model the library has read no card for no longer gets another model's
+    """A model the library has read no card for no longer gets another model's
     routes: it fails synth until its own routes are given."""
     app = new_app(tmp_path)
     stack = cdk.Stack(
