@@ -78,6 +78,8 @@ def test_sonnet_4_5_card_has_no_canadian_west_israeli_or_apac_source() -> None:
 @pytest.mark.parametrize(
     ("model_id", "day", "status"),
     [
+        ("anthropic.claude-sonnet-4-5-20250929-v1:0", date(2026, 10, 7), ModelStatus.ACTIVE),
+        ("anthropic.claude-sonnet-4-5-20250929-v1:0", date(2026, 10, 8), ModelStatus.LEGACY),
         ("anthropic.claude-sonnet-4-5-20250929-v1:0", date(2026, 12, 8), ModelStatus.LEGACY),
         ("anthropic.claude-sonnet-4-5-20250929-v1:0", date(2027, 4, 7), ModelStatus.LEGACY),
         ("anthropic.claude-sonnet-4-5-20250929-v1:0", date(2027, 4, 8), ModelStatus.END_OF_LIFE),

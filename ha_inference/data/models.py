@@ -64,14 +64,15 @@ class Lifecycle:
 
     def status_on(self, day: date) -> ModelStatus:
         """The model's state on ``day``: end of life from its EOL date on, Legacy from its
-        Legacy date on (or when AWS already lists it as Legacy), Active otherwise."""
+        Legacy date on (without a known Legacy date: when AWS lists it as Legacy), Active
+        otherwise."""
         if self.end_of_life is not None and day >= self.end_of_life:
             return ModelStatus.END_OF_LIFE
-        if self.status is not ModelStatus.ACTIVE:
-            return ModelStatus.LEGACY
-        if self.legacy_since is not None and day >= self.legacy_since:
-            return ModelStatus.LEGACY
-        return ModelStatus.ACTIVE
+        if self.legacy_since is not None:
+            return ModelStatus.LEGACY if day >= self.legacy_since else ModelStatus.ACTIVE
+        if self.status is ModelStatus.ACTIVE:
+            return ModelStatus.ACTIVE
+        return ModelStatus.LEGACY
 
 
 @dataclass(frozen=True)
