@@ -44,7 +44,11 @@ _EXPORTS: dict[str, str] = {
     "RegionCoverage": "ha_inference.checks.coverage",
     "mark_supporting": "ha_inference.checks.coverage",
     "HaInferenceChecks": "ha_inference.checks.nag_pack",
-    "DEFAULT_ROUTES": "ha_inference.regions",
+    "DEFAULT_ROUTES": "ha_inference.data.models",
+    "MODEL_CARDS": "ha_inference.data.models",
+    "Lifecycle": "ha_inference.data.models",
+    "ModelCard": "ha_inference.data.models",
+    "ModelStatus": "ha_inference.data.models",
     "Geography": "ha_inference.regions",
     "RoutingTable": "ha_inference.regions",
     "data_residency_of": "ha_inference.residency",
@@ -54,6 +58,7 @@ _EXPORTS: dict[str, str] = {
 __all__ = [
     "DEFAULT_INDEX",
     "DEFAULT_ROUTES",
+    "MODEL_CARDS",
     "ApplicationDashboard",
     "ApplicationInferenceProfile",
     "AvailabilityZoneDrill",
@@ -70,6 +75,9 @@ __all__ = [
     "IVectorCollection",
     "ImportedModel",
     "IndexDefinition",
+    "Lifecycle",
+    "ModelCard",
+    "ModelStatus",
     "MultiAzFunction",
     "MultiAzSageMakerEndpoint",
     "PolicyStatementShape",
@@ -120,6 +128,13 @@ if TYPE_CHECKING:  # pragma: no cover - what type checkers and IDEs see
     from ha_inference.checks.nag_pack import HaInferenceChecks
     from ha_inference.compute.multi_az_function import MultiAzFunction
     from ha_inference.compute.shipped import ShippedHandler, handler_code
+    from ha_inference.data.models import (
+        DEFAULT_ROUTES,
+        MODEL_CARDS,
+        Lifecycle,
+        ModelCard,
+        ModelStatus,
+    )
     from ha_inference.functions.vector_index import DEFAULT_INDEX, IndexDefinition
     from ha_inference.operations.dashboard import (
         ApplicationDashboard,
@@ -127,7 +142,7 @@ if TYPE_CHECKING:  # pragma: no cover - what type checkers and IDEs see
         RegionView,
     )
     from ha_inference.operations.drill import AvailabilityZoneDrill
-    from ha_inference.regions import DEFAULT_ROUTES, Geography, RoutingTable
+    from ha_inference.regions import Geography, RoutingTable
     from ha_inference.residency import data_residency_of, declare_data_residency
     from ha_inference.selfhosted.capacity import require_instance_fallbacks
     from ha_inference.selfhosted.cross_region import (

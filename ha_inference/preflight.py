@@ -4,7 +4,8 @@ Reads a synthesized cloud assembly (any app that uses these constructs) and, wit
 credentials, checks each stack in its own Region, read-only: the SageMaker endpoint instance
 quotas against the most instances the app can run, the AZs of every interface endpoint's
 subnets against the AZs its service offers, each cross-Region inference profile's destination
-Regions against those the IAM grants, each directly invoked model, each model-data object and
+Regions against those the IAM grants, the lifecycle (Legacy, end of life) of every model in each
+Region it runs in, each directly invoked model, each model-data object and
 its bucket's Region, names that must be unique in the account and Region, and the CDK
 bootstrap stack. Every cause it looks for otherwise costs a deploy and a rollback to find.
 
@@ -124,7 +125,8 @@ PERMISSIONS = Permissions(
             "bedrock",
             "GetFoundationModel",
             "bedrock:GetFoundationModel",
-            why="whether a directly invoked model is offered on demand in its Region",
+            why="whether a model is offered on demand (direct calls) and its lifecycle, in each "
+            "Region it runs in",
         ),
         Permission(
             "bedrock",
@@ -593,10 +595,12 @@ def _regions(regions: frozenset[str]) -> str:
 @PREFLIGHT.check(
     "foundation-model",
     summary="every model invoked directly (granted without a `bedrock:InferenceProfileArn` "
-    "condition, such as the embedding model) is offered on demand in its Region",
+    "condition, such as the embedding model) is offered on demand in its Region, and is not "
+    "Legacy or past its end of life there",
     nothing="no foundation model granted for direct invocation",
 )
 def check_direct_models(target: Target, aws: Aws) -> Iterator[Finding]:
+    now = datetime.now(UTC)
     for stack in target.stacks:
         direct = sorted(
             {(g.model_id, g.region) for g in model_grants(stack) if not g.through_profile}
@@ -614,18 +618,14 @@ def check_direct_models(target: Target, aws: Aws) -> Iterator[Finding]:
                 region,
                 aws.elsewhere(region),
                 subject,
+                now=now,
             )
 
 
 def _model_finding(
-    stack: StackArtifact, model_id: str, region: str, aws: Aws, subject: str
+    stack: StackArtifact, model_id: str, region: str, aws: Aws, subject: str, *, now: datetime
 ) -> Finding:
-    answer = aws.call(
-        "bedrock",
-        "GetFoundationModel",
-        missing=("ResourceNotFoundException", "ValidationException"),
-        modelIdentifier=model_id,
-    )
+    answer = _foundation_model(aws, model_id)
     if answer is None:
         return failed(
             subject,
@@ -644,15 +644,112 @@ def _model_finding(
             "invoke it through an inference profile (CrossRegionInferenceProfile)",
             stack=stack.name,
         )
-    lifecycle = (details.get("modelLifecycle") or {}).get("status")
-    if lifecycle == "LEGACY":
-        return warning(
+    return _lifecycle_finding(
+        subject, details, now, stack=stack.name, active=f"offered on demand in {region}"
+    )
+
+
+@PREFLIGHT.check(
+    "model-lifecycle",
+    summary="the model behind every cross-Region inference profile is offered, and not Legacy "
+    "or past its end of life, in each Region the profile routes to (`modelLifecycle` of "
+    "`GetFoundationModel` in that Region)",
+    nothing="no cross-Region inference profiles",
+)
+def check_profile_models(target: Target, aws: Aws) -> Iterator[Finding]:
+    now = datetime.now(UTC)
+    for stack in target.stacks:
+        grants = model_grants(stack)
+        for use in profiles_of(stack):
+            for region in _routed_regions(stack, use, grants):
+                subject = f"{use.model_id} in {region} (through {use.profile_id})"
+                yield from guarded(
+                    subject,
+                    stack.name,
+                    _profile_model_finding,
+                    stack,
+                    use.model_id,
+                    region,
+                    aws.elsewhere(region),
+                    subject,
+                    now=now,
+                )
+
+
+def _routed_regions(
+    stack: StackArtifact, use: ProfileUse, grants: Sequence[ModelGrant]
+) -> list[str]:
+    """Where the profile's calls run: the construct's destinations, else the Regions the IAM
+    grants (a global profile's Region-less grant names none), else the stack's Region."""
+    granted, _ = _granted_regions(use, grants)
+    regions = set(use.destinations or granted or ()) - {""}
+    return sorted(regions or {stack.region})
+
+
+def _profile_model_finding(
+    stack: StackArtifact, model_id: str, region: str, aws: Aws, subject: str, *, now: datetime
+) -> Finding:
+    answer = _foundation_model(aws, model_id)
+    if answer is None:
+        return failed(
             subject,
-            f"offered on demand in {region}, but marked LEGACY (end of life ahead)",
-            "plan the move to a current model",
+            f"Bedrock does not offer {model_id} in {region}, where the profile routes calls",
+            "check the profile's destinations (aws bedrock get-inference-profile) and the "
+            "model's card, and grant only Regions that serve the model",
             stack=stack.name,
         )
-    return passed(subject, f"offered on demand in {region}", stack=stack.name)
+    return _lifecycle_finding(
+        subject, answer.get("modelDetails", {}), now, stack=stack.name, active="ACTIVE"
+    )
+
+
+def _foundation_model(aws: Aws, model_id: str) -> dict[str, Any] | None:
+    return aws.call_once(
+        "bedrock",
+        "GetFoundationModel",
+        missing=("ResourceNotFoundException", "ValidationException"),
+        modelIdentifier=model_id,
+    )
+
+
+def _lifecycle_finding(
+    subject: str, details: dict[str, Any], now: datetime, *, stack: str, active: str
+) -> Finding:
+    """Fails past ``endOfLifeTime``, warns while ``LEGACY``, passes ``ACTIVE`` (botocore
+    ``FoundationModelLifecycle``)."""
+    lifecycle = details.get("modelLifecycle") or {}
+    status = str(lifecycle.get("status", "")) or "unknown"
+    end = lifecycle.get("endOfLifeTime")
+    legacy = lifecycle.get("legacyTime")
+    if isinstance(end, datetime) and end <= now:
+        return failed(
+            subject,
+            f"past its end of life on {_day(end)}: every call fails",
+            "move to an Active model (the model's card names its successor) and synth again",
+            stack=stack,
+        )
+    if status == "LEGACY":
+        since = f" since {_day(legacy)}" if isinstance(legacy, datetime) else ""
+        ends = f"end of life {_day(end)}" if isinstance(end, datetime) else "end of life ahead"
+        return warning(
+            subject,
+            f"marked LEGACY{since}; {ends}",
+            "plan the move to an Active model before its end of life",
+            stack=stack,
+        )
+    if status != "ACTIVE":
+        return warning(
+            subject,
+            f"lifecycle status {status!r}, neither ACTIVE nor LEGACY",
+            "read the model's card before deploying",
+            stack=stack,
+        )
+    ends = f"; end of life {_day(end)}" if isinstance(end, datetime) else ""
+    return passed(subject, f"{active}{ends}", stack=stack)
+
+
+def _day(moment: datetime) -> str:
+    return moment.date().isoformat()
 
 
 # --------------------------------------------------------------------------- model data

@@ -1,21 +1,21 @@
-"""Region data that changes with AWS: cross-Region inference routing, AZ names, service coverage.
+"""Region data that changes with AWS: geographies, AZ names, service coverage.
 
 Everything in this module is data with its source. When AWS changes a table, change it here and
-nowhere else; ``tests/test_regions.py`` cross-checks the parts that cfn-lint also knows.
+nowhere else; ``tests/test_regions.py`` cross-checks the parts that cfn-lint also knows and
+``tests/test_data_sources.py`` every Region against botocore's endpoint data.
 
-Sources (recorded in ``shared/reference/aws-facts.md`` sections A.2 and E, November 2026):
+Sources:
 
-* Inference-profile routing: the Amazon Bedrock model cards for Anthropic Claude Opus 4.7 and
-  Claude Sonnet 4.5 (US, EU, JP, AU, Global) and Claude Sonnet 4 (APAC), linked from
-  https://docs.aws.amazon.com/bedrock/latest/userguide/inference-profiles-support.html.
-  Destinations differ by model and by source Region; AWS's own advice is to confirm them with
-  ``ListInferenceProfiles`` / ``GetInferenceProfile`` (``models[].modelArn``). Pass ``routes=`` to
-  :class:`ha_inference.CrossRegionInferenceProfile` when your model's card differs.
+* Inference-profile routes: per model, in :mod:`ha_inference.data.models` (each model's card).
 * Availability Zone names: ``cfnlint.helpers.AVAILABILITY_ZONES`` (cfn-lint 1.58.0), plus
-  ``us-west-1b``: us-west-1 offers two AZs per account, named a/b or a/c or b/c depending on the
-  account.
+  ``us-west-1b`` (us-west-1 offers two AZs per account, named a/b or a/c or b/c depending on the
+  account) and ``eu-west-2d`` (euw2-az4, London's fourth AZ, on "AWS Availability Zones",
+  https://docs.aws.amazon.com/global-infrastructure/latest/regions/aws-availability-zones.html,
+  read 2026-12-08; cfn-lint 1.58.0 does not know it yet).
+* AZs per account: the same AWS page (AZ IDs per Region, read 2026-12-08).
 * Service coverage: the CloudFormation registry schemas shipped in cfn-lint 1.58.0
-  (schema date 2026-10-20).
+  (schema date 2026-10-20), and botocore's ``endpoints.json`` of the pinned botocore for
+  services whose Regions CloudFormation lists more widely than the service has endpoints.
 * Amazon Bedrock Custom Model Import: the Bedrock user guide, "Import a customized model into
   Amazon Bedrock",
   https://docs.aws.amazon.com/bedrock/latest/userguide/model-customization-import-model.html,
@@ -31,9 +31,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
-
-ROUTING_TABLE_DATE = "2026-11"
-"""When the routing tables below were last checked against the AWS model cards."""
+from typing import Any
 
 
 class Geography(enum.Enum):
@@ -44,6 +42,7 @@ class Geography(enum.Enum):
     APAC = "apac"
     JP = "jp"
     AU = "au"
+    IN = "in"
     US_GOV = "us-gov"
     GLOBAL = "global"
 
@@ -80,6 +79,11 @@ class RoutingTable:
             frozen[source] = dest
         return cls(geography=geography, routes=MappingProxyType(frozen))
 
+    def __repr__(self) -> str:
+        """Sorted, so that it reads the same in every process (the API reference prints it)."""
+        routes = {source: sorted(self.routes[source]) for source in sorted(self.routes)}
+        return f"RoutingTable.of(Geography.{self.geography.name}, {routes!r})"
+
     @property
     def source_regions(self) -> frozenset[str]:
         """The Regions that may invoke this geography's profile."""
@@ -115,7 +119,7 @@ AVAILABILITY_ZONES: Mapping[str, tuple[str, ...]] = MappingProxyType(
             "ca-central-1": "abcd", "ca-west-1": "abc", "cn-north-1": "abc",
             "cn-northwest-1": "abc", "eu-central-1": "abc", "eu-central-2": "abc",
             "eu-north-1": "abc", "eu-south-1": "abc", "eu-south-2": "abc", "eu-west-1": "abc",
-            "eu-west-2": "abc", "eu-west-3": "abc", "il-central-1": "abc",
+            "eu-west-2": "abcd", "eu-west-3": "abc", "il-central-1": "abc",
             "me-central-1": "abc", "me-south-1": "abc", "mx-central-1": "abc",
             "sa-east-1": "abc", "us-east-1": "abcdef", "us-east-2": "abc",
             "us-gov-east-1": "abc", "us-gov-west-1": "abc", "us-west-1": "abc",
@@ -125,17 +129,21 @@ AVAILABILITY_ZONES: Mapping[str, tuple[str, ...]] = MappingProxyType(
 )  # fmt: skip
 """AZ names known in each Region (names, not IDs: the name-to-ID mapping differs per account)."""
 
-ZONES_PER_ACCOUNT: Mapping[str, int] = MappingProxyType({"us-west-1": 2})
-"""Regions where an account sees fewer AZs than the names above (default: all of them)."""
+ZONES_PER_ACCOUNT: Mapping[str, int] = MappingProxyType({"us-west-1": 2, "ca-central-1": 3})
+"""Regions where an account sees fewer AZs than the names above (default: all of them):
+us-west-1 gives newer accounts two of its three AZs; ca-central-1 has three AZ IDs (cac1-az1,
+-az2, -az4) for the four names cfn-lint knows."""
 
 REGIONS_WITHOUT: Mapping[str, frozenset[str]] = MappingProxyType(
     {
-        # AWS::OpenSearchServerless::Collection and ::VpcEndpoint (cfn-lint 1.58.0 schemas).
+        # AWS::OpenSearchServerless::Collection and ::VpcEndpoint (cfn-lint 1.58.0 schemas),
+        # plus me-south-1, where botocore's endpoints.json has no "aoss" endpoint although the
+        # schemas list the type.
         "AWS::OpenSearchServerless::Collection": frozenset(
             {
                 "af-south-1", "ap-east-2", "ap-southeast-3", "ap-southeast-4", "ap-southeast-5",
                 "ap-southeast-6", "ap-southeast-7", "ca-west-1", "il-central-1", "me-central-1",
-                "mx-central-1", "cn-north-1", "cn-northwest-1",
+                "me-south-1", "mx-central-1", "cn-north-1", "cn-northwest-1",
             }
         ),
         # The docs list more Regions for application profiles than CloudFormation supports.
@@ -160,10 +168,12 @@ REGIONS_WITHOUT: Mapping[str, frozenset[str]] = MappingProxyType(
 )  # fmt: skip
 """CloudFormation resource types and the known Regions where they are not available."""
 
-CUSTOM_MODEL_IMPORT_REGIONS: frozenset[str] = frozenset({"eu-central-1", "us-east-1", "us-west-2"})
+CUSTOM_MODEL_IMPORT_REGIONS: frozenset[str] = frozenset(
+    {"eu-central-1", "us-east-1", "us-east-2", "us-west-2"}
+)
 """Regions where Amazon Bedrock Custom Model Import (``CreateModelImportJob``) is offered: US East
-(N. Virginia), US West (Oregon) and Europe (Frankfurt), as the Bedrock user guide lists them. An
-imported model is served only in the Region it was imported into."""
+(N. Virginia), US East (Ohio), US West (Oregon) and Europe (Frankfurt), as the Bedrock user guide
+lists them. An imported model is served only in the Region it was imported into."""
 
 CUSTOM_MODEL_IMPORT_DATE = "2026-12"
 """When :data:`CUSTOM_MODEL_IMPORT_REGIONS` was last checked against the Bedrock user guide."""
@@ -199,82 +209,11 @@ def partition_of(region: str) -> str:
     return "aws"
 
 
-def _same(regions: Iterable[str]) -> dict[str, frozenset[str]]:
-    """Every Region in ``regions`` is a source that routes to all of them."""
-    group = frozenset(regions)
-    return {region: group for region in group}
+def __getattr__(name: str) -> Any:
+    """``DEFAULT_ROUTES`` lives with the model table (:mod:`ha_inference.data.models`), which
+    imports this module; it stays importable from here."""
+    if name == "DEFAULT_ROUTES":
+        from ha_inference.data.models import DEFAULT_ROUTES  # noqa: PLC0415 - import cycle
 
-
-_US_CORE = ("us-east-1", "us-east-2", "us-west-2")
-_EU_CORE = ("eu-central-1", "eu-north-1", "eu-south-1", "eu-south-2", "eu-west-1", "eu-west-3")
-_APAC = (
-    "ap-northeast-1",
-    "ap-northeast-2",
-    "ap-northeast-3",
-    "ap-south-1",
-    "ap-south-2",
-    "ap-southeast-1",
-    "ap-southeast-2",
-)
-_GLOBAL = (
-    # Americas
-    "us-east-1", "us-east-2", "us-west-1", "us-west-2", "ca-central-1", "ca-west-1",
-    "sa-east-1", "mx-central-1",
-    # Europe, Middle East and Africa
-    "eu-central-1", "eu-central-2", "eu-north-1", "eu-south-1", "eu-south-2", "eu-west-1",
-    "eu-west-2", "eu-west-3", "il-central-1", "me-central-1", "me-south-1", "af-south-1",
-    # Asia Pacific
-    "ap-east-2", "ap-northeast-1", "ap-northeast-2", "ap-northeast-3", "ap-south-1",
-    "ap-south-2", "ap-southeast-1", "ap-southeast-2", "ap-southeast-3", "ap-southeast-4",
-    "ap-southeast-5", "ap-southeast-6", "ap-southeast-7",
-)  # fmt: skip
-
-DEFAULT_ROUTES: Mapping[Geography, RoutingTable] = MappingProxyType(
-    {
-        Geography.US: RoutingTable.of(
-            Geography.US,
-            {
-                **_same(_US_CORE),
-                "us-west-1": {*_US_CORE, "us-west-1"},
-                "ca-central-1": {*_US_CORE, "ca-central-1"},
-                "ca-west-1": {*_US_CORE, "ca-west-1"},
-            },
-        ),
-        Geography.EU: RoutingTable.of(
-            Geography.EU,
-            {
-                **_same(_EU_CORE),
-                "eu-central-2": {*_EU_CORE, "eu-central-2"},
-                "eu-west-2": {*_EU_CORE, "eu-west-2"},
-                "il-central-1": {*_EU_CORE, "il-central-1"},
-            },
-        ),
-        Geography.APAC: RoutingTable.of(
-            Geography.APAC,
-            {region: {*_APAC, "ap-southeast-4"} for region in _APAC},
-        ),
-        Geography.JP: RoutingTable.of(Geography.JP, _same(("ap-northeast-1", "ap-northeast-3"))),
-        Geography.AU: RoutingTable.of(
-            Geography.AU,
-            {
-                **_same(("ap-southeast-2", "ap-southeast-4")),
-                "ap-southeast-6": {"ap-southeast-2", "ap-southeast-4", "ap-southeast-6"},
-            },
-        ),
-        Geography.US_GOV: RoutingTable.of(
-            Geography.US_GOV, _same(("us-gov-east-1", "us-gov-west-1"))
-        ),
-        Geography.GLOBAL: RoutingTable.of(Geography.GLOBAL, _same(_GLOBAL)),
-    }
-)
-"""The routing of each geography's system-defined profiles (Claude 4.x model cards)."""
-
-ROUTED_MODELS: frozenset[str] = frozenset(
-    {
-        "anthropic.claude-opus-4-7",
-        "anthropic.claude-sonnet-4-5-20250929-v1:0",
-        "anthropic.claude-sonnet-4-20250514-v1:0",
-    }
-)
-"""The models whose model cards :data:`DEFAULT_ROUTES` was checked against (see the module
-docstring). Other models may route elsewhere: pass ``routes`` from their model card."""
+        return DEFAULT_ROUTES
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

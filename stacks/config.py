@@ -17,10 +17,16 @@ from typing import Any
 from ha_inference._internal import sequences
 from ha_inference.bedrock.imported_model import S3_URI
 from ha_inference.bedrock.profiles import check_model_id
+from ha_inference.data.images import hugging_face_tgi_image
+from ha_inference.data.models import (
+    DEFAULT_CHAT_MODEL,
+    DEFAULT_EMBEDDING_MODEL,
+    MODEL_CARDS,
+    model_card,
+)
 from ha_inference.regions import (
     AVAILABILITY_ZONES,
     CUSTOM_MODEL_IMPORT_REGIONS,
-    DEFAULT_ROUTES,
     Geography,
     check_region_name,
     zones_of,
@@ -33,18 +39,15 @@ PLACEHOLDER_ACCOUNT = "000000000000"
 
 DEFAULT_REGIONS = ("us-east-1", "us-east-2", "us-west-2")
 DEFAULT_AZ_COUNT = 3
-DEFAULT_EMBEDDING_MODEL_ID = "amazon.titan-embed-text-v2:0"
+DEFAULT_EMBEDDING_MODEL_ID = DEFAULT_EMBEDDING_MODEL
 """Titan Text Embeddings V2, invoked on demand in each Region (it has no inference profile)."""
-DEFAULT_MODEL_ID = "anthropic.claude-sonnet-4-5-20250929-v1:0"
-"""Claude Sonnet 4.5: its model card documents the US, EU, JP, AU and global profiles."""
+DEFAULT_MODEL_ID = DEFAULT_CHAT_MODEL
+"""Claude Sonnet 5.5: Active, and its card routes its US profile from each default Region."""
 
 
 DEFAULT_SELF_HOSTED: dict[str, Any] = {
-    # Hugging Face TGI deep-learning container; {region} is filled in per Region.
-    "image": (
-        "763104351884.dkr.ecr.{region}.amazonaws.com/huggingface-pytorch-tgi-inference:"
-        "2.4.0-tgi2.4.0-gpu-py311-cu124-ubuntu22.04"
-    ),
+    # None: the Hugging Face TGI deep-learning container from each Region's own registry.
+    "image": None,
     "instance-type": "ml.g5.xlarge",
     "fallback-instance-types": None,
     "model-data": None,
@@ -77,7 +80,9 @@ REGION_PLACEHOLDER = "{region}"
 class SelfHostedSettings:
     """The SageMaker model behind the runtime load balancer."""
 
-    image: str
+    image: str | None
+    """An ECR image URI (``{region}`` is filled in); ``None``: the Hugging Face TGI container
+    from each Region's registry (:func:`ha_inference.data.images.hugging_face_tgi_image`)."""
     instance_type: str
     invocations_per_instance: int
     fallback_instance_types: tuple[str, ...] = ()
@@ -91,6 +96,8 @@ class SelfHostedSettings:
     """Whether each Region reaches the others' models (cross-Region PrivateLink, failover)."""
 
     def image_in(self, region: str) -> str:
+        if self.image is None:
+            return hugging_face_tgi_image(region)
         return self.image.replace(REGION_PLACEHOLDER, region)
 
     def model_data_in(self, region: str) -> str | None:
@@ -294,15 +301,8 @@ def load_settings(
             "the inference profile id, for example us for us.anthropic.claude-…"
         ) from None
     imported_model = _imported_model(get("imported-model", None), regions)
-    sources = DEFAULT_ROUTES[geography].source_regions
-    outside = [r for r in regions if r not in sources]
-    if outside and not imported_model:  # an imported model replaces the profile
-        raise SettingsError(
-            f"{PREFIX}regions has {', '.join(outside)}, which cannot use the "
-            f"{geography.value!r} inference profile ({PREFIX}bedrock-geography); its source "
-            f"Regions are {', '.join(sorted(sources))}; deploy to those Regions or choose the "
-            "geography that serves yours"
-        )
+    if not imported_model:  # an imported model replaces the profile
+        _check_routes(model_id, geography, regions)
 
     residency = get("data-residency", None)
     if residency is not None:
@@ -344,6 +344,35 @@ def load_settings(
         zonal_autoshift=autoshift,
         bedrock_tokens_per_minute_quota=quota,
     )
+
+
+def _check_routes(model_id: str, geography: Geography, regions: list[str]) -> None:
+    """The chat model's card routes ``geography`` from every Region (the app cannot pass
+    routes of its own)."""
+    card = model_card(model_id)
+    with_routes = sorted(m for m, c in MODEL_CARDS.items() if c.routes)
+    if card is None or not card.routes:
+        raise SettingsError(
+            f"{PREFIX}bedrock-model-id is {model_id!r}, whose cross-Region routes ha-inference "
+            f"has not recorded, so the app cannot grant it; use one of {', '.join(with_routes)}, "
+            "or build your own app with CrossRegionInferenceProfile(routes=...) from the "
+            "model's card"
+        )
+    table = card.routes.get(geography)
+    if table is None:
+        raise SettingsError(
+            f"{PREFIX}bedrock-geography is {geography.value!r}, but the card of {model_id!r} "
+            f"lists no {geography.value}. profile; use one of "
+            f"{', '.join(g.value for g in card.geographies)}"
+        )
+    outside = [r for r in regions if r not in table.source_regions]
+    if outside:
+        raise SettingsError(
+            f"{PREFIX}regions has {', '.join(outside)}, which cannot use the "
+            f"{geography.value!r} inference profile of {model_id!r} ({PREFIX}bedrock-geography); "
+            f"its card lists the source Regions {', '.join(sorted(table.source_regions))}; "
+            "deploy to those Regions or choose the geography that serves yours"
+        )
 
 
 def _operations(
@@ -431,10 +460,11 @@ def _self_hosted(value: Any, regions: list[str], nat_gateways: int) -> SelfHoste
         )
     merged = {**DEFAULT_SELF_HOSTED, **value}
     image, instance_type = merged["image"], merged["instance-type"]
-    if not isinstance(image, str) or ".dkr.ecr." not in image:
+    if image is not None and (not isinstance(image, str) or ".dkr.ecr." not in image):
         raise SettingsError(
             f"{key}.image must be an Amazon ECR image URI (may contain {{region}}), got "
-            f"{image!r}; for example {DEFAULT_SELF_HOSTED['image']}"
+            f"{image!r}; for example {hugging_face_tgi_image('us-east-1')}, or leave it out "
+            "for that container in every Region"
         )
     if not isinstance(instance_type, str) or not instance_type.startswith("ml."):
         raise SettingsError(

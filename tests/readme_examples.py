@@ -41,6 +41,7 @@ def preflight_example() -> tuple[int, str, str]:
     p.service(stubs, "com.amazonaws.us-east-1.aoss")
     p.profile(stubs)
     p.foundation_model(stubs)
+    p.all_active(stubs)
     p.bucket(stubs, "us-west-2")
     p.collections(stubs, [{"name": "vectors", "id": "h4x9k2", "status": "ACTIVE"}])
     stubs("opensearchserverless").add_client_error(

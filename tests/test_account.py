@@ -95,6 +95,26 @@ def test_other_errors_are_could_not_check_with_the_message(stubs: Stubs) -> None
     assert not stubs.sleeps
 
 
+def test_call_once_asks_each_region_once_per_request(stubs: Stubs) -> None:
+    """A look-up several checks share is answered from memory; a failed call is not kept."""
+    answer = {
+        "modelDetails": {
+            "modelArn": "arn:aws:bedrock:us-east-1::foundation-model/amazon.titan-embed-text-v2:0",
+            "modelId": "amazon.titan-embed-text-v2:0",
+        }
+    }
+    stubs.error("bedrock", "get_foundation_model", "AccessDeniedException", status=403)
+    stubs("bedrock").add_response("get_foundation_model", answer)
+    stubs("bedrock").add_response("get_foundation_model", answer)
+    aws = stubs.connector(preflight.PERMISSIONS).aws(REGION)
+    ask = {"modelIdentifier": "amazon.titan-embed-text-v2:0"}
+    with pytest.raises(CouldNotCheckError):
+        aws.call_once("bedrock", "GetFoundationModel", **ask)
+    assert aws.call_once("bedrock", "GetFoundationModel", **ask) == answer
+    assert aws.call_once("bedrock", "GetFoundationModel", **ask) == answer
+    assert aws.call_once("bedrock", "GetFoundationModel", modelIdentifier="other") == answer
+
+
 class _Unreachable:
     """A client whose network fails twice, then answers."""
 
@@ -125,14 +145,15 @@ def test_connection_errors_are_retried_within_the_bound() -> None:
 
 
 def _calls_in(module: ModuleType) -> set[tuple[str, str]]:
-    """Every (service, operation) a module passes to ``.call`` or ``.pages`` as literals."""
+    """Every (service, operation) a module passes to ``.call``, ``.call_once`` or ``.pages`` as
+    literals."""
     tree = ast.parse(Path(str(module.__file__)).read_text())
     found = set()
     for node in ast.walk(tree):
         if (
             isinstance(node, ast.Call)
             and isinstance(node.func, ast.Attribute)
-            and node.func.attr in ("call", "pages")
+            and node.func.attr in ("call", "call_once", "pages")
         ):
             args = node.args[:2]
             literal = len(args) == 2 and all(

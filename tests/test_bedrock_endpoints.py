@@ -13,7 +13,7 @@ from ha_inference import BedrockVpcEndpoints, CrossRegionInferenceProfile, Regio
 from tests.support import TEST_ACCOUNT, ZonalStack, assert_one_subnet_per_az, new_app, resources
 from tests.test_nag import findings
 
-SONNET = "anthropic.claude-sonnet-4-5-20250929-v1:0"
+SONNET = "anthropic.claude-sonnet-5-5"
 AZS = ("us-east-1a", "us-east-1b", "us-east-1c")
 
 
@@ -210,7 +210,7 @@ def test_fails_coverage_when_a_destination_is_not_deployed(tmp_path: Path) -> No
     )
     with pytest.raises(
         RuntimeError,
-        match=r"RegionCoverage: 'us\.anthropic\.claude-sonnet-4-5-20250929-v1:0' routes to us-east-2, where the app deploys nothing; deploy the regional stack there too, or pass require_all_destinations=False",
+        match=r"RegionCoverage: 'us\.anthropic\.claude-sonnet-5-5' routes to us-east-2, where the app deploys nothing; deploy the regional stack there too, or pass require_all_destinations=False",
     ):
         app.synth()
 

@@ -2,22 +2,30 @@
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 import aws_cdk as cdk
 import pytest
 from aws_cdk import aws_iam as iam
+from aws_cdk.assertions import Annotations, Match
 
 from ha_inference import (
     ApplicationInferenceProfile,
     CrossRegionInferenceProfile,
+    FoundationModel,
     Geography,
+    RegionCoverage,
     declare_data_residency,
 )
 from tests.support import TEST_ACCOUNT, new_app, resources
 
-SONNET = "anthropic.claude-sonnet-4-5-20250929-v1:0"
+SONNET = "anthropic.claude-sonnet-5-5"
+"""The default chat model: Active, routes verified for US and EU."""
+SONNET_4_5 = "anthropic.claude-sonnet-4-5-20250929-v1:0"
+"""Legacy since 2026-10-08, end of life 2027-04-08."""
+READ = date(2026, 12, 8)
 STREAMING = ["bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream"]
 
 
@@ -272,9 +280,168 @@ def test_fails_when_model_id_is_malformed(tmp_path: Path) -> None:
 def test_fails_when_stack_region_is_not_a_source_region(tmp_path: Path) -> None:
     with pytest.raises(
         ValueError,
-        match=r"Region 'eu-west-1' is not a source Region of the 'us' inference profile \(source Regions: ca-central-1, .*\); deploy this stack to one of those Regions",
+        match=r"model_id 'anthropic\.claude-sonnet-5-5' with geography=Geography\.US cannot be called from eu-west-1 \(the stack's Region\): its card \(https://docs\.aws\.amazon\.com/bedrock/latest/userguide/model-card-anthropic-claude-sonnet-5-5\.html, read .*\) lists the source Regions ca-central-1, ca-west-1, us-east-1, us-east-2, us-west-1, us-west-2 for 'us\.anthropic\.claude-sonnet-5-5', so every call from eu-west-1 would fail; deploy this stack to one of those Regions, choose Geography\.EU, Geography\.GLOBAL, or pass routes=",
     ):
         CrossRegionInferenceProfile(_stack(tmp_path, "eu-west-1"), "P", model_id=SONNET)
+
+
+@pytest.mark.parametrize(
+    ("region", "geography"),
+    [("ca-west-1", Geography.US), ("il-central-1", Geography.EU), ("us-east-1", Geography.APAC)],
+)
+def test_fails_where_the_chosen_models_card_has_no_route(
+    tmp_path: Path, region: str, geography: Geography
+) -> None:
+    """Routes come from the chosen model's own card: Claude Sonnet 4.5's card lists no
+    ca-west-1 or il-central-1 source and no APAC profile, although other cards do."""
+    with pytest.raises(ValueError, match=r"cannot be called from|has no apac\. profile") as err:
+        CrossRegionInferenceProfile(
+            _stack(tmp_path, region), "P", model_id=SONNET_4_5, geography=geography, as_of=READ
+        )
+    assert "anthropic.claude-sonnet-4-5-20250929-v1:0" in str(err.value)
+    assert "routes=" in str(err.value)
+
+
+def test_fails_for_a_geography_the_card_does_not_list(tmp_path: Path) -> None:
+    with pytest.raises(
+        ValueError,
+        match=r"geography=Geography\.JP has no jp\. profile for model_id 'anthropic\.claude-sonnet-5-5' on its card \(.*\): it lists Geography\.US, Geography\.EU, Geography\.GLOBAL; choose one of those, or pass routes= from the card",
+    ):
+        CrossRegionInferenceProfile(
+            _stack(tmp_path, "ap-northeast-1"), "P", model_id=SONNET, geography=Geography.JP
+        )
+
+
+def test_fails_for_a_model_whose_routes_were_not_recorded(tmp_path: Path) -> None:
+    """Claude Opus 4.1 has a lifecycle row but no routes: the card's routes must be given."""
+    with pytest.raises(
+        ValueError, match=r"ha-inference recorded no routes for this model; or pass routes="
+    ):
+        CrossRegionInferenceProfile(
+            _stack(tmp_path),
+            "P",
+            model_id="anthropic.claude-opus-4-1-20250805-v1:0",
+            as_of=READ,
+        )
+
+
+def test_routes_come_from_each_models_card(tmp_path: Path) -> None:
+    stack = _stack(tmp_path, "ca-west-1")
+    opus = CrossRegionInferenceProfile(stack, "Opus", model_id="anthropic.claude-opus-4-7")
+    sonnet = CrossRegionInferenceProfile(stack, "Sonnet", model_id=SONNET)
+    expected = {"ca-west-1", "us-east-1", "us-east-2", "us-west-2"}
+    assert opus.destination_regions == sonnet.destination_regions == expected
+
+
+def test_fails_when_explicit_routes_lack_the_stack_region(tmp_path: Path) -> None:
+    with pytest.raises(
+        ValueError,
+        match=r"routes has no entry for us-east-1, the Region of stack 'S' \(it lists us-west-2\); add routes\['us-east-1'\]",
+    ):
+        CrossRegionInferenceProfile(
+            _stack(tmp_path),
+            "P",
+            model_id="amazon.nova-pro-v1:0",
+            routes={"us-west-2": ["us-west-2"]},
+        )
+
+
+def _warnings(stack: cdk.Stack, pattern: str) -> list[Any]:
+    return Annotations.from_stack(stack).find_warning("*", Match.string_like_regexp(pattern))
+
+
+def test_a_legacy_model_warns_with_its_end_of_life(tmp_path: Path) -> None:
+    stack = _stack(tmp_path)
+    CrossRegionInferenceProfile(stack, "Legacy", model_id=SONNET_4_5, as_of=READ)
+    CrossRegionInferenceProfile(stack, "Active", model_id=SONNET, as_of=READ)
+    (warning,) = _warnings(stack, "is Legacy on Amazon Bedrock")
+    assert warning.id == "/S/Legacy"
+    assert warning.entry.data == (
+        "model_id 'anthropic.claude-sonnet-4-5-20250929-v1:0' (Claude Sonnet 4.5) is Legacy on "
+        "Amazon Bedrock since 2026-10-08; its end of life, when every call to it fails, is "
+        "2027-04-08 (source: https://docs.aws.amazon.com/bedrock/latest/userguide/"
+        "model-lifecycle-legacy.html (copy dated by its content 2026-09-30 to 2026-10-14)). "
+        "Move to an Active model, for example 'anthropic.claude-sonnet-5-5'. "
+        "[ack: ha-inference:legacy-model]"
+    )
+
+
+def test_a_legacy_model_fails_from_its_end_of_life_date(tmp_path: Path) -> None:
+    with pytest.raises(
+        ValueError,
+        match=r"model_id 'anthropic\.claude-sonnet-4-5-20250929-v1:0' \(Claude Sonnet 4\.5\) reached its end of life on Amazon Bedrock on 2027-04-08, so every call to it fails \(judged on 2027-04-08; .*\); choose an Active model, for example 'anthropic\.claude-sonnet-5-5'",
+    ):
+        CrossRegionInferenceProfile(
+            _stack(tmp_path), "P", model_id=SONNET_4_5, as_of=date(2027, 4, 8)
+        )
+    # The day before, it is still usable (with the Legacy warning).
+    CrossRegionInferenceProfile(_stack(tmp_path), "Q", model_id=SONNET_4_5, as_of=date(2027, 4, 7))
+
+
+def test_an_end_of_life_model_fails_today(tmp_path: Path) -> None:
+    """Claude Sonnet 4 reached its end of life on 2026-10-14: without as_of, synth judges on
+    today's date."""
+    with pytest.raises(ValueError, match=r"\(Claude Sonnet 4\) reached its end of life"):
+        CrossRegionInferenceProfile(
+            _stack(tmp_path),
+            "P",
+            model_id="anthropic.claude-sonnet-4-20250514-v1:0",
+            routes={"us-east-1": ["us-east-1", "us-east-2", "us-west-2"]},
+        )
+
+
+def test_fails_when_as_of_is_not_a_date(tmp_path: Path) -> None:
+    with pytest.raises(TypeError, match=r"as_of must be a datetime\.date, got '2027-01-01'"):
+        CrossRegionInferenceProfile(_stack(tmp_path), "P", model_id=SONNET, as_of="2027-01-01")  # type: ignore[arg-type]
+
+
+def test_single_region_application_profile_judges_its_model(tmp_path: Path) -> None:
+    with pytest.raises(
+        ValueError,
+        match=r"\(Claude Opus 4\.1\) reached its end of life on Amazon Bedrock on 2027-01-08",
+    ):
+        ApplicationInferenceProfile(
+            _stack(tmp_path),
+            "P",
+            inference_profile_name="opus",
+            model_id="anthropic.claude-opus-4-1-20250805-v1:0",
+            as_of=date(2027, 1, 8),
+        )
+
+
+def test_unverified_routes_warn(tmp_path: Path) -> None:
+    """Claude Sonnet 5.5's card lists its global source Regions but not their destinations."""
+    stack = _stack(tmp_path, "eu-west-1")
+    CrossRegionInferenceProfile(stack, "Global", model_id=SONNET, geography=Geography.GLOBAL)
+    CrossRegionInferenceProfile(stack, "Eu", model_id=SONNET, geography=Geography.EU)
+    warnings = _warnings(stack, "routes of model_id .* are not all verified")
+    assert [w.id for w in warnings] == ["/S/Global"]
+
+
+def test_embedding_model_regions_are_checked_by_region_coverage(tmp_path: Path) -> None:
+    """Titan Text Embeddings V2 is not offered in ca-west-1: every embedding call there fails."""
+    app = new_app(tmp_path)
+    for region in ("us-east-1", "ca-west-1"):
+        stack = cdk.Stack(app, region, env=cdk.Environment(account=TEST_ACCOUNT, region=region))
+        FoundationModel.in_stack_region(stack, "amazon.titan-embed-text-v2:0")
+    coverage = RegionCoverage(app, "Coverage")
+    assert coverage.problems() == [
+        "ca-west-1 invokes 'amazon.titan-embed-text-v2:0' in its own Region, but Amazon Bedrock "
+        "offers it on demand only in ap-northeast-1, ap-northeast-2, ap-northeast-3, "
+        "ap-south-1, ap-south-2, ap-southeast-2, ca-central-1, eu-central-1, eu-central-2, "
+        "eu-north-1, eu-south-1, eu-south-2, eu-west-1, eu-west-2, eu-west-3, sa-east-1, "
+        "us-east-1, us-east-2, us-gov-east-1, us-gov-west-1, us-west-2 "
+        "(https://docs.aws.amazon.com/bedrock/latest/userguide/knowledge-base-supported.html, "
+        "'Single-region model support' column, read 2026-12-08), so every call from ca-west-1 "
+        "fails; deploy to those Regions or choose a model offered in ca-west-1"
+    ]
+    with pytest.raises(RuntimeError, match=r"RegionCoverage: ca-west-1 invokes"):
+        app.synth()
+
+
+def test_a_direct_model_past_its_end_of_life_fails(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match=r"\(Claude Sonnet 4\) reached its end of life"):
+        FoundationModel.in_stack_region(_stack(tmp_path), "anthropic.claude-sonnet-4-20250514-v1:0")
 
 
 def test_fails_when_region_is_a_token(tmp_path: Path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import date
 from functools import cache
 from typing import Any
 
@@ -22,11 +23,14 @@ from ha_inference import (
     Geography,
     VectorCollection,
 )
-from ha_inference.regions import DEFAULT_ROUTES, REGIONS_WITHOUT, partition_of
+from ha_inference.data.models import DEFAULT_CHAT_MODEL, MODEL_CARDS, ModelStatus
+from ha_inference.regions import REGIONS_WITHOUT, partition_of
 from ha_inference.selfhosted.instance_types import hosting_instance_types
 from tests.support import Synth, ZonalStack, new_app, resources
 
-SONNET = "anthropic.claude-sonnet-4-5-20250929-v1:0"
+AS_OF = date(2026, 12, 8)
+"""The day the model table was read: the lint covers the routes usable on that day, whatever
+the day the suite runs."""
 
 IGNORED = {
     # The reference app names its AZs on purpose (configured, offline, deterministic synth).
@@ -93,21 +97,24 @@ def test_lint_reports_a_resource_type_missing_in_the_region() -> None:
     assert problem.startswith("E3006") and "ca-west-1" in problem
 
 
-def _geography_for(region: str) -> Geography:
-    for geography in (
-        Geography.US,
-        Geography.EU,
-        Geography.APAC,
-        Geography.JP,
-        Geography.AU,
-        Geography.US_GOV,
-    ):
-        if region in DEFAULT_ROUTES[geography].source_regions:
-            return geography
-    return Geography.GLOBAL
+def _profile_for(region: str) -> tuple[str, Geography]:
+    """A model and geography whose card routes from ``region``: the default chat model where it
+    can, another model's geographic profile, else a global profile."""
+    usable = [
+        card
+        for card in sorted(MODEL_CARDS.values(), key=lambda c: c.model_id != DEFAULT_CHAT_MODEL)
+        if card.lifecycle.status_on(AS_OF) is not ModelStatus.END_OF_LIFE
+    ]
+    for card in usable:
+        for geography, table in card.routes.items():
+            if geography is not Geography.GLOBAL and region in table.source_regions:
+                return card.model_id, geography
+    return DEFAULT_CHAT_MODEL, Geography.GLOBAL
 
 
-SOURCE_REGIONS = sorted({r for table in DEFAULT_ROUTES.values() for r in table.source_regions})
+SOURCE_REGIONS = sorted(
+    {r for card in MODEL_CARDS.values() for t in card.routes.values() for r in t.source_regions}
+)
 
 
 def _shape(region: str) -> tuple[str, bool, bool]:
@@ -127,8 +134,9 @@ def regional_templates(tmp_path_factory: pytest.TempPathFactory) -> dict[str, di
         stack = ZonalStack(
             app, f"Bedrock-{region}", region=region, zones=(f"{region}a", f"{region}b")
         )
+        model_id, geography = _profile_for(region)
         profile = CrossRegionInferenceProfile(
-            stack, "Profile", model_id=SONNET, geography=_geography_for(region)
+            stack, "Profile", model_id=model_id, geography=geography, as_of=AS_OF
         )
         role = iam.Role(stack, "Invoker", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"))
         profile.grant_invoke(role)

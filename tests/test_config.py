@@ -83,8 +83,12 @@ def test_explicit_azs_and_json_strings_from_the_command_line() -> None:
         ({"nat_gateways": -1}, r"nat-gateways must be 0 .* got -1"),
         ({"regions": "[us-east-1"}, r"ha-inference:regions is not valid JSON"),
         ({"region": ["us-east-1"]}, r"ha-inference:region is not a setting of the reference app"),
-        ({"regions": ["us-east-1", "eu-west-1"]}, r"ha-inference:regions has eu-west-1, which cannot use the 'us' inference profile \(ha-inference:bedrock-geography\); its source Regions are ca-central-1, .*; deploy to those Regions or choose the geography"),
-        ({"bedrock_geography": "europe"}, r"ha-inference:bedrock-geography must be one of us, eu, apac, jp, au, us-gov, global, got 'europe'"),
+        ({"regions": ["us-east-1", "eu-west-1"]}, r"ha-inference:regions has eu-west-1, which cannot use the 'us' inference profile of 'anthropic\.claude-sonnet-5-5' \(ha-inference:bedrock-geography\); its card lists the source Regions ca-central-1, .*; deploy to those Regions or choose the geography"),
+        ({"regions": ["il-central-1"], "bedrock_geography": "eu"}, r"ha-inference:regions has il-central-1, which cannot use the 'eu' inference profile of 'anthropic\.claude-sonnet-5-5'"),
+        ({"regions": ["ca-west-1"], "bedrock_model_id": "anthropic.claude-sonnet-4-5-20250929-v1:0"}, r"ha-inference:regions has ca-west-1, which cannot use the 'us' inference profile of 'anthropic\.claude-sonnet-4-5-20250929-v1:0'"),
+        ({"bedrock_geography": "jp"}, r"ha-inference:bedrock-geography is 'jp', but the card of 'anthropic\.claude-sonnet-5-5' lists no jp\. profile; use one of us, eu, global"),
+        ({"bedrock_model_id": "amazon.nova-pro-v1:0"}, r"ha-inference:bedrock-model-id is 'amazon\.nova-pro-v1:0', whose cross-Region routes ha-inference has not recorded, so the app cannot grant it; use one of anthropic\.claude-haiku-4-5-20251001-v1:0, .*anthropic\.claude-sonnet-5-5"),
+        ({"bedrock_geography": "europe"}, r"ha-inference:bedrock-geography must be one of us, eu, apac, jp, au, in, us-gov, global, got 'europe'"),
         ({"bedrock_model_id": "us.anthropic.claude-sonnet-4-5-20250929-v1:0"}, r"ha-inference:bedrock-model-id is not usable: model_id must be the foundation-model id without a geography prefix"),
         ({"data_residency": []}, r"ha-inference:data-residency must be a non-empty list of Region names, got \[\]"),
         ({"data_residency": ["eu-west-9"]}, r"ha-inference:data-residency has an unknown Region 'eu-west-9'"),
@@ -112,6 +116,25 @@ def test_explicit_azs_and_json_strings_from_the_command_line() -> None:
 def test_fails_on_bad_setting(context: dict[str, Any], message: str) -> None:
     with pytest.raises(SettingsError, match=message):
         load(**context)
+
+
+def test_default_chat_model_is_the_active_sonnet() -> None:
+    settings = load()
+    assert settings.model_id == "anthropic.claude-sonnet-5-5"
+    assert settings.embedding_model_id == "amazon.titan-embed-text-v2:0"
+
+
+def test_imported_model_in_every_default_region() -> None:
+    """Custom Model Import is offered in US East (Ohio) too."""
+    settings = load(imported_model="s3://models-{region}/llama/")
+    assert dict(settings.imported_model)["us-east-2"] == "s3://models-us-east-2/llama/"
+
+
+def test_own_image_keeps_its_region_placeholder() -> None:
+    image = "111111111111.dkr.ecr.{region}.amazonaws.com/llm:1"
+    hosted = load(self_hosted={"model-data": M, "image": image}).self_hosted
+    assert hosted is not None
+    assert hosted.image_in("eu-west-1") == "111111111111.dkr.ecr.eu-west-1.amazonaws.com/llm:1"
 
 
 def test_fails_synth_with_the_settings_error(outdir: Path) -> None:
@@ -143,6 +166,12 @@ def test_self_hosted_is_off_until_a_model_is_named() -> None:
     hosted = load(self_hosted={"model-data": M}).self_hosted
     assert hosted is not None and hosted.instance_type == "ml.g5.xlarge"
     assert hosted.image_in("us-east-2").startswith("763104351884.dkr.ecr.us-east-2.amazonaws.com/")
+    assert hosted.image_in("ap-southeast-3").startswith(
+        "907027046896.dkr.ecr.ap-southeast-3.amazonaws.com/huggingface-pytorch-tgi-inference:"
+    )
+    assert hosted.image_in("cn-northwest-1").startswith(
+        "727897471807.dkr.ecr.cn-northwest-1.amazonaws.com.cn/"
+    )
     assert hosted.deletion_protection is False
     assert hosted.network_isolation is True
     assert hosted.environment == (("HF_MODEL_ID", "/opt/ml/model"),)

@@ -86,9 +86,7 @@ def test_fails_on_two_private_dns_endpoints_for_one_service_in_one_vpc(tmp_path:
             ec2.SubnetConfiguration(name="p", subnet_type=ec2.SubnetType.PRIVATE_ISOLATED)
         ],
     )
-    profile = CrossRegionInferenceProfile(
-        stack, "Profile", model_id="anthropic.claude-sonnet-4-5-20250929-v1:0"
-    )
+    profile = CrossRegionInferenceProfile(stack, "Profile", model_id="anthropic.claude-sonnet-5-5")
     BedrockVpcEndpoints(stack, "First", vpc=vpc, invoke_targets=[profile])
     with pytest.raises(
         ValueError,
@@ -122,9 +120,7 @@ def test_warns_that_private_dns_takes_over_an_existing_vpc(tmp_path: Path) -> No
         availability_zones=["us-east-1a", "us-east-1b"],
         isolated_subnet_ids=["subnet-01", "subnet-02"],
     )
-    profile = CrossRegionInferenceProfile(
-        stack, "Profile", model_id="anthropic.claude-sonnet-4-5-20250929-v1:0"
-    )
+    profile = CrossRegionInferenceProfile(stack, "Profile", model_id="anthropic.claude-sonnet-5-5")
     BedrockVpcEndpoints(stack, "Bedrock", vpc=vpc, invoke_targets=[profile])
     warnings = Annotations.from_stack(stack).find_warning(
         "/Takeover/Bedrock",
@@ -215,23 +211,26 @@ def test_warns_when_the_default_picks_among_private_subnet_groups(consumer: Cons
     assert len(warnings) == 1
 
 
-def test_warns_on_a_model_the_routing_table_was_not_checked_for(tmp_path: Path) -> None:
-    """Item 10: a model outside the routing table no longer gets the Claude routes silently."""
+def test_a_model_without_a_card_row_needs_its_routes(tmp_path: Path) -> None:
+    """A model the library has read no card for no longer gets another model's
+    routes: it fails synth until its own routes are given."""
     app = new_app(tmp_path)
     stack = cdk.Stack(
         app, "Models", env=cdk.Environment(account="111111111111", region="us-east-1")
     )
-    CrossRegionInferenceProfile(stack, "Nova", model_id="amazon.nova-pro-v1:0")
-    CrossRegionInferenceProfile(
+    with pytest.raises(
+        ValueError,
+        match=r"model_id 'amazon\.nova-pro-v1:0' has no routing table in ha-inference .*; pass "
+        r"routes=\{source Region: \[destination Regions\]\} from the model's card",
+    ):
+        CrossRegionInferenceProfile(stack, "Nova", model_id="amazon.nova-pro-v1:0")
+    routed = CrossRegionInferenceProfile(
         stack,
         "NovaRouted",
         model_id="amazon.nova-pro-v1:0",
         routes={"us-east-1": ["us-east-1", "us-east-2", "us-west-2"]},
     )
-    warnings = Annotations.from_stack(stack).find_warning(
-        "*", Match.string_like_regexp("is not one of the models whose cards")
-    )
-    assert [w.id for w in warnings] == ["/Models/Nova"]
+    assert routed.destination_regions == {"us-east-1", "us-east-2", "us-west-2"}
 
 
 def test_wheel_installed_outside_the_repository_synthesizes_the_consumer_app(

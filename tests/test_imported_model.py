@@ -427,11 +427,11 @@ def test_fails_on_a_name_claimed_twice_in_one_account_and_region(tmp_path: Path)
         ImportedModel(stack, "Two", s3_uri=WEST_SOURCE, imported_model_name="llama3")
 
 
-@pytest.mark.parametrize("region", ["us-east-2", "ap-northeast-1", "eu-west-1"])
+@pytest.mark.parametrize("region", ["us-west-1", "ap-northeast-1", "eu-west-1"])
 def test_fails_in_a_region_without_custom_model_import(tmp_path: Path, region: str) -> None:
     with pytest.raises(
         ValueError,
-        match=rf"ImportedModel cannot be created in {region}: Amazon Bedrock Custom Model Import is offered in eu-central-1, us-east-1, us-west-2 \(Bedrock user guide, checked 2026-12\); deploy",
+        match=rf"ImportedModel cannot be created in {region}: Amazon Bedrock Custom Model Import is offered in eu-central-1, us-east-1, us-east-2, us-west-2 \(Bedrock user guide, checked 2026-12\); deploy",
     ):
         ImportedModel(_stack(tmp_path, region), "Llm", s3_uri=SOURCE)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -147,7 +148,7 @@ def profile(stubs: Stubs, regions: tuple[str, ...] = PROFILE_REGIONS) -> None:
     stubs("bedrock").add_response(
         "get_inference_profile",
         {
-            "inferenceProfileName": "US Claude Sonnet 4.5",
+            "inferenceProfileName": "US Claude Sonnet 5.5",
             "inferenceProfileArn": f"arn:aws:bedrock:{REGION}:{ACCOUNT}:inference-profile/{PROFILE_ID}",
             "inferenceProfileId": PROFILE_ID,
             "models": [
@@ -173,6 +174,39 @@ def foundation_model(stubs: Stubs, kinds: tuple[str, ...] = ("ON_DEMAND",)) -> N
         },
         {"modelIdentifier": EMBEDDING_MODEL_ID},
     )
+
+
+PAST = datetime(2020, 1, 1, tzinfo=UTC)
+FUTURE = datetime(2100, 1, 1, tzinfo=UTC)
+
+
+def lifecycle(
+    stubs: Stubs,
+    region: str,
+    status: str = "ACTIVE",
+    *,
+    model_id: str = MODEL_ID,
+    kinds: tuple[str, ...] = ("INFERENCE_PROFILE",),
+    **times: datetime,
+) -> None:
+    """GetFoundationModel in ``region``: ``status`` with ``legacyTime``/``endOfLifeTime``."""
+    stubs("bedrock", region).add_response(
+        "get_foundation_model",
+        {
+            "modelDetails": {
+                "modelArn": f"arn:aws:bedrock:{region}::foundation-model/{model_id}",
+                "modelId": model_id,
+                "inferenceTypesSupported": list(kinds),
+                "modelLifecycle": {"status": status, **times},
+            }
+        },
+        {"modelIdentifier": model_id},
+    )
+
+
+def all_active(stubs: Stubs, regions: tuple[str, ...] = PROFILE_REGIONS) -> None:
+    for region in regions:
+        lifecycle(stubs, region)
 
 
 def bucket(stubs: Stubs, location: str | None = None) -> None:
@@ -531,6 +565,78 @@ def test_fails_when_the_direct_model_is_offered_only_through_profiles(stubs: Stu
     )
 
 
+def test_direct_model_fails_past_its_end_of_life(stubs: Stubs) -> None:
+    lifecycle(
+        stubs,
+        REGION,
+        "LEGACY",
+        model_id=EMBEDDING_MODEL_ID,
+        kinds=("ON_DEMAND",),
+        legacyTime=PAST,
+        endOfLifeTime=PAST,
+    )
+    finding = only(check("foundation-model", stubs))
+    assert (finding.status, finding.detail) == (
+        Status.FAIL,
+        "past its end of life on 2020-01-01: every call fails",
+    )
+
+
+# --------------------------------------------------------------------------- model lifecycle
+
+
+def test_profile_model_passes_when_active_in_every_destination(stubs: Stubs) -> None:
+    all_active(stubs)
+    assert findings(check("model-lifecycle", stubs)) == [
+        ("pass", f"{MODEL_ID} in {region} (through {PROFILE_ID})") for region in PROFILE_REGIONS
+    ]
+
+
+def test_profile_model_warns_where_it_is_legacy(stubs: Stubs) -> None:
+    """Preflight used to judge lifecycle only for models called directly; the model behind a
+    profile is judged in each Region the profile routes to."""
+    lifecycle(stubs, "us-east-1")
+    lifecycle(stubs, "us-east-2", "LEGACY", legacyTime=PAST, endOfLifeTime=FUTURE)
+    lifecycle(stubs, "us-west-2")
+    found = check("model-lifecycle", stubs)
+    assert [f.status for f in found] == [Status.PASS, Status.WARNING, Status.PASS]
+    assert found[1].subject == f"{MODEL_ID} in us-east-2 (through {PROFILE_ID})"
+    assert found[1].detail == "marked LEGACY since 2020-01-01; end of life 2100-01-01"
+
+
+def test_profile_model_fails_past_its_end_of_life(stubs: Stubs) -> None:
+    lifecycle(stubs, "us-east-1", "LEGACY", endOfLifeTime=PAST)
+    lifecycle(stubs, "us-east-2", "LEGACY", endOfLifeTime=PAST)
+    lifecycle(stubs, "us-west-2", "LEGACY", endOfLifeTime=PAST)
+    found = check("model-lifecycle", stubs)
+    assert {f.status for f in found} == {Status.FAIL}
+    assert found[0].detail == "past its end of life on 2020-01-01: every call fails"
+
+
+def test_profile_model_fails_where_a_destination_does_not_offer_it(stubs: Stubs) -> None:
+    lifecycle(stubs, "us-east-1")
+    lifecycle(stubs, "us-east-2")
+    stubs.error(
+        "bedrock",
+        "get_foundation_model",
+        "ResourceNotFoundException",
+        status=404,
+        region="us-west-2",
+    )
+    finding = check("model-lifecycle", stubs)[2]
+    assert (finding.status, finding.detail) == (
+        Status.FAIL,
+        f"Bedrock does not offer {MODEL_ID} in us-west-2, where the profile routes calls",
+    )
+
+
+def test_profile_model_is_asked_once_per_region_for_several_stacks(stubs: Stubs) -> None:
+    """Every regional stack routes to the same Regions: each is asked once per run."""
+    all_active(stubs)
+    first, second = sample_stack(), sample_stack(name="HaInference-other")
+    assert len(check("model-lifecycle", stubs, first, second)) == 6
+
+
 # --------------------------------------------------------------------------- model data
 
 
@@ -633,10 +739,10 @@ def test_fails_when_the_import_source_bucket_is_in_another_region(stubs: Stubs) 
 
 def test_fails_where_custom_model_import_is_not_offered(stubs: Stubs) -> None:
     """No call at all: the Region list is data (ha_inference.regions)."""
-    stack = sample_stack(region="us-east-2")
+    stack = sample_stack(region="us-west-1")
     finding = only(check("imported-model", stubs, stack))
     assert finding.status is Status.FAIL
-    assert finding.detail.startswith("Bedrock Custom Model Import is not offered in us-east-2")
+    assert finding.detail.startswith("Bedrock Custom Model Import is not offered in us-west-1")
 
 
 # --------------------------------------------------------------------------- unique names
@@ -748,6 +854,13 @@ API_ERRORS: dict[str, ApiErrorCase] = {
         "get_foundation_model",
         "bedrock:GetFoundationModel",
         _nothing,
+    ),
+    "model-lifecycle": (
+        _nothing,
+        "bedrock",
+        "get_foundation_model",
+        "bedrock:GetFoundationModel",
+        lambda stubs: all_active(stubs, ("us-east-2", "us-west-2")),
     ),
     "model-data": (_nothing, "s3", "get_bucket_location", "s3:GetBucketLocation", _nothing),
     "imported-model": (_nothing, "s3", "get_bucket_location", "s3:GetBucketLocation", _nothing),

@@ -184,9 +184,11 @@ def test_function_role_reads_the_collection_and_invokes_only_the_profile_and_emb
         for action in _listed(statement["Action"]):
             granted.setdefault(action, []).extend(_listed(statement["Resource"]))
     bedrock = {a: sorted(map(str, r)) for a, r in granted.items() if a.startswith("bedrock:")}
-    profile = f"arn:aws:bedrock:{region}:111111111111:inference-profile/us.anthropic.claude-sonnet-4-5-20250929-v1:0"
+    profile = (
+        f"arn:aws:bedrock:{region}:111111111111:inference-profile/us.anthropic.claude-sonnet-5-5"
+    )
     models = [
-        f"arn:aws:bedrock:{r}::foundation-model/anthropic.claude-sonnet-4-5-20250929-v1:0"
+        f"arn:aws:bedrock:{r}::foundation-model/anthropic.claude-sonnet-5-5"
         for r in sorted(DEFAULT_AZS)
     ]
     embeddings = f"arn:aws:bedrock:{region}::foundation-model/amazon.titan-embed-text-v2:0"
@@ -347,7 +349,7 @@ def test_bedrock_endpoint_policies_name_only_the_configured_models(
     reference: Synth, region: str
 ) -> None:
     template = reference.template(region)
-    model = "anthropic.claude-sonnet-4-5-20250929-v1:0"
+    model = "anthropic.claude-sonnet-5-5"
     expected = sorted(
         [
             f"arn:aws:bedrock:{region}:111111111111:inference-profile/us.{model}",
@@ -516,7 +518,7 @@ def test_bedrock_profile_is_alarmed_on_throttles(reference: Synth, region: str) 
     )
     assert throttled == [
         "amazon.titan-embed-text-v2:0",
-        "us.anthropic.claude-sonnet-4-5-20250929-v1:0",
+        "us.anthropic.claude-sonnet-5-5",
     ]
 
 
@@ -551,6 +553,4 @@ def test_zonal_autoshift_and_quota_settings(outdir: Path) -> None:
         if a["Properties"].get("MetricName") == "EstimatedTPMQuotaUsage"
     ]
     assert quota["Threshold"] == 320_000
-    assert quota["Dimensions"] == [
-        {"Name": "ModelId", "Value": "us.anthropic.claude-sonnet-4-5-20250929-v1:0"}
-    ]
+    assert quota["Dimensions"] == [{"Name": "ModelId", "Value": "us.anthropic.claude-sonnet-5-5"}]

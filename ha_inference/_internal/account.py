@@ -308,6 +308,7 @@ class Aws:
         self.region = region
         self.connector = connector
         self._subnets: dict[str, str | None] = {}
+        self._answers: dict[tuple[str, str, str], dict[str, Any] | None] = {}
 
     def elsewhere(self, region: str) -> Aws:
         return self.connector.aws(region)
@@ -367,6 +368,22 @@ class Aws:
             f"{action} was still throttled or unavailable after {attempts} attempts ({last})",
             "run again later; if it persists, look for other callers using up the API rate",
         )
+
+    def call_once(
+        self,
+        service: str,
+        operation: str,
+        *,
+        missing: Collection[str] | Callable[[str, str], bool] = (),
+        **params: Any,
+    ) -> dict[str, Any] | None:
+        """:meth:`call`, answered from memory when this Region was asked the same before (for
+        look-ups that several stacks or checks share, such as ``GetFoundationModel`` of a
+        model every regional stack routes to). A call that raises is not remembered."""
+        key = (service, operation, json.dumps(params, sort_keys=True, default=str))
+        if key not in self._answers:
+            self._answers[key] = self.call(service, operation, missing=missing, **params)
+        return self._answers[key]
 
     def pages(
         self,

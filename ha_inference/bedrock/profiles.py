@@ -1,8 +1,8 @@
 """Amazon Bedrock cross-Region inference profiles with exactly the IAM AWS documents.
 
 Sources: https://docs.aws.amazon.com/bedrock/latest/userguide/geographic-cross-region-inference.html
-(geographic policy) and .../global-cross-region-inference.html (the three-part global policy);
-``shared/reference/aws-facts.md`` sections A.1 to A.4.
+(geographic policy) and .../global-cross-region-inference.html (the three-part global policy).
+Routes and lifecycle come from each model's row in :mod:`ha_inference.data.models`.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from typing import Any, Protocol
 
 import aws_cdk as cdk
@@ -20,11 +21,16 @@ from constructs import Construct
 from ha_inference._internal.names import claim_name
 from ha_inference._internal.tokens import is_unresolved
 from ha_inference._internal.validation import LateCheck, concrete_region
-from ha_inference.checks.coverage import mark_profile
+from ha_inference.checks.coverage import mark_foundation_model, mark_profile
+from ha_inference.data.models import (
+    DEFAULT_CHAT_MODEL,
+    MODEL_CARDS,
+    ModelCard,
+    ModelStatus,
+    model_card,
+)
 from ha_inference.regions import (
-    DEFAULT_ROUTES,
     REGIONS_WITHOUT,
-    ROUTED_MODELS,
     Geography,
     RoutingTable,
     partition_of,
@@ -38,6 +44,9 @@ _MODEL_ID = re.compile(r"^[a-z0-9-]+\.[a-zA-Z0-9\-:.]+$")
 _PROFILE_NAME = re.compile(r"^([0-9a-zA-Z][ _-]?)+$")
 _PROFILE_DESCRIPTION = re.compile(r"^([0-9a-zA-Z:.][ _-]?)+$")
 _TAG_TEXT = re.compile(r"^[a-zA-Z0-9\s._:/=+@-]*$")
+MODEL_CARDS_PAGE = "https://docs.aws.amazon.com/bedrock/latest/userguide/model-cards.html"
+LEGACY_MODEL_WARNING = "ha-inference:legacy-model"
+UNVERIFIED_ROUTES_WARNING = "ha-inference:unverified-routes"
 
 
 @dataclass(frozen=True)
@@ -82,8 +91,42 @@ def check_model_id(model_id: str) -> None:
     if not isinstance(model_id, str) or not _MODEL_ID.match(model_id):
         raise ValueError(
             f"model_id must look like '<provider>.<model>' (for example "
-            f"'anthropic.claude-sonnet-4-5-20250929-v1:0'), got {model_id!r}; copy the model id "
+            f"{DEFAULT_CHAT_MODEL!r}), got {model_id!r}; copy the model id "
             "from the Bedrock model card"
+        )
+
+
+def check_lifecycle(scope: Construct, model_id: str, as_of: date | None = None) -> None:
+    """Fails past the model's end-of-life date and warns while it is Legacy, by its row in
+    :data:`ha_inference.data.models.MODEL_CARDS` (models without a row are not judged).
+
+    ``as_of`` is the day to judge on; default: today (UTC) at synth.
+    """
+    if as_of is not None and (not isinstance(as_of, date) or isinstance(as_of, datetime)):
+        raise TypeError(
+            f"as_of must be a datetime.date, got {as_of!r}; pass for example "
+            "datetime.date(2027, 1, 1), or leave it out to judge on today's date"
+        )
+    card = model_card(model_id)
+    if card is None:
+        return
+    day = as_of or datetime.now(UTC).date()
+    lifecycle = card.lifecycle
+    status = lifecycle.status_on(day)
+    if status is ModelStatus.END_OF_LIFE:
+        raise ValueError(
+            f"model_id {model_id!r} ({card.name}) reached its end of life on Amazon Bedrock on "
+            f"{lifecycle.end_of_life}, so every call to it fails (judged on {day}; source: "
+            f"{lifecycle.source}); choose an Active model, for example {DEFAULT_CHAT_MODEL!r}"
+        )
+    if status is ModelStatus.LEGACY:
+        since = f" since {lifecycle.legacy_since}" if lifecycle.legacy_since else ""
+        end = lifecycle.end_of_life or "not yet announced"
+        cdk.Annotations.of(scope).add_warning_v2(
+            LEGACY_MODEL_WARNING,
+            f"model_id {model_id!r} ({card.name}) is Legacy on Amazon Bedrock{since}; its end "
+            f"of life, when every call to it fails, is {end} (source: {lifecycle.source}). "
+            f"Move to an Active model, for example {DEFAULT_CHAT_MODEL!r}.",
         )
 
 
@@ -170,10 +213,20 @@ class FoundationModel:
         self.model_arn = foundation_model_arn(model_id, region, partition_of(region))
 
     @classmethod
-    def in_stack_region(cls, scope: Construct, model_id: str) -> FoundationModel:
-        """The model in the Region of ``scope``'s stack (which must be concrete)."""
+    def in_stack_region(
+        cls, scope: Construct, model_id: str, *, as_of: date | None = None
+    ) -> FoundationModel:
+        """The model in the Region of ``scope``'s stack (which must be concrete).
+
+        Warns on ``scope`` while the model is Legacy and fails past its end of life (judged on
+        ``as_of``, default today), and records the use for :class:`~ha_inference.RegionCoverage`,
+        which fails synth where the model's card does not offer it in-Region.
+        """
         region = concrete_region("FoundationModel", cdk.Stack.of(scope))
-        return cls(model_id, region=region)
+        model = cls(model_id, region=region)
+        check_lifecycle(scope, model_id, as_of)
+        mark_foundation_model(scope, {"modelId": model_id, "region": region})
+        return model
 
     @property
     def invoke_statements(self) -> tuple[PolicyStatementShape, ...]:
@@ -224,14 +277,15 @@ class _Profile(Construct):
 class CrossRegionInferenceProfile(_Profile):
     """A system-defined cross-Region inference profile (``{geography}.{model_id}``).
 
-    Creates no resources: it names the profile AWS defines, checks that the stack's Region may
-    use it and that its destinations respect any data-residency boundary, and grants exactly the
-    documented permissions.
+    Creates no resources: it names the profile AWS defines, checks that the model's card lists
+    the stack's Region as a source Region of that geography, that the model has not reached its
+    end of life (a Legacy model warns), and that its destinations respect any data-residency
+    boundary, and grants exactly the documented permissions.
 
     Default settings:
 
-    * geography US; destination Regions from :data:`ha_inference.regions.DEFAULT_ROUTES`
-      (pass ``routes`` when your model's card lists other destinations);
+    * geography US; destination Regions from the model's card
+      (:data:`ha_inference.data.models.MODEL_CARDS`); a model without a row needs ``routes``;
     * ``grant_invoke`` allows ``bedrock:InvokeModel`` and ``bedrock:InvokeModelWithResponseStream``
       (InvokeModel, Converse and their streaming forms) on the profile in the stack's Region, and
       on the foundation model in every destination Region only through this profile
@@ -247,7 +301,16 @@ class CrossRegionInferenceProfile(_Profile):
         model_id: str,
         geography: Geography = Geography.US,
         routes: Mapping[str, Iterable[str]] | None = None,
+        as_of: date | None = None,
     ) -> None:
+        """
+        :param model_id: the foundation-model id, without a geography prefix.
+        :param geography: the profile's geography. Default: ``Geography.US``.
+        :param routes: ``{source Region: [destination Regions]}`` from the model's card, for a
+            model the library has no row for or whose card changed. Default: the routes of the
+            model's row in :data:`ha_inference.data.models.MODEL_CARDS`.
+        :param as_of: the day to judge the model's lifecycle on. Default: today (UTC) at synth.
+        """
         super().__init__(scope, construct_id)
         if not isinstance(geography, Geography):
             raise TypeError(
@@ -256,9 +319,6 @@ class CrossRegionInferenceProfile(_Profile):
         check_model_id(model_id)
         stack = cdk.Stack.of(self)
         self.source_region = concrete_region("CrossRegionInferenceProfile", stack)
-        table = (
-            RoutingTable.of(geography, routes) if routes is not None else DEFAULT_ROUTES[geography]
-        )
         self.model_id = model_id
         self.geography = geography
         self.profile_id = f"{geography.value}.{model_id}"
@@ -267,18 +327,10 @@ class CrossRegionInferenceProfile(_Profile):
                 f"model_id makes the profile id {self.profile_id!r} longer than 64 characters; "
                 "check the model id against the model card"
             )
-        self.destination_regions: frozenset[str] = table.destinations(self.source_region)
-        if routes is None and model_id not in ROUTED_MODELS:
-            cdk.Annotations.of(self).add_warning_v2(
-                "ha-inference:unverified-routes",
-                f"model_id {model_id!r} is not one of the models whose cards the built-in "
-                f"{geography.value!r} routing table was checked against "
-                f"({', '.join(sorted(ROUTED_MODELS))}): its grants and endpoint policy assume "
-                f"the destinations {', '.join(sorted(self.destination_regions))}. Pass "
-                "routes={source Region: [destinations]} from the model card, or confirm with "
-                "'python -m ha_inference.preflight cdk.out' (bedrock:GetInferenceProfile) "
-                "before deploying.",
-            )
+        self.card: ModelCard | None = model_card(model_id)
+        check_lifecycle(self, model_id, as_of)
+        table = self._routing_table(routes)
+        self.destination_regions: frozenset[str] = self._destinations(table, explicit=routes)
         self.partition = partition_of(self.source_region)
         self.profile_arn = (
             f"arn:{self.partition}:bedrock:{self.source_region}:{stack.account}:"
@@ -295,6 +347,73 @@ class CrossRegionInferenceProfile(_Profile):
                 "destinationRegions": sorted(self.destination_regions),
                 "sourceRegions": sorted(table.source_regions),
             },
+        )
+
+    def _routing_table(self, routes: Mapping[str, Iterable[str]] | None) -> RoutingTable:
+        """The given routes, else the model's row for the geography; warns where the card did
+        not show every route."""
+        geography, card = self.geography, self.card
+        if routes is not None:
+            return RoutingTable.of(geography, routes)
+        if card is None:
+            known = ", ".join(sorted(m for m, c in MODEL_CARDS.items() if c.routes))
+            raise ValueError(
+                f"model_id {self.model_id!r} has no routing table in ha-inference (it has read "
+                f"the cards of {known}), so its destination Regions are unknown; pass "
+                "routes={source Region: [destination Regions]} from the model's card "
+                f"({MODEL_CARDS_PAGE}), or choose one of those models"
+            )
+        table = card.routes.get(geography)
+        if table is None:
+            listed = ", ".join(f"Geography.{g.name}" for g in card.geographies)
+            raise ValueError(
+                f"geography=Geography.{geography.name} has no {geography.value}. profile for "
+                f"model_id {self.model_id!r} on its card ({card.card}, read {card.read}): "
+                + (
+                    f"it lists {listed}; choose one of those, "
+                    if listed
+                    else "ha-inference recorded no routes for this model; "
+                )
+                + "or pass routes= from the card if AWS lists the profile now"
+            )
+        unverified = card.unverified.get(geography)
+        if unverified:
+            cdk.Annotations.of(self).add_warning_v2(
+                UNVERIFIED_ROUTES_WARNING,
+                f"the {geography.value} routes of model_id {self.model_id!r} are not all "
+                f"verified: {unverified}. The grants and endpoint policy assume the "
+                f"destinations {', '.join(sorted(table.all_destinations))}; confirm them with "
+                "'python -m ha_inference.preflight cdk.out' (bedrock:GetInferenceProfile) "
+                "before deploying, or pass routes= from the card.",
+            )
+        return table
+
+    def _destinations(
+        self, table: RoutingTable, *, explicit: Mapping[str, Iterable[str]] | None
+    ) -> frozenset[str]:
+        """The destinations for the stack's Region, which must be a source Region."""
+        source = self.source_region
+        if source in table.routes:
+            return table.routes[source]
+        sources = ", ".join(sorted(table.source_regions))
+        if explicit is not None:
+            raise ValueError(
+                f"routes has no entry for {source}, the Region of stack "
+                f"{cdk.Stack.of(self).node.path!r} (it lists {sources}); add "
+                f"routes[{source!r}] from the model's card, or deploy to one of those Regions"
+            )
+        card = self.card
+        assert card is not None
+        serving = ", ".join(
+            f"Geography.{g.name}" for g, t in card.routes.items() if source in t.routes
+        )
+        raise ValueError(
+            f"model_id {self.model_id!r} with geography=Geography.{self.geography.name} cannot "
+            f"be called from {source} (the stack's Region): its card ({card.card}, read "
+            f"{card.read}) lists the source Regions {sources} for {self.profile_id!r}, so every "
+            f"call from {source} would fail; deploy this stack to one of those Regions"
+            + (f", choose {serving}" if serving else "")
+            + ", or pass routes= if the card lists the Region now"
         )
 
     @property
@@ -349,7 +468,19 @@ class ApplicationInferenceProfile(_Profile):
         model_id: str | None = None,
         description: str | None = None,
         tags: Mapping[str, str] | None = None,
+        as_of: date | None = None,
     ) -> None:
+        """
+        :param inference_profile_name: the profile's name, unique in the account and Region.
+        :param source: the system profile to copy (multi-Region). Default: none; give
+            ``model_id`` instead.
+        :param model_id: a foundation model in the stack's Region to copy (single Region).
+            Default: none; give ``source`` instead.
+        :param description: the profile's description. Default: none.
+        :param tags: tags for cost allocation. Default: none.
+        :param as_of: the day to judge ``model_id``'s lifecycle on (a ``source`` judged its own).
+            Default: today (UTC) at synth.
+        """
         super().__init__(scope, construct_id)
         _check_pattern(
             "inference_profile_name",
@@ -408,6 +539,7 @@ class ApplicationInferenceProfile(_Profile):
         else:
             assert model_id is not None
             check_model_id(model_id)
+            check_lifecycle(self, model_id, as_of)
             copy_from = foundation_model_arn(model_id, region, partition)
             self.model_id = model_id
             self.destination_regions = frozenset({region})

@@ -1,9 +1,11 @@
 """GENREL05-BP01 step 4: every Region that uses an inference profile is fully covered.
 
 Constructs mark what they are: inference profiles record where they are used and where they
-route, imported models (Bedrock Custom Model Import) the one Region that serves them, supporting
-infrastructure its kind. A mark is construct metadata (``ha-inference:inference-profile``,
-``ha-inference:imported-model``, ``ha-inference:supporting``, visible in the cloud assembly)
+route, imported models (Bedrock Custom Model Import) the one Region that serves them, models
+invoked in-Region (:meth:`ha_inference.FoundationModel.in_stack_region`) the Region they are
+called in, supporting infrastructure its kind. A mark is construct metadata
+(``ha-inference:inference-profile``, ``ha-inference:imported-model``,
+``ha-inference:foundation-model``, ``ha-inference:supporting``, visible in the cloud assembly)
 and an entry in an in-process registry per app, which :class:`RegionCoverage` reads at
 synth time. Any construct can be marked with :func:`mark_supporting`, so the check covers stacks
 built with or without this library. (Reading every construct's metadata back through jsii cost
@@ -23,8 +25,10 @@ from constructs import Construct, IConstruct
 from ha_inference._internal.assembly import IMPORTED_MODEL_METADATA, PROFILE_METADATA
 from ha_inference._internal.tokens import is_unresolved
 from ha_inference._internal.validation import LateCheck
+from ha_inference.data.models import READ_ON, model_card
 
 SUPPORTING_METADATA = "ha-inference:supporting"
+FOUNDATION_MODEL_METADATA = "ha-inference:foundation-model"
 SELF_HOSTED_METADATA = "ha-inference:self-hosted-model"
 PUBLISHED_RUNTIME_METADATA = "ha-inference:published-runtime"
 CROSS_REGION_PATHS_METADATA = "ha-inference:cross-region-paths"
@@ -52,6 +56,12 @@ def mark_supporting(construct: IConstruct, kind: str) -> None:
 def mark_profile(construct: IConstruct, profile: dict[str, Any]) -> None:
     """Records an inference profile: ``profileId``, ``sourceRegions``, ``destinationRegions``."""
     _mark(construct, PROFILE_METADATA, profile)
+
+
+def mark_foundation_model(construct: IConstruct, model: dict[str, Any]) -> None:
+    """Records a foundation model invoked on demand in one Region, without a profile:
+    ``modelId``, ``region``."""
+    _mark(construct, FOUNDATION_MODEL_METADATA, model)
 
 
 def mark_imported_model(construct: IConstruct, model: dict[str, Any]) -> None:
@@ -87,6 +97,9 @@ class RegionCoverage(Construct):
       each ``supporting`` kind (for example ``bedrock-endpoints``, ``vector-search``,
       ``compute``);
     * every Region the app deploys to is a source Region of each profile geography it uses;
+    * every model invoked in-Region (an embedding model, ``FoundationModel.in_stack_region``)
+      is offered on demand in that Region, where the model's row in
+      :data:`ha_inference.data.models.MODEL_CARDS` records its Regions;
     * with ``require_all_destinations`` (default), every Region a profile can route to is itself
       deployed, so the loss of any one Region leaves the others serving;
     * with ``require_cross_region_paths``, every Region that hosts a self-hosted model
@@ -120,6 +133,7 @@ class RegionCoverage(Construct):
         kinds: dict[str, set[str]] = defaultdict(set)
         profiles: dict[str, list[dict[str, Any]]] = defaultdict(list)
         uses: dict[str, set[str]] = defaultdict(set)
+        in_region: set[tuple[str, str]] = set()
         cross_region: dict[str, dict[str, list[dict[str, Any]]]] = defaultdict(
             lambda: defaultdict(list)
         )
@@ -133,6 +147,8 @@ class RegionCoverage(Construct):
                 cross_region[kind][region].append(data)
             elif kind == SUPPORTING_METADATA:
                 kinds[region].add(data)
+            elif kind == FOUNDATION_MODEL_METADATA:
+                in_region.add((data["region"], data["modelId"]))
             elif kind == IMPORTED_MODEL_METADATA:
                 uses[region].add(f"serves imported model {data['importedModelName']!r}")
             else:
@@ -149,6 +165,7 @@ class RegionCoverage(Construct):
                     f"{', '.join(missing)}; add that supporting infrastructure to the Region's "
                     "stack"
                 )
+        problems.extend(_in_region_problems(in_region))
         used = {p["profileId"]: p for region_profiles in profiles.values() for p in region_profiles}
         for profile_id, profile in sorted(used.items()):
             not_sources = sorted(deployed - set(profile["sourceRegions"]))
@@ -177,6 +194,22 @@ class RegionCoverage(Construct):
         if self.require_cross_region_paths:
             problems.extend(_cross_region_problems(cross_region))
         return problems
+
+
+def _in_region_problems(uses: set[tuple[str, str]]) -> list[str]:
+    """Each model invoked in-Region is offered there, where its card records the Regions."""
+    problems = []
+    for region, model_id in sorted(uses):
+        card = model_card(model_id)
+        if card is None or card.in_region is None or region in card.in_region:
+            continue
+        problems.append(
+            f"{region} invokes {model_id!r} in its own Region, but Amazon Bedrock offers it on "
+            f"demand only in {', '.join(sorted(card.in_region))} ({card.in_region_source}, "
+            f"read {READ_ON}), so every call from {region} fails; deploy to those Regions or "
+            f"choose a model offered in {region}"
+        )
+    return problems
 
 
 def _cross_region_problems(marks: dict[str, dict[str, list[dict[str, Any]]]]) -> list[str]:

@@ -61,7 +61,7 @@ class ExistingVpcStack(cdk.Stack):
             ],
         )
         self.profile = CrossRegionInferenceProfile(
-            self, "Profile", model_id="anthropic.claude-sonnet-4-5-20250929-v1:0"
+            self, "Profile", model_id="anthropic.claude-sonnet-5-5"
         )
         self.bedrock = BedrockVpcEndpoints(
             self,
