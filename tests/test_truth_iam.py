@@ -312,6 +312,10 @@ def test_arn_formats_match_by_service_region_account_and_resource_type() -> None
     assert not arn_matches(model, f"arn:aws:bedrock:{REGION}:{ACCOUNT}:foundation-model/x")
     assert not arn_matches(model, "arn:aws:sagemaker:us-east-1::foundation-model/x")
     assert not arn_matches(model, "not-an-arn")
+    assert arn_matches(model, "arn:aws:bedrock:::foundation-model/x"), "global inference"
+    assert not arn_matches(model, "arn:amazon:bedrock:us-east-1::foundation-model/x")
+    assert not arn_matches(role, "arn:aws:iam::11111111111:role/x"), "11 digits"
+    assert not arn_matches(model, "arn:aws:bedrock:us-east:foundation-model/x")
 
 
 def test_reads_the_data_of_the_installed_package() -> None:

