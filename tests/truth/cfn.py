@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any, Protocol
 
+from ha_inference.regions import partition_of
+
 HOLE = "\u27e8{}\u27e9"
 HOLE_PATTERN = re.compile("\u27e8[^\u27e9]*\u27e9")
 UNKNOWN_ARN = "unknown-arn-form"
@@ -131,14 +133,6 @@ def hole(text: str) -> str:
 
 def has_hole(value: str) -> bool:
     return HOLE_PATTERN.search(value) is not None
-
-
-def partition_of(region: str) -> str:
-    if region.startswith("cn-"):
-        return "aws-cn"
-    if region.startswith("us-gov-"):
-        return "aws-us-gov"
-    return "aws"
 
 
 @cache
