@@ -18,7 +18,7 @@ import pytest  # noqa: E402
 from syrupy.assertion import SnapshotAssertion  # noqa: E402
 
 if TYPE_CHECKING:
-    from tests.support import Synth
+    from tests.support import Configurations, Synth
 
 # tests.support (and with it aws-cdk-lib and a jsii Node.js process) is imported where a fixture
 # needs it, not here: the pytest-xdist controller process loads this file too and never runs a
@@ -36,6 +36,17 @@ def reference(tmp_path_factory: pytest.TempPathFactory) -> Synth:
     from tests.support import SELF_HOSTED, synth_reference  # noqa: PLC0415 (see the imports)
 
     return synth_reference(tmp_path_factory.mktemp("reference"), SELF_HOSTED)
+
+
+@pytest.fixture(scope="session")
+def configurations(tmp_path_factory: pytest.TempPathFactory) -> Configurations:
+    """The reference app's configurations of ``tests.support.CONFIGURATIONS`` (default,
+    self-hosted with cross-Region and zonal autoshift, imported model), each synthesized once
+    per session on first use: ``configurations["imported-model"]`` is a ``Synth``,
+    ``configurations.stacks(name)`` every stack of it, the ``-CrossRegion`` ones included."""
+    from tests.support import Configurations  # noqa: PLC0415 (see the imports)
+
+    return Configurations(tmp_path_factory.mktemp("configurations"))
 
 
 @pytest.fixture
@@ -80,40 +91,50 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 REFERENCE_UNIT = "the modules that read the reference fixture"
+CONFIGURATIONS_UNIT = "the modules that read the configurations fixture"
 _PARAMETERS = re.compile(r"^def \w+\(([^)]*)\)", re.MULTILINE)
 
 
-def reference_readers(folder: Path = Path(__file__).parent) -> frozenset[str]:
+def readers(fixture: str, folder: Path = Path(__file__).parent) -> frozenset[str]:
     """The test files (as pytest-xdist names them) with a test or fixture that takes the
-    session's ``reference`` fixture as a parameter. A file that reaches it another way
+    session fixture ``fixture`` as a parameter. A file that reaches it another way
     (``request.getfixturevalue``) is missed, which costs one more synthesis, never a result."""
     return frozenset(
         f"{folder.name}/{path.name}"
         for path in sorted(folder.glob("test_*.py"))
         if any(
-            "reference" in (p.split(":")[0].strip() for p in params.split(","))
+            fixture in (p.split(":")[0].strip() for p in params.split(","))
             for params in _PARAMETERS.findall(path.read_text())
         )
     )
 
 
+def reference_readers(folder: Path = Path(__file__).parent) -> frozenset[str]:
+    """The test files that read the session's ``reference`` fixture."""
+    return readers("reference", folder)
+
+
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
     """``--dist loadfile``, except that every module that reads the reference app is one work
-    unit, so the app is synthesized once per run instead of once per worker. (pytest-xdist's own
-    ``--dist loadgroup`` cannot do this with pytest 9.2: it marks groups by rewriting node ids,
-    which pytest 9.2 no longer reads, pytest-xdist issue 1386.)"""
+    unit, and every module that reads the ``configurations`` fixture (and not the reference
+    app) another, so each is synthesized once per run instead of once per worker.
+    (pytest-xdist's own ``--dist loadgroup`` cannot do this with pytest 9.2: it marks groups by
+    rewriting node ids, which pytest 9.2 no longer reads, pytest-xdist issue 1386.)"""
     if config.getvalue("dist") != "loadfile":
         return None
     from xdist.scheduler import LoadFileScheduling  # noqa: PLC0415 - only with xdist
 
-    readers = reference_readers()
+    reference = reference_readers()
+    configured = readers("configurations")
 
-    class OneReferenceSynth(LoadFileScheduling):  # type: ignore[misc]
+    class OneSynthPerScenario(LoadFileScheduling):  # type: ignore[misc]
         def _split_scope(self, nodeid: str) -> str:
             module: str = super()._split_scope(nodeid)
-            return REFERENCE_UNIT if module in readers else module
+            if module in reference:
+                return REFERENCE_UNIT
+            return CONFIGURATIONS_UNIT if module in configured else module
 
-    return OneReferenceSynth(config, log)
+    return OneSynthPerScenario(config, log)
 
 
 def _leave_without_teardown() -> None:

@@ -25,6 +25,25 @@ MODEL_DATA = "s3://ha-inference-models-{region}/llm/model.tar.gz"
 """The self-hosted model archive of the test sessions, one bucket per Region."""
 SELF_HOSTED = {"ha-inference:self-hosted": {"model-data": MODEL_DATA}}
 """The reference app's settings with the self-hosted model on (cdk.json leaves it off)."""
+IMPORTED_MODEL_REGIONS = ["us-east-1", "us-west-2"]
+IMPORTED_MODEL_FOLDER = "s3://ha-inference-models-{region}/llama-3-8b-support/"
+CONFIGURATIONS: Mapping[str, Mapping[str, Any]] = {
+    # cdk.json alone: three Regions, the inference profile, no self-hosted model.
+    "default": {},
+    # The self-hosted model in every Region, each reaching the others' (cross-Region
+    # PrivateLink, the -CrossRegion stacks), with zonal autoshift on its load balancer.
+    "self-hosted": {
+        "ha-inference:self-hosted": {"model-data": MODEL_DATA, "cross-region": True},
+        "ha-inference:zonal-autoshift": True,
+    },
+    # A model imported with Custom Model Import in each Region instead of the profile.
+    "imported-model": {
+        "ha-inference:regions": IMPORTED_MODEL_REGIONS,
+        "ha-inference:imported-model": IMPORTED_MODEL_FOLDER,
+    },
+}
+"""The reference app's configurations that every template check covers, by name (context on
+top of cdk.json's); the session fixture ``configurations`` synthesizes each once."""
 
 
 @cache
@@ -81,6 +100,24 @@ def synth_reference(outdir: Path, context: Mapping[str, Any] | None = None) -> S
     return Synth(
         app=app, stacks=stacks, assembly=assembly, artifacts=artifacts, cross_region=cross_region
     )
+
+
+class Configurations:
+    """:data:`CONFIGURATIONS` synthesized on first use, once each, into ``folder``."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self._synths: dict[str, Synth] = {}
+
+    def __getitem__(self, name: str) -> Synth:
+        if name not in self._synths:
+            self._synths[name] = synth_reference(self.folder / name, CONFIGURATIONS[name])
+        return self._synths[name]
+
+    def stacks(self, name: str) -> list[StackArtifact]:
+        """Every stack of configuration ``name``: each Region's and its ``-CrossRegion``."""
+        synth = self[name]
+        return [*synth.artifacts.values(), *synth.cross_region.values()]
 
 
 def subnet_azs_of(template: dict[str, Any], subnet_refs: Any) -> list[str | None]:

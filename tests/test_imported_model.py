@@ -241,7 +241,8 @@ def test_the_handler_role_imports_passes_the_import_role_and_uses_the_key_throug
         s["Sid"]: s for s in role["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
     }
     assert statements["ImportModels"]["Action"] == "bedrock:CreateModelImportJob"
-    assert sorted(statements["ImportModels"]["Resource"]) == [models, jobs]
+    # No resource type in the Service Authorization Reference: only "*" authorizes it.
+    assert statements["ImportModels"]["Resource"] == "*"
     assert statements["FollowJobs"]["Resource"] == jobs
     assert statements["ManageModels"]["Action"] == [
         "bedrock:DeleteImportedModel",

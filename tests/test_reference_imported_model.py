@@ -1,7 +1,8 @@
 """The reference app with ``ha-inference:imported-model``: each Region imports the model from its
 own bucket and the retrieval function uses it instead of the inference profile.
 
-One synthesis (module fixture) of two Regions; settings errors need no synthesis.
+One synthesis (the session's imported-model configuration) of two Regions; settings errors need no
+synthesis.
 """
 
 from __future__ import annotations
@@ -14,17 +15,23 @@ import pytest
 
 from ha_inference.checks.coverage import IMPORTED_MODEL_METADATA, PROFILE_METADATA
 from stacks.config import SettingsError, load_settings
-from tests.support import Synth, resources, synth_reference
+from tests.support import (
+    IMPORTED_MODEL_FOLDER,
+    IMPORTED_MODEL_REGIONS,
+    Configurations,
+    Synth,
+    resources,
+)
 from tests.test_cfn_lint import lint_template
 
-REGIONS = ["us-east-1", "us-west-2"]
-FOLDER = "s3://ha-inference-models-{region}/llama-3-8b-support/"
-SETTINGS = {"ha-inference:regions": REGIONS, "ha-inference:imported-model": FOLDER}
+REGIONS = IMPORTED_MODEL_REGIONS
+FOLDER = IMPORTED_MODEL_FOLDER
 
 
 @pytest.fixture(scope="module")
-def app(tmp_path_factory: pytest.TempPathFactory) -> Synth:
-    return synth_reference(tmp_path_factory.mktemp("reference-imported"), SETTINGS)
+def app(configurations: Configurations) -> Synth:
+    """The session's imported-model configuration (the template checks read it too)."""
+    return configurations["imported-model"]
 
 
 def load(**context: Any) -> Any:

@@ -276,10 +276,10 @@ class ImportedModel(Construct):
         jobs = self._arn("bedrock", "model-import-job/*", region=self.region, account=account)
         models = self._arn("bedrock", "imported-model/*", region=self.region, account=account)
         statements = [
+            # The Service Authorization Reference lists no resource type for
+            # CreateModelImportJob, so only "*" authorizes it (an ARN never matches).
             iam.PolicyStatement(
-                sid="ImportModels",
-                actions=["bedrock:CreateModelImportJob"],
-                resources=[jobs, models],
+                sid="ImportModels", actions=["bedrock:CreateModelImportJob"], resources=["*"]
             ),
             iam.PolicyStatement(
                 sid="FollowJobs", actions=["bedrock:GetModelImportJob"], resources=[jobs]
@@ -327,6 +327,13 @@ class ImportedModel(Construct):
                 "account and Region, and the handler only touches the job it started and the "
                 "model that job made.",
             )
+        acknowledge(
+            role,
+            wildcard_resource_finding(self, "*"),
+            "bedrock:CreateModelImportJob has no resource type in the Service Authorization "
+            "Reference, so IAM authorizes it only on Resource '*'; that one action is on '*', "
+            "every other statement names its resources.",
+        )
         acknowledge(role, "NIST.800.53.R5-IAMNoInlinePolicy", INLINE_POLICY)
         return role
 

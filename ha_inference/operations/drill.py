@@ -127,12 +127,6 @@ class AvailabilityZoneDrill(Construct):
         self.log_group = new_log_group(
             self, "Logs", retention=log_retention, encryption_key=log_encryption_key
         )
-        self._log_group_arn = stack.format_arn(
-            service="logs",
-            resource="log-group",
-            arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
-            resource_name=self.log_group.log_group_name,
-        )
         templates: dict[str, fis.CfnExperimentTemplate] = {}
         roles: dict[str, iam.Role] = {}
         for zone, subnets in zones.items():
@@ -194,7 +188,9 @@ class AvailabilityZoneDrill(Construct):
             ),
             log_configuration=template.ExperimentTemplateLogConfigurationProperty(
                 log_schema_version=2,
-                cloud_watch_logs_configuration={"LogGroupArn": self._log_group_arn},
+                # The attribute ends in ":*", the form FIS requires (it refuses the bare
+                # "...:log-group:<name>" with "The logGroupArn ... is not valid").
+                cloud_watch_logs_configuration={"LogGroupArn": self.log_group.log_group_arn},
             ),
             tags={"Name": f"{stack.stack_name}-lose-{zone}"},
         )
