@@ -23,8 +23,13 @@ ROOT = Path(__file__).resolve().parent.parent
 TEST_ACCOUNT = "111111111111"
 MODEL_DATA = "s3://ha-inference-models-{region}/llm/model.tar.gz"
 """The self-hosted model archive of the test sessions, one bucket per Region."""
-SELF_HOSTED = {"ha-inference:self-hosted": {"model-data": MODEL_DATA}}
-"""The reference app's settings with the self-hosted model on (cdk.json leaves it off)."""
+SELF_HOSTED = {
+    "ha-inference:self-hosted": {"model-data": MODEL_DATA},
+    "ha-inference:zonal-autoshift": True,
+}
+"""The reference app's settings with the self-hosted model on (cdk.json leaves it off), reached
+from every other Region (cross-Region, on by default with it), with zonal autoshift on its load
+balancers: every kind of alarm and safety net the app can build."""
 
 
 @cache
