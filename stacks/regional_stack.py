@@ -17,6 +17,7 @@ from ha_inference import (
     BedrockVpcEndpoints,
     CollectionVpcEndpoint,
     CrossRegionInferenceProfile,
+    EndpointAlarms,
     EndpointServiceOptions,
     FoundationModel,
     ImportedModel,
@@ -328,6 +329,7 @@ class RegionalStack(cdk.Stack):
         required of every SageMaker variant, this Region's dashboard and its column on the app
         dashboard, and one AZ-loss drill template per AZ, stopped by those alarms."""
         endpoint_alarms: list[cloudwatch.IAlarm] = []
+        alarms: EndpointAlarms | None = None
         if self.self_hosted is not None:
             alarms = self.self_hosted.add_alarms(model_latency_threshold=MODEL_LATENCY_ALARM)
             endpoint_alarms = [alarms.errors_5xx, alarms.model_latency, alarms.instances_below_azs]
@@ -344,11 +346,20 @@ class RegionalStack(cdk.Stack):
             imported_stop = [imported.server_errors]
         for alarm in (*endpoint_alarms, *model_alarms):
             acknowledge(alarm, "NIST.800.53.R5-CloudWatchAlarmAction", ALARMS_WITHOUT_ACTIONS)
-        if self.runtime_load_balancer is not None and self.settings.zonal_autoshift:
-            # The shift moves the load balancer's traffic only (other Regions and VPCs): its
-            # practice runs are judged at the model those callers reach.
+        if (
+            self.runtime_load_balancer is not None
+            and alarms is not None
+            and self.settings.zonal_autoshift
+        ):
+            # A shift moves the load balancer's traffic only (other Regions and VPCs), never an
+            # instance: practice runs are judged by what its callers meet at the model (5XX,
+            # latency). The instance count cannot move with a shift; it blocks practice runs
+            # while capacity is already short instead of judging them.
             self.runtime_load_balancer.enable_zonal_autoshift(
-                ZonalAutoshiftOptions(outcome_alarms=endpoint_alarms)
+                ZonalAutoshiftOptions(
+                    outcome_alarms=[alarms.errors_5xx, alarms.model_latency],
+                    blocking_alarms=[alarms.instances_below_azs],
+                )
             )
         quota = self.settings.bedrock_tokens_per_minute_quota
         # The app dashboard shows other Regions' metrics and takes literal ids only: the
@@ -386,7 +397,9 @@ class RegionalStack(cdk.Stack):
         """One AZ-loss drill template per AZ over the endpoints and workloads tiers, stopped by
         alarms that move when serving breaks: the retrieval function's 5xx share (its handler
         answers 502/503 instead of raising, so Lambda's ``Errors`` would not move), the imported
-        model's server errors, the self-hosted endpoint's 5XX, latency and instances."""
+        model's server errors, the self-hosted endpoint's 5XX and latency, and its instance count
+        (which the drill cannot lower: it guards against capacity lost for another reason while
+        an AZ is off the network)."""
         self.drill: AvailabilityZoneDrill | None = None
         if self.region in REGIONS_WITHOUT["AWS::FIS::ExperimentTemplate"]:
             cdk.Annotations.of(self).add_warning_v2(

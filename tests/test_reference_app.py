@@ -486,19 +486,27 @@ def test_practice_runs_are_judged_by_alarms_that_stay_quiet_without_traffic(
     reference: Synth, region: str
 ) -> None:
     """Zonal autoshift's practice runs shift real traffic weekly, also at quiet hours: an outcome
-    alarm that breached on missing data would fail them for nothing (the old instance alarm did)."""
+    alarm that breached on missing data would fail them for nothing (the old instance alarm did).
+    A shift moves no instance, so the instance count does not judge practice runs: it blocks
+    them while capacity is already short."""
     template = reference.template(region)
+    alarms = resources(template, "AWS::CloudWatch::Alarm")
     (config,) = resources(template, "AWS::ARCZonalShift::ZonalAutoshiftConfiguration").values()
-    (outcome,) = config["Properties"]["PracticeRunConfiguration"]["OutcomeAlarms"]
+    practice = config["Properties"]["PracticeRunConfiguration"]
+    (outcome,) = practice["OutcomeAlarms"]
     composite = template["Resources"][outcome["AlarmIdentifier"]["Fn::GetAtt"][0]]
     rule = json.dumps(composite["Properties"]["AlarmRule"])
-    judged = [
-        a["Properties"]
-        for logical_id, a in resources(template, "AWS::CloudWatch::Alarm").items()
-        if logical_id in rule
-    ]
-    assert len(judged) == 3, "the endpoint's 5XX, latency and instances"
-    assert all(a["TreatMissingData"] == "notBreaching" for a in judged)
+    judged = sorted(
+        logical_id.rstrip("0123456789ABCDEF") for logical_id in alarms if logical_id in rule
+    )
+    assert judged == ["SelfHostedErrors5xxAlarm", "SelfHostedModelLatencyAlarm"]
+    (blocking,) = practice["BlockingAlarms"]
+    assert blocking["AlarmIdentifier"]["Fn::GetAtt"][0].startswith(
+        "SelfHostedInstancesBelowAzsAlarm"
+    )
+    for logical_id in alarms:
+        if logical_id.startswith("SelfHosted"):
+            assert alarms[logical_id]["Properties"]["TreatMissingData"] == "notBreaching"
 
 
 @pytest.mark.parametrize("region", sorted(DEFAULT_AZS))
@@ -622,7 +630,10 @@ def test_zonal_autoshift_and_quota_settings(outdir: Path) -> None:
         for logical_id, a in resources(template, "AWS::CloudWatch::Alarm").items()
         if logical_id.startswith("SelfHosted")
     ]
-    assert len(endpoint_alarms) == 3 and all(a in rule for a in endpoint_alarms)
+    assert len(endpoint_alarms) == 3
+    assert [a for a in endpoint_alarms if a in rule] == [
+        a for a in endpoint_alarms if "InstancesBelowAzs" not in a
+    ], "5XX and latency judge practice runs; the instance count blocks them"
     (quota,) = [
         a["Properties"]
         for a in resources(template, "AWS::CloudWatch::Alarm").values()

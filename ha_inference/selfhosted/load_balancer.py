@@ -83,9 +83,11 @@ class ZonalAutoshiftOptions:
         practice run early and marks it failed when the outcome alarm goes into ALARM. Pass
         alarms that move when the load balancer's callers are hurt and stay quiet without
         traffic (a practice run at a quiet hour must not fail for want of data), e.g. the
-        SageMaker endpoint's from :meth:`MultiAzSageMakerEndpoint.add_alarms`. The shift moves
-        only the load balancer's own traffic; alarms on callers that reach the endpoint another
-        way (private DNS in the load balancer's VPC) judge nothing the shift did. ARC takes one
+        SageMaker endpoint's 5XX and latency alarms from
+        :meth:`MultiAzSageMakerEndpoint.add_alarms`. The shift moves only the load balancer's
+        own traffic and no instance: alarms on callers that reach the endpoint another way
+        (private DNS in the load balancer's VPC), or on the instance count, judge nothing the
+        shift did (the instance alarm fits ``blocking_alarms``). ARC takes one
         outcome alarm: with several, the construct combines them into a composite alarm that is
         in ALARM when any of them is.
     :param blocking_alarms: alarms that keep practice runs from starting (or stop one) while in
