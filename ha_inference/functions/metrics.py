@@ -6,6 +6,8 @@ CloudWatch Logs extracts the metrics from the record: no agent, no ``PutMetricDa
 ``monitoring`` endpoint in the VPC and no permission beyond writing the function's own logs
 (https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/CloudWatch_Embedded_Metric_Format_Lambda.html;
 record layout: https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/CloudWatch_Embedded_Metric_Format_Specification.html).
+The shipped functions keep Lambda's default text log format, in which each printed line reaches
+CloudWatch Logs as one event, exactly as printed.
 
 Each record holds, in namespace :data:`NAMESPACE` with the one dimension :data:`FUNCTION_NAME`
 (the function's name, from ``AWS_LAMBDA_FUNCTION_NAME``), the metrics (unit ``Count``):
