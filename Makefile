@@ -93,15 +93,16 @@ report: synth
 	$(BIN)/python -m ha_inference.report cdk.out --out report
 
 # The README's AZ-loss picture and table for the reference app with every component, the
-# self-hosted model included (a test checks they are current).
-DOCS_CONTEXT := ha-inference:self-hosted={"model-data":"s3://ha-inference-models-{region}/llm/model.tar.gz"}
+# self-hosted model and zonal autoshift included (tests/support.py SELF_HOSTED; a test checks
+# they are current).
+DOCS_CONTEXT := -c 'ha-inference:self-hosted={"model-data":"s3://ha-inference-models-{region}/llm/model.tar.gz"}' -c ha-inference:zonal-autoshift=true
 # The API reference. A fixed hash seed keeps it byte-for-byte reproducible (pdoc prints the
 # frozensets of the routing tables in hash order); tests/test_api_docs.py runs the same command.
 API_DOCS = PYTHONHASHSEED=0 $(BIN)/pdoc ha_inference --no-show-source --no-search -o docs/api
 
 docs: setup
 	rm -rf cdk.out.docs
-	cdk synth --quiet -o cdk.out.docs -c '$(DOCS_CONTEXT)'
+	cdk synth --quiet -o cdk.out.docs $(DOCS_CONTEXT)
 	$(BIN)/python -m ha_inference.report cdk.out.docs --out docs
 	rm -rf docs/api
 	$(API_DOCS)

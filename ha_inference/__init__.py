@@ -18,6 +18,7 @@ _EXPORTS: dict[str, str] = {
     "PolicyStatementShape": "ha_inference.bedrock.profiles",
     "BedrockVpcEndpoints": "ha_inference.bedrock.endpoints",
     "ImportedModel": "ha_inference.bedrock.imported_model",
+    "ImportedModelAlarms": "ha_inference.bedrock.imported_model",
     "CollectionVpcEndpoint": "ha_inference.vectors.collection_endpoint",
     "IVectorCollection": "ha_inference.vectors.collection",
     "VectorCollection": "ha_inference.vectors.collection",
@@ -37,6 +38,7 @@ _EXPORTS: dict[str, str] = {
     "SageMakerFailoverFunction": "ha_inference.selfhosted.cross_region",
     "ZonalAutoshiftOptions": "ha_inference.selfhosted.load_balancer",
     "require_instance_fallbacks": "ha_inference.selfhosted.capacity",
+    "AnswerMetrics": "ha_inference.operations.answers",
     "AvailabilityZoneDrill": "ha_inference.operations.drill",
     "ApplicationDashboard": "ha_inference.operations.dashboard",
     "RegionView": "ha_inference.operations.dashboard",
@@ -59,6 +61,7 @@ __all__ = [
     "DEFAULT_INDEX",
     "DEFAULT_ROUTES",
     "MODEL_CARDS",
+    "AnswerMetrics",
     "ApplicationDashboard",
     "ApplicationInferenceProfile",
     "AvailabilityZoneDrill",
@@ -74,6 +77,7 @@ __all__ = [
     "IInvokeTarget",
     "IVectorCollection",
     "ImportedModel",
+    "ImportedModelAlarms",
     "IndexDefinition",
     "Lifecycle",
     "ModelCard",
@@ -116,7 +120,7 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:  # pragma: no cover - what type checkers and IDEs see
     from ha_inference.bedrock.endpoints import BedrockVpcEndpoints
-    from ha_inference.bedrock.imported_model import ImportedModel
+    from ha_inference.bedrock.imported_model import ImportedModel, ImportedModelAlarms
     from ha_inference.bedrock.profiles import (
         ApplicationInferenceProfile,
         CrossRegionInferenceProfile,
@@ -136,6 +140,7 @@ if TYPE_CHECKING:  # pragma: no cover - what type checkers and IDEs see
         ModelStatus,
     )
     from ha_inference.functions.vector_index import DEFAULT_INDEX, IndexDefinition
+    from ha_inference.operations.answers import AnswerMetrics
     from ha_inference.operations.dashboard import (
         ApplicationDashboard,
         RegionalDashboard,

@@ -7,8 +7,11 @@ each AZ, what remains of each component. SageMaker places instances itself, so i
 worst case after losing one of k AZs with N instances spread as evenly as SageMaker can:
 ``N - ceil(N / k)``. Load-balancer failure detection is the health-check interval times the
 unhealthy threshold, plus the 60-second DNS TTL with which the NLB withdraws a failed AZ. For each
-load balancer it also says whether ARC zonal shift (an operator moves traffic away from an AZ in
-one action) and zonal autoshift (AWS does, for AZs it finds impaired) are on.
+load balancer it also says whether ARC zonal shift (an operator moves that load balancer's traffic
+away from an AZ in one action) and zonal autoshift (AWS does, for AZs it finds impaired) are on. A
+shift moves only the load balancer's own traffic: callers that reach its targets another way (for
+SageMaker Runtime, private DNS in the VPC) and what stands behind the targets (SageMaker
+instances) do not move.
 
 Writes ``az-loss.md`` (Markdown tables) and ``az-coverage.svg`` (a coverage map) to ``--out``.
 
@@ -288,9 +291,10 @@ def _is_on(value: Any) -> bool:
 
 
 def failover_of(stack: StackArtifact) -> list[str]:
-    """Whether each load balancer can be shifted away from an AZ (ARC zonal shift) and whether
-    AWS does so itself (zonal autoshift), from the templates' attributes and
-    ``AWS::ARCZonalShift::ZonalAutoshiftConfiguration`` resources."""
+    """Whether each load balancer's traffic can be shifted away from an AZ (ARC zonal shift) and
+    whether AWS does so itself (zonal autoshift), from the templates' attributes and
+    ``AWS::ARCZonalShift::ZonalAutoshiftConfiguration`` resources. The line says that a shift
+    moves that load balancer's traffic only, never more."""
     autoshift: dict[str, bool] = {}
     for config in stack.of_type("AWS::ARCZonalShift::ZonalAutoshiftConfiguration").values():
         props = config.get("Properties", {})
@@ -315,9 +319,10 @@ def failover_of(stack: StackArtifact) -> list[str]:
         note = ""
         if autoshift.get(logical_id) and not shift:
             note = "; ARC cannot shift a load balancer with zonal shift off, turn it on"
+        moves = " (moves this load balancer's traffic only)" if shift else ""
         lines.append(
             f"{logical_id} ({props.get('Type', 'application')} load balancer): zonal shift "
-            f"{'on' if shift else 'off'}, zonal autoshift {auto}{note}"
+            f"{'on' if shift else 'off'}{moves}, zonal autoshift {auto}{note}"
         )
     return lines
 

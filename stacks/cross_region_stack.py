@@ -40,8 +40,13 @@ from typing import Any
 import aws_cdk as cdk
 from constructs import Construct
 
-from ha_inference import CrossRegionRuntimePaths, RuntimeRoute, SageMakerFailoverFunction
-from ha_inference._internal.nag import SYNCHRONOUS_FUNCTION, acknowledge_all
+from ha_inference import (
+    AnswerMetrics,
+    CrossRegionRuntimePaths,
+    RuntimeRoute,
+    SageMakerFailoverFunction,
+)
+from ha_inference._internal.nag import SYNCHRONOUS_FUNCTION, acknowledge, acknowledge_all
 from stacks.regional_stack import RegionalStack
 
 
@@ -97,6 +102,19 @@ class CrossRegionStack(cdk.Stack):
             log_encryption_key=regional.logs_key,
         )
         acknowledge_all(self.failover.function.function, SYNCHRONOUS_FUNCTION)
+        # The function answers 502/503 instead of raising, so its answers' 5xx share (published
+        # by the handler) is what moves when no Region serves it.
+        self.failover_alarm = AnswerMetrics(self.failover.function.function).add_server_error_alarm(
+            self, "FailoverServerErrorShare"
+        )
+        acknowledge(
+            self.failover_alarm,
+            "NIST.800.53.R5-CloudWatchAlarmAction",
+            "No action on purpose: who is paged, and how, is the operator's choice "
+            "(alarm.add_alarm_action). This stack deploys after the Region's regional stack, so "
+            "that stack's AZ-loss drill cannot name this alarm as a stop condition; watch it "
+            "during a drill.",
+        )
         cdk.CfnOutput(
             self,
             "FailoverFunctionName",

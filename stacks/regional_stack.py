@@ -17,6 +17,7 @@ from ha_inference import (
     BedrockVpcEndpoints,
     CollectionVpcEndpoint,
     CrossRegionInferenceProfile,
+    EndpointAlarms,
     EndpointServiceOptions,
     FoundationModel,
     ImportedModel,
@@ -322,24 +323,48 @@ class RegionalStack(cdk.Stack):
             )
 
     def _add_operations(self) -> None:
-        """Failover and proof of it: alarms on the self-hosted endpoint (which judge zonal
-        autoshift's practice runs when ``ha-inference:zonal-autoshift`` is on), instance-type
-        fallbacks required of every SageMaker variant, this Region's dashboard and its column on
-        the app dashboard, and one AZ-loss drill template per AZ."""
+        """Failover and proof of it: alarms on what serves (the retrieval function's answers,
+        the imported model, the self-hosted endpoint, whose alarms also judge zonal autoshift's
+        practice runs when ``ha-inference:zonal-autoshift`` is on), instance-type fallbacks
+        required of every SageMaker variant, this Region's dashboard and its column on the app
+        dashboard, and one AZ-loss drill template per AZ, stopped by those alarms."""
         endpoint_alarms: list[cloudwatch.IAlarm] = []
+        alarms: EndpointAlarms | None = None
         if self.self_hosted is not None:
             alarms = self.self_hosted.add_alarms(model_latency_threshold=MODEL_LATENCY_ALARM)
             endpoint_alarms = [alarms.errors_5xx, alarms.model_latency, alarms.instances_below_azs]
-            for alarm in endpoint_alarms:
-                acknowledge(alarm, "NIST.800.53.R5-CloudWatchAlarmAction", ALARMS_WITHOUT_ACTIONS)
             require_instance_fallbacks(self)
-        if self.runtime_load_balancer is not None and self.settings.zonal_autoshift:
+        model_alarms: list[cloudwatch.IAlarm] = []
+        imported_stop: list[cloudwatch.IAlarm] = []
+        if self.imported_model is not None:
+            imported = self.imported_model.add_alarms(
+                invocation_latency_threshold=MODEL_LATENCY_ALARM
+            )
+            model_alarms = [imported.server_errors, imported.throttles, imported.invocation_latency]
+            # Slow answers reach callers as the retrieval function's 503s (its deadline), which
+            # its own alarm watches; the FIS quota of five leaves room for one more here.
+            imported_stop = [imported.server_errors]
+        for alarm in (*endpoint_alarms, *model_alarms):
+            acknowledge(alarm, "NIST.800.53.R5-CloudWatchAlarmAction", ALARMS_WITHOUT_ACTIONS)
+        if (
+            self.runtime_load_balancer is not None
+            and alarms is not None
+            and self.settings.zonal_autoshift
+        ):
+            # A shift moves the load balancer's traffic only (other Regions and VPCs), never an
+            # instance: practice runs are judged by what its callers meet at the model (5XX,
+            # latency). The instance count cannot move with a shift; it blocks practice runs
+            # while capacity is already short instead of judging them.
             self.runtime_load_balancer.enable_zonal_autoshift(
-                ZonalAutoshiftOptions(outcome_alarms=endpoint_alarms)
+                ZonalAutoshiftOptions(
+                    outcome_alarms=[alarms.errors_5xx, alarms.model_latency],
+                    blocking_alarms=[alarms.instances_below_azs],
+                )
             )
         quota = self.settings.bedrock_tokens_per_minute_quota
-        # An imported model's ARN is known only at deploy time, so its metrics are left to the
-        # Bedrock console; the profile id is a literal the app dashboard can show.
+        # The app dashboard shows other Regions' metrics and takes literal ids only: the
+        # profile id is one, an imported model's ARN is known at deploy time, so the imported
+        # model has a row on this Region's dashboard only.
         profile_id = self.profile.profile_id if self.profile is not None else None
         self.dashboard = RegionalDashboard(
             self,
@@ -349,6 +374,7 @@ class RegionalStack(cdk.Stack):
                 self.settings.embedding_model_id,
             ],
             tokens_per_minute_quotas={profile_id: quota} if quota and profile_id else None,
+            imported_model=self.imported_model,
             endpoint=self.self_hosted,
             load_balancer=self.runtime_load_balancer,
             collection=self.collection,
@@ -356,12 +382,24 @@ class RegionalStack(cdk.Stack):
                 "Retrieval": self.retrieval.function,
                 "Ingestion": self.ingestion.function,
             },
-            alarms=endpoint_alarms,
+            answering_functions={"Retrieval": self.retrieval.function},
+            alarms=[*endpoint_alarms, *model_alarms],
             dashboard_name=self.stack_name,
         )
         acknowledge(self.dashboard, "NIST.800.53.R5-CloudWatchAlarmAction", ALARMS_WITHOUT_ACTIONS)
         self.app_dashboard = self._app_dashboard()
         self.app_dashboard.add_region(self.dashboard.view())
+        self._add_drill(
+            [self.dashboard.answer_alarms["Retrieval"], *imported_stop, *endpoint_alarms]
+        )
+
+    def _add_drill(self, stop_conditions: list[cloudwatch.IAlarm]) -> None:
+        """One AZ-loss drill template per AZ over the endpoints and workloads tiers, stopped by
+        alarms that move when serving breaks: the retrieval function's 5xx share (its handler
+        answers 502/503 instead of raising, so Lambda's ``Errors`` would not move), the imported
+        model's server errors, the self-hosted endpoint's 5XX and latency, and its instance count
+        (which the drill cannot lower: it guards against capacity lost for another reason while
+        an AZ is off the network)."""
         self.drill: AvailabilityZoneDrill | None = None
         if self.region in REGIONS_WITHOUT["AWS::FIS::ExperimentTemplate"]:
             cdk.Annotations.of(self).add_warning_v2(
@@ -375,7 +413,7 @@ class RegionalStack(cdk.Stack):
             "AzDrill",
             vpc=self.network.vpc,
             vpc_subnets=[self.network.endpoint_subnets, self.network.workload_subnets],
-            stop_condition_alarms=[*endpoint_alarms, *self.dashboard.function_alarms.values()],
+            stop_condition_alarms=stop_conditions,
             log_encryption_key=self.logs_key,
         )
         for zone, template in self.drill.experiment_templates.items():

@@ -76,6 +76,7 @@ SLOW_MODULES = (
     "test_runtime_load_balancer",
     "test_cross_region",
     "test_reference_imported_model",
+    "test_metrics_truth",
     "test_api_docs",
 )
 

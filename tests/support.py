@@ -23,8 +23,13 @@ ROOT = Path(__file__).resolve().parent.parent
 TEST_ACCOUNT = "111111111111"
 MODEL_DATA = "s3://ha-inference-models-{region}/llm/model.tar.gz"
 """The self-hosted model archive of the test sessions, one bucket per Region."""
-SELF_HOSTED = {"ha-inference:self-hosted": {"model-data": MODEL_DATA}}
-"""The reference app's settings with the self-hosted model on (cdk.json leaves it off)."""
+SELF_HOSTED = {
+    "ha-inference:self-hosted": {"model-data": MODEL_DATA},
+    "ha-inference:zonal-autoshift": True,
+}
+"""The reference app's settings with the self-hosted model on (cdk.json leaves it off), reached
+from every other Region (cross-Region, on by default with it), with zonal autoshift on its load
+balancers: every kind of alarm and safety net the app can build."""
 IMPORTED_MODEL_REGIONS = ["us-east-1", "us-west-2"]
 IMPORTED_MODEL_FOLDER = "s3://ha-inference-models-{region}/llama-3-8b-support/"
 CONFIGURATIONS: Mapping[str, Mapping[str, Any]] = {
@@ -33,8 +38,8 @@ CONFIGURATIONS: Mapping[str, Mapping[str, Any]] = {
     # The self-hosted model in every Region, each reaching the others' (cross-Region
     # PrivateLink, the -CrossRegion stacks), with zonal autoshift on its load balancer.
     "self-hosted": {
+        **SELF_HOSTED,
         "ha-inference:self-hosted": {"model-data": MODEL_DATA, "cross-region": True},
-        "ha-inference:zonal-autoshift": True,
     },
     # A model imported with Custom Model Import in each Region instead of the profile.
     "imported-model": {

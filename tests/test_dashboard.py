@@ -14,6 +14,7 @@ from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk.assertions import Template
 
+from ha_inference.compute.shipped import ShippedHandler
 from ha_inference.operations.dashboard import ApplicationDashboard, RegionalDashboard, RegionView
 from ha_inference.selfhosted.endpoint import MultiAzSageMakerEndpoint
 from ha_inference.selfhosted.load_balancer import SageMakerRuntimeLoadBalancer
@@ -21,6 +22,7 @@ from ha_inference.vectors.collection import VectorCollection
 from tests.support import TEST_ACCOUNT, ZonalStack, new_app, resources
 from tests.test_cfn_lint import lint_template
 from tests.test_nag import findings
+from tests.truth.metrics import check_template
 
 PROFILE = "us.anthropic.claude-sonnet-4-5-20250929-v1:0"
 EMBEDDINGS = "amazon.titan-embed-text-v2:0"
@@ -47,12 +49,12 @@ class Scenario:
     templates: dict[str, dict[str, Any]]
 
 
-def _function(stack: cdk.Stack, name: str) -> lambda_.Function:
+def _function(stack: cdk.Stack, name: str, handler: str = "index.handler") -> lambda_.Function:
     return lambda_.Function(
         stack,
         name,
         runtime=lambda_.Runtime.PYTHON_3_13,
-        handler="index.handler",
+        handler=handler,
         code=lambda_.Code.from_inline("def handler(event, context):\n    return event\n"),
     )
 
@@ -91,6 +93,7 @@ def scenario(tmp_path_factory: pytest.TempPathFactory) -> Scenario:
         collection_endpoint="https://abcdefghij0123456789.us-east-1.aoss.amazonaws.com",
         collection_name="vectors",
     )
+    retrieval = _function(east, "Retrieval", ShippedHandler.RETRIEVAL.value)
     dashboards["us-east-1"] = RegionalDashboard(
         east,
         "Dashboard",
@@ -99,7 +102,8 @@ def scenario(tmp_path_factory: pytest.TempPathFactory) -> Scenario:
         endpoint=endpoint,
         load_balancer=balancer,
         collection=collection,
-        functions={"Retrieval": _function(east, "Retrieval")},
+        functions={"Retrieval": retrieval},
+        answering_functions={"Retrieval": retrieval},
         alarms=[
             endpoint_alarms.errors_5xx,
             endpoint_alarms.model_latency,
@@ -187,14 +191,16 @@ def test_endpoint_collection_and_function_rows(scenario: Scenario) -> None:
     body = _dashboard(scenario.templates["us-east-1"], "HaInference-us-east-1")
     name = scenario.endpoint.endpoint_name
     endpoint_lines = [m for w in _widgets(body, f"SageMaker {name}") for m in _metrics(w)]
-    assert {m[1] for m in endpoint_lines} >= {
+    assert {m[1] for m in endpoint_lines if isinstance(m[0], str)} == {
         "Invocations",
+        "InvocationsPerInstance",
         "ModelLatency",
         "Invocation4XXErrors",
         "Invocation5XXErrors",
-        "CPUUtilization",
-    }
-    (instances,) = _widgets(body, "instances reporting")
+    }, "no CPUUtilization sample counting: instances are Invocations / InvocationsPerInstance"
+    (instances,) = _widgets(body, "instances serving")
+    (expression,) = [m[0] for m in _metrics(instances) if isinstance(m[0], dict)]
+    assert expression["expression"] == "invocations / perInstance"
     assert instances["properties"]["annotations"]["horizontal"][0]["value"] == 3
     collection_lines = [m for w in _widgets(body, "Collection") for m in _metrics(w)]
     assert {m[1] for m in collection_lines} == {
@@ -206,8 +212,23 @@ def test_endpoint_collection_and_function_rows(scenario: Scenario) -> None:
     }
     function_lines = [m for w in _widgets(body, "Functions") for m in _metrics(w)]
     assert {m[1] for m in function_lines} == {"Invocations", "Errors", "Throttles", "Duration"}
+    answer_lines = [m for w in _widgets(body, "Retrieval: ") for m in _metrics(w)]
+    assert {(m[0], m[1]) for m in answer_lines if isinstance(m[0], str)} == {
+        ("HaInference", "Answers"),
+        ("HaInference", "ClientErrors"),
+        ("HaInference", "ServerErrors"),
+    }
     (alarms,) = [w for w in body["widgets"] if w["type"] == "alarm"]
-    assert len(alarms["properties"]["alarms"]) == 3 + 3 + 1, "given, Bedrock (2+1), function"
+    assert len(alarms["properties"]["alarms"]) == 3 + 3 + 1 + 1, (
+        "given, Bedrock (2+1), the answers' 5xx share, function errors"
+    )
+
+
+@pytest.mark.parametrize("region", REGIONS)
+def test_every_graph_and_alarm_reads_a_documented_or_published_metric(
+    scenario: Scenario, region: str
+) -> None:
+    assert check_template(f"Dash-{region}", scenario.templates[region]) == []
 
 
 def test_alarms_on_bedrock_throttles_quota_use_and_function_errors(scenario: Scenario) -> None:
@@ -218,7 +239,7 @@ def test_alarms_on_bedrock_throttles_quota_use_and_function_errors(scenario: Sce
         ).items()
         if logical_id.startswith("Dashboard")
     }
-    throttles = [a for a in alarms.values() if a["MetricName"] == "InvocationThrottles"]
+    throttles = [a for a in alarms.values() if a.get("MetricName") == "InvocationThrottles"]
     assert sorted(a["Dimensions"][0]["Value"] for a in throttles) == sorted([PROFILE, EMBEDDINGS])
     for alarm in throttles:
         assert (alarm["Namespace"], alarm["Statistic"], alarm["Period"]) == (
@@ -228,13 +249,17 @@ def test_alarms_on_bedrock_throttles_quota_use_and_function_errors(scenario: Sce
         )
         assert (alarm["Threshold"], alarm["EvaluationPeriods"]) == (1, 3)
         assert alarm["TreatMissingData"] == "notBreaching"
-    (quota,) = [a for a in alarms.values() if a["MetricName"] == "EstimatedTPMQuotaUsage"]
+    (quota,) = [a for a in alarms.values() if a.get("MetricName") == "EstimatedTPMQuotaUsage"]
     assert quota["Dimensions"] == [{"Name": "ModelId", "Value": PROFILE}]
     assert (quota["Statistic"], quota["Threshold"]) == ("Sum", 160_000)
     assert quota["ComparisonOperator"] == "GreaterThanThreshold"
-    (errors,) = [a for a in alarms.values() if a["MetricName"] == "Errors"]
+    (errors,) = [a for a in alarms.values() if a.get("MetricName") == "Errors"]
     assert errors["Namespace"] == "AWS/Lambda" and errors["Threshold"] == 1
     assert set(scenario.dashboards["us-east-1"].function_alarms) == {"Retrieval"}
+    share = scenario.dashboards["us-east-1"].answer_alarms["Retrieval"]
+    (share_alarm,) = [a for lid, a in alarms.items() if "RetrievalServerErrorShare" in lid]
+    assert share_alarm["Metrics"][0]["Expression"] == "100 * errors / answers"
+    assert share.alarm_arn  # the alarm the drill can stop on
 
 
 # --- app dashboard -------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ import pytest
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
+from aws_cdk.assertions import Template
 from cdk_nag import AwsSolutionsChecks, NIST80053R5Checks
 
 from ha_inference import BedrockVpcEndpoints, ImportedModel, RegionCoverage
@@ -474,3 +475,77 @@ def test_fails_on_a_snapshot_removal_policy(tmp_path: Path) -> None:
 def test_fails_on_a_bucket_owner_that_is_not_an_account_id(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match=r"bucket_owner must be the 12-digit id .* got '12345'"):
         ImportedModel(_stack(tmp_path), "Llm", s3_uri=SOURCE, bucket_owner="12345")
+
+
+# ------------------------------------------------------------------------ metrics and alarms
+
+
+def test_metrics_and_alarms_watch_the_documented_bedrock_runtime_metrics_of_this_model(
+    tmp_path: Path,
+) -> None:
+    """ModelId is the model's ARN (the modelId callers pass); which value Bedrock publishes for
+    an imported model is not documented, which the docstring says."""
+    stack = _stack(tmp_path)
+    model = ImportedModel(stack, "Llm", s3_uri=SOURCE)
+    alarms = model.add_alarms(invocation_latency_threshold=cdk.Duration.seconds(30))
+    for metric, name in (
+        (model.metric_invocations(), "Invocations"),
+        (model.metric_invocation_latency(), "InvocationLatency"),
+        (model.metric_invocation_client_errors(), "InvocationClientErrors"),
+        (model.metric_invocation_server_errors(), "InvocationServerErrors"),
+        (model.metric_invocation_throttles(), "InvocationThrottles"),
+    ):
+        assert (metric.namespace, metric.metric_name) == ("AWS/Bedrock", name)
+        assert metric.dimensions == {"ModelId": model.model_arn}
+    template = dict(Template.from_stack(stack).to_json())
+    cfn = model.resource.node.default_child
+    assert isinstance(cfn, cdk.CfnResource)
+    arn = {"Fn::GetAtt": [stack.get_logical_id(cfn), "ModelArn"]}
+    found = {
+        a["Properties"]["MetricName"]: a["Properties"]
+        for a in resources(template, "AWS::CloudWatch::Alarm").values()
+    }
+    assert set(found) == {"InvocationServerErrors", "InvocationThrottles", "InvocationLatency"}
+    for props in found.values():
+        assert props["Dimensions"] == [{"Name": "ModelId", "Value": arn}]
+        assert props["TreatMissingData"] == "notBreaching", "no calls is no harm"
+    assert found["InvocationLatency"]["Threshold"] == 30_000, "milliseconds"
+    assert alarms.server_errors.alarm_arn and alarms.invocation_latency.alarm_arn
+    assert "not" in (ImportedModel.metric.__doc__ or "") and "list-metrics" in (
+        ImportedModel.metric.__doc__ or ""
+    ), "the unconfirmed dimension value is said where the metric is made"
+
+
+@pytest.mark.parametrize(
+    ("props", "error", "message"),
+    [
+        (
+            {"invocation_latency_threshold": cdk.Duration.seconds(0)},
+            ValueError,
+            r"invocation_latency_threshold must be a positive duration, got 0 seconds",
+        ),
+        (
+            {"invocation_latency_threshold": 30},
+            TypeError,
+            r"invocation_latency_threshold must be a cdk.Duration, got 30",
+        ),
+        (
+            {"invocation_latency_threshold": cdk.Duration.seconds(30), "evaluation_periods": 0},
+            ValueError,
+            r"evaluation_periods must be at least 1 minute, got 0",
+        ),
+    ],
+)
+def test_fails_on_alarm_settings_that_cannot_fire(
+    tmp_path: Path, props: dict[str, Any], error: type[Exception], message: str
+) -> None:
+    model = ImportedModel(_stack(tmp_path), "Llm", s3_uri=SOURCE)
+    with pytest.raises(error, match=message):
+        model.add_alarms(**props)
+
+
+def test_fails_when_alarms_are_added_twice(tmp_path: Path) -> None:
+    model = ImportedModel(_stack(tmp_path), "Llm", s3_uri=SOURCE)
+    model.add_alarms(invocation_latency_threshold=cdk.Duration.seconds(30))
+    with pytest.raises(ValueError, match=r"add_alarms was already called on Subject/Llm"):
+        model.add_alarms(invocation_latency_threshold=cdk.Duration.seconds(30))

@@ -421,13 +421,15 @@ def test_self_hosted_endpoint_falls_back_across_instance_types_and_is_alarmed(
     (endpoint,) = resources(template, "AWS::SageMaker::Endpoint").values()
     name = endpoint["Properties"]["EndpointName"]
     endpoint_alarms = {
-        a["Properties"]["MetricName"]: a["Properties"]
-        for a in resources(template, "AWS::CloudWatch::Alarm").values()
-        if {"Name": "EndpointName", "Value": name} in a["Properties"].get("Dimensions", [])
+        logical_id.split("SelfHosted")[1].split("Alarm")[0]: a["Properties"]
+        for logical_id, a in resources(template, "AWS::CloudWatch::Alarm").items()
+        if name in json.dumps(a["Properties"])
     }
-    assert set(endpoint_alarms) == {"Invocation5XXErrors", "ModelLatency", "CPUUtilization"}
+    assert set(endpoint_alarms) == {"Errors5xx", "ModelLatency", "InstancesBelowAzs"}
     assert endpoint_alarms["ModelLatency"]["Threshold"] == 30_000_000, "30 s in microseconds"
-    assert endpoint_alarms["CPUUtilization"]["Threshold"] == len(DEFAULT_AZS[region])
+    instances = endpoint_alarms["InstancesBelowAzs"]
+    assert instances["Threshold"] == len(DEFAULT_AZS[region])
+    assert "CPUUtilization" not in json.dumps(instances), "a documented count, not sample counting"
 
 
 @pytest.mark.parametrize("region", sorted(DEFAULT_AZS))
@@ -443,9 +445,70 @@ def test_runtime_load_balancer_can_be_shifted_away_from_an_az(
         "Key": "target_health_state.unhealthy.connection_termination.enabled",
         "Value": "false",
     } in group["Properties"]["TargetGroupAttributes"]
-    assert resources(template, "AWS::ARCZonalShift::ZonalAutoshiftConfiguration") == {}, (
-        "autoshift is opt-in (ha-inference:zonal-autoshift)"
+
+
+@pytest.mark.parametrize("region", sorted(DEFAULT_AZS))
+def test_zonal_shift_moves_the_load_balancers_traffic_only(reference: Synth, region: str) -> None:
+    """What a shift (or an autoshift practice run) moves: the load balancer, whose targets are
+    the runtime endpoint's interfaces. Callers in the VPC resolve the runtime hostname to those
+    interfaces through the endpoint's private DNS and never pass the load balancer, and no
+    SageMaker instance is a target of anything a shift moves: no instance leaves service."""
+    template = reference.template(region)
+    (config,) = resources(template, "AWS::ARCZonalShift::ZonalAutoshiftConfiguration").values()
+    (nlb_id,) = resources(template, "AWS::ElasticLoadBalancingV2::LoadBalancer")
+    assert config["Properties"]["ResourceIdentifier"] == {"Ref": nlb_id}, "the NLB, nothing else"
+    (runtime_id, runtime) = next(
+        (logical_id, e)
+        for logical_id, e in resources(template, "AWS::EC2::VPCEndpoint").items()
+        if str(e["Properties"]["ServiceName"]).endswith("sagemaker.runtime")
     )
+    (vpc_id,) = resources(template, "AWS::EC2::VPC")
+    assert runtime["Properties"]["PrivateDnsEnabled"] is True
+    assert runtime["Properties"]["VpcId"] == {"Ref": vpc_id}
+    (registration,) = resources(template, "Custom::SageMakerRuntimeTargets").values()
+    assert registration["Properties"]["NetworkInterfaceIds"] == {
+        "Fn::GetAtt": [runtime_id, "NetworkInterfaceIds"]
+    }, "the targets are the endpoint's interfaces"
+    # The functions that call the model run in the same VPC: the private DNS answers them.
+    for function in resources(template, "AWS::Lambda::Function").values():
+        if "VpcConfig" in function["Properties"]:
+            subnets = function["Properties"]["VpcConfig"]["SubnetIds"]
+            assert all(s["Ref"] in resources(template, "AWS::EC2::Subnet") for s in subnets)
+    assert resources(template, "AWS::Route53::HostedZone") == {}, (
+        "no private zone sends this VPC's runtime hostname to the load balancer"
+    )
+    endpoint_refs = json.dumps(resources(template, "AWS::SageMaker::Endpoint"))
+    assert nlb_id not in endpoint_refs and "SageMaker" not in json.dumps(
+        resources(template, "AWS::ElasticLoadBalancingV2::TargetGroup")
+    )
+
+
+@pytest.mark.parametrize("region", sorted(DEFAULT_AZS))
+def test_practice_runs_are_judged_by_alarms_that_stay_quiet_without_traffic(
+    reference: Synth, region: str
+) -> None:
+    """Zonal autoshift's practice runs shift real traffic weekly, also at quiet hours: an outcome
+    alarm that breached on missing data would fail them for nothing (the old instance alarm did).
+    A shift moves no instance, so the instance count does not judge practice runs: it blocks
+    them while capacity is already short."""
+    template = reference.template(region)
+    alarms = resources(template, "AWS::CloudWatch::Alarm")
+    (config,) = resources(template, "AWS::ARCZonalShift::ZonalAutoshiftConfiguration").values()
+    practice = config["Properties"]["PracticeRunConfiguration"]
+    (outcome,) = practice["OutcomeAlarms"]
+    composite = template["Resources"][outcome["AlarmIdentifier"]["Fn::GetAtt"][0]]
+    rule = json.dumps(composite["Properties"]["AlarmRule"])
+    judged = sorted(
+        logical_id.rstrip("0123456789ABCDEF") for logical_id in alarms if logical_id in rule
+    )
+    assert judged == ["SelfHostedErrors5xxAlarm", "SelfHostedModelLatencyAlarm"]
+    (blocking,) = practice["BlockingAlarms"]
+    assert blocking["AlarmIdentifier"]["Fn::GetAtt"][0].startswith(
+        "SelfHostedInstancesBelowAzsAlarm"
+    )
+    for logical_id in alarms:
+        if logical_id.startswith("SelfHosted"):
+            assert alarms[logical_id]["Properties"]["TreatMissingData"] == "notBreaching"
 
 
 @pytest.mark.parametrize("region", sorted(DEFAULT_AZS))
@@ -476,12 +539,35 @@ def test_one_drill_template_per_az_with_exactly_that_azs_subnets(
         (action,) = props["Actions"].values()
         assert action["ActionId"] == "aws:network:disrupt-connectivity"
         assert action["Parameters"]["scope"] == "all"
-        stops = [c["Value"]["Fn::GetAtt"][0] for c in props["StopConditions"]]
-        metrics = sorted(alarms[a]["Properties"]["MetricName"] for a in stops)
-        assert metrics == sorted(
-            ["Invocation5XXErrors", "ModelLatency", "CPUUtilization", "Errors", "Errors"]
-        ), "the endpoint's alarms and both functions' error alarms"
+        stops = sorted(c["Value"]["Fn::GetAtt"][0] for c in props["StopConditions"])
+        assert [s.rstrip("0123456789ABCDEF") for s in stops] == [
+            "DashboardRetrievalServerErrorShare",
+            "SelfHostedErrors5xxAlarm",
+            "SelfHostedInstancesBelowAzsAlarm",
+            "SelfHostedModelLatencyAlarm",
+        ], "the retrieval function's answers and the endpoint's alarms"
+        for stop in stops:
+            watched = json.dumps(alarms[stop]["Properties"])
+            assert '"AWS/Lambda"' not in watched, "Errors cannot move: the handlers answer 5xx"
+            assert alarms[stop]["Properties"]["TreatMissingData"] == "notBreaching"
     assert sorted(lost) == list(DEFAULT_AZS[region])
+
+
+@pytest.mark.parametrize("region", sorted(DEFAULT_AZS))
+def test_the_drill_takes_subnets_off_the_network_and_nothing_else(
+    reference: Synth, region: str
+) -> None:
+    """The drill's only targets are subnets and its only action cuts their network: it moves
+    every ENI in the lost AZ's subnets, and it stops, starts or removes no SageMaker instance
+    (which serves through SageMaker Runtime, not through its ENI in the VPC)."""
+    template = reference.template(region)
+    for experiment in resources(template, "AWS::FIS::ExperimentTemplate").values():
+        props = experiment["Properties"]
+        assert {t["ResourceType"] for t in props["Targets"].values()} == {"aws:ec2:subnet"}
+        assert {a["ActionId"] for a in props["Actions"].values()} == {
+            "aws:network:disrupt-connectivity"
+        }
+        assert "SageMaker" not in json.dumps(props["Targets"])
 
 
 def test_a_dashboard_per_region_and_one_app_dashboard_in_the_first(reference: Synth) -> None:
@@ -546,7 +632,10 @@ def test_zonal_autoshift_and_quota_settings(outdir: Path) -> None:
         for logical_id, a in resources(template, "AWS::CloudWatch::Alarm").items()
         if logical_id.startswith("SelfHosted")
     ]
-    assert len(endpoint_alarms) == 3 and all(a in rule for a in endpoint_alarms)
+    assert len(endpoint_alarms) == 3
+    assert [a for a in endpoint_alarms if a in rule] == [
+        a for a in endpoint_alarms if "InstancesBelowAzs" not in a
+    ], "5XX and latency judge practice runs; the instance count blocks them"
     (quota,) = [
         a["Properties"]
         for a in resources(template, "AWS::CloudWatch::Alarm").values()

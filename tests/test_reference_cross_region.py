@@ -22,6 +22,7 @@ from stacks import build_reference_app
 from stacks.config import SettingsError, load_settings
 from tests.support import TEST_ACCOUNT, Synth, new_app, one_resource, resources
 from tests.test_cfn_lint import lint_template
+from tests.truth.metrics import ALARM, DASHBOARD, alarm_metrics, check_template, dashboard_metrics
 
 REGIONS = ("us-east-1", "us-east-2", "us-west-2")
 AZS = {region: [f"{region}{z}" for z in "abc"] for region in REGIONS}
@@ -236,19 +237,86 @@ def test_health_alarms_in_every_region(reference: Synth, region: str) -> None:
         a["Properties"]
         for a in resources(reference.template(region), "AWS::CloudWatch::Alarm").values()
     ]
-    self_hosted = {"AWS/NetworkELB", "AWS/SageMaker", "/aws/sagemaker/Endpoints"}
+    self_hosted = {"AWS/NetworkELB", "AWS/SageMaker"}
     metrics = sorted(
         (a["Namespace"], a["MetricName"], a["Threshold"])
         for a in alarms
         if a.get("Namespace") in self_hosted
     )
     assert metrics == [
-        ("/aws/sagemaker/Endpoints", "CPUUtilization", 3),
         ("AWS/NetworkELB", "HealthyHostCount", 1),
         ("AWS/NetworkELB", "HealthyHostCount", 3),
         ("AWS/SageMaker", "Invocation5XXErrors", 1),
         ("AWS/SageMaker", "ModelLatency", 30_000_000),
     ]
+    math = sorted(
+        (q["MetricStat"]["Metric"]["Namespace"], q["MetricStat"]["Metric"]["MetricName"])
+        for a in alarms
+        for q in a.get("Metrics", [])
+        if "MetricStat" in q
+    )
+    assert math == [
+        ("AWS/SageMaker", "Invocations"),
+        ("AWS/SageMaker", "InvocationsPerInstance"),
+        ("HaInference", "Answers"),
+        ("HaInference", "ServerErrors"),
+    ], "instances serving, and the retrieval function's 5xx share"
+
+
+@pytest.mark.parametrize("region", REGIONS)
+def test_the_failover_functions_answers_are_alarmed_on_their_5xx_share(
+    reference: Synth, region: str
+) -> None:
+    """The failover function answers 502/503 instead of raising: its own answers' share of
+    server errors is alarmed in its stack (the regional stack's drill, deployed first, cannot
+    name it)."""
+    template = _cross(reference, region).template
+    (function_id,) = [
+        logical_id
+        for logical_id, f in resources(template, "AWS::Lambda::Function").items()
+        if f["Properties"]["Handler"] == "self_hosted.handler"
+    ]
+    (alarm,) = resources(template, "AWS::CloudWatch::Alarm").values()
+    dimensions = {
+        json.dumps(q["MetricStat"]["Metric"]["Dimensions"])
+        for q in alarm["Properties"]["Metrics"]
+        if "MetricStat" in q
+    }
+    assert dimensions == {json.dumps([{"Name": "FunctionName", "Value": {"Ref": function_id}}])}
+    assert alarm["Properties"]["TreatMissingData"] == "notBreaching"
+
+
+def test_every_alarm_and_graph_reads_a_documented_or_published_metric(reference: Synth) -> None:
+    """The self-hosted configuration with cross-Region paths and zonal autoshift: every regional
+    and -CrossRegion template passes the metrics check, and the check saw every kind of alarm
+    (plain, metric math, the project's own metrics) and the dashboards."""
+    templates = {
+        artifact.name: artifact.template
+        for artifact in [*reference.artifacts.values(), *reference.cross_region.values()]
+    }
+    assert len(templates) == 2 * len(REGIONS)
+    findings = [str(f) for name, t in templates.items() for f in check_template(name, t)]
+    assert findings == []
+    uses = [
+        use
+        for t in templates.values()
+        for logical_id, r in t["Resources"].items()
+        if r["Type"] in (ALARM, DASHBOARD)
+        for use in (
+            alarm_metrics(logical_id, r["Properties"])
+            if r["Type"] == ALARM
+            else dashboard_metrics(logical_id, r["Properties"])
+        )
+    ]
+    namespaces = {use.namespace for use in uses}
+    assert {
+        "AWS/SageMaker",
+        "AWS/NetworkELB",
+        "AWS/Bedrock",
+        "AWS/Lambda",
+        "AWS/AOSS",
+    } <= namespaces
+    assert "HaInference" in namespaces
 
 
 @pytest.mark.parametrize("region", REGIONS)

@@ -23,6 +23,7 @@ from tests.support import (
     resources,
 )
 from tests.test_cfn_lint import lint_template
+from tests.truth.metrics import check_template
 
 REGIONS = IMPORTED_MODEL_REGIONS
 FOLDER = IMPORTED_MODEL_FOLDER
@@ -129,6 +130,47 @@ def test_outputs_name_the_imported_model(app: Synth) -> None:
     assert template["Outputs"]["ImportedModelArn"]["Value"] == {
         "Fn::GetAtt": [model_logical_id(template), "ModelArn"]
     }
+
+
+@pytest.mark.parametrize("region", REGIONS)
+def test_the_imported_model_is_alarmed_and_backed_by_the_answers_share(
+    app: Synth, region: str
+) -> None:
+    """ModelId = the model's ARN is the one value no AWS page confirms for imported models; the
+    retrieval function, which serves the model, backs it with its answers' 5xx share, and both
+    stop the drill."""
+    template = app.template(region)
+    model_arn = {"Fn::GetAtt": [model_logical_id(template), "ModelArn"]}
+    alarms = resources(template, "AWS::CloudWatch::Alarm")
+    model_alarms = {
+        a["Properties"]["MetricName"]: a["Properties"]
+        for a in alarms.values()
+        if a["Properties"].get("Dimensions") == [{"Name": "ModelId", "Value": model_arn}]
+    }
+    assert set(model_alarms) == {
+        "InvocationServerErrors",
+        "InvocationThrottles",
+        "InvocationLatency",
+    }
+    assert all(a["Namespace"] == "AWS/Bedrock" for a in model_alarms.values())
+    assert all(a["TreatMissingData"] == "notBreaching" for a in model_alarms.values())
+    (experiment, *_) = resources(template, "AWS::FIS::ExperimentTemplate").values()
+    stops = {c["Value"]["Fn::GetAtt"][0] for c in experiment["Properties"]["StopConditions"]}
+    watched = sorted(
+        alarms[stop]["Properties"].get("MetricName")
+        or alarms[stop]["Properties"]["Metrics"][1]["MetricStat"]["Metric"]["Namespace"]
+        for stop in stops
+    )
+    assert watched == ["HaInference", "InvocationServerErrors"]
+
+
+def test_every_alarm_and_graph_reads_a_documented_or_published_metric(app: Synth) -> None:
+    findings = [
+        str(f)
+        for artifact in app.artifacts.values()
+        for f in check_template(artifact.name, artifact.template)
+    ]
+    assert findings == []
 
 
 def test_template_lints_clean(app: Synth) -> None:

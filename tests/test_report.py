@@ -109,14 +109,17 @@ def test_says_whether_each_load_balancer_can_be_shifted(
     reports: dict[str, StackReport], assembly: Path, tmp_path: Path
 ) -> None:
     assert reports["Ha"].failover == [
-        "LoadBalancer (network load balancer): zonal shift on, zonal autoshift off"
+        "LoadBalancer (network load balancer): zonal shift on (moves this load balancer's traffic only), zonal autoshift off"
     ]
     assert reports["NonHa"].failover == [
         "LoadBalancer (network load balancer): zonal shift off, zonal autoshift off"
     ]
     main([str(assembly), "--out", str(tmp_path)])
     markdown = (tmp_path / "az-loss.md").read_text()
-    assert "- LoadBalancer (network load balancer): zonal shift on, zonal autoshift off" in markdown
+    assert (
+        "- LoadBalancer (network load balancer): zonal shift on (moves this load balancer's traffic only), zonal autoshift off"
+        in markdown
+    ), "a shift is never said to move more than the load balancer's own traffic"
 
 
 def _stack(resources: dict[str, Any]) -> StackArtifact:
@@ -159,10 +162,10 @@ def test_autoshift_is_read_from_its_configuration() -> None:
         "Alb (application load balancer): zonal shift off, zonal autoshift off",
         "Broken (network load balancer): zonal shift off, zonal autoshift on, with weekly "
         "practice runs; ARC cannot shift a load balancer with zonal shift off, turn it on",
-        "Practising (network load balancer): zonal shift on, zonal autoshift off (practice runs "
-        "configured)",
-        "Shifted (network load balancer): zonal shift on, zonal autoshift on, with weekly "
-        "practice runs",
+        "Practising (network load balancer): zonal shift on (moves this load balancer's traffic only), zonal autoshift off "
+        "(practice runs configured)",
+        "Shifted (network load balancer): zonal shift on (moves this load balancer's traffic only), zonal autoshift on, "
+        "with weekly practice runs",
     ]
 
 
@@ -228,9 +231,10 @@ def test_reference_app_survives_the_loss_of_any_az(reference: Synth) -> None:
         ]
         (failover,) = report.failover
         assert failover.startswith("RuntimeLoadBalancer")
-        assert failover.endswith("(network load balancer): zonal shift on, zonal autoshift off"), (
-            failover
-        )
+        assert failover.endswith(
+            "(network load balancer): zonal shift on (moves this load balancer's traffic only), zonal autoshift on, "
+            "with weekly practice runs"
+        ), failover
 
 
 def test_readme_picture_is_current(reference: Synth) -> None:

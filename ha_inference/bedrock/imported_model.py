@@ -18,8 +18,10 @@ managed key (CMK)") and botocore's ``bedrock`` service model (name and URI patte
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 import aws_cdk as cdk
+from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
@@ -72,6 +74,17 @@ MODEL_NAME = re.compile(r"^([0-9a-zA-Z][_-]?)+$")
 
 _ACCOUNT = re.compile(r"^\d{12}$")
 
+BEDROCK_NAMESPACE = "AWS/Bedrock"
+
+
+@dataclass(frozen=True)
+class ImportedModelAlarms:
+    """The alarms :meth:`ImportedModel.add_alarms` creates."""
+
+    server_errors: cloudwatch.Alarm
+    throttles: cloudwatch.Alarm
+    invocation_latency: cloudwatch.Alarm
+
 
 class ImportedModel(Construct):
     """A model imported into Amazon Bedrock from Amazon S3 (Hugging Face format), in the stack's
@@ -98,7 +111,10 @@ class ImportedModel(Construct):
       ``removal_policy=RemovalPolicy.RETAIN`` to keep it, and delete it by hand before deploying
       the same stack again;
     * ``grant_invoke`` allows ``bedrock:InvokeModel`` and ``bedrock:InvokeModelWithResponseStream``
-      (InvokeModel, Converse and their streaming forms) on exactly this model's ARN.
+      (InvokeModel, Converse and their streaming forms) on exactly this model's ARN;
+    * ``metric_*`` on the ``AWS/Bedrock`` runtime metrics and opt-in alarms (``add_alarms``) for
+      server errors, throttles and latency, with ``ModelId`` = the model's ARN, a dimension
+      value no AWS page confirms for imported models (see :meth:`metric`).
     """
 
     def __init__(
@@ -205,6 +221,129 @@ class ImportedModel(Construct):
                 )
             )
         return grant
+
+    # -- metrics and alarms ---------------------------------------------------------------------
+
+    def metric(
+        self, metric_name: str, *, statistic: str = "Sum", period: cdk.Duration | None = None
+    ) -> cloudwatch.Metric:
+        """An ``AWS/Bedrock`` runtime metric of this model, dimension ``ModelId`` = the model's
+        ARN (what callers pass as ``modelId``). Default: the ``Sum`` over one minute.
+
+        The runtime metrics and their ``ModelId`` dimension are documented
+        (https://docs.aws.amazon.com/bedrock/latest/userguide/monitoring-runtime-metrics.html);
+        which value ``ModelId`` takes for an imported model (its ARN, or the id at the ARN's
+        end) is not: no AWS page read says. Until a deployed account shows it (``aws cloudwatch
+        list-metrics --namespace AWS/Bedrock``), an alarm on these metrics may watch a series
+        that never gets data and so never fires. The answers of the function that invokes the
+        model back it up (:class:`ha_inference.AnswerMetrics`: the reference app's retrieval
+        function's 5xx share).
+        """
+        return cloudwatch.Metric(
+            namespace=BEDROCK_NAMESPACE,
+            metric_name=metric_name,
+            dimensions_map={"ModelId": self.model_arn},
+            statistic=statistic,
+            period=period or cdk.Duration.minutes(1),
+        )
+
+    def metric_invocations(self) -> cloudwatch.Metric:
+        """``Invocations``: requests to this model (Sum)."""
+        return self.metric("Invocations")
+
+    def metric_invocation_latency(self, *, statistic: str = "Average") -> cloudwatch.Metric:
+        """``InvocationLatency`` in milliseconds, request sent to last token. Default: Average."""
+        return self.metric("InvocationLatency", statistic=statistic)
+
+    def metric_invocation_client_errors(self) -> cloudwatch.Metric:
+        """``InvocationClientErrors``: invocations that ended in a client-side error (Sum)."""
+        return self.metric("InvocationClientErrors")
+
+    def metric_invocation_server_errors(self) -> cloudwatch.Metric:
+        """``InvocationServerErrors``: invocations that ended in an AWS server-side error
+        (Sum)."""
+        return self.metric("InvocationServerErrors")
+
+    def metric_invocation_throttles(self) -> cloudwatch.Metric:
+        """``InvocationThrottles``: invocations Bedrock throttled (Sum; counted neither as
+        invocations nor as errors)."""
+        return self.metric("InvocationThrottles")
+
+    def add_alarms(
+        self, *, invocation_latency_threshold: cdk.Duration, evaluation_periods: int = 3
+    ) -> ImportedModelAlarms:
+        """Adds alarms (without actions; add yours) like the self-hosted endpoint's:
+
+        * ``ServerErrorsAlarm``: server-side errors in ``evaluation_periods`` consecutive
+          minutes;
+        * ``ThrottlesAlarm``: throttled in ``evaluation_periods`` consecutive minutes (the SDK
+          retries single throttles);
+        * ``InvocationLatencyAlarm``: average latency above ``invocation_latency_threshold``.
+
+        Missing data is not breaching: Bedrock publishes these only when the model is called.
+        See :meth:`metric` for the one thing about them that only a deployed account can show.
+        """
+        if self.node.try_find_child("ServerErrorsAlarm") is not None:
+            raise ValueError(
+                f"add_alarms was already called on {self.node.path}; call it once and keep the "
+                "returned alarms"
+            )
+        if isinstance(evaluation_periods, bool) or not isinstance(evaluation_periods, int):
+            raise TypeError(
+                f"evaluation_periods must be a whole number, got {evaluation_periods!r}"
+            )
+        if evaluation_periods < 1:
+            raise ValueError(
+                f"evaluation_periods must be at least 1 minute, got {evaluation_periods}"
+            )
+        if not isinstance(invocation_latency_threshold, cdk.Duration):
+            raise TypeError(
+                "invocation_latency_threshold must be a cdk.Duration, got "
+                f"{invocation_latency_threshold!r}; pass e.g. cdk.Duration.seconds(30)"
+            )
+        latency_ms = invocation_latency_threshold.to_milliseconds()
+        if not is_unresolved(latency_ms) and latency_ms <= 0:
+            raise ValueError(
+                "invocation_latency_threshold must be a positive duration, got "
+                f"{invocation_latency_threshold.to_human_string()}; use the latency your "
+                "callers can tolerate"
+            )
+        name = self.imported_model_name
+        at_least_one = cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD
+        not_breaching = cloudwatch.TreatMissingData.NOT_BREACHING
+        errors = self.metric_invocation_server_errors().create_alarm(
+            self,
+            "ServerErrorsAlarm",
+            alarm_description=f"Imported model {name}: server-side errors",
+            threshold=1,
+            evaluation_periods=evaluation_periods,
+            comparison_operator=at_least_one,
+            treat_missing_data=not_breaching,
+        )
+        throttles = self.metric_invocation_throttles().create_alarm(
+            self,
+            "ThrottlesAlarm",
+            alarm_description=f"Imported model {name}: throttled",
+            threshold=1,
+            evaluation_periods=evaluation_periods,
+            comparison_operator=at_least_one,
+            treat_missing_data=not_breaching,
+        )
+        latency = self.metric_invocation_latency().create_alarm(
+            self,
+            "InvocationLatencyAlarm",
+            alarm_description=(
+                f"Imported model {name}: average latency above "
+                f"{invocation_latency_threshold.to_human_string()}"
+            ),
+            threshold=latency_ms,
+            evaluation_periods=evaluation_periods,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+            treat_missing_data=not_breaching,
+        )
+        return ImportedModelAlarms(
+            server_errors=errors, throttles=throttles, invocation_latency=latency
+        )
 
     # -- resources ------------------------------------------------------------------------------
 

@@ -69,11 +69,12 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 try:  # ha_inference.functions.retrieval (library, tests) or top-level (Lambda)
-    from . import aoss, embeddings, proxy, resilience, settings, vector_index
+    from . import aoss, embeddings, metrics, proxy, resilience, settings, vector_index
     from . import store as vector_store
 except ImportError:  # pragma: no cover - the Lambda runtime path
     import aoss  # type: ignore[no-redef,import-not-found]
     import embeddings  # type: ignore[no-redef,import-not-found]
+    import metrics  # type: ignore[no-redef,import-not-found]
     import proxy  # type: ignore[no-redef,import-not-found]
     import resilience  # type: ignore[no-redef,import-not-found]
     import settings  # type: ignore[no-redef,import-not-found]
@@ -383,6 +384,7 @@ def parse_question(event: Any, max_chars: int) -> str:
 _retriever: Retriever | settings.ConfigError | None = None
 
 
+@metrics.publishes_status
 def handler(event: Any, context: Any) -> dict[str, Any]:
     """The Lambda entry point: settings and clients are set up at the first call.
 

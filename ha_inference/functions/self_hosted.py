@@ -52,9 +52,10 @@ from dataclasses import dataclass
 from typing import Any
 
 try:  # ha_inference.functions.self_hosted (library, tests) or top-level (Lambda)
-    from . import failover, proxy, resilience, settings
+    from . import failover, metrics, proxy, resilience, settings
 except ImportError:  # pragma: no cover - the Lambda runtime path
     import failover  # type: ignore[no-redef,import-not-found]
+    import metrics  # type: ignore[no-redef,import-not-found]
     import proxy  # type: ignore[no-redef,import-not-found]
     import resilience  # type: ignore[no-redef,import-not-found]
     import settings  # type: ignore[no-redef,import-not-found]
@@ -276,6 +277,7 @@ def parse_request(event: Any, max_chars: int, max_parameters_bytes: int) -> Requ
 _self_hosted: SelfHosted | settings.ConfigError | None = None
 
 
+@metrics.publishes_status
 def handler(event: Any, context: Any) -> dict[str, Any]:
     """The Lambda entry point: settings, clients and circuit breakers are set up at the first
     call and kept for the execution environment.

@@ -1,1 +1,2 @@
-"""Operating the highly available app: failover drills and dashboards."""
+"""Operating the highly available app: failover drills, dashboards, and the metrics of the
+shipped handlers' answers."""

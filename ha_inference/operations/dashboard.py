@@ -10,15 +10,20 @@ What each service publishes, and whether a metric can be seen per Availability Z
   ``TimeToFirstToken`` (streaming APIs) and ``EstimatedTPMQuotaUsage`` (the tokens each completed
   request counts against the tokens-per-minute quota, cache writes and output burndown included;
   summed per minute it is the quota used that minute). Bedrock is a Regional service: no AZ.
-* SageMaker endpoints (``AWS/SageMaker`` invocation metrics, ``/aws/sagemaker/Endpoints``
-  instance metrics): dimensions ``EndpointName`` and ``VariantName`` (plus ``InstanceId`` with
-  enhanced metrics); **no AZ dimension**, so the endpoint is watched as a whole and its instance
-  count (instances reporting) stands for AZ coverage.
+* SageMaker endpoints (``AWS/SageMaker`` invocation metrics): dimensions ``EndpointName`` and
+  ``VariantName`` (plus ``InstanceId`` with enhanced metrics); **no AZ dimension** and no
+  instance-count metric, so the endpoint is watched as a whole and the instances serving it are
+  counted from two documented invocation metrics (``Invocations / InvocationsPerInstance``,
+  :meth:`MultiAzSageMakerEndpoint.metric_instances`): fewer than the AZs means some AZ has none.
 * The runtime load balancer (``AWS/NetworkELB``): ``HealthyHostCount`` and
   ``UnHealthyHostCount`` **per AZ** (dimensions ``AvailabilityZone``, ``LoadBalancer``,
   ``TargetGroup``): the one per-AZ view of the self-hosted path.
 * OpenSearch Serverless (``AWS/AOSS``) and Lambda (``AWS/Lambda``): per collection and per
   function, **no AZ dimension**.
+* The answers of the shipped HTTP-style handlers (``HaInference``, dimension ``FunctionName``,
+  published by the handlers themselves: :mod:`ha_inference.operations.answers`): answers, 4xx
+  and 5xx, and the 5xx share, which moves when serving breaks even though the handlers never
+  raise (Lambda's ``Errors`` does not).
 """
 
 from __future__ import annotations
@@ -37,6 +42,8 @@ from constructs import Construct
 from ha_inference._internal import sequences
 from ha_inference._internal.tokens import is_unresolved
 from ha_inference._internal.validation import LateCheck
+from ha_inference.bedrock.imported_model import ImportedModel
+from ha_inference.operations.answers import DEFAULT_THRESHOLD_PERCENT, AnswerMetrics
 from ha_inference.regions import partition_of
 from ha_inference.selfhosted.endpoint import MultiAzSageMakerEndpoint
 from ha_inference.selfhosted.load_balancer import SageMakerRuntimeLoadBalancer
@@ -95,22 +102,28 @@ class RegionalDashboard(Construct):
     """A CloudWatch dashboard of one Region's inference path, and the alarms it adds.
 
     Resources: ``Resource`` (AWS::CloudWatch::Dashboard), ``Throttles<model>`` and
-    ``QuotaUsage<model>`` alarms per Bedrock model id, ``<name>Errors`` alarms per function.
+    ``QuotaUsage<model>`` alarms per Bedrock model id, ``<name>Errors`` alarms per function,
+    ``<name>ServerErrorShare`` alarms per answering function.
 
     Default settings:
 
     * rows for Bedrock (per model id: invocations, latency p50/p99, client and server errors,
-      throttles, estimated tokens-per-minute quota use), the SageMaker endpoint (invocations,
-      model latency, 4xx/5xx, instances reporting against one per AZ), the runtime load
-      balancer's healthy and unhealthy targets **per AZ**, the collection (search rate, p99
-      latency, errors) and the functions (invocations, errors, throttles, p99 duration), then
-      the state of every alarm;
+      throttles, estimated tokens-per-minute quota use), the imported model (the same, under
+      its ARN), the SageMaker endpoint (invocations, model latency average and maximum,
+      4xx/5xx, instances serving against one per AZ), the runtime load balancer's healthy and
+      unhealthy targets **per AZ**, the collection (search rate, maximum latency, errors), the
+      answering functions (answers, 4xx and 5xx, 5xx share) and the functions (invocations,
+      errors, throttles, p99 duration), then the state of every alarm; every graph reads a
+      metric its service documents, with a statistic the documentation lists;
     * an alarm per Bedrock model id when it is throttled in 3 consecutive minutes
       (``InvocationThrottles`` >= 1; the SDK retries single throttles), and one when the
       estimated quota use passes ``quota_alarm_percent`` of the tokens-per-minute quota you give
       for it in ``tokens_per_minute_quotas`` (Bedrock publishes usage, not the quota: without a
       quota there is nothing to compare with, and no such alarm);
-    * an alarm per function when it returns errors in 3 consecutive minutes;
+    * an alarm per function when it returns errors in 3 consecutive minutes (Lambda's
+      ``Errors``: exceptions, timeouts, runtime failures);
+    * an alarm per answering function when at least 5 % of its answers were server errors in 2
+      of 3 minutes (:meth:`AnswerMetrics.add_server_error_alarm`; no answers is no alarm);
     * alarms have no actions; add yours (``alarm.add_alarm_action``).
     """
 
@@ -122,10 +135,12 @@ class RegionalDashboard(Construct):
         bedrock_model_ids: Sequence[str] = (),
         tokens_per_minute_quotas: Mapping[str, int] | None = None,
         quota_alarm_percent: float = 80,
+        imported_model: ImportedModel | None = None,
         endpoint: MultiAzSageMakerEndpoint | None = None,
         load_balancer: SageMakerRuntimeLoadBalancer | None = None,
         collection: IVectorCollection | None = None,
         functions: Mapping[str, lambda_.IFunction] | None = None,
+        answering_functions: Mapping[str, lambda_.IFunction] | None = None,
         alarms: Sequence[cloudwatch.IAlarm] = (),
         dashboard_name: str | None = None,
     ) -> None:
@@ -139,11 +154,17 @@ class RegionalDashboard(Construct):
             alarm.
         :param quota_alarm_percent: the share of the quota that raises the quota alarm, 1-100.
             Default: 80.
+        :param imported_model: a model imported into Bedrock in this Region, shown under its ARN
+            (its alarms come from ``ImportedModel.add_alarms``; pass them in ``alarms``).
+            Default: none.
         :param endpoint: the self-hosted SageMaker endpoint. Default: none.
         :param load_balancer: the runtime load balancer in front of it. Default: none.
         :param collection: the vector collection. Default: none.
         :param functions: name -> function, for rows and error alarms (names are letters and
             digits). Default: none.
+        :param answering_functions: name -> function running a shipped handler that publishes
+            its answers' status (``retrieval.handler``, ``self_hosted.handler``), for a row of
+            its answers and a 5xx-share alarm (names as for ``functions``). Default: none.
         :param alarms: more alarms to show, e.g. the endpoint's (``add_alarms``). Default: none.
         :param dashboard_name: the dashboard's name, unique in the account (dashboards are
             global). Default: a name CloudFormation generates.
@@ -152,9 +173,10 @@ class RegionalDashboard(Construct):
         model_ids = tuple(bedrock_model_ids)
         quotas = dict(tokens_per_minute_quotas or {})
         named_functions = dict(functions or {})
+        answering = {name: AnswerMetrics(f) for name, f in (answering_functions or {}).items()}
         _check_model_ids(model_ids)
         _check_quotas(quotas, model_ids, quota_alarm_percent)
-        _check_function_names(named_functions)
+        _check_function_names([*named_functions, *answering])
 
         self.bedrock_model_ids = model_ids
         self.endpoint = endpoint
@@ -164,9 +186,16 @@ class RegionalDashboard(Construct):
             name: self._create_function_alarm(name, function)
             for name, function in named_functions.items()
         }
+        self.answer_alarms: dict[str, cloudwatch.Alarm] = {
+            name: answers.add_server_error_alarm(self, f"{name}ServerErrorShare")
+            for name, answers in answering.items()
+        }
+        """The 5xx-share alarm of each answering function: the ones that move when serving
+        breaks."""
         self.alarms: list[cloudwatch.IAlarm] = [
             *alarms,
             *self.bedrock_alarms,
+            *self.answer_alarms.values(),
             *self.function_alarms.values(),
         ]
         """Every alarm the dashboard shows: the given ones, then those it created."""
@@ -176,12 +205,16 @@ class RegionalDashboard(Construct):
         )
         for model_id in model_ids:
             _add_rows(self.dashboard, _bedrock_widgets(model_id, quotas.get(model_id)))
+        if imported_model is not None:
+            _add_rows(self.dashboard, _imported_model_widgets(imported_model))
         if endpoint is not None:
             _add_rows(self.dashboard, _endpoint_widgets(endpoint))
         if load_balancer is not None:
             _add_rows(self.dashboard, _load_balancer_widgets(load_balancer))
         if collection is not None:
             _add_rows(self.dashboard, _collection_widgets(collection))
+        if answering:
+            _add_rows(self.dashboard, _answer_widgets(answering))
         if named_functions:
             _add_rows(self.dashboard, _function_widgets(named_functions))
         if self.alarms:
@@ -220,7 +253,8 @@ class RegionalDashboard(Construct):
         return (
             f"## {stack.stack_name}: inference in {stack.region}\n"
             "Per-AZ series: the runtime load balancer's healthy and unhealthy targets. Bedrock, "
-            "SageMaker, OpenSearch Serverless and Lambda publish no AZ dimension."
+            "SageMaker, OpenSearch Serverless and Lambda publish no AZ dimension. SageMaker "
+            "instances serving = Invocations / InvocationsPerInstance (data only with traffic)."
         )
 
     def _create_bedrock_alarms(
@@ -429,7 +463,10 @@ def _endpoint_widgets(endpoint: MultiAzSageMakerEndpoint) -> list[cloudwatch.IWi
             f"SageMaker {name}: model latency (µs)",
             [
                 endpoint.metric_model_latency(),
-                endpoint.metric_model_latency(statistic="p99").with_(label="ModelLatency p99"),
+                # SageMaker lists Average, Sum, Min, Max and Sample Count for ModelLatency.
+                endpoint.metric_model_latency(statistic="Maximum").with_(
+                    label="ModelLatency maximum"
+                ),
             ],
         ),
         _graph(
@@ -437,8 +474,8 @@ def _endpoint_widgets(endpoint: MultiAzSageMakerEndpoint) -> list[cloudwatch.IWi
             [endpoint.metric_4xx_errors(), endpoint.metric_5xx_errors()],
         ),
         _graph(
-            f"SageMaker {name}: instances reporting",
-            [endpoint.metric_instances_reporting().with_(label="instances")],
+            f"SageMaker {name}: instances serving",
+            [endpoint.metric_instances()],
             left_annotations=[
                 cloudwatch.HorizontalAnnotation(
                     value=len(endpoint.availability_zones), label="one per AZ"
@@ -469,7 +506,11 @@ def _collection_widgets(collection: IVectorCollection) -> list[cloudwatch.IWidge
         cloudwatch.GraphWidget(title=title, left=metrics, width=width, height=WIDGET_HEIGHT)
         for title, metrics in (
             ("Collection: search requests", [collection.metric_search_request_rate()]),
-            ("Collection: search latency (ms)", [collection.metric_search_request_latency()]),
+            (
+                "Collection: search latency, maximum (ms)",
+                # AWS/AOSS lists Average and Maximum as the relevant statistics.
+                [collection.metric_search_request_latency(statistic="Maximum")],
+            ),
             (
                 "Collection: errors",
                 [
@@ -480,6 +521,41 @@ def _collection_widgets(collection: IVectorCollection) -> list[cloudwatch.IWidge
             ),
         )
     ]
+
+
+def _imported_model_widgets(model: ImportedModel) -> list[cloudwatch.IWidget]:
+    title = f"Imported model {model.imported_model_name}"
+    return [
+        _graph(f"{title}: invocations", [model.metric_invocations()]),
+        _graph(f"{title}: latency (ms)", [model.metric_invocation_latency()]),
+        _graph(
+            f"{title}: errors",
+            [model.metric_invocation_client_errors(), model.metric_invocation_server_errors()],
+        ),
+        _graph(f"{title}: throttles", [model.metric_invocation_throttles()]),
+    ]
+
+
+def _answer_widgets(functions: Mapping[str, AnswerMetrics]) -> list[cloudwatch.IWidget]:
+    widgets: list[cloudwatch.IWidget] = []
+    for name, answers in functions.items():
+        widgets += [
+            _graph(
+                f"{name}: answers",
+                [answers.metric_answers(), answers.metric_client_errors()],
+            ),
+            _graph(f"{name}: 5xx answers", [answers.metric_server_errors()]),
+            _graph(
+                f"{name}: 5xx share of answers (%)",
+                [answers.metric_server_error_percent()],
+                left_annotations=[
+                    cloudwatch.HorizontalAnnotation(
+                        value=DEFAULT_THRESHOLD_PERCENT, label="ServerErrorShare alarm"
+                    )
+                ],
+            ),
+        ]
+    return widgets
 
 
 def _function_widgets(functions: Mapping[str, lambda_.IFunction]) -> list[cloudwatch.IWidget]:
@@ -558,9 +634,9 @@ def _app_widgets(view: RegionView, *, width: int) -> list[cloudwatch.IWidget]:
             ),
         ]
 
-    def endpoint(name: str, statistic: str, namespace: str = "AWS/SageMaker") -> cloudwatch.Metric:
+    def endpoint(name: str, statistic: str) -> cloudwatch.Metric:
         return cloudwatch.Metric(
-            namespace=namespace,
+            namespace="AWS/SageMaker",
             metric_name=name,
             dimensions_map={
                 "EndpointName": view.endpoint_name or "",
@@ -578,10 +654,20 @@ def _app_widgets(view: RegionView, *, width: int) -> list[cloudwatch.IWidget]:
             "SageMaker invocations and 5XX",
             [endpoint("Invocations", "Sum"), endpoint("Invocation5XXErrors", "Sum")],
         ),
-        graph("SageMaker model latency p99 (µs)", [endpoint("ModelLatency", "p99")]),
+        graph("SageMaker model latency, maximum (µs)", [endpoint("ModelLatency", "Maximum")]),
         graph(
-            "SageMaker instances reporting",
-            [endpoint("CPUUtilization", "SampleCount", "/aws/sagemaker/Endpoints")],
+            "SageMaker instances serving",
+            [
+                cloudwatch.MathExpression(
+                    expression="invocations / perInstance",
+                    using_metrics={
+                        "invocations": endpoint("Invocations", "Sum"),
+                        "perInstance": endpoint("InvocationsPerInstance", "Sum"),
+                    },
+                    period=ONE_MINUTE,
+                    label="instances serving",
+                )
+            ],
             left_annotations=(
                 [cloudwatch.HorizontalAnnotation(value=view.endpoint_instances, label="one per AZ")]
                 if view.endpoint_instances
@@ -652,8 +738,8 @@ def _check_quotas(quotas: Mapping[str, int], model_ids: Sequence[str], percent: 
         )
 
 
-def _check_function_names(functions: Mapping[str, lambda_.IFunction]) -> None:
-    for name in functions:
+def _check_function_names(names: Sequence[str]) -> None:
+    for name in names:
         if not _NAME.match(name):
             raise ValueError(
                 f"functions keys name the functions on the dashboard and their alarms, so they "

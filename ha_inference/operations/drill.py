@@ -4,11 +4,21 @@ off the network (GENREL02-BP01 failure simulation, GENREL05-BP01 proof of failov
 Each template runs ``aws:network:disrupt-connectivity`` with ``scope: all`` on the subnets of one
 AZ: FIS clones each subnet's network ACL, adds rules that deny all traffic in and out of the
 subnet (traffic inside one subnet still flows), associates the clone with the subnet for the
-duration, then restores the original ACL and deletes the clone (FIS actions reference). Every
-interface endpoint, load balancer node, Lambda ENI and SageMaker instance ENI in that AZ goes
-dark at once, which is what the "AZ Availability: Power Interruption" scenario does to networks.
-No FIS action targets SageMaker or OpenSearch Serverless directly; blackholing their subnets is
-how their ENIs lose the AZ.
+duration, then restores the original ACL and deletes the clone (FIS actions reference). Its only
+targets are subnets (``aws:ec2:subnet``); no FIS action targets SageMaker or OpenSearch
+Serverless directly.
+
+What that moves: every network interface in those subnets loses the network at once: the
+interface endpoints' ENIs there (Bedrock, SageMaker Runtime, the collection's), the load
+balancer's node there, the ENIs through which Lambda runs functions there, and the VPC-side ENIs
+of SageMaker instances placed there (a model's VPC configuration is the VPC the model connects
+*to*: CreateModel ``VpcConfig``). What it does not move: callers invoke a SageMaker endpoint
+through SageMaker Runtime (in a VPC, through the runtime endpoint's private DNS, whose name
+resolves to its ENIs in every AZ; the ones that answer carry the calls), not through an
+instance's ENI, and SageMaker keeps balancing over every instance of the variant, the one in the
+lost AZ included. So the drill tests the VPC side of each path (callers, endpoint interfaces,
+load balancer nodes), not the loss of an AZ's instance: nothing here takes a SageMaker instance
+out of service. Bedrock and OpenSearch Serverless are Regional services, untouched too.
 
 A template is not an experiment: deploying creates the templates and nothing runs until someone
 calls ``aws fis start-experiment --experiment-template-id <id>``.
@@ -99,8 +109,10 @@ class AvailabilityZoneDrill(Construct):
         """
         :param vpc: the VPC whose AZs the drill takes away, one at a time.
         :param stop_condition_alarms: 1-5 alarms; FIS stops the experiment (and restores the
-            network ACLs) when any of them is in ALARM. Use the alarms that say users are hurt,
-            e.g. the SageMaker endpoint's and the functions' error alarms.
+            network ACLs) when any of them is in ALARM. Use alarms that move when users are
+            hurt and stay quiet without traffic, e.g. the 5xx share of a function's answers
+            (:class:`ha_inference.AnswerMetrics`) and the SageMaker endpoint's alarms. Lambda's
+            ``Errors`` does not move for handlers that answer 5xx instead of raising.
         :param vpc_subnets: the subnets to take off the network, as one selection per tier
             (e.g. the endpoints tier and the workloads tier); each AZ's template targets that
             AZ's subnets of every selection (at most 5 per AZ, an FIS quota). Default: every

@@ -643,23 +643,29 @@ class MultiAzSageMakerEndpoint(Construct):
         """``ModelLatency`` in microseconds: the model's response time as seen by SageMaker."""
         return self.metric("ModelLatency", statistic=statistic, unit=cloudwatch.Unit.MICROSECONDS)
 
-    def metric_instances_reporting(self) -> cloudwatch.Metric:
-        """Instances of the variant that reported in a minute: the ``SampleCount`` of
-        ``CPUUtilization`` in ``/aws/sagemaker/Endpoints``.
+    def metric_instances(self) -> cloudwatch.MathExpression:
+        """Instances serving the variant, as SageMaker counts them, per minute:
+        ``Invocations / InvocationsPerInstance`` (both ``Sum``).
 
-        SageMaker publishes no instance-count metric for real-time endpoints (the ``AWS/SageMaker``
-        endpoint metrics are invocation, error and latency metrics). Every instance reports its
-        ``CPUUtilization`` once a minute (the default publishing interval) under the endpoint and
-        variant dimensions, so the number of samples in a one-minute period is the number of
-        instances that are running and reporting. This is an inference from the documented
-        per-instance reporting, not a documented metric; with a publishing interval other than
-        60 seconds (``MetricsConfig``) scale the threshold accordingly.
+        SageMaker publishes no instance-count metric for real-time endpoints. It does document
+        how it publishes ``InvocationsPerInstance``: "1/numberOfInstances is sent as the value
+        on each request, where numberOfInstances is the number of active instances for the
+        ProductionVariant behind the endpoint at the time of the request"
+        (https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_ScalingPolicyMetric.html;
+        https://docs.aws.amazon.com/sagemaker/latest/dg/monitoring-cloudwatch.html). Divided into
+        the requests (``Invocations``), that is the number of active instances; over a minute in
+        which it changed, a mean that lies between the lowest and highest count. It counts every
+        instance pool of the variant. Only requests produce data: a minute without invocations
+        has no value.
         """
-        return self.metric(
-            "CPUUtilization",
-            statistic="SampleCount",
-            namespace="/aws/sagemaker/Endpoints",
+        return cloudwatch.MathExpression(
+            expression="invocations / perInstance",
+            using_metrics={
+                "invocations": self.metric_invocations(),
+                "perInstance": self.metric_invocations_per_instance(),
+            },
             period=cdk.Duration.minutes(1),
+            label="instances serving",
         )
 
     def add_alarms(
@@ -674,8 +680,13 @@ class MultiAzSageMakerEndpoint(Construct):
         * ``Errors5xxAlarm``: ``errors_5xx_threshold`` or more 5XX errors in a minute, for
           ``evaluation_periods`` minutes;
         * ``ModelLatencyAlarm``: average model latency above ``model_latency_threshold``;
-        * ``InstancesBelowAzsAlarm``: fewer instances reporting than there are AZs, so some AZ
-          has no instance (missing data counts as breaching: no instance reports).
+        * ``InstancesBelowAzsAlarm``: fewer instances serving than there are AZs
+          (:meth:`metric_instances`), so at least one AZ has none.
+
+        Missing data is not breaching for any of them: every one of these metrics is published
+        only when there are requests, so a minute without data is a minute without traffic. An
+        alarm that breached on it would be in ALARM at every quiet hour, and these alarms stop
+        AZ-loss drills and judge zonal autoshift practice runs.
         """
         if self._alarms is not None:
             raise ValueError(
@@ -721,17 +732,18 @@ class MultiAzSageMakerEndpoint(Construct):
             treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
         )
         azs = len(self.availability_zones)
-        instances = self.metric_instances_reporting().create_alarm(
+        instances = self.metric_instances().create_alarm(
             self,
             "InstancesBelowAzsAlarm",
             alarm_description=(
-                f"SageMaker endpoint {name} has fewer instances than its {azs} Availability "
-                "Zones, so at least one AZ serves no traffic"
+                f"SageMaker endpoint {name} served requests with fewer instances than its {azs} "
+                "Availability Zones (Invocations / InvocationsPerInstance), so at least one AZ "
+                "has none"
             ),
             threshold=azs,
             evaluation_periods=evaluation_periods,
             comparison_operator=cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
-            treat_missing_data=cloudwatch.TreatMissingData.BREACHING,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
         )
         self._alarms = EndpointAlarms(
             errors_5xx=errors, model_latency=latency, instances_below_azs=instances

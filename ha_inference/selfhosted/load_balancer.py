@@ -80,10 +80,16 @@ class ZonalAutoshiftOptions:
     finds impaired, and practises that shift weekly (Amazon Application Recovery Controller).
 
     :param outcome_alarms: alarms that watch the application during practice runs; ARC ends a
-        practice run early and marks it failed when the outcome alarm goes into ALARM. Pass the
-        alarms of what sits behind the load balancer, e.g. the SageMaker endpoint's from
-        :meth:`MultiAzSageMakerEndpoint.add_alarms`. ARC takes one outcome alarm: with several,
-        the construct combines them into a composite alarm that is in ALARM when any of them is.
+        practice run early and marks it failed when the outcome alarm goes into ALARM. Pass
+        alarms that move when the load balancer's callers are hurt and stay quiet without
+        traffic (a practice run at a quiet hour must not fail for want of data), e.g. the
+        SageMaker endpoint's 5XX and latency alarms from
+        :meth:`MultiAzSageMakerEndpoint.add_alarms`. The shift moves only the load balancer's
+        own traffic and no instance: alarms on callers that reach the endpoint another way
+        (private DNS in the load balancer's VPC), or on the instance count, judge nothing the
+        shift did (the instance alarm fits ``blocking_alarms``). ARC takes one
+        outcome alarm: with several, the construct combines them into a composite alarm that is
+        in ALARM when any of them is.
     :param blocking_alarms: alarms that keep practice runs from starting (or stop one) while in
         ALARM, e.g. a deployment in progress. Combined like ``outcome_alarms``. Default: none.
     :param blocked_dates: ``YYYY-MM-DD`` days without practice runs (at most 15). Default: none.
@@ -130,7 +136,12 @@ class SageMakerRuntimeLoadBalancer(Construct):
     * zonal shift on (``zonal_shift.config.enabled``): an operator, or ARC's zonal autoshift,
       can move the load balancer's traffic away from one AZ in one action (``aws arc-zonal-shift
       start-zonal-shift``); the NLB's address in that AZ leaves DNS and its targets there stop
-      receiving new connections, existing ones are not cut. As zonal shift on a cross-zone NLB
+      receiving new connections, existing ones are not cut. A shift moves only what comes
+      through this load balancer (callers in other VPCs or Regions, through the endpoint service
+      or the private hosted zone): callers in ``vpc`` resolve the runtime hostname to the
+      endpoint's own interfaces (private DNS) and never pass the load balancer, and its targets
+      are those interfaces, not SageMaker instances, so a shift takes no instance out of service
+      (SageMaker keeps balancing over the instances in every AZ). As zonal shift on a cross-zone NLB
       requires, the target group uses the load balancer's cross-zone setting and does not
       terminate connections to unhealthy targets
       (``target_health_state.unhealthy.connection_termination.enabled=false``): a connection to a
