@@ -41,6 +41,10 @@ _EXPORTS: dict[str, str] = {
     "ApplicationDashboard": "ha_inference.operations.dashboard",
     "RegionView": "ha_inference.operations.dashboard",
     "RegionalDashboard": "ha_inference.operations.dashboard",
+    "DeliveryWave": "ha_inference.delivery.pipeline",
+    "RegionDelivery": "ha_inference.delivery.pipeline",
+    "RegionalDeliveryPipeline": "ha_inference.delivery.pipeline",
+    "RegionHealthAlarm": "ha_inference.delivery.health",
     "RegionCoverage": "ha_inference.checks.coverage",
     "mark_supporting": "ha_inference.checks.coverage",
     "HaInferenceChecks": "ha_inference.checks.nag_pack",
@@ -61,6 +65,7 @@ __all__ = [
     "CollectionVpcEndpoint",
     "CrossRegionInferenceProfile",
     "CrossRegionRuntimePaths",
+    "DeliveryWave",
     "EndpointAlarms",
     "EndpointServiceOptions",
     "FoundationModel",
@@ -74,8 +79,11 @@ __all__ = [
     "MultiAzSageMakerEndpoint",
     "PolicyStatementShape",
     "RegionCoverage",
+    "RegionDelivery",
+    "RegionHealthAlarm",
     "RegionView",
     "RegionalDashboard",
+    "RegionalDeliveryPipeline",
     "RoutingTable",
     "RuntimeRoute",
     "SageMakerFailoverFunction",
@@ -120,6 +128,12 @@ if TYPE_CHECKING:  # pragma: no cover - what type checkers and IDEs see
     from ha_inference.checks.nag_pack import HaInferenceChecks
     from ha_inference.compute.multi_az_function import MultiAzFunction
     from ha_inference.compute.shipped import ShippedHandler, handler_code
+    from ha_inference.delivery.health import RegionHealthAlarm
+    from ha_inference.delivery.pipeline import (
+        DeliveryWave,
+        RegionalDeliveryPipeline,
+        RegionDelivery,
+    )
     from ha_inference.functions.vector_index import DEFAULT_INDEX, IndexDefinition
     from ha_inference.operations.dashboard import (
         ApplicationDashboard,
