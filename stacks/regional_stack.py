@@ -8,7 +8,7 @@ import aws_cdk as cdk
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
-from constructs import Construct
+from constructs import Construct, IConstruct
 
 from ha_inference import (
     DEFAULT_INDEX,
@@ -431,7 +431,7 @@ class RegionalStack(cdk.Stack):
         return self._zones
 
 
-def _regional_stacks(root: Construct) -> list[RegionalStack]:
+def _regional_stacks(root: IConstruct) -> list[RegionalStack]:
     """The regional stacks built so far: children of the app, or of a stage in it."""
     found = []
     for child in root.node.children:

@@ -4,6 +4,9 @@ tests/test_delivery.py)."""
 
 from __future__ import annotations
 
+import json
+import re
+import textwrap
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -22,7 +25,9 @@ from ha_inference import (
 )
 from ha_inference.delivery.verify_step import BY_REGION, BY_STACK, BY_STACK_TAG
 from ha_inference.verify import PERMISSIONS
-from tests.support import TEST_ACCOUNT, new_app
+from stacks.config import load_settings
+from tests.support import ROOT, TEST_ACCOUNT, new_app
+from tests.test_cfn_lint import lint_template
 
 CONNECTION = "arn:aws:codeconnections:us-east-1:111111111111:connection/0f8e7c1a-1b2c-4d5e"
 METRIC = cloudwatch.Metric(namespace="Test", metric_name="Errors")
@@ -92,7 +97,10 @@ def test_one_region_wave_takes_its_stages_name(tmp_path: Path) -> None:
     assert delivery.stage_names == {"first": "us-east-1", "second": "us-west-2"}
     assert delivery.bake_minutes == 45
     assert sorted(delivery.verify_steps) == ["us-east-1", "us-west-2"]
-    assert delivery.stack_names == {"us-east-1": ["App0-us-east-1"], "us-west-2": ["App0-us-west-2"]}
+    assert delivery.stack_names == {
+        "us-east-1": ["App0-us-east-1"],
+        "us-west-2": ["App0-us-west-2"],
+    }
 
 
 @pytest.mark.parametrize(
@@ -131,9 +139,7 @@ def test_one_region_wave_takes_its_stages_name(tmp_path: Path) -> None:
             r"outputs\['N'\] must be a cdk.CfnOutput of a stack in the Region's stage",
         ),
         (
-            lambda e, w: [
-                DeliveryWave(name="us", regions=[e.delivery(outputs={"1X": e.output})])
-            ],
+            lambda e, w: [DeliveryWave(name="us", regions=[e.delivery(outputs={"1X": e.output})])],
             "outputs has '1X', which is not an environment variable name",
         ),
         (
@@ -200,7 +206,7 @@ def test_fails_on_a_bake_time_that_is_not_whole_minutes(tmp_path: Path, bake: cd
 def test_fails_on_a_source_that_is_not_a_pipeline_source(tmp_path: Path) -> None:
     app = new_app(tmp_path)
     east = Region(app, "us-east-1")
-    with pytest.raises(TypeError, match="source must be a pipelines.CodePipelineSource"):
+    with pytest.raises(TypeError, match=r"source must be a pipelines\.CodePipelineSource"):
         RegionalDeliveryPipeline(
             pipeline_stack(app),
             "Delivery",
@@ -213,7 +219,9 @@ def test_fails_on_a_wave_with_more_actions_than_a_stage_holds(tmp_path: Path) ->
     """Three Regions of nine stacks: 3 x (9 x 2 + 1) = 57 actions in one CodePipeline stage."""
     app = new_app(tmp_path)
     regions = [Region(app, r, stacks=9) for r in ("us-east-1", "us-east-2", "us-west-2")]
-    with pytest.raises(ValueError, match=r"wave 'us' needs 57 actions .* splits it into us.1, us.2"):
+    with pytest.raises(
+        ValueError, match=r"wave 'us' needs 57 actions .* splits it into us.1, us.2"
+    ):
         build(pipeline_stack(app), [DeliveryWave("us", [r.delivery() for r in regions])])
 
 
@@ -227,7 +235,7 @@ def test_health_alarm_names_itself_after_its_stack(tmp_path: Path) -> None:
         r for r in template["Resources"].values() if r["Type"] == "AWS::CloudWatch::CompositeAlarm"
     ]
     assert composite["Properties"]["AlarmName"] == "App0-us-east-1-Health"
-    assert "ActionsEnabled" not in composite["Properties"] or composite["Properties"]["ActionsEnabled"]
+    assert lint_template(template, "us-east-1") == []
 
 
 @pytest.mark.parametrize(
@@ -253,3 +261,28 @@ def test_fails_on_a_health_alarm_without_a_literal_name(tmp_path: Path) -> None:
     east = Region(app, "us-east-1")
     with pytest.raises(ValueError, match="alarm_name must be a literal name of 1 to 255"):
         RegionHealthAlarm(east.stacks[0], "Health", alarms=[east.alarm], alarm_name="x" * 256)
+
+
+DOC = ROOT / "docs" / "delivery.md"
+
+
+def _blocks(language: str) -> list[str]:
+    return re.findall(rf"^ *```{language}\n(.*?)^ *```", DOC.read_text(), re.MULTILINE | re.DOTALL)
+
+
+def test_the_library_example_in_docs_builds_a_pipeline() -> None:
+    (code,) = _blocks("python")
+    namespace: dict[str, Any] = {}
+    exec(compile(code, str(DOC), "exec"), namespace)
+    (delivery,) = [
+        c for c in namespace["pipeline_stack"].node.children if isinstance(c, RegionalDeliveryPipeline)
+    ]
+    assert delivery.stage_names == {"east": "us-east-1", "west": "us-west-2"}
+
+
+def test_the_setting_example_in_docs_is_a_valid_setting() -> None:
+    (setting,) = _blocks("json")
+    context = json.loads("{" + textwrap.dedent(setting) + "}")
+    loaded = load_settings(context.get, known_keys=context).pipeline
+    assert loaded is not None
+    assert loaded.waves == (("us-east", ("us-east-1", "us-east-2")), ("us-west", ("us-west-2",)))

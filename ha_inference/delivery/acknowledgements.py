@@ -120,7 +120,9 @@ def acknowledge_pipeline(delivery: RegionalDeliveryPipeline) -> None:
     artifacts = code_pipeline.artifact_bucket
     acknowledge_all(artifacts, PIPELINE_BUCKETS)
     acknowledge(
-        pipeline, wildcard_resource_finding(pipeline, artifacts.arn_for_objects("*")), ARTIFACT_OBJECTS
+        pipeline,
+        wildcard_resource_finding(pipeline, artifacts.arn_for_objects("*")),
+        ARTIFACT_OBJECTS,
     )
     for support in code_pipeline.cross_region_support.values():
         replication = support.replication_bucket

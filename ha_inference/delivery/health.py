@@ -82,7 +82,9 @@ def is_alarm(value: object) -> bool:
     ``isinstance``: every alarm of aws-cdk-lib is an ``AlarmBase``, others are told by the
     interface's attributes)."""
     return isinstance(value, cloudwatch.AlarmBase) or (
-        isinstance(value, Construct) and hasattr(value, "alarm_arn") and hasattr(value, "alarm_name")
+        isinstance(value, Construct)
+        and hasattr(value, "alarm_arn")
+        and hasattr(value, "alarm_name")
     )
 
 

@@ -89,13 +89,17 @@ class RegionalDeliveryPipeline(Construct):
     Every Region's stacks deploy from the one synthesized assembly; after they deploy, a
     CodeBuild step runs ``python -m ha_inference.verify`` on that Region's stacks, and a Region
     that does not serve in every AZ fails the wave, which stops the pipeline. When every Region
-    of a wave has verified, the wave's on-success condition checks each Region's alarms with
-    CodePipeline's ``CloudWatchAlarm`` rule (``WaitTime`` = ``bake_time``) and rolls the wave
-    back (result ``ROLLBACK``) when one is in ALARM.
+    of a wave has verified, the wave's on-success condition runs CodePipeline's
+    ``CloudWatchAlarm`` rule on each Region's alarms (``WaitTime`` = ``bake_time``) and rolls the
+    whole wave back to the last run that passed it (result ``ROLLBACK``) when a rule fails.
+    What ``WaitTime`` waits for is described two ways by AWS (docs/delivery.md, "What the alarm
+    gate does"): per the CodePipeline user guide's console steps, an alarm in OK at the first
+    check passes at once and one in ALARM gets ``WaitTime`` minutes to recover.
 
-    Resources: ``Pipeline`` (``pipelines.CodePipeline``: artifact bucket and key, roles, the
-    synth, self-mutation, asset and verify CodeBuild projects) and, for every Region outside the
-    pipeline's, a replication stack CDK adds next to this stack.
+    Resources: ``Pipeline`` (``pipelines.CodePipeline``: artifact bucket, roles, the synth,
+    self-mutation, asset and verify CodeBuild projects) and, for every Region outside the
+    pipeline's, a replication stack CDK adds next to this stack. Artifacts are encrypted with
+    S3 managed keys.
     """
 
     def __init__(
@@ -161,7 +165,9 @@ class RegionalDeliveryPipeline(Construct):
         self._add_rollback_conditions()
         acknowledge_pipeline(self)
 
-    def _add_wave(self, wave: DeliveryWave, source: pipelines.IFileSetProducer, install: list[str]) -> None:
+    def _add_wave(
+        self, wave: DeliveryWave, source: pipelines.IFileSetProducer, install: list[str]
+    ) -> None:
         """One CDK Pipelines wave: each Region's stage, with its verify step after it."""
         added = self.pipeline.add_wave(wave.name)
         stack = cdk.Stack.of(self)
@@ -235,9 +241,7 @@ class RegionalDeliveryPipeline(Construct):
                             "Region": region,
                         }
                     )
-                    arns.append(
-                        f"arn:{stack.partition}:cloudwatch:{region}:{account}:alarm:{name}"
-                    )
+                    arns.append(f"arn:{stack.partition}:cloudwatch:{region}:{account}:alarm:{name}")
             if rules:
                 index = built.index(self.stage_names[wave.name])
                 cfn.add_property_override(
@@ -381,14 +385,16 @@ def _check_delivery(where: str, delivery: RegionDelivery, stack: cdk.Stack) -> N
             f"{where}.stage ({stage.node.path}) has no explicit Region; create the stage with "
             "env=cdk.Environment(account=..., region=...)"
         )
-    if account is not None and not is_unresolved(account) and not is_unresolved(stack.account):
-        if account != stack.account:
-            raise ValueError(
-                f"{where}.stage ({stage.node.path}) deploys to account {account}, the pipeline "
-                f"is in {stack.account}; this pipeline delivers to its own account only (the "
-                "alarm rules and verify steps run with its roles), so deploy a pipeline per "
-                "account"
-            )
+    literal = (
+        account is not None and not is_unresolved(account) and not is_unresolved(stack.account)
+    )
+    if literal and account != stack.account:
+        raise ValueError(
+            f"{where}.stage ({stage.node.path}) deploys to account {account}, the pipeline "
+            f"is in {stack.account}; this pipeline delivers to its own account only (the "
+            "alarm rules and verify steps run with its roles), so deploy a pipeline per "
+            "account"
+        )
     if isinstance(delivery.alarms, str) or not isinstance(delivery.alarms, Sequence):
         raise TypeError(f"{where}.alarms must be a list of cloudwatch.IAlarm")
     for index, alarm in enumerate(delivery.alarms):

@@ -98,13 +98,16 @@ def verify_statements(
             "verify step does not know how to scope; add each action to BY_STACK, BY_STACK_TAG "
             "or BY_REGION in ha_inference/delivery/verify_step.py"
         )
-    arn = f"arn:{partition}:{{service}}:{region}:{account}:{{resource}}"
+
+    def arn(service: str, resource: str) -> str:
+        return f"arn:{partition}:{service}:{region}:{account}:{resource}"
+
     statements = [
         iam.PolicyStatement(
             sid="VerifyReadsTheRegionsStacks",
             actions=[a for a in actions if a in BY_STACK],
             resources=[
-                arn.format(service="cloudformation", resource=f"stack/{name}/*")
+                arn("cloudformation", f"stack/{name}/*")
                 for name in stack_names
             ],
         )
@@ -116,7 +119,7 @@ def verify_statements(
                 sid=f"VerifyReadsTheStacks{service.title()}Resources",
                 actions=scoped,
                 resources=sorted(
-                    {arn.format(service=service, resource=BY_STACK_TAG[a][1]) for a in scoped}
+                    {arn(service, BY_STACK_TAG[a][1]) for a in scoped}
                 ),
                 conditions={
                     "StringEquals": {f"aws:ResourceTag/{STACK_NAME_TAG}": list(stack_names)}
