@@ -275,7 +275,9 @@ def test_the_library_example_in_docs_builds_a_pipeline() -> None:
     namespace: dict[str, Any] = {}
     exec(compile(code, str(DOC), "exec"), namespace)
     (delivery,) = [
-        c for c in namespace["pipeline_stack"].node.children if isinstance(c, RegionalDeliveryPipeline)
+        c
+        for c in namespace["pipeline_stack"].node.children
+        if isinstance(c, RegionalDeliveryPipeline)
     ]
     assert delivery.stage_names == {"east": "us-east-1", "west": "us-west-2"}
 

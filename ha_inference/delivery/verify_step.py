@@ -106,10 +106,7 @@ def verify_statements(
         iam.PolicyStatement(
             sid="VerifyReadsTheRegionsStacks",
             actions=[a for a in actions if a in BY_STACK],
-            resources=[
-                arn("cloudformation", f"stack/{name}/*")
-                for name in stack_names
-            ],
+            resources=[arn("cloudformation", f"stack/{name}/*") for name in stack_names],
         )
     ]
     for service in sorted({service for service, _ in BY_STACK_TAG.values()}):
@@ -118,9 +115,7 @@ def verify_statements(
             iam.PolicyStatement(
                 sid=f"VerifyReadsTheStacks{service.title()}Resources",
                 actions=scoped,
-                resources=sorted(
-                    {arn(service, BY_STACK_TAG[a][1]) for a in scoped}
-                ),
+                resources=sorted({arn(service, BY_STACK_TAG[a][1]) for a in scoped}),
                 conditions={
                     "StringEquals": {f"aws:ResourceTag/{STACK_NAME_TAG}": list(stack_names)}
                 },
