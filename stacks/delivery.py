@@ -2,9 +2,11 @@
 time, instead of ``cdk deploy --all``.
 
 Each Region's stack lives in a ``cdk.Stage`` named after the Region, with the stack name it has
-without the pipeline (``HaInference-<region>``), so a pipeline takes over stacks deployed from
-a laptop. Each stack gets one composite alarm over its health alarms (``DeliveryHealth``, named
-``HaInference-<region>-DeliveryHealth``), which the wave's rollback condition watches.
+without the pipeline (``HaInference-<region>``). The stage's name enters construct paths, so
+some logical ids differ from a ``cdk deploy`` of the same app (docs/delivery.md, "Taking over
+stacks deployed with cdk deploy"). Each stack gets one composite alarm over its health alarms
+(``DeliveryHealth``, named ``HaInference-<region>-DeliveryHealth``), which the wave's rollback
+condition watches.
 """
 
 from __future__ import annotations

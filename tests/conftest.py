@@ -65,6 +65,7 @@ SLOW_MODULES = (
     "test_runtime_load_balancer",
     "test_cross_region",
     "test_reference_imported_model",
+    "test_delivery",
     "test_api_docs",
 )
 
