@@ -67,8 +67,13 @@ def source() -> pipelines.CodePipelineSource:
     return pipelines.CodePipelineSource.connection("o/r", "main", connection_arn=CONNECTION)
 
 
+INSTALL = ["pip install -r requirements.txt"]
+
+
 def build(stack: cdk.Stack, waves: Sequence[DeliveryWave], **props: Any) -> None:
-    RegionalDeliveryPipeline(stack, "Delivery", source=source(), waves=waves, **props)
+    RegionalDeliveryPipeline(
+        stack, "Delivery", source=source(), waves=waves, verify_install_commands=INSTALL, **props
+    )
 
 
 def test_verify_step_permissions_cover_every_call_verify_makes() -> None:
@@ -93,6 +98,7 @@ def test_one_region_wave_takes_its_stages_name(tmp_path: Path) -> None:
             DeliveryWave(name="second", regions=[west.delivery(alarms=[])]),
         ],
         bake_time=cdk.Duration.minutes(45),
+        verify_install_commands=INSTALL,
     )
     assert delivery.stage_names == {"first": "us-east-1", "second": "us-west-2"}
     assert delivery.bake_minutes == 45
@@ -203,6 +209,20 @@ def test_fails_on_a_bake_time_that_is_not_whole_minutes(tmp_path: Path, bake: cd
         build(pipeline_stack(app), [DeliveryWave("us", [east.delivery()])], bake_time=bake)
 
 
+@pytest.mark.parametrize("install", [[], "pip install x", [""]])
+def test_fails_without_commands_that_install_verify(tmp_path: Path, install: Any) -> None:
+    app = new_app(tmp_path)
+    east = Region(app, "us-east-1")
+    with pytest.raises(TypeError, match="verify_install_commands must be a non-empty list"):
+        RegionalDeliveryPipeline(
+            pipeline_stack(app),
+            "Delivery",
+            source=source(),
+            waves=[DeliveryWave("us", [east.delivery()])],
+            verify_install_commands=install,
+        )
+
+
 def test_fails_on_a_source_that_is_not_a_pipeline_source(tmp_path: Path) -> None:
     app = new_app(tmp_path)
     east = Region(app, "us-east-1")
@@ -212,6 +232,7 @@ def test_fails_on_a_source_that_is_not_a_pipeline_source(tmp_path: Path) -> None
             "Delivery",
             source="o/r",  # type: ignore[arg-type]
             waves=[DeliveryWave("us", [east.delivery()])],
+            verify_install_commands=INSTALL,
         )
 
 

@@ -40,8 +40,8 @@ INLINE_GRANTS = (
 SSE_S3 = (
     "Build output and pipeline artifacts stay in this account's artifact buckets encrypted "
     "with S3 managed keys (SSE-S3). A customer managed key would make CDK grant the pipeline "
-    "role kms:* on '*' for the replication keys of the other Regions, a broader grant than "
-    "the encryption it adds."
+    "role kms:Decrypt, Encrypt, GenerateDataKey* and ReEncrypt* on '*' for the replication "
+    "keys of the other Regions, a broader grant than the encryption it adds."
 )
 BUILD_LOGS = (
     "CodeBuild writes a log stream per build and a report per run under names derived from "

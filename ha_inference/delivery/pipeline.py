@@ -24,7 +24,7 @@ from ha_inference._internal import sequences
 from ha_inference._internal.tokens import is_unresolved
 from ha_inference.delivery.acknowledgements import acknowledge_pipeline
 from ha_inference.delivery.health import is_alarm
-from ha_inference.delivery.verify_step import default_install_commands, verify_step
+from ha_inference.delivery.verify_step import verify_step
 
 MAX_RULES_PER_CONDITION = 5
 """A stage's ``OnSuccess`` holds exactly one condition (botocore ``codepipeline``
@@ -109,21 +109,23 @@ class RegionalDeliveryPipeline(Construct):
         *,
         source: pipelines.CodePipelineSource,
         waves: Sequence[DeliveryWave],
+        verify_install_commands: Sequence[str],
         bake_time: cdk.Duration | None = None,
         synth_commands: Sequence[str] = ("make synth",),
-        verify_install_commands: Sequence[str] | None = None,
         pipeline_name: str | None = None,
     ) -> None:
         """
         :param source: where the app's code comes from, for example
             ``pipelines.CodePipelineSource.connection("owner/repo", "main", connection_arn=...)``.
         :param waves: the waves in the order they deploy; each Region in exactly one.
+        :param verify_install_commands: what installs ha-inference with its ``tools`` extra
+            (boto3) in the verify steps, run in the source checkout, for example
+            ``["pip install -r requirements.txt"]`` when your requirements name
+            ``ha-inference[tools]``.
         :param bake_time: the ``WaitTime`` of each alarm rule, in whole minutes. Default: 30
             minutes.
         :param synth_commands: the commands that synthesize the app into ``cdk.out``. Default:
             ``make synth``.
-        :param verify_install_commands: what installs ha-inference (with boto3) in the verify
-            steps. Default: the ha-inference release that synthesized the pipeline, from PyPI.
         :param pipeline_name: the pipeline's name. Default: one CloudFormation generates.
         """
         super().__init__(scope, construct_id)
@@ -149,9 +151,7 @@ class RegionalDeliveryPipeline(Construct):
             pipeline_name=pipeline_name,
             cross_account_keys=False,
         )
-        install = _commands(
-            "verify_install_commands", verify_install_commands or default_install_commands()
-        )
+        install = _commands("verify_install_commands", verify_install_commands)
         self.verify_steps: dict[str, pipelines.CodeBuildStep] = {}
         """Each Region's verify step, by Region."""
         self.stack_names: dict[str, list[str]] = {}

@@ -9,7 +9,6 @@ gets the synth step's output (the same assembly this run deploys) next to the so
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from importlib import metadata
 
 import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
@@ -48,15 +47,6 @@ BY_REGION = frozenset(
 )
 """Read-only calls that name no resource type (Service Authorization Reference): ``*``, held to
 the Region with ``aws:RequestedRegion``."""
-
-
-def default_install_commands() -> list[str]:
-    """Installs the ha-inference release that synthesized the pipeline, with boto3."""
-    try:
-        version = metadata.version("ha-inference")
-    except metadata.PackageNotFoundError:  # pragma: no cover - running from a bare checkout
-        return ["python3 -m pip install --quiet 'ha-inference[tools]'"]
-    return [f"python3 -m pip install --quiet 'ha-inference[tools]=={version}'"]
 
 
 def verify_step(
