@@ -263,6 +263,7 @@ def test_health_alarm_names_itself_after_its_stack(tmp_path: Path) -> None:
     ("alarms", "error", "message"),
     [
         ([], ValueError, "alarms is empty, so the composite alarm could never go into ALARM"),
+        ("too-many", ValueError, "alarms holds 101 alarms, but a composite alarm's rule may name"),
         (["errors"], TypeError, r"alarms\[0\] must be a cloudwatch.IAlarm"),
         ("other-region", ValueError, r"is in Region us-west-2, this composite alarm in us-east-1"),
     ],
@@ -272,7 +273,8 @@ def test_fails_on_health_alarms_a_composite_alarm_cannot_watch(
 ) -> None:
     app = new_app(tmp_path)
     east, west = Region(app, "us-east-1"), Region(app, "us-west-2")
-    given = [west.alarm] if alarms == "other-region" else alarms
+    named = {"other-region": [west.alarm], "too-many": [east.alarm] * 101}
+    given = named[alarms] if isinstance(alarms, str) else alarms
     with pytest.raises(error, match=message):
         RegionHealthAlarm(east.stacks[0], "Health", alarms=given)
 

@@ -13,6 +13,9 @@ from ha_inference._internal.tokens import is_unresolved
 
 MAX_ALARM_NAME = 255
 """CloudWatch ``AlarmName``: 1 to 255 characters (botocore ``cloudwatch`` model)."""
+MAX_CHILDREN = 100
+"""``PutCompositeAlarm``: "The AlarmRule can specify as many as 100 'children' alarms"
+(botocore ``cloudwatch`` model)."""
 
 
 class RegionHealthAlarm(Construct):
@@ -95,6 +98,11 @@ def _check_alarms(alarms: Sequence[cloudwatch.IAlarm], stack: cdk.Stack) -> None
         raise ValueError(
             "alarms is empty, so the composite alarm could never go into ALARM and would gate "
             "nothing; pass the Region's health alarms"
+        )
+    if len(alarms) > MAX_CHILDREN:
+        raise ValueError(
+            f"alarms holds {len(alarms)} alarms, but a composite alarm's rule may name at most "
+            f"{MAX_CHILDREN}; combine some of them in composite alarms of their own first"
         )
     for index, alarm in enumerate(alarms):
         if not is_alarm(alarm):
