@@ -43,6 +43,10 @@ _EXPORTS: dict[str, str] = {
     "ApplicationDashboard": "ha_inference.operations.dashboard",
     "RegionView": "ha_inference.operations.dashboard",
     "RegionalDashboard": "ha_inference.operations.dashboard",
+    "DeliveryWave": "ha_inference.delivery.pipeline",
+    "RegionDelivery": "ha_inference.delivery.pipeline",
+    "RegionalDeliveryPipeline": "ha_inference.delivery.pipeline",
+    "RegionHealthAlarm": "ha_inference.delivery.health",
     "RegionCoverage": "ha_inference.checks.coverage",
     "mark_supporting": "ha_inference.checks.coverage",
     "HaInferenceChecks": "ha_inference.checks.nag_pack",
@@ -69,6 +73,7 @@ __all__ = [
     "CollectionVpcEndpoint",
     "CrossRegionInferenceProfile",
     "CrossRegionRuntimePaths",
+    "DeliveryWave",
     "EndpointAlarms",
     "EndpointServiceOptions",
     "FoundationModel",
@@ -86,8 +91,11 @@ __all__ = [
     "MultiAzSageMakerEndpoint",
     "PolicyStatementShape",
     "RegionCoverage",
+    "RegionDelivery",
+    "RegionHealthAlarm",
     "RegionView",
     "RegionalDashboard",
+    "RegionalDeliveryPipeline",
     "RoutingTable",
     "RuntimeRoute",
     "SageMakerFailoverFunction",
@@ -138,6 +146,12 @@ if TYPE_CHECKING:  # pragma: no cover - what type checkers and IDEs see
         Lifecycle,
         ModelCard,
         ModelStatus,
+    )
+    from ha_inference.delivery.health import RegionHealthAlarm
+    from ha_inference.delivery.pipeline import (
+        DeliveryWave,
+        RegionalDeliveryPipeline,
+        RegionDelivery,
     )
     from ha_inference.functions.vector_index import DEFAULT_INDEX, IndexDefinition
     from ha_inference.operations.answers import AnswerMetrics

@@ -1,4 +1,5 @@
-"""The reference app: one :class:`RegionalStack` per configured Region."""
+"""The reference app: one :class:`RegionalStack` per configured Region, deployed by
+``cdk deploy --all`` or, with ``ha-inference:pipeline``, by a pipeline of waves."""
 
 from __future__ import annotations
 
@@ -7,10 +8,13 @@ import aws_cdk as cdk
 from ha_inference import RegionCoverage, declare_data_residency
 from stacks.config import Settings, load_settings
 from stacks.cross_region_stack import CrossRegionStack
+from stacks.delivery import PIPELINE_STACK_NAME, PipelineStack, add_delivery
 from stacks.regional_stack import RegionalStack
 
 __all__ = [
+    "PIPELINE_STACK_NAME",
     "CrossRegionStack",
+    "PipelineStack",
     "RegionalStack",
     "Settings",
     "build_reference_app",
@@ -28,7 +32,9 @@ def stack_name(region: str) -> str:
 
 
 def build_reference_app(app: cdk.App, *, default_account: str | None = None) -> list[RegionalStack]:
-    """Reads the app's context into settings and adds one regional stack per Region."""
+    """Reads the app's context into settings and adds one regional stack per Region: in the app,
+    or, with ``ha-inference:pipeline``, in one ``cdk.Stage`` per Region that the pipeline stack
+    deploys wave by wave."""
     settings = load_settings(
         app.node.try_get_context,
         known_keys=app.node.get_all_context(),
@@ -36,10 +42,13 @@ def build_reference_app(app: cdk.App, *, default_account: str | None = None) -> 
     )
     if settings.data_residency is not None:
         declare_data_residency(app, settings.data_residency)
-    stacks = [
-        RegionalStack(app, stack_name(region.region), settings=settings, region=region)
-        for region in settings.regions
-    ]
+    if settings.pipeline is None:
+        stacks = [
+            RegionalStack(app, stack_name(region.region), settings=settings, region=region)
+            for region in settings.regions
+        ]
+    else:
+        stacks = add_delivery(app, settings, stack_name)
     cross_region = settings.self_hosted is not None and settings.self_hosted.cross_region
     if cross_region:
         _add_cross_region_stacks(app, stacks)

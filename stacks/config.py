@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -109,6 +110,24 @@ class SettingsError(ValueError):
 
 
 @dataclass(frozen=True)
+class PipelineSettings:
+    """The delivery pipeline (``ha-inference:pipeline``): where the code comes from, and the
+    waves of Regions it deploys one after the other."""
+
+    waves: tuple[tuple[str, tuple[str, ...]], ...]
+    """(wave name, its Regions), in deployment order; every Region of the app exactly once."""
+    region: str
+    """The pipeline's own Region."""
+    branch: str = "main"
+    repository: str | None = None
+    """``owner/repo`` behind ``connection_arn``."""
+    connection_arn: str | None = None
+    codecommit_repository: str | None = None
+    """A CodeCommit repository in the pipeline's account and Region, instead of a connection."""
+    bake_minutes: int = 30
+
+
+@dataclass(frozen=True)
 class RegionSettings:
     """One Region the app deploys to, and the AZs it uses there."""
 
@@ -134,6 +153,8 @@ class Settings:
     """(Region, s3:// folder of the model to import there); empty: the inference profile."""
     zonal_autoshift: bool = False
     bedrock_tokens_per_minute_quota: int | None = None
+    pipeline: PipelineSettings | None = None
+    """Deliver through a pipeline of waves (``ha-inference:pipeline``); ``None``: ``cdk deploy``."""
 
     @property
     def region_names(self) -> tuple[str, ...]:
@@ -160,6 +181,7 @@ _KEYS = {
     "imported-model",
     "zonal-autoshift",
     "bedrock-tokens-per-minute-quota",
+    "pipeline",
 }
 
 
@@ -328,6 +350,7 @@ def load_settings(
 
     self_hosted = _self_hosted(get("self-hosted", None), regions, nat)
     autoshift, quota = _operations(get, self_hosted)
+    pipeline = _pipeline(get("pipeline", None), regions, self_hosted)
 
     return Settings(
         account=account,
@@ -343,6 +366,7 @@ def load_settings(
         imported_model=imported_model,
         zonal_autoshift=autoshift,
         bedrock_tokens_per_minute_quota=quota,
+        pipeline=pipeline,
     )
 
 
@@ -714,3 +738,178 @@ def _zones(region: str, given: Any, az_count: int) -> tuple[str, ...]:
             f"{region}; list the AZs your account has (aws ec2 describe-availability-zones)"
         )
     return tuple(given)
+
+
+# --------------------------------------------------------------------------- pipeline
+
+PIPELINE_FIELDS = {
+    "connection-arn": None,
+    "repository": None,
+    "branch": "main",
+    "codecommit-repository": None,
+    "waves": None,
+    "bake-minutes": 30,
+    "region": None,
+}
+"""The fields of ``ha-inference:pipeline`` and their defaults. ``waves`` defaults to one wave per
+geography (the Region name's prefix: us, eu, ap, ...) in the order of ``ha-inference:regions``;
+``region`` (the pipeline's own Region) to the first Region of the first wave."""
+
+MAX_REGIONS_PER_WAVE = 5
+"""One alarm rule per Region, and a CodePipeline stage condition holds at most 5 rules."""
+
+CONNECTION_ARN = re.compile(
+    r"^arn:aws(-[a-z]+)*:(codeconnections|codestar-connections):[a-z0-9-]+:\d{12}:"
+    r"connection/[A-Za-z0-9-]+$"
+)
+REPOSITORY = re.compile(r"^[\w.-]+(/[\w.-]+)+$")
+WAVE_NAME = re.compile(r"^[A-Za-z0-9.@\-_]{1,100}$")
+"""A CodePipeline stage name (botocore ``codepipeline`` ``StageName``)."""
+RESERVED_WAVE_NAMES = frozenset({"Source", "Build", "UpdatePipeline", "Assets"})
+"""The stages CDK Pipelines adds before the waves."""
+CODECOMMIT_NAME = re.compile(r"^[\w.-]{1,100}$")
+
+
+def _pipeline(
+    value: Any, regions: list[str], self_hosted: SelfHostedSettings | None
+) -> PipelineSettings | None:
+    """``ha-inference:pipeline``: off when absent or false."""
+    key = f"{PREFIX}pipeline"
+    if value is None or value is False or value == "false":
+        return None
+    if not isinstance(value, dict):
+        raise SettingsError(
+            f"{key} must be an object naming the source and the waves, or false to deploy with "
+            f'cdk deploy, got {value!r}; for example {{"connection-arn": "arn:aws:'
+            f'codeconnections:...", "repository": "owner/repo", "waves": {{"us": '
+            f'["us-east-1", "us-east-2"]}}}}'
+        )
+    stray = sorted(set(value) - set(PIPELINE_FIELDS))
+    if stray:
+        raise SettingsError(
+            f"{key} has unknown field(s) {', '.join(stray)}; the fields are "
+            f"{', '.join(sorted(PIPELINE_FIELDS))}"
+        )
+    if self_hosted is not None and self_hosted.cross_region:
+        raise SettingsError(
+            f"{key} cannot deliver the cross-Region paths ({PREFIX}self-hosted.cross-region is "
+            "on): each HaInference-<region>-CrossRegion stack depends on every other Region's "
+            "stack, and CDK Pipelines cannot make a stack depend on a stack of another Region's "
+            f"stage; set {PREFIX}self-hosted.cross-region to false, or leave {key} out and "
+            "deploy with cdk deploy --all"
+        )
+    merged = {**PIPELINE_FIELDS, **value}
+    waves = _waves(merged["waves"], regions)
+    region = merged["region"] or waves[0][1][0]
+    try:
+        check_region_name(f"{key}.region", region)
+    except ValueError as err:
+        raise SettingsError(str(err)) from None
+    bake = merged["bake-minutes"]
+    if not isinstance(bake, int) or isinstance(bake, bool) or bake < 1:
+        raise SettingsError(
+            f"{key}.bake-minutes must be a whole number of minutes, at least 1, got {bake!r}; "
+            "it is how long CodePipeline watches each Region's alarms after a wave (default 30)"
+        )
+    return PipelineSettings(
+        waves=waves, region=region, bake_minutes=bake, **_pipeline_source(key, merged)
+    )
+
+
+def _pipeline_source(key: str, merged: dict[str, Any]) -> dict[str, Any]:
+    """A CodeConnections connection with ``owner/repo``, or a CodeCommit repository."""
+    arn, repository = merged["connection-arn"], merged["repository"]
+    codecommit, branch = merged["codecommit-repository"], merged["branch"]
+    if not isinstance(branch, str) or not branch or any(c.isspace() for c in branch):
+        raise SettingsError(f"{key}.branch must be a branch name, got {branch!r}")
+    if codecommit is not None:
+        if arn is not None or repository is not None:
+            raise SettingsError(
+                f"{key} names both a connection (connection-arn, repository) and "
+                "codecommit-repository; keep one source"
+            )
+        if not isinstance(codecommit, str) or not CODECOMMIT_NAME.match(codecommit):
+            raise SettingsError(
+                f"{key}.codecommit-repository must be a CodeCommit repository name (letters, "
+                f"digits, . _ -), got {codecommit!r}"
+            )
+        return {"codecommit_repository": codecommit, "branch": branch}
+    if not isinstance(arn, str) or not CONNECTION_ARN.match(arn):
+        raise SettingsError(
+            f"{key}.connection-arn must be the ARN of an AWS CodeConnections connection, got "
+            f"{arn!r}; create one (aws codeconnections create-connection), complete its "
+            "handshake in the console, and copy its ARN "
+            "(arn:aws:codeconnections:<region>:<account>:connection/<id>)"
+        )
+    if not isinstance(repository, str) or not REPOSITORY.match(repository):
+        raise SettingsError(
+            f"{key}.repository must name the repository as owner/repo, got {repository!r}"
+        )
+    return {"connection_arn": arn, "repository": repository, "branch": branch}
+
+
+def _waves(value: Any, regions: list[str]) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """``waves``: a map of wave name to Regions, or a list of Region lists (named wave-1,
+    wave-2, ...); default one wave per geography. Every Region of the app exactly once."""
+    key = f"{PREFIX}pipeline.waves"
+    if value is None:
+        by_geography: dict[str, list[str]] = {}
+        for region in regions:
+            by_geography.setdefault(region.rsplit("-", 2)[0], []).append(region)
+        named = list(by_geography.items())
+    elif isinstance(value, dict):
+        named = list(value.items())
+    elif isinstance(value, list):
+        named = [(f"wave-{i}", wave) for i, wave in enumerate(value, start=1)]
+    else:
+        raise SettingsError(
+            f'{key} must map wave names to lists of Regions ({{"us": ["us-east-1"], "eu": '
+            f'["eu-west-1"]}}) or be a list of Region lists, got {value!r}'
+        )
+    if not named:
+        raise SettingsError(f"{key} is empty; give at least one wave, or leave waves out")
+    for name, wave in named:
+        _check_wave(key, name, wave, regions)
+    listed = [region for _, wave in named for region in wave]
+    repeated = sequences.repeated(listed)
+    if repeated:
+        raise SettingsError(
+            f"{key} lists {', '.join(repeated)} in more than one wave (or twice in one), got "
+            f"{value!r}; deploy each Region in exactly one wave"
+        )
+    missing = [region for region in regions if region not in listed]
+    if missing:
+        raise SettingsError(
+            f"{key} leaves out {', '.join(missing)}, which {PREFIX}regions deploys, got "
+            f"{value!r}; add each Region to a wave (or remove it from {PREFIX}regions)"
+        )
+    return tuple((name, tuple(wave)) for name, wave in named)
+
+
+def _check_wave(key: str, name: Any, wave: Any, regions: list[str]) -> None:
+    if not isinstance(name, str) or not WAVE_NAME.match(name) or name in RESERVED_WAVE_NAMES:
+        raise SettingsError(
+            f"{key} has the wave name {name!r}; a wave becomes a CodePipeline stage, so use 1 to "
+            "100 letters, digits or . @ - _, and not "
+            f"{', '.join(sorted(RESERVED_WAVE_NAMES))} (stages CDK Pipelines adds)"
+        )
+    if not isinstance(wave, list) or not all(isinstance(r, str) for r in wave):
+        raise SettingsError(f"{key}[{name!r}] must be a list of Region names, got {wave!r}")
+    if not wave:
+        raise SettingsError(
+            f"{key}[{name!r}] is empty; list its Regions, for example "
+            '["us-east-1", "us-east-2"], or remove the wave'
+        )
+    foreign = [region for region in wave if region not in regions]
+    if foreign:
+        raise SettingsError(
+            f"{key}[{name!r}] names {', '.join(foreign)}, which the app does not deploy "
+            f"({PREFIX}regions is {regions!r}); add {'it' if len(foreign) == 1 else 'them'} to "
+            f"{PREFIX}regions or remove {'it' if len(foreign) == 1 else 'them'} from the wave"
+        )
+    if len(wave) > MAX_REGIONS_PER_WAVE:
+        raise SettingsError(
+            f"{key}[{name!r}] has {len(wave)} Regions, but a wave is one CodePipeline stage "
+            f"whose rollback condition holds at most {MAX_REGIONS_PER_WAVE} alarm rules (one "
+            "per Region); split the wave"
+        )

@@ -8,7 +8,7 @@ import aws_cdk as cdk
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
-from constructs import Construct
+from constructs import Construct, IConstruct
 
 from ha_inference import (
     DEFAULT_INDEX,
@@ -426,9 +426,11 @@ class RegionalStack(cdk.Stack):
 
     def _app_dashboard(self) -> ApplicationDashboard:
         """The one app dashboard, held by the stack of the first configured Region; the stacks
-        of the other Regions add their column to it."""
-        for sibling in self.node.scope.node.children if self.node.scope else ():
-            if isinstance(sibling, RegionalStack) and hasattr(sibling, "app_dashboard"):
+        of the other Regions add their column to it (also from their own ``cdk.Stage``, where a
+        pipeline deploys them: dashboards are global to the account, so one name is one
+        dashboard)."""
+        for sibling in _regional_stacks(self.node.root):
+            if hasattr(sibling, "app_dashboard"):
                 return sibling.app_dashboard
         return ApplicationDashboard(self, "AppDashboard", dashboard_name=APP_DASHBOARD_NAME)
 
@@ -456,6 +458,23 @@ class RegionalStack(cdk.Stack):
             )
 
     @property
+    def health_alarms(self) -> list[cloudwatch.IAlarm]:
+        """Every CloudWatch alarm of this stack, in construct order: what says the Region is
+        unhealthy (a delivery pipeline rolls the Region back on them)."""
+        return [c for c in self.node.find_all() if isinstance(c, cloudwatch.AlarmBase)]
+
+    @property
     def availability_zones(self) -> list[str]:
         """The configured AZs (overrides the context lookup an env-specific stack would make)."""
         return self._zones
+
+
+def _regional_stacks(root: IConstruct) -> list[RegionalStack]:
+    """The regional stacks built so far: children of the app, or of a stage in it."""
+    found = []
+    for child in root.node.children:
+        if isinstance(child, RegionalStack):
+            found.append(child)
+        elif cdk.Stage.is_stage(child):
+            found.extend(c for c in child.node.children if isinstance(c, RegionalStack))
+    return found

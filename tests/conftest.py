@@ -77,6 +77,7 @@ SLOW_MODULES = (
     "test_cross_region",
     "test_reference_imported_model",
     "test_metrics_truth",
+    "test_delivery",
     "test_api_docs",
 )
 
