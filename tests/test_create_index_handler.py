@@ -305,6 +305,18 @@ def test_a_new_index_name_is_a_new_physical_id(
             {"Index": {**DEFAULT_INDEX.to_properties(), "engine": "lucene"}},
             r"^Index.engine must be one of faiss, nmslib",
         ),
+        (
+            {"Index": {**DEFAULT_INDEX.to_properties(), "engine": ["faiss"]}},
+            r"^Index.engine must be a string, got list \['faiss'\]$",
+        ),
+        (
+            {"Index": {**DEFAULT_INDEX.to_properties(), "engine": {"name": "faiss"}}},
+            r"^Index.engine must be a string, got dict",
+        ),
+        (
+            {"Index": {**DEFAULT_INDEX.to_properties(), "spaceType": ["l2"]}},
+            r"^Index.spaceType must be a string, got list",
+        ),
     ],
 )
 def test_fails_bad_properties_naming_them(
@@ -314,6 +326,21 @@ def test_fails_bad_properties_naming_them(
     request["ResourceProperties"].update(change)
     with pytest.raises(create_index.ResourceError, match=message):
         run(request, clock)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"engine": ["faiss"]}, r"^engine must be a string, got list \['faiss'\]$"),
+        ({"engine": {"faiss": 1}}, r"^engine must be a string, got dict"),
+        ({"space_type": ["l2"]}, r"^space_type must be a string, got list"),
+    ],
+)
+def test_fails_an_engine_or_space_type_that_is_not_a_string_naming_it(
+    change: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(TypeError, match=message):
+        IndexDefinition(**change)
 
 
 def test_fails_an_unknown_request_type(clock: FakeClock) -> None:

@@ -129,7 +129,7 @@ def event(
     logical_id: str = "RuntimeEndpointTargetsRegistrationAF7C6981",
     enis: list[str] | None = None,
     target_group: str = TARGET_GROUP,
-    port: str = "443",
+    port: Any = "443",
     physical_id: str | None = None,
     service_token: str = FRAMEWORK_ARN,
     response_url: str = "https://cloudformation-custom-resource-response.example/x?sig=abc",
@@ -386,6 +386,22 @@ def test_fails_with_a_clear_message_when_properties_are_missing(aws: Stubbed) ->
 
     message = assert_well_formed_failure(raised.value)
     assert "NetworkInterfaceIds must be a non-empty list of eni- ids" in message
+
+
+@pytest.mark.parametrize("port", [True, False, 443.7, 443.0, "443.0", " 443", "+443", "0", "65536", None, [443]])
+def test_fails_a_port_that_is_not_a_whole_number_of_digits(aws: Stubbed, port: Any) -> None:
+    """A port is an integer or a string of digits (CloudFormation passes numbers as strings):
+    ``True`` is not port 1 and ``443.7`` is not 443."""
+    with pytest.raises(index.TargetsError) as raised:
+        handler(aws)[0].handle(event("Create", port=port))
+
+    message = assert_well_formed_failure(raised.value)
+    assert message.startswith("Create of the endpoint targets failed: Port must be ")
+
+
+@pytest.mark.parametrize(("port", "expected"), [("443", 443), (8443, 8443), ("1", 1), ("65535", 65535)])
+def test_a_port_is_an_integer_or_a_string_of_digits(port: Any, expected: int) -> None:
+    assert index._port({"Port": port}) == expected
 
 
 def test_fails_when_an_interface_has_no_ip(aws: Stubbed) -> None:

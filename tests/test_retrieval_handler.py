@@ -275,6 +275,7 @@ def test_skips_converse_when_nothing_matches(fn: Lambda) -> None:
         ({"body": "[1, 2]"}, "body", r"^body must be a JSON object .*, got list$"),
         ({"body": json.dumps({"q": "hi"})}, "question", r"^question is required"),
         ({"body": "%%%", "isBase64Encoded": True}, "body", r"^body is marked base64"),
+        ({"body": "e30=\u00e9", "isBase64Encoded": True}, "body", r"^body is marked base64"),
         ({"body": " " * 60_000}, "body", r"^body is 60000 bytes, over the limit of 52096"),
         (["question"], "body", r"^the event must be a JSON object .*, got list$"),
     ],

@@ -137,6 +137,57 @@ def test_a_text_answer_is_returned_as_text() -> None:
     assert (body["answer"], body["output"]) == ("plain words", "plain words")
 
 
+def strict_json(text: str) -> Any:
+    """``json.loads`` as strict parsers read JSON: ``NaN`` and ``Infinity`` are not JSON."""
+
+    def refuse(constant: str) -> Any:
+        raise ValueError(f"{constant} is not JSON")
+
+    return json.loads(text, parse_constant=refuse)
+
+
+@pytest.mark.parametrize(
+    ("model_answer", "output"),
+    [
+        (b'[{"generated_text": "Hi", "score": NaN}]', [{"generated_text": "Hi", "score": None}]),
+        (b'{"generated_text": "Hi", "logprobs": [-Infinity, Infinity]}', {"generated_text": "Hi", "logprobs": [None, None]}),
+        (b'{"generated_text": "Hi", "big": 1e999}', {"generated_text": "Hi", "big": None}),
+    ],
+)
+def test_numbers_json_cannot_carry_are_null_so_the_answer_stays_json(
+    model_answer: bytes, output: Any
+) -> None:
+    """A container's ``NaN``, ``Infinity`` or overflowing number would otherwise be written
+    back as bare ``NaN`` and make every 200 unreadable to strict JSON parsers."""
+
+    class Client:
+        def invoke_endpoint(self, **_: Any) -> Any:
+            return answer(model_answer)
+
+    response = SelfHosted(
+        Settings(routes=ROUTES), clients=lambda r, c: Client(), clock=Clock()
+    ).handle({"inputs": "Hello"}, Context())
+    assert response["statusCode"] == 200
+    body = strict_json(response["body"])
+    assert (body["answer"], body["output"]) == ("Hi", output)
+
+
+def test_an_answer_nested_too_deeply_to_parse_is_returned_as_text() -> None:
+    """The docstring's promise for answers it cannot parse: the text, not a 500."""
+    nested = b"[" * 100_000 + b"]" * 100_000
+
+    class Client:
+        def invoke_endpoint(self, **_: Any) -> Any:
+            return answer(nested)
+
+    response = SelfHosted(
+        Settings(routes=ROUTES), clients=lambda r, c: Client(), clock=Clock()
+    ).handle({"inputs": "Hello"}, Context())
+    assert response["statusCode"] == 200
+    body = body_of(response)
+    assert body["output"] == body["answer"] == nested.decode()
+
+
 def test_bytes_that_are_not_text_are_a_502() -> None:
     class Client:
         def invoke_endpoint(self, **_: Any) -> Any:
@@ -163,6 +214,7 @@ def test_bytes_that_are_not_text_are_a_502() -> None:
         ({"body": "[]"}, "body", "got list"),
         ({"body": "e30=", "isBase64Encoded": True}, "inputs", "inputs is required"),
         ({"body": "@@@", "isBase64Encoded": True}, "body", "does not decode"),
+        ({"body": "e30=\u00e9", "isBase64Encoded": True}, "body", "does not decode"),
         ({"body": ""}, "inputs", "inputs is required"),
     ],
 )

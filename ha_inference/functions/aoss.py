@@ -247,8 +247,8 @@ class Collection:
         payload, status = self._send(signed, deadline, timeout)
         if not payload.strip():
             return None
-        try:
-            return json.loads(payload)
+        try:  # NaN and Infinity are not JSON; read as null, so what is passed on stays JSON
+            return json.loads(payload, parse_constant=lambda _: None)
         except (ValueError, RecursionError):
             raise MalformedAnswerError(
                 status, f"the answer is not JSON: {payload[:200]!r}"

@@ -535,12 +535,19 @@ def _eni_ids(properties: Mapping[str, Any]) -> list[str]:
 
 
 def _port(properties: Mapping[str, Any]) -> int:
+    """The ``Port`` property: an integer, or a string of ASCII digits (CloudFormation passes
+    numbers as strings). ``True`` (an ``int`` to Python), ``443.7`` and ``" 443"`` are refused
+    rather than read as 1, 443 and 443."""
     value: Any = properties.get("Port")
-    try:
-        port = int(value)  # CloudFormation passes numbers as strings
-    except (TypeError, ValueError):
+    if isinstance(value, int) and not isinstance(value, bool):
+        port = value
+    elif isinstance(value, str) and value.isascii() and value.isdigit():
+        port = int(value)
+    else:
         LOGGER.error("Port is %r", value)
-        raise PropertyError("Port must be a port number") from None
+        raise PropertyError(
+            f"Port must be a whole number or a string of digits, got {repr(value)[:40]}"
+        )
     if not 1 <= port <= 65535:
         raise PropertyError(f"Port must be between 1 and 65535, got {port}")
     return port

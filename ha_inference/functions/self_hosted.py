@@ -223,14 +223,19 @@ class UndecodableAnswerError(Exception):
 
 
 def parse_answer(body: bytes) -> tuple[str | None, Any]:
-    """``(answer, output)``: the model's JSON (or text) and its ``generated_text``."""
+    """``(answer, output)``: the model's JSON (or text) and its ``generated_text``.
+
+    Numbers JSON cannot carry (``NaN``, ``Infinity``, ``1e999``) become ``null`` so that the
+    answer stays strict JSON; text that is not JSON, or JSON nested too deeply to parse or
+    write back, is returned as text."""
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError:
         raise UndecodableAnswerError("answered with bytes that are not UTF-8 text") from None
     try:
-        output = json.loads(text)
-    except ValueError:
+        output = proxy.loads_finite(text)
+        json.dumps(output)  # what cannot be written back (nested too deeply) is text
+    except (ValueError, RecursionError):
         return text, text
     first = output[0] if isinstance(output, list) and output else output
     answer = first.get("generated_text") if isinstance(first, dict) else None
