@@ -94,6 +94,36 @@ def test_fails_over_and_says_so() -> None:
     ]
 
 
+def test_a_region_whose_endpoint_is_missing_fails_over_instead_of_a_502() -> None:
+    stubbed = Stubbed()
+    stubbed.stub(EAST).add_client_error(
+        "invoke_endpoint",
+        service_error_code="ValidationError",
+        service_message="Endpoint model-east of account 111111111111 not found.",
+        http_status_code=400,
+    )
+    expect(stubbed, OHIO, "model-ohio", b'{"inputs": "Hello"}')
+    response = handler(stubbed).handle({"inputs": "Hello"}, Context())
+    assert response["statusCode"] == 200
+    body = body_of(response)
+    assert (body["region"], body["failedOver"]) == (OHIO, True)
+    assert body["attempts"][0] == {"region": EAST, "outcome": "endpoint not found"}
+
+
+def test_missing_endpoints_in_every_region_are_a_retryable_503() -> None:
+    stubbed = Stubbed()
+    for region in (EAST, OHIO):
+        stubbed.stub(region).add_client_error(
+            "invoke_endpoint",
+            service_error_code="ValidationError",
+            service_message=f"Endpoint model of account 111111111111 not found in {region}.",
+            http_status_code=400,
+        )
+    response = handler(stubbed).handle({"inputs": "Hello"}, Context())
+    assert response["statusCode"] == 503
+    assert [a["outcome"] for a in body_of(response)["attempts"]] == ["endpoint not found"] * 2
+
+
 def test_a_refusal_is_a_502_and_goes_nowhere_else() -> None:
     stubbed = Stubbed()
     stubbed.refuse(EAST, "ModelError", 424)

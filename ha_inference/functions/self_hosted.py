@@ -23,11 +23,19 @@ carries the Lambda ``requestId``:
   error) or answered with bytes that are not UTF-8 text. Not retried, not sent to another
   Region: it would be refused there too;
 * 503 ``{"error", "retryable": true, "attempts", "requestId"}``: every Region failed
-  transiently (connection failures, timeouts, throttling, 5xx), was skipped because its circuit
-  is open, or the invocation had no time left to try it. Retry later;
+  transiently (connection failures, timeouts, throttling, 5xx), has no such endpoint (deleted,
+  rolled back, not yet created: ``"endpoint not found"``), was skipped because its circuit is
+  open (or another call is probing it), or the invocation had no time left to try it. Retry
+  later;
 * 500 ``{"error": "internal error", "requestId"}`` for anything unexpected, and ``{"error",
   "setting", "requestId"}`` when a setting is missing or invalid (logged once per execution
   environment, with the detail).
+
+During a partial outage: a 200 whose ``failedOver`` is true was answered by another Region
+(``attempts`` says why each earlier one was passed over); a Region whose endpoint is missing,
+unreachable, throttled or failing is passed over, never reported as the caller's fault; only a
+refusal that every Region would give (a 4xx other than a missing endpoint) is a 502 without
+trying further.
 
 Errors name an AWS error code, an HTTP status or the kind of failure and the Region, never an
 AWS error message, an ARN or an endpoint name; the details go to the log.
