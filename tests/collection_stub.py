@@ -19,6 +19,7 @@ import json
 import queue
 import re
 import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -91,6 +92,9 @@ class Reply:
     content_type: str = "application/json"
     keep: int | None = None
     """Bytes actually sent of ``body`` (a truncated answer); all when None."""
+    pieces: tuple[tuple[float, bytes], ...] = ()
+    """When set, the body is sent as these pieces instead, each after a pause of that many
+    seconds (a trickling answer); ``Content-Length`` still declares ``body``'s length."""
 
 
 @dataclass
@@ -110,6 +114,11 @@ class CollectionServer:
 
     def raw(self, status: int, body: bytes, content_type: str = "text/html") -> None:
         self.replies.put(Reply(status, body, content_type))
+
+    def trickled(self, status: int, body: bytes, pieces: tuple[tuple[float, bytes], ...]) -> None:
+        """An answer declaring ``body``'s length whose bytes arrive as ``pieces`` (pause,
+        bytes)."""
+        self.replies.put(Reply(status, body, "application/json", pieces=pieces))
 
     def truncated(self, status: int, document: Any, keep: int = 10) -> None:
         """An answer that declares its full length but stops after ``keep`` bytes."""
@@ -144,7 +153,17 @@ def serve_collection() -> Iterator[CollectionServer]:
             self.send_header("Content-Type", reply.content_type)
             self.send_header("Content-Length", str(len(reply.body)))
             self.end_headers()
-            self.wfile.write(reply.body if reply.keep is None else reply.body[: reply.keep])
+            if not reply.pieces:
+                self.wfile.write(reply.body if reply.keep is None else reply.body[: reply.keep])
+                return
+            self.wfile.flush()
+            try:
+                for pause, piece in reply.pieces:
+                    time.sleep(pause)
+                    self.wfile.write(piece)
+                    self.wfile.flush()
+            except OSError:  # the client gave up (its deadline): nothing to tell anyone
+                self.close_connection = True
 
         def do_GET(self) -> None:
             self._handle()

@@ -449,6 +449,66 @@ def test_fault_7_persistent_truncation_ends_as_503(fn: Lambda) -> None:
     assert (status, body["dependency"], body["retryable"]) == (503, "collection", True)
 
 
+PARTIAL = [
+    {"_shards": {"total": 2, "successful": 1, "skipped": 0, "failed": 1}, "hits": {"hits": HITS[:1]}},
+    {"_shards": {"total": 2, "successful": 0, "skipped": 0, "failed": 2}, "hits": {"hits": []}},
+    {"timed_out": True, "_shards": {"total": 2, "successful": 2, "failed": 0}, "hits": {"hits": []}},
+]
+
+
+@pytest.mark.parametrize("partial", PARTIAL, ids=["one-shard-failed", "all-failed", "timed-out"])
+def test_a_search_with_failed_shards_or_a_timeout_is_retried(fn: Lambda, partial: Any) -> None:
+    """A 200 whose shards partly failed (or whose search timed out) is a partial result, not
+    "no passages match": it is asked again, and the complete answer is served."""
+    fn.bedrock.embedding(EMBEDDING)
+    fn.collection.answer(200, partial)
+    fn.collection.answer(200, {"_shards": {"total": 2, "successful": 2, "failed": 0}, "hits": {"hits": HITS}})
+    fn.bedrock.answer()
+
+    status, body = fn.ask()
+
+    assert (status, body["complete"], body["sources"]) == (200, True, SOURCES)
+    assert len(fn.collection.requests) == 2
+
+
+@pytest.mark.parametrize("partial", PARTIAL, ids=["one-shard-failed", "all-failed", "timed-out"])
+def test_a_search_that_stays_partial_is_a_retryable_503_never_a_confident_answer(
+    fn: Lambda, partial: Any
+) -> None:
+    fn.setenv(MAX_ATTEMPTS="2")
+    fn.bedrock.embedding(EMBEDDING)
+    for _ in range(2):
+        fn.collection.answer(200, partial)
+
+    status, body = fn.ask()
+
+    assert status == 503
+    assert body == {
+        "error": "the vector collection is throttled or unavailable (a partial search result); "
+        "retry later",
+        "dependency": "collection",
+        "retryable": True,
+        "requestId": "req-0001",
+    }
+    assert fn.bedrock.called("Converse") == []
+
+
+def test_metadata_that_json_cannot_carry_is_null_in_a_strict_json_answer(fn: Lambda) -> None:
+    hit = {"_id": "x", "_score": 0.5, "_source": {"text": "Passage.", "source": "s"}}
+    fn.bedrock.embedding(EMBEDDING)
+    fn.collection.raw(200, json.dumps({"hits": {"hits": [hit]}}).replace('"s"', "NaN").encode(), "application/json")
+    fn.bedrock.answer()
+
+    response = fn.invoke({"question": QUESTION})
+
+    def refuse(constant: str) -> Any:
+        raise ValueError(constant)
+
+    body = json.loads(response["body"], parse_constant=refuse)
+    assert response["statusCode"] == 200
+    assert body["sources"][0]["metadata"] == {"source": None}
+
+
 def test_fault_8_every_call_gets_timeouts_within_the_time_left(
     fn: Lambda, monkeypatch: pytest.MonkeyPatch
 ) -> None:

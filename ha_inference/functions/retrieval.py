@@ -262,9 +262,11 @@ class Retriever:
         url = self.connections.collection.url(index.name, "_search")
 
         def call(attempt: resilience.Deadline) -> Any:
-            return self.connections.collection.request(
+            answer = self.connections.collection.request(
                 "POST", url, document=query, deadline=attempt, timeout=SEARCH_TIMEOUT_SECONDS
             )
+            aoss.check_search_complete(answer)  # failed shards or a timeout: ask again
+            return answer
 
         answer = resilience.call_with_retries(
             "OpenSearch Serverless search",
