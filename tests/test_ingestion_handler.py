@@ -421,6 +421,72 @@ def test_a_missing_setting_is_reported_and_logged_once(
     assert len([r for r in caplog.records if "misconfigured" in r.getMessage()]) == 1
 
 
+def test_an_unexpected_fault_reports_every_document_as_failed() -> None:
+    """No credentials (or any fault the handler does not classify): a direct caller sees each
+    document failed, not an empty ``failed`` list that reads as nothing went wrong."""
+
+    def no_credentials() -> Any:
+        raise RuntimeError("no AWS credentials found to sign the collection request")
+
+    ingestor = ingestion.Ingestor(
+        CONFIG,
+        doubles=Doubles(
+            bedrock=lambda config: Bedrock([]),
+            credentials=no_credentials,
+            urlopen=bulk([]),
+            backoff=Backoff(max_attempts=3, sleep=lambda seconds: None),
+        ),
+    )
+    documents = [*DOCS, {"text": ""}]
+
+    result = ingestor.handle({"documents": documents}, Context(seconds=300.0, request_id="u"))
+
+    internal = "internal error (details in the function's log under this request id)"
+    assert result == {
+        "indexed": 0,
+        "failed": [
+            {"position": 0, "id": "ha.md#1", "error": internal, "retryable": False},
+            {"position": 1, "id": None, "error": internal, "retryable": False},
+            {"position": 2, "id": None, "error": internal, "retryable": False},
+            {
+                "position": 3,
+                "id": None,
+                "error": "documents[3].text must be a non-empty string",
+                "retryable": False,
+            },
+        ],
+        "retryable": False,
+        "error": "internal error",
+        "requestId": "u",
+    }
+
+
+def test_an_unexpected_fault_after_the_bulk_request_says_documents_may_be_indexed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def broken(answer: Any, documents: Any, failures: Any) -> int:
+        raise KeyError("a bug reading the answer")
+
+    monkeypatch.setattr(ingestion, "_count_items", broken)
+    ingestor = ingestion.Ingestor(
+        CONFIG,
+        doubles=Doubles(
+            bedrock=lambda config: Bedrock([]),
+            credentials=lambda: Credentials("AKIDEXAMPLE", "secret", "token"),
+            urlopen=bulk([]),
+        ),
+    )
+
+    result = ingestor.handle({"documents": DOCS}, Context(seconds=300.0))
+
+    assert result["indexed"] == 0 and result["error"] == "internal error"
+    assert [f["error"] for f in result["failed"]] == [
+        "internal error (details in the function's log under this request id); the document "
+        "may be indexed already"
+    ] * 3
+    assert not result["retryable"]
+
+
 # --- any batch, any faults -------------------------------------------------------------------
 
 CONFIG = ingestion.Settings(
@@ -549,7 +615,8 @@ def test_every_document_is_indexed_or_reported_exactly_once(
     assert result["requestId"] == "p"
     assert result["retryable"] == any(f["retryable"] for f in result["failed"])
     if "error" in result:
-        assert (result["indexed"], result["failed"]) == (0, [])
+        assert result["indexed"] == 0
+        assert result["failed"] == [], "a bad event fails as a whole, naming its field"
         return
     count = len(event["documents"])
     positions = [f["position"] for f in result["failed"]]

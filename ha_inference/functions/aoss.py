@@ -259,12 +259,14 @@ class Collection:
         document: Any = None,
         lines: Sequence[Any] | None = None,
         timeout: float = 30.0,
+        on_send: Callable[[], None] | None = None,
     ) -> Any:
         """Sends one request and returns its decoded JSON answer (``None`` for an empty one).
 
         ``document`` is sent as JSON, or ``lines`` as newline-delimited JSON (``_bulk``). The
         socket timeout is ``timeout`` at most and never more than the time ``deadline`` has
-        left. Raises :class:`CollectionError` for an HTTP error status or a network failure and
+        left. ``on_send`` is called once the request is signed, just before it goes out.
+        Raises :class:`CollectionError` for an HTTP error status or a network failure and
         :class:`MalformedAnswerError` for an answer that is not JSON, is truncated or too large.
         """
         body: bytes | None = None
@@ -283,6 +285,8 @@ class Collection:
             region=self.region,
             content_type=content_type,
         )
+        if on_send is not None:
+            on_send()
         payload, status = self._send(signed, deadline, timeout)
         if not payload.strip():
             return None
