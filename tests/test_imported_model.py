@@ -15,10 +15,11 @@ import pytest
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
+from aws_cdk.assertions import Template
 from cdk_nag import AwsSolutionsChecks, NIST80053R5Checks
 
 from ha_inference import BedrockVpcEndpoints, ImportedModel, RegionCoverage
-from ha_inference.bedrock.imported_model import MODEL_NAME, parse_s3_uri
+from ha_inference.bedrock.imported_model import MODEL_NAME, OWNER_TAG_KEYS, parse_s3_uri
 from ha_inference.checks.coverage import IMPORTED_MODEL_METADATA
 from ha_inference.checks.nag_pack import findings_of
 from tests.support import TEST_ACCOUNT, ZonalStack, new_app, resources
@@ -111,6 +112,7 @@ def test_the_import_is_one_custom_resource_with_the_source_role_and_key(
         "ImportedModelName": "llama3-support",
         "S3Uri": SOURCE,
         "RoleArn": {"Fn::GetAtt": [role_id, "Arn"]},
+        "RequireConverse": "true",
         "ImportedModelKmsKeyId": {
             "Fn::GetAtt": [scenario.logical_id(scenario.key.node.default_child), "Arn"]
         },
@@ -246,8 +248,22 @@ def test_the_handler_role_imports_passes_the_import_role_and_uses_the_key_throug
     assert statements["ManageModels"]["Action"] == [
         "bedrock:DeleteImportedModel",
         "bedrock:GetImportedModel",
+        "bedrock:ListTagsForResource",
     ]
     assert statements["ManageModels"]["Resource"] == models
+    # The handler may tag models with their owner only, and only as owned by this stack.
+    assert statements["TagModelsWithTheirOwner"] == {
+        "Sid": "TagModelsWithTheirOwner",
+        "Action": "bedrock:TagResource",
+        "Effect": "Allow",
+        "Resource": models,
+        "Condition": {
+            "ForAllValues:StringEquals": {
+                "aws:TagKeys": ["ha-inference:stack-id", "ha-inference:logical-id"]
+            },
+            "StringEquals": {"aws:RequestTag/ha-inference:stack-id": {"Ref": "AWS::StackId"}},
+        },
+    }
     assert statements["PassImportRole"] == {
         "Sid": "PassImportRole",
         "Action": "iam:PassRole",
@@ -263,9 +279,30 @@ def test_the_handler_role_imports_passes_the_import_role_and_uses_the_key_throug
         "ImportModels",
         "FollowJobs",
         "ManageModels",
+        "TagModelsWithTheirOwner",
         "PassImportRole",
         "EncryptModel",
     }
+
+
+def test_the_owner_tags_the_role_allows_are_the_ones_the_handler_writes() -> None:
+    from ha_inference.functions import model_import  # noqa: PLC0415 - imports boto3
+
+    assert OWNER_TAG_KEYS == (model_import.STACK_TAG, model_import.LOGICAL_ID_TAG)
+
+
+def test_require_converse_can_be_turned_off(tmp_path: Path) -> None:
+    stack = _stack(tmp_path)
+    ImportedModel(stack, "Llm", s3_uri=SOURCE, require_converse=False)
+    template = Template.from_stack(stack, skip_cyclical_dependencies_check=True)
+    template.has_resource_properties(
+        "Custom::BedrockImportedModel", {"RequireConverse": "false"}
+    )
+
+
+def test_fails_a_require_converse_that_is_not_a_boolean(tmp_path: Path) -> None:
+    with pytest.raises(TypeError, match=r"^require_converse must be True or False, got str 'yes'$"):
+        ImportedModel(_stack(tmp_path), "Llm", s3_uri=SOURCE, require_converse="yes")  # type: ignore[arg-type]
 
 
 def test_grant_invoke_allows_exactly_the_model_arn_on_the_callers_role(

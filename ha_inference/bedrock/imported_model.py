@@ -72,6 +72,10 @@ MODEL_NAME = re.compile(r"^([0-9a-zA-Z][_-]?)+$")
 
 _ACCOUNT = re.compile(r"^\d{12}$")
 
+OWNER_TAG_KEYS = ("ha-inference:stack-id", "ha-inference:logical-id")
+"""The tags the handler puts on each model it imports, naming the resource that owns it (the
+stack id and the logical id): an update never adopts another stack's model of the same name."""
+
 
 class ImportedModel(Construct):
     """A model imported into Amazon Bedrock from Amazon S3 (Hugging Face format), in the stack's
@@ -94,6 +98,9 @@ class ImportedModel(Construct):
       (``s3:ListBucket`` with an ``s3:prefix`` condition), in a bucket of this account;
     * a deploy waits up to 50 minutes for the import job (checking every 30 seconds); a job
       that fails fails the deploy with its failure message and leaves no model behind;
+    * the model is tagged with its owner (``ha-inference:stack-id``, ``ha-inference:logical-id``)
+      and an update adopts an existing model of the new name only when those tags name this
+      resource, so two stacks with the same name prefix never take each other's model;
     * removed with the stack (``DeleteImportedModel``); pass
       ``removal_policy=RemovalPolicy.RETAIN`` to keep it, and delete it by hand before deploying
       the same stack again;
@@ -112,6 +119,7 @@ class ImportedModel(Construct):
         bucket_owner: str | None = None,
         import_timeout: cdk.Duration = DEFAULT_IMPORT_TIMEOUT,
         removal_policy: cdk.RemovalPolicy = cdk.RemovalPolicy.DESTROY,
+        require_converse: bool = True,
     ) -> None:
         """
         :param s3_uri: The S3 folder holding the model in Hugging Face format (``config.json``,
@@ -129,6 +137,11 @@ class ImportedModel(Construct):
             5 to 55. Default: 50 minutes.
         :param removal_policy: ``DESTROY`` deletes the imported model with the stack, ``RETAIN``
             keeps it. Default: ``DESTROY``.
+        :param require_converse: Fail the deploy when Bedrock reports, as the import completes,
+            that the model does not support the Converse API (no chat template, or an
+            architecture served through ``InvokeModel`` only); the rollback deletes it. Set
+            ``False`` for a model you call with ``InvokeModel`` only. Default: ``True`` (the
+            shipped retrieval handler calls Converse).
         """
         super().__init__(scope, construct_id)
         stack = cdk.Stack.of(self)
@@ -144,6 +157,12 @@ class ImportedModel(Construct):
         claim_name(self, "Bedrock imported model", self.imported_model_name, "imported_model_name")
         _check_timeout(import_timeout)
         _check_removal_policy(removal_policy)
+        if not isinstance(require_converse, bool):
+            raise TypeError(
+                f"require_converse must be True or False, got {type(require_converse).__name__} "
+                f"{require_converse!r}"
+            )
+        self.require_converse = require_converse
         self.bucket_owner = _check_bucket_owner(bucket_owner, stack)
         self.imported_model_key = imported_model_key
 
@@ -286,8 +305,23 @@ class ImportedModel(Construct):
             ),
             iam.PolicyStatement(
                 sid="ManageModels",
-                actions=["bedrock:GetImportedModel", "bedrock:DeleteImportedModel"],
+                actions=[
+                    "bedrock:GetImportedModel",
+                    "bedrock:DeleteImportedModel",
+                    "bedrock:ListTagsForResource",
+                ],
                 resources=[models],
+            ),
+            iam.PolicyStatement(
+                # The owner tags only, naming only this stack (also on CreateModelImportJob's
+                # importedModelTags, should Bedrock authorize tags on create as TagResource).
+                sid="TagModelsWithTheirOwner",
+                actions=["bedrock:TagResource"],
+                resources=[models],
+                conditions={
+                    "ForAllValues:StringEquals": {"aws:TagKeys": list(OWNER_TAG_KEYS)},
+                    "StringEquals": {f"aws:RequestTag/{OWNER_TAG_KEYS[0]}": cdk.Aws.STACK_ID},
+                },
             ),
             iam.PolicyStatement(
                 sid="PassImportRole",
@@ -366,6 +400,7 @@ class ImportedModel(Construct):
             "ImportedModelName": self.imported_model_name,
             "S3Uri": self.s3_uri,
             "RoleArn": self.import_role.role_arn,
+            "RequireConverse": "true" if self.require_converse else "false",
         }
         if self.imported_model_key is not None:
             properties["ImportedModelKmsKeyId"] = self.imported_model_key.key_arn

@@ -113,6 +113,20 @@ class Deadline:
         """A deadline ``seconds`` from now, with no reserve."""
         return cls(None, reserve=0.0, budget=seconds, clock=clock)
 
+    def sooner(self, seconds: float) -> Deadline:
+        """This deadline brought ``seconds`` forward (time kept for what must follow)."""
+        return self._with_end(self._ends - seconds)
+
+    def capped(self, seconds: float) -> Deadline:
+        """This deadline, or ``seconds`` from now if that comes first."""
+        return self._with_end(min(self._ends, self._clock() + seconds))
+
+    def _with_end(self, ends: float) -> Deadline:
+        other = Deadline.after(0.0, clock=self._clock)
+        other._ends = ends
+        other.reserve = self.reserve
+        return other
+
     def remaining(self) -> float:
         """Seconds left before the reserve, never negative."""
         return max(0.0, self._ends - self._clock())
