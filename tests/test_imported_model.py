@@ -40,6 +40,7 @@ class Scenario:
             s3_uri=SOURCE,
             imported_model_name="llama3-support",
             imported_model_key=self.key,
+            keep_warm=cdk.Duration.minutes(30),
         )
         self.caller = iam.Role(
             self.east, "Caller", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com")
@@ -341,6 +342,71 @@ def test_the_bedrock_endpoint_policy_allows_the_model(scenario: Scenario) -> Non
     assert statement["Action"] == ["bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream"]
     assert statement["Resource"] == {"Fn::GetAtt": [model_logical_id(scenario), "ModelArn"]}
     assert scenario.model.invoke_resource_arns == (scenario.model.model_arn,)
+
+
+# ---------------------------------------------------------------------------------- keep warm
+
+
+def test_keep_warm_calls_the_model_on_a_schedule_through_the_shipped_handler(
+    scenario: Scenario,
+) -> None:
+    model_arn = {"Fn::GetAtt": [model_logical_id(scenario), "ModelArn"]}
+    (function_id, function), = [
+        (logical_id, f)
+        for logical_id, f in resources(scenario.template, "AWS::Lambda::Function").items()
+        if f["Properties"]["Handler"] == "keep_warm.handler"
+    ]
+    assert function["Properties"]["Environment"] == {"Variables": {"MODEL_ID": model_arn}}
+    assert function["Properties"]["Timeout"] == 60
+    _, rule = only(scenario.template, "AWS::Events::Rule")
+    assert rule["Properties"]["ScheduleExpression"] == "rate(30 minutes)"
+    (target,) = rule["Properties"]["Targets"]
+    assert target["Arn"] == {"Fn::GetAtt": [function_id, "Arn"]}
+    assert target["RetryPolicy"] == {"MaximumRetryAttempts": 0}
+    # The function's role may invoke this model (and decrypt it through Bedrock), nothing else.
+    role_id, _ = role_by_description(scenario.template, "Calls the imported model now and then")
+    (policy,) = [
+        p
+        for p in resources(scenario.template, "AWS::IAM::Policy").values()
+        if p["Properties"]["Roles"] == [{"Ref": role_id}]
+    ]
+    statements = policy["Properties"]["PolicyDocument"]["Statement"]
+    assert statements[0] == {
+        "Action": ["bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream"],
+        "Effect": "Allow",
+        "Resource": model_arn,
+    }
+    assert [s["Action"] for s in statements[1:]] == [
+        "kms:Decrypt",
+        ["logs:CreateLogStream", "logs:PutLogEvents"],
+    ]
+
+
+def test_keep_warm_is_off_by_default(scenario: Scenario) -> None:
+    assert scenario.west_model.keep_warm_function is None
+    assert resources(scenario.west_template, "AWS::Events::Rule") == {}
+
+
+@pytest.mark.parametrize(
+    ("keep_warm", "require_converse", "error", "message"),
+    [
+        (cdk.Duration.seconds(90), True, ValueError, r"^keep_warm must be a whole number of minutes from 1 to 59"),
+        (cdk.Duration.hours(1), True, ValueError, r"got 1 hour; for example"),
+        (30, True, TypeError, r"^keep_warm must be a literal cdk.Duration, got 30"),
+        (cdk.Duration.minutes(30), False, ValueError, r"^keep_warm needs require_converse=True"),
+    ],
+)
+def test_fails_a_keep_warm_that_cannot_work(
+    tmp_path: Path, keep_warm: Any, require_converse: bool, error: type, message: str
+) -> None:
+    with pytest.raises(error, match=message):
+        ImportedModel(
+            _stack(tmp_path),
+            "Llm",
+            s3_uri=SOURCE,
+            keep_warm=keep_warm,
+            require_converse=require_converse,
+        )
 
 
 # ------------------------------------------------------------------------------ coverage, nag

@@ -194,7 +194,7 @@ PREFIXES = st.from_regex(r"[0-9a-zA-Z]([_-]?[0-9a-zA-Z]){0,44}", fullmatch=True)
 )
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=60, deadline=None)
 @given(
     prefix=PREFIXES,
     source=S3_FOLDERS,

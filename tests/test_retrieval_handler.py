@@ -160,7 +160,10 @@ def fn(
 
 def body_of(response: dict[str, Any]) -> Any:
     assert set(response) == {"statusCode", "headers", "body"}
-    assert response["headers"] == {"Content-Type": "application/json"}
+    headers = response["headers"]
+    assert headers["Content-Type"] == "application/json"
+    assert set(headers) <= {"Content-Type", "Retry-After"}
+    assert "Retry-After" not in headers or response["statusCode"] == 503
     return json.loads(response["body"])
 
 
@@ -507,6 +510,55 @@ def test_metadata_that_json_cannot_carry_is_null_in_a_strict_json_answer(fn: Lam
     body = json.loads(response["body"], parse_constant=refuse)
     assert response["statusCode"] == 200
     assert body["sources"][0]["metadata"] == {"source": None}
+
+
+def test_a_model_bedrock_is_loading_is_waited_for_longer_than_throttling(fn: Lambda) -> None:
+    """An imported model Bedrock unloaded answers ModelNotReadyException while it reloads,
+    much longer than a throttle lasts: the handler waits with its own backoff (2 s doubling),
+    without using up the ordinary attempts, and answers once the model serves."""
+    fn.setenv(MAX_ATTEMPTS="2")
+    fn.happy()
+    for _ in range(3):
+        fn.bedrock.error("Converse", "ModelNotReadyException", 429, "Model is not ready for inference")
+    fn.bedrock.answer()
+
+    status, body = fn.ask()
+
+    assert (status, body["complete"]) == (200, True)
+    assert len(fn.bedrock.called("Converse")) == 4
+    assert fn.sleeps == [2.0, 4.0, 8.0]
+
+
+def test_a_model_still_loading_is_a_503_that_says_when_to_retry(fn: Lambda) -> None:
+    fn.happy()
+    for _ in range(6):
+        fn.bedrock.error("Converse", "ModelNotReadyException", 429, "Model is not ready for inference")
+
+    response = fn.invoke({"question": QUESTION})
+
+    assert response["statusCode"] == 503
+    assert response["headers"] == {"Content-Type": "application/json", "Retry-After": "30"}
+    assert body_of(response) == {
+        "error": "Bedrock is loading the model, which it unloads after a while without calls "
+        "(ModelNotReadyException); retry in 30 s",
+        "dependency": "bedrock",
+        "retryable": True,
+        "retryAfterSeconds": 30,
+        "requestId": "req-0001",
+    }
+    assert fn.sleeps == [2.0, 4.0, 8.0, 8.0, 8.0], "30 s of waiting (the default), no more"
+
+
+def test_the_wait_for_a_loading_model_is_a_setting_within_the_deadline(fn: Lambda) -> None:
+    fn.setenv(MODEL_NOT_READY_WAIT_SECONDS="5")
+    fn.happy()
+    for _ in range(2):
+        fn.bedrock.error("Converse", "ModelNotReadyException", 429)
+
+    response = fn.invoke({"question": QUESTION}, Context(seconds=60.0))
+
+    assert response["statusCode"] == 503 and response["headers"]["Retry-After"] == "30"
+    assert fn.sleeps == [2.0]  # 2 s, then 4 s more would pass the 5 s
 
 
 def test_fault_8_every_call_gets_timeouts_within_the_time_left(

@@ -127,6 +127,7 @@ class Settings:
     max_tokens: int = 1024
     max_passage_chars: int = 2000
     max_context_chars: int = 12000
+    model_not_ready_seconds: int = 30
 
     @classmethod
     def from_environment(cls, env: Mapping[str, str]) -> Settings:
@@ -140,16 +141,23 @@ class Settings:
             max_tokens=settings.integer(env, "MAX_TOKENS", 1024, 1, 64_000),
             max_passage_chars=settings.integer(env, "MAX_PASSAGE_CHARS", 2000, 100, 100_000),
             max_context_chars=settings.integer(env, "MAX_CONTEXT_CHARS", 12000, 100, 1_000_000),
+            model_not_ready_seconds=settings.integer(
+                env, "MODEL_NOT_READY_WAIT_SECONDS", 30, 0, 900
+            ),
         )
 
 
 class DependencyError(Exception):
-    """A dependency failed; ``status`` is 502 (refused, malformed) or 503 (unavailable)."""
+    """A dependency failed; ``status`` is 502 (refused, malformed) or 503 (unavailable);
+    ``retry_after`` (seconds) when the dependency said when it may serve again."""
 
-    def __init__(self, status: int, dependency: str, message: str) -> None:
+    def __init__(
+        self, status: int, dependency: str, message: str, retry_after: int | None = None
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.dependency = dependency
+        self.retry_after = retry_after
 
 
 @dataclass(frozen=True)
@@ -184,6 +192,7 @@ class Retriever:
             max_attempts=config.max_attempts,
             bedrock_read=BEDROCK_READ_SECONDS,
             doubles=doubles,
+            model_loading_seconds=float(config.model_not_ready_seconds),
         )
 
     def handle(self, event: Any, context: Any = None) -> dict[str, Any]:
@@ -204,9 +213,13 @@ class Retriever:
             return proxy.respond(400, {"error": str(err), "field": err.field, "requestId": rid})
         except DependencyError as err:
             body: dict[str, Any] = {"error": str(err), "dependency": err.dependency}
+            headers: dict[str, str] = {}
             if err.status == 503:
                 body["retryable"] = True
-            return proxy.respond(err.status, {**body, "requestId": rid})
+            if err.retry_after is not None:
+                body["retryAfterSeconds"] = err.retry_after
+                headers["Retry-After"] = str(err.retry_after)
+            return proxy.respond(err.status, {**body, "requestId": rid}, headers=headers)
         except Exception:
             LOGGER.exception("unexpected failure (request %s)", rid)
             return proxy.respond(500, {"error": "internal error", "requestId": rid})
@@ -234,6 +247,15 @@ class Retriever:
         name = "Bedrock" if dependency == BEDROCK else "the vector collection"
         try:
             return run()
+        except resilience.StillLoadingError as err:
+            LOGGER.warning("%s is still loading the model: %s", name, resilience.describe(err))
+            raise DependencyError(
+                503,
+                dependency,
+                f"{name} is loading the model, which it unloads after a while without calls "
+                f"({resilience.summarize(err)}); retry in {err.retry_after} s",
+                retry_after=err.retry_after,
+            ) from err
         except (resilience.RetriesExhaustedError, resilience.DeadlineExceededError) as err:
             LOGGER.warning("%s is unavailable: %s", name, resilience.describe(err))
             raise DependencyError(
@@ -304,7 +326,11 @@ class Retriever:
             return parse_converse(response)
 
         return resilience.call_with_retries(
-            "Bedrock Converse", call, deadline=deadline, backoff=self.connections.backoff
+            "Bedrock Converse",
+            call,
+            deadline=deadline,
+            backoff=self.connections.backoff,
+            loading=self.connections.loading,
         )
 
 
