@@ -29,6 +29,7 @@ from moto import mock_aws
 
 from ha_inference.functions import endpoint_targets as index
 from ha_inference.functions.resilience import Backoff, Deadline
+from tests.botocore_strict import strict_checked
 
 REGION = "us-east-1"
 ACCOUNT = "111111111111"
@@ -42,6 +43,13 @@ FRAMEWORK_ARN = (
 ENIS = {"eni-0a": "10.0.0.10", "eni-0b": "10.0.1.20", "eni-0c": "10.0.2.30"}
 FUNCTION_TIMEOUT = 120.0
 ARN_OR_ACCOUNT = re.compile(r"arn:|\d{12}")
+
+
+@pytest.fixture(autouse=True)
+def requests_the_service_accepts() -> Iterator[None]:
+    """Every request a test makes the handler send passes botocore's model strictly."""
+    with strict_checked():
+        yield
 
 
 @pytest.fixture(autouse=True)
@@ -388,7 +396,9 @@ def test_fails_with_a_clear_message_when_properties_are_missing(aws: Stubbed) ->
     assert "NetworkInterfaceIds must be a non-empty list of eni- ids" in message
 
 
-@pytest.mark.parametrize("port", [True, False, 443.7, 443.0, "443.0", " 443", "+443", "0", "65536", None, [443]])
+@pytest.mark.parametrize(
+    "port", [True, False, 443.7, 443.0, "443.0", " 443", "+443", "0", "65536", None, [443]]
+)
 def test_fails_a_port_that_is_not_a_whole_number_of_digits(aws: Stubbed, port: Any) -> None:
     """A port is an integer or a string of digits (CloudFormation passes numbers as strings):
     ``True`` is not port 1 and ``443.7`` is not 443."""
@@ -399,7 +409,9 @@ def test_fails_a_port_that_is_not_a_whole_number_of_digits(aws: Stubbed, port: A
     assert message.startswith("Create of the endpoint targets failed: Port must be ")
 
 
-@pytest.mark.parametrize(("port", "expected"), [("443", 443), (8443, 8443), ("1", 1), ("65535", 65535)])
+@pytest.mark.parametrize(
+    ("port", "expected"), [("443", 443), (8443, 8443), ("1", 1), ("65535", 65535)]
+)
 def test_a_port_is_an_integer_or_a_string_of_digits(port: Any, expected: int) -> None:
     assert index._port({"Port": port}) == expected
 

@@ -8,7 +8,7 @@ fake clock.
 from __future__ import annotations
 
 import io
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
@@ -37,11 +37,19 @@ from ha_inference.functions.failover import (
     UnavailableError,
 )
 from ha_inference.functions.resilience import Deadline
+from tests.botocore_strict import strict_checked
 
 EAST, OHIO, WEST = "us-east-1", "us-east-2", "us-west-2"
 ROUTES = (Route(EAST, "model-east"), Route(OHIO, "model-ohio"), Route(WEST, "model-west"))
 BODY = b'{"inputs": "Hello"}'
 ANSWER = b'[{"generated_text": "Hi"}]'
+
+
+@pytest.fixture(autouse=True)
+def requests_the_service_accepts() -> Iterator[None]:
+    """Every request a test makes the handler send passes botocore's model strictly."""
+    with strict_checked():
+        yield
 
 
 class Clock:
@@ -212,9 +220,7 @@ def test_fails_over_when_the_endpoint_does_not_exist_in_a_region() -> None:
 
 def test_other_validation_errors_are_still_refusals() -> None:
     assert failover.missing_endpoint(
-        ClientError(
-            {"Error": {"Code": "ValidationError", "Message": MISSING}}, "InvokeEndpoint"
-        )
+        ClientError({"Error": {"Code": "ValidationError", "Message": MISSING}}, "InvokeEndpoint")
     )
     for code, message in [
         ("ValidationError", "Input payload must be smaller than 6 MB"),

@@ -296,9 +296,7 @@ def test_require_converse_can_be_turned_off(tmp_path: Path) -> None:
     stack = _stack(tmp_path)
     ImportedModel(stack, "Llm", s3_uri=SOURCE, require_converse=False)
     template = Template.from_stack(stack, skip_cyclical_dependencies_check=True)
-    template.has_resource_properties(
-        "Custom::BedrockImportedModel", {"RequireConverse": "false"}
-    )
+    template.has_resource_properties("Custom::BedrockImportedModel", {"RequireConverse": "false"})
 
 
 def test_fails_a_require_converse_that_is_not_a_boolean(tmp_path: Path) -> None:
@@ -351,7 +349,7 @@ def test_keep_warm_calls_the_model_on_a_schedule_through_the_shipped_handler(
     scenario: Scenario,
 ) -> None:
     model_arn = {"Fn::GetAtt": [model_logical_id(scenario), "ModelArn"]}
-    (function_id, function), = [
+    ((function_id, function),) = [
         (logical_id, f)
         for logical_id, f in resources(scenario.template, "AWS::Lambda::Function").items()
         if f["Properties"]["Handler"] == "keep_warm.handler"
@@ -390,7 +388,12 @@ def test_keep_warm_is_off_by_default(scenario: Scenario) -> None:
 @pytest.mark.parametrize(
     ("keep_warm", "require_converse", "error", "message"),
     [
-        (cdk.Duration.seconds(90), True, ValueError, r"^keep_warm must be a whole number of minutes from 1 to 59"),
+        (
+            cdk.Duration.seconds(90),
+            True,
+            ValueError,
+            r"^keep_warm must be a whole number of minutes from 1 to 59",
+        ),
         (cdk.Duration.hours(1), True, ValueError, r"got 1 hour; for example"),
         (30, True, TypeError, r"^keep_warm must be a literal cdk.Duration, got 30"),
         (cdk.Duration.minutes(30), False, ValueError, r"^keep_warm needs require_converse=True"),

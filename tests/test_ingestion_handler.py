@@ -25,6 +25,7 @@ from ha_inference.functions import ingestion
 from ha_inference.functions.resilience import Backoff
 from ha_inference.functions.store import Doubles, Store
 from ha_inference.functions.vector_index import IndexDefinition
+from tests.botocore_strict import strict_checked
 from tests.collection_stub import (
     ACCOUNT,
     DENIED,
@@ -48,6 +49,13 @@ DOCS = [
     {"text": "Lambda functions use a subnet in every AZ."},
     {"text": "Endpoints have an ENI per AZ.", "metadata": {"source": "vpc.md"}},
 ]
+
+
+@pytest.fixture(autouse=True)
+def requests_the_service_accepts() -> Iterator[None]:
+    """Every request a test makes the handler send passes botocore's model strictly."""
+    with strict_checked():
+        yield
 
 
 def created(count: int) -> dict[str, Any]:

@@ -157,7 +157,7 @@ def test_answers_once_in_time_and_never_warm_without_an_answer(
         return outcome
 
     script = list(outcomes)
-    bedrock.otherwise = lambda operation: (lambda: play(script.pop(0) if script else ANSWER))
+    bedrock.otherwise = lambda operation: lambda: play(script.pop(0) if script else ANSWER)
     try:
         warm = run(bedrock, clock, seconds, configs)
     except keep_warm.KeepWarmError:

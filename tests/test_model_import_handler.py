@@ -181,7 +181,9 @@ def test_fails_a_name_prefix_bedrock_would_refuse(prefix: str) -> None:
     with pytest.raises(
         index.ModelImportError, match=r"^resource property ImportedModelName must be 1-45"
     ):
-        index.handle_event(request, None, importer=index.Importer(Deadline.after(60.0), client=no_call))
+        index.handle_event(
+            request, None, importer=index.Importer(Deadline.after(60.0), client=no_call)
+        )
 
 
 def no_call(deadline: Deadline) -> Any:
@@ -204,7 +206,7 @@ PREFIXES = st.from_regex(r"[0-9a-zA-Z]([_-]?[0-9a-zA-Z]){0,44}", fullmatch=True)
     request_id=st.uuids(),
 )
 def test_every_name_the_construct_accepts_gives_requests_bedrock_accepts(
-    prefix: str, source: str, key: str | None, stack: str, logical_id: str, request_id: Any
+    *, prefix: str, source: str, key: str | None, stack: str, logical_id: str, request_id: Any
 ) -> None:
     """Any prefix and source the construct lets through, any stack and logical id: the
     CreateModelImportJob, GetModelImportJob, GetImportedModel, ListTagsForResource and
@@ -471,9 +473,7 @@ def test_a_model_that_cannot_chat_fails_the_deploy_when_converse_is_required(
     request = event("Create", PhysicalResourceId=index.job_name(MODEL, event("Create")))
     request["ResourceProperties"]["RequireConverse"] = "true"
     name = request["PhysicalResourceId"]
-    stubber.add_response(
-        "get_model_import_job", job("Completed", name, importedModelArn=MODEL_ARN)
-    )
+    stubber.add_response("get_model_import_job", job("Completed", name, importedModelArn=MODEL_ARN))
     stubber.add_response(
         "get_imported_model",
         imported(instructSupported=False, modelArchitecture="qwen2_5"),
@@ -652,7 +652,9 @@ def test_failed_create_then_rollback_delete_leaves_nothing(
 # --------------------------------------------------------------------------------------- update
 
 
-def update(physical_id: str, request_id: str = "9f1c2b3a-aaaa-bbbb-cccc-000000000002", **changes: Any) -> dict[str, Any]:
+def update(
+    physical_id: str, request_id: str = "9f1c2b3a-aaaa-bbbb-cccc-000000000002", **changes: Any
+) -> dict[str, Any]:
     request = event(
         "Update",
         RequestId=request_id,
@@ -709,9 +711,7 @@ def test_update_tags_an_untagged_current_model_before_importing_a_new_one(
         "get_model_import_job", job("Completed", old_job, importedModelArn=OLD_MODEL_ARN)
     )
     stubber.add_response("list_tags_for_resource", {"tags": []}, {"resourceARN": OLD_MODEL_ARN})
-    stubber.add_response(
-        "tag_resource", {}, {"resourceARN": OLD_MODEL_ARN, "tags": OWNER_TAGS}
-    )
+    stubber.add_response("tag_resource", {}, {"resourceARN": OLD_MODEL_ARN, "tags": OWNER_TAGS})
     stubber.add_response("create_model_import_job", {"jobArn": JOB_ARN})
     assert index.handle_event(request, None, importer=importer)["PhysicalResourceId"] == (
         index.job_name(new_model, request)
@@ -788,15 +788,15 @@ def test_update_never_adopts_a_model_another_resource_owns(
     would then delete A's live model. Only a model whose owner tags name this stack and logical
     id is adopted; any other is refused, as Create refuses."""
     _, stubber = bedrock
-    current = index.job_name(
-        index.model_name({**PROPERTIES, "S3Uri": NEW_SOURCE}), event("Create")
-    )
+    current = index.job_name(index.model_name({**PROPERTIES, "S3Uri": NEW_SOURCE}), event("Create"))
     request = update(current)
     stubber.add_response(
         "get_imported_model", imported(jobName="Subject-Llm-BD734EF5-16bd3627-0a0b0c0d")
     )
     stubber.add_response("list_tags_for_resource", {"tags": tags}, {"resourceARN": MODEL_ARN})
-    with pytest.raises(index.ModelImportError, match=r"already exists .* and is not this resource's"):
+    with pytest.raises(
+        index.ModelImportError, match=r"already exists .* and is not this resource's"
+    ):
         index.handle_event(request, None, importer=importer)
 
 
@@ -807,7 +807,9 @@ def test_update_imports_again_a_model_deleted_by_hand(
     old_job = index.job_name(MODEL, event("Create"))
     request = event("Update", RequestId="u-3", PhysicalResourceId=old_job)
     not_found(stubber, "get_imported_model", {"modelIdentifier": MODEL})
-    stubber.add_response("get_model_import_job", job("Completed", old_job, importedModelArn=MODEL_ARN))
+    stubber.add_response(
+        "get_model_import_job", job("Completed", old_job, importedModelArn=MODEL_ARN)
+    )
     not_found(stubber, "list_tags_for_resource", {"resourceARN": MODEL_ARN})
     stubber.add_response("create_model_import_job", {"jobArn": JOB_ARN})
     result = index.handle_event(request, None, importer=importer)

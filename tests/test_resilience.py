@@ -224,13 +224,25 @@ def loading(clock: FakeClock, seconds: float) -> resilience.Loading:
     return resilience.Loading(
         codes=frozenset({"ModelNotReadyException"}),
         seconds=seconds,
-        backoff=Backoff(max_attempts=20, base_delay=2.0, max_delay=8.0, sleep=clock.sleep, jitter=lambda lo, hi: hi),
+        backoff=Backoff(
+            max_attempts=20,
+            base_delay=2.0,
+            max_delay=8.0,
+            sleep=clock.sleep,
+            jitter=lambda lo, hi: hi,
+        ),
     )
 
 
 def test_loading_is_waited_out_without_using_up_the_attempts() -> None:
     clock = FakeClock()
-    outcomes: list[Any] = [NOT_READY, NOT_READY, client_error("ThrottlingException", 429), NOT_READY, "ok"]
+    outcomes: list[Any] = [
+        NOT_READY,
+        NOT_READY,
+        client_error("ThrottlingException", 429),
+        NOT_READY,
+        "ok",
+    ]
 
     def operation(deadline: Deadline) -> str:
         outcome = outcomes.pop(0)
@@ -268,16 +280,26 @@ def test_still_loading_after_its_budget_says_when_to_retry() -> None:
 
 
 @settings(max_examples=100, deadline=None)
-@given(seconds=st.floats(min_value=0.5, max_value=60.0), budget=st.floats(min_value=0.0, max_value=600.0))
-def test_waiting_for_loading_never_passes_its_budget_or_the_deadline(seconds: float, budget: float) -> None:
+@given(
+    seconds=st.floats(min_value=0.5, max_value=60.0),
+    budget=st.floats(min_value=0.0, max_value=600.0),
+)
+def test_waiting_for_loading_never_passes_its_budget_or_the_deadline(
+    seconds: float, budget: float
+) -> None:
     clock = FakeClock()
 
     def operation(deadline: Deadline) -> str:
         clock.now += 0.1
         raise NOT_READY
 
-    with pytest.raises((resilience.StillLoadingError, DeadlineExceededError, RetriesExhaustedError)):
+    with pytest.raises(
+        (resilience.StillLoadingError, DeadlineExceededError, RetriesExhaustedError)
+    ):
         call_with_retries(
-            "op", operation, deadline=Deadline.after(seconds, clock=clock), loading=loading(clock, budget)
+            "op",
+            operation,
+            deadline=Deadline.after(seconds, clock=clock),
+            loading=loading(clock, budget),
         )
     assert clock.now <= seconds + 0.1

@@ -27,6 +27,7 @@ from botocore.exceptions import ConnectTimeoutError, EndpointConnectionError, Re
 from ha_inference.functions import retrieval as index
 from ha_inference.functions.store import Store
 from ha_inference.functions.vector_index import DEFAULT_INDEX
+from tests.botocore_strict import strict_checked
 from tests.collection_stub import (
     ACCOUNT,
     DENIED,
@@ -74,6 +75,13 @@ SOURCES = [
         "metadata": {"source": "l.md"},
     },
 ]
+
+
+@pytest.fixture(autouse=True)
+def requests_the_service_accepts() -> Iterator[None]:
+    """Every request a test makes the handler send passes botocore's model strictly."""
+    with strict_checked():
+        yield
 
 
 @pytest.fixture(autouse=True)
@@ -453,9 +461,16 @@ def test_fault_7_persistent_truncation_ends_as_503(fn: Lambda) -> None:
 
 
 PARTIAL = [
-    {"_shards": {"total": 2, "successful": 1, "skipped": 0, "failed": 1}, "hits": {"hits": HITS[:1]}},
+    {
+        "_shards": {"total": 2, "successful": 1, "skipped": 0, "failed": 1},
+        "hits": {"hits": HITS[:1]},
+    },
     {"_shards": {"total": 2, "successful": 0, "skipped": 0, "failed": 2}, "hits": {"hits": []}},
-    {"timed_out": True, "_shards": {"total": 2, "successful": 2, "failed": 0}, "hits": {"hits": []}},
+    {
+        "timed_out": True,
+        "_shards": {"total": 2, "successful": 2, "failed": 0},
+        "hits": {"hits": []},
+    },
 ]
 
 
@@ -465,7 +480,9 @@ def test_a_search_with_failed_shards_or_a_timeout_is_retried(fn: Lambda, partial
     "no passages match": it is asked again, and the complete answer is served."""
     fn.bedrock.embedding(EMBEDDING)
     fn.collection.answer(200, partial)
-    fn.collection.answer(200, {"_shards": {"total": 2, "successful": 2, "failed": 0}, "hits": {"hits": HITS}})
+    fn.collection.answer(
+        200, {"_shards": {"total": 2, "successful": 2, "failed": 0}, "hits": {"hits": HITS}}
+    )
     fn.bedrock.answer()
 
     status, body = fn.ask()
@@ -499,7 +516,11 @@ def test_a_search_that_stays_partial_is_a_retryable_503_never_a_confident_answer
 def test_metadata_that_json_cannot_carry_is_null_in_a_strict_json_answer(fn: Lambda) -> None:
     hit = {"_id": "x", "_score": 0.5, "_source": {"text": "Passage.", "source": "s"}}
     fn.bedrock.embedding(EMBEDDING)
-    fn.collection.raw(200, json.dumps({"hits": {"hits": [hit]}}).replace('"s"', "NaN").encode(), "application/json")
+    fn.collection.raw(
+        200,
+        json.dumps({"hits": {"hits": [hit]}}).replace('"s"', "NaN").encode(),
+        "application/json",
+    )
     fn.bedrock.answer()
 
     response = fn.invoke({"question": QUESTION})
@@ -519,7 +540,9 @@ def test_a_model_bedrock_is_loading_is_waited_for_longer_than_throttling(fn: Lam
     fn.setenv(MAX_ATTEMPTS="2")
     fn.happy()
     for _ in range(3):
-        fn.bedrock.error("Converse", "ModelNotReadyException", 429, "Model is not ready for inference")
+        fn.bedrock.error(
+            "Converse", "ModelNotReadyException", 429, "Model is not ready for inference"
+        )
     fn.bedrock.answer()
 
     status, body = fn.ask()
@@ -532,7 +555,9 @@ def test_a_model_bedrock_is_loading_is_waited_for_longer_than_throttling(fn: Lam
 def test_a_model_still_loading_is_a_503_that_says_when_to_retry(fn: Lambda) -> None:
     fn.happy()
     for _ in range(6):
-        fn.bedrock.error("Converse", "ModelNotReadyException", 429, "Model is not ready for inference")
+        fn.bedrock.error(
+            "Converse", "ModelNotReadyException", 429, "Model is not ready for inference"
+        )
 
     response = fn.invoke({"question": QUESTION})
 

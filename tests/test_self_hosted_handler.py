@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -13,11 +14,19 @@ from botocore.exceptions import EndpointConnectionError
 from ha_inference.functions import self_hosted, settings
 from ha_inference.functions.failover import Route
 from ha_inference.functions.self_hosted import STATUSES, SelfHosted, Settings
+from tests.botocore_strict import strict_checked
 from tests.test_failover import ANSWER, Clock, Stubbed, answer
 
 EAST, OHIO = "us-east-1", "us-east-2"
 ROUTES = (Route(EAST, "model-east"), Route(OHIO, "model-ohio"))
 ROUTES_JSON = json.dumps([{"region": r.region, "endpointName": r.endpoint_name} for r in ROUTES])
+
+
+@pytest.fixture(autouse=True)
+def requests_the_service_accepts() -> Iterator[None]:
+    """Every request a test makes the handler send passes botocore's model strictly."""
+    with strict_checked():
+        yield
 
 
 class Context:
@@ -180,7 +189,10 @@ def strict_json(text: str) -> Any:
     ("model_answer", "output"),
     [
         (b'[{"generated_text": "Hi", "score": NaN}]', [{"generated_text": "Hi", "score": None}]),
-        (b'{"generated_text": "Hi", "logprobs": [-Infinity, Infinity]}', {"generated_text": "Hi", "logprobs": [None, None]}),
+        (
+            b'{"generated_text": "Hi", "logprobs": [-Infinity, Infinity]}',
+            {"generated_text": "Hi", "logprobs": [None, None]},
+        ),
         (b'{"generated_text": "Hi", "big": 1e999}', {"generated_text": "Hi", "big": None}),
     ],
 )

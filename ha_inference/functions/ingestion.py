@@ -162,9 +162,7 @@ class Ingestor:
             return _result(0, [], rid, error=str(err), field=err.field)
         except Exception:
             LOGGER.exception("unexpected failure (request %s)", rid)
-            return _result(
-                0, _unreported(event, failures, bulk.sent), rid, error="internal error"
-            )
+            return _result(0, _unreported(event, failures, bulk.sent), rid, error="internal error")
         LOGGER.info("indexed %d documents, %d failed", indexed, len(failures))
         return _result(indexed, failures, rid)
 
