@@ -392,13 +392,15 @@ class Response(io.BytesIO):
         self.headers = {"Content-Length": str(len(body))}
 
 
-def scripted(answers: list[Any], clock: FakeClock) -> Any:
+def scripted(answers: list[Any], clock: FakeClock, seen: list[Any] | None = None) -> Any:
     script = list(answers)
 
     def urlopen(request: Any, timeout: float) -> Any:
         assert 0 < timeout <= create_index.REQUEST_TIMEOUT_SECONDS
         clock.now += 0.5  # each request takes a while
         outcome = script.pop(0) if script else (403, {"message": DENIED})
+        if seen is not None:
+            seen.append((request.get_method(), outcome))
         if isinstance(outcome, BaseException):
             raise outcome
         status, document = outcome
@@ -421,12 +423,13 @@ def test_every_request_ends_in_one_result_or_one_clean_error(
     answers: list[Any], seconds: float
 ) -> None:
     clock = FakeClock()
+    seen: list[Any] = []
     request = event("https://abc.us-east-1.aoss.amazonaws.com")
     try:
         result = create_index.handle(
             request,
             Context(seconds=seconds),
-            urlopen=scripted(answers, clock),
+            urlopen=scripted(answers, clock, seen),
             credentials=lambda: Credentials("AKIDEXAMPLE", "secret", "token"),
             backoff=Backoff(max_attempts=10_000, base_delay=1.0, max_delay=20.0, sleep=clock.sleep),
             clock=clock,
@@ -440,4 +443,9 @@ def test_every_request_ends_in_one_result_or_one_clean_error(
             "PhysicalResourceId": "abc.us-east-1.aoss.amazonaws.com/passages",
             "Data": {"IndexName": "passages"},
         }
+        # Never a success the collection did not give: the index was created (a PUT answered
+        # 2xx) or a GET showed it with the definition's vector field.
+        created = any(m == "PUT" and o[0] == 200 for m, o in seen if isinstance(o, tuple))
+        found = ("GET", (200, described())) in seen
+        assert created or found, seen
     assert clock.now <= seconds - create_index.RESERVE_SECONDS + 1.0  # two requests of 0.5 s

@@ -863,6 +863,7 @@ class Fault:
     denied: AccessDenied, not retryable: the request fails.
     hang: the call waits out its timeouts and fails with a read timeout, every time.
     gone: InvalidTarget (a target already deregistered).
+    lost: the call goes through, then its answer is lost (a read timeout), once.
     """
 
     operation: str
@@ -901,11 +902,20 @@ class Faults:
             def __getattr__(self, operation: str) -> Callable[..., Any]:
                 def call(**params: Any) -> Any:
                     faults.before(operation, config)
-                    return getattr(real, operation)(**params)
+                    answer = getattr(real, operation)(**params)
+                    faults.after(operation)
+                    return answer
 
                 return call
 
         return Client()
+
+    def after(self, operation: str) -> None:
+        """``lost``: the call went through, but its answer never arrived (a read timeout)."""
+        for fault in self.faults:
+            if fault.operation == operation and fault.kind == "lost" and fault not in self.fired:
+                self.fired.add(fault)
+                raise ReadTimeoutError(endpoint_url="https://elasticloadbalancing")
 
     def before(self, operation: str, config: Config) -> None:
         api = "".join(part.title() for part in operation.split("_"))
@@ -938,6 +948,7 @@ OPERATIONS = [
 soft_faults = st.one_of(
     st.builds(Fault, st.sampled_from(OPERATIONS), st.just("transient"), st.integers(0, 3)),
     st.builds(Fault, st.just("deregister_targets"), st.just("gone")),
+    st.builds(Fault, st.sampled_from(OPERATIONS), st.just("lost")),
 )
 hard_faults = st.one_of(
     st.builds(Fault, st.sampled_from(OPERATIONS), st.just("denied")),

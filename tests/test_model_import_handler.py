@@ -9,19 +9,19 @@ machine.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import boto3
 import pytest
-from botocore.exceptions import EndpointConnectionError, ReadTimeoutError
+from botocore.exceptions import ClientError, EndpointConnectionError, ReadTimeoutError
 from botocore.stub import ANY, Stubber
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ha_inference.bedrock.imported_model import NAME_PREFIX_MAX, S3_URI
 from ha_inference.functions import model_import as index
-from ha_inference.functions.resilience import Backoff, Deadline
+from ha_inference.functions.resilience import MIN_CALL_SECONDS, Backoff, Deadline
 from tests.botocore_strict import strict_checked, strict_errors
 from tests.collection_stub import ScriptedClient
 
@@ -901,3 +901,261 @@ def test_delete_of_a_failed_create_marker_calls_nothing(
     assert index.handle_event(event("Delete", PhysicalResourceId=marker), None) == {
         "PhysicalResourceId": marker
     }
+
+
+# --- whatever Bedrock answers: one outcome, in time, never a success it did not earn ----------
+
+
+class FakeBedrock:
+    """Bedrock's import state (models and jobs) behind a client whose calls can fail: each call
+    takes the next fault (``None``: it behaves). ``lost`` applies the call, then loses the
+    answer; ``hang`` waits out the call's timeouts (on the fake clock) and is not applied."""
+
+    def __init__(self, clock: Clock, faults: list[str | None], instruct: bool | None) -> None:
+        self.clock = clock
+        self.faults = list(faults)
+        self.instruct = instruct
+        self.models: dict[str, dict[str, Any]] = {}
+        self.jobs: dict[str, dict[str, Any]] = {}
+        self.config: Any = None
+
+    def client(self, deadline: Deadline) -> FakeBedrock:
+        self.config = index.client_config(deadline)
+        return self
+
+    def _fault(self, operation: str) -> str | None:
+        fault = self.faults.pop(0) if self.faults else None
+        if fault == "hang":
+            self.clock.now += self.config.connect_timeout + self.config.read_timeout
+            raise TIMEOUT
+        self.clock.now += 0.05
+        if fault in {"throttle", "denied"}:
+            code, status = {
+                "throttle": ("ThrottlingException", 429),
+                "denied": ("AccessDeniedException", 403),
+            }[fault]
+            raise ClientError(
+                {
+                    "Error": {"Code": code, "Message": f"{code} for {ROLE}"},
+                    "ResponseMetadata": {"HTTPStatusCode": status},
+                },
+                operation,
+            )
+        return fault
+
+    def _answer(self, fault: str | None, result: dict[str, Any]) -> dict[str, Any]:
+        if fault == "lost":
+            raise TIMEOUT
+        return result
+
+    def _missing(self, operation: str) -> ClientError:
+        return ClientError(
+            {"Error": {"Code": "ResourceNotFoundException", "Message": "x"}}, operation
+        )
+
+    def _model(self, identifier: str) -> dict[str, Any] | None:
+        return next(
+            (m for m in self.models.values() if identifier in (m["modelName"], m["modelArn"])), None
+        )
+
+    def get_imported_model(self, modelIdentifier: str) -> dict[str, Any]:
+        fault = self._fault("GetImportedModel")
+        model = self._model(modelIdentifier)
+        if model is None:
+            raise self._missing("GetImportedModel")
+        fields = {} if self.instruct is None else {"instructSupported": self.instruct}
+        return self._answer(fault, {**{k: v for k, v in model.items() if k != "tags"}, **fields})
+
+    def list_tags_for_resource(self, resourceARN: str) -> dict[str, Any]:
+        fault = self._fault("ListTagsForResource")
+        model = self._model(resourceARN)
+        if model is None:
+            raise self._missing("ListTagsForResource")
+        return self._answer(fault, {"tags": list(model["tags"])})
+
+    def tag_resource(self, resourceARN: str, tags: list[dict[str, str]]) -> dict[str, Any]:
+        fault = self._fault("TagResource")
+        model = self._model(resourceARN)
+        if model is None:
+            raise self._missing("TagResource")
+        model["tags"] = [*model["tags"], *tags]
+        return self._answer(fault, {})
+
+    def create_model_import_job(self, **params: Any) -> dict[str, Any]:
+        fault = self._fault("CreateModelImportJob")
+        assert not strict_errors("bedrock", "CreateModelImportJob", params)
+        name = params["jobName"]
+        if name in self.jobs:
+            if self.jobs[name]["token"] != params["clientRequestToken"]:
+                raise ClientError(
+                    {"Error": {"Code": "ConflictException", "Message": "x"}}, "CreateModelImportJob"
+                )
+        else:
+            self.jobs[name] = {
+                "jobName": name,
+                "importedModelName": params["importedModelName"],
+                "status": "InProgress",
+                "token": params["clientRequestToken"],
+                "tags": params.get("importedModelTags", []),
+            }
+        return self._answer(fault, {"jobArn": JOB_ARN})
+
+    def get_model_import_job(self, jobIdentifier: str) -> dict[str, Any]:
+        fault = self._fault("GetModelImportJob")
+        job = self.jobs.get(jobIdentifier)
+        if job is None:
+            raise self._missing("GetModelImportJob")
+        return self._answer(fault, {k: v for k, v in job.items() if k not in {"token", "tags"}})
+
+    def delete_imported_model(self, modelIdentifier: str) -> dict[str, Any]:
+        fault = self._fault("DeleteImportedModel")
+        model = self._model(modelIdentifier)
+        if model is None:
+            raise self._missing("DeleteImportedModel")
+        del self.models[model["modelName"]]
+        return self._answer(fault, {})
+
+    def finish(self, outcome: str) -> None:
+        """Every running job ends: ``Completed`` (its model appears) or ``Failed``."""
+        for n, job in enumerate(self.jobs.values()):
+            if job["status"] != "InProgress":
+                continue
+            job["status"] = outcome
+            if outcome == "Completed":
+                arn = f"arn:aws:bedrock:{REGION}:{ACCOUNT}:imported-model/{n:012d}"
+                job["importedModelArn"] = arn
+                self.models[job["importedModelName"]] = {
+                    "modelArn": arn,
+                    "modelName": job["importedModelName"],
+                    "jobName": job["jobName"],
+                    "tags": job["tags"],
+                }
+
+
+FAULTS = st.lists(
+    st.sampled_from([None, None, None, "throttle", "denied", "lost", "hang"]), max_size=8
+)
+OWNERS = st.sampled_from(["none", "this", "another-stack", "untagged"])
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    request_type=st.sampled_from(["Create", "Update"]),
+    existing=OWNERS,
+    faults=FAULTS,
+    ends=st.sampled_from(["Completed", "Failed", "InProgress"]),
+    instruct=st.sampled_from([True, False, None]),
+    require=st.booleans(),
+)
+def test_a_deploy_answers_once_in_time_and_never_claims_work_not_done(
+    *,
+    request_type: str,
+    existing: str,
+    faults: list[str | None],
+    ends: str,
+    instruct: bool | None,
+    require: bool,
+) -> None:
+    clock = Clock()
+    bedrock = FakeBedrock(clock, faults, instruct)
+    request = event(request_type, PhysicalResourceId="Subject-Llm-BD734EF5-00000000-11111111")
+    request["ResourceProperties"]["RequireConverse"] = "true" if require else "false"
+    if existing != "none":
+        tags = {
+            "this": OWNER_TAGS,
+            "another-stack": [{**OWNER_TAGS[0], "value": OTHER_STACK}, OWNER_TAGS[1]],
+            "untagged": [],
+        }[existing]
+        bedrock.models[MODEL] = {
+            "modelArn": MODEL_ARN,
+            "modelName": MODEL,
+            "jobName": "someone-0a0b0c0d",
+            "tags": tags,
+        }
+    budget = 120.0
+
+    def within_budget(run: Callable[[], Any]) -> Any:
+        started = clock.now
+        try:
+            return run()
+        except index.ModelImportError as err:
+            message = str(err)
+            assert message and len(message.encode()) <= index.MAX_MESSAGE_BYTES
+            assert "arn:" not in message and ACCOUNT not in message
+            return err
+        finally:
+            assert clock.now - started <= budget - index.RESERVE_SECONDS + MIN_CALL_SECONDS
+
+    jobs_before = set(bedrock.jobs)
+    started = within_budget(
+        lambda: index.handle_event(
+            request, Context(clock, budget), client=bedrock.client, backoff=fast(clock), clock=clock
+        )
+    )
+    if isinstance(started, Exception):
+        return
+    job = started["PhysicalResourceId"]
+    if request_type == "Create":
+        assert existing == "none", "Create never takes a model that exists"
+    else:
+        assert existing in {"none", "this"}, "Update never adopts another resource's model"
+    if existing == "this":
+        assert job == "someone-0a0b0c0d", "the adopted model's own job is the physical id"
+        return
+    assert job in bedrock.jobs and job not in jobs_before, "a physical id names a job started"
+    assert bedrock.jobs[job]["tags"] == OWNER_TAGS, "every import is tagged with its owner"
+    bedrock.finish(ends)
+    bedrock.faults = list(faults)
+    checked = within_budget(
+        lambda: index.check_complete(
+            {**request, "PhysicalResourceId": job},
+            Context(clock, budget),
+            client=bedrock.client,
+            backoff=fast(clock),
+            clock=clock,
+        )
+    )
+    if isinstance(checked, Exception) or not checked["IsComplete"]:
+        return
+    state = bedrock.jobs.get(job)
+    assert state is not None and state["status"] == "Completed", "complete only for a completed job"
+    assert checked["Data"]["ModelArn"] == state["importedModelArn"]
+    assert not (require and instruct is False), "a model that cannot chat never completes"
+
+
+@settings(max_examples=100, deadline=None)
+@given(status=st.sampled_from(["Completed", "Failed", "InProgress", "absent"]), faults=FAULTS)
+def test_a_delete_is_complete_only_once_the_model_is_gone(
+    status: str, faults: list[str | None]
+) -> None:
+    clock = Clock()
+    bedrock = FakeBedrock(clock, faults, True)
+    name = "Subject-Llm-BD734EF5-00000000-11111111"
+    if status != "absent":
+        bedrock.jobs[name] = {
+            "jobName": name,
+            "importedModelName": MODEL,
+            "status": "InProgress",
+            "token": "t",
+            "tags": OWNER_TAGS,
+        }
+        if status != "InProgress":
+            bedrock.finish(status)
+    try:
+        result = index.check_complete(
+            event("Delete", PhysicalResourceId=name),
+            Context(clock, 120.0),
+            client=bedrock.client,
+            backoff=fast(clock),
+            clock=clock,
+        )
+    except index.ModelImportError as err:
+        assert "arn:" not in str(err)
+        result = None
+    assert clock.now <= index.CHECK_SECONDS + MIN_CALL_SECONDS
+    if result and result["IsComplete"]:
+        assert not bedrock.models, "complete only once the job's model is gone"
+
+
+def fast(clock: Clock) -> Backoff:
+    return Backoff(max_attempts=5, base_delay=0.5, max_delay=8.0, sleep=clock.sleep)
