@@ -923,7 +923,9 @@ class FakeBedrock:
         self.config = index.client_config(deadline)
         return self
 
-    def _fault(self, operation: str) -> str | None:
+    def _fault(self, operation: str, params: dict[str, Any]) -> str | None:
+        """The next fault; every request is checked against the service model first."""
+        assert not strict_errors("bedrock", operation, params), (operation, params)
         fault = self.faults.pop(0) if self.faults else None
         if fault == "hang":
             self.clock.now += self.config.connect_timeout + self.config.read_timeout
@@ -958,32 +960,31 @@ class FakeBedrock:
             (m for m in self.models.values() if identifier in (m["modelName"], m["modelArn"])), None
         )
 
-    def get_imported_model(self, modelIdentifier: str) -> dict[str, Any]:
-        fault = self._fault("GetImportedModel")
-        model = self._model(modelIdentifier)
+    def get_imported_model(self, **params: Any) -> dict[str, Any]:
+        fault = self._fault("GetImportedModel", params)
+        model = self._model(params["modelIdentifier"])
         if model is None:
             raise self._missing("GetImportedModel")
         fields = {} if self.instruct is None else {"instructSupported": self.instruct}
         return self._answer(fault, {**{k: v for k, v in model.items() if k != "tags"}, **fields})
 
-    def list_tags_for_resource(self, resourceARN: str) -> dict[str, Any]:
-        fault = self._fault("ListTagsForResource")
-        model = self._model(resourceARN)
+    def list_tags_for_resource(self, **params: Any) -> dict[str, Any]:
+        fault = self._fault("ListTagsForResource", params)
+        model = self._model(params["resourceARN"])
         if model is None:
             raise self._missing("ListTagsForResource")
         return self._answer(fault, {"tags": list(model["tags"])})
 
-    def tag_resource(self, resourceARN: str, tags: list[dict[str, str]]) -> dict[str, Any]:
-        fault = self._fault("TagResource")
-        model = self._model(resourceARN)
+    def tag_resource(self, **params: Any) -> dict[str, Any]:
+        fault = self._fault("TagResource", params)
+        model = self._model(params["resourceARN"])
         if model is None:
             raise self._missing("TagResource")
-        model["tags"] = [*model["tags"], *tags]
+        model["tags"] = [*model["tags"], *params["tags"]]
         return self._answer(fault, {})
 
     def create_model_import_job(self, **params: Any) -> dict[str, Any]:
-        fault = self._fault("CreateModelImportJob")
-        assert not strict_errors("bedrock", "CreateModelImportJob", params)
+        fault = self._fault("CreateModelImportJob", params)
         name = params["jobName"]
         if name in self.jobs:
             if self.jobs[name]["token"] != params["clientRequestToken"]:
@@ -1000,16 +1001,16 @@ class FakeBedrock:
             }
         return self._answer(fault, {"jobArn": JOB_ARN})
 
-    def get_model_import_job(self, jobIdentifier: str) -> dict[str, Any]:
-        fault = self._fault("GetModelImportJob")
-        job = self.jobs.get(jobIdentifier)
+    def get_model_import_job(self, **params: Any) -> dict[str, Any]:
+        fault = self._fault("GetModelImportJob", params)
+        job = self.jobs.get(params["jobIdentifier"])
         if job is None:
             raise self._missing("GetModelImportJob")
         return self._answer(fault, {k: v for k, v in job.items() if k not in {"token", "tags"}})
 
-    def delete_imported_model(self, modelIdentifier: str) -> dict[str, Any]:
-        fault = self._fault("DeleteImportedModel")
-        model = self._model(modelIdentifier)
+    def delete_imported_model(self, **params: Any) -> dict[str, Any]:
+        fault = self._fault("DeleteImportedModel", params)
+        model = self._model(params["modelIdentifier"])
         if model is None:
             raise self._missing("DeleteImportedModel")
         del self.models[model["modelName"]]

@@ -200,7 +200,9 @@ class Trickle(Response):
         super().__exit__(*exc)
 
 
-def collection(outcomes: list[Any], clock: FakeClock | None = None, seen: list[Any] | None = None) -> Any:
+def collection(
+    outcomes: list[Any], clock: FakeClock | None = None, seen: list[Any] | None = None
+) -> Any:
     script = list(outcomes)
 
     def urlopen(request: Any, timeout: float) -> Any:
