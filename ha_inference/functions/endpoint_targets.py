@@ -31,7 +31,14 @@ no botocore retries; throttling, 5xx and network errors are retried with capped,
 Create's rollback. Errors raised to the framework have short, stable messages without ARNs or
 account ids (capped at :data:`MAX_MESSAGE_BYTES`); the details go to the log.
 
-Resource properties: ``NetworkInterfaceIds`` (list of ENI ids), ``TargetGroupArn``, ``Port``.
+During a partial outage of EC2 or Elastic Load Balancing: SUCCESS only once the targets are
+registered and the claim written (Create, Update) or withdrawn (Delete); a call that keeps
+failing until the time left fails the request, and a failed Create first withdraws what it
+added. A lost answer is safe: every call is repeated as it was (registering, deregistering and
+tagging the same targets again changes nothing).
+
+Resource properties: ``NetworkInterfaceIds`` (list of ENI ids), ``TargetGroupArn``, ``Port``
+(an integer or a string of digits).
 ``Data``: ``Ips`` (sorted, comma-separated) and ``Count``. Standard library and boto3/botocore
 only, as shipped in the AWS Lambda Python runtime.
 """

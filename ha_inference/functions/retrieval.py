@@ -28,7 +28,11 @@ carries the Lambda ``requestId`` (the key to the details in the function's log):
   status, never the AWS message;
 * 503 ``{"error", "dependency", "retryable": true, "requestId"}``: a dependency kept
   throttling, failing (5xx) or could not be reached (connection failures, timeouts, truncated
-  answers) through every attempt, or the invocation ran out of time. Retry later;
+  or trickling answers) through every attempt, a search kept coming back partial (failed
+  shards, ``timed_out``), or the invocation ran out of time. Retry later. When Bedrock kept
+  answering ``ModelNotReadyException`` (it is loading an imported model it unloaded) through
+  ``MODEL_NOT_READY_WAIT_SECONDS`` of waiting, the body adds ``retryAfterSeconds`` and the
+  answer a ``Retry-After`` header: ask again after that many seconds;
 * 500 ``{"error": "internal error", "requestId"}`` for anything unexpected, and
   ``{"error", "setting", "requestId"}`` when a setting is missing or invalid (logged once per
   execution environment, with the detail).
@@ -37,14 +41,22 @@ Retries: throttling and transient errors of Bedrock (HTTP 429 and 5xx, the codes
 ``resilience.RETRYABLE_CODES``) and of the collection (429, 5xx), and network failures of
 either, with capped exponential backoff and full jitter, ``MAX_ATTEMPTS`` attempts per call.
 Every call's timeouts fit the time the invocation has left (less a 2 s reserve to answer);
-botocore's own retries are off. A malformed answer is never retried.
+botocore's own retries are off. A malformed answer is never retried. ``ModelNotReadyException``
+is not throttling: it is waited out with its own backoff (2 s doubling to 8 s, at most
+``MODEL_NOT_READY_WAIT_SECONDS`` in all) without using up the attempts.
+
+During a partial outage a 200 means the embedding, a whole search and (with passages) the model
+all answered; ``complete`` is true only when the model ended its answer or nothing matched in a
+search every shard answered. Anything less is a 503 (retry) or a 502 (do not), naming the
+dependency; never a confident answer built on a partial result.
 
 Steps:
 
 1. Bedrock ``InvokeModel`` on ``EMBEDDING_MODEL_ID`` (Titan Text Embeddings V2, see
    ``embeddings.py``).
 2. ``POST {COLLECTION_ENDPOINT}/{INDEX_NAME}/_search`` with a k-NN query on the vector field,
-   signed with SigV4 for ``aoss`` (see ``aoss.py``).
+   signed with SigV4 for ``aoss`` (see ``aoss.py``). An answer with failed shards
+   (``_shards.failed`` above 0) or ``timed_out: true`` is partial: asked again, like a 503.
 3. Bedrock ``Converse`` on ``MODEL_ID`` (an inference profile id such as
    ``us.anthropic.claude-...``) with the numbered passages in the user message. With no
    passages found, Converse is not called and the answer says so.
@@ -54,7 +66,8 @@ Environment (read once, at the first invocation): ``MODEL_ID``, ``EMBEDDING_MODE
 (``INDEX_NAME``, ``VECTOR_FIELD``, ``TEXT_FIELD``, ``METADATA_FIELDS``, ``ID_FIELD``,
 ``EMBEDDING_DIMENSIONS``; Titan V2 takes 256, 512 or 1024); ``TOP_K`` (default 5),
 ``MAX_QUESTION_CHARS`` (4000), ``MAX_ATTEMPTS`` (4), ``MAX_TOKENS`` (1024),
-``MAX_PASSAGE_CHARS`` (2000), ``MAX_CONTEXT_CHARS`` (12000); ``AWS_REGION`` (set by Lambda).
+``MAX_PASSAGE_CHARS`` (2000), ``MAX_CONTEXT_CHARS`` (12000), ``MODEL_NOT_READY_WAIT_SECONDS``
+(30; 0 retries ``ModelNotReadyException`` like throttling); ``AWS_REGION`` (set by Lambda).
 """
 
 from __future__ import annotations
