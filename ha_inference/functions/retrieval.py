@@ -209,33 +209,30 @@ class Retriever:
         )
 
     def handle(self, event: Any, context: Any = None) -> dict[str, Any]:
-        """Answers one event; never raises."""
+        """Answers one event; never raises. Every answer leaves through the one ``return``
+        below (one place to observe it)."""
         rid = resilience.request_id(context)
         deadline = self.connections.deadline(context, reserve=RESERVE_SECONDS)
         try:
-            question = parse_question(event, self.config.max_question_chars)
-            vector = self._step(
-                BEDROCK, lambda: self.connections.embedder.embed(question, deadline)
-            )
-            passages = self._step(COLLECTION, lambda: self.search(vector, deadline))
-            if not passages:
-                answer = Answer(NO_PASSAGES_ANSWER, NO_PASSAGES)
-            else:
-                answer = self._step(BEDROCK, lambda: self.converse(question, passages, deadline))
+            response = self._answer(event, deadline, rid)
         except proxy.BadRequestError as err:
-            return proxy.respond(400, {"error": str(err), "field": err.field, "requestId": rid})
+            response = proxy.respond(400, {"error": str(err), "field": err.field, "requestId": rid})
         except DependencyError as err:
-            body: dict[str, Any] = {"error": str(err), "dependency": err.dependency}
-            headers: dict[str, str] = {}
-            if err.status == 503:
-                body["retryable"] = True
-            if err.retry_after is not None:
-                body["retryAfterSeconds"] = err.retry_after
-                headers["Retry-After"] = str(err.retry_after)
-            return proxy.respond(err.status, {**body, "requestId": rid}, headers=headers)
+            response = _dependency_failed(err, rid)
         except Exception:
             LOGGER.exception("unexpected failure (request %s)", rid)
-            return proxy.respond(500, {"error": "internal error", "requestId": rid})
+            response = proxy.respond(500, {"error": "internal error", "requestId": rid})
+        return response
+
+    def _answer(self, event: Any, deadline: resilience.Deadline, rid: str) -> dict[str, Any]:
+        """The 200 answer; raises ``BadRequestError`` or :class:`DependencyError`."""
+        question = parse_question(event, self.config.max_question_chars)
+        vector = self._step(BEDROCK, lambda: self.connections.embedder.embed(question, deadline))
+        passages = self._step(COLLECTION, lambda: self.search(vector, deadline))
+        if not passages:
+            answer = Answer(NO_PASSAGES_ANSWER, NO_PASSAGES)
+        else:
+            answer = self._step(BEDROCK, lambda: self.converse(question, passages, deadline))
         complete = answer.stop_reason in COMPLETE_STOP_REASONS | {NO_PASSAGES}
         grounded = answer.stop_reason not in BLOCKED_STOP_REASONS
         LOGGER.info(
@@ -345,6 +342,18 @@ class Retriever:
             backoff=self.connections.backoff,
             loading=self.connections.loading,
         )
+
+
+def _dependency_failed(err: DependencyError, rid: str) -> dict[str, Any]:
+    """The 502 or 503 of a failed dependency (with ``Retry-After`` when it said when)."""
+    body: dict[str, Any] = {"error": str(err), "dependency": err.dependency}
+    headers: dict[str, str] = {}
+    if err.status == 503:
+        body["retryable"] = True
+    if err.retry_after is not None:
+        body["retryAfterSeconds"] = err.retry_after
+        headers["Retry-After"] = str(err.retry_after)
+    return proxy.respond(err.status, {**body, "requestId": rid}, headers=headers)
 
 
 def parse_hits(answer: Any, index: vector_index.IndexDefinition) -> list[Passage]:

@@ -155,14 +155,16 @@ class SelfHosted:
         )
 
     def handle(self, event: Any, context: Any = None) -> dict[str, Any]:
-        """Answers one event; never raises."""
+        """Answers one event; never raises. Every answer leaves through the one ``return``
+        below (one place to observe it)."""
         rid = resilience.request_id(context)
         deadline = resilience.Deadline(context, reserve=RESERVE_SECONDS, clock=self.clock)
         try:
-            return self._serve(event, deadline, rid)
+            response = self._serve(event, deadline, rid)
         except Exception:
             LOGGER.exception("unexpected failure (request %s)", rid)
-            return proxy.respond(500, {"error": "internal error", "requestId": rid})
+            response = proxy.respond(500, {"error": "internal error", "requestId": rid})
+        return response
 
     def _serve(self, event: Any, deadline: resilience.Deadline, rid: str) -> dict[str, Any]:
         try:
