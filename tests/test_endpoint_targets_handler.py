@@ -920,7 +920,7 @@ class Faults:
     def before(self, operation: str, config: Config) -> None:
         api = "".join(part.title() for part in operation.split("_"))
         for fault in self.faults:
-            if fault.operation != operation:
+            if fault.operation != operation or fault.kind == "lost":  # lost: see after()
                 continue
             if fault.kind == "hang":
                 self.clock.sleep(float(config.connect_timeout) + float(config.read_timeout))
