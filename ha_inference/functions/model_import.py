@@ -54,10 +54,10 @@ Owners. Every model this handler imports carries two tags naming the resource th
 Time. Calls are bounded by the invocation's time left and retried while they fail transiently
 (``resilience.py``). Each completion check (``is_complete``) spends at most
 :data:`CHECK_SECONDS` on Bedrock, retries included, and answers "not yet" when Bedrock keeps
-throttling or failing, so the waiter asks again at its next interval: 101 checks at a
-30-second interval then stay within the five minutes the resource's ``ServiceTimeout`` allows
-beyond the waiter's total timeout, and a deploy ends with the waiter's answer, not
-CloudFormation's generic timeout.
+throttling or failing, so the waiter asks again at its next interval: the checks' own time (at
+most 101 x 2 s, plus each invocation's start) then stays within the five minutes the resource's
+``ServiceTimeout`` allows beyond the waiter's total timeout, and a deploy ends with the waiter's
+answer, not CloudFormation's generic timeout.
 
 During a partial outage of Bedrock's control plane: a Create or Update that cannot start its
 job fails (nothing was imported, or the job it did start is found and followed); a completion
