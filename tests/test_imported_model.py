@@ -257,7 +257,7 @@ def test_the_handler_role_imports_passes_the_import_role_and_uses_the_key_throug
         "Sid": "TagModelsWithTheirOwner",
         "Action": "bedrock:TagResource",
         "Effect": "Allow",
-        "Resource": models,
+        "Resource": [models, jobs],
         "Condition": {
             "ForAllValues:StringEquals": {
                 "aws:TagKeys": ["ha-inference:stack-id", "ha-inference:logical-id"]

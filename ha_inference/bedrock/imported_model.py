@@ -329,11 +329,12 @@ class ImportedModel(Construct):
                 resources=[models],
             ),
             iam.PolicyStatement(
-                # The owner tags only, naming only this stack (also on CreateModelImportJob's
-                # importedModelTags, should Bedrock authorize tags on create as TagResource).
+                # The owner tags only, naming only this stack. Jobs too: should Bedrock authorize
+                # CreateModelImportJob's tags as TagResource (the Service Authorization Reference
+                # lists no dependent action for it), on the job or on the model it makes.
                 sid="TagModelsWithTheirOwner",
                 actions=["bedrock:TagResource"],
-                resources=[models],
+                resources=[models, jobs],
                 conditions={
                     "ForAllValues:StringEquals": {"aws:TagKeys": list(OWNER_TAG_KEYS)},
                     "StringEquals": {f"aws:RequestTag/{OWNER_TAG_KEYS[0]}": cdk.Aws.STACK_ID},
