@@ -3,9 +3,8 @@
 Single calls and their faults: real boto3 clients answered by ``botocore.stub.Stubber``.
 Sequences (create, replace, failed create, update, delete): moto's EC2 (a real interface VPC
 endpoint and its ENIs) and ELBv2 (a real IP target group). Properties: hypothesis over event
-sequences with injected faults, on moto. Time is a fake clock: nothing sleeps.
-
-The tests named for GitHub issue #12 reproduce each fault the review found (items 1-5).
+sequences with injected faults (lost answers included), on moto. Time is a fake clock:
+nothing sleeps.
 """
 
 from __future__ import annotations
@@ -439,10 +438,10 @@ def test_fails_a_create_for_a_group_this_function_does_not_manage(aws: Stubbed) 
     assert "TargetGroupArn is not the target group this function manages" in message
 
 
-# --- GitHub issue #12 ----------------------------------------------------------------------------
+# --- faults a review found ---------------------------------------------------------------------
 
 
-def test_issue_12_item_2_hanging_calls_fail_the_request_before_the_function_times_out(
+def test_hanging_calls_fail_the_request_before_the_function_times_out(
     aws: Stubbed,
 ) -> None:
     """Every ELB call hangs until its read timeout: the handler raises a meaningful error (and
@@ -476,7 +475,7 @@ def test_issue_12_item_2_hanging_calls_fail_the_request_before_the_function_time
     assert context.elapsed() < FUNCTION_TIMEOUT
 
 
-def test_issue_12_item_3_delete_for_a_replaced_target_group_makes_no_call(aws: Stubbed) -> None:
+def test_delete_for_a_replaced_target_group_makes_no_call(aws: Stubbed) -> None:
     """The construct's group was replaced; the function (env) and its role now know only the new
     group. CloudFormation deletes the old group itself, so the Delete succeeds untouched: no
     stubbed response, so any call would fail the test."""
@@ -487,7 +486,7 @@ def test_issue_12_item_3_delete_for_a_replaced_target_group_makes_no_call(aws: S
     assert result == {"PhysicalResourceId": PID}
 
 
-def test_issue_12_item_4_errors_are_short_byte_capped_and_free_of_arns(aws: Stubbed) -> None:
+def test_errors_are_short_byte_capped_and_free_of_arns(aws: Stubbed) -> None:
     """AWS's own message (logged, not raised) holds ARNs, the account id and 10 KB of multibyte
     text; the error raised to the framework has none of it."""
     aws.describe_enis()
@@ -528,7 +527,7 @@ def test_public_messages_are_capped_in_bytes_and_drop_arns(text: str) -> None:
     assert ACCOUNT not in message
 
 
-def test_issue_12_item_5_delete_treats_invalid_target_as_already_gone(aws: Stubbed) -> None:
+def test_delete_treats_invalid_target_as_already_gone(aws: Stubbed) -> None:
     aws.tags({PID: CLAIM})
     aws.elbv2_stub.add_client_error("deregister_targets", service_error_code="InvalidTarget")
     aws.expect(
@@ -641,7 +640,7 @@ def cloud() -> Iterator[Cloud]:
     _clients.clear()
 
 
-def test_issue_12_item_1_replacement_keeps_the_targets_of_the_new_instance(cloud: Cloud) -> None:
+def test_replacement_keeps_the_targets_of_the_new_instance(cloud: Cloud) -> None:
     """A new logical id creates a second instance on the same group; CloudFormation then deletes
     the old one. The earlier version used the group ARN as both ids, and the old Delete
     deregistered every target: no targets, stack green."""
@@ -669,7 +668,7 @@ def test_issue_12_item_1_replacement_keeps_the_targets_of_the_new_instance(cloud
     assert cloud.claims(group) == {f"ha-inference:{new['PhysicalResourceId']}"}
 
 
-def test_issue_12_item_1_failed_second_create_leaves_the_first_instance_targets(
+def test_failed_second_create_leaves_the_first_instance_targets(
     cloud: Cloud,
 ) -> None:
     """A second instance's Create fails after registering; its rollback removes only what it

@@ -1,9 +1,9 @@
 """The retrieval handler, offline, through its Lambda entry point.
 
 Bedrock is a real botocore client whose HTTP sends are scripted (``tests/collection_stub.py``),
-the collection a local HTTP server that checks SigV4. The fault tests (``test_fault_*``, one per
-item of issue #12) go through ``retrieval.handler`` with the environment a deployment sets, so
-they say what a caller would see.
+the collection a local HTTP server that checks SigV4. The fault tests go through
+``retrieval.handler`` with the environment a deployment sets, so they say what a caller would
+see.
 """
 
 from __future__ import annotations
@@ -390,7 +390,7 @@ def test_unreachable_collection_is_retried_then_reported(fn: Lambda) -> None:
     assert fn.sleeps == [0.25]
 
 
-# --- issue #12: each fault, as a caller sees it ----------------------------------------------
+# --- each fault, as a caller sees it ---------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -401,7 +401,7 @@ def test_unreachable_collection_is_retried_then_reported(fn: Lambda) -> None:
     ],
     ids=["endpoint-connection", "connect-timeout"],
 )
-def test_fault_6_bedrock_connection_failures_are_retried(fn: Lambda, fault: Exception) -> None:
+def test_bedrock_connection_failures_are_retried(fn: Lambda, fault: Exception) -> None:
     """An endpoint ENI or AZ outage: retried, then answered."""
     fn.bedrock.then("InvokeModel", fault)
     fn.happy()
@@ -416,7 +416,7 @@ def test_fault_6_bedrock_connection_failures_are_retried(fn: Lambda, fault: Exce
     assert fn.sleeps == [0.25, 0.25]
 
 
-def test_fault_6_persistent_connection_failures_end_as_503(fn: Lambda) -> None:
+def test_persistent_connection_failures_end_as_503(fn: Lambda) -> None:
     fn.setenv(MAX_ATTEMPTS="3")
     for _ in range(3):
         fn.bedrock.then("InvokeModel", EndpointConnectionError(endpoint_url="https://x"))
@@ -428,7 +428,7 @@ def test_fault_6_persistent_connection_failures_end_as_503(fn: Lambda) -> None:
     assert "(connection failure)" in body["error"]
 
 
-def test_fault_6_read_timeouts_and_truncated_bodies_from_bedrock_are_retried(fn: Lambda) -> None:
+def test_read_timeouts_and_truncated_bodies_from_bedrock_are_retried(fn: Lambda) -> None:
     fn.bedrock.then("InvokeModel", ReadTimeoutError(endpoint_url="https://x"))
     fn.bedrock.embedding(EMBEDDING, declared=100_000)  # Content-Length says more than sent
     fn.happy()
@@ -438,7 +438,7 @@ def test_fault_6_read_timeouts_and_truncated_bodies_from_bedrock_are_retried(fn:
     assert len(fn.bedrock.called("InvokeModel")) == 3
 
 
-def test_fault_7_a_truncated_collection_answer_is_retried(fn: Lambda) -> None:
+def test_a_truncated_collection_answer_is_retried(fn: Lambda) -> None:
     fn.bedrock.embedding(EMBEDDING)
     fn.collection.truncated(200, {"hits": {"hits": HITS}}, keep=20)
     fn.collection.answer(200, {"hits": {"hits": HITS}})
@@ -451,7 +451,7 @@ def test_fault_7_a_truncated_collection_answer_is_retried(fn: Lambda) -> None:
     assert len(fn.collection.requests) == 2
 
 
-def test_fault_7_persistent_truncation_ends_as_503(fn: Lambda) -> None:
+def test_persistent_truncation_ends_as_503(fn: Lambda) -> None:
     fn.setenv(MAX_ATTEMPTS="2")
     fn.bedrock.embedding(EMBEDDING)
     for _ in range(2):
@@ -586,7 +586,7 @@ def test_the_wait_for_a_loading_model_is_a_setting_within_the_deadline(fn: Lambd
     assert fn.sleeps == [2.0]  # 2 s, then 4 s more would pass the 5 s
 
 
-def test_fault_8_every_call_gets_timeouts_within_the_time_left(
+def test_every_call_gets_timeouts_within_the_time_left(
     fn: Lambda, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A 60 s read timeout on a function with 9 s left would outlive it."""
@@ -612,7 +612,7 @@ def test_fault_8_every_call_gets_timeouts_within_the_time_left(
     assert all(config.retries["total_max_attempts"] == 1 for config in fn.bedrock.configs)
 
 
-def test_fault_8_a_client_is_reused_while_time_is_plentiful(fn: Lambda) -> None:
+def test_a_client_is_reused_while_time_is_plentiful(fn: Lambda) -> None:
     for _ in range(2):
         fn.happy()
         fn.bedrock.answer()
@@ -633,7 +633,7 @@ def test_fault_8_a_client_is_reused_while_time_is_plentiful(fn: Lambda) -> None:
         ("guardrail_intervened", "Sorry, I cannot answer that.", False, False),
     ],
 )
-def test_fault_9_the_answer_says_how_the_model_stopped(
+def test_the_answer_says_how_the_model_stopped(
     fn: Lambda, stop: str, text: str, complete: bool, sourced: bool
 ) -> None:
     fn.happy()
@@ -646,14 +646,14 @@ def test_fault_9_the_answer_says_how_the_model_stopped(
     assert body["sources"] == (SOURCES if sourced else [])
 
 
-def test_fault_10_a_deeply_nested_body_is_a_400(fn: Lambda) -> None:
+def test_a_deeply_nested_body_is_a_400(fn: Lambda) -> None:
     response = fn.invoke({"body": "[" * 40_000 + "]" * 40_000})
     assert response["statusCode"] == 400
     assert body_of(response)["field"] == "body"
     assert fn.bedrock.calls == []
 
 
-def test_fault_11_a_missing_setting_answers_500_naming_it_and_logs_once(
+def test_a_missing_setting_answers_500_naming_it_and_logs_once(
     fn: Lambda, caplog: pytest.LogCaptureFixture
 ) -> None:
     fn.setenv(MODEL_ID=None)
@@ -686,7 +686,7 @@ def test_fault_11_a_missing_setting_answers_500_naming_it_and_logs_once(
         ({"TOP_K": "many"}, "TOP_K"),
     ],
 )
-def test_fault_11_and_14_settings_the_services_reject_answer_500_naming_them(
+def test_settings_the_services_reject_answer_500_naming_them(
     fn: Lambda, changes: dict[str, str], setting: str
 ) -> None:
     fn.setenv(**changes)
@@ -716,9 +716,7 @@ def test_fault_11_and_14_settings_the_services_reject_answer_500_naming_them(
         "array",
     ],
 )
-def test_fault_12_a_malformed_search_answer_is_a_502_naming_the_collection(
-    fn: Lambda, answer: Any
-) -> None:
+def test_a_malformed_search_answer_is_a_502_naming_the_collection(fn: Lambda, answer: Any) -> None:
     fn.bedrock.embedding(EMBEDDING)
     fn.collection.answer(200, answer)
     status, body = fn.ask()
@@ -730,7 +728,7 @@ def test_fault_12_a_malformed_search_answer_is_a_502_naming_the_collection(
     assert len(fn.collection.requests) == 1 and fn.sleeps == []
 
 
-def test_fault_12_a_non_json_200_is_not_retried(fn: Lambda) -> None:
+def test_a_non_json_200_is_not_retried(fn: Lambda) -> None:
     fn.bedrock.embedding(EMBEDDING)
     fn.collection.raw(200, b"<html>captive portal</html>")
     status, body = fn.ask()
@@ -738,7 +736,7 @@ def test_fault_12_a_non_json_200_is_not_retried(fn: Lambda) -> None:
     assert (status, body.get("dependency")) == (502, "collection")
 
 
-def test_fault_13_error_bodies_never_repeat_aws_messages(fn: Lambda) -> None:
+def test_error_bodies_never_repeat_aws_messages(fn: Lambda) -> None:
     fn.bedrock.error("InvokeModel", "AccessDeniedException", 403, DENIED)
     response = fn.invoke({"question": QUESTION}, Context(request_id="c0ffee"))
     assert response["statusCode"] == 502
@@ -746,7 +744,7 @@ def test_fault_13_error_bodies_never_repeat_aws_messages(fn: Lambda) -> None:
     assert body_of(response)["requestId"] == "c0ffee"
 
 
-def test_fault_13_throttling_messages_are_not_repeated_either(fn: Lambda) -> None:
+def test_throttling_messages_are_not_repeated_either(fn: Lambda) -> None:
     fn.setenv(MAX_ATTEMPTS="1")
     fn.bedrock.error("InvokeModel", "ThrottlingException", 429, f"Too many requests for {DENIED}")
     response = fn.invoke({"question": QUESTION})
@@ -754,7 +752,7 @@ def test_fault_13_throttling_messages_are_not_repeated_either(fn: Lambda) -> Non
     assert "arn:" not in response["body"] and ACCOUNT not in response["body"]
 
 
-def test_fault_13_collection_error_bodies_are_not_repeated(fn: Lambda) -> None:
+def test_collection_error_bodies_are_not_repeated(fn: Lambda) -> None:
     fn.bedrock.embedding(EMBEDDING)
     fn.collection.answer(403, {"status": 403, "message": DENIED})
     response = fn.invoke({"question": QUESTION})
@@ -762,7 +760,7 @@ def test_fault_13_collection_error_bodies_are_not_repeated(fn: Lambda) -> None:
     assert "arn:" not in response["body"] and ACCOUNT not in response["body"]
 
 
-def test_fault_14_an_endpoint_with_port_443_is_signed_for_the_host_it_sends(
+def test_an_endpoint_with_port_443_is_signed_for_the_host_it_sends(
     fn: Lambda, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """urllib sends ``Host`` as written in the URL; the signature must cover exactly that."""
@@ -793,7 +791,7 @@ def test_fault_14_an_endpoint_with_port_443_is_signed_for_the_host_it_sends(
     assert headers["host"] == "abc123.us-east-1.aoss.amazonaws.com"
 
 
-def test_fault_14_metadata_named_id_or_score_keeps_the_hit_id_and_score(fn: Lambda) -> None:
+def test_metadata_named_id_or_score_keeps_the_hit_id_and_score(fn: Lambda) -> None:
     fn.setenv(METADATA_FIELDS="id,score")
     hit = {
         "_id": "generated",
@@ -814,7 +812,7 @@ def test_fault_14_metadata_named_id_or_score_keeps_the_hit_id_and_score(fn: Lamb
     ]
 
 
-def test_fault_14_passages_are_capped_before_the_prompt(fn: Lambda) -> None:
+def test_passages_are_capped_before_the_prompt(fn: Lambda) -> None:
     fn.setenv(MAX_PASSAGE_CHARS="1000", MAX_CONTEXT_CHARS="2500")
     hits = [{"_id": f"h{n}", "_score": 1.0, "_source": {"text": f"{n}" * 5000}} for n in range(3)]
     fn.happy(hits=hits)
