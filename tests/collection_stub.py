@@ -19,6 +19,7 @@ import json
 import queue
 import re
 import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -29,6 +30,7 @@ import boto3
 import pytest
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest, AWSResponse
+from botocore.config import Config
 from botocore.credentials import Credentials
 
 ACCESS_KEY = "AKIDEXAMPLE0000000000"
@@ -91,6 +93,9 @@ class Reply:
     content_type: str = "application/json"
     keep: int | None = None
     """Bytes actually sent of ``body`` (a truncated answer); all when None."""
+    pieces: tuple[tuple[float, bytes], ...] = ()
+    """When set, the body is sent as these pieces instead, each after a pause of that many
+    seconds (a trickling answer); ``Content-Length`` still declares ``body``'s length."""
 
 
 @dataclass
@@ -110,6 +115,11 @@ class CollectionServer:
 
     def raw(self, status: int, body: bytes, content_type: str = "text/html") -> None:
         self.replies.put(Reply(status, body, content_type))
+
+    def trickled(self, status: int, body: bytes, pieces: tuple[tuple[float, bytes], ...]) -> None:
+        """An answer declaring ``body``'s length whose bytes arrive as ``pieces`` (pause,
+        bytes)."""
+        self.replies.put(Reply(status, body, "application/json", pieces=pieces))
 
     def truncated(self, status: int, document: Any, keep: int = 10) -> None:
         """An answer that declares its full length but stops after ``keep`` bytes."""
@@ -144,7 +154,17 @@ def serve_collection() -> Iterator[CollectionServer]:
             self.send_header("Content-Type", reply.content_type)
             self.send_header("Content-Length", str(len(reply.body)))
             self.end_headers()
-            self.wfile.write(reply.body if reply.keep is None else reply.body[: reply.keep])
+            if not reply.pieces:
+                self.wfile.write(reply.body if reply.keep is None else reply.body[: reply.keep])
+                return
+            self.wfile.flush()
+            try:
+                for pause, piece in reply.pieces:
+                    time.sleep(pause)
+                    self.wfile.write(piece)
+                    self.wfile.flush()
+            except OSError:  # the client gave up (its deadline): nothing to tell anyone
+                self.close_connection = True
 
         def do_GET(self) -> None:
             self._handle()
@@ -329,3 +349,71 @@ def _response(
     return AWSResponse(
         "https://bedrock-runtime.us-east-1.amazonaws.com", status, headers, _Raw(body)
     )
+
+
+# --- any botocore client ----------------------------------------------------------------------
+
+Scripted = Callable[[], Any] | BaseException | dict[str, Any] | tuple[str, str, int]
+
+
+@dataclass
+class ScriptedClient:
+    """A real botocore client of ``service`` whose HTTP sends are answered from a script: real
+    request validation, serialization and response parsing, with the faults a network gives
+    (timeouts, lost connections) raised where botocore would meet them.
+
+    Each outcome, per API operation, is a dict (an HTTP 200 whose JSON body it is), ``("error",
+    code, status)`` (an AWS error answer), an exception (raised as the send), or a callable
+    whose return value is the outcome (to advance a fake clock first). An operation whose script
+    is used up answers ``otherwise(operation)``, or fails the test.
+    """
+
+    service: str
+    region: str = REGION
+    script: dict[str, list[Scripted]] = field(default_factory=dict)
+    calls: list[str] = field(default_factory=list)
+    otherwise: Callable[[str], Scripted] | None = None
+    client: Any = field(init=False)
+
+    def __post_init__(self) -> None:
+        session = boto3.session.Session(
+            aws_access_key_id="testing", aws_secret_access_key="testing", region_name=self.region
+        )
+        self.client = session.client(
+            self.service,
+            region_name=self.region,
+            config=Config(retries={"mode": "standard", "total_max_attempts": 1}),
+        )
+        service_id = self.client.meta.service_model.service_id.hyphenize()
+        self.client.meta.events.register(f"before-send.{service_id}", self._send)
+
+    def then(self, operation: str, *outcomes: Scripted) -> None:
+        self.script.setdefault(operation, []).extend(outcomes)
+
+    def reset(self) -> None:
+        self.script.clear()
+        self.calls.clear()
+
+    def _send(self, request: Any, event_name: str, **_: Any) -> AWSResponse:
+        operation = event_name.rsplit(".", 1)[-1]
+        self.calls.append(operation)
+        pending = self.script.get(operation)
+        if pending:
+            outcome = pending.pop(0)
+        elif self.otherwise is not None:
+            outcome = self.otherwise(operation)
+        else:
+            raise AssertionError(f"the test scripted no more {operation} answers")
+        while callable(outcome) and not isinstance(outcome, BaseException):
+            outcome = outcome()
+        if isinstance(outcome, BaseException):
+            raise outcome
+        if isinstance(outcome, tuple):
+            _, code, status = outcome
+            body = json.dumps({"message": f"{code} (test) for {ROLE_ARN}"}).encode()
+            return _response(status, body, error_type=code)
+        return _response(200, json.dumps(outcome, default=str).encode())
+
+    def assert_done(self) -> None:
+        left = {op: len(outcomes) for op, outcomes in self.script.items() if outcomes}
+        assert not left, f"scripted answers not used: {left}"

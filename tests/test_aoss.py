@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import http.client
 import io
+import time
 import urllib.error
 from typing import Any
 
@@ -22,7 +23,7 @@ from ha_inference.functions.resilience import (
     request_id,
     summarize,
 )
-from tests.collection_stub import ACCOUNT, DENIED
+from tests.collection_stub import ACCOUNT, DENIED, serve_collection
 
 
 @pytest.mark.parametrize(
@@ -111,6 +112,9 @@ class Trickle(io.BytesIO):
         self.clock[0] += 1.0
         return super().read(min(size or 4, 4))
 
+    def read1(self, size: int = -1) -> bytes:
+        return self.read(size)
+
 
 def collection(urlopen: Any, **kwargs: Any) -> aoss.Collection:
     return aoss.Collection(
@@ -122,6 +126,15 @@ def collection(urlopen: Any, **kwargs: Any) -> aoss.Collection:
     )
 
 
+def collection_at(url: str) -> aoss.Collection:
+    """A client of a local stand-in, over plain HTTP, with the real ``urllib``."""
+    return aoss.Collection(
+        url,
+        region="us-east-1",
+        credentials=lambda: Credentials("AKIDEXAMPLE", "secret", "token"),
+    )
+
+
 def test_stops_reading_an_answer_at_the_deadline() -> None:
     now = [0.0]
     client = collection(lambda request, timeout: Trickle(b'{"hits": {"hits": []}}', now))
@@ -129,6 +142,46 @@ def test_stops_reading_an_answer_at_the_deadline() -> None:
         client.request("GET", client.url("x"), deadline=Deadline.after(3.0, clock=lambda: now[0]))
     assert info.value.retryable and info.value.may_have_applied
     assert now[0] == 3.0
+
+
+def test_a_trickling_answer_ends_at_the_deadline_not_when_its_last_byte_comes() -> None:
+    """A real socket: 22 bytes, one every 0.25 s, would take 5.5 s; with 1 s left the read
+    stops at the deadline, because it reads what has arrived and never waits past the time
+    left."""
+    body = b'{"hits": {"hits": []}}'
+    with serve_collection() as server:
+        server.trickled(200, body, tuple((0.25, body[i : i + 1]) for i in range(len(body))))
+        client = collection_at(server.url)
+        started = time.monotonic()
+        with pytest.raises(aoss.CollectionError, match="still arriving at the deadline") as info:
+            client.request("GET", client.url("x"), deadline=Deadline.after(1.0))
+        elapsed = time.monotonic() - started
+    assert info.value.retryable
+    assert elapsed < 2.5, f"read for {elapsed:.1f} s; the whole answer takes 5.5 s"
+
+
+def test_each_read_waits_no_longer_than_the_time_left() -> None:
+    """One byte, then one more after 1.2 s, then nothing for 5 s. The read that starts at
+    1.2 s has 0.8 s left: its socket timeout is that, not the 2 s the request started with."""
+    body = b'{"hits": {"hits": []}}'
+    with serve_collection() as server:
+        server.trickled(200, body, ((0.0, body[:1]), (1.2, body[1:2]), (5.0, body[2:])))
+        client = collection_at(server.url)
+        started = time.monotonic()
+        with pytest.raises(aoss.CollectionError, match="still arriving at the deadline"):
+            client.request("GET", client.url("x"), deadline=Deadline.after(2.0), timeout=30.0)
+        elapsed = time.monotonic() - started
+    assert elapsed < 2.9, f"read for {elapsed:.1f} s past a 2 s deadline"
+
+
+def test_a_trickling_answer_that_arrives_in_time_is_read_whole() -> None:
+    body = b'{"hits": {"hits": []}}'
+    with serve_collection() as server:
+        server.trickled(200, body, tuple((0.01, body[i : i + 4]) for i in range(0, len(body), 4)))
+        client = collection_at(server.url)
+        assert client.request("GET", client.url("x"), deadline=Deadline.after(30.0)) == {
+            "hits": {"hits": []}
+        }
 
 
 def test_refuses_an_answer_larger_than_the_limit() -> None:

@@ -305,6 +305,18 @@ def test_a_new_index_name_is_a_new_physical_id(
             {"Index": {**DEFAULT_INDEX.to_properties(), "engine": "lucene"}},
             r"^Index.engine must be one of faiss, nmslib",
         ),
+        (
+            {"Index": {**DEFAULT_INDEX.to_properties(), "engine": ["faiss"]}},
+            r"^Index.engine must be a string, got list \['faiss'\]$",
+        ),
+        (
+            {"Index": {**DEFAULT_INDEX.to_properties(), "engine": {"name": "faiss"}}},
+            r"^Index.engine must be a string, got dict",
+        ),
+        (
+            {"Index": {**DEFAULT_INDEX.to_properties(), "spaceType": ["l2"]}},
+            r"^Index.spaceType must be a string, got list",
+        ),
     ],
 )
 def test_fails_bad_properties_naming_them(
@@ -314,6 +326,21 @@ def test_fails_bad_properties_naming_them(
     request["ResourceProperties"].update(change)
     with pytest.raises(create_index.ResourceError, match=message):
         run(request, clock)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"engine": ["faiss"]}, r"^engine must be a string, got list \['faiss'\]$"),
+        ({"engine": {"faiss": 1}}, r"^engine must be a string, got dict"),
+        ({"space_type": ["l2"]}, r"^space_type must be a string, got list"),
+    ],
+)
+def test_fails_an_engine_or_space_type_that_is_not_a_string_naming_it(
+    change: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(TypeError, match=message):
+        IndexDefinition(**change)
 
 
 def test_fails_an_unknown_request_type(clock: FakeClock) -> None:
@@ -365,13 +392,15 @@ class Response(io.BytesIO):
         self.headers = {"Content-Length": str(len(body))}
 
 
-def scripted(answers: list[Any], clock: FakeClock) -> Any:
+def scripted(answers: list[Any], clock: FakeClock, seen: list[Any] | None = None) -> Any:
     script = list(answers)
 
     def urlopen(request: Any, timeout: float) -> Any:
         assert 0 < timeout <= create_index.REQUEST_TIMEOUT_SECONDS
         clock.now += 0.5  # each request takes a while
         outcome = script.pop(0) if script else (403, {"message": DENIED})
+        if seen is not None:
+            seen.append((request.get_method(), outcome))
         if isinstance(outcome, BaseException):
             raise outcome
         status, document = outcome
@@ -394,12 +423,13 @@ def test_every_request_ends_in_one_result_or_one_clean_error(
     answers: list[Any], seconds: float
 ) -> None:
     clock = FakeClock()
+    seen: list[Any] = []
     request = event("https://abc.us-east-1.aoss.amazonaws.com")
     try:
         result = create_index.handle(
             request,
             Context(seconds=seconds),
-            urlopen=scripted(answers, clock),
+            urlopen=scripted(answers, clock, seen),
             credentials=lambda: Credentials("AKIDEXAMPLE", "secret", "token"),
             backoff=Backoff(max_attempts=10_000, base_delay=1.0, max_delay=20.0, sleep=clock.sleep),
             clock=clock,
@@ -413,4 +443,9 @@ def test_every_request_ends_in_one_result_or_one_clean_error(
             "PhysicalResourceId": "abc.us-east-1.aoss.amazonaws.com/passages",
             "Data": {"IndexName": "passages"},
         }
+        # Never a success the collection did not give: the index was created (a PUT answered
+        # 2xx) or a GET showed it with the definition's vector field.
+        created = any(m == "PUT" and o[0] == 200 for m, o in seen if isinstance(o, tuple))
+        found = ("GET", (200, described())) in seen
+        assert created or found, seen
     assert clock.now <= seconds - create_index.RESERVE_SECONDS + 1.0  # two requests of 0.5 s

@@ -3,9 +3,8 @@
 Single calls and their faults: real boto3 clients answered by ``botocore.stub.Stubber``.
 Sequences (create, replace, failed create, update, delete): moto's EC2 (a real interface VPC
 endpoint and its ENIs) and ELBv2 (a real IP target group). Properties: hypothesis over event
-sequences with injected faults, on moto. Time is a fake clock: nothing sleeps.
-
-The tests named for GitHub issue #12 reproduce each fault the review found (items 1-5).
+sequences with injected faults (lost answers included), on moto. Time is a fake clock:
+nothing sleeps.
 """
 
 from __future__ import annotations
@@ -29,6 +28,7 @@ from moto import mock_aws
 
 from ha_inference.functions import endpoint_targets as index
 from ha_inference.functions.resilience import Backoff, Deadline
+from tests.botocore_strict import strict_checked
 
 REGION = "us-east-1"
 ACCOUNT = "111111111111"
@@ -42,6 +42,13 @@ FRAMEWORK_ARN = (
 ENIS = {"eni-0a": "10.0.0.10", "eni-0b": "10.0.1.20", "eni-0c": "10.0.2.30"}
 FUNCTION_TIMEOUT = 120.0
 ARN_OR_ACCOUNT = re.compile(r"arn:|\d{12}")
+
+
+@pytest.fixture(autouse=True)
+def requests_the_service_accepts() -> Iterator[None]:
+    """Every request a test makes the handler send passes botocore's model strictly."""
+    with strict_checked():
+        yield
 
 
 @pytest.fixture(autouse=True)
@@ -129,7 +136,7 @@ def event(
     logical_id: str = "RuntimeEndpointTargetsRegistrationAF7C6981",
     enis: list[str] | None = None,
     target_group: str = TARGET_GROUP,
-    port: str = "443",
+    port: Any = "443",
     physical_id: str | None = None,
     service_token: str = FRAMEWORK_ARN,
     response_url: str = "https://cloudformation-custom-resource-response.example/x?sig=abc",
@@ -388,6 +395,26 @@ def test_fails_with_a_clear_message_when_properties_are_missing(aws: Stubbed) ->
     assert "NetworkInterfaceIds must be a non-empty list of eni- ids" in message
 
 
+@pytest.mark.parametrize(
+    "port", [True, False, 443.7, 443.0, "443.0", " 443", "+443", "0", "65536", None, [443]]
+)
+def test_fails_a_port_that_is_not_a_whole_number_of_digits(aws: Stubbed, port: Any) -> None:
+    """A port is an integer or a string of digits (CloudFormation passes numbers as strings):
+    ``True`` is not port 1 and ``443.7`` is not 443."""
+    with pytest.raises(index.TargetsError) as raised:
+        handler(aws)[0].handle(event("Create", port=port))
+
+    message = assert_well_formed_failure(raised.value)
+    assert message.startswith("Create of the endpoint targets failed: Port must be ")
+
+
+@pytest.mark.parametrize(
+    ("port", "expected"), [("443", 443), (8443, 8443), ("1", 1), ("65535", 65535)]
+)
+def test_a_port_is_an_integer_or_a_string_of_digits(port: Any, expected: int) -> None:
+    assert index._port({"Port": port}) == expected
+
+
 def test_fails_when_an_interface_has_no_ip(aws: Stubbed) -> None:
     aws.ec2_stub.add_response(
         "describe_network_interfaces",
@@ -411,10 +438,10 @@ def test_fails_a_create_for_a_group_this_function_does_not_manage(aws: Stubbed) 
     assert "TargetGroupArn is not the target group this function manages" in message
 
 
-# --- GitHub issue #12 ----------------------------------------------------------------------------
+# --- faults a review found ---------------------------------------------------------------------
 
 
-def test_issue_12_item_2_hanging_calls_fail_the_request_before_the_function_times_out(
+def test_hanging_calls_fail_the_request_before_the_function_times_out(
     aws: Stubbed,
 ) -> None:
     """Every ELB call hangs until its read timeout: the handler raises a meaningful error (and
@@ -448,7 +475,7 @@ def test_issue_12_item_2_hanging_calls_fail_the_request_before_the_function_time
     assert context.elapsed() < FUNCTION_TIMEOUT
 
 
-def test_issue_12_item_3_delete_for_a_replaced_target_group_makes_no_call(aws: Stubbed) -> None:
+def test_delete_for_a_replaced_target_group_makes_no_call(aws: Stubbed) -> None:
     """The construct's group was replaced; the function (env) and its role now know only the new
     group. CloudFormation deletes the old group itself, so the Delete succeeds untouched: no
     stubbed response, so any call would fail the test."""
@@ -459,7 +486,7 @@ def test_issue_12_item_3_delete_for_a_replaced_target_group_makes_no_call(aws: S
     assert result == {"PhysicalResourceId": PID}
 
 
-def test_issue_12_item_4_errors_are_short_byte_capped_and_free_of_arns(aws: Stubbed) -> None:
+def test_errors_are_short_byte_capped_and_free_of_arns(aws: Stubbed) -> None:
     """AWS's own message (logged, not raised) holds ARNs, the account id and 10 KB of multibyte
     text; the error raised to the framework has none of it."""
     aws.describe_enis()
@@ -500,7 +527,7 @@ def test_public_messages_are_capped_in_bytes_and_drop_arns(text: str) -> None:
     assert ACCOUNT not in message
 
 
-def test_issue_12_item_5_delete_treats_invalid_target_as_already_gone(aws: Stubbed) -> None:
+def test_delete_treats_invalid_target_as_already_gone(aws: Stubbed) -> None:
     aws.tags({PID: CLAIM})
     aws.elbv2_stub.add_client_error("deregister_targets", service_error_code="InvalidTarget")
     aws.expect(
@@ -613,7 +640,7 @@ def cloud() -> Iterator[Cloud]:
     _clients.clear()
 
 
-def test_issue_12_item_1_replacement_keeps_the_targets_of_the_new_instance(cloud: Cloud) -> None:
+def test_replacement_keeps_the_targets_of_the_new_instance(cloud: Cloud) -> None:
     """A new logical id creates a second instance on the same group; CloudFormation then deletes
     the old one. The earlier version used the group ARN as both ids, and the old Delete
     deregistered every target: no targets, stack green."""
@@ -641,7 +668,7 @@ def test_issue_12_item_1_replacement_keeps_the_targets_of_the_new_instance(cloud
     assert cloud.claims(group) == {f"ha-inference:{new['PhysicalResourceId']}"}
 
 
-def test_issue_12_item_1_failed_second_create_leaves_the_first_instance_targets(
+def test_failed_second_create_leaves_the_first_instance_targets(
     cloud: Cloud,
 ) -> None:
     """A second instance's Create fails after registering; its rollback removes only what it
@@ -835,6 +862,7 @@ class Fault:
     denied: AccessDenied, not retryable: the request fails.
     hang: the call waits out its timeouts and fails with a read timeout, every time.
     gone: InvalidTarget (a target already deregistered).
+    lost: the call goes through, then its answer is lost (a read timeout), once.
     """
 
     operation: str
@@ -873,16 +901,25 @@ class Faults:
             def __getattr__(self, operation: str) -> Callable[..., Any]:
                 def call(**params: Any) -> Any:
                     faults.before(operation, config)
-                    return getattr(real, operation)(**params)
+                    answer = getattr(real, operation)(**params)
+                    faults.after(operation)
+                    return answer
 
                 return call
 
         return Client()
 
+    def after(self, operation: str) -> None:
+        """``lost``: the call went through, but its answer never arrived (a read timeout)."""
+        for fault in self.faults:
+            if fault.operation == operation and fault.kind == "lost" and fault not in self.fired:
+                self.fired.add(fault)
+                raise ReadTimeoutError(endpoint_url="https://elasticloadbalancing")
+
     def before(self, operation: str, config: Config) -> None:
         api = "".join(part.title() for part in operation.split("_"))
         for fault in self.faults:
-            if fault.operation != operation:
+            if fault.operation != operation or fault.kind == "lost":  # lost: see after()
                 continue
             if fault.kind == "hang":
                 self.clock.sleep(float(config.connect_timeout) + float(config.read_timeout))
@@ -910,6 +947,7 @@ OPERATIONS = [
 soft_faults = st.one_of(
     st.builds(Fault, st.sampled_from(OPERATIONS), st.just("transient"), st.integers(0, 3)),
     st.builds(Fault, st.just("deregister_targets"), st.just("gone")),
+    st.builds(Fault, st.sampled_from(OPERATIONS), st.just("lost")),
 )
 hard_faults = st.one_of(
     st.builds(Fault, st.sampled_from(OPERATIONS), st.just("denied")),

@@ -8,7 +8,7 @@ fake clock.
 from __future__ import annotations
 
 import io
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
@@ -37,11 +37,19 @@ from ha_inference.functions.failover import (
     UnavailableError,
 )
 from ha_inference.functions.resilience import Deadline
+from tests.botocore_strict import strict_checked
 
 EAST, OHIO, WEST = "us-east-1", "us-east-2", "us-west-2"
 ROUTES = (Route(EAST, "model-east"), Route(OHIO, "model-ohio"), Route(WEST, "model-west"))
 BODY = b'{"inputs": "Hello"}'
 ANSWER = b'[{"generated_text": "Hi"}]'
+
+
+@pytest.fixture(autouse=True)
+def requests_the_service_accepts() -> Iterator[None]:
+    """Every request a test makes the handler send passes botocore's model strictly."""
+    with strict_checked():
+        yield
 
 
 class Clock:
@@ -184,6 +192,45 @@ def test_never_retries_or_fails_over_a_refusal(code: str, status: int) -> None:
     stubbed.verify()
 
 
+MISSING = "Endpoint model-east of account 111111111111 not found."
+"""SageMaker's answer to InvokeEndpoint on an endpoint that does not exist (HTTP 400)."""
+
+
+def test_fails_over_when_the_endpoint_does_not_exist_in_a_region() -> None:
+    """A deleted, rolled-back or not-yet-created endpoint is that Region's outage: the next
+    Region serves, and the missing one counts as a failure on its breaker, not a success."""
+    stubbed, clock = Stubbed(), Clock()
+    stubbed.stub(EAST).add_client_error(
+        "invoke_endpoint",
+        service_error_code="ValidationError",
+        service_message=MISSING,
+        http_status_code=400,
+    )
+    stubbed.expect(OHIO, "model-ohio")
+    breaker = CircuitBreaker(failure_threshold=1, cooldown=30, clock=clock)
+    served = invoker(stubbed, clock, breaker=breaker).invoke(BODY, deadline(clock))
+    assert (served.region, served.failed_over) == (OHIO, True)
+    assert [a.to_json() for a in served.attempts] == [
+        {"region": EAST, "outcome": "endpoint not found"},
+        {"region": OHIO, "outcome": "served"},
+    ]
+    assert breaker.state(EAST) == "open"
+    stubbed.verify()
+
+
+def test_other_validation_errors_are_still_refusals() -> None:
+    assert failover.missing_endpoint(
+        ClientError({"Error": {"Code": "ValidationError", "Message": MISSING}}, "InvokeEndpoint")
+    )
+    for code, message in [
+        ("ValidationError", "Input payload must be smaller than 6 MB"),
+        ("ValidationError", "1 validation error detected: Value at 'endpointName' failed"),
+        ("AccessDeniedException", MISSING),
+    ]:
+        error = ClientError({"Error": {"Code": code, "Message": message}}, "InvokeEndpoint")
+        assert not failover.missing_endpoint(error), (code, message)
+
+
 def test_tries_every_region_in_the_configured_order() -> None:
     stubbed, clock = Stubbed(), Clock()
     stubbed.refuse(WEST, "ThrottlingException", 429)
@@ -297,6 +344,74 @@ def test_an_open_circuit_skips_a_dead_region_until_the_cooldown() -> None:
     clock.now += 30
     assert client.invoke(BODY, deadline(clock)).region == EAST
     assert breaker.state(EAST) == "closed"
+
+
+@dataclass
+class Probed:
+    """Clients whose us-east-1 call runs another, concurrent invocation while it is in flight
+    (as a second caller in the same execution environment would), then ``ends`` as told."""
+
+    clock: Clock
+    ends: Any
+    invoker: FailoverInvoker | None = None
+    calls: list[str] = field(default_factory=list)
+    concurrent: list[Any] = field(default_factory=list)
+
+    def factory(self, region: str, config: Config) -> Any:
+        probed = self
+
+        class Client:
+            def invoke_endpoint(self, **_: Any) -> dict[str, Any]:
+                probed.calls.append(region)
+                if region == EAST and len(probed.calls) == 1:
+                    assert probed.invoker is not None
+                    probed.concurrent.append(probed.invoker.invoke(BODY, deadline(probed.clock)))
+                    if isinstance(probed.ends, BaseException):
+                        raise probed.ends
+                return answer()
+
+        return Client()
+
+
+@pytest.mark.parametrize(
+    ("ends", "after"),
+    [(ReadTimeoutError(endpoint_url="https://x"), "open"), ("ok", "closed")],
+    ids=["probe-fails", "probe-succeeds"],
+)
+def test_after_the_cooldown_one_call_probes_and_the_others_keep_skipping(
+    ends: Any, after: str
+) -> None:
+    """Half-open lets one probe through; a call that arrives while it is out skips the Region
+    (no stampede of callers each waiting out its timeout) until the probe reports."""
+    clock = Clock()
+    breaker = CircuitBreaker(failure_threshold=1, cooldown=30, clock=clock)
+    breaker.record_failure(EAST)
+    clock.now += 30
+    assert breaker.state(EAST) == "half-open"
+    probed = Probed(clock, ends)
+    probed.invoker = FailoverInvoker(routes=ROUTES, clients=probed.factory, breaker=breaker)
+
+    probe = probed.invoker.invoke(BODY, deadline(clock))
+
+    (concurrent,) = probed.concurrent
+    assert concurrent.region == OHIO
+    assert concurrent.attempts[0].to_json() == {"region": EAST, "outcome": "circuit open"}
+    assert probed.calls.count(EAST) == 1, "only the probe tried us-east-1"
+    assert probe.region == (EAST if after == "closed" else OHIO)
+    assert breaker.state(EAST) == after
+
+
+def test_a_probe_that_never_reports_frees_the_region_after_a_cooldown() -> None:
+    clock = Clock()
+    breaker = CircuitBreaker(failure_threshold=1, cooldown=30, clock=clock)
+    breaker.record_failure(EAST)
+    clock.now += 30
+    assert breaker.acquire(EAST), "the first call takes the probe"
+    assert not breaker.acquire(EAST) and breaker.state(EAST) == "open"
+    clock.now += 29
+    assert not breaker.allows(EAST)
+    clock.now += 1
+    assert breaker.acquire(EAST), "the lost probe has gone stale: a new one may start"
 
 
 def test_a_refusal_closes_the_circuit_it_answered_through() -> None:

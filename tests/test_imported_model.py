@@ -19,7 +19,7 @@ from aws_cdk.assertions import Template
 from cdk_nag import AwsSolutionsChecks, NIST80053R5Checks
 
 from ha_inference import BedrockVpcEndpoints, ImportedModel, RegionCoverage
-from ha_inference.bedrock.imported_model import MODEL_NAME, parse_s3_uri
+from ha_inference.bedrock.imported_model import MODEL_NAME, OWNER_TAG_KEYS, parse_s3_uri
 from ha_inference.checks.coverage import IMPORTED_MODEL_METADATA
 from ha_inference.checks.nag_pack import findings_of
 from tests.support import TEST_ACCOUNT, ZonalStack, new_app, resources
@@ -40,6 +40,7 @@ class Scenario:
             s3_uri=SOURCE,
             imported_model_name="llama3-support",
             imported_model_key=self.key,
+            keep_warm=cdk.Duration.minutes(30),
         )
         self.caller = iam.Role(
             self.east, "Caller", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com")
@@ -112,6 +113,7 @@ def test_the_import_is_one_custom_resource_with_the_source_role_and_key(
         "ImportedModelName": "llama3-support",
         "S3Uri": SOURCE,
         "RoleArn": {"Fn::GetAtt": [role_id, "Arn"]},
+        "RequireConverse": "true",
         "ImportedModelKmsKeyId": {
             "Fn::GetAtt": [scenario.logical_id(scenario.key.node.default_child), "Arn"]
         },
@@ -248,8 +250,22 @@ def test_the_handler_role_imports_passes_the_import_role_and_uses_the_key_throug
     assert statements["ManageModels"]["Action"] == [
         "bedrock:DeleteImportedModel",
         "bedrock:GetImportedModel",
+        "bedrock:ListTagsForResource",
     ]
     assert statements["ManageModels"]["Resource"] == models
+    # The handler may tag models with their owner only, and only as owned by this stack.
+    assert statements["TagModelsWithTheirOwner"] == {
+        "Sid": "TagModelsWithTheirOwner",
+        "Action": "bedrock:TagResource",
+        "Effect": "Allow",
+        "Resource": [models, jobs],
+        "Condition": {
+            "ForAllValues:StringEquals": {
+                "aws:TagKeys": ["ha-inference:stack-id", "ha-inference:logical-id"]
+            },
+            "StringEquals": {"aws:RequestTag/ha-inference:stack-id": {"Ref": "AWS::StackId"}},
+        },
+    }
     assert statements["PassImportRole"] == {
         "Sid": "PassImportRole",
         "Action": "iam:PassRole",
@@ -265,9 +281,28 @@ def test_the_handler_role_imports_passes_the_import_role_and_uses_the_key_throug
         "ImportModels",
         "FollowJobs",
         "ManageModels",
+        "TagModelsWithTheirOwner",
         "PassImportRole",
         "EncryptModel",
     }
+
+
+def test_the_owner_tags_the_role_allows_are_the_ones_the_handler_writes() -> None:
+    from ha_inference.functions import model_import  # noqa: PLC0415 - imports boto3
+
+    assert OWNER_TAG_KEYS == (model_import.STACK_TAG, model_import.LOGICAL_ID_TAG)
+
+
+def test_require_converse_can_be_turned_off(tmp_path: Path) -> None:
+    stack = _stack(tmp_path)
+    ImportedModel(stack, "Llm", s3_uri=SOURCE, require_converse=False)
+    template = Template.from_stack(stack, skip_cyclical_dependencies_check=True)
+    template.has_resource_properties("Custom::BedrockImportedModel", {"RequireConverse": "false"})
+
+
+def test_fails_a_require_converse_that_is_not_a_boolean(tmp_path: Path) -> None:
+    with pytest.raises(TypeError, match=r"^require_converse must be True or False, got str 'yes'$"):
+        ImportedModel(_stack(tmp_path), "Llm", s3_uri=SOURCE, require_converse="yes")  # type: ignore[arg-type]
 
 
 def test_grant_invoke_allows_exactly_the_model_arn_on_the_callers_role(
@@ -306,6 +341,76 @@ def test_the_bedrock_endpoint_policy_allows_the_model(scenario: Scenario) -> Non
     assert statement["Action"] == ["bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream"]
     assert statement["Resource"] == {"Fn::GetAtt": [model_logical_id(scenario), "ModelArn"]}
     assert scenario.model.invoke_resource_arns == (scenario.model.model_arn,)
+
+
+# ---------------------------------------------------------------------------------- keep warm
+
+
+def test_keep_warm_calls_the_model_on_a_schedule_through_the_shipped_handler(
+    scenario: Scenario,
+) -> None:
+    model_arn = {"Fn::GetAtt": [model_logical_id(scenario), "ModelArn"]}
+    ((function_id, function),) = [
+        (logical_id, f)
+        for logical_id, f in resources(scenario.template, "AWS::Lambda::Function").items()
+        if f["Properties"]["Handler"] == "keep_warm.handler"
+    ]
+    assert function["Properties"]["Environment"] == {"Variables": {"MODEL_ID": model_arn}}
+    assert function["Properties"]["Timeout"] == 60
+    _, rule = only(scenario.template, "AWS::Events::Rule")
+    assert rule["Properties"]["ScheduleExpression"] == "rate(30 minutes)"
+    (target,) = rule["Properties"]["Targets"]
+    assert target["Arn"] == {"Fn::GetAtt": [function_id, "Arn"]}
+    assert target["RetryPolicy"] == {"MaximumRetryAttempts": 0}
+    # The function's role may invoke this model (and decrypt it through Bedrock), nothing else.
+    role_id, _ = role_by_description(scenario.template, "Calls the imported model now and then")
+    (policy,) = [
+        p
+        for p in resources(scenario.template, "AWS::IAM::Policy").values()
+        if p["Properties"]["Roles"] == [{"Ref": role_id}]
+    ]
+    statements = policy["Properties"]["PolicyDocument"]["Statement"]
+    assert statements[0] == {
+        "Action": ["bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream"],
+        "Effect": "Allow",
+        "Resource": model_arn,
+    }
+    assert [s["Action"] for s in statements[1:]] == [
+        "kms:Decrypt",
+        ["logs:CreateLogStream", "logs:PutLogEvents"],
+    ]
+
+
+def test_keep_warm_is_off_by_default(scenario: Scenario) -> None:
+    assert scenario.west_model.keep_warm_function is None
+    assert resources(scenario.west_template, "AWS::Events::Rule") == {}
+
+
+@pytest.mark.parametrize(
+    ("keep_warm", "require_converse", "error", "message"),
+    [
+        (
+            cdk.Duration.seconds(90),
+            True,
+            ValueError,
+            r"^keep_warm must be a whole number of minutes from 1 to 59",
+        ),
+        (cdk.Duration.hours(1), True, ValueError, r"got 1 hour; for example"),
+        (30, True, TypeError, r"^keep_warm must be a literal cdk.Duration, got 30"),
+        (cdk.Duration.minutes(30), False, ValueError, r"^keep_warm needs require_converse=True"),
+    ],
+)
+def test_fails_a_keep_warm_that_cannot_work(
+    tmp_path: Path, keep_warm: Any, require_converse: bool, error: type, message: str
+) -> None:
+    with pytest.raises(error, match=message):
+        ImportedModel(
+            _stack(tmp_path),
+            "Llm",
+            s3_uri=SOURCE,
+            keep_warm=keep_warm,
+            require_converse=require_converse,
+        )
 
 
 # ------------------------------------------------------------------------------ coverage, nag

@@ -25,6 +25,7 @@ from ha_inference.functions import ingestion
 from ha_inference.functions.resilience import Backoff
 from ha_inference.functions.store import Doubles, Store
 from ha_inference.functions.vector_index import IndexDefinition
+from tests.botocore_strict import strict_checked
 from tests.collection_stub import (
     ACCOUNT,
     DENIED,
@@ -48,6 +49,13 @@ DOCS = [
     {"text": "Lambda functions use a subnet in every AZ."},
     {"text": "Endpoints have an ENI per AZ.", "metadata": {"source": "vpc.md"}},
 ]
+
+
+@pytest.fixture(autouse=True)
+def requests_the_service_accepts() -> Iterator[None]:
+    """Every request a test makes the handler send passes botocore's model strictly."""
+    with strict_checked():
+        yield
 
 
 def created(count: int) -> dict[str, Any]:
@@ -421,6 +429,72 @@ def test_a_missing_setting_is_reported_and_logged_once(
     assert len([r for r in caplog.records if "misconfigured" in r.getMessage()]) == 1
 
 
+def test_an_unexpected_fault_reports_every_document_as_failed() -> None:
+    """No credentials (or any fault the handler does not classify): a direct caller sees each
+    document failed, not an empty ``failed`` list that reads as nothing went wrong."""
+
+    def no_credentials() -> Any:
+        raise RuntimeError("no AWS credentials found to sign the collection request")
+
+    ingestor = ingestion.Ingestor(
+        CONFIG,
+        doubles=Doubles(
+            bedrock=lambda config: Bedrock([]),
+            credentials=no_credentials,
+            urlopen=bulk([]),
+            backoff=Backoff(max_attempts=3, sleep=lambda seconds: None),
+        ),
+    )
+    documents = [*DOCS, {"text": ""}]
+
+    result = ingestor.handle({"documents": documents}, Context(seconds=300.0, request_id="u"))
+
+    internal = "internal error (details in the function's log under this request id)"
+    assert result == {
+        "indexed": 0,
+        "failed": [
+            {"position": 0, "id": "ha.md#1", "error": internal, "retryable": False},
+            {"position": 1, "id": None, "error": internal, "retryable": False},
+            {"position": 2, "id": None, "error": internal, "retryable": False},
+            {
+                "position": 3,
+                "id": None,
+                "error": "documents[3].text must be a non-empty string",
+                "retryable": False,
+            },
+        ],
+        "retryable": False,
+        "error": "internal error",
+        "requestId": "u",
+    }
+
+
+def test_an_unexpected_fault_after_the_bulk_request_says_documents_may_be_indexed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def broken(answer: Any, documents: Any, failures: Any) -> int:
+        raise KeyError("a bug reading the answer")
+
+    monkeypatch.setattr(ingestion, "_count_items", broken)
+    ingestor = ingestion.Ingestor(
+        CONFIG,
+        doubles=Doubles(
+            bedrock=lambda config: Bedrock([]),
+            credentials=lambda: Credentials("AKIDEXAMPLE", "secret", "token"),
+            urlopen=bulk([]),
+        ),
+    )
+
+    result = ingestor.handle({"documents": DOCS}, Context(seconds=300.0))
+
+    assert result["indexed"] == 0 and result["error"] == "internal error"
+    assert [f["error"] for f in result["failed"]] == [
+        "internal error (details in the function's log under this request id); the document "
+        "may be indexed already"
+    ] * 3
+    assert not result["retryable"]
+
+
 # --- any batch, any faults -------------------------------------------------------------------
 
 CONFIG = ingestion.Settings(
@@ -463,6 +537,8 @@ BULK_OUTCOMES: list[Any] = [
     (503, {"message": DENIED}),
     urllib.error.URLError(ConnectionRefusedError(111, "refused")),
     TimeoutError("timed out"),
+    "lost",
+    "mixed",
 ]
 ENTRIES = st.one_of(
     st.builds(lambda text: {"text": text}, st.text(min_size=1, max_size=20)),
@@ -500,16 +576,41 @@ class Response(io.BytesIO):
         self.headers = {"Content-Length": str(len(body))}
 
 
-def bulk(outcomes: list[Any]) -> Any:
+@dataclass
+class Index:
+    """What the collection holds: the texts of the documents it indexed, in order."""
+
+    texts: list[str]
+
+
+def bulk(outcomes: list[Any], index: Index | None = None, clock: Any = None) -> Any:
+    """A collection that plays ``outcomes``, then indexes everything. ``lost``: the request is
+    applied, then the answer is lost (a reset connection); ``mixed``: every other item is
+    refused with 429."""
     script = list(outcomes)
+    stored = index if index is not None else Index([])
 
     def urlopen(request: Any, timeout: float) -> Any:
+        if clock is not None:
+            clock.now += 0.5
         outcome = script.pop(0) if script else "created"
         if isinstance(outcome, BaseException):
             raise outcome
-        if outcome == "created":
-            count = len(request.data.decode().splitlines()) // 2
-            return Response(200, json.dumps(created(count)).encode())
+        sent = [json.loads(line) for line in request.data.decode().splitlines()][1::2]
+        if isinstance(outcome, str) and outcome in {"created", "lost"}:
+            stored.texts += [document["text"] for document in sent]
+            if outcome == "lost":
+                raise ConnectionResetError(104, "Connection reset by peer")
+            return Response(200, json.dumps(created(len(sent))).encode())
+        if isinstance(outcome, str):  # "mixed"
+            items = []
+            for n, document in enumerate(sent):
+                if n % 2:
+                    items.append({"index": {"status": 429, "error": {"type": "es_rejected"}}})
+                else:
+                    stored.texts.append(document["text"])
+                    items.append({"index": {"status": 201}})
+            return Response(200, json.dumps({"errors": True, "items": items}).encode())
         status, document = outcome
         body = document if isinstance(document, bytes) else json.dumps(document).encode()
         if status >= 400:
@@ -532,30 +633,67 @@ def bulk(outcomes: list[Any]) -> Any:
 def test_every_document_is_indexed_or_reported_exactly_once(
     event: Any, embeds: list[Any], bulks: list[Any]
 ) -> None:
+    """Whatever the embedding model and the collection answer (refusals, throttling, lost and
+    partly refused bulk answers), the one result accounts for every document: ``indexed`` is
+    exactly what the collection holds, and a document that may be indexed is never reported
+    as safe to send again (a second copy)."""
+    clock = FakeClock()
+    stored = Index([])
     ingestor = ingestion.Ingestor(
         CONFIG,
         doubles=Doubles(
             bedrock=lambda config: Bedrock(embeds),
             credentials=lambda: Credentials("AKIDEXAMPLE", "secret", "token"),
-            urlopen=bulk(bulks),
-            backoff=Backoff(max_attempts=3, sleep=lambda seconds: None),
+            urlopen=bulk(bulks, stored, clock),
+            backoff=Backoff(max_attempts=3, sleep=clock.sleep),
+            clock=clock,
         ),
     )
 
-    result = ingestor.handle(event, Context(seconds=300.0, request_id="p"))
+    result = ingestor.handle(event, ClockContext(clock, 300.0, "p"))
+
+    assert clock.now <= 300.0 - ingestion.RESERVE_SECONDS
+    if "error" not in result:
+        assert result["indexed"] <= len(stored.texts), "never more than the collection holds"
+        texts = [d.get("text") for d in event["documents"] if isinstance(d, dict)]
+        for failure in result["failed"]:
+            entry = event["documents"][failure["position"]]
+            text = entry.get("text") if isinstance(entry, dict) else None
+            if failure["retryable"] and texts.count(text) == 1:
+                assert text not in stored.texts, "a document the collection holds is no retry"
 
     text = json.dumps(result)
     assert "arn:" not in text and ACCOUNT not in text
     assert result["requestId"] == "p"
     assert result["retryable"] == any(f["retryable"] for f in result["failed"])
     if "error" in result:
-        assert (result["indexed"], result["failed"]) == (0, [])
+        assert result["indexed"] == 0
+        assert result["failed"] == [], "a bad event fails as a whole, naming its field"
         return
     count = len(event["documents"])
     positions = [f["position"] for f in result["failed"]]
     assert positions == sorted(set(positions))
     assert result["indexed"] + len(positions) == count
     assert set(positions) <= set(range(count))
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
+
+
+class ClockContext:
+    def __init__(self, clock: FakeClock, seconds: float, request_id: str) -> None:
+        self.clock, self.ends, self.aws_request_id = clock, clock.now + seconds, request_id
+
+    def get_remaining_time_in_millis(self) -> int:
+        return int(max(0.0, self.ends - self.clock.now) * 1000)
 
 
 def test_stops_embedding_in_time_for_the_bulk_request() -> None:

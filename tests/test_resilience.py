@@ -213,3 +213,93 @@ def test_truncates_by_bytes_not_characters() -> None:
     assert len(cut.encode()) <= 4096
     assert cut == "é" * 2048
     assert truncate_utf8("short", 10) == "short"
+
+
+# --- a resource being loaded ------------------------------------------------------------------
+
+NOT_READY = client_error("ModelNotReadyException", 429)
+
+
+def loading(clock: FakeClock, seconds: float) -> resilience.Loading:
+    return resilience.Loading(
+        codes=frozenset({"ModelNotReadyException"}),
+        seconds=seconds,
+        backoff=Backoff(
+            max_attempts=20,
+            base_delay=2.0,
+            max_delay=8.0,
+            sleep=clock.sleep,
+            jitter=lambda lo, hi: hi,
+        ),
+    )
+
+
+def test_loading_is_waited_out_without_using_up_the_attempts() -> None:
+    clock = FakeClock()
+    outcomes: list[Any] = [
+        NOT_READY,
+        NOT_READY,
+        client_error("ThrottlingException", 429),
+        NOT_READY,
+        "ok",
+    ]
+
+    def operation(deadline: Deadline) -> str:
+        outcome = outcomes.pop(0)
+        if isinstance(outcome, BaseException):
+            raise outcome
+        return str(outcome)
+
+    result = call_with_retries(
+        "op",
+        operation,
+        deadline=Deadline.after(120.0, clock=clock),
+        backoff=Backoff(max_attempts=2, sleep=clock.sleep, jitter=lambda lo, hi: hi),
+        loading=loading(clock, 60.0),
+    )
+    assert result == "ok"
+    assert clock.now == 2.0 + 4.0 + 0.25 + 8.0
+
+
+def test_still_loading_after_its_budget_says_when_to_retry() -> None:
+    clock = FakeClock()
+
+    def operation(deadline: Deadline) -> str:
+        raise NOT_READY
+
+    with pytest.raises(resilience.StillLoadingError) as caught:
+        call_with_retries(
+            "op",
+            operation,
+            deadline=Deadline.after(120.0, clock=clock),
+            loading=loading(clock, 20.0),
+        )
+    assert caught.value.retry_after == 30 and caught.value.last is NOT_READY
+    assert clock.now == 2.0 + 4.0 + 8.0  # the next 8 s would pass the 20 s
+    assert resilience.summarize(caught.value) == "ModelNotReadyException"
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    seconds=st.floats(min_value=0.5, max_value=60.0),
+    budget=st.floats(min_value=0.0, max_value=600.0),
+)
+def test_waiting_for_loading_never_passes_its_budget_or_the_deadline(
+    seconds: float, budget: float
+) -> None:
+    clock = FakeClock()
+
+    def operation(deadline: Deadline) -> str:
+        clock.now += 0.1
+        raise NOT_READY
+
+    with pytest.raises(
+        (resilience.StillLoadingError, DeadlineExceededError, RetriesExhaustedError)
+    ):
+        call_with_retries(
+            "op",
+            operation,
+            deadline=Deadline.after(seconds, clock=clock),
+            loading=loading(clock, budget),
+        )
+    assert clock.now <= seconds + 0.1

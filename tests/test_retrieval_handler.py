@@ -1,9 +1,9 @@
 """The retrieval handler, offline, through its Lambda entry point.
 
 Bedrock is a real botocore client whose HTTP sends are scripted (``tests/collection_stub.py``),
-the collection a local HTTP server that checks SigV4. The fault tests (``test_fault_*``, one per
-item of issue #12) go through ``retrieval.handler`` with the environment a deployment sets, so
-they say what a caller would see.
+the collection a local HTTP server that checks SigV4. The fault tests go through
+``retrieval.handler`` with the environment a deployment sets, so they say what a caller would
+see.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from botocore.exceptions import ConnectTimeoutError, EndpointConnectionError, Re
 from ha_inference.functions import retrieval as index
 from ha_inference.functions.store import Store
 from ha_inference.functions.vector_index import DEFAULT_INDEX
+from tests.botocore_strict import strict_checked
 from tests.collection_stub import (
     ACCOUNT,
     DENIED,
@@ -74,6 +75,13 @@ SOURCES = [
         "metadata": {"source": "l.md"},
     },
 ]
+
+
+@pytest.fixture(autouse=True)
+def requests_the_service_accepts() -> Iterator[None]:
+    """Every request a test makes the handler send passes botocore's model strictly."""
+    with strict_checked():
+        yield
 
 
 @pytest.fixture(autouse=True)
@@ -160,7 +168,10 @@ def fn(
 
 def body_of(response: dict[str, Any]) -> Any:
     assert set(response) == {"statusCode", "headers", "body"}
-    assert response["headers"] == {"Content-Type": "application/json"}
+    headers = response["headers"]
+    assert headers["Content-Type"] == "application/json"
+    assert set(headers) <= {"Content-Type", "Retry-After"}
+    assert "Retry-After" not in headers or response["statusCode"] == 503
     return json.loads(response["body"])
 
 
@@ -275,6 +286,7 @@ def test_skips_converse_when_nothing_matches(fn: Lambda) -> None:
         ({"body": "[1, 2]"}, "body", r"^body must be a JSON object .*, got list$"),
         ({"body": json.dumps({"q": "hi"})}, "question", r"^question is required"),
         ({"body": "%%%", "isBase64Encoded": True}, "body", r"^body is marked base64"),
+        ({"body": "e30=\u00e9", "isBase64Encoded": True}, "body", r"^body is marked base64"),
         ({"body": " " * 60_000}, "body", r"^body is 60000 bytes, over the limit of 52096"),
         (["question"], "body", r"^the event must be a JSON object .*, got list$"),
     ],
@@ -378,7 +390,7 @@ def test_unreachable_collection_is_retried_then_reported(fn: Lambda) -> None:
     assert fn.sleeps == [0.25]
 
 
-# --- issue #12: each fault, as a caller sees it ----------------------------------------------
+# --- each fault, as a caller sees it ---------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -389,7 +401,7 @@ def test_unreachable_collection_is_retried_then_reported(fn: Lambda) -> None:
     ],
     ids=["endpoint-connection", "connect-timeout"],
 )
-def test_fault_6_bedrock_connection_failures_are_retried(fn: Lambda, fault: Exception) -> None:
+def test_bedrock_connection_failures_are_retried(fn: Lambda, fault: Exception) -> None:
     """An endpoint ENI or AZ outage: retried, then answered."""
     fn.bedrock.then("InvokeModel", fault)
     fn.happy()
@@ -404,7 +416,7 @@ def test_fault_6_bedrock_connection_failures_are_retried(fn: Lambda, fault: Exce
     assert fn.sleeps == [0.25, 0.25]
 
 
-def test_fault_6_persistent_connection_failures_end_as_503(fn: Lambda) -> None:
+def test_persistent_connection_failures_end_as_503(fn: Lambda) -> None:
     fn.setenv(MAX_ATTEMPTS="3")
     for _ in range(3):
         fn.bedrock.then("InvokeModel", EndpointConnectionError(endpoint_url="https://x"))
@@ -416,7 +428,7 @@ def test_fault_6_persistent_connection_failures_end_as_503(fn: Lambda) -> None:
     assert "(connection failure)" in body["error"]
 
 
-def test_fault_6_read_timeouts_and_truncated_bodies_from_bedrock_are_retried(fn: Lambda) -> None:
+def test_read_timeouts_and_truncated_bodies_from_bedrock_are_retried(fn: Lambda) -> None:
     fn.bedrock.then("InvokeModel", ReadTimeoutError(endpoint_url="https://x"))
     fn.bedrock.embedding(EMBEDDING, declared=100_000)  # Content-Length says more than sent
     fn.happy()
@@ -426,7 +438,7 @@ def test_fault_6_read_timeouts_and_truncated_bodies_from_bedrock_are_retried(fn:
     assert len(fn.bedrock.called("InvokeModel")) == 3
 
 
-def test_fault_7_a_truncated_collection_answer_is_retried(fn: Lambda) -> None:
+def test_a_truncated_collection_answer_is_retried(fn: Lambda) -> None:
     fn.bedrock.embedding(EMBEDDING)
     fn.collection.truncated(200, {"hits": {"hits": HITS}}, keep=20)
     fn.collection.answer(200, {"hits": {"hits": HITS}})
@@ -439,7 +451,7 @@ def test_fault_7_a_truncated_collection_answer_is_retried(fn: Lambda) -> None:
     assert len(fn.collection.requests) == 2
 
 
-def test_fault_7_persistent_truncation_ends_as_503(fn: Lambda) -> None:
+def test_persistent_truncation_ends_as_503(fn: Lambda) -> None:
     fn.setenv(MAX_ATTEMPTS="2")
     fn.bedrock.embedding(EMBEDDING)
     for _ in range(2):
@@ -448,7 +460,133 @@ def test_fault_7_persistent_truncation_ends_as_503(fn: Lambda) -> None:
     assert (status, body["dependency"], body["retryable"]) == (503, "collection", True)
 
 
-def test_fault_8_every_call_gets_timeouts_within_the_time_left(
+PARTIAL = [
+    {
+        "_shards": {"total": 2, "successful": 1, "skipped": 0, "failed": 1},
+        "hits": {"hits": HITS[:1]},
+    },
+    {"_shards": {"total": 2, "successful": 0, "skipped": 0, "failed": 2}, "hits": {"hits": []}},
+    {
+        "timed_out": True,
+        "_shards": {"total": 2, "successful": 2, "failed": 0},
+        "hits": {"hits": []},
+    },
+]
+
+
+@pytest.mark.parametrize("partial", PARTIAL, ids=["one-shard-failed", "all-failed", "timed-out"])
+def test_a_search_with_failed_shards_or_a_timeout_is_retried(fn: Lambda, partial: Any) -> None:
+    """A 200 whose shards partly failed (or whose search timed out) is a partial result, not
+    "no passages match": it is asked again, and the complete answer is served."""
+    fn.bedrock.embedding(EMBEDDING)
+    fn.collection.answer(200, partial)
+    fn.collection.answer(
+        200, {"_shards": {"total": 2, "successful": 2, "failed": 0}, "hits": {"hits": HITS}}
+    )
+    fn.bedrock.answer()
+
+    status, body = fn.ask()
+
+    assert (status, body["complete"], body["sources"]) == (200, True, SOURCES)
+    assert len(fn.collection.requests) == 2
+
+
+@pytest.mark.parametrize("partial", PARTIAL, ids=["one-shard-failed", "all-failed", "timed-out"])
+def test_a_search_that_stays_partial_is_a_retryable_503_never_a_confident_answer(
+    fn: Lambda, partial: Any
+) -> None:
+    fn.setenv(MAX_ATTEMPTS="2")
+    fn.bedrock.embedding(EMBEDDING)
+    for _ in range(2):
+        fn.collection.answer(200, partial)
+
+    status, body = fn.ask()
+
+    assert status == 503
+    assert body == {
+        "error": "the vector collection is throttled or unavailable (a partial search result); "
+        "retry later",
+        "dependency": "collection",
+        "retryable": True,
+        "requestId": "req-0001",
+    }
+    assert fn.bedrock.called("Converse") == []
+
+
+def test_metadata_that_json_cannot_carry_is_null_in_a_strict_json_answer(fn: Lambda) -> None:
+    hit = {"_id": "x", "_score": 0.5, "_source": {"text": "Passage.", "source": "s"}}
+    fn.bedrock.embedding(EMBEDDING)
+    fn.collection.raw(
+        200,
+        json.dumps({"hits": {"hits": [hit]}}).replace('"s"', "NaN").encode(),
+        "application/json",
+    )
+    fn.bedrock.answer()
+
+    response = fn.invoke({"question": QUESTION})
+
+    def refuse(constant: str) -> Any:
+        raise ValueError(constant)
+
+    body = json.loads(response["body"], parse_constant=refuse)
+    assert response["statusCode"] == 200
+    assert body["sources"][0]["metadata"] == {"source": None}
+
+
+def test_a_model_bedrock_is_loading_is_waited_for_longer_than_throttling(fn: Lambda) -> None:
+    """An imported model Bedrock unloaded answers ModelNotReadyException while it reloads,
+    much longer than a throttle lasts: the handler waits with its own backoff (2 s doubling),
+    without using up the ordinary attempts, and answers once the model serves."""
+    fn.setenv(MAX_ATTEMPTS="2")
+    fn.happy()
+    for _ in range(3):
+        fn.bedrock.error(
+            "Converse", "ModelNotReadyException", 429, "Model is not ready for inference"
+        )
+    fn.bedrock.answer()
+
+    status, body = fn.ask()
+
+    assert (status, body["complete"]) == (200, True)
+    assert len(fn.bedrock.called("Converse")) == 4
+    assert fn.sleeps == [2.0, 4.0, 8.0]
+
+
+def test_a_model_still_loading_is_a_503_that_says_when_to_retry(fn: Lambda) -> None:
+    fn.happy()
+    for _ in range(6):
+        fn.bedrock.error(
+            "Converse", "ModelNotReadyException", 429, "Model is not ready for inference"
+        )
+
+    response = fn.invoke({"question": QUESTION})
+
+    assert response["statusCode"] == 503
+    assert response["headers"] == {"Content-Type": "application/json", "Retry-After": "30"}
+    assert body_of(response) == {
+        "error": "Bedrock is loading the model, which it unloads after a while without calls "
+        "(ModelNotReadyException); retry in 30 s",
+        "dependency": "bedrock",
+        "retryable": True,
+        "retryAfterSeconds": 30,
+        "requestId": "req-0001",
+    }
+    assert fn.sleeps == [2.0, 4.0, 8.0, 8.0, 8.0], "30 s of waiting (the default), no more"
+
+
+def test_the_wait_for_a_loading_model_is_a_setting_within_the_deadline(fn: Lambda) -> None:
+    fn.setenv(MODEL_NOT_READY_WAIT_SECONDS="5")
+    fn.happy()
+    for _ in range(2):
+        fn.bedrock.error("Converse", "ModelNotReadyException", 429)
+
+    response = fn.invoke({"question": QUESTION}, Context(seconds=60.0))
+
+    assert response["statusCode"] == 503 and response["headers"]["Retry-After"] == "30"
+    assert fn.sleeps == [2.0]  # 2 s, then 4 s more would pass the 5 s
+
+
+def test_every_call_gets_timeouts_within_the_time_left(
     fn: Lambda, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A 60 s read timeout on a function with 9 s left would outlive it."""
@@ -474,7 +612,7 @@ def test_fault_8_every_call_gets_timeouts_within_the_time_left(
     assert all(config.retries["total_max_attempts"] == 1 for config in fn.bedrock.configs)
 
 
-def test_fault_8_a_client_is_reused_while_time_is_plentiful(fn: Lambda) -> None:
+def test_a_client_is_reused_while_time_is_plentiful(fn: Lambda) -> None:
     for _ in range(2):
         fn.happy()
         fn.bedrock.answer()
@@ -495,7 +633,7 @@ def test_fault_8_a_client_is_reused_while_time_is_plentiful(fn: Lambda) -> None:
         ("guardrail_intervened", "Sorry, I cannot answer that.", False, False),
     ],
 )
-def test_fault_9_the_answer_says_how_the_model_stopped(
+def test_the_answer_says_how_the_model_stopped(
     fn: Lambda, stop: str, text: str, complete: bool, sourced: bool
 ) -> None:
     fn.happy()
@@ -508,14 +646,14 @@ def test_fault_9_the_answer_says_how_the_model_stopped(
     assert body["sources"] == (SOURCES if sourced else [])
 
 
-def test_fault_10_a_deeply_nested_body_is_a_400(fn: Lambda) -> None:
+def test_a_deeply_nested_body_is_a_400(fn: Lambda) -> None:
     response = fn.invoke({"body": "[" * 40_000 + "]" * 40_000})
     assert response["statusCode"] == 400
     assert body_of(response)["field"] == "body"
     assert fn.bedrock.calls == []
 
 
-def test_fault_11_a_missing_setting_answers_500_naming_it_and_logs_once(
+def test_a_missing_setting_answers_500_naming_it_and_logs_once(
     fn: Lambda, caplog: pytest.LogCaptureFixture
 ) -> None:
     fn.setenv(MODEL_ID=None)
@@ -548,7 +686,7 @@ def test_fault_11_a_missing_setting_answers_500_naming_it_and_logs_once(
         ({"TOP_K": "many"}, "TOP_K"),
     ],
 )
-def test_fault_11_and_14_settings_the_services_reject_answer_500_naming_them(
+def test_settings_the_services_reject_answer_500_naming_them(
     fn: Lambda, changes: dict[str, str], setting: str
 ) -> None:
     fn.setenv(**changes)
@@ -578,9 +716,7 @@ def test_fault_11_and_14_settings_the_services_reject_answer_500_naming_them(
         "array",
     ],
 )
-def test_fault_12_a_malformed_search_answer_is_a_502_naming_the_collection(
-    fn: Lambda, answer: Any
-) -> None:
+def test_a_malformed_search_answer_is_a_502_naming_the_collection(fn: Lambda, answer: Any) -> None:
     fn.bedrock.embedding(EMBEDDING)
     fn.collection.answer(200, answer)
     status, body = fn.ask()
@@ -592,7 +728,7 @@ def test_fault_12_a_malformed_search_answer_is_a_502_naming_the_collection(
     assert len(fn.collection.requests) == 1 and fn.sleeps == []
 
 
-def test_fault_12_a_non_json_200_is_not_retried(fn: Lambda) -> None:
+def test_a_non_json_200_is_not_retried(fn: Lambda) -> None:
     fn.bedrock.embedding(EMBEDDING)
     fn.collection.raw(200, b"<html>captive portal</html>")
     status, body = fn.ask()
@@ -600,7 +736,7 @@ def test_fault_12_a_non_json_200_is_not_retried(fn: Lambda) -> None:
     assert (status, body.get("dependency")) == (502, "collection")
 
 
-def test_fault_13_error_bodies_never_repeat_aws_messages(fn: Lambda) -> None:
+def test_error_bodies_never_repeat_aws_messages(fn: Lambda) -> None:
     fn.bedrock.error("InvokeModel", "AccessDeniedException", 403, DENIED)
     response = fn.invoke({"question": QUESTION}, Context(request_id="c0ffee"))
     assert response["statusCode"] == 502
@@ -608,7 +744,7 @@ def test_fault_13_error_bodies_never_repeat_aws_messages(fn: Lambda) -> None:
     assert body_of(response)["requestId"] == "c0ffee"
 
 
-def test_fault_13_throttling_messages_are_not_repeated_either(fn: Lambda) -> None:
+def test_throttling_messages_are_not_repeated_either(fn: Lambda) -> None:
     fn.setenv(MAX_ATTEMPTS="1")
     fn.bedrock.error("InvokeModel", "ThrottlingException", 429, f"Too many requests for {DENIED}")
     response = fn.invoke({"question": QUESTION})
@@ -616,7 +752,7 @@ def test_fault_13_throttling_messages_are_not_repeated_either(fn: Lambda) -> Non
     assert "arn:" not in response["body"] and ACCOUNT not in response["body"]
 
 
-def test_fault_13_collection_error_bodies_are_not_repeated(fn: Lambda) -> None:
+def test_collection_error_bodies_are_not_repeated(fn: Lambda) -> None:
     fn.bedrock.embedding(EMBEDDING)
     fn.collection.answer(403, {"status": 403, "message": DENIED})
     response = fn.invoke({"question": QUESTION})
@@ -624,7 +760,7 @@ def test_fault_13_collection_error_bodies_are_not_repeated(fn: Lambda) -> None:
     assert "arn:" not in response["body"] and ACCOUNT not in response["body"]
 
 
-def test_fault_14_an_endpoint_with_port_443_is_signed_for_the_host_it_sends(
+def test_an_endpoint_with_port_443_is_signed_for_the_host_it_sends(
     fn: Lambda, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """urllib sends ``Host`` as written in the URL; the signature must cover exactly that."""
@@ -655,7 +791,7 @@ def test_fault_14_an_endpoint_with_port_443_is_signed_for_the_host_it_sends(
     assert headers["host"] == "abc123.us-east-1.aoss.amazonaws.com"
 
 
-def test_fault_14_metadata_named_id_or_score_keeps_the_hit_id_and_score(fn: Lambda) -> None:
+def test_metadata_named_id_or_score_keeps_the_hit_id_and_score(fn: Lambda) -> None:
     fn.setenv(METADATA_FIELDS="id,score")
     hit = {
         "_id": "generated",
@@ -676,7 +812,7 @@ def test_fault_14_metadata_named_id_or_score_keeps_the_hit_id_and_score(fn: Lamb
     ]
 
 
-def test_fault_14_passages_are_capped_before_the_prompt(fn: Lambda) -> None:
+def test_passages_are_capped_before_the_prompt(fn: Lambda) -> None:
     fn.setenv(MAX_PASSAGE_CHARS="1000", MAX_CONTEXT_CHARS="2500")
     hits = [{"_id": f"h{n}", "_score": 1.0, "_source": {"text": f"{n}" * 5000}} for n in range(3)]
     fn.happy(hits=hits)

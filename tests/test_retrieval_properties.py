@@ -1,8 +1,10 @@
 """Properties of the retrieval handler over any event and any sequence of dependency faults.
 
-Whatever arrives and whatever fails, the answer is one proxy-shaped response with a JSON body,
-a status from the fixed set, the request id, nothing of an AWS error message (no ARN, no account
-id), and no wait past the invocation's deadline.
+Whatever arrives and whatever fails (refusals, throttling, a model being loaded, lost and
+truncated answers, answers trickling in, searches with failed shards or timed out), the answer
+is one proxy-shaped response with a strict JSON body, a status from the fixed set, the request
+id, nothing of an AWS error message (no ARN, no account id), no wait past the invocation's
+deadline, and never a 200 the dependencies did not give.
 """
 
 from __future__ import annotations
@@ -10,9 +12,11 @@ from __future__ import annotations
 import http.client
 import io
 import json
+import socket
 import urllib.error
 from dataclasses import dataclass
 from email.message import Message
+from types import SimpleNamespace
 from typing import Any
 
 from botocore.credentials import Credentials
@@ -23,13 +27,14 @@ from botocore.exceptions import (
     ReadTimeoutError,
 )
 from botocore.response import StreamingBody
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from ha_inference.functions import retrieval
 from ha_inference.functions.resilience import Backoff
 from ha_inference.functions.store import Doubles, Store
 from ha_inference.functions.vector_index import IndexDefinition
+from tests.botocore_strict import strict_errors
 from tests.collection_stub import ACCOUNT, DENIED, Context
 
 DIMENSIONS = 256
@@ -71,6 +76,7 @@ EMBED_OUTCOMES: list[Any] = [
     *NETWORK_FAULTS,
     *AWS_FAULTS,
 ]
+PARTIAL = {"_shards": {"total": 2, "successful": 1, "failed": 1}, "hits": {"hits": []}}
 CONVERSE_OUTCOMES: list[Any] = [
     *({**ANSWER, "stopReason": reason} for reason in sorted(retrieval.COMPLETE_STOP_REASONS)),
     {**ANSWER, "stopReason": "max_tokens"},
@@ -79,9 +85,13 @@ CONVERSE_OUTCOMES: list[Any] = [
     {"stopReason": "end_turn"},
     *NETWORK_FAULTS,
     *AWS_FAULTS,
+    aws_error("ModelNotReadyException", 429),
 ]
 SEARCH_OUTCOMES: list[Any] = [
     (200, HITS),
+    (200, PARTIAL),
+    (200, {**HITS, "timed_out": True}),
+    (200, "trickle"),
     (200, {"hits": {"hits": []}}),
     (200, {"hits": None}),
     (200, [1]),
@@ -115,6 +125,10 @@ EVENTS = st.one_of(
 )
 
 
+def not_json(constant: str) -> Any:
+    raise ValueError(f"{constant} is not JSON")
+
+
 class FakeClock:
     def __init__(self) -> None:
         self.now = 0.0
@@ -128,22 +142,28 @@ class FakeClock:
 
 
 class Bedrock:
-    """A bedrock-runtime client that plays scripted outcomes, then succeeds."""
+    """A bedrock-runtime client that plays scripted outcomes, then succeeds; it remembers the
+    last outcome of each operation."""
 
     def __init__(self, embeds: list[Any], answers: list[Any]) -> None:
         self.embeds = list(embeds)
         self.answers = list(answers)
+        self.last: dict[str, Any] = {}
 
-    def invoke_model(self, **_: Any) -> Any:
+    def invoke_model(self, **params: Any) -> Any:
+        assert not strict_errors("bedrock-runtime", "InvokeModel", params)
         outcome = self.embeds.pop(0) if self.embeds else EMBEDDING
+        self.last["embed"] = outcome
         if isinstance(outcome, BaseException):
             raise outcome
         if outcome == "truncated":
             return {"body": StreamingBody(io.BytesIO(EMBEDDING[:50]), len(EMBEDDING))}
         return {"body": StreamingBody(io.BytesIO(outcome), len(outcome))}
 
-    def converse(self, **_: Any) -> Any:
+    def converse(self, **params: Any) -> Any:
+        assert not strict_errors("bedrock-runtime", "Converse", params)
         outcome = self.answers.pop(0) if self.answers else {**ANSWER, "stopReason": "end_turn"}
+        self.last["converse"] = outcome
         if isinstance(outcome, BaseException):
             raise outcome
         return outcome
@@ -156,15 +176,46 @@ class Response(io.BytesIO):
         self.headers = {"Content-Length": str(declared if declared is not None else len(body))}
 
 
-def collection(outcomes: list[Any]) -> Any:
+class Trickle(Response):
+    """An answer whose bytes arrive one every ``gap`` seconds of the fake clock. Each read waits
+    at most its socket's timeout (what the reader sets, as on a real socket): a read that would
+    wait longer times out."""
+
+    def __init__(self, body: bytes, clock: FakeClock, gap: float) -> None:
+        super().__init__(200, body)
+        self.clock, self.gap = clock, gap
+        self.sock = socket.socket()
+        self.fp = SimpleNamespace(raw=SimpleNamespace(_sock=self.sock))
+
+    def read1(self, size: int = -1) -> bytes:
+        timeout = self.sock.gettimeout()
+        if timeout is not None and timeout < self.gap:
+            self.clock.now += timeout
+            raise TimeoutError("timed out")
+        self.clock.now += self.gap
+        return self.read(1)
+
+    def __exit__(self, *exc: Any) -> None:
+        self.sock.close()
+        super().__exit__(*exc)
+
+
+def collection(
+    outcomes: list[Any], clock: FakeClock | None = None, seen: list[Any] | None = None
+) -> Any:
     script = list(outcomes)
 
     def urlopen(request: Any, timeout: float) -> Any:
         assert timeout > 0
         outcome = script.pop(0) if script else (200, HITS)
+        if seen is not None:
+            seen.append(outcome)
         if isinstance(outcome, BaseException):
             raise outcome
         status, document = outcome
+        if document == "trickle":
+            assert clock is not None
+            return Trickle(json.dumps(HITS).encode(), clock, gap=0.5)
         if document == "truncated":
             body = json.dumps(HITS).encode()
             return Response(status, body[:10], declared=len(body))
@@ -212,17 +263,20 @@ FAULTS = st.builds(
 
 @settings(max_examples=150, deadline=None)
 @given(event=EVENTS, faults=FAULTS)
+@example(event={"question": "q"}, faults=Faults([], [], [], 4, 30.0))
+@example(event={"question": "q"}, faults=Faults([], [(200, PARTIAL)], [], 2, 30.0))
 def test_every_answer_is_proxy_shaped_in_the_status_set_and_leaks_nothing(
     event: Any, faults: Faults
 ) -> None:
     clock = FakeClock()
     client = Bedrock(faults.embeds, faults.answers)
+    searches: list[Any] = []
     retriever = retrieval.Retriever(
         CONFIG,
         doubles=Doubles(
             bedrock=lambda config: client,
             credentials=lambda: Credentials("AKIDEXAMPLE", "secret", "token"),
-            urlopen=collection(faults.searches),
+            urlopen=collection(faults.searches, clock, searches),
             backoff=Backoff(
                 max_attempts=faults.attempts, sleep=clock.sleep, jitter=lambda low, high: high
             ),
@@ -233,15 +287,24 @@ def test_every_answer_is_proxy_shaped_in_the_status_set_and_leaks_nothing(
     response = retriever.handle(event, Context(seconds=faults.seconds, request_id="r-1"))
 
     assert set(response) == {"statusCode", "headers", "body"}
-    assert response["headers"] == {"Content-Type": "application/json"}
+    assert response["headers"]["Content-Type"] == "application/json"
     assert response["statusCode"] in retrieval.STATUSES
-    body = json.loads(response["body"])
+    body = json.loads(response["body"], parse_constant=not_json)
     assert isinstance(body, dict) and body["requestId"] == "r-1"
     assert "arn:" not in response["body"] and ACCOUNT not in response["body"]
     if response["statusCode"] == 200:
         assert set(body) == {"answer", "complete", "stopReason", "sources", "requestId"}
+        # Never an answer the dependencies did not give: the last search was whole and found
+        # the passages shown; "complete" only when the model said it was done.
+        assert searches[-1] in [(200, HITS), (200, {"hits": {"hits": []}}), (200, "trickle")]
+        assert searches[-1] != (200, {"hits": {"hits": []}}) or body["stopReason"] == "no_passages"
+        if body["stopReason"] != "no_passages":
+            assert client.last["converse"].get("stopReason") == body["stopReason"]
+        if body["complete"]:
+            assert body["stopReason"] in retrieval.COMPLETE_STOP_REASONS | {"no_passages"}
     elif response["statusCode"] == 503:
         assert body["retryable"] is True
+        assert ("Retry-After" in response["headers"]) == ("retryAfterSeconds" in body)
     else:
         assert "error" in body
     assert clock.now <= max(0.0, faults.seconds - retrieval.RESERVE_SECONDS)

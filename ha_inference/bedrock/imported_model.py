@@ -22,6 +22,8 @@ from dataclasses import dataclass
 
 import aws_cdk as cdk
 from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
@@ -32,6 +34,7 @@ from ha_inference._internal.custom_resource import HandlerProvider
 from ha_inference._internal.nag import (
     CONTROL_PLANE_FUNCTION,
     INLINE_POLICY,
+    NO_RESERVED_CONCURRENCY,
     acknowledge,
     acknowledge_all,
     wildcard_resource_finding,
@@ -74,6 +77,10 @@ MODEL_NAME = re.compile(r"^([0-9a-zA-Z][_-]?)+$")
 
 _ACCOUNT = re.compile(r"^\d{12}$")
 
+OWNER_TAG_KEYS = ("ha-inference:stack-id", "ha-inference:logical-id")
+"""The tags the handler puts on each model it imports, naming the resource that owns it (the
+stack id and the logical id): an update never adopts another stack's model of the same name."""
+
 BEDROCK_NAMESPACE = "AWS/Bedrock"
 
 
@@ -93,7 +100,8 @@ class ImportedModel(Construct):
     Resources: ``Resource`` (``Custom::BedrockImportedModel``), ``ImportRole`` (assumed by
     Bedrock for the import job), ``OnEvent`` and ``IsComplete`` (the shipped ``model_import``
     handler), ``HandlerRole``, ``Logs`` and ``Provider`` (aws-cdk-lib's provider framework with
-    its waiter state machine).
+    its waiter state machine); with ``keep_warm``, ``KeepWarm`` (the shipped ``keep_warm``
+    handler), ``KeepWarmRole`` and ``KeepWarmSchedule`` (an EventBridge rule).
 
     Default settings:
 
@@ -107,6 +115,9 @@ class ImportedModel(Construct):
       (``s3:ListBucket`` with an ``s3:prefix`` condition), in a bucket of this account;
     * a deploy waits up to 50 minutes for the import job (checking every 30 seconds); a job
       that fails fails the deploy with its failure message and leaves no model behind;
+    * the model is tagged with its owner (``ha-inference:stack-id``, ``ha-inference:logical-id``)
+      and an update adopts an existing model of the new name only when those tags name this
+      resource, so two stacks with the same name prefix never take each other's model;
     * removed with the stack (``DeleteImportedModel``); pass
       ``removal_policy=RemovalPolicy.RETAIN`` to keep it, and delete it by hand before deploying
       the same stack again;
@@ -128,6 +139,8 @@ class ImportedModel(Construct):
         bucket_owner: str | None = None,
         import_timeout: cdk.Duration = DEFAULT_IMPORT_TIMEOUT,
         removal_policy: cdk.RemovalPolicy = cdk.RemovalPolicy.DESTROY,
+        require_converse: bool = True,
+        keep_warm: cdk.Duration | None = None,
     ) -> None:
         """
         :param s3_uri: The S3 folder holding the model in Hugging Face format (``config.json``,
@@ -145,6 +158,17 @@ class ImportedModel(Construct):
             5 to 55. Default: 50 minutes.
         :param removal_policy: ``DESTROY`` deletes the imported model with the stack, ``RETAIN``
             keeps it. Default: ``DESTROY``.
+        :param require_converse: Fail the deploy when Bedrock reports, as the import completes,
+            that the model does not support the Converse API (no chat template, or an
+            architecture served through ``InvokeModel`` only); the rollback deletes it. Set
+            ``False`` for a model you call with ``InvokeModel`` only. Default: ``True`` (the
+            shipped retrieval handler calls Converse).
+        :param keep_warm: How often a schedule calls the model (one Converse call with a
+            one-token answer, through the shipped ``keep_warm`` handler) so that Bedrock keeps it
+            loaded: Bedrock unloads an imported model it has not served for a while (typically
+            an hour) and answers ``ModelNotReadyException`` until it has loaded it again. Whole
+            minutes from 1 to 59; each call is billed like any other. Needs
+            ``require_converse``. Default: no schedule.
         """
         super().__init__(scope, construct_id)
         stack = cdk.Stack.of(self)
@@ -160,6 +184,13 @@ class ImportedModel(Construct):
         claim_name(self, "Bedrock imported model", self.imported_model_name, "imported_model_name")
         _check_timeout(import_timeout)
         _check_removal_policy(removal_policy)
+        if not isinstance(require_converse, bool):
+            raise TypeError(
+                f"require_converse must be True or False, got {type(require_converse).__name__} "
+                f"{require_converse!r}"
+            )
+        self.require_converse = require_converse
+        _check_keep_warm(keep_warm, require_converse)
         self.bucket_owner = _check_bucket_owner(bucket_owner, stack)
         self.imported_model_key = imported_model_key
 
@@ -184,6 +215,10 @@ class ImportedModel(Construct):
         pass it as ``modelId`` to ``InvokeModel`` or ``Converse``."""
         self.model_name: str = self.resource.get_att_string("ModelName")
         """The imported model's full name, ``<imported_model_name>-<8 hex>``."""
+        self.keep_warm_function: lambda_.Function | None = (
+            None if keep_warm is None else self._create_keep_warm(keep_warm)
+        )
+        """The function the ``keep_warm`` schedule invokes (``None`` without one)."""
         mark_imported_model(
             self,
             {
@@ -425,8 +460,24 @@ class ImportedModel(Construct):
             ),
             iam.PolicyStatement(
                 sid="ManageModels",
-                actions=["bedrock:GetImportedModel", "bedrock:DeleteImportedModel"],
+                actions=[
+                    "bedrock:GetImportedModel",
+                    "bedrock:DeleteImportedModel",
+                    "bedrock:ListTagsForResource",
+                ],
                 resources=[models],
+            ),
+            iam.PolicyStatement(
+                # The owner tags only, naming only this stack. Jobs too: should Bedrock authorize
+                # CreateModelImportJob's tags as TagResource (the Service Authorization Reference
+                # lists no dependent action for it), on the job or on the model it makes.
+                sid="TagModelsWithTheirOwner",
+                actions=["bedrock:TagResource"],
+                resources=[models, jobs],
+                conditions={
+                    "ForAllValues:StringEquals": {"aws:TagKeys": list(OWNER_TAG_KEYS)},
+                    "StringEquals": {f"aws:RequestTag/{OWNER_TAG_KEYS[0]}": cdk.Aws.STACK_ID},
+                },
             ),
             iam.PolicyStatement(
                 sid="PassImportRole",
@@ -476,6 +527,41 @@ class ImportedModel(Construct):
         acknowledge(role, "NIST.800.53.R5-IAMNoInlinePolicy", INLINE_POLICY)
         return role
 
+    def _create_keep_warm(self, every: cdk.Duration) -> lambda_.Function:
+        """A function that calls the model once, invoked by a schedule every ``every``."""
+        role = iam.Role(
+            self,
+            "KeepWarmRole",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description="Calls the imported model now and then so that Bedrock keeps it loaded",
+        )
+        self.grant_invoke(role)
+        function = lambda_.Function(
+            self,
+            "KeepWarm",
+            description=f"Keeps the imported model {self.imported_model_name} loaded",
+            runtime=PYTHON_RUNTIME,
+            architecture=lambda_.Architecture.ARM_64,
+            handler=ShippedHandler.KEEP_WARM.value,
+            code=handler_code(),
+            timeout=cdk.Duration.minutes(1),
+            memory_size=256,
+            role=role,
+            log_group=self.log_group,
+            environment={"MODEL_ID": self.model_arn},
+        )
+        self.log_group.grant_write(role)
+        events.Rule(
+            self,
+            "KeepWarmSchedule",
+            description=f"Calls the imported model every {every.to_human_string()}",
+            schedule=events.Schedule.rate(every),
+            targets=[targets.LambdaFunction(function, retry_attempts=0)],
+        )
+        acknowledge_all(function, KEEP_WARM_FUNCTION)
+        acknowledge(role, "NIST.800.53.R5-IAMNoInlinePolicy", INLINE_POLICY)
+        return function
+
     def _create_function(self, construct_id: str, handler: ShippedHandler) -> lambda_.Function:
         function = lambda_.Function(
             self,
@@ -512,6 +598,7 @@ class ImportedModel(Construct):
             "ImportedModelName": self.imported_model_name,
             "S3Uri": self.s3_uri,
             "RoleArn": self.import_role.role_arn,
+            "RequireConverse": "true" if self.require_converse else "false",
         }
         if self.imported_model_key is not None:
             properties["ImportedModelKmsKeyId"] = self.imported_model_key.key_arn
@@ -608,6 +695,45 @@ def _check_timeout(timeout: cdk.Duration) -> None:
             f"{MAX_IMPORT_TIMEOUT_MINUTES} (CloudFormation waits at most an hour for a custom "
             f"resource), got {timeout.to_human_string()}; for a longer import, import the model "
             "once outside CloudFormation and grant its ARN"
+        )
+
+
+KEEP_WARM_FUNCTION = {
+    "NIST.800.53.R5-LambdaConcurrency": NO_RESERVED_CONCURRENCY,
+    "NIST.800.53.R5-LambdaDLQ": (
+        "The schedule invokes the function asynchronously with no retries; a failed keep-warm "
+        "call is counted in the function's Errors metric, and the next scheduled call is the "
+        "retry, so a dead-letter queue would hold nothing worth acting on."
+    ),
+    "NIST.800.53.R5-LambdaInsideVPC": (
+        "The function sends one fixed one-word prompt to the model through Bedrock's regional "
+        "endpoint and handles no application data; the construct has no VPC to place it in, "
+        "as its other functions (Bedrock's control plane) have none."
+    ),
+}
+"""What NIST 800-53 asks of the scheduled keep-warm function, and why it does not apply."""
+
+
+def _check_keep_warm(every: cdk.Duration | None, require_converse: bool) -> None:
+    if every is None:
+        return
+    if not isinstance(every, cdk.Duration) or every.is_unresolved():
+        raise TypeError(
+            f"keep_warm must be a literal cdk.Duration, got {every!r}; for example "
+            "cdk.Duration.minutes(30)"
+        )
+    seconds = every.to_seconds()
+    if seconds % 60 or not 1 <= seconds // 60 <= 59:
+        raise ValueError(
+            f"keep_warm must be a whole number of minutes from 1 to 59 (Bedrock unloads an "
+            f"imported model after about an hour without calls), got {every.to_human_string()}; "
+            "for example cdk.Duration.minutes(30)"
+        )
+    if not require_converse:
+        raise ValueError(
+            "keep_warm needs require_converse=True: the schedule calls the model with Converse, "
+            "which a model without Converse support refuses; leave keep_warm out, or import a "
+            "model with a chat template"
         )
 
 

@@ -36,6 +36,9 @@ class ShippedHandler(enum.Enum):
     the imported model on Delete."""
     MODEL_IMPORT_IS_COMPLETE = "model_import.is_complete"
     """The ``isComplete`` handler of the same custom resource: waits for the import job."""
+    KEEP_WARM = "keep_warm.handler"
+    """Calls an imported model on a schedule so that Bedrock keeps it loaded (``ImportedModel``
+    ``keep_warm``)."""
     SELF_HOSTED = "self_hosted.handler"
     """Invokes the self-hosted SageMaker model with ``{"inputs": ...}``, in this Region first and
     in the other Regions on failure (``failover.py``); set up by ``SageMakerFailoverFunction``."""

@@ -5,9 +5,12 @@ OpenSearch Serverless signs data-plane requests with service name ``aoss`` and r
 uses as the payload hash. The ``Host`` header is signed as it is sent (an endpoint written with
 the default port ``:443`` is normalized without it first). Requests go out through ``urllib``.
 
-Every request is bounded by the invocation's :class:`~resilience.Deadline`: the socket timeout
-is at most the time left, and the answer is read in chunks that stop at the deadline, so a
-trickling answer cannot outlive the function either.
+Every request is bounded by the invocation's :class:`~resilience.Deadline`. The socket timeout
+is at most the time left when the request starts, which bounds connecting and each wait for the
+status line and headers. The body is read as it arrives (``read1``: what the socket has, at
+most one system call per read), and before each read the socket's timeout is set to the time
+left, so a body that trickles in byte by byte ends at the deadline (``CollectionError``, status
+0, "still arriving at the deadline"), not when the last byte comes.
 
 Failures are :class:`CollectionError` (``retryable`` and ``may_have_applied`` say what a
 caller can do about them) or :class:`MalformedAnswerError` (an answer that is not what the API
@@ -19,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import http.client
 import json
+import socket
 import threading
 import urllib.error
 import urllib.request
@@ -111,6 +115,41 @@ class MalformedAnswerError(CollectionError):
     @property
     def may_have_applied(self) -> bool:
         return True
+
+
+class PartialResultError(CollectionError):
+    """A search answered 200 but with shards that failed or a search that timed out: its hits
+    are a part of the answer, or none of it. Worth asking again; never an empty result."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(200, detail)
+
+    @property
+    def summary(self) -> str:
+        return "a partial search result"
+
+    @property
+    def retryable(self) -> bool:
+        return True
+
+    @property
+    def may_have_applied(self) -> bool:
+        return False
+
+
+def check_search_complete(answer: Any) -> None:
+    """Raises :class:`PartialResultError` when a ``_search`` answer reports failed shards
+    (``_shards.failed`` above 0) or ``timed_out: true``; OpenSearch answers those with HTTP 200
+    and the hits of the shards that did answer."""
+    if not isinstance(answer, dict):
+        return
+    shards = answer.get("_shards")
+    failed = shards.get("failed") if isinstance(shards, dict) else None
+    if isinstance(failed, int) and not isinstance(failed, bool) and failed > 0:
+        total = shards.get("total") if isinstance(shards, dict) else None
+        raise PartialResultError(f"{failed} of {total} shards failed to answer the search")
+    if answer.get("timed_out") is True:
+        raise PartialResultError("the search timed out before every shard answered")
 
 
 def check_endpoint(endpoint: str) -> str:
@@ -220,12 +259,14 @@ class Collection:
         document: Any = None,
         lines: Sequence[Any] | None = None,
         timeout: float = 30.0,
+        on_send: Callable[[], None] | None = None,
     ) -> Any:
         """Sends one request and returns its decoded JSON answer (``None`` for an empty one).
 
         ``document`` is sent as JSON, or ``lines`` as newline-delimited JSON (``_bulk``). The
         socket timeout is ``timeout`` at most and never more than the time ``deadline`` has
-        left. Raises :class:`CollectionError` for an HTTP error status or a network failure and
+        left. ``on_send`` is called once the request is signed, just before it goes out.
+        Raises :class:`CollectionError` for an HTTP error status or a network failure and
         :class:`MalformedAnswerError` for an answer that is not JSON, is truncated or too large.
         """
         body: bytes | None = None
@@ -244,11 +285,13 @@ class Collection:
             region=self.region,
             content_type=content_type,
         )
+        if on_send is not None:
+            on_send()
         payload, status = self._send(signed, deadline, timeout)
         if not payload.strip():
             return None
-        try:
-            return json.loads(payload)
+        try:  # NaN and Infinity are not JSON; read as null, so what is passed on stays JSON
+            return json.loads(payload, parse_constant=lambda _: None)
         except (ValueError, RecursionError):
             raise MalformedAnswerError(
                 status, f"the answer is not JSON: {payload[:200]!r}"
@@ -260,7 +303,7 @@ class Collection:
         urlopen = self._urlopen or urllib.request.urlopen
         try:
             with urlopen(request, timeout=deadline.timeout(timeout)) as response:
-                return self._read(response, deadline), int(response.status)
+                return self._read(response, deadline, timeout), int(response.status)
         except urllib.error.HTTPError as err:
             raise CollectionError(err.code, _error_detail(err)) from None
         except urllib.error.URLError as err:  # raised before the request was fully sent
@@ -268,11 +311,29 @@ class Collection:
         except (OSError, http.client.HTTPException) as err:  # the answer was lost
             raise CollectionError(0, f"{type(err).__name__}: {err}") from None
 
-    def _read(self, response: Any, deadline: Deadline) -> bytes:
-        """The whole answer, read in chunks that stop at the deadline or the size limit."""
+    def _read(self, response: Any, deadline: Deadline, timeout: float) -> bytes:
+        """The whole answer, read as it arrives; each read waits at most the time left (and
+        ``timeout``), and none starts after the deadline or past the size limit."""
+        sock = _socket_of(response)
+        read = getattr(response, "read1", None) or response.read
         chunks: list[bytes] = []
         size = 0
-        while chunk := response.read(_CHUNK):
+        while True:
+            left = deadline.remaining()
+            if left <= 0:
+                raise CollectionError(0, "the answer was still arriving at the deadline")
+            if sock is not None:
+                sock.settimeout(min(timeout, left))
+            try:
+                chunk = read(_CHUNK)
+            except TimeoutError:
+                if deadline.remaining() <= 0:
+                    raise CollectionError(
+                        0, "the answer was still arriving at the deadline"
+                    ) from None
+                raise
+            if not chunk:
+                break
             chunks.append(chunk)
             size += len(chunk)
             if size > self._max_answer_bytes:
@@ -280,13 +341,20 @@ class Collection:
                     int(response.status),
                     f"the answer is larger than {self._max_answer_bytes} bytes",
                 )
-            if deadline.remaining() <= 0:
-                raise CollectionError(0, "the answer was still arriving at the deadline")
         payload = b"".join(chunks)
         expected = response.headers.get("Content-Length")
         if expected is not None and expected.isdigit() and int(expected) != len(payload):
             raise http.client.IncompleteRead(payload, int(expected) - len(payload))
         return payload
+
+
+def _socket_of(response: Any) -> socket.socket | None:
+    """The socket an ``http.client`` response reads from (``fp.raw._sock`` in CPython, whose
+    ``socket.makefile`` gives a ``BufferedReader`` over a ``SocketIO``), or ``None`` for an
+    answer that is not read from a socket (a test double)."""
+    raw = getattr(getattr(response, "fp", None), "raw", None)
+    sock = getattr(raw, "_sock", None)
+    return sock if isinstance(sock, socket.socket) else None
 
 
 def _error_detail(err: urllib.error.HTTPError) -> str:

@@ -30,6 +30,11 @@ serve its endpoint yet (404 other than ``index_not_found_exception``); throttlin
 server errors (5xx) as well. Backoff doubles from 1 s to at most 20 s, with full jitter. Other
 refusals (400: a mapping the collection rejects) fail at once.
 
+During a partial outage of the collection: SUCCESS only after the collection acknowledged the
+``PUT`` or showed the index with the definition's vector field; a collection that keeps
+refusing, failing or not answering until the deadline fails the request with what to check
+(the framework answers FAILED, the deploy rolls back); nothing is reported created that was not.
+
 Environment: ``AWS_REGION`` (set by Lambda). Permissions: IAM ``aoss:APIAccessAll`` on the
 collection; data access ``aoss:DescribeIndex`` and ``aoss:CreateIndex`` on the index.
 """

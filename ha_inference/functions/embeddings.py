@@ -17,12 +17,13 @@ import boto3
 from botocore.config import Config
 
 try:  # ha_inference.functions.embeddings (library, tests) or top-level (Lambda)
-    from .resilience import Backoff, ClientCache, Deadline, call_with_retries
+    from .resilience import Backoff, ClientCache, Deadline, Loading, call_with_retries
 except ImportError:  # pragma: no cover - the Lambda runtime path
     from resilience import (  # type: ignore[no-redef,import-not-found]
         Backoff,
         ClientCache,
         Deadline,
+        Loading,
         call_with_retries,
     )
 
@@ -48,12 +49,19 @@ class TitanEmbedder:
     """Embeds text with ``model_id`` into ``dimensions`` normalized values."""
 
     def __init__(
-        self, model_id: str, dimensions: int, *, clients: ClientCache, backoff: Backoff
+        self,
+        model_id: str,
+        dimensions: int,
+        *,
+        clients: ClientCache,
+        backoff: Backoff,
+        loading: Loading | None = None,
     ) -> None:
         self.model_id = model_id
         self.dimensions = dimensions
         self._clients = clients
         self._backoff = backoff
+        self._loading = loading
 
     def embed(self, text: str, deadline: Deadline) -> list[float]:
         """The embedding of ``text``, retried through throttling and network failures.
@@ -72,7 +80,9 @@ class TitanEmbedder:
             )
             return parse_embedding(response["body"].read(), self.dimensions)
 
-        return call_with_retries(EMBEDDING_CALL, call, deadline=deadline, backoff=self._backoff)
+        return call_with_retries(
+            EMBEDDING_CALL, call, deadline=deadline, backoff=self._backoff, loading=self._loading
+        )
 
 
 def parse_embedding(raw: bytes, dimensions: int) -> list[float]:

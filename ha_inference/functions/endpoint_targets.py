@@ -31,7 +31,14 @@ no botocore retries; throttling, 5xx and network errors are retried with capped,
 Create's rollback. Errors raised to the framework have short, stable messages without ARNs or
 account ids (capped at :data:`MAX_MESSAGE_BYTES`); the details go to the log.
 
-Resource properties: ``NetworkInterfaceIds`` (list of ENI ids), ``TargetGroupArn``, ``Port``.
+During a partial outage of EC2 or Elastic Load Balancing: SUCCESS only once the targets are
+registered and the claim written (Create, Update) or withdrawn (Delete); a call that keeps
+failing until the time left fails the request, and a failed Create first withdraws what it
+added. A lost answer is safe: every call is repeated as it was (registering, deregistering and
+tagging the same targets again changes nothing).
+
+Resource properties: ``NetworkInterfaceIds`` (list of ENI ids), ``TargetGroupArn``, ``Port``
+(an integer or a string of digits).
 ``Data``: ``Ips`` (sorted, comma-separated) and ``Count``. Standard library and boto3/botocore
 only, as shipped in the AWS Lambda Python runtime.
 """
@@ -535,12 +542,19 @@ def _eni_ids(properties: Mapping[str, Any]) -> list[str]:
 
 
 def _port(properties: Mapping[str, Any]) -> int:
+    """The ``Port`` property: an integer, or a string of ASCII digits (CloudFormation passes
+    numbers as strings). ``True`` (an ``int`` to Python), ``443.7`` and ``" 443"`` are refused
+    rather than read as 1, 443 and 443."""
     value: Any = properties.get("Port")
-    try:
-        port = int(value)  # CloudFormation passes numbers as strings
-    except (TypeError, ValueError):
+    if isinstance(value, int) and not isinstance(value, bool):
+        port = value
+    elif isinstance(value, str) and value.isascii() and value.isdigit():
+        port = int(value)
+    else:
         LOGGER.error("Port is %r", value)
-        raise PropertyError("Port must be a port number") from None
+        raise PropertyError(
+            f"Port must be a whole number or a string of digits, got {repr(value)[:40]}"
+        )
     if not 1 <= port <= 65535:
         raise PropertyError(f"Port must be between 1 and 65535, got {port}")
     return port

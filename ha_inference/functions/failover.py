@@ -8,6 +8,9 @@ sends one request to the first Region and moves on to the next one on:
   families: a lost endpoint interface, AZ or Region looks like this);
 * throttling (HTTP 429, ``ThrottlingException``, ``ModelNotReadyException``) and server errors
   (HTTP 5xx);
+* an endpoint that does not exist in that Region (``ValidationError`` "Endpoint <name> of
+  account <id> not found": deleted, its stack rolled back, or the Region still being added).
+  That is a Region-local outage, not the caller's fault: it counts as the Region's failure;
 
 and never on a refusal (HTTP 4xx: ``ValidationError``, ``AccessDeniedException``, and
 ``ModelError``, HTTP 424, whose container answered an error): the same request would be refused
@@ -15,12 +18,14 @@ in every Region, so the refusal is returned at once (:class:`RefusedError`).
 
 Circuit breaker. Each Region has a breaker (:class:`CircuitBreaker`, kept per execution
 environment: one instance for the life of the module). ``failure_threshold`` consecutive
-transient failures open it; while open, calls skip that Region, so a dead Region costs nothing
-on every call. After ``cooldown`` seconds one call may try it again (half-open): success closes
-the breaker, failure opens it for another cooldown. A Region that answers, even with a refusal,
-is reachable and closes its breaker. When every Region's breaker is open the call tries them all
-in order anyway: skipping everything would turn a short blip into an outage as long as the
-cooldown.
+failures open it; while open, calls skip that Region, so a dead Region costs nothing on every
+call. After ``cooldown`` seconds the breaker is half-open: exactly one call (the probe) may try
+the Region again, and every other call keeps skipping it until the probe reports (success
+closes the breaker, failure opens it for another cooldown) or, if the probe never reports (its
+execution environment died), until another cooldown has passed since it started. A Region that
+answers, even with a refusal, is reachable and closes its breaker. When every Region's breaker
+is open the call tries them all in order anyway: skipping everything would turn a short blip
+into an outage as long as the cooldown.
 
 Deadline. Attempts never outlive the caller's :class:`resilience.Deadline`. Each attempt gets a
 budget: the time left shared evenly among the Regions still to try (at least
@@ -77,6 +82,11 @@ ADDRESSES = 3
 """Default addresses per hostname: one per AZ of the interface endpoint it resolves to."""
 CIRCUIT_OPEN = "circuit open"
 NO_TIME_LEFT = "no time left"
+ENDPOINT_NOT_FOUND = "endpoint not found"
+
+_MISSING_ENDPOINT = re.compile(r"\bendpoint\b.*\bnot found\b", re.IGNORECASE | re.DOTALL)
+"""SageMaker's ``ValidationError`` message for an endpoint that does not exist: "Endpoint
+<name> of account <id> not found."."""
 
 _REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+$")
 _ENDPOINT_NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
@@ -118,8 +128,9 @@ class Route:
 
 
 class CircuitBreaker:
-    """Per-Region breakers: closed, open for ``cooldown`` seconds after ``failure_threshold``
-    consecutive failures, then half-open (calls may try again). Thread-safe."""
+    """Per-Region breakers: closed; open for ``cooldown`` seconds after ``failure_threshold``
+    consecutive failures; then half-open, when one call (the probe, :meth:`acquire`) may try
+    the Region while the others keep skipping it. Thread-safe."""
 
     def __init__(
         self,
@@ -135,30 +146,56 @@ class CircuitBreaker:
         self._clock = clock
         self._failures: dict[str, int] = {}
         self._opened: dict[str, float] = {}
+        self._probes: dict[str, float] = {}
         self._lock = threading.Lock()
 
     def state(self, region: str) -> str:
-        """``closed``, ``open`` or ``half-open``."""
+        """``closed``, ``open``, or ``half-open`` (a probe may start now)."""
         with self._lock:
-            opened = self._opened.get(region)
-            if opened is None:
-                return "closed"
-            return "half-open" if self._clock() - opened >= self.cooldown else "open"
+            return self._state(region)
+
+    def _state(self, region: str) -> str:
+        opened = self._opened.get(region)
+        if opened is None:
+            return "closed"
+        now = self._clock()
+        if now - opened < self.cooldown:
+            return "open"
+        probe = self._probes.get(region)
+        if probe is not None and now - probe < self.cooldown:
+            return "open"  # another call is probing; it reports, or goes stale after a cooldown
+        return "half-open"
 
     def allows(self, region: str) -> bool:
-        """Whether a call may try ``region`` now (closed or half-open)."""
+        """Whether a call could try ``region`` now (closed, or half-open with no probe out)."""
         return self.state(region) != "open"
+
+    def acquire(self, region: str) -> bool:
+        """Whether this call may try ``region``: always when closed; when half-open, only the
+        one call that takes the probe, until it reports (:meth:`record_success`,
+        :meth:`record_failure`, :meth:`release`) or a cooldown passes."""
+        with self._lock:
+            state = self._state(region)
+            if state == "half-open":
+                self._probes[region] = self._clock()
+            return state != "open"
+
+    def release(self, region: str) -> None:
+        """Ends a probe that neither succeeded nor failed (a bug, no time left to try)."""
+        with self._lock:
+            self._probes.pop(region, None)
 
     def record_success(self, region: str) -> None:
         with self._lock:
             self._failures.pop(region, None)
             self._opened.pop(region, None)
+            self._probes.pop(region, None)
 
     def record_failure(self, region: str) -> None:
         with self._lock:
             failures = self._failures.get(region, 0) + 1
             self._failures[region] = failures
-            if failures >= self.failure_threshold:
+            if failures >= self.failure_threshold or self._probes.pop(region, None) is not None:
                 self._opened[region] = self._clock()
 
 
@@ -253,6 +290,14 @@ def attempt_budget(left: float, regions_to_try: int, timeouts: Timeouts) -> floa
     return max(timeouts.minimum, left / max(1, regions_to_try))
 
 
+def missing_endpoint(err: BaseException) -> bool:
+    """Whether ``err`` is SageMaker saying the endpoint does not exist in that Region."""
+    if not isinstance(err, ClientError) or resilience.error_code(err) != "ValidationError":
+        return False
+    message = err.response.get("Error", {}).get("Message", "")
+    return isinstance(message, str) and bool(_MISSING_ENDPOINT.search(message))
+
+
 def sagemaker_runtime(region: str, config: Config) -> Any:
     """The default client factory: a boto3 ``sagemaker-runtime`` client for ``region``."""
     import boto3  # noqa: PLC0415 - only where a real client is built
@@ -302,9 +347,16 @@ class FailoverInvoker:
             if budget is None:
                 attempts.append(Attempt(route.region, NO_TIME_LEFT))
                 continue
+            if allowed and not self.breaker.acquire(route.region):
+                attempts.append(Attempt(route.region, CIRCUIT_OPEN))  # another call probes it
+                continue
             try:
                 answer = self._call(route, body, budget)
+                self.breaker.record_success(route.region)
             except ClientError as err:
+                if missing_endpoint(err):
+                    self._failed(route, err, attempts, ENDPOINT_NOT_FOUND)
+                    continue
                 if not resilience.is_retryable(err):
                     # It answered, so it is reachable: a refusal is no sign of ill health.
                     self.breaker.record_success(route.region)
@@ -320,7 +372,8 @@ class FailoverInvoker:
                     raise  # not an answer from AWS: a bug, reported as such
                 self._failed(route, err, attempts)
                 continue
-            self.breaker.record_success(route.region)
+            finally:
+                self.breaker.release(route.region)  # no-op once the outcome is recorded
             attempts.append(Attempt(route.region, "served"))
             payload, content_type = answer
             return Served(
@@ -332,9 +385,11 @@ class FailoverInvoker:
             )
         raise UnavailableError(attempts)
 
-    def _failed(self, route: Route, err: BaseException, attempts: list[Attempt]) -> None:
+    def _failed(
+        self, route: Route, err: BaseException, attempts: list[Attempt], outcome: str = ""
+    ) -> None:
         self.breaker.record_failure(route.region)
-        attempts.append(Attempt(route.region, resilience.summarize(err)))
+        attempts.append(Attempt(route.region, outcome or resilience.summarize(err)))
         LOGGER.warning(
             "%s failed (%s); breaker %s",
             route.region,

@@ -16,7 +16,14 @@ bool, "requestId"}``. ``position`` is the document's index in ``documents``, ``i
 unknown (the collection's answer was lost after the request went out) is reported with
 ``retryable`` false: it may be indexed already, and sending it again would index it twice.
 An event that is unusable as a whole adds ``"error"`` and ``"field"`` (nothing is indexed); a
-missing or invalid setting adds ``"error"`` and ``"setting"``. The handler never raises.
+missing or invalid setting adds ``"error"`` and ``"setting"``. A fault the handler does not
+classify (no credentials, a bug) adds ``"error": "internal error"`` and reports every document
+failed (``retryable`` false, "may be indexed already" once the ``_bulk`` request went out):
+``failed`` is never empty unless every document was indexed. The handler never raises.
+
+During a partial outage: ``indexed`` counts only documents the collection's ``_bulk`` answer
+said it indexed (2xx per item); every other document is in ``failed``, retryable when sending
+it again cannot make a second copy.
 
 Documents: ``{<text field>: text, <vector field>: embedding, <id field>: id, <metadata>...}``.
 OpenSearch Serverless vector search collections refuse a custom ``_id`` ("Document ID is not
@@ -145,20 +152,23 @@ class Ingestor:
         """Indexes one batch; never raises."""
         rid = resilience.request_id(context)
         deadline = self.connections.deadline(context, reserve=RESERVE_SECONDS)
+        failures: list[Failure] = []
+        bulk = _Bulk()
         try:
-            documents, failures = self.parse(event)
+            documents = self.parse(event, failures)
             embedded = self._embed_all(documents, deadline, failures)
-            indexed = self._index(embedded, deadline, failures) if embedded else 0
+            indexed = self._index(embedded, deadline, failures, bulk) if embedded else 0
         except BadEventError as err:
             return _result(0, [], rid, error=str(err), field=err.field)
         except Exception:
             LOGGER.exception("unexpected failure (request %s)", rid)
-            return _result(0, [], rid, error="internal error")
+            return _result(0, _unreported(event, failures, bulk.sent), rid, error="internal error")
         LOGGER.info("indexed %d documents, %d failed", indexed, len(failures))
         return _result(indexed, failures, rid)
 
-    def parse(self, event: Any) -> tuple[list[Document], list[Failure]]:
-        """The usable documents of ``event``, and a failure for each unusable one."""
+    def parse(self, event: Any, failures: list[Failure]) -> list[Document]:
+        """The usable documents of ``event``; a failure for each unusable one goes to
+        ``failures``."""
         if not isinstance(event, dict):
             raise BadEventError(
                 'the event must be an object like {"documents": [{"text": "..."}]}, got '
@@ -178,16 +188,12 @@ class Ingestor:
                 "documents",
             )
         documents: list[Document] = []
-        failures: list[Failure] = []
         for position, entry in enumerate(entries):
             try:
                 documents.append(self._document(position, entry))
             except ValueError as err:
-                own_id = entry.get("id") if isinstance(entry, dict) else None
-                failures.append(
-                    Failure(position, own_id if isinstance(own_id, str) else None, str(err), False)
-                )
-        return documents, failures
+                failures.append(Failure(position, _own_id(entry), str(err), False))
+        return documents
 
     def _document(self, position: int, entry: Any) -> Document:
         where = f"documents[{position}]"
@@ -264,6 +270,7 @@ class Ingestor:
         embedded: Sequence[tuple[Document, list[float]]],
         deadline: resilience.Deadline,
         failures: list[Failure],
+        bulk: _Bulk,
     ) -> int:
         """Writes the embedded documents in one ``_bulk`` request; returns how many it indexed."""
         index = self.config.store.index
@@ -277,7 +284,12 @@ class Ingestor:
 
         def call(attempt: resilience.Deadline) -> Any:
             return self.connections.collection.request(
-                "POST", url, lines=lines, deadline=attempt, timeout=BULK_TIMEOUT_SECONDS
+                "POST",
+                url,
+                lines=lines,
+                deadline=attempt,
+                timeout=BULK_TIMEOUT_SECONDS,
+                on_send=bulk.going_out,  # from then on, what fails may have been indexed
             )
 
         documents = [document for document, _ in embedded]
@@ -307,6 +319,44 @@ class Ingestor:
                 _fail_all(documents, reason, _retryable(err), failures)
             return 0
         return _count_items(answer, documents, failures)
+
+
+@dataclass
+class _Bulk:
+    """Whether the ``_bulk`` request may have gone out (so its documents may be indexed)."""
+
+    sent: bool = False
+
+    def going_out(self) -> None:
+        self.sent = True
+
+
+INTERNAL_ERROR = "internal error (details in the function's log under this request id)"
+
+
+def _own_id(entry: Any) -> str | None:
+    own_id = entry.get("id") if isinstance(entry, dict) else None
+    return own_id if isinstance(own_id, str) else None
+
+
+def _unreported(event: Any, failures: Sequence[Failure], sent: bool) -> list[Failure]:
+    """After a fault the handler does not classify: ``failures`` as they are, and every other
+    document of the event failed too (not retryable: the cause is unknown), "may be indexed
+    already" once the ``_bulk`` request may have gone out. A caller never reads an empty
+    ``failed`` list as success."""
+    entries = event.get("documents") if isinstance(event, dict) else None
+    if not isinstance(entries, list):
+        return list(failures)
+    reported = {f.position for f in failures}
+    reason = INTERNAL_ERROR + ("; the document may be indexed already" if sent else "")
+    return [
+        *failures,
+        *(
+            Failure(position, _own_id(entry), reason, False)
+            for position, entry in enumerate(entries)
+            if position not in reported
+        ),
+    ]
 
 
 def _count_items(answer: Any, documents: Sequence[Document], failures: list[Failure]) -> int:

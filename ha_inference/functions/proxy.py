@@ -5,10 +5,13 @@ ALB) whose JSON ``body`` may be base64-encoded. Standard library only."""
 from __future__ import annotations
 
 import base64
-import binascii
 import json
+import logging
+import math
 from collections.abc import Mapping
 from typing import Any
+
+LOGGER = logging.getLogger(__name__)
 
 
 class BadRequestError(Exception):
@@ -43,7 +46,7 @@ def json_body(event: Mapping[str, Any], *, field: str, max_body_bytes: int) -> d
     if event.get("isBase64Encoded"):
         try:
             body = base64.b64decode(body, validate=True).decode("utf-8")
-        except (binascii.Error, UnicodeDecodeError):
+        except ValueError:  # binascii.Error, UnicodeDecodeError, and text that is not ASCII
             raise BadRequestError("body is marked base64 but does not decode", "body") from None
     size = len(body.encode("utf-8", "surrogatepass"))
     if size > max_body_bytes:
@@ -64,12 +67,41 @@ def json_body(event: Mapping[str, Any], *, field: str, max_body_bytes: int) -> d
     return payload
 
 
-def respond(status: int, body: Mapping[str, Any]) -> dict[str, Any]:
-    """A proxy-shaped answer: ``statusCode``, a JSON content type and the JSON ``body``."""
+def loads_finite(text: str | bytes) -> Any:
+    """``json.loads``, with the numbers JSON cannot carry (``NaN``, ``Infinity``, ``-Infinity``
+    and literals that overflow a float, such as ``1e999``) read as ``None``: what a handler
+    parses, it can write back as strict JSON. Raises ``ValueError`` for text that is not JSON
+    and ``RecursionError`` for JSON nested deeper than Python's recursion limit."""
+    return json.loads(text, parse_constant=_no_constant, parse_float=_finite_float)
+
+
+def _no_constant(_: str) -> None:
+    return None
+
+
+def _finite_float(text: str) -> float | None:
+    value = float(text)
+    return value if math.isfinite(value) else None
+
+
+def respond(
+    status: int, body: Mapping[str, Any], *, headers: Mapping[str, str] | None = None
+) -> dict[str, Any]:
+    """A proxy-shaped answer: ``statusCode``, a JSON content type (and ``headers``) and the
+    ``body`` as strict JSON (RFC 8259: no ``NaN`` or ``Infinity``). A body that cannot be
+    written so is a bug: it is logged and answered as a 500 "internal error" instead, so the
+    handler still answers exactly once."""
+    try:
+        text = json.dumps(body, allow_nan=False)
+    except (ValueError, TypeError, RecursionError):
+        LOGGER.exception("the %d answer cannot be written as JSON", status)
+        status = 500
+        text = json.dumps({"error": "internal error", "requestId": str(body.get("requestId"))})
+        headers = None
     return {
         "statusCode": status,
-        "headers": {"Content-Type": "application/json"},
-        "body": json.dumps(body),
+        "headers": {"Content-Type": "application/json", **(headers or {})},
+        "body": text,
     }
 
 

@@ -87,6 +87,33 @@ class RetriesExhaustedError(Exception):
         self.last = last
 
 
+class StillLoadingError(RetriesExhaustedError):
+    """The service kept answering that the resource is being loaded (an imported model that
+    Bedrock unloaded: ``ModelNotReadyException``) for as long as the caller would wait.
+    ``retry_after`` is the seconds a caller should wait before it asks again."""
+
+    def __init__(self, message: str, last: BaseException, retry_after: int) -> None:
+        super().__init__(message, last)
+        self.retry_after = retry_after
+
+
+@dataclass(frozen=True)
+class Loading:
+    """Errors that mean "not yet": the resource is being loaded and will serve in a while,
+    which takes much longer than throttling lasts. They are waited out with their own, longer
+    ``backoff``, waiting at most ``seconds`` in all (and never past the deadline), without
+    using up the call's ordinary attempts; then :class:`StillLoadingError` says to retry after
+    ``retry_after`` seconds."""
+
+    codes: frozenset[str]
+    seconds: float
+    backoff: Backoff
+    retry_after: int = 30
+
+    def matches(self, err: BaseException) -> bool:
+        return error_code(err) in self.codes
+
+
 class Deadline:
     """The time an invocation has left, less ``reserve`` seconds kept for answering.
 
@@ -112,6 +139,20 @@ class Deadline:
     def after(cls, seconds: float, *, clock: Callable[[], float] = time.monotonic) -> Deadline:
         """A deadline ``seconds`` from now, with no reserve."""
         return cls(None, reserve=0.0, budget=seconds, clock=clock)
+
+    def sooner(self, seconds: float) -> Deadline:
+        """This deadline brought ``seconds`` forward (time kept for what must follow)."""
+        return self._with_end(self._ends - seconds)
+
+    def capped(self, seconds: float) -> Deadline:
+        """This deadline, or ``seconds`` from now if that comes first."""
+        return self._with_end(min(self._ends, self._clock() + seconds))
+
+    def _with_end(self, ends: float) -> Deadline:
+        other = Deadline.after(0.0, clock=self._clock)
+        other._ends = ends
+        other.reserve = self.reserve
+        return other
 
     def remaining(self) -> float:
         """Seconds left before the reserve, never negative."""
@@ -297,24 +338,55 @@ def call_with_retries(
     deadline: Deadline,
     backoff: Backoff | None = None,
     retryable: Callable[[BaseException], bool] = is_retryable,
+    loading: Loading | None = None,
 ) -> T:
     """Runs ``operation(deadline)`` and retries it while it fails transiently.
 
     Each attempt starts only with at least :data:`MIN_CALL_SECONDS` left; a wait that would end
-    past the deadline is not started. Raises the operation's own error when it is not
-    retryable, and :class:`RetriesExhaustedError` when the attempts or the time run out.
+    past the deadline is not started. Errors ``loading`` matches are waited out with its own
+    backoff and budget (see :class:`Loading`). Raises the operation's own error when it is not
+    retryable, :class:`StillLoadingError` when the loading budget runs out, and
+    :class:`RetriesExhaustedError` when the attempts or the time run out.
     """
     policy = backoff or Backoff()
-    for attempt in range(1, policy.max_attempts + 1):
+    attempt = 0
+    waits_for_loading = 0
+    waited_for_loading = 0.0
+    while attempt < policy.max_attempts:
+        attempt += 1
         try:
             deadline.check(what)
         except DeadlineExceededError as err:
-            if attempt == 1:
+            if attempt == 1 and not waits_for_loading:
                 raise
             raise RetriesExhaustedError(f"{what}: {err}", last=err) from None
         try:
             return operation(deadline)
         except Exception as err:
+            if loading is not None and loading.matches(err):
+                attempt -= 1  # loading is not a failed attempt; it has its own budget
+                waits_for_loading += 1
+                wait = loading.backoff.delay(waits_for_loading)
+                if (
+                    waited_for_loading + wait > loading.seconds
+                    or waits_for_loading > loading.backoff.max_attempts
+                    or deadline.remaining() < wait + MIN_CALL_SECONDS
+                ):
+                    raise StillLoadingError(
+                        f"{what}: still loading after waiting {waited_for_loading:.1f} s "
+                        f"({describe(err)})",
+                        last=err,
+                        retry_after=loading.retry_after,
+                    ) from err
+                waited_for_loading += wait
+                LOGGER.warning(
+                    "%s: the resource is loading (%s); asking again in %.2f s",
+                    what,
+                    describe(err),
+                    wait,
+                )
+                loading.backoff.sleep(wait)
+                continue
             if not retryable(err):
                 raise
             if attempt == policy.max_attempts:

@@ -28,7 +28,11 @@ carries the Lambda ``requestId`` (the key to the details in the function's log):
   status, never the AWS message;
 * 503 ``{"error", "dependency", "retryable": true, "requestId"}``: a dependency kept
   throttling, failing (5xx) or could not be reached (connection failures, timeouts, truncated
-  answers) through every attempt, or the invocation ran out of time. Retry later;
+  or trickling answers) through every attempt, a search kept coming back partial (failed
+  shards, ``timed_out``), or the invocation ran out of time. Retry later. When Bedrock kept
+  answering ``ModelNotReadyException`` (it is loading an imported model it unloaded) through
+  ``MODEL_NOT_READY_WAIT_SECONDS`` of waiting, the body adds ``retryAfterSeconds`` and the
+  answer a ``Retry-After`` header: ask again after that many seconds;
 * 500 ``{"error": "internal error", "requestId"}`` for anything unexpected, and
   ``{"error", "setting", "requestId"}`` when a setting is missing or invalid (logged once per
   execution environment, with the detail).
@@ -37,14 +41,22 @@ Retries: throttling and transient errors of Bedrock (HTTP 429 and 5xx, the codes
 ``resilience.RETRYABLE_CODES``) and of the collection (429, 5xx), and network failures of
 either, with capped exponential backoff and full jitter, ``MAX_ATTEMPTS`` attempts per call.
 Every call's timeouts fit the time the invocation has left (less a 2 s reserve to answer);
-botocore's own retries are off. A malformed answer is never retried.
+botocore's own retries are off. A malformed answer is never retried. ``ModelNotReadyException``
+is not throttling: it is waited out with its own backoff (2 s doubling to 8 s, at most
+``MODEL_NOT_READY_WAIT_SECONDS`` in all) without using up the attempts.
+
+During a partial outage a 200 means the embedding, a whole search and (with passages) the model
+all answered; ``complete`` is true only when the model ended its answer or nothing matched in a
+search every shard answered. Anything less is a 503 (retry) or a 502 (do not), naming the
+dependency; never a confident answer built on a partial result.
 
 Steps:
 
 1. Bedrock ``InvokeModel`` on ``EMBEDDING_MODEL_ID`` (Titan Text Embeddings V2, see
    ``embeddings.py``).
 2. ``POST {COLLECTION_ENDPOINT}/{INDEX_NAME}/_search`` with a k-NN query on the vector field,
-   signed with SigV4 for ``aoss`` (see ``aoss.py``).
+   signed with SigV4 for ``aoss`` (see ``aoss.py``). An answer with failed shards
+   (``_shards.failed`` above 0) or ``timed_out: true`` is partial: asked again, like a 503.
 3. Bedrock ``Converse`` on ``MODEL_ID`` (an inference profile id such as
    ``us.anthropic.claude-...``) with the numbered passages in the user message. With no
    passages found, Converse is not called and the answer says so.
@@ -54,7 +66,8 @@ Environment (read once, at the first invocation): ``MODEL_ID``, ``EMBEDDING_MODE
 (``INDEX_NAME``, ``VECTOR_FIELD``, ``TEXT_FIELD``, ``METADATA_FIELDS``, ``ID_FIELD``,
 ``EMBEDDING_DIMENSIONS``; Titan V2 takes 256, 512 or 1024); ``TOP_K`` (default 5),
 ``MAX_QUESTION_CHARS`` (4000), ``MAX_ATTEMPTS`` (4), ``MAX_TOKENS`` (1024),
-``MAX_PASSAGE_CHARS`` (2000), ``MAX_CONTEXT_CHARS`` (12000); ``AWS_REGION`` (set by Lambda).
+``MAX_PASSAGE_CHARS`` (2000), ``MAX_CONTEXT_CHARS`` (12000), ``MODEL_NOT_READY_WAIT_SECONDS``
+(30; 0 retries ``ModelNotReadyException`` like throttling); ``AWS_REGION`` (set by Lambda).
 """
 
 from __future__ import annotations
@@ -128,6 +141,7 @@ class Settings:
     max_tokens: int = 1024
     max_passage_chars: int = 2000
     max_context_chars: int = 12000
+    model_not_ready_seconds: int = 30
 
     @classmethod
     def from_environment(cls, env: Mapping[str, str]) -> Settings:
@@ -141,16 +155,23 @@ class Settings:
             max_tokens=settings.integer(env, "MAX_TOKENS", 1024, 1, 64_000),
             max_passage_chars=settings.integer(env, "MAX_PASSAGE_CHARS", 2000, 100, 100_000),
             max_context_chars=settings.integer(env, "MAX_CONTEXT_CHARS", 12000, 100, 1_000_000),
+            model_not_ready_seconds=settings.integer(
+                env, "MODEL_NOT_READY_WAIT_SECONDS", 30, 0, 900
+            ),
         )
 
 
 class DependencyError(Exception):
-    """A dependency failed; ``status`` is 502 (refused, malformed) or 503 (unavailable)."""
+    """A dependency failed; ``status`` is 502 (refused, malformed) or 503 (unavailable);
+    ``retry_after`` (seconds) when the dependency said when it may serve again."""
 
-    def __init__(self, status: int, dependency: str, message: str) -> None:
+    def __init__(
+        self, status: int, dependency: str, message: str, retry_after: int | None = None
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.dependency = dependency
+        self.retry_after = retry_after
 
 
 @dataclass(frozen=True)
@@ -185,32 +206,34 @@ class Retriever:
             max_attempts=config.max_attempts,
             bedrock_read=BEDROCK_READ_SECONDS,
             doubles=doubles,
+            model_loading_seconds=float(config.model_not_ready_seconds),
         )
 
     def handle(self, event: Any, context: Any = None) -> dict[str, Any]:
-        """Answers one event; never raises."""
+        """Answers one event; never raises. Every answer leaves through the one ``return``
+        below (one place to observe it)."""
         rid = resilience.request_id(context)
         deadline = self.connections.deadline(context, reserve=RESERVE_SECONDS)
         try:
-            question = parse_question(event, self.config.max_question_chars)
-            vector = self._step(
-                BEDROCK, lambda: self.connections.embedder.embed(question, deadline)
-            )
-            passages = self._step(COLLECTION, lambda: self.search(vector, deadline))
-            if not passages:
-                answer = Answer(NO_PASSAGES_ANSWER, NO_PASSAGES)
-            else:
-                answer = self._step(BEDROCK, lambda: self.converse(question, passages, deadline))
+            response = self._answer(event, deadline, rid)
         except proxy.BadRequestError as err:
-            return proxy.respond(400, {"error": str(err), "field": err.field, "requestId": rid})
+            response = proxy.respond(400, {"error": str(err), "field": err.field, "requestId": rid})
         except DependencyError as err:
-            body: dict[str, Any] = {"error": str(err), "dependency": err.dependency}
-            if err.status == 503:
-                body["retryable"] = True
-            return proxy.respond(err.status, {**body, "requestId": rid})
+            response = _dependency_failed(err, rid)
         except Exception:
             LOGGER.exception("unexpected failure (request %s)", rid)
-            return proxy.respond(500, {"error": "internal error", "requestId": rid})
+            response = proxy.respond(500, {"error": "internal error", "requestId": rid})
+        return response
+
+    def _answer(self, event: Any, deadline: resilience.Deadline, rid: str) -> dict[str, Any]:
+        """The 200 answer; raises ``BadRequestError`` or :class:`DependencyError`."""
+        question = parse_question(event, self.config.max_question_chars)
+        vector = self._step(BEDROCK, lambda: self.connections.embedder.embed(question, deadline))
+        passages = self._step(COLLECTION, lambda: self.search(vector, deadline))
+        if not passages:
+            answer = Answer(NO_PASSAGES_ANSWER, NO_PASSAGES)
+        else:
+            answer = self._step(BEDROCK, lambda: self.converse(question, passages, deadline))
         complete = answer.stop_reason in COMPLETE_STOP_REASONS | {NO_PASSAGES}
         grounded = answer.stop_reason not in BLOCKED_STOP_REASONS
         LOGGER.info(
@@ -235,6 +258,15 @@ class Retriever:
         name = "Bedrock" if dependency == BEDROCK else "the vector collection"
         try:
             return run()
+        except resilience.StillLoadingError as err:
+            LOGGER.warning("%s is still loading the model: %s", name, resilience.describe(err))
+            raise DependencyError(
+                503,
+                dependency,
+                f"{name} is loading the model, which it unloads after a while without calls "
+                f"({resilience.summarize(err)}); retry in {err.retry_after} s",
+                retry_after=err.retry_after,
+            ) from err
         except (resilience.RetriesExhaustedError, resilience.DeadlineExceededError) as err:
             LOGGER.warning("%s is unavailable: %s", name, resilience.describe(err))
             raise DependencyError(
@@ -263,9 +295,11 @@ class Retriever:
         url = self.connections.collection.url(index.name, "_search")
 
         def call(attempt: resilience.Deadline) -> Any:
-            return self.connections.collection.request(
+            answer = self.connections.collection.request(
                 "POST", url, document=query, deadline=attempt, timeout=SEARCH_TIMEOUT_SECONDS
             )
+            aoss.check_search_complete(answer)  # failed shards or a timeout: ask again
+            return answer
 
         answer = resilience.call_with_retries(
             "OpenSearch Serverless search",
@@ -303,8 +337,24 @@ class Retriever:
             return parse_converse(response)
 
         return resilience.call_with_retries(
-            "Bedrock Converse", call, deadline=deadline, backoff=self.connections.backoff
+            "Bedrock Converse",
+            call,
+            deadline=deadline,
+            backoff=self.connections.backoff,
+            loading=self.connections.loading,
         )
+
+
+def _dependency_failed(err: DependencyError, rid: str) -> dict[str, Any]:
+    """The 502 or 503 of a failed dependency (with ``Retry-After`` when it said when)."""
+    body: dict[str, Any] = {"error": str(err), "dependency": err.dependency}
+    headers: dict[str, str] = {}
+    if err.status == 503:
+        body["retryable"] = True
+    if err.retry_after is not None:
+        body["retryAfterSeconds"] = err.retry_after
+        headers["Retry-After"] = str(err.retry_after)
+    return proxy.respond(err.status, {**body, "requestId": rid}, headers=headers)
 
 
 def parse_hits(answer: Any, index: vector_index.IndexDefinition) -> list[Passage]:

@@ -23,11 +23,19 @@ carries the Lambda ``requestId``:
   error) or answered with bytes that are not UTF-8 text. Not retried, not sent to another
   Region: it would be refused there too;
 * 503 ``{"error", "retryable": true, "attempts", "requestId"}``: every Region failed
-  transiently (connection failures, timeouts, throttling, 5xx), was skipped because its circuit
-  is open, or the invocation had no time left to try it. Retry later;
+  transiently (connection failures, timeouts, throttling, 5xx), has no such endpoint (deleted,
+  rolled back, not yet created: ``"endpoint not found"``), was skipped because its circuit is
+  open (or another call is probing it), or the invocation had no time left to try it. Retry
+  later;
 * 500 ``{"error": "internal error", "requestId"}`` for anything unexpected, and ``{"error",
   "setting", "requestId"}`` when a setting is missing or invalid (logged once per execution
   environment, with the detail).
+
+During a partial outage: a 200 whose ``failedOver`` is true was answered by another Region
+(``attempts`` says why each earlier one was passed over); a Region whose endpoint is missing,
+unreachable, throttled or failing is passed over, never reported as the caller's fault; only a
+refusal that every Region would give (a 4xx other than a missing endpoint) is a 502 without
+trying further.
 
 Errors name an AWS error code, an HTTP status or the kind of failure and the Region, never an
 AWS error message, an ARN or an endpoint name; the details go to the log.
@@ -148,14 +156,16 @@ class SelfHosted:
         )
 
     def handle(self, event: Any, context: Any = None) -> dict[str, Any]:
-        """Answers one event; never raises."""
+        """Answers one event; never raises. Every answer leaves through the one ``return``
+        below (one place to observe it)."""
         rid = resilience.request_id(context)
         deadline = resilience.Deadline(context, reserve=RESERVE_SECONDS, clock=self.clock)
         try:
-            return self._serve(event, deadline, rid)
+            response = self._serve(event, deadline, rid)
         except Exception:
             LOGGER.exception("unexpected failure (request %s)", rid)
-            return proxy.respond(500, {"error": "internal error", "requestId": rid})
+            response = proxy.respond(500, {"error": "internal error", "requestId": rid})
+        return response
 
     def _serve(self, event: Any, deadline: resilience.Deadline, rid: str) -> dict[str, Any]:
         try:
@@ -224,14 +234,19 @@ class UndecodableAnswerError(Exception):
 
 
 def parse_answer(body: bytes) -> tuple[str | None, Any]:
-    """``(answer, output)``: the model's JSON (or text) and its ``generated_text``."""
+    """``(answer, output)``: the model's JSON (or text) and its ``generated_text``.
+
+    Numbers JSON cannot carry (``NaN``, ``Infinity``, ``1e999``) become ``null`` so that the
+    answer stays strict JSON; text that is not JSON, or JSON nested too deeply to parse or
+    write back, is returned as text."""
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError:
         raise UndecodableAnswerError("answered with bytes that are not UTF-8 text") from None
     try:
-        output = json.loads(text)
-    except ValueError:
+        output = proxy.loads_finite(text)
+        json.dumps(output)  # what cannot be written back (nested too deeply) is text
+    except (ValueError, RecursionError):
         return text, text
     first = output[0] if isinstance(output, list) and output else output
     answer = first.get("generated_text") if isinstance(first, dict) else None

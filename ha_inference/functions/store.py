@@ -72,10 +72,16 @@ class Doubles:
     clock: Callable[[], float] = time.monotonic
 
 
+MODEL_NOT_READY = "ModelNotReadyException"
+"""Bedrock's answer while it loads a model it unloaded (an imported model idle for a while)."""
+
+
 class Connections:
     """How a handler reaches its store: ``bedrock`` clients whose timeouts fit the time left
     (reads at most ``bedrock_read`` seconds), the ``embedder``, the ``collection``, one
-    ``backoff`` (``max_attempts`` attempts per call) and the ``clock`` deadlines run on."""
+    ``backoff`` (``max_attempts`` attempts per call), the ``loading`` wait for a model Bedrock
+    is loading (at most ``model_loading_seconds``, backoff 2 s doubling to 8 s) and the
+    ``clock`` deadlines run on."""
 
     def __init__(
         self,
@@ -84,10 +90,26 @@ class Connections:
         max_attempts: int,
         bedrock_read: float,
         doubles: Doubles | None = None,
+        model_loading_seconds: float = 0.0,
     ) -> None:
         doubles = doubles or Doubles()
         self.clock = doubles.clock
         self.backoff = doubles.backoff or resilience.Backoff(max_attempts=max_attempts)
+        self.loading = (
+            resilience.Loading(
+                codes=frozenset({MODEL_NOT_READY}),
+                seconds=model_loading_seconds,
+                backoff=resilience.Backoff(
+                    max_attempts=20,
+                    base_delay=2.0,
+                    max_delay=8.0,
+                    sleep=self.backoff.sleep,
+                    jitter=self.backoff.jitter,
+                ),
+            )
+            if model_loading_seconds > 0
+            else None
+        )
         self.bedrock = resilience.ClientCache(
             doubles.bedrock or embeddings.bedrock_runtime(store.region),
             connect=3.0,
@@ -98,6 +120,7 @@ class Connections:
             store.index.dimension,
             clients=self.bedrock,
             backoff=self.backoff,
+            loading=self.loading,
         )
         self.collection = aoss.Collection(
             store.collection_endpoint,

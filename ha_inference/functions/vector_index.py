@@ -106,6 +106,9 @@ def _check_int(label: str, value: Any, low: int, high: int, fix: str) -> int:
 
 
 def _check_engine(label: str, engine: Any, space_label: str, space_type: Any) -> None:
+    for name, value in ((label, engine), (space_label, space_type)):
+        if not isinstance(value, str):
+            raise TypeError(f"{name} must be a string, got {type(value).__name__} {value!r}")
     if engine == "lucene":
         raise ValueError(
             f"{label} must be one of {', '.join(ENGINE_SPACE_TYPES)}, got 'lucene'; vector "
