@@ -79,18 +79,18 @@ diff: setup
 # Needs the deployed app's assembly (make synth or make deploy) and AWS credentials.
 load-documents: setup
 	@test -n "$(DOCS)" || { echo "usage: make load-documents DOCS=<folder of *.txt and *.md files>"; exit 2; }
-	$(BIN)/python -m ha_inference.load_documents $(DOCS) --assembly cdk.out
+	$(BIN)/ha-inference load-documents $(DOCS) --assembly cdk.out
 
 # Before a deploy: quotas, endpoint AZs, profiles, models, model data, names, bootstrap.
 preflight: synth
-	$(BIN)/python -m ha_inference.preflight cdk.out
+	$(BIN)/ha-inference preflight cdk.out
 
 # After a deploy: healthy targets, instances, endpoint ENIs, collection, function subnets, a question.
 verify: synth
-	$(BIN)/python -m ha_inference.verify cdk.out
+	$(BIN)/ha-inference verify cdk.out
 
 report: synth
-	$(BIN)/python -m ha_inference.report cdk.out --out report
+	$(BIN)/ha-inference report cdk.out --out report
 
 # The README's AZ-loss picture and table for the reference app with every component, the
 # self-hosted model and zonal autoshift included (tests/support.py SELF_HOSTED; a test checks
@@ -103,7 +103,7 @@ API_DOCS = PYTHONHASHSEED=0 $(BIN)/pdoc ha_inference --no-show-source --no-searc
 docs: setup
 	rm -rf cdk.out.docs
 	cdk synth --quiet -o cdk.out.docs $(DOCS_CONTEXT)
-	$(BIN)/python -m ha_inference.report cdk.out.docs --out docs
+	$(BIN)/ha-inference report cdk.out.docs --out docs
 	rm -rf docs/api
 	$(API_DOCS)
 

@@ -14,8 +14,8 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from ha_inference import preflight, verify
-from ha_inference._internal.account import Registry, checks_markdown
+from ha_inference.tools import preflight, verify
+from ha_inference.tools._account import Registry, checks_markdown
 from tests import test_preflight as p
 from tests import test_verify as v
 from tests.stubs import PHYSICAL, Stubs, sample_stack, write_assembly

@@ -15,9 +15,10 @@ from typing import Any
 import pytest
 from botocore.exceptions import EndpointConnectionError
 
-import ha_inference._internal.account as account_module
-from ha_inference import preflight, verify
-from ha_inference._internal.account import (
+import ha_inference.tools._account as account_module
+from ha_inference.metadata import PROFILE_METADATA
+from ha_inference.tools import preflight, verify
+from ha_inference.tools._account import (
     Connector,
     CouldNotCheckError,
     Finding,
@@ -29,8 +30,7 @@ from ha_inference._internal.account import (
     render_json,
     render_table,
 )
-from ha_inference._internal.assembly import PROFILE_METADATA, load_stacks
-from ha_inference.checks.coverage import PROFILE_METADATA as MARK
+from ha_inference.tools.assembly import load_stacks
 from tests import readme_examples
 from tests.stubs import (
     PHYSICAL,
@@ -188,10 +188,6 @@ def test_the_policy_grants_every_declared_action_and_nothing_else() -> None:
         for p in preflight.PERMISSIONS
         if p.action
     ), "preflight is read-only"
-
-
-def test_profile_metadata_is_the_constructs_mark() -> None:
-    assert PROFILE_METADATA == MARK
 
 
 # --------------------------------------------------------------------------- command line

@@ -13,7 +13,7 @@ import aws_cdk as cdk
 import pytest
 from aws_cdk import aws_ec2 as ec2
 
-from ha_inference._internal.assembly import load_stacks
+from ha_inference.tools.assembly import load_stacks
 from stacks.config import PLACEHOLDER_ACCOUNT
 from tests.support import MODEL_DATA, ROOT
 

@@ -32,7 +32,7 @@ from ha_inference import (
     SageMakerRuntimeLoadBalancer,
     VectorCollection,
 )
-from ha_inference.report import main as report_main
+from ha_inference.tools.report import main as report_main
 from tests.consumer.consumer_app import (
     EXISTING_ENDPOINT_GROUP,
     AgnosticStack,

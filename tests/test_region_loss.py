@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from ha_inference._internal.assembly import load_stacks
-from ha_inference.report import (
+from ha_inference.tools.assembly import load_stacks
+from ha_inference.tools.report import (
     RegionPaths,
     analyse,
     main,

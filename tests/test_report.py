@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from ha_inference._internal.assembly import StackArtifact
-from ha_inference.report import (
+from ha_inference.tools.assembly import StackArtifact
+from ha_inference.tools.report import (
     Component,
     StackReport,
     analyse,

@@ -1,4 +1,10 @@
-"""Reads a synthesized cloud assembly (``cdk.out``) without importing aws-cdk-lib."""
+"""Reads a synthesized cloud assembly (``cdk.out``) without importing aws-cdk-lib.
+
+:func:`load_stacks` gives one :class:`StackArtifact` per CloudFormation stack (top-level and in
+stages): its environment, template, construct metadata (the ``ha-inference:*`` keys of
+:mod:`ha_inference.metadata` among them) and file assets. The tools read assemblies through it;
+so can your own tooling, with the standard library only.
+"""
 
 from __future__ import annotations
 
@@ -10,10 +16,6 @@ from pathlib import Path
 from typing import Any
 
 from ha_inference.regions import partition_of
-
-PROFILE_METADATA = "ha-inference:inference-profile"
-IMPORTED_MODEL_METADATA = "ha-inference:imported-model"
-"""Metadata type of an inference-profile mark (the same string as ``checks.coverage``)."""
 
 DEFAULT_QUALIFIER = "hnb659fds"
 """The CDK bootstrap qualifier when an app does not set its own."""

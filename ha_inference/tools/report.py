@@ -1,4 +1,4 @@
-"""AZ-loss report for any synthesized CDK app: ``python -m ha_inference.report cdk.out``.
+"""AZ-loss report for any synthesized CDK app: ``ha-inference report cdk.out``.
 
 For every stack it maps each zonal component to its Availability Zones (read from the templates
 only: subnets, interface-endpoint ENIs, load-balancer nodes, SageMaker instances, VPC Lambda
@@ -40,7 +40,7 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
-from ha_inference._internal.assembly import (
+from ha_inference.tools.assembly import (
     StackArtifact,
     load_stacks,
     published_subnets,
@@ -153,7 +153,7 @@ def _zones(refs: Any, subnets: dict[str, str | None]) -> tuple[str | None, ...]:
 
 def external_subnets(stacks: Sequence[StackArtifact]) -> dict[str, str | None]:
     """The AZ of every subnet another stack can read from a stack's outputs
-    (:func:`~ha_inference._internal.assembly.published_subnets`, env-agnostic AZs included)."""
+    (:func:`~ha_inference.tools.assembly.published_subnets`, env-agnostic AZs included)."""
     return published_subnets(stacks, _subnet_zones)
 
 
@@ -752,7 +752,7 @@ def to_region_svg(paths: RegionPaths) -> str:
 
 def main(argv: Iterable[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m ha_inference.report",
+        prog="ha-inference report",
         description="What survives the loss of each Availability Zone, per stack.",
     )
     parser.add_argument("assembly", nargs="?", default="cdk.out", help="cloud assembly (cdk.out)")
