@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ha_inference.metadata import SUBNET_ZONES_METADATA
 from ha_inference.regions import partition_of
 
 DEFAULT_QUALIFIER = "hnb659fds"
@@ -289,4 +290,16 @@ def published_subnets(
             export = output.get("Export", {}).get("Name")
             if isinstance(export, str):
                 found[f"export:{export}"] = zones[logical_id]
+    return found
+
+
+def recorded_subnet_zones(stacks: Sequence[StackArtifact]) -> dict[str, str]:
+    """The AZ of every imported subnet, by subnet id, as the constructs placed in it recorded it
+    (:func:`ha_inference.metadata.mark_subnet_zones`): a template names such a subnet by its id
+    only. Subnet ids are unique, so the records of every stack apply to all."""
+    found: dict[str, str] = {}
+    for stack in stacks:
+        for _path, zones in stack.metadata_of(SUBNET_ZONES_METADATA):
+            if isinstance(zones, dict):
+                found.update({k: v for k, v in zones.items() if isinstance(v, str)})
     return found
