@@ -367,11 +367,14 @@ def main(
     argv: Sequence[str] | None = None,
     *,
     session: Any = None,
-    out: TextIO = sys.stdout,
-    err: TextIO = sys.stderr,
+    out: TextIO | None = None,
+    err: TextIO | None = None,
     sleep: Callable[[float], None] = time.sleep,
 ) -> int:
-    """Runs the loader; returns the exit status."""
+    """Runs the loader; returns the exit status. ``out`` and ``err``: the streams of the moment
+    (``sys.stdout``, ``sys.stderr``) unless given."""
+    out = out or sys.stdout
+    err = err or sys.stderr
     args = _parser().parse_args(argv)
     try:
         documents, passages = read_passages(Path(args.folder))
