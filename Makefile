@@ -20,7 +20,8 @@ help:
 	@echo "make load-documents DOCS=<folder>  index *.txt and *.md files in every deployed Region"
 	@echo "make verify            synth, then prove the deployed stacks serve in every AZ (credentials)"
 	@echo "make report            synth, then the AZ-loss report in report/ (Markdown and SVG)"
-	@echo "make docs              refresh docs/az-coverage.svg, docs/az-loss.md and the API reference docs/api/"
+	@echo "                       (these four targets run the ha-inference command: docs/tools.md)"
+	@echo "make docs              refresh the report's pages in docs/, the examples of docs/tools.md and the API reference docs/api/"
 	@echo "make bench             synth and test-suite benchmark, results in bench/results/"
 	@echo "make lock              re-resolve constraints.txt and package-lock.json"
 
@@ -104,6 +105,7 @@ docs: setup
 	rm -rf cdk.out.docs
 	cdk synth --quiet -o cdk.out.docs $(DOCS_CONTEXT)
 	$(BIN)/ha-inference report cdk.out.docs --out docs
+	$(BIN)/python -m tests.tool_examples
 	rm -rf docs/api
 	$(API_DOCS)
 

@@ -9,6 +9,7 @@ import json
 import subprocess
 import sys
 from collections.abc import Iterable, Iterator, Mapping
+from functools import cache
 from pathlib import Path
 
 import pytest
@@ -46,7 +47,8 @@ def _walk(node: ast.AST, *, type_checking: bool) -> Iterator[ast.AST]:
         yield from _walk(child, type_checking=type_checking)
 
 
-def imports_of(path: Path, *, type_checking: bool = True) -> set[str]:
+@cache
+def imports_of(path: Path, *, type_checking: bool = True) -> frozenset[str]:
     """Every module the file imports: at module level, in functions and (unless
     ``type_checking`` is false) under ``if TYPE_CHECKING:``; relative imports resolved,
     ``from package import module`` counted as the module."""
@@ -64,7 +66,7 @@ def imports_of(path: Path, *, type_checking: bool = True) -> set[str]:
             for alias in node.names:
                 candidate = f"{base}.{alias.name}"
                 found.add(candidate if _is_module(candidate) else base)
-    return found
+    return frozenset(found)
 
 
 def layer_of(module: str) -> str | None:

@@ -23,6 +23,7 @@ from hypothesis import strategies as st
 from ha_inference.tools import load_documents
 from ha_inference.tools.load_documents import (
     OUTPUT_KEY,
+    PERMISSIONS,
     Passage,
     main,
     read_passages,
@@ -133,10 +134,16 @@ class FakeSession:
 
     stubbers: dict[tuple[str, str], Stubber] = field(default_factory=dict)
     configs: list[Any] = field(default_factory=list)
+    calls: list[tuple[str, str]] = field(default_factory=list)
+    """(boto3 service name, API operation) of every call the loader made."""
 
     def stub(self, service: str, region: str) -> Stubber:
         if (service, region) not in self.stubbers:
             client = boto3.client(service, region_name=region)
+            client.meta.events.register(
+                "before-parameter-build",
+                lambda model, **_: self.calls.append((service, model.name)),
+            )
             self.stubbers[service, region] = Stubber(client)
             self.stubbers[service, region].activate()
         return self.stubbers[service, region]
@@ -267,6 +274,8 @@ def test_loads_every_region_in_batches(
             "mode": "standard",
             "total_max_attempts": 1,
         }
+    # docs/tools.md lists these calls and their IAM actions from PERMISSIONS.
+    assert set(session.calls) == PERMISSIONS.calls
 
 
 def test_retries_throttling(docs: Path, assembly: Path, session: FakeSession) -> None:

@@ -666,6 +666,10 @@ def run_checks(
     return results
 
 
+UNEXPECTED_ERROR = "the check stopped on an unexpected error"
+"""How a check's "could not check" row starts when the check itself broke."""
+
+
 def run_check(check: Check, target: Target, aws: Aws) -> list[Finding]:
     """The check's findings; one "could not check" row when it stops, "not applicable" when it
     finds nothing to check."""
@@ -677,7 +681,7 @@ def run_check(check: Check, target: Target, aws: Aws) -> list[Finding]:
         findings = [
             unknown(
                 "",
-                f"the check stopped on an unexpected error: {type(err).__name__}: {err}",
+                f"{UNEXPECTED_ERROR}: {type(err).__name__}: {err}",
                 "report this, with the command's output, to the ha-inference maintainers",
             )
         ]

@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
+from ha_inference.tools._account import Permission, Permissions
 from ha_inference.tools.assembly import StackArtifact, load_stacks
 
 try:  # boto3 comes with the development install; the library itself does not need it
@@ -72,6 +73,26 @@ else:
         TokenRetrievalError,
         SSOError,
     )
+
+PERMISSIONS = Permissions(
+    "load-documents",
+    [
+        Permission(
+            "cloudformation",
+            "DescribeStacks",
+            "cloudformation:DescribeStacks",
+            why="the ingestion function's name, from each stack's outputs",
+        ),
+        Permission(
+            "lambda",
+            "Invoke",
+            "lambda:InvokeFunction",
+            why="each batch of passages to the ingestion function",
+        ),
+    ],
+)
+"""The calls the loader makes, for ``docs/tools.md`` and a minimal policy; describing the
+stacks and invoking their ingestion functions can be narrowed to those ARNs."""
 
 OUTPUT_KEY = "IngestionFunctionName"
 """The stack output whose value is the ingestion function's name."""
