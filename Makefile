@@ -20,7 +20,8 @@ help:
 	@echo "make load-documents DOCS=<folder>  index *.txt and *.md files in every deployed Region"
 	@echo "make verify            synth, then prove the deployed stacks serve in every AZ (credentials)"
 	@echo "make report            synth, then the AZ-loss report in report/ (Markdown and SVG)"
-	@echo "make docs              refresh docs/az-coverage.svg, docs/az-loss.md and the API reference docs/api/"
+	@echo "                       (these four targets run the ha-inference command: docs/tools.md)"
+	@echo "make docs              refresh the report's pages in docs/, the examples of docs/tools.md and the API reference docs/api/"
 	@echo "make bench             synth and test-suite benchmark, results in bench/results/"
 	@echo "make lock              re-resolve constraints.txt and package-lock.json"
 
@@ -79,18 +80,18 @@ diff: setup
 # Needs the deployed app's assembly (make synth or make deploy) and AWS credentials.
 load-documents: setup
 	@test -n "$(DOCS)" || { echo "usage: make load-documents DOCS=<folder of *.txt and *.md files>"; exit 2; }
-	$(BIN)/python -m ha_inference.load_documents $(DOCS) --assembly cdk.out
+	$(BIN)/ha-inference load-documents $(DOCS) --assembly cdk.out
 
 # Before a deploy: quotas, endpoint AZs, profiles, models, model data, names, bootstrap.
 preflight: synth
-	$(BIN)/python -m ha_inference.preflight cdk.out
+	$(BIN)/ha-inference preflight cdk.out
 
 # After a deploy: healthy targets, instances, endpoint ENIs, collection, function subnets, a question.
 verify: synth
-	$(BIN)/python -m ha_inference.verify cdk.out
+	$(BIN)/ha-inference verify cdk.out
 
 report: synth
-	$(BIN)/python -m ha_inference.report cdk.out --out report
+	$(BIN)/ha-inference report cdk.out --out report
 
 # The README's AZ-loss picture and table for the reference app with every component, the
 # self-hosted model and zonal autoshift included (tests/support.py SELF_HOSTED; a test checks
@@ -103,7 +104,8 @@ API_DOCS = PYTHONHASHSEED=0 $(BIN)/pdoc ha_inference --no-show-source --no-searc
 docs: setup
 	rm -rf cdk.out.docs
 	cdk synth --quiet -o cdk.out.docs $(DOCS_CONTEXT)
-	$(BIN)/python -m ha_inference.report cdk.out.docs --out docs
+	$(BIN)/ha-inference report cdk.out.docs --out docs
+	$(BIN)/python -m tests.tool_examples
 	rm -rf docs/api
 	$(API_DOCS)
 

@@ -35,7 +35,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from ha_inference._internal.assembly import load_stacks  # noqa: E402
+from ha_inference.tools.assembly import load_stacks  # noqa: E402
 
 RUNS = int(os.environ.get("BENCH_RUNS", "3"))
 TEST_RUNS = int(os.environ.get("BENCH_TEST_RUNS", "1"))

@@ -48,7 +48,7 @@ _EXPORTS: dict[str, str] = {
     "RegionalDeliveryPipeline": "ha_inference.delivery.pipeline",
     "RegionHealthAlarm": "ha_inference.delivery.health",
     "RegionCoverage": "ha_inference.checks.coverage",
-    "mark_supporting": "ha_inference.checks.coverage",
+    "mark_supporting": "ha_inference.metadata",
     "HaInferenceChecks": "ha_inference.checks.nag_pack",
     "DEFAULT_ROUTES": "ha_inference.data.models",
     "MODEL_CARDS": "ha_inference.data.models",
@@ -57,8 +57,8 @@ _EXPORTS: dict[str, str] = {
     "ModelStatus": "ha_inference.data.models",
     "Geography": "ha_inference.regions",
     "RoutingTable": "ha_inference.regions",
-    "data_residency_of": "ha_inference.residency",
-    "declare_data_residency": "ha_inference.residency",
+    "data_residency_of": "ha_inference.checks.residency",
+    "declare_data_residency": "ha_inference.checks.residency",
 }
 
 __all__ = [
@@ -136,8 +136,9 @@ if TYPE_CHECKING:  # pragma: no cover - what type checkers and IDEs see
         IInvokeTarget,
         PolicyStatementShape,
     )
-    from ha_inference.checks.coverage import RegionCoverage, mark_supporting
+    from ha_inference.checks.coverage import RegionCoverage
     from ha_inference.checks.nag_pack import HaInferenceChecks
+    from ha_inference.checks.residency import data_residency_of, declare_data_residency
     from ha_inference.compute.multi_az_function import MultiAzFunction
     from ha_inference.compute.shipped import ShippedHandler, handler_code
     from ha_inference.data.models import (
@@ -154,6 +155,7 @@ if TYPE_CHECKING:  # pragma: no cover - what type checkers and IDEs see
         RegionDelivery,
     )
     from ha_inference.functions.vector_index import DEFAULT_INDEX, IndexDefinition
+    from ha_inference.metadata import mark_supporting
     from ha_inference.operations.answers import AnswerMetrics
     from ha_inference.operations.dashboard import (
         ApplicationDashboard,
@@ -162,7 +164,6 @@ if TYPE_CHECKING:  # pragma: no cover - what type checkers and IDEs see
     )
     from ha_inference.operations.drill import AvailabilityZoneDrill
     from ha_inference.regions import Geography, RoutingTable
-    from ha_inference.residency import data_residency_of, declare_data_residency
     from ha_inference.selfhosted.capacity import require_instance_fallbacks
     from ha_inference.selfhosted.cross_region import (
         CrossRegionRuntimePaths,

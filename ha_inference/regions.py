@@ -31,7 +31,6 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Any
 
 
 class Geography(enum.Enum):
@@ -207,13 +206,3 @@ def partition_of(region: str) -> str:
     if region.startswith("cn-"):
         return "aws-cn"
     return "aws"
-
-
-def __getattr__(name: str) -> Any:
-    """``DEFAULT_ROUTES`` lives with the model table (:mod:`ha_inference.data.models`), which
-    imports this module; it stays importable from here."""
-    if name == "DEFAULT_ROUTES":
-        from ha_inference.data.models import DEFAULT_ROUTES  # noqa: PLC0415 - import cycle
-
-        return DEFAULT_ROUTES
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from ha_inference._internal.assembly import load_stacks
+from ha_inference.tools.assembly import load_stacks
 
 
 def summarize(assembly_dir: str) -> list[str]:

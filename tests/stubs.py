@@ -20,8 +20,9 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
-from ha_inference._internal.account import Connector, Permissions, Target
-from ha_inference._internal.assembly import IMPORTED_MODEL_METADATA, PROFILE_METADATA, StackArtifact
+from ha_inference.metadata import IMPORTED_MODEL_METADATA, PROFILE_METADATA
+from ha_inference.tools._account import Connector, Permissions, Target
+from ha_inference.tools.assembly import StackArtifact
 
 ACCOUNT = "111111111111"
 REGION = "us-east-1"

@@ -16,7 +16,7 @@ from aws_cdk import aws_ec2 as ec2
 from aws_cdk.assertions import Template
 from syrupy.extensions.json import JSONSnapshotExtension
 
-from ha_inference._internal.assembly import StackArtifact, load_stacks, zones_of
+from ha_inference.tools.assembly import StackArtifact, load_stacks, zones_of
 from stacks import RegionalStack, build_reference_app, stack_name
 
 ROOT = Path(__file__).resolve().parent.parent

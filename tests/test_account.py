@@ -15,9 +15,10 @@ from typing import Any
 import pytest
 from botocore.exceptions import EndpointConnectionError
 
-import ha_inference._internal.account as account_module
-from ha_inference import preflight, verify
-from ha_inference._internal.account import (
+import ha_inference.tools._account as account_module
+from ha_inference.metadata import PROFILE_METADATA
+from ha_inference.tools import preflight, verify
+from ha_inference.tools._account import (
     Connector,
     CouldNotCheckError,
     Finding,
@@ -29,9 +30,8 @@ from ha_inference._internal.account import (
     render_json,
     render_table,
 )
-from ha_inference._internal.assembly import PROFILE_METADATA, load_stacks
-from ha_inference.checks.coverage import PROFILE_METADATA as MARK
-from tests import readme_examples
+from ha_inference.tools.assembly import load_stacks
+from tests import tool_examples
 from tests.stubs import (
     PHYSICAL,
     REGION,
@@ -41,7 +41,7 @@ from tests.stubs import (
     sample_stack,
     write_assembly,
 )
-from tests.support import ROOT, Synth
+from tests.support import Synth
 
 COMMANDS = {"preflight": preflight, "verify": verify}
 
@@ -188,10 +188,6 @@ def test_the_policy_grants_every_declared_action_and_nothing_else() -> None:
         for p in preflight.PERMISSIONS
         if p.action
     ), "preflight is read-only"
-
-
-def test_profile_metadata_is_the_constructs_mark() -> None:
-    assert PROFILE_METADATA == MARK
 
 
 # --------------------------------------------------------------------------- command line
@@ -354,33 +350,71 @@ def test_table_has_a_section_per_region_and_marks_stacks_when_several() -> None:
 # --------------------------------------------------------------------------- README
 
 
-def test_readme_blocks_are_current() -> None:
-    """The README's check lists, IAM actions, policies and example runs are generated from the
-    code (the examples run it against stubbed AWS); refresh with python -m tests.readme_examples."""
-    readme = (ROOT / "README.md").read_text()
-    found = readme_examples.readme_blocks(readme)
-    expected = readme_examples.blocks()
-    assert set(found) == set(expected)
-    for name, text in expected.items():
-        assert found[name] == text, (
-            f"README block {name!r} is stale: python -m tests.readme_examples"
-        )
+@pytest.fixture(scope="module")
+def generated() -> dict[str, str]:
+    return tool_examples.blocks()
 
 
-def test_readme_section_sits_before_checking_any_app() -> None:
-    lines = (ROOT / "README.md").read_text().splitlines()
-    section = lines.index("## Before and after a deploy: preflight and verify")
-    following = next(i for i in range(section + 1, len(lines)) if lines[i].startswith("## "))
-    assert lines[following] == "## Checking any app"
+def test_generated_blocks_are_current(generated: dict[str, str]) -> None:
+    """docs/tools.md holds every generated block (check lists, IAM actions, policies, example
+    runs against stubbed AWS); README.md may hold some; each is what the code gives today.
+    Refresh with make docs."""
+    for path in tool_examples.FILES:
+        found = tool_examples.file_blocks(path.read_text())
+        if path == tool_examples.TOOLS_DOC:
+            assert set(found) == set(generated)
+        assert set(found) <= set(generated), f"{path.name} has blocks no generator writes"
+        for name, text in found.items():
+            assert text == generated[name], f"{path.name} block {name!r} is stale: make docs"
 
 
-def test_readme_examples_show_each_outcome() -> None:
-    code, out, _ = readme_examples.preflight_example()
-    assert code == 1
+def test_examples_show_each_outcome(generated: dict[str, str]) -> None:
+    preflight_run = generated["preflight example"]
     for status in ("pass", "fail", "could not check"):
-        assert f"  {status}  " in out
-    code, out, _ = readme_examples.verify_example()
-    assert code == 0 and "  warning  " in out
+        assert f"  {status}  " in preflight_run
+    assert preflight_run.endswith("$ echo $?\n1\n```")
+    verify_run = generated["verify example"]
+    assert "  warning  " in verify_run and verify_run.endswith("$ echo $?\n0\n```")
+    assert generated["load-documents example"].splitlines()[2:6] == [
+        "us-east-1 (HaInference-us-east-1): 2 documents, 4 passages, 4 indexed, 0 failed",
+        "us-west-2 (HaInference-us-west-2): 2 documents, 4 passages, 4 indexed, 0 failed",
+        "$ echo $?",
+        "0",
+    ]
+
+
+def test_an_example_that_hits_an_error_is_never_recorded(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A check that stops on an unexpected error (here: a call with no stubbed answer) fails
+    the generator instead of landing in the docs as a "could not check" row."""
+    monkeypatch.setattr(tool_examples.p, "endpoint_name", lambda stubs: None)
+    with pytest.raises(tool_examples.ExampleError, match="error it did not intend"):
+        tool_examples.preflight_example()
+
+
+def test_an_example_with_an_unused_answer_is_never_recorded(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """An answer the run never asked for means the example does not run what it says."""
+    original = tool_examples.v.collection
+
+    def twice(stubs: Stubs) -> None:
+        original(stubs)
+        original(stubs)
+
+    monkeypatch.setattr(tool_examples.v, "collection", twice)
+    with pytest.raises(tool_examples.ExampleError, match="an answer was not asked for"):
+        tool_examples.verify_example()
+
+
+def test_tools_doc_has_a_section_per_command() -> None:
+    headings = [
+        line for line in tool_examples.TOOLS_DOC.read_text().splitlines() if line.startswith("#")
+    ]
+    for command in ("preflight", "verify", "report", "load-documents"):
+        assert f"## ha-inference {command}" in headings, command
+    assert "## Exit codes" in headings and "## Permissions" in headings
 
 
 # --------------------------------------------------------------------------- assembly

@@ -13,7 +13,7 @@ import aws_cdk as cdk
 import pytest
 from aws_cdk import aws_ec2 as ec2
 
-from ha_inference._internal.assembly import load_stacks
+from ha_inference.tools.assembly import load_stacks
 from stacks.config import PLACEHOLDER_ACCOUNT
 from tests.support import MODEL_DATA, ROOT
 
@@ -92,6 +92,19 @@ def test_cdk_synth_offline_without_credentials(tmp_path: Path) -> None:
     report = json.loads((out / "validation-report.json").read_text())
     assert report["title"] == "Validation Report"
     assert report["pluginReports"] == []
+    # The installed command reads what the CLI wrote. One Region survives the loss of an AZ,
+    # never the loss of its Region: its self-hosted model is the only one.
+    result = subprocess.run(
+        [str(Path(sys.executable).parent / "ha-inference"), "report", str(out), "--out", str(tmp_path / "report")],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    region_loss = (tmp_path / "report" / "region-loss.md").read_text()
+    assert "| us-east-1 | **nothing** |" in region_loss
+    assert (
+        "**Does not survive the loss of every Region:** losing us-east-1 leaves no " in region_loss
+    )
+    assert "Survives the loss of any one Region" not in region_loss
 
 
 def test_app_registers_cdk_nag_so_findings_fail_synth(

@@ -32,7 +32,9 @@ from ha_inference import (
     SageMakerRuntimeLoadBalancer,
     VectorCollection,
 )
-from ha_inference.report import main as report_main
+from ha_inference.metadata import SUBNET_ZONES_METADATA
+from ha_inference.tools.assembly import load_stacks
+from ha_inference.tools.report import main as report_main
 from tests.consumer.consumer_app import (
     EXISTING_ENDPOINT_GROUP,
     AgnosticStack,
@@ -180,14 +182,32 @@ def test_warns_that_an_environment_agnostic_stack_gets_two_azs(consumer: Consume
     assert len(consumer.agnostic.endpoint.availability_zones) == 2
 
 
-def test_report_says_it_cannot_tell_for_an_imported_vpc(
+def test_report_maps_the_imported_vpc_by_the_zones_its_constructs_recorded(
     consumer: Consumer, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """Item 7: no AZ columns to judge by; the report says so and exits 3, never 'survives'."""
-    assert report_main([str(consumer.outdir)]) == 3
+    """The VPC is imported with its AZs; the templates name its subnets by id only. The
+    library's MultiAzFunction records each subnet's AZ, so the report maps it, and with it the
+    consumer's own plain function in the same subnets, and judges the stack."""
+    assert report_main([str(consumer.outdir)]) == 0
     out = capsys.readouterr().out
-    assert "Cannot tell whether it survives the loss of one AZ" in out
-    assert "ConsumerExisting" in out
+    section = out[out.index("## ConsumerExisting") : out.index("## ConsumerAgnostic")]
+    header = "| Component | us-east-1a | us-east-1b | us-east-1c | lose us-east-1a |"
+    assert header in section
+    for function in ("Answers", "NodeWorker"):
+        (row,) = [line for line in section.splitlines() if f"Lambda function: {function}" in line]
+        assert row.endswith(" | 1 | 1 | 1 | 2 | 2 | 2 |"), row
+    assert "**Survives the loss of any one AZ.**" in section
+    (existing,) = [s for s in load_stacks(consumer.outdir) if s.name == "ConsumerExisting"]
+    recorded = [zones for _path, zones in existing.metadata_of(SUBNET_ZONES_METADATA)]
+    assert recorded and all(
+        zones
+        == {
+            "subnet-0aaaaaaaaaaaaaaa1": "us-east-1a",
+            "subnet-0aaaaaaaaaaaaaaa2": "us-east-1b",
+            "subnet-0aaaaaaaaaaaaaaa3": "us-east-1c",
+        }
+        for zones in recorded
+    )
 
 
 def test_fails_on_duplicate_collection_names_naming_both(consumer: Consumer) -> None:
@@ -268,3 +288,19 @@ def test_wheel_installed_outside_the_repository_synthesizes_the_consumer_app(
     }
     assert stacks == {"ConsumerExisting", "ConsumerAgnostic"}
     assert (site / "ha_inference" / "functions" / "retrieval.py").is_file()
+    # The wheel's console script runs the installed tools on what the installed library wrote.
+    script = site / "bin" / "ha-inference"
+    assert script.is_file()
+    listed = subprocess.run(
+        [str(script), "--help"], env=env, capture_output=True, text=True, check=False
+    )
+    assert listed.returncode == 0, listed.stderr
+    assert all(
+        tool in listed.stdout for tool in ("preflight", "verify", "report", "load-documents")
+    )
+    report = subprocess.run(
+        [str(script), "report", str(work / "cdk.out")],
+        cwd=work, env=env, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert report.returncode == 0, report.stdout[-2000:] + report.stderr[-2000:]
+    assert "## ConsumerExisting (us-east-1)" in report.stdout

@@ -29,7 +29,6 @@ from ha_inference import (
     SageMakerFailoverFunction,
     SageMakerRuntimeLoadBalancer,
 )
-from ha_inference._internal.assembly import zones_of
 from ha_inference._internal.nag import NO_RESERVED_CONCURRENCY, SYNCHRONOUS_NO_DLQ, acknowledge_all
 from ha_inference.checks.nag_pack import HaInferenceChecks, findings_of
 from ha_inference.checks.nag_rules import (
@@ -38,6 +37,7 @@ from ha_inference.checks.nag_rules import (
     endpoint_service_cross_region,
 )
 from ha_inference.compute.shipped import ShippedHandler
+from ha_inference.tools.assembly import zones_of
 from tests.support import TEST_ACCOUNT, ZonalStack, new_app, one_resource, resources
 from tests.test_cfn_lint import lint_template
 

@@ -24,10 +24,10 @@ from botocore.model import ListShape, MapShape, ServiceModel, Shape, StructureSh
 from botocore.validate import ParamValidator
 from cdk_nag import AwsSolutionsChecks, NIST80053R5Checks
 
-from ha_inference._internal.assembly import StackArtifact, load_stacks
 from ha_inference.checks.nag_pack import findings_of
 from ha_inference.delivery.verify_step import STACK_NAME_TAG
-from ha_inference.verify import PERMISSIONS
+from ha_inference.tools.assembly import StackArtifact, load_stacks
+from ha_inference.tools.verify import PERMISSIONS
 from stacks import PIPELINE_STACK_NAME, RegionalStack, build_reference_app, stack_name
 from tests.rehearsal.policies import Simulator, simulation
 from tests.rehearsal.resolver import TemplateResolver
@@ -202,7 +202,7 @@ def test_verify_step_runs_verify_on_its_regions_part_of_this_runs_assembly(
     synth_dir = f"$CODEBUILD_SRC_DIR_{synth['OutputArtifacts'][0]['Name']}"
     assert f'ln -s -- "{synth_dir}" "cdk.out"' in install[0]
     assert install[1:] == ["python3 -m pip install --quiet -c constraints.txt '.[tools]'"]
-    assert build == [f"python3 -m ha_inference.verify cdk.out/assembly-{region}"]
+    assert build == [f"python3 -m ha_inference.tools verify cdk.out/assembly-{region}"]
     # That folder of the assembly holds exactly the Region's stack, which verify checks.
     assert [s.name for s in load_stacks(scenario.assembly / f"assembly-{region}")] == [
         stack_name(region)

@@ -24,7 +24,7 @@ from ha_inference import (
     RegionHealthAlarm,
 )
 from ha_inference.delivery.verify_step import BY_REGION, BY_STACK, BY_STACK_TAG
-from ha_inference.verify import PERMISSIONS
+from ha_inference.tools.verify import PERMISSIONS
 from stacks.config import load_settings
 from tests.support import ROOT, TEST_ACCOUNT, new_app
 from tests.test_cfn_lint import lint_template

@@ -20,8 +20,8 @@ from cdk_nag import AwsSolutionsChecks, NIST80053R5Checks
 
 from ha_inference import BedrockVpcEndpoints, ImportedModel, RegionCoverage
 from ha_inference.bedrock.imported_model import MODEL_NAME, OWNER_TAG_KEYS, parse_s3_uri
-from ha_inference.checks.coverage import IMPORTED_MODEL_METADATA
 from ha_inference.checks.nag_pack import findings_of
+from ha_inference.metadata import IMPORTED_MODEL_METADATA
 from tests.support import TEST_ACCOUNT, ZonalStack, new_app, resources
 from tests.test_cfn_lint import lint_template
 

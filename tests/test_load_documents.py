@@ -20,8 +20,15 @@ from botocore.stub import Stubber
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ha_inference import load_documents
-from ha_inference.load_documents import OUTPUT_KEY, Passage, main, read_passages, split_passages
+from ha_inference.tools import load_documents
+from ha_inference.tools.load_documents import (
+    OUTPUT_KEY,
+    PERMISSIONS,
+    Passage,
+    main,
+    read_passages,
+    split_passages,
+)
 from tests.collection_stub import use_fake_credentials
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -127,10 +134,16 @@ class FakeSession:
 
     stubbers: dict[tuple[str, str], Stubber] = field(default_factory=dict)
     configs: list[Any] = field(default_factory=list)
+    calls: list[tuple[str, str]] = field(default_factory=list)
+    """(boto3 service name, API operation) of every call the loader made."""
 
     def stub(self, service: str, region: str) -> Stubber:
         if (service, region) not in self.stubbers:
             client = boto3.client(service, region_name=region)
+            client.meta.events.register(
+                "before-parameter-build",
+                lambda model, **_: self.calls.append((service, model.name)),
+            )
             self.stubbers[service, region] = Stubber(client)
             self.stubbers[service, region].activate()
         return self.stubbers[service, region]
@@ -261,6 +274,8 @@ def test_loads_every_region_in_batches(
             "mode": "standard",
             "total_max_attempts": 1,
         }
+    # docs/tools.md lists these calls and their IAM actions from PERMISSIONS.
+    assert set(session.calls) == PERMISSIONS.calls
 
 
 def test_retries_throttling(docs: Path, assembly: Path, session: FakeSession) -> None:
@@ -409,7 +424,7 @@ def test_expired_credentials_cannot_run(docs: Path, assembly: Path, session: Fak
     result = run(str(docs), "--assembly", str(assembly), "--stack", STACKS[EAST], session=session)
     assert result.status == 2
     assert result.err == (
-        "load_documents: the AWS credentials were refused (ExpiredToken); renew them (for example "
+        "load-documents: the AWS credentials were refused (ExpiredToken); renew them (for example "
         "with 'aws sso login') and run again\n"
     )
 
@@ -454,7 +469,7 @@ def test_exits_2_with_a_clear_message_when_it_cannot_run(
         argv += ["--assembly", str(assembly)]
     result = run(*argv)
     assert result.status == 2
-    assert result.err.startswith("load_documents: ")
+    assert result.err.startswith("load-documents: ")
     assert re.search(message, result.err), result.err
     assert result.out == ""
 
@@ -478,17 +493,18 @@ def test_exits_2_without_credentials(
     result = run(str(docs), "--assembly", str(assembly))
     assert result.status == 2
     assert result.err == (
-        "load_documents: no AWS credentials found; set AWS_PROFILE (or AWS_ACCESS_KEY_ID and "
+        "load-documents: no AWS credentials found; set AWS_PROFILE (or AWS_ACCESS_KEY_ID and "
         "AWS_SECRET_ACCESS_KEY), or run 'aws sso login'\n"
     )
 
 
-def test_runs_as_a_module_without_a_traceback(tmp_path: Path) -> None:
+def test_runs_as_a_command_without_a_traceback(tmp_path: Path) -> None:
     result = subprocess.run(
         [
             sys.executable,
             "-m",
-            "ha_inference.load_documents",
+            "ha_inference.tools",
+            "load-documents",
             str(tmp_path),
             "--assembly",
             str(tmp_path / "cdk.out"),
@@ -499,4 +515,4 @@ def test_runs_as_a_module_without_a_traceback(tmp_path: Path) -> None:
         check=False,
     )
     assert result.returncode == 2
-    assert result.stderr == f"load_documents: no *.txt or *.md files under {tmp_path}\n"
+    assert result.stderr == f"load-documents: no *.txt or *.md files under {tmp_path}\n"

@@ -18,7 +18,6 @@ from aws_cdk import aws_sqs as sqs
 from aws_cdk.assertions import Template
 from syrupy.assertion import SnapshotAssertion
 
-from ha_inference._internal.assembly import zones_of
 from ha_inference._internal.network import NO_TRAFFIC_RULE
 from ha_inference.checks.nag_pack import HaInferenceChecks, findings_of
 from ha_inference.compute.multi_az_function import (
@@ -28,6 +27,7 @@ from ha_inference.compute.multi_az_function import (
     MultiAzFunction,
 )
 from ha_inference.compute.shipped import handler_code
+from ha_inference.tools.assembly import zones_of
 from ha_inference.vectors.collection import VectorCollection
 from ha_inference.vectors.collection_endpoint import CollectionVpcEndpoint
 from tests.support import new_app

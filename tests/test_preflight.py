@@ -11,9 +11,8 @@ from typing import Any
 import pytest
 from botocore.stub import ANY
 
-from ha_inference._internal.account import Finding, Status, run_check
-from ha_inference._internal.assembly import StackArtifact
-from ha_inference._internal.template import (
+from ha_inference.tools._account import Finding, Status, run_check
+from ha_inference.tools._template import (
     endpoint_variants,
     interface_endpoints,
     model_data_urls,
@@ -21,7 +20,8 @@ from ha_inference._internal.template import (
     profiles_of,
     unique_names,
 )
-from ha_inference.preflight import PERMISSIONS, PREFLIGHT
+from ha_inference.tools.assembly import StackArtifact
+from ha_inference.tools.preflight import PERMISSIONS, PREFLIGHT
 from tests.stubs import (
     ACCOUNT,
     EMBEDDING_MODEL_ID,

@@ -17,7 +17,7 @@ import pytest
 from syrupy.assertion import SnapshotAssertion
 
 from ha_inference import RegionCoverage
-from ha_inference._internal.assembly import StackArtifact, zones_of
+from ha_inference.tools.assembly import StackArtifact, zones_of
 from stacks import build_reference_app
 from stacks.config import SettingsError, load_settings
 from tests.support import TEST_ACCOUNT, Synth, new_app, one_resource, resources

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from ha_inference.checks.coverage import IMPORTED_MODEL_METADATA, PROFILE_METADATA
+from ha_inference.metadata import IMPORTED_MODEL_METADATA, PROFILE_METADATA
 from stacks.config import SettingsError, load_settings
 from tests.support import (
     IMPORTED_MODEL_FOLDER,

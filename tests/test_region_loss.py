@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from ha_inference._internal.assembly import load_stacks
-from ha_inference.report import (
+from ha_inference.tools.assembly import load_stacks
+from ha_inference.tools.report import (
     RegionPaths,
     analyse,
     main,
@@ -84,6 +84,34 @@ def test_a_region_without_a_path_is_stranded() -> None:
     assert "us-west-2 (not offered by us-west-2)" in text
     assert "losing us-east-1 leaves us-east-2 nothing" in text
     assert 'stroke="#a61c1c"' in to_region_svg(paths), "the refused path is drawn red"
+
+
+def test_one_region_does_not_survive_its_own_loss() -> None:
+    """A one-Region app's self-hosted model is gone with its Region: the page says so under the
+    row that shows nothing serving, never that the app survives."""
+    paths = RegionPaths(models={EAST: ["llm"]}, orders={})
+    (loss,) = region_losses(paths)
+    assert (loss.lost, loss.serving, loss.callers) == (EAST, (), {})
+    text = region_loss_markdown(paths)
+    assert "| us-east-1 | **nothing** | (lost) |" in text
+    assert (
+        "- **Does not survive the loss of every Region:** losing us-east-1 leaves no "
+        "self-hosted model serving"
+    ) in text
+    assert "Survives the loss of any one Region" not in text
+
+
+def test_a_region_that_only_calls_loses_its_model_with_the_one_host() -> None:
+    """us-east-2 calls us-east-1's model; losing us-east-1 strands it and leaves no model."""
+    paths = RegionPaths(
+        models={EAST: ["llm"]}, offers={EAST: {"us-east-2"}}, paths={"us-east-2": {EAST}}
+    )
+    text = region_loss_markdown(paths)
+    # Losing the caller us-east-2 leaves the host serving: no problem listed for it.
+    assert (
+        "- **Does not survive the loss of every Region:** losing us-east-1 leaves no "
+        "self-hosted model serving; losing us-east-1 leaves us-east-2 nothing\n"
+    ) in text
 
 
 def test_no_model_no_section() -> None:

@@ -8,11 +8,10 @@ from cfnlint.helpers import AVAILABILITY_ZONES as CFN_LINT_AZS
 from cfnlint.schema import PROVIDER_SCHEMA_MANAGER
 
 import ha_inference
-from ha_inference.data.models import DEFAULT_CHAT_MODEL, MODEL_CARDS
+from ha_inference.data.models import DEFAULT_CHAT_MODEL, DEFAULT_ROUTES, MODEL_CARDS
 from ha_inference.regions import (
     AVAILABILITY_ZONES,
     CUSTOM_MODEL_IMPORT_REGIONS,
-    DEFAULT_ROUTES,
     REGIONS_WITHOUT,
     Geography,
     RoutingTable,
@@ -41,7 +40,7 @@ endpoints.json has no aoss endpoint (tests/test_data_sources.py checks the endpo
 
 
 def test_default_routes_are_the_default_chat_models() -> None:
-    """DEFAULT_ROUTES stays importable from ha_inference.regions and ha_inference: the routes of
+    """DEFAULT_ROUTES, importable from ha_inference and ha_inference.data.models: the routes of
     the default chat model's card (US, EU, global)."""
     assert DEFAULT_ROUTES is MODEL_CARDS[DEFAULT_CHAT_MODEL].routes
     assert set(DEFAULT_ROUTES) == {Geography.US, Geography.EU, Geography.GLOBAL}

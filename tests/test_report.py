@@ -8,8 +8,9 @@ from typing import Any
 
 import pytest
 
-from ha_inference._internal.assembly import StackArtifact
-from ha_inference.report import (
+from ha_inference.metadata import SUBNET_ZONES_METADATA
+from ha_inference.tools.assembly import StackArtifact
+from ha_inference.tools.report import (
     Component,
     StackReport,
     analyse,
@@ -19,6 +20,7 @@ from ha_inference.report import (
     to_svg,
 )
 from tests.samples import sample_stack
+from tests.stubs import ACCOUNT, REGION, write_assembly
 from tests.support import ROOT, Synth, new_app
 
 
@@ -244,3 +246,115 @@ def test_readme_picture_is_current(reference: Synth) -> None:
         "docs/ is stale: run 'make docs' and commit the result"
     )
     assert (ROOT / "docs" / "az-loss.md").read_text() == to_markdown(reports) + "\n"
+
+
+# --------------------------------------------------------------------------- imported subnets
+
+IMPORTED = ("subnet-0aaaaaaaaaaaaaaa1", "subnet-0aaaaaaaaaaaaaaa2", "subnet-0aaaaaaaaaaaaaaa3")
+IMPORTED_ZONES = ("us-east-1a", "us-east-1b", "us-east-1c")
+
+
+def table_rows(markdown: str) -> list[list[list[str]]]:
+    """Every Markdown table of ``markdown``: its rows, each a list of cells."""
+    tables: list[list[list[str]]] = []
+    previous = ""
+    for line in markdown.splitlines():
+        if line.startswith("|"):
+            if not previous.startswith("|"):
+                tables.append([])
+            tables[-1].append([cell.strip() for cell in line.strip().strip("|").split("|")])
+        previous = line
+    return tables
+
+
+def assert_tables_well_formed(markdown: str) -> None:
+    tables = table_rows(markdown)
+    assert tables, "no table"
+    for rows in tables:
+        header, rule, *body = rows
+        assert all(set(cell) == {"-"} for cell in rule) and len(rule) == len(header), rows[:2]
+        for row in body:
+            assert len(row) == len(header), f"{row} under {header}"
+
+
+def imported_vpc_assembly(directory: Path, recorded: dict[str, str] | None) -> Path:
+    """A stack whose function runs in three imported subnets, named by id; ``recorded``: the
+    AZs a construct of the library recorded for them (``ha-inference:subnet-zones``)."""
+    template = {
+        "Resources": {
+            "Answers": {
+                "Type": "AWS::Lambda::Function",
+                "Properties": {"VpcConfig": {"SubnetIds": list(IMPORTED)}},
+            }
+        }
+    }
+    metadata = (
+        {"/Imported/Worker": ({"type": SUBNET_ZONES_METADATA, "data": recorded},)}
+        if recorded
+        else {}
+    )
+    stack = StackArtifact(
+        "Imported", ACCOUNT, REGION, directory / "Imported.template.json", template,
+        metadata=metadata,
+    )  # fmt: skip
+    return write_assembly(directory, [stack])
+
+
+def test_cannot_tell_for_imported_subnets_nothing_records_and_says_how_to_tell(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assembly = imported_vpc_assembly(tmp_path / "cdk.out", recorded=None)
+    assert main([str(assembly)]) == 3
+    out = capsys.readouterr().out
+    assert "**Cannot tell whether it survives the loss of one AZ:**" in out
+    assert "Lambda function Answers" in out
+    assert "--subnet-zone subnet-0abc=us-east-1a" in out
+    assert_tables_well_formed(out)
+
+
+def test_imported_subnets_map_to_the_zones_the_constructs_recorded(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    recorded = dict(zip(IMPORTED, IMPORTED_ZONES, strict=True))
+    assembly = imported_vpc_assembly(tmp_path / "cdk.out", recorded)
+    assert main([str(assembly)]) == 0
+    out = capsys.readouterr().out
+    assert "| Lambda function: Answers | 1 | 1 | 1 | 2 | 2 | 2 |" in out
+    assert "**Survives the loss of any one AZ.**" in out
+    assert_tables_well_formed(out)
+
+
+def test_imported_subnets_map_to_the_zones_given_on_the_command_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assembly = imported_vpc_assembly(tmp_path / "cdk.out", recorded=None)
+    given = [f"--subnet-zone={s}={z}" for s, z in zip(IMPORTED[:2], IMPORTED_ZONES, strict=False)]
+    assert main([str(assembly), *given, "--subnet-zone", f"{IMPORTED[2]}=us-east-1c"]) == 0
+    out = capsys.readouterr().out
+    assert "| Lambda function: Answers | 1 | 1 | 1 | 2 | 2 | 2 |" in out
+    assert_tables_well_formed(out)
+
+
+def test_some_zones_unknown_shows_question_marks_in_a_well_formed_table(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assembly = imported_vpc_assembly(tmp_path / "cdk.out", {IMPORTED[0]: "us-east-1a"})
+    assert main([str(assembly)]) == 3
+    out = capsys.readouterr().out
+    assert "| Lambda function: Answers | 1+? | ? |" in out
+    assert_tables_well_formed(out)
+
+
+def test_fails_on_a_malformed_subnet_zone(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main([str(tmp_path), "--subnet-zone", "us-east-1a"])
+    assert exit_info.value.code == 2
+    assert "expected SUBNET=AZ such as subnet-0abc=us-east-1a, got 'us-east-1a'" in (
+        capsys.readouterr().err
+    )
+
+
+def test_the_tables_of_the_reference_report_are_well_formed(reference: Synth) -> None:
+    assert_tables_well_formed(to_markdown(analyse(reference.assembly.directory)))

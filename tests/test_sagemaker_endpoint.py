@@ -17,7 +17,6 @@ from aws_cdk import aws_kms as kms
 from aws_cdk.assertions import Template
 from syrupy.assertion import SnapshotAssertion
 
-from ha_inference._internal.assembly import zones_of
 from ha_inference._internal.network import NO_TRAFFIC_RULE
 from ha_inference.checks.nag_pack import HaInferenceChecks, findings_of
 from ha_inference.selfhosted.capacity import require_instance_fallbacks
@@ -27,6 +26,7 @@ from ha_inference.selfhosted.endpoint import (
     has_local_nvme_storage,
 )
 from ha_inference.selfhosted.instance_types import hosting_instance_types
+from ha_inference.tools.assembly import zones_of
 from tests.support import TEST_ACCOUNT, ZonalStack, isolated_vpc, new_app, one_resource, resources
 from tests.test_cfn_lint import lint_template
 from tests.test_nag import acknowledgements, findings

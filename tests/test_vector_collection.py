@@ -15,8 +15,8 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk.assertions import Annotations, Match, Template
 
-from ha_inference._internal.assembly import zones_of
 from ha_inference.regions import REGIONS_WITHOUT
+from ha_inference.tools.assembly import zones_of
 from ha_inference.vectors.collection import (
     NAMESPACE,
     IVectorCollection,

@@ -11,11 +11,11 @@ from typing import Any
 import pytest
 from botocore.response import StreamingBody
 
-from ha_inference._internal.account import Finding, Status, run_check
-from ha_inference._internal.assembly import StackArtifact
 from ha_inference.compute.shipped import ShippedHandler
 from ha_inference.functions.retrieval import NO_PASSAGES_ANSWER
-from ha_inference.verify import PERMISSIONS, RETRIEVAL_HANDLER, VERIFY
+from ha_inference.tools._account import Finding, Status, run_check
+from ha_inference.tools.assembly import StackArtifact
+from ha_inference.tools.verify import PERMISSIONS, RETRIEVAL_HANDLER, VERIFY
 from tests.stubs import (
     NOW,
     PHYSICAL,

@@ -12,6 +12,7 @@ from aws_cdk import aws_ec2 as ec2
 from constructs import IConstruct, IValidation
 
 from ha_inference._internal.tokens import is_unresolved
+from ha_inference.metadata import mark_subnet_zones
 
 MIN_AZS = 2
 """The fewest Availability Zones a highly available component may span."""
@@ -93,10 +94,20 @@ def select_zonal_subnets(
     that it holds exactly one subnet in each of at least two AZs (see ``subnet_azs``).
 
     Warns on ``scope`` when the default picks among several private subnet groups, and when an
-    environment-agnostic stack limits the VPC to the two AZs CDK gives such stacks.
+    environment-agnostic stack limits the VPC to the two AZs CDK gives such stacks. Records on
+    ``scope`` the AZ of each imported subnet (id and AZ known at synth), which the template does
+    not say, for the AZ-loss report.
     """
     subnets = tuple(select_subnets(vpc, selection))
     azs = subnet_azs(prop, subnets)
+    mark_subnet_zones(
+        scope,
+        {
+            subnet.subnet_id: subnet.availability_zone
+            for subnet in subnets
+            if not is_unresolved(subnet.subnet_id) and not is_unresolved(subnet.availability_zone)
+        },
+    )
     if selection is None:
         _warn_if_several_private_groups(scope, prop, vpc, subnets)
     if azs is None:

@@ -14,7 +14,7 @@ from ha_inference._internal.names import claim_private_dns, warn_private_dns_tak
 from ha_inference._internal.network import closed_security_group
 from ha_inference._internal.validation import LateCheck, select_zonal_subnets
 from ha_inference.bedrock.profiles import INVOKE_ACTIONS, IInvokeTarget
-from ha_inference.checks.coverage import mark_supporting
+from ha_inference.metadata import mark_supporting
 
 DEFAULT_SERVICES = (ec2.InterfaceVpcEndpointAwsService.BEDROCK_RUNTIME,)
 """InvokeModel and Converse. Other Bedrock endpoints (``bedrock-agent-runtime`` for knowledge

@@ -43,9 +43,9 @@ from ha_inference._internal.names import claim_name
 from ha_inference._internal.tokens import is_unresolved
 from ha_inference._internal.validation import concrete_region
 from ha_inference.bedrock.profiles import INVOKE_ACTIONS, PolicyStatementShape
-from ha_inference.checks.coverage import mark_imported_model
 from ha_inference.compute.multi_az_function import PYTHON_RUNTIME
 from ha_inference.compute.shipped import ShippedHandler, handler_code
+from ha_inference.metadata import mark_imported_model
 from ha_inference.regions import (
     CUSTOM_MODEL_IMPORT_DATE,
     CUSTOM_MODEL_IMPORT_REGIONS,

@@ -21,7 +21,7 @@ from constructs import Construct
 from ha_inference._internal.names import claim_name
 from ha_inference._internal.tokens import is_unresolved
 from ha_inference._internal.validation import LateCheck, concrete_region
-from ha_inference.checks.coverage import mark_foundation_model, mark_profile
+from ha_inference.checks.residency import data_residency_of, residency_violation
 from ha_inference.data.models import (
     DEFAULT_CHAT_MODEL,
     MODEL_CARDS,
@@ -29,13 +29,13 @@ from ha_inference.data.models import (
     ModelStatus,
     model_card,
 )
+from ha_inference.metadata import mark_foundation_model, mark_profile
 from ha_inference.regions import (
     REGIONS_WITHOUT,
     Geography,
     RoutingTable,
     partition_of,
 )
-from ha_inference.residency import data_residency_of, residency_violation
 
 INVOKE_ACTIONS = ("bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream")
 """InvokeModel covers InvokeModel and Converse; the streaming action covers ConverseStream."""
@@ -383,7 +383,7 @@ class CrossRegionInferenceProfile(_Profile):
                 f"the {geography.value} routes of model_id {self.model_id!r} are not all "
                 f"verified: {unverified}. The grants and endpoint policy assume the "
                 f"destinations {', '.join(sorted(table.all_destinations))}; confirm them with "
-                "'python -m ha_inference.preflight cdk.out' (bedrock:GetInferenceProfile) "
+                "'ha-inference preflight cdk.out' (bedrock:GetInferenceProfile) "
                 "before deploying, or pass routes= from the card.",
             )
         return table

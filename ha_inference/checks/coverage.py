@@ -1,20 +1,16 @@
 """GENREL05-BP01 step 4: every Region that uses an inference profile is fully covered.
 
-Constructs mark what they are: inference profiles record where they are used and where they
-route, imported models (Bedrock Custom Model Import) the one Region that serves them, models
-invoked in-Region (:meth:`ha_inference.FoundationModel.in_stack_region`) the Region they are
-called in, supporting infrastructure its kind. A mark is construct metadata
-(``ha-inference:inference-profile``, ``ha-inference:imported-model``,
-``ha-inference:foundation-model``, ``ha-inference:supporting``, visible in the cloud assembly)
-and an entry in an in-process registry per app, which :class:`RegionCoverage` reads at
-synth time. Any construct can be marked with :func:`mark_supporting`, so the check covers stacks
-built with or without this library. (Reading every construct's metadata back through jsii cost
-seconds per app; the registry costs one call per mark.)
+Constructs mark what they are (:mod:`ha_inference.metadata`): inference profiles record where
+they are used and where they route, imported models (Bedrock Custom Model Import) the one Region
+that serves them, models invoked in-Region (:meth:`ha_inference.FoundationModel.in_stack_region`)
+the Region they are called in, supporting infrastructure its kind. :class:`RegionCoverage` reads
+the marks at synth time. Any construct can be marked with
+:func:`~ha_inference.metadata.mark_supporting`, so the check covers stacks built with or without
+this library.
 """
 
 from __future__ import annotations
 
-import weakref
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from typing import Any
@@ -22,69 +18,22 @@ from typing import Any
 import aws_cdk as cdk
 from constructs import Construct, IConstruct
 
-from ha_inference._internal.assembly import IMPORTED_MODEL_METADATA, PROFILE_METADATA
 from ha_inference._internal.tokens import is_unresolved
 from ha_inference._internal.validation import LateCheck
 from ha_inference.data.models import READ_ON, model_card
+from ha_inference.metadata import (
+    CROSS_REGION_PATHS_METADATA,
+    FOUNDATION_MODEL_METADATA,
+    IMPORTED_MODEL_METADATA,
+    PUBLISHED_RUNTIME_METADATA,
+    SELF_HOSTED_METADATA,
+    SUPPORTING_METADATA,
+    marks_under,
+)
 
-SUPPORTING_METADATA = "ha-inference:supporting"
-FOUNDATION_MODEL_METADATA = "ha-inference:foundation-model"
-SELF_HOSTED_METADATA = "ha-inference:self-hosted-model"
-PUBLISHED_RUNTIME_METADATA = "ha-inference:published-runtime"
-CROSS_REGION_PATHS_METADATA = "ha-inference:cross-region-paths"
 _CROSS_REGION_KINDS = frozenset(
     {SELF_HOSTED_METADATA, PUBLISHED_RUNTIME_METADATA, CROSS_REGION_PATHS_METADATA}
 )
-
-
-_MARKS: weakref.WeakKeyDictionary[IConstruct, list[tuple[IConstruct, str, Any]]] = (
-    weakref.WeakKeyDictionary()
-)
-"""Per app root: (construct, metadata type, data) for every mark made under it."""
-
-
-def _mark(construct: IConstruct, kind: str, data: Any) -> None:
-    construct.node.add_metadata(kind, data)
-    _MARKS.setdefault(construct.node.root, []).append((construct, kind, data))
-
-
-def mark_supporting(construct: IConstruct, kind: str) -> None:
-    """Records that ``construct`` is supporting infrastructure of ``kind`` in its stack's Region."""
-    _mark(construct, SUPPORTING_METADATA, kind)
-
-
-def mark_profile(construct: IConstruct, profile: dict[str, Any]) -> None:
-    """Records an inference profile: ``profileId``, ``sourceRegions``, ``destinationRegions``."""
-    _mark(construct, PROFILE_METADATA, profile)
-
-
-def mark_foundation_model(construct: IConstruct, model: dict[str, Any]) -> None:
-    """Records a foundation model invoked on demand in one Region, without a profile:
-    ``modelId``, ``region``."""
-    _mark(construct, FOUNDATION_MODEL_METADATA, model)
-
-
-def mark_imported_model(construct: IConstruct, model: dict[str, Any]) -> None:
-    """Records a model imported into Bedrock in its stack's Region (the only Region serving it):
-    ``importedModelName``, ``region``, ``s3Uri``."""
-    _mark(construct, IMPORTED_MODEL_METADATA, model)
-
-
-def mark_self_hosted_model(construct: IConstruct, model: dict[str, Any]) -> None:
-    """Records a self-hosted model (a SageMaker endpoint) in its stack's Region:
-    ``endpointName``."""
-    _mark(construct, SELF_HOSTED_METADATA, model)
-
-
-def mark_published_runtime(construct: IConstruct, published: dict[str, Any]) -> None:
-    """Records that a Region offers its self-hosted model to other Regions over cross-Region
-    PrivateLink: ``endpointName``, ``offeredRegions``."""
-    _mark(construct, PUBLISHED_RUNTIME_METADATA, published)
-
-
-def mark_cross_region_paths(construct: IConstruct, paths: dict[str, Any]) -> None:
-    """Records that a Region reaches other Regions' self-hosted models: ``regions``."""
-    _mark(construct, CROSS_REGION_PATHS_METADATA, paths)
 
 
 class RegionCoverage(Construct):
@@ -137,7 +86,7 @@ class RegionCoverage(Construct):
         cross_region: dict[str, dict[str, list[dict[str, Any]]]] = defaultdict(
             lambda: defaultdict(list)
         )
-        for construct, kind, data in _MARKS.get(self.node.root, []):
+        for construct, kind, data in marks_under(self.node.root):
             if not construct.node.path.startswith(prefix):
                 continue
             region = cdk.Stack.of(construct).region

@@ -20,7 +20,7 @@ from ha_inference._internal.nag import INLINE_POLICY, acknowledge
 from ha_inference._internal.network import closed_security_group
 from ha_inference._internal.tokens import is_unresolved
 from ha_inference._internal.validation import select_zonal_subnets
-from ha_inference.checks.coverage import mark_supporting
+from ha_inference.metadata import mark_supporting
 
 NETWORK_INTERFACE_ACTIONS = (
     "ec2:AssignPrivateIpAddresses",

@@ -10,7 +10,7 @@ the card did not show (:attr:`ModelCard.unverified`).
 AWS keeps these tables on the model cards
 (https://docs.aws.amazon.com/bedrock/latest/userguide/model-cards.html) and advises confirming
 them with ``GetInferenceProfile`` from the source Region (``models[].modelArn``);
-``python -m ha_inference.preflight`` does that before a deploy. A geography's destinations for a
+``ha-inference preflight`` does that before a deploy. A geography's destinations for a
 given source Region do not change; AWS adds source Regions and new profiles instead, and a
 global profile's destinations can grow ("Supported Regions and models for inference profiles",
 https://docs.aws.amazon.com/bedrock/latest/userguide/inference-profiles-support.html).

@@ -87,7 +87,7 @@ class RegionalDeliveryPipeline(Construct):
     """A self-mutating CodePipeline (type V2) that deploys one wave of Regions at a time.
 
     Every Region's stacks deploy from the one synthesized assembly; after they deploy, a
-    CodeBuild step runs ``python -m ha_inference.verify`` on that Region's stacks, and a Region
+    CodeBuild step runs ``ha-inference verify`` on that Region's stacks, and a Region
     that does not serve in every AZ fails the wave, which stops the pipeline. When every Region
     of a wave has verified, the wave's on-success condition runs CodePipeline's
     ``CloudWatchAlarm`` rule on each Region's alarms (``WaitTime`` = ``bake_time``) and rolls the

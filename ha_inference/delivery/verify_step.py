@@ -1,6 +1,6 @@
-"""The post-deploy step of one Region: ``python -m ha_inference.verify`` on that Region's part of
-the cloud assembly the pipeline synthesized, with the calls verify makes allowed in that Region
-and account only.
+"""The post-deploy step of one Region: ``ha-inference verify`` on that Region's part of the
+cloud assembly the pipeline synthesized, with the calls verify makes allowed in that Region and
+account only.
 
 verify reads the deployed stacks' templates to know what must serve in which AZ, so the step
 gets the synth step's output (the same assembly this run deploys) next to the source checkout.
@@ -14,7 +14,11 @@ import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
 from aws_cdk import pipelines
 
-from ha_inference.verify import PERMISSIONS
+from ha_inference.tools.verify import PERMISSIONS
+
+VERIFY_COMMAND = "python3 -m ha_inference.tools verify"
+"""``ha-inference verify`` through the interpreter: a console script that pip installs may not
+be on the build image's ``PATH`` (pyenv shims, ``--user`` installs), ``python3`` is."""
 
 ASSEMBLY_DIR = "cdk.out"
 """Where the step finds the synth step's output, relative to the source checkout."""
@@ -69,7 +73,7 @@ def verify_step(
         additional_inputs={ASSEMBLY_DIR: assembly},
         env_from_cfn_outputs=dict(outputs),
         install_commands=list(install_commands),
-        commands=[f"python3 -m ha_inference.verify {ASSEMBLY_DIR}/{assembly_path}"],
+        commands=[f"{VERIFY_COMMAND} {ASSEMBLY_DIR}/{assembly_path}"],
         role_policy_statements=verify_statements(
             region=region, account=account, partition=partition, stack_names=stack_names
         ),
@@ -79,12 +83,12 @@ def verify_step(
 def verify_statements(
     *, region: str, account: str, partition: str, stack_names: Sequence[str]
 ) -> list[iam.PolicyStatement]:
-    """What ``ha_inference.verify`` may call for ``stack_names`` in ``region``, and nothing more."""
+    """What ``ha-inference verify`` may call for ``stack_names`` in ``region``, and nothing more."""
     actions = sorted(p.action for p in PERMISSIONS if p.action)
     unknown = [a for a in actions if a not in BY_STACK | BY_STACK_TAG.keys() | BY_REGION]
     if unknown:
         raise LookupError(
-            f"ha_inference.verify calls {', '.join(unknown)}, which the delivery pipeline's "
+            f"ha-inference verify calls {', '.join(unknown)}, which the delivery pipeline's "
             "verify step does not know how to scope; add each action to BY_STACK, BY_STACK_TAG "
             "or BY_REGION in ha_inference/delivery/verify_step.py"
         )

@@ -1,7 +1,7 @@
 """Ingestion: embeds documents and writes them to the collection in one ``_bulk`` request.
 
 Handler: ``ingestion.handler``, invoked directly (Lambda ``Invoke``, ``RequestResponse``), for
-example by ``python -m ha_inference.load_documents``.
+example by ``ha-inference load-documents``.
 
 Event: ``{"documents": [{"text": str, "id": str (optional), "metadata": {str: str}
 (optional)}]}``: at most ``MAX_DOCUMENTS`` documents, each text at most ``MAX_TEXT_CHARS``

@@ -22,14 +22,13 @@ from collections.abc import Sequence
 from constructs import IConstruct
 
 from ha_inference._internal.tokens import is_unresolved
+from ha_inference.metadata import INSTANCE_FALLBACKS_METADATA, declared, mark_instance_fallbacks
 from ha_inference.selfhosted.instance_types import SOURCE, hosting_instance_types
 
 MAX_INSTANCE_TYPES = 5
 """SageMaker instance pools per production variant (``InstancePools``, 1-5; ``Priority`` 1-5)."""
 
 INSTANCE_TYPE_PATTERN = re.compile(r"^ml\.(?P<family>[a-z0-9-]+)\.(?P<size>[a-z0-9-]+)$")
-
-FALLBACK_METADATA = "ha-inference:instance-fallbacks"
 
 
 def require_instance_fallbacks(scope: IConstruct) -> None:
@@ -42,16 +41,12 @@ def require_instance_fallbacks(scope: IConstruct) -> None:
     plentiful needs no fallback, and only the app knows which of its models can run on another
     type.
     """
-    scope.node.add_metadata(FALLBACK_METADATA, True)
+    mark_instance_fallbacks(scope)
 
 
 def instance_fallbacks_required(scope: IConstruct) -> bool:
     """Whether :func:`require_instance_fallbacks` was declared on ``scope`` or an ancestor."""
-    return any(
-        entry.type == FALLBACK_METADATA
-        for node in scope.node.scopes
-        for entry in node.node.metadata
-    )
+    return bool(declared(scope, INSTANCE_FALLBACKS_METADATA))
 
 
 def check_instance_types(

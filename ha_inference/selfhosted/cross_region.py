@@ -68,9 +68,9 @@ from ha_inference._internal.nag import acknowledge
 from ha_inference._internal.names import claim_name
 from ha_inference._internal.network import closed_security_group
 from ha_inference._internal.validation import concrete_region, select_zonal_subnets
-from ha_inference.checks.coverage import mark_cross_region_paths, mark_published_runtime
 from ha_inference.compute.multi_az_function import MultiAzFunction
 from ha_inference.compute.shipped import ShippedHandler, handler_code
+from ha_inference.metadata import mark_cross_region_paths, mark_published_runtime
 from ha_inference.regions import check_region_name
 from ha_inference.selfhosted.endpoint import MultiAzSageMakerEndpoint
 from ha_inference.selfhosted.load_balancer import HTTPS, SageMakerRuntimeLoadBalancer

@@ -28,7 +28,7 @@ from ha_inference._internal.names import claim_name
 from ha_inference._internal.network import closed_security_group, s3_prefix_list_id
 from ha_inference._internal.tokens import is_unresolved
 from ha_inference._internal.validation import MIN_AZS, ZonalSubnets, select_zonal_subnets
-from ha_inference.checks.coverage import mark_self_hosted_model
+from ha_inference.metadata import mark_self_hosted_model
 from ha_inference.selfhosted.capacity import INSTANCE_TYPE_PATTERN, check_instance_types
 
 DEFAULT_INSTANCE_TYPE = "ml.g5.xlarge"

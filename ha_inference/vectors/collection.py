@@ -19,7 +19,7 @@ from constructs import Construct
 from ha_inference._internal.names import claim_name
 from ha_inference._internal.opensearch import NAME_MAX, NAME_PATTERN, check_name, check_region
 from ha_inference._internal.tokens import is_unresolved
-from ha_inference.checks.coverage import mark_supporting
+from ha_inference.metadata import mark_supporting
 from ha_inference.vectors.collection_endpoint import CollectionVpcEndpoint
 
 SUPPORTING_KIND = "vector-search"

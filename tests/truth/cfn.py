@@ -87,7 +87,7 @@ PSEUDO_PARAMETERS = frozenset(
 
 
 class StackLike(Protocol):
-    """One synthesized stack (``StackArtifact`` of ``ha_inference._internal.assembly`` is one)."""
+    """One synthesized stack (``StackArtifact`` of ``ha_inference.tools.assembly`` is one)."""
 
     @property
     def name(self) -> str: ...

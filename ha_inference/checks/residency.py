@@ -2,7 +2,8 @@
 
 A boundary is declared on any construct (usually the app or a stack) and applies to every
 inference profile beneath it. Nested boundaries intersect. Declarations are construct metadata
-(``ha-inference:data-residency``), so they are visible in the cloud assembly too.
+(:data:`ha_inference.metadata.RESIDENCY_METADATA`), so they are visible in the cloud assembly
+too.
 """
 
 from __future__ import annotations
@@ -11,9 +12,8 @@ from collections.abc import Iterable
 
 from constructs import IConstruct
 
+from ha_inference.metadata import RESIDENCY_METADATA, declared, mark_data_residency
 from ha_inference.regions import check_region_name
-
-RESIDENCY_METADATA = "ha-inference:data-residency"
 
 
 def declare_data_residency(scope: IConstruct, regions: Iterable[str]) -> None:
@@ -31,7 +31,7 @@ def declare_data_residency(scope: IConstruct, regions: Iterable[str]) -> None:
         )
     for region in allowed:
         check_region_name("regions", region)
-    scope.node.add_metadata(RESIDENCY_METADATA, allowed)
+    mark_data_residency(scope, allowed)
 
 
 def data_residency_of(scope: IConstruct) -> frozenset[str] | None:
@@ -40,11 +40,8 @@ def data_residency_of(scope: IConstruct) -> frozenset[str] | None:
     ``None`` when no boundary is declared.
     """
     boundary: frozenset[str] | None = None
-    for node in scope.node.scopes:
-        for entry in node.node.metadata:
-            if entry.type == RESIDENCY_METADATA:
-                declared = frozenset(entry.data)
-                boundary = declared if boundary is None else boundary & declared
+    for regions in declared(scope, RESIDENCY_METADATA):
+        boundary = frozenset(regions) if boundary is None else boundary & frozenset(regions)
     return boundary
 
 

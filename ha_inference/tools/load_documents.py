@@ -1,7 +1,6 @@
 """Loads a folder of documents into the vector index of every Region of a deployed app.
 
-    python -m ha_inference.load_documents <folder> [--assembly cdk.out] [--stack NAME ...]
-                                                   [--dry-run]
+    ha-inference load-documents <folder> [--assembly cdk.out] [--stack NAME ...] [--dry-run]
 
 Reads every ``*.txt`` and ``*.md`` file under ``<folder>`` (UTF-8), splits each into passages of
 about :data:`PASSAGE_CHARS` characters on paragraph boundaries (a longer paragraph is split
@@ -37,7 +36,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-from ha_inference._internal.assembly import StackArtifact, load_stacks
+from ha_inference.tools._account import Permission, Permissions
+from ha_inference.tools.assembly import StackArtifact, load_stacks
 
 try:  # boto3 comes with the development install; the library itself does not need it
     import boto3
@@ -73,6 +73,26 @@ else:
         TokenRetrievalError,
         SSOError,
     )
+
+PERMISSIONS = Permissions(
+    "load-documents",
+    [
+        Permission(
+            "cloudformation",
+            "DescribeStacks",
+            "cloudformation:DescribeStacks",
+            why="the ingestion function's name, from each stack's outputs",
+        ),
+        Permission(
+            "lambda",
+            "Invoke",
+            "lambda:InvokeFunction",
+            why="each batch of passages to the ingestion function",
+        ),
+    ],
+)
+"""The calls the loader makes, for ``docs/tools.md`` and a minimal policy; describing the
+stacks and invoking their ingestion functions can be narrowed to those ARNs."""
 
 OUTPUT_KEY = "IngestionFunctionName"
 """The stack output whose value is the ingestion function's name."""
@@ -368,11 +388,14 @@ def main(
     argv: Sequence[str] | None = None,
     *,
     session: Any = None,
-    out: TextIO = sys.stdout,
-    err: TextIO = sys.stderr,
+    out: TextIO | None = None,
+    err: TextIO | None = None,
     sleep: Callable[[float], None] = time.sleep,
 ) -> int:
-    """Runs the loader; returns the exit status."""
+    """Runs the loader; returns the exit status. ``out`` and ``err``: the streams of the moment
+    (``sys.stdout``, ``sys.stderr``) unless given."""
+    out = out or sys.stdout
+    err = err or sys.stderr
     args = _parser().parse_args(argv)
     try:
         documents, passages = read_passages(Path(args.folder))
@@ -386,7 +409,7 @@ def main(
             return EXIT_OK
         reports = _load_everywhere(stacks, documents, passages, session, sleep)
     except CannotRunError as problem:
-        err.write(f"load_documents: {problem}\n")
+        err.write(f"load-documents: {problem}\n")
         return EXIT_CANNOT_RUN
     for report in reports:
         out.write(report.line() + "\n")
@@ -438,7 +461,7 @@ def _session() -> Any:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m ha_inference.load_documents",
+        prog="ha-inference load-documents",
         description="Load *.txt and *.md files into the vector index of every deployed Region.",
     )
     parser.add_argument("folder", help="folder of *.txt and *.md files (searched recursively)")

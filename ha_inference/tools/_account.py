@@ -42,7 +42,7 @@ try:  # boto3 is not a dependency of the library; without it the commands say ho
 except ImportError:  # pragma: no cover - exercised only without boto3
     boto3 = None
 
-from ha_inference._internal.assembly import (
+from ha_inference.tools.assembly import (
     UNKNOWN_ACCOUNT,
     UNKNOWN_REGION,
     StackArtifact,
@@ -350,8 +350,8 @@ class Aws:
                 if code in ACCESS_DENIED_CODES or (_status(err) == 403 and not _retryable(err)):
                     raise CouldNotCheckError(
                         f"access denied to {action} ({code})",
-                        f"allow {action} for these credentials (policy: python -m "
-                        f"ha_inference.{self.connector.permissions.command} --print-policy)",
+                        f"allow {action} for these credentials (policy: ha-inference "
+                        f"{self.connector.permissions.command} --print-policy)",
                     ) from None
                 if not _retryable(err):
                     raise CouldNotCheckError(
@@ -666,6 +666,10 @@ def run_checks(
     return results
 
 
+UNEXPECTED_ERROR = "the check stopped on an unexpected error"
+"""How a check's "could not check" row starts when the check itself broke."""
+
+
 def run_check(check: Check, target: Target, aws: Aws) -> list[Finding]:
     """The check's findings; one "could not check" row when it stops, "not applicable" when it
     finds nothing to check."""
@@ -677,7 +681,7 @@ def run_check(check: Check, target: Target, aws: Aws) -> list[Finding]:
         findings = [
             unknown(
                 "",
-                f"the check stopped on an unexpected error: {type(err).__name__}: {err}",
+                f"{UNEXPECTED_ERROR}: {type(err).__name__}: {err}",
                 "report this, with the command's output, to the ha-inference maintainers",
             )
         ]
@@ -787,7 +791,7 @@ def command_line(
     out = stdout or sys.stdout
     err = stderr or sys.stderr
     parser = argparse.ArgumentParser(
-        prog=f"python -m ha_inference.{registry.command}", description=description
+        prog=f"ha-inference {registry.command}", description=description
     )
     parser.add_argument("assembly", nargs="?", default="cdk.out", help="cloud assembly (cdk.out)")
     parser.add_argument("--json", action="store_true", help="print the results as JSON (for CI)")

@@ -10,8 +10,9 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from ha_inference._internal.assembly import PROFILE_METADATA, StackArtifact, iam_statements
+from ha_inference.metadata import PROFILE_METADATA
 from ha_inference.regions import Geography
+from ha_inference.tools.assembly import StackArtifact, iam_statements
 
 FOUNDATION_MODEL_ARN = re.compile(
     r"^arn:[\w-]+:bedrock:(?P<region>[a-z0-9-]*)::foundation-model/(?P<model>.+)$"

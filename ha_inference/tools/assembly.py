@@ -1,4 +1,10 @@
-"""Reads a synthesized cloud assembly (``cdk.out``) without importing aws-cdk-lib."""
+"""Reads a synthesized cloud assembly (``cdk.out``) without importing aws-cdk-lib.
+
+:func:`load_stacks` gives one :class:`StackArtifact` per CloudFormation stack (top-level and in
+stages): its environment, template, construct metadata (the ``ha-inference:*`` keys of
+:mod:`ha_inference.metadata` among them) and file assets. The tools read assemblies through it;
+so can your own tooling, with the standard library only.
+"""
 
 from __future__ import annotations
 
@@ -9,11 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ha_inference.metadata import SUBNET_ZONES_METADATA
 from ha_inference.regions import partition_of
-
-PROFILE_METADATA = "ha-inference:inference-profile"
-IMPORTED_MODEL_METADATA = "ha-inference:imported-model"
-"""Metadata type of an inference-profile mark (the same string as ``checks.coverage``)."""
 
 DEFAULT_QUALIFIER = "hnb659fds"
 """The CDK bootstrap qualifier when an app does not set its own."""
@@ -287,4 +290,16 @@ def published_subnets(
             export = output.get("Export", {}).get("Name")
             if isinstance(export, str):
                 found[f"export:{export}"] = zones[logical_id]
+    return found
+
+
+def recorded_subnet_zones(stacks: Sequence[StackArtifact]) -> dict[str, str]:
+    """The AZ of every imported subnet, by subnet id, as the constructs placed in it recorded it
+    (:func:`ha_inference.metadata.mark_subnet_zones`): a template names such a subnet by its id
+    only. Subnet ids are unique, so the records of every stack apply to all."""
+    found: dict[str, str] = {}
+    for stack in stacks:
+        for _path, zones in stack.metadata_of(SUBNET_ZONES_METADATA):
+            if isinstance(zones, dict):
+                found.update({k: v for k, v in zones.items() if isinstance(v, str)})
     return found

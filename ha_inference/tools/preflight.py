@@ -1,4 +1,4 @@
-"""Before ``cdk deploy``: what would fail in this account. ``python -m ha_inference.preflight``.
+"""Before ``cdk deploy``: what would fail in this account. ``ha-inference preflight``.
 
 Reads a synthesized cloud assembly (any app that uses these constructs) and, with the caller's
 credentials, checks each stack in its own Region, read-only: the SageMaker endpoint instance
@@ -21,7 +21,9 @@ from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from ha_inference._internal.account import (
+from ha_inference.metadata import IMPORTED_MODEL_METADATA
+from ha_inference.regions import CUSTOM_MODEL_IMPORT_REGIONS, Geography
+from ha_inference.tools._account import (
     ACCOUNT_CHECK,
     Aws,
     Connector,
@@ -40,13 +42,7 @@ from ha_inference._internal.account import (
     warning,
     zones_of_subnets,
 )
-from ha_inference._internal.assembly import (
-    DEFAULT_QUALIFIER,
-    IMPORTED_MODEL_METADATA,
-    UNKNOWN_ACCOUNT,
-    StackArtifact,
-)
-from ha_inference._internal.template import (
+from ha_inference.tools._template import (
     FOUNDATION_MODEL_ARN,
     EndpointVariant,
     InterfaceEndpoint,
@@ -60,7 +56,7 @@ from ha_inference._internal.template import (
     profiles_of,
     unique_names,
 )
-from ha_inference.regions import CUSTOM_MODEL_IMPORT_REGIONS, Geography
+from ha_inference.tools.assembly import DEFAULT_QUALIFIER, UNKNOWN_ACCOUNT, StackArtifact
 
 PERMISSIONS = Permissions(
     "preflight",

@@ -1,4 +1,4 @@
-"""AZ-loss report for any synthesized CDK app: ``python -m ha_inference.report cdk.out``.
+"""AZ-loss report for any synthesized CDK app: ``ha-inference report cdk.out``.
 
 For every stack it maps each zonal component to its Availability Zones (read from the templates
 only: subnets, interface-endpoint ENIs, load-balancer nodes, SageMaker instances, VPC Lambda
@@ -22,10 +22,15 @@ and each failover function's order (``self_hosted.handler``'s ``ROUTES``), and w
 the loss of each Region, which models still serve and which Regions each caller still uses. It
 writes ``region-loss.md`` and ``cross-region.svg`` (the paths); the exit code stays that of the
 AZ analysis.
+Imported subnets: a template names them by id only. Their AZs come from what this library's
+constructs recorded in the assembly for the imported subnets they are placed in
+(``ha-inference:subnet-zones``, :mod:`ha_inference.metadata`), and from ``--subnet-zone
+SUBNET=AZ``.
+
 Exit codes: 0 when every stack survives the loss of any one AZ, 1 when losing one AZ leaves some
-component with nothing, 2 when the assembly cannot be read, 3 when the templates do not tell the
-AZs of some component (an imported VPC or subnets referenced by id), so survival cannot be
-judged: the report says which components and claims nothing for them.
+component with nothing, 2 when the assembly cannot be read, 3 when nothing tells the AZs of some
+component's subnets (imported subnets neither recorded nor given with ``--subnet-zone``), so
+survival cannot be judged: the report says which components and claims nothing for them.
 """
 
 from __future__ import annotations
@@ -34,16 +39,17 @@ import argparse
 import json
 import math
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from html import escape
 from pathlib import Path
 from typing import Any
 
-from ha_inference._internal.assembly import (
+from ha_inference.tools.assembly import (
     StackArtifact,
     load_stacks,
     published_subnets,
+    recorded_subnet_zones,
     stack_output_key,
 )
 
@@ -145,15 +151,19 @@ def _subnet_zones(stack: StackArtifact) -> dict[str, str | None]:
     }
 
 
-def _zones(refs: Any, subnets: dict[str, str | None]) -> tuple[str | None, ...]:
+def _zones(refs: Any, subnets: Mapping[str, str | None]) -> tuple[str | None, ...]:
+    """The AZ of each subnet reference: a ``Ref`` or another stack's output by its key, a
+    literal subnet id (an imported subnet) by the id; ``None`` where nothing tells."""
     if not isinstance(refs, list):
         return (None,)
-    return tuple(subnets.get(stack_output_key(ref) or "") for ref in refs)
+    return tuple(
+        subnets.get(ref if isinstance(ref, str) else stack_output_key(ref) or "") for ref in refs
+    )
 
 
 def external_subnets(stacks: Sequence[StackArtifact]) -> dict[str, str | None]:
     """The AZ of every subnet another stack can read from a stack's outputs
-    (:func:`~ha_inference._internal.assembly.published_subnets`, env-agnostic AZs included)."""
+    (:func:`~ha_inference.tools.assembly.published_subnets`, env-agnostic AZs included)."""
     return published_subnets(stacks, _subnet_zones)
 
 
@@ -187,10 +197,11 @@ def _model(models: dict[str, dict[str, Any]], ref: Any) -> dict[str, Any]:
 
 
 def components_of(
-    stack: StackArtifact, external: dict[str, str | None] | None = None
+    stack: StackArtifact, external: Mapping[str, str | None] | None = None
 ) -> list[Component]:
-    """Every zonal component of one stack's template; ``external`` maps subnets of other stacks
-    (:func:`external_subnets`) that this one names through their outputs."""
+    """Every zonal component of one stack's template; ``external`` maps subnets the template
+    does not define: other stacks' subnets it names through their outputs
+    (:func:`external_subnets`), and imported subnets it names by id."""
     subnets = {**(external or {}), **_subnet_zones(stack)}
     found: list[Component] = []
 
@@ -201,8 +212,9 @@ def components_of(
     found += [Component("subnets", tier, tuple(zones)) for tier, zones in sorted(tiers.items())]
 
     nats = [
-        subnets.get(n["Properties"].get("SubnetId", {}).get("Ref", ""))
+        zone
         for n in stack.of_type("AWS::EC2::NatGateway").values()
+        for zone in _zones([n.get("Properties", {}).get("SubnetId")], subnets)
     ]
     if nats:
         found.append(Component("NAT gateways", "egress", tuple(nats)))
@@ -327,10 +339,20 @@ def failover_of(stack: StackArtifact) -> list[str]:
     return lines
 
 
-def analyse(assembly_dir: str | Path) -> list[StackReport]:
+def analyse(
+    assembly_dir: str | Path, subnet_zones: Mapping[str, str] | None = None
+) -> list[StackReport]:
+    """One :class:`StackReport` per stack. Imported subnets, which templates name by id only,
+    get their AZs from what the constructs recorded in the assembly
+    (:func:`~ha_inference.tools.assembly.recorded_subnet_zones`) and from ``subnet_zones``
+    (subnet id to AZ, ``--subnet-zone``), which wins."""
     reports = []
     stacks = load_stacks(assembly_dir)
-    external = external_subnets(stacks)
+    external = {
+        **external_subnets(stacks),
+        **recorded_subnet_zones(stacks),
+        **(subnet_zones or {}),
+    }
     for stack in stacks:
         components = components_of(stack, external)
         zones = sorted({z for c in components for z in c.zones if z is not None})
@@ -362,10 +384,18 @@ def _left(component: Component, zone: str) -> str:
 
 
 def _placed(component: Component, zone: str) -> str:
-    """A per-AZ cell: placements in the AZ, or how a managed service covers it."""
+    """A per-AZ cell: placements in the AZ (``+?`` or ``?`` when some placement's AZ is not
+    known), or how a managed service covers it."""
     if component.managed is not None:
         return "standby" if component.managed else "no standby"
-    return str(component.count_in(zone))
+    count = component.count_in(zone)
+    if None in component.zones:
+        return f"{count}+?" if count else "?"
+    return str(count)
+
+
+def _row(cells: Sequence[str]) -> str:
+    return "| " + " | ".join(cells) + " |"
 
 
 def to_markdown(reports: Sequence[StackReport]) -> str:
@@ -376,11 +406,11 @@ def to_markdown(reports: Sequence[StackReport]) -> str:
             out += ["No zonal components.", ""]
             continue
         header = ["Component", *report.zones, *(f"lose {z}" for z in report.zones)]
-        out += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+        out += [_row(header), "|" + "---|" * len(header)]
         for c in report.components:
             placed = [_placed(c, z) for z in report.zones]
             left = [_left(c, z) for z in report.zones]
-            out.append(f"| {c.kind}: {c.name} | " + " | ".join(placed + left) + " |")
+            out.append(_row([f"{c.kind}: {c.name}", *placed, *left]))
         out.append("")
         out += [f"- {line}" for line in report.detection]
         out += [f"- {line}" for line in report.failover]
@@ -388,11 +418,13 @@ def to_markdown(reports: Sequence[StackReport]) -> str:
             out.append("- **Does not survive the loss of one AZ:** " + "; ".join(report.failures()))
         elif report.verdict == "unknown":
             out.append(
-                "- **Cannot tell whether it survives the loss of one AZ:** the template does "
-                "not name the AZs of " + "; ".join(report.unknown()) + " (an imported VPC or "
-                "subnets given by id). Give the stack an env and the VPC's AZs (for example "
-                "ec2.Vpc.from_vpc_attributes(availability_zones=..., subnet ids in AZ order)) "
-                "so the report can map them."
+                "- **Cannot tell whether it survives the loss of one AZ:** nothing in the "
+                "assembly tells the AZs of the subnets of " + "; ".join(report.unknown()) + ". "
+                "A template names an imported subnet by its id only; the constructs of "
+                "ha-inference record the AZ of each imported subnet they are placed in when the "
+                "VPC is imported with its AZs (ec2.Vpc.from_vpc_attributes(availability_zones="
+                "..., subnet ids in AZ order), ec2.Vpc.from_lookup). For other subnets, give "
+                "each one's AZ: ha-inference report --subnet-zone subnet-0abc=us-east-1a ..."
             )
         else:
             out.append("- **Survives the loss of any one AZ.**")
@@ -643,19 +675,27 @@ def region_loss_markdown(paths: RegionPaths) -> str:
         serving = ", ".join(loss.serving) or "**nothing**"
         out.append(f"| {loss.lost} | {serving} | " + " | ".join(cells) + " |")
     out.append("")
-    stranded = [(loss.lost, caller) for loss in losses for caller in loss.stranded]
-    if stranded:
-        out.append(
-            "- **Does not survive the loss of every Region:** "
-            + "; ".join(f"losing {lost} leaves {caller} nothing" for lost, caller in stranded)
-        )
+    problems = region_loss_problems(losses)
+    if problems:
+        out.append("- **Does not survive the loss of every Region:** " + "; ".join(problems))
     else:
         out.append(
-            "- **Survives the loss of any one Region:** every other Region still reaches a "
-            "self-hosted model."
+            "- **Survives the loss of any one Region:** another Region's self-hosted model "
+            "still serves, and every other Region still reaches one."
         )
     out.append("")
     return "\n".join(out)
+
+
+def region_loss_problems(losses: Sequence[RegionLoss]) -> list[str]:
+    """What each Region's loss leaves without a self-hosted model: no model serving anywhere
+    (one Region hosts them all), or a caller with none it can reach."""
+    problems = []
+    for loss in losses:
+        if not loss.serving:
+            problems.append(f"losing {loss.lost} leaves no self-hosted model serving")
+        problems += [f"losing {loss.lost} leaves {caller} nothing" for caller in loss.stranded]
+    return problems
 
 
 def to_region_svg(paths: RegionPaths) -> str:
@@ -752,14 +792,27 @@ def to_region_svg(paths: RegionPaths) -> str:
 
 def main(argv: Iterable[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m ha_inference.report",
+        prog="ha-inference report",
         description="What survives the loss of each Availability Zone, per stack.",
     )
     parser.add_argument("assembly", nargs="?", default="cdk.out", help="cloud assembly (cdk.out)")
-    parser.add_argument("--out", default=None, help="write az-loss.md and az-coverage.svg here")
+    parser.add_argument(
+        "--out",
+        default=None,
+        help="write az-loss.md, az-coverage.svg, region-loss.md and cross-region.svg here",
+    )
+    parser.add_argument(
+        "--subnet-zone",
+        action="append",
+        default=[],
+        type=_subnet_zone,
+        metavar="SUBNET=AZ",
+        help="the AZ of an imported subnet the templates name by id, e.g. "
+        "subnet-0abc=us-east-1a (repeatable); ha-inference constructs record their own",
+    )
     args = parser.parse_args(list(argv) if argv is not None else None)
     try:
-        reports = analyse(args.assembly)
+        reports = analyse(args.assembly, dict(args.subnet_zone))
     except FileNotFoundError as err:
         print(err, file=sys.stderr)
         return 2
@@ -779,6 +832,15 @@ def main(argv: Iterable[str] | None = None) -> int:
     if "fails" in verdicts:
         return 1
     return 3 if "unknown" in verdicts else 0
+
+
+def _subnet_zone(value: str) -> tuple[str, str]:
+    subnet, _, zone = value.partition("=")
+    if not subnet.startswith("subnet-") or not zone:
+        raise argparse.ArgumentTypeError(
+            f"expected SUBNET=AZ such as subnet-0abc=us-east-1a, got {value!r}"
+        )
+    return subnet, zone
 
 
 if __name__ == "__main__":
