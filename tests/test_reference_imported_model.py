@@ -122,7 +122,7 @@ def test_no_inference_profile_and_every_region_covered(app: Synth) -> None:
     }
     assert marks == {(region, IMPORTED_MODEL_METADATA, region) for region in REGIONS}
     for stack in app.stacks:
-        assert stack.profile is None and stack.imported_model is not None
+        assert stack.inference.profile is None and stack.inference.imported_model is not None
 
 
 def test_outputs_name_the_imported_model(app: Synth) -> None:
