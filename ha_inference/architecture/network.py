@@ -119,7 +119,8 @@ class InferenceVpc(Construct):
     it spans, for the reference architecture (:class:`RegionalInference`) or your own.
 
     Resources: ``Vpc`` (ec2.Vpc with an S3 gateway endpoint, the default security group without
-    rules, and flow logs of all traffic), ``FlowLogs`` (its log group), ``FlowLogRole``.
+    rules, and flow logs of all traffic), ``FlowLogs`` (its log group), ``FlowLogRole``, and
+    ``LogsKey`` unless a key is given.
 
     * No internet gateway and no NAT gateway by default: both tiers are isolated and reach AWS
       services only through VPC endpoints; with NAT gateways, workloads egress through them and
@@ -148,13 +149,24 @@ class InferenceVpc(Construct):
         :param nat_gateways: NAT gateways for workloads that must reach the internet (a model
             downloaded from a hub), at most one per AZ; 0 keeps the VPC isolated.
         :param flow_log_retention: how long the flow log group keeps records.
-        :param log_encryption_key: the KMS key of the flow log group. Default: encrypted by
-            CloudWatch Logs with its own key.
+        :param log_encryption_key: the KMS key of the flow log group; pass the same key to
+            :class:`RegionalInference` to encrypt every log group with one key. Default: a new
+            customer managed key with yearly rotation, retained with the logs (``LogsKey``).
         """
         super().__init__(scope, construct_id)
         zones = self._check_props(availability_zones, cidr, nat_gateways, log_encryption_key)
+        self.log_encryption_key: kms.IKey = log_encryption_key or kms.Key(
+            self,
+            "LogsKey",
+            description="Encrypts the flow logs of this VPC",
+            enable_key_rotation=True,
+            removal_policy=cdk.RemovalPolicy.RETAIN,
+        )
+        """The KMS key of the flow log group."""
         self.vpc = self._create_vpc(zones, cidr, nat_gateways)
-        self.flow_log_group = self._create_flow_logs(flow_log_retention, log_encryption_key)
+        """The VPC."""
+        self.flow_log_group = self._create_flow_logs(flow_log_retention, self.log_encryption_key)
+        """The flow log group."""
 
     def _check_props(
         self,
@@ -249,7 +261,7 @@ class InferenceVpc(Construct):
         return vpc
 
     def _create_flow_logs(
-        self, retention: logs.RetentionDays, log_encryption_key: kms.IKey | None
+        self, retention: logs.RetentionDays, log_encryption_key: kms.IKey
     ) -> logs.LogGroup:
         group = new_log_group(
             self, "FlowLogs", retention=retention, encryption_key=log_encryption_key

@@ -59,6 +59,9 @@ from ha_inference.vectors.collection_endpoint import CollectionVpcEndpoint
 from ha_inference.vectors.index import VectorIndex
 
 DEFAULT_COLLECTION_NAME = "ha-inference-vectors"
+SUPPORTING_KINDS = ("bedrock-endpoints", "vector-search", "compute")
+"""What a :class:`RegionalInference` puts in its Region (GENREL05-BP01 step 4), for
+``RegionCoverage(supporting=SUPPORTING_KINDS)``."""
 DEFAULT_MODEL_LATENCY_ALARM = cdk.Duration.seconds(30)
 """Average model latency that raises the self-hosted endpoint's (or imported model's) latency
 alarm; InvokeEndpoint itself gives up after 60 seconds."""
@@ -167,6 +170,9 @@ class RegionalInference(Construct):
     * Every caller is admitted on the endpoints it calls, and only there.
     * Alarms that move when serving breaks stop the AZ-loss drill and judge zonal autoshift.
     """
+
+    SUPPORTING_KINDS = SUPPORTING_KINDS
+    """What it puts in its Region, for ``RegionCoverage(supporting=...)`` over the app."""
 
     def __init__(
         self,
@@ -514,9 +520,11 @@ class RegionalInference(Construct):
         """This Region's dashboard and its column on the app dashboard; returns the retrieval
         function's 5xx-share alarm (the dashboard's, or one of its own without the dashboard)."""
         if not enabled:
-            return AnswerMetrics(self.retrieval.function).add_server_error_alarm(
+            alarm = AnswerMetrics(self.retrieval.function).add_server_error_alarm(
                 self, "RetrievalServerErrorShare"
             )
+            acknowledge(alarm, _ALARM_ACTION, ALARMS_WITHOUT_ACTIONS)
+            return alarm
         # The app dashboard shows other Regions' metrics and takes literal ids only: the
         # profile id is one, an imported model's ARN is known at deploy time, so the imported
         # model has a row on this Region's dashboard only.
