@@ -38,6 +38,10 @@ from ha_inference import (
 from ha_inference.checks.nag_pack import findings_of
 from ha_inference.data.images import hugging_face_tgi_image
 from tests.support import ROOT, TEST_ACCOUNT, new_app, one_resource, resources
+from tests.test_cfn_lint import lint_template
+from tests.truth import arns, metrics
+from tests.truth import iam as iam_truth
+from tests.truth.cfn import Stack
 
 EXAMPLE = ROOT / "examples" / "my_app.py"
 EAST = "us-east-1"
@@ -225,6 +229,31 @@ def test_switched_parts_have_no_unacknowledged_finding(switched: Switched, pack:
     assert findings_of(pack(), switched.stack) == []
 
 
+# --------------------------------------------------------------------------- truth
+
+
+def _templates(example: Example, switched: Switched) -> list[Stack]:
+    regions = example.namespace["REGIONS"]
+    return [
+        *(Stack(f"MyInference-{r}", r, TEST_ACCOUNT, example.template(r)) for r in regions),
+        Stack("Switched", EAST, TEST_ACCOUNT, switched.template),
+    ]
+
+
+def test_templates_pass_the_truth_checks_and_cfn_lint(example: Example, switched: Switched) -> None:
+    """IAM against the Service Authorization Reference, ARNs from attributes, alarms on
+    documented metrics, cfn-lint: what the reference app's templates go through."""
+    findings = []
+    for stack in _templates(example, switched):
+        findings += [str(f) for f in iam_truth.check_stack(stack)]
+        findings += [str(f) for f in arns.check_stack(stack)]
+        findings += [str(f) for f in metrics.check_template(stack.name, stack.template)]
+    # cfn-lint once per kind of template (the three Regions' differ in names only).
+    for stack in _templates(example, switched)[::3]:
+        findings += [f"{stack.name}: {m}" for m in lint_template(stack.template, stack.region)]
+    assert findings == []
+
+
 # --------------------------------------------------------------------------- bad props
 
 
@@ -354,6 +383,7 @@ BAD_VPC_PROPS = [
     ({"cidr": "10.0.0.0/33"}, ValueError, r"cidr must be an IPv4 CIDR block such as 10\.0\.0\.0/16, got '10\.0\.0\.0/33'"),
     ({"cidr": "10.0.0.0/22"}, ValueError, r"cidr 10\.0\.0\.0/22 holds 1024 addresses, but 3 AZs need 3840 .*use a larger block"),
     ({"log_encryption_key": "alias/logs"}, TypeError, r"log_encryption_key must be a kms\.IKey"),
+    ({"flow_log_retention": 365}, TypeError, r"flow_log_retention must be a logs\.RetentionDays such as logs\.RetentionDays\.ONE_YEAR, got int 365"),
 ]  # fmt: skip
 
 

@@ -155,6 +155,12 @@ class InferenceVpc(Construct):
         """
         super().__init__(scope, construct_id)
         zones = self._check_props(availability_zones, cidr, nat_gateways, log_encryption_key)
+        props.check_instance(
+            "flow_log_retention",
+            flow_log_retention,
+            logs.RetentionDays,
+            "a logs.RetentionDays such as logs.RetentionDays.ONE_YEAR",
+        )
         self.log_encryption_key: kms.IKey = log_encryption_key or kms.Key(
             self,
             "LogsKey",
