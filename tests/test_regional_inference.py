@@ -35,6 +35,7 @@ from ha_inference import (
     SelfHostedModelOptions,
     pin_availability_zones,
 )
+from ha_inference.architecture import regional_inference
 from ha_inference.checks.nag_pack import findings_of
 from ha_inference.data.images import hugging_face_tgi_image
 from tests.support import ROOT, TEST_ACCOUNT, new_app, one_resource, resources
@@ -308,6 +309,11 @@ BAD_PROPS = [
         TypeError,
         r"self_hosted\.model_latency_alarm_threshold must be a cdk\.Duration such as cdk\.Duration\.seconds\(30\)",
     ),
+    (
+        {"imported_model": ImportedModelOptions(s3_uri="s3://m/llama/", invocation_latency_alarm_threshold=30)},  # type: ignore[arg-type]
+        TypeError,
+        r"imported_model\.invocation_latency_alarm_threshold must be a cdk\.Duration",
+    ),
     ({"index": "faq"}, TypeError, r"index must be an IndexDefinition, got str 'faq'; pass IndexDefinition\(name='faq'"),
     ({"drill": "yes"}, TypeError, r"drill must be True or False, got str 'yes'"),
     ({"dashboard": 1}, TypeError, r"dashboard must be True or False, got int 1"),
@@ -359,6 +365,22 @@ def test_fails_on_a_drill_over_deploy_time_azs(stack: cdk.Stack) -> None:
     with pytest.raises(ValueError, match=r"drill needs the subnets' Availability Zones at synth "
                        r"time.*or set drill=False"):  # fmt: skip
         RegionalInference(stack, "Inference", vpc=vpc)
+
+
+def test_warns_and_builds_no_drill_where_cloudformation_has_no_fis(
+    stack: cdk.Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As in the Regions of REGIONS_WITHOUT["AWS::FIS::ExperimentTemplate"]; us-east-1 stands
+    in for them here (none of them offers everything else the construct needs)."""
+    without = {**regional_inference.REGIONS_WITHOUT, "AWS::FIS::ExperimentTemplate": {EAST}}
+    monkeypatch.setattr(regional_inference, "REGIONS_WITHOUT", without)
+    inference = RegionalInference(stack, "Inference", vpc=_vpc(stack))
+    assert inference.drill is None
+    warnings = [str(m.data) for m in inference.node.metadata if m.type == "aws:cdk:warning"]
+    assert any(
+        "No AZ-loss drill in us-east-1: CloudFormation offers no AWS FIS experiment templates" in w
+        for w in warnings
+    ), warnings
 
 
 def test_geography_and_other_defaults_take_the_service_values(stack: cdk.Stack) -> None:

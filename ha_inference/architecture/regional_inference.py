@@ -64,7 +64,7 @@ SUPPORTING_KINDS = ("bedrock-endpoints", "vector-search", "compute")
 ``RegionCoverage(supporting=SUPPORTING_KINDS)``."""
 DEFAULT_MODEL_LATENCY_ALARM = cdk.Duration.seconds(30)
 """Average model latency that raises the self-hosted endpoint's (or imported model's) latency
-alarm; InvokeEndpoint itself gives up after 60 seconds."""
+alarm by default; InvokeEndpoint itself gives up after 60 seconds."""
 DEFAULT_FALLBACKS: Mapping[str, tuple[str, ...]] = {
     "ml.g5.xlarge": ("ml.g6.xlarge", "ml.g6e.xlarge")
 }
@@ -95,9 +95,14 @@ class ImportedModelOptions:
     this Region only; it replaces the cross-Region inference profile as the chat model.
 
     :param s3_uri: the ``s3://`` folder of the model files, in a bucket of this Region.
+    :param invocation_latency_alarm_threshold: the average invocation latency that raises the
+        model's latency alarm. Default: 30 seconds.
     """
 
     s3_uri: str
+    invocation_latency_alarm_threshold: cdk.Duration = field(
+        default_factory=lambda: DEFAULT_MODEL_LATENCY_ALARM
+    )
 
 
 @dataclass(frozen=True)
@@ -266,7 +271,7 @@ class RegionalInference(Construct):
         other Regions), for their :class:`CrossRegionFailover`."""
         if self_hosted is not None:
             self._create_self_hosted(self_hosted)
-        self._create_alarms(self_hosted)
+        self._create_alarms(self_hosted, imported_model)
         self.dashboard: RegionalDashboard | None = None
         self.answer_alarm = self._create_dashboard(
             dashboard, dashboard_name, app_dashboard, tokens_per_minute_quota
@@ -458,40 +463,37 @@ class RegionalInference(Construct):
 
     # -- operations ---------------------------------------------------------------------------
 
-    def _create_alarms(self, options: SelfHostedModelOptions | None) -> None:
+    def _create_alarms(
+        self, options: SelfHostedModelOptions | None, imported: ImportedModelOptions | None
+    ) -> None:
         """Alarms on what serves: the self-hosted endpoint (which also judge zonal autoshift's
         practice runs) and the imported model; instance-type fallbacks required of the
         self-hosted variant."""
         self.endpoint_alarms: EndpointAlarms | None = None
-        self.model_alarms: list[cloudwatch.IAlarm] = []
-        """The self-hosted endpoint's and the imported model's alarms."""
-        self._stop_conditions: list[cloudwatch.IAlarm] = []
+        endpoint_alarms: list[cloudwatch.IAlarm] = []
         if self.self_hosted is not None and options is not None:
-            alarms = self.self_hosted.add_alarms(
+            self.endpoint_alarms = self.self_hosted.add_alarms(
                 model_latency_threshold=options.model_latency_alarm_threshold
             )
-            self.endpoint_alarms = alarms
-            self.model_alarms = [
-                alarms.errors_5xx,
-                alarms.model_latency,
-                alarms.instances_below_azs,
+            endpoint_alarms = [
+                self.endpoint_alarms.errors_5xx,
+                self.endpoint_alarms.model_latency,
+                self.endpoint_alarms.instances_below_azs,
             ]
             require_instance_fallbacks(self)
         imported_alarms: list[cloudwatch.IAlarm] = []
-        if self.imported_model is not None:
-            imported = self.imported_model.add_alarms(
-                invocation_latency_threshold=DEFAULT_MODEL_LATENCY_ALARM
+        imported_stop: list[cloudwatch.IAlarm] = []
+        if self.imported_model is not None and imported is not None:
+            alarms = self.imported_model.add_alarms(
+                invocation_latency_threshold=imported.invocation_latency_alarm_threshold
             )
-            imported_alarms = [
-                imported.server_errors,
-                imported.throttles,
-                imported.invocation_latency,
-            ]
+            imported_alarms = [alarms.server_errors, alarms.throttles, alarms.invocation_latency]
             # Slow answers reach callers as the retrieval function's 503s (its deadline), which
             # its own alarm watches; the FIS quota of five stop conditions leaves room for one.
-            self._stop_conditions.append(imported.server_errors)
-        self._stop_conditions += self.model_alarms
-        self.model_alarms = [*self.model_alarms, *imported_alarms]
+            imported_stop = [alarms.server_errors]
+        self.model_alarms: list[cloudwatch.IAlarm] = [*endpoint_alarms, *imported_alarms]
+        """The self-hosted endpoint's and the imported model's alarms."""
+        self._stop_conditions = [*imported_stop, *endpoint_alarms]
         for alarm in self.model_alarms:
             acknowledge(alarm, _ALARM_ACTION, ALARMS_WITHOUT_ACTIONS)
         if options is not None and options.zonal_autoshift and self.endpoint_alarms is not None:
@@ -675,6 +677,11 @@ def _check_props(
     )
     if isinstance(imported_model, ImportedModelOptions):
         props.check_str("imported_model.s3_uri", imported_model.s3_uri, "s3://bucket/model/")
+        props.check_duration(
+            "imported_model.invocation_latency_alarm_threshold",
+            imported_model.invocation_latency_alarm_threshold,
+            "cdk.Duration.seconds(30)",
+        )
     props.check_str("collection_name", collection_name, DEFAULT_COLLECTION_NAME)
     if isinstance(index, str):
         raise TypeError(
