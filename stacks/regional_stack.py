@@ -91,6 +91,8 @@ class RegionalStack(cdk.Stack):
             tokens_per_minute_quota=settings.bedrock_tokens_per_minute_quota,
             log_encryption_key=self.logs_key,
         )
+        # The column is added here rather than with app_dashboard=: the app dashboard is then
+        # created after the Region's own, where the stack created it before the construct.
         self.app_dashboard = self._app_dashboard()
         assert self.inference.dashboard is not None
         self.app_dashboard.add_region(self.inference.dashboard.view())

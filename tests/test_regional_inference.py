@@ -383,6 +383,25 @@ def test_warns_and_builds_no_drill_where_cloudformation_has_no_fis(
     ), warnings
 
 
+def test_adds_its_column_to_the_app_dashboard_passed_in(stack: cdk.Stack) -> None:
+    app_dashboard = ApplicationDashboard(stack, "App", dashboard_name="Everything")
+    inference = RegionalInference(
+        stack,
+        "Inference",
+        vpc=_vpc(stack),
+        drill=False,
+        dashboard_name="Inference-us-east-1",
+        app_dashboard=app_dashboard,
+    )
+    (view,) = app_dashboard.regions
+    assert (view.region, view.dashboard_name) == (EAST, "Inference-us-east-1")
+    assert inference.profile is not None
+    assert view.bedrock_model_ids == (
+        inference.profile.profile_id,
+        inference.embedding_model.model_id,
+    )
+
+
 def test_geography_and_other_defaults_take_the_service_values(stack: cdk.Stack) -> None:
     """The defaults (Geography.US, DEFAULT_INDEX) are accepted as given, spelled out."""
     inference = RegionalInference(

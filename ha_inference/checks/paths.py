@@ -101,7 +101,6 @@ def _field(rule: dict[str, Any], name: str) -> Any:
 class Endpoint:
     """An interface endpoint or collection endpoint of the stack."""
 
-    logical_id: str
     service: str
     vpc: str
     groups: list[Any]
@@ -149,16 +148,7 @@ class PathIndex:
         elif isinstance(construct, ec2.CfnVPCEndpoint):
             self._add_interface_endpoint(stack, construct)
         elif isinstance(construct, aoss.CfnVpcEndpoint):
-            self.endpoints.append(
-                Endpoint(
-                    logical_id=stack.get_logical_id(construct),
-                    service=COLLECTION,
-                    vpc=key(stack.resolve(construct.vpc_id)),
-                    groups=_as_list(stack.resolve(construct.security_group_ids)),
-                    subnets=_as_list(stack.resolve(construct.subnet_ids)),
-                    private_dns=True,
-                )
-            )
+            self.endpoints.append(_endpoint(stack, construct, COLLECTION, private_dns=True))
 
     def _add_group(self, stack: cdk.Stack, group: ec2.CfnSecurityGroup) -> None:
         name = stack.get_logical_id(group)
@@ -205,18 +195,10 @@ class PathIndex:
         if stack.resolve(endpoint.vpc_endpoint_type) != "Interface":
             return
         name = _flat_string(stack.resolve(endpoint.service_name)) or ""
+        private_dns = stack.resolve(endpoint.private_dns_enabled) is True
         for service, pattern in _INTERFACE_SERVICES.items():
             if pattern.search(name):
-                self.endpoints.append(
-                    Endpoint(
-                        logical_id=stack.get_logical_id(endpoint),
-                        service=service,
-                        vpc=key(stack.resolve(endpoint.vpc_id)),
-                        groups=_as_list(stack.resolve(endpoint.security_group_ids)),
-                        subnets=_as_list(stack.resolve(endpoint.subnet_ids)),
-                        private_dns=stack.resolve(endpoint.private_dns_enabled) is True,
-                    )
-                )
+                self.endpoints.append(_endpoint(stack, endpoint, service, private_dns))
 
     # -- the check ----------------------------------------------------------------------------
 
@@ -277,6 +259,21 @@ class PathIndex:
         return any(
             _admits(rule, "destinationSecurityGroupId", target) for rule in self.egress[name]
         )
+
+
+def _endpoint(
+    stack: cdk.Stack,
+    endpoint: ec2.CfnVPCEndpoint | aoss.CfnVpcEndpoint,
+    service: str,
+    private_dns: bool,
+) -> Endpoint:
+    return Endpoint(
+        service=service,
+        vpc=key(stack.resolve(endpoint.vpc_id)),
+        groups=_as_list(stack.resolve(endpoint.security_group_ids)),
+        subnets=_as_list(stack.resolve(endpoint.subnet_ids)),
+        private_dns=private_dns,
+    )
 
 
 @dataclass(frozen=True)
