@@ -11,6 +11,12 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 _EXPORTS: dict[str, str] = {
+    "RegionalInference": "ha_inference.architecture.regional_inference",
+    "ImportedModelOptions": "ha_inference.architecture.regional_inference",
+    "SelfHostedModelOptions": "ha_inference.architecture.regional_inference",
+    "CrossRegionFailover": "ha_inference.architecture.cross_region_failover",
+    "InferenceVpc": "ha_inference.architecture.network",
+    "pin_availability_zones": "ha_inference.architecture.network",
     "ApplicationInferenceProfile": "ha_inference.bedrock.profiles",
     "CrossRegionInferenceProfile": "ha_inference.bedrock.profiles",
     "FoundationModel": "ha_inference.bedrock.profiles",
@@ -71,6 +77,7 @@ __all__ = [
     "AvailabilityZoneDrill",
     "BedrockVpcEndpoints",
     "CollectionVpcEndpoint",
+    "CrossRegionFailover",
     "CrossRegionInferenceProfile",
     "CrossRegionRuntimePaths",
     "DeliveryWave",
@@ -83,7 +90,9 @@ __all__ = [
     "IVectorCollection",
     "ImportedModel",
     "ImportedModelAlarms",
+    "ImportedModelOptions",
     "IndexDefinition",
+    "InferenceVpc",
     "Lifecycle",
     "ModelCard",
     "ModelStatus",
@@ -96,10 +105,12 @@ __all__ = [
     "RegionView",
     "RegionalDashboard",
     "RegionalDeliveryPipeline",
+    "RegionalInference",
     "RoutingTable",
     "RuntimeRoute",
     "SageMakerFailoverFunction",
     "SageMakerRuntimeLoadBalancer",
+    "SelfHostedModelOptions",
     "ShippedHandler",
     "TargetHealthAlarms",
     "VectorCollection",
@@ -109,6 +120,7 @@ __all__ = [
     "declare_data_residency",
     "handler_code",
     "mark_supporting",
+    "pin_availability_zones",
     "require_instance_fallbacks",
 ]
 
@@ -127,6 +139,13 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # pragma: no cover - what type checkers and IDEs see
+    from ha_inference.architecture.cross_region_failover import CrossRegionFailover
+    from ha_inference.architecture.network import InferenceVpc, pin_availability_zones
+    from ha_inference.architecture.regional_inference import (
+        ImportedModelOptions,
+        RegionalInference,
+        SelfHostedModelOptions,
+    )
     from ha_inference.bedrock.endpoints import BedrockVpcEndpoints
     from ha_inference.bedrock.imported_model import ImportedModel, ImportedModelAlarms
     from ha_inference.bedrock.profiles import (

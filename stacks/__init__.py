@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import aws_cdk as cdk
 
-from ha_inference import RegionCoverage, declare_data_residency
+from ha_inference import RegionalInference, RegionCoverage, declare_data_residency
 from stacks.config import Settings, load_settings
 from stacks.cross_region_stack import CrossRegionStack
 from stacks.delivery import PIPELINE_STACK_NAME, PipelineStack, add_delivery
@@ -23,7 +23,7 @@ __all__ = [
 ]
 
 
-SUPPORTING_KINDS = ("bedrock-endpoints", "vector-search", "compute")
+SUPPORTING_KINDS = RegionalInference.SUPPORTING_KINDS
 """What every Region that uses the inference profile must also have (GENREL05-BP01 step 4)."""
 
 

@@ -11,11 +11,12 @@ from __future__ import annotations
 import ipaddress
 import json
 import re
-from collections.abc import Callable, Mapping
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ha_inference._internal import sequences
+from ha_inference.architecture.regional_inference import DEFAULT_FALLBACKS, MODEL_IN_ARCHIVE
 from ha_inference.bedrock.imported_model import S3_URI
 from ha_inference.bedrock.profiles import check_model_id
 from ha_inference.data.images import hugging_face_tgi_image
@@ -65,14 +66,10 @@ a hub model id in ``environment`` with ``nat-gateways`` for the download. ``cros
 (default: on unless ``allowed-principals`` names outside consumers) lets every Region reach every
 other Region's model over cross-Region PrivateLink."""
 
-DEFAULT_FALLBACKS = {"ml.g5.xlarge": ("ml.g6.xlarge", "ml.g6e.xlarge")}
-"""Fallback types when ``fallback-instance-types`` is not set: for the default ml.g5.xlarge (one
-A10G, 24 GiB) one L4 (24 GiB) and one L40S (48 GiB), kept where every configured Region offers
-them for hosting; none for other instance types (only you know what else your model runs on)."""
-
-MODEL_IN_ARCHIVE = {"HF_MODEL_ID": "/opt/ml/model"}
-"""TGI's environment when the model comes from ``model-data``: SageMaker unpacks the archive to
-/opt/ml/model before the container starts."""
+# DEFAULT_FALLBACKS (the fallback types when fallback-instance-types is not set) and
+# MODEL_IN_ARCHIVE (TGI's environment for model-data) are the library's defaults
+# (ha_inference.architecture.regional_inference); here the fallbacks are kept where every
+# configured Region offers them, so every Region runs the same types.
 
 REGION_PLACEHOLDER = "{region}"
 
@@ -239,7 +236,7 @@ def load_settings(
             f"{PREFIX}regions is empty, so there is nothing to deploy; list at least one Region, "
             'for example ["us-east-1", "us-east-2", "us-west-2"]'
         )
-    repeated = sequences.repeated(regions)
+    repeated = _repeated(regions)
     if repeated:
         raise SettingsError(
             f"{PREFIX}regions lists {', '.join(repeated)} more than once, got {regions!r}; "
@@ -350,6 +347,12 @@ def load_settings(
 
     self_hosted = _self_hosted(get("self-hosted", None), regions, nat)
     autoshift, quota = _operations(get, self_hosted)
+    if quota is not None and imported_model:
+        raise SettingsError(
+            f"{PREFIX}bedrock-tokens-per-minute-quota is {quota}, a quota of the cross-Region "
+            f"inference profile, but {PREFIX}imported-model replaces the profile; leave the "
+            "quota out"
+        )
     pipeline = _pipeline(get("pipeline", None), regions, self_hosted)
 
     return Settings(
@@ -450,7 +453,7 @@ def _fallbacks(value: Any, instance_type: str, regions: list[str]) -> tuple[str,
             f"{key} must be a list of up to 4 SageMaker instance types in priority order, got "
             f'{value!r}; for example ["ml.g6.xlarge", "ml.g6e.xlarge"]'
         )
-    repeated = sequences.repeated([instance_type, *value])
+    repeated = _repeated([instance_type, *value])
     if repeated:
         raise SettingsError(
             f"{key} repeats {', '.join(repeated)} (with instance-type {instance_type}), got "
@@ -671,7 +674,7 @@ def _per_region_urls(
     for region, url in urls.items():
         if not isinstance(url, str) or not is_url(url):
             raise SettingsError(f"{key} for {region} must be {url_rule}, got {url!r}")
-    shared = sequences.repeated(urls.values())
+    shared = _repeated(urls.values())
     if shared:
         raise SettingsError(
             f"{key} uses {', '.join(shared)} in several Regions; a bucket lives in one Region, "
@@ -721,7 +724,7 @@ def _zones(region: str, given: Any, az_count: int) -> tuple[str, ...]:
             f"{key} must list at least 2 Availability Zones so that losing one leaves capacity, "
             f"got {given!r}; add another AZ of {region} ({', '.join(known)})"
         )
-    repeated = sequences.repeated(given)
+    repeated = _repeated(given)
     if repeated:
         raise SettingsError(
             f"{key} lists {', '.join(repeated)} more than once, got {given!r}; list each AZ once"
@@ -871,7 +874,7 @@ def _waves(value: Any, regions: list[str]) -> tuple[tuple[str, tuple[str, ...]],
     for name, wave in named:
         _check_wave(key, name, wave, regions)
     listed = [region for _, wave in named for region in wave]
-    repeated = sequences.repeated(listed)
+    repeated = _repeated(listed)
     if repeated:
         raise SettingsError(
             f"{key} lists {', '.join(repeated)} in more than one wave (or twice in one), got "
@@ -913,3 +916,8 @@ def _check_wave(key: str, name: Any, wave: Any, regions: list[str]) -> None:
             f"whose rollback condition holds at most {MAX_REGIONS_PER_WAVE} alarm rules (one "
             "per Region); split the wave"
         )
+
+
+def _repeated(values: Iterable[str]) -> list[str]:
+    """The values that occur more than once, each named once, sorted (for error messages)."""
+    return sorted(value for value, count in Counter(values).items() if count > 1)

@@ -40,19 +40,15 @@ from typing import Any
 import aws_cdk as cdk
 from constructs import Construct
 
-from ha_inference import (
-    AnswerMetrics,
-    CrossRegionRuntimePaths,
-    RuntimeRoute,
-    SageMakerFailoverFunction,
-)
-from ha_inference._internal.nag import SYNCHRONOUS_FUNCTION, acknowledge, acknowledge_all
+from ha_inference import CrossRegionFailover, RuntimeRoute
 from stacks.regional_stack import RegionalStack
 
 
 class CrossRegionStack(cdk.Stack):
     """The paths from one Region's VPC to the other Regions' self-hosted models, and the
-    failover function that uses them (own Region first, then the others in configured order)."""
+    failover function that uses them (own Region first, then the others in configured order):
+    :class:`ha_inference.CrossRegionFailover`, id ``Default`` (its resources keep the logical ids
+    they had when the stack built them itself)."""
 
     def __init__(
         self,
@@ -74,7 +70,7 @@ class CrossRegionStack(cdk.Stack):
             ),
             **kwargs,
         )
-        if regional.self_hosted is None or regional.runtime_load_balancer is None:
+        if regional.inference.self_hosted is None:
             raise ValueError(
                 f"regional stack {regional.stack_name} hosts no self-hosted model; cross-Region "
                 "paths connect Regions that do"
@@ -83,42 +79,13 @@ class CrossRegionStack(cdk.Stack):
         for peer in peers:
             # aws-cdk-lib adds it for the service id reference too; said here for the reader.
             self.add_stack_dependency(peer, f"connects to {peer.region}'s endpoint service")
-        network = regional.network
-        self.paths = CrossRegionRuntimePaths(
-            self,
-            "Paths",
-            vpc=network.vpc,
-            vpc_subnets=network.endpoint_subnets,
-            routes=routes,
-        )
-        self.failover = SageMakerFailoverFunction(
-            self,
-            "Failover",
-            vpc=network.vpc,
-            vpc_subnets=network.workload_subnets,
-            routes=[RuntimeRoute.of(regional.self_hosted), *routes],
-            local_network=regional.runtime_load_balancer,
-            paths=self.paths,
-            log_encryption_key=regional.logs_key,
-        )
-        acknowledge_all(self.failover.function.function, SYNCHRONOUS_FUNCTION)
-        # The function answers 502/503 instead of raising, so its answers' 5xx share (published
-        # by the handler) is what moves when no Region serves it.
-        self.failover_alarm = AnswerMetrics(self.failover.function.function).add_server_error_alarm(
-            self, "FailoverServerErrorShare"
-        )
-        acknowledge(
-            self.failover_alarm,
-            "NIST.800.53.R5-CloudWatchAlarmAction",
-            "No action on purpose: who is paged, and how, is the operator's choice "
-            "(alarm.add_alarm_action). This stack deploys after the Region's regional stack, so "
-            "that stack's AZ-loss drill cannot name this alarm as a stop condition; watch it "
-            "during a drill.",
+        self.failover = CrossRegionFailover(
+            self, "Default", inference=regional.inference, routes=routes
         )
         cdk.CfnOutput(
             self,
             "FailoverFunctionName",
-            value=self.failover.function.function.function_name,
+            value=self.failover.failover.function.function.function_name,
             description="aws lambda invoke --function-name <this> --payload "
             '\'{"inputs": "..."}\' answer.json (this Region first, then '
             f"{', '.join(p.region for p in peers)})",
@@ -126,9 +93,10 @@ class CrossRegionStack(cdk.Stack):
 
 
 def _route(peer: RegionalStack) -> RuntimeRoute:
-    if peer.runtime_route is None:
+    route = peer.inference.runtime_route
+    if route is None:
         raise ValueError(
             f"regional stack {peer.stack_name} does not offer its self-hosted model to other "
             "Regions (ha-inference:self-hosted.cross-region is off)"
         )
-    return peer.runtime_route
+    return route

@@ -125,8 +125,10 @@ def sample_stack(app: cdk.App, construct_id: str, *, ha: bool, zones: int = 3) -
     endpoint_group = ec2.SecurityGroup(
         stack, "EndpointGroup", vpc=stack.vpc, allow_all_outbound=not ha
     )
-    client = ec2.SecurityGroup(stack, "Client", vpc=stack.vpc)
-    endpoint_group.add_ingress_rule(client if ha else ec2.Peer.any_ipv4(), ec2.Port.tcp(443))
+    function_group = ec2.SecurityGroup(stack, "FunctionGroup", vpc=stack.vpc)
+    endpoint_group.add_ingress_rule(
+        function_group if ha else ec2.Peer.any_ipv4(), ec2.Port.tcp(443)
+    )
     ec2.CfnVPCEndpoint(
         stack,
         "RuntimeEndpoint",
@@ -188,15 +190,21 @@ def sample_stack(app: cdk.App, construct_id: str, *, ha: bool, zones: int = 3) -
             ]
         ),
     )
+    # HA: the function is admitted on the collection endpoint; non-HA: granted, never admitted.
+    collection_group = ec2.SecurityGroup(
+        stack, "CollectionEndpointGroup", vpc=stack.vpc, allow_all_outbound=False
+    )
+    if ha:
+        collection_group.add_ingress_rule(function_group, ec2.Port.tcp(443))
     aoss.CfnVpcEndpoint(
         stack,
         "CollectionEndpoint",
         name="vectors-vpce",
         vpc_id=stack.vpc.vpc_id,
         subnet_ids=subnet_ids,
+        security_group_ids=[collection_group.security_group_id],
     )
 
-    function_group = ec2.SecurityGroup(stack, "FunctionGroup", vpc=stack.vpc)
     role = iam.Role(stack, "FunctionRole", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"))
     lambda_.CfnFunction(
         stack,
@@ -212,6 +220,12 @@ def sample_stack(app: cdk.App, construct_id: str, *, ha: bool, zones: int = 3) -
         ),
     )
     profile = f"arn:aws:bedrock:{region}:{stack.account}:inference-profile/us.{MODEL}"
+    role.add_to_policy(
+        iam.PolicyStatement(
+            actions=["aoss:APIAccessAll"],
+            resources=[f"arn:aws:aoss:{region}:{stack.account}:collection/vectors-id"],
+        )
+    )
     if ha:
         role.add_to_policy(
             iam.PolicyStatement(actions=["bedrock:InvokeModel"], resources=[profile])

@@ -34,6 +34,7 @@ EXPECTED = {
     "HaInference-AOSS2": "NonHa/NetworkPolicy",
     "HaInference-AOSS3": "NonHa/CollectionEndpoint",
     "HaInference-LAMBDA1": "NonHa/Function",
+    "HaInference-LAMBDA2[aoss]": "NonHa/Function",
     "HaInference-BR1[arn-aws-bedrock-*--foundation-model/*]": "NonHa/FunctionRole/DefaultPolicy/Resource",
     "HaInference-BR2[us-west-2/anthropic.claude-sonnet-4-5-20250929-v1:0]": "NonHa/FunctionRole/DefaultPolicy/Resource",
     # The wildcard model statement also lets callers bypass the profile.

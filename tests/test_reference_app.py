@@ -176,7 +176,7 @@ def test_function_role_reads_the_collection_and_invokes_only_the_profile_and_emb
 ) -> None:
     template = reference.template(region)
     stack = next(s for s in reference.stacks if s.region == region)
-    role_id = stack.get_logical_id(stack.inference_role.node.default_child)  # type: ignore[arg-type]
+    role_id = stack.get_logical_id(stack.inference.inference_role.node.default_child)  # type: ignore[arg-type]
     statements = _policies_of(template, role_id)
     granted: dict[str, list[Any]] = {}
     for statement in statements:
@@ -200,7 +200,9 @@ def test_function_role_reads_the_collection_and_invokes_only_the_profile_and_emb
     collection_id = next(iter(resources(template, "AWS::OpenSearchServerless::Collection")))
     assert granted["aoss:APIAccessAll"] == [{"Fn::GetAtt": [collection_id, "Arn"]}]
     # The self-hosted model (issue 4) is the one other thing this role may invoke.
-    stack_endpoint = stack.self_hosted.endpoint_arn if stack.self_hosted else None
+    stack_endpoint = (
+        stack.inference.self_hosted.endpoint_arn if stack.inference.self_hosted else None
+    )
     sagemaker = {a: r for a, r in granted.items() if a.startswith("sagemaker:")}
     assert set(sagemaker) <= {
         "sagemaker:InvokeEndpoint",
@@ -232,9 +234,9 @@ def test_only_the_creator_creates_the_index_and_only_ingestion_writes(
     template = reference.template(region)
     stack = next(s for s in reference.stacks if s.region == region)
     roles = {
-        "CREATOR": stack.get_logical_id(stack.index.creator.role.node.default_child),  # type: ignore[arg-type]
-        "INGESTION": stack.get_logical_id(stack.ingestion.role.node.default_child),  # type: ignore[arg-type]
-        "RETRIEVAL": stack.get_logical_id(stack.inference_role.node.default_child),  # type: ignore[arg-type]
+        "CREATOR": stack.get_logical_id(stack.inference.index.creator.role.node.default_child),  # type: ignore[arg-type]
+        "INGESTION": stack.get_logical_id(stack.inference.ingestion.role.node.default_child),  # type: ignore[arg-type]
+        "RETRIEVAL": stack.get_logical_id(stack.inference.inference_role.node.default_child),  # type: ignore[arg-type]
     }
     (data,) = resources(template, "AWS::OpenSearchServerless::AccessPolicy").values()
     document = json.loads(
@@ -336,7 +338,7 @@ def test_default_app_has_no_self_hosted_model(outdir: Path) -> None:
         "AWS::ElasticLoadBalancingV2::LoadBalancer",
     ):
         assert resources(template, kind) == {}
-    assert synth.stacks[0].self_hosted is None
+    assert synth.stacks[0].inference.self_hosted is None
     assert set(template["Outputs"]) == {
         "RetrievalFunctionName",
         "IngestionFunctionName",

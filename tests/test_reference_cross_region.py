@@ -188,7 +188,11 @@ def test_the_failover_function_tries_its_own_region_then_the_others(
     _, function = one_resource(cross, "AWS::Lambda::Function", "FailoverFunction")
     props = function["Properties"]
     assert props["Handler"] == "self_hosted.handler"
-    names = {s.region: s.self_hosted.endpoint_name for s in reference.stacks if s.self_hosted}
+    names = {
+        s.region: s.inference.self_hosted.endpoint_name
+        for s in reference.stacks
+        if s.inference.self_hosted
+    }
     routes = json.loads(props["Environment"]["Variables"]["ROUTES"])
     assert routes == [{"region": r, "endpointName": names[r]} for r in [region, *_others(region)]]
     assert props["Timeout"] == 210
@@ -210,7 +214,11 @@ def test_the_failover_role_may_invoke_exactly_the_three_models(
         if "sagemaker:InvokeEndpoint" in s["Action"]
     ]
     (statement,) = statements
-    names = {s.region: s.self_hosted.endpoint_name for s in reference.stacks if s.self_hosted}
+    names = {
+        s.region: s.inference.self_hosted.endpoint_name
+        for s in reference.stacks
+        if s.inference.self_hosted
+    }
     assert sorted(statement["Resource"]) == sorted(
         f"arn:aws:sagemaker:{r}:{TEST_ACCOUNT}:endpoint/{names[r]}" for r in REGIONS
     )
@@ -359,8 +367,8 @@ def test_fails_coverage_when_model_regions_cannot_reach_each_other(outdir: Path)
     )
     problems = strict.problems()
     assert [p.split(":")[0] for p in problems] == [
-        f"us-east-1 hosts self-hosted model {stacks[0].self_hosted.endpoint_name} but us-west-2 cannot reach it",  # type: ignore[union-attr]
-        f"us-west-2 hosts self-hosted model {stacks[1].self_hosted.endpoint_name} but us-east-1 cannot reach it",  # type: ignore[union-attr]
+        f"us-east-1 hosts self-hosted model {stacks[0].inference.self_hosted.endpoint_name} but us-west-2 cannot reach it",  # type: ignore[union-attr]
+        f"us-west-2 hosts self-hosted model {stacks[1].inference.self_hosted.endpoint_name} but us-east-1 cannot reach it",  # type: ignore[union-attr]
     ]
     with pytest.raises(Exception, match="RegionCoverage: us-east-1 hosts self-hosted model"):
         app.synth()

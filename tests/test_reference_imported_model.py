@@ -122,7 +122,7 @@ def test_no_inference_profile_and_every_region_covered(app: Synth) -> None:
     }
     assert marks == {(region, IMPORTED_MODEL_METADATA, region) for region in REGIONS}
     for stack in app.stacks:
-        assert stack.profile is None and stack.imported_model is not None
+        assert stack.inference.profile is None and stack.inference.imported_model is not None
 
 
 def test_outputs_name_the_imported_model(app: Synth) -> None:
@@ -248,6 +248,10 @@ def test_imported_model_lifts_the_profile_source_region_check() -> None:
         (
             {"regions": ["us-east-1", "ap-northeast-1"], "imported_model": FOLDER},
             r"ha-inference:imported-model is set but ap-northeast-1 has no Amazon Bedrock Custom Model Import \(offered in eu-central-1, us-east-1, us-east-2, us-west-2\); deploy to those Regions",
+        ),
+        (
+            {"regions": REGIONS, "imported_model": FOLDER, "bedrock_tokens_per_minute_quota": 1000},
+            r"ha-inference:bedrock-tokens-per-minute-quota is 1000, a quota of the cross-Region inference profile, but ha-inference:imported-model replaces the profile; leave the quota out",
         ),
     ],
 )

@@ -43,7 +43,11 @@ def paths(two_regions: Synth) -> RegionPaths:
 def test_reads_models_offers_paths_and_order_from_the_templates(
     two_regions: Synth, paths: RegionPaths
 ) -> None:
-    names = {s.region: s.self_hosted.endpoint_name for s in two_regions.stacks if s.self_hosted}
+    names = {
+        s.region: s.inference.self_hosted.endpoint_name
+        for s in two_regions.stacks
+        if s.inference.self_hosted
+    }
     assert paths.models == {EAST: [names[EAST]], WEST: [names[WEST]]}
     assert paths.offers == {EAST: {WEST}, WEST: {EAST}}
     assert paths.paths == {EAST: {WEST}, WEST: {EAST}}

@@ -167,8 +167,8 @@ class Mutation:
 
 def _sg_ingress_removed(t: dict[str, Any], s: RegionalStack) -> None:
     endpoint_sg, caller_sg = (
-        lid(s, s.collection_endpoint.security_group),
-        lid(s, s.retrieval.security_group),
+        lid(s, s.inference.collection_endpoint.security_group),
+        lid(s, s.inference.retrieval.security_group),
     )
     delete(
         t,
@@ -178,8 +178,8 @@ def _sg_ingress_removed(t: dict[str, Any], s: RegionalStack) -> None:
 
 def _sg_egress_removed(t: dict[str, Any], s: RegionalStack) -> None:
     endpoint_sg, caller_sg = (
-        lid(s, s.bedrock_endpoints.security_group),
-        lid(s, s.retrieval.security_group),
+        lid(s, s.inference.bedrock_endpoints.security_group),
+        lid(s, s.inference.retrieval.security_group),
     )
     delete(
         t,
@@ -191,35 +191,41 @@ def _sg_egress_removed(t: dict[str, Any], s: RegionalStack) -> None:
 
 def _inline_egress_removed(t: dict[str, Any], s: RegionalStack) -> None:
     """The CDK pitfall: no inline egress, so EC2 keeps its allow-all rule next to the others."""
-    props = t["Resources"][lid(s, s.retrieval.security_group)]["Properties"]
+    props = t["Resources"][lid(s, s.inference.retrieval.security_group)]["Properties"]
     assert props.pop("SecurityGroupEgress")
 
 
 def _endpoint_policy_resource_removed(t: dict[str, Any], s: RegionalStack) -> None:
-    policy = t["Resources"][lid(s, s.bedrock_endpoints.endpoints["bedrock-runtime"])]["Properties"]
+    policy = t["Resources"][lid(s, s.inference.bedrock_endpoints.endpoints["bedrock-runtime"])][
+        "Properties"
+    ]
     statement = policy["PolicyDocument"]["Statement"][0]
-    statement["Resource"].remove(s.embedding_model.model_arn)
+    statement["Resource"].remove(s.inference.embedding_model.model_arn)
 
 
 def _endpoint_policy_other_account(t: dict[str, Any], s: RegionalStack) -> None:
-    policy = t["Resources"][lid(s, s.bedrock_endpoints.endpoints["bedrock-runtime"])]["Properties"]
+    policy = t["Resources"][lid(s, s.inference.bedrock_endpoints.endpoints["bedrock-runtime"])][
+        "Properties"
+    ]
     condition = policy["PolicyDocument"]["Statement"][0]["Condition"]["StringEquals"]
     condition["aws:PrincipalAccount"] = "222222222222"
 
 
 def _sagemaker_statement_removed(t: dict[str, Any], s: RegionalStack) -> None:
-    drop_statement(t, default_policy(t, lid(s, s.inference_role)), "sagemaker:InvokeEndpoint")
+    drop_statement(
+        t, default_policy(t, lid(s, s.inference.inference_role)), "sagemaker:InvokeEndpoint"
+    )
 
 
 def _aoss_statement_removed(t: dict[str, Any], s: RegionalStack) -> None:
-    role = lid(s, s.ingestion.role)
+    role = lid(s, s.inference.ingestion.role)
     drop_statement(t, default_policy(t, role), "aoss:APIAccessAll")
 
 
 def _profile_condition_removed(t: dict[str, Any], s: RegionalStack) -> None:
     found = [
         st
-        for st in statements(t, default_policy(t, lid(s, s.inference_role)))
+        for st in statements(t, default_policy(t, lid(s, s.inference.inference_role)))
         if "bedrock:InferenceProfileArn" in json.dumps(st.get("Condition", {}))
     ]
     assert len(found) == 1
@@ -227,8 +233,8 @@ def _profile_condition_removed(t: dict[str, Any], s: RegionalStack) -> None:
 
 
 def _data_principal_removed(t: dict[str, Any], s: RegionalStack) -> None:
-    policy = lid(s, s.collection.data_access_policy)
-    creator_role = lid(s, s.index.creator.role)
+    policy = lid(s, s.inference.collection.data_access_policy)
+    creator_role = lid(s, s.inference.index.creator.role)
     other = "arn:aws:iam::111111111111:role/someone-else"
     replace_property(t, policy, "Policy", get_att(creator_role, "Arn"), other)
 
@@ -245,9 +251,13 @@ def _vpc_dns_hostnames_off(t: dict[str, Any], s: RegionalStack) -> None:
 
 
 def _source_vpce_removed(t: dict[str, Any], s: RegionalStack) -> None:
-    endpoint = lid(s, s.collection_endpoint)
+    endpoint = lid(s, s.inference.collection_endpoint)
     replace_property(
-        t, lid(s, s.collection.network_policy), "Policy", get_att(endpoint, "Id"), "vpce-0other"
+        t,
+        lid(s, s.inference.collection.network_policy),
+        "Policy",
+        get_att(endpoint, "Id"),
+        "vpce-0other",
     )
 
 
@@ -261,8 +271,8 @@ MUTATIONS = (
     Mutation("iam-aoss-statement-removed", _aoss_statement_removed, Layer.IDENTITY, (I_WRITE, I_SEARCH, I_CREATE)),
     Mutation("iam-profile-condition-removed", _profile_condition_removed, Layer.IDENTITY, (OUTSIDE,)),
     Mutation("data-policy-principal-removed", _data_principal_removed, Layer.DATA_ACCESS, (C_DESCRIBE, C_CREATE)),
-    Mutation("bedrock-private-dns-off", _private_dns_off(lambda s: s.bedrock_endpoints.endpoints["bedrock-runtime"]), Layer.DNS, (*RETRIEVAL_BEDROCK, I_EMBED, I_PROFILE)),
-    Mutation("sagemaker-private-dns-off", _private_dns_off(lambda s: s.runtime_load_balancer.vpc_endpoint), Layer.DNS, (R_SAGEMAKER, I_SAGEMAKER)),
+    Mutation("bedrock-private-dns-off", _private_dns_off(lambda s: s.inference.bedrock_endpoints.endpoints["bedrock-runtime"]), Layer.DNS, (*RETRIEVAL_BEDROCK, I_EMBED, I_PROFILE)),
+    Mutation("sagemaker-private-dns-off", _private_dns_off(lambda s: s.inference.runtime_load_balancer.vpc_endpoint), Layer.DNS, (R_SAGEMAKER, I_SAGEMAKER)),
     Mutation("source-vpce-removed", _source_vpce_removed, Layer.DNS, COLLECTION),
     Mutation("vpc-dns-hostnames-off", _vpc_dns_hostnames_off, Layer.DNS, tuple(p.name for p in PATHS)),
 )  # fmt: skip
@@ -285,43 +295,47 @@ def _retain(construct: Callable[[RegionalStack], Any]) -> Mutate:
 
 
 def _nlb_protected(t: dict[str, Any], s: RegionalStack) -> None:
-    assert s.runtime_load_balancer is not None
-    props = t["Resources"][lid(s, s.runtime_load_balancer.load_balancer)]["Properties"]
+    assert s.inference.runtime_load_balancer is not None
+    props = t["Resources"][lid(s, s.inference.runtime_load_balancer.load_balancer)]["Properties"]
     for attribute in props["LoadBalancerAttributes"]:
         if attribute["Key"] == "deletion_protection.enabled":
             attribute["Value"] = "true"
 
 
 def _collection_protected(t: dict[str, Any], s: RegionalStack) -> None:
-    t["Resources"][lid(s, s.collection)]["Properties"]["DeletionProtection"] = "ENABLED"
+    t["Resources"][lid(s, s.inference.collection)]["Properties"]["DeletionProtection"] = "ENABLED"
 
 
 def _index_served_directly(t: dict[str, Any], s: RegionalStack) -> None:
-    creator = lid(s, s.index.creator.function)
-    t["Resources"][lid(s, s.index.resource)]["Properties"]["ServiceToken"] = get_att(creator, "Arn")
+    creator = lid(s, s.inference.index.creator.function)
+    t["Resources"][lid(s, s.inference.index.resource)]["Properties"]["ServiceToken"] = get_att(
+        creator, "Arn"
+    )
 
 
 def _handler_renamed(t: dict[str, Any], s: RegionalStack) -> None:
-    t["Resources"][lid(s, s.retrieval.function)]["Properties"]["Handler"] = "answer.handler"
+    t["Resources"][lid(s, s.inference.retrieval.function)]["Properties"]["Handler"] = (
+        "answer.handler"
+    )
 
 
 def _index_does_not_wait_for_data_policy(t: dict[str, Any], s: RegionalStack) -> None:
-    assert s.collection.data_access_policy is not None
-    t["Resources"][lid(s, s.index.resource)]["DependsOn"].remove(
-        lid(s, s.collection.data_access_policy)
+    assert s.inference.collection.data_access_policy is not None
+    t["Resources"][lid(s, s.inference.index.resource)]["DependsOn"].remove(
+        lid(s, s.inference.collection.data_access_policy)
     )
 
 
 LIFECYCLE_MUTATIONS = (
-    LifecycleMutation("collection-retained", _retain(lambda s: s.collection), lambda s: ("retained-name", lid(s, s.collection))),
-    LifecycleMutation("network-policy-retained", _retain(lambda s: s.collection.network_policy), lambda s: ("retained-name", lid(s, s.collection.network_policy))),
-    LifecycleMutation("collection-endpoint-retained", _retain(lambda s: s.collection_endpoint), lambda s: ("retained-name", lid(s, s.collection_endpoint))),
-    LifecycleMutation("sagemaker-endpoint-retained", _retain(lambda s: s.self_hosted), lambda s: ("retained-name", lid(s, s.self_hosted))),
-    LifecycleMutation("nlb-deletion-protection", _nlb_protected, lambda s: ("deletion-protection", lid(s, s.runtime_load_balancer.load_balancer))),
-    LifecycleMutation("collection-deletion-protection", _collection_protected, lambda s: ("deletion-protection", lid(s, s.collection))),
-    LifecycleMutation("handler-not-in-code", _handler_renamed, lambda s: ("handler", lid(s, s.retrieval.function))),
-    LifecycleMutation("index-does-not-wait-for-data-policy", _index_does_not_wait_for_data_policy, lambda s: ("deploy-order", lid(s, s.index.resource))),
-    LifecycleMutation("index-without-provider-framework", _index_served_directly, lambda s: ("custom-resource", lid(s, s.index.resource))),
+    LifecycleMutation("collection-retained", _retain(lambda s: s.inference.collection), lambda s: ("retained-name", lid(s, s.inference.collection))),
+    LifecycleMutation("network-policy-retained", _retain(lambda s: s.inference.collection.network_policy), lambda s: ("retained-name", lid(s, s.inference.collection.network_policy))),
+    LifecycleMutation("collection-endpoint-retained", _retain(lambda s: s.inference.collection_endpoint), lambda s: ("retained-name", lid(s, s.inference.collection_endpoint))),
+    LifecycleMutation("sagemaker-endpoint-retained", _retain(lambda s: s.inference.self_hosted), lambda s: ("retained-name", lid(s, s.inference.self_hosted))),
+    LifecycleMutation("nlb-deletion-protection", _nlb_protected, lambda s: ("deletion-protection", lid(s, s.inference.runtime_load_balancer.load_balancer))),
+    LifecycleMutation("collection-deletion-protection", _collection_protected, lambda s: ("deletion-protection", lid(s, s.inference.collection))),
+    LifecycleMutation("handler-not-in-code", _handler_renamed, lambda s: ("handler", lid(s, s.inference.retrieval.function))),
+    LifecycleMutation("index-does-not-wait-for-data-policy", _index_does_not_wait_for_data_policy, lambda s: ("deploy-order", lid(s, s.inference.index.resource))),
+    LifecycleMutation("index-without-provider-framework", _index_served_directly, lambda s: ("custom-resource", lid(s, s.inference.index.resource))),
 )  # fmt: skip
 
 
@@ -404,20 +418,20 @@ def test_functions_call_what_the_paths_rehearse(runs: Runs, region: str) -> None
     def environment(function: Any) -> Any:
         return resolver.resolved_props(lid(stack, function))["Environment"]["Variables"]
 
-    endpoint = resolver.resolve(stack.resolve(stack.collection.collection_endpoint))
+    endpoint = resolver.resolve(stack.resolve(stack.inference.collection.collection_endpoint))
     retrieval, ingestion = (
-        environment(stack.retrieval.function),
-        environment(stack.ingestion.function),
+        environment(stack.inference.retrieval.function),
+        environment(stack.inference.ingestion.function),
     )
-    assert retrieval["MODEL_ID"] == stack.profile.profile_id
+    assert retrieval["MODEL_ID"] == stack.inference.profile.profile_id
     for env in (retrieval, ingestion):
-        assert env["EMBEDDING_MODEL_ID"] == stack.embedding_model.model_id
+        assert env["EMBEDDING_MODEL_ID"] == stack.inference.embedding_model.model_id
         assert env["COLLECTION_ENDPOINT"] == endpoint
-        assert env["INDEX_NAME"] == stack.index.index_name
-    index = resolver.resolved_props(lid(stack, stack.index.resource))
+        assert env["INDEX_NAME"] == stack.inference.index.index_name
+    index = resolver.resolved_props(lid(stack, stack.inference.index.resource))
     assert (index["CollectionEndpoint"], index["Index"]["name"]) == (
         endpoint,
-        stack.index.index_name,
+        stack.inference.index.index_name,
     )
 
 
@@ -425,15 +439,18 @@ def test_profile_path_evaluates_every_destination_with_the_profile_context(runs:
     """The identity layer saw the profile ARN without, and each destination's model with,
     ``bedrock:InferenceProfileArn`` (what Bedrock sets, aws-facts A.3)."""
     stack = runs.stacks[MUTATED_REGION]
-    target = through_profile(stack.profile)
-    destinations = sorted(stack.profile.destination_regions)
+    target = through_profile(stack.inference.profile)
+    destinations = sorted(stack.inference.profile.destination_regions)
     assert [e.resource for e in target.evaluations] == [
-        stack.profile.profile_arn,
-        *(f"arn:aws:bedrock:{r}::foundation-model/{stack.profile.model_id}" for r in destinations),
+        stack.inference.profile.profile_arn,
+        *(
+            f"arn:aws:bedrock:{r}::foundation-model/{stack.inference.profile.model_id}"
+            for r in destinations
+        ),
     ]
     assert "bedrock:InferenceProfileArn" not in target.evaluations[0].context
     assert all(
-        e.context["bedrock:InferenceProfileArn"] == stack.profile.profile_arn
+        e.context["bedrock:InferenceProfileArn"] == stack.inference.profile.profile_arn
         for e in target.evaluations[1:]
     )
 
@@ -442,7 +459,7 @@ def test_security_groups_treat_a_missing_inline_egress_as_ec2_allow_all(runs: Ru
     """EC2 keeps its default egress rule when SecurityGroupEgress is absent or empty, whatever
     separate AWS::EC2::SecurityGroupEgress resources add."""
     stack = runs.stacks[MUTATED_REGION]
-    group = lid(stack, stack.retrieval.security_group)
+    group = lid(stack, stack.inference.retrieval.security_group)
     for inline in (None, []):
         template = copy.deepcopy(runs.synth.template(MUTATED_REGION))
         props = template["Resources"][group]["Properties"]
@@ -463,7 +480,7 @@ def test_security_groups_treat_a_missing_inline_egress_as_ec2_allow_all(runs: Ru
         group_id = resolver.ref(group)
         collection_endpoint = network.collection_endpoints[0].placement
         assert network._egress(group_id, collection_endpoint) == DEFAULT_EGRESS
-        caller = network.function_placement(lid(stack, stack.retrieval.function))
+        caller = network.function_placement(lid(stack, stack.inference.retrieval.function))
         verdict = network.https(caller, collection_endpoint)
         assert not verdict.allowed and verdict.relies_on_default_egress, verdict.reason
 
@@ -479,7 +496,7 @@ def test_the_disallow_all_placeholder_matches_nothing(runs: Runs) -> None:
 def _load_balancer_to_endpoint(template: dict[str, Any], stack: RegionalStack) -> Any:
     """Whether the SageMaker Runtime NLB reaches every interface of its endpoint on 443 (TLS
     passthrough and health checks): not an SDK call, so only the security groups decide."""
-    balancer = stack.runtime_load_balancer
+    balancer = stack.inference.runtime_load_balancer
     assert balancer is not None
     resolver = TemplateResolver(
         template, region=stack.region, account=stack.account, stack_name=stack.stack_name
@@ -500,10 +517,10 @@ def test_load_balancer_reaches_the_runtime_endpoint(runs: Runs, region: str) -> 
 
 def test_load_balancer_without_its_egress_rule_is_reported(runs: Runs) -> None:
     stack = runs.stacks[MUTATED_REGION]
-    assert stack.runtime_load_balancer is not None
+    assert stack.inference.runtime_load_balancer is not None
     template = copy.deepcopy(runs.synth.template(MUTATED_REGION))
-    nlb_sg = lid(stack, stack.runtime_load_balancer.security_group)
-    endpoint_sg = lid(stack, stack.runtime_load_balancer.endpoint_security_group)
+    nlb_sg = lid(stack, stack.inference.runtime_load_balancer.security_group)
+    endpoint_sg = lid(stack, stack.inference.runtime_load_balancer.endpoint_security_group)
     delete(
         template,
         rules(
@@ -599,7 +616,7 @@ def test_custom_resource_handler_must_handle_delete(
     assert request_types_handled(source) == handled
     stack = runs.stacks[MUTATED_REGION]
     rehearsal = runs.app[MUTATED_REGION]
-    creator = lid(stack, stack.index.creator.function)
+    creator = lid(stack, stack.inference.index.creator.function)
     key = rehearsal.resolver.props(creator)["Code"]["S3Key"].removesuffix(".zip")
     module = ShippedHandler.CREATE_INDEX.value.split(".")[0]
     (tmp_path / f"asset.{key}").mkdir()
@@ -607,7 +624,7 @@ def test_custom_resource_handler_must_handle_delete(
     findings = [
         f
         for f in custom_resources(rehearsal.resolver, tmp_path)
-        if f.logical_id == lid(stack, stack.index.resource)
+        if f.logical_id == lid(stack, stack.inference.index.resource)
     ]
     if "Delete" in handled:
         assert findings == []

@@ -29,6 +29,7 @@ from aws_cdk import aws_sagemaker as sagemaker
 from cdk_nag import NagRuleCompliance
 
 from ha_inference._internal.tokens import is_unresolved
+from ha_inference.checks.paths import PathIndex
 from ha_inference.selfhosted.capacity import instance_fallbacks_required
 
 COMPLIANT = NagRuleCompliance.COMPLIANT
@@ -72,11 +73,14 @@ class StackIndex:
     groups: set[str] = field(default_factory=set)
     inline_egress: set[str] = field(default_factory=set)
     service_principals: dict[str, list[Any]] = field(default_factory=dict)
+    paths: PathIndex = field(default_factory=PathIndex)
+    """What the network-path rule reads (:mod:`ha_inference.checks.paths`)."""
 
     @classmethod
     def of(cls, stack: cdk.Stack) -> StackIndex:
         index = cls()
         for construct in stack.node.find_all():
+            index.paths.add(stack, construct)
             if isinstance(construct, ec2.CfnSubnet):
                 az = stack.resolve(construct.availability_zone)
                 index.zones[stack.get_logical_id(construct)] = az if isinstance(az, str) else None
@@ -436,6 +440,17 @@ def lambda_zones(node: cdk.CfnResource) -> RuleResult:
     return _spans_two_zones(_subnet_zones(node, vpc_config["subnetIds"]))
 
 
+def lambda_network_path(node: cdk.CfnResource) -> RuleResult:
+    """A VPC function granted a Bedrock model, a SageMaker endpoint or a collection whose
+    security groups cannot reach the endpoint of that service in its VPC."""
+    if not isinstance(node, lambda_.CfnFunction):
+        return NOT_APPLICABLE
+    vpc_config = _resolve(node, node.vpc_config)
+    if not isinstance(vpc_config, dict) or not vpc_config.get("subnetIds"):
+        return NOT_APPLICABLE
+    return _index(node).paths.unreachable_services(cdk.Stack.of(node), node) or COMPLIANT
+
+
 # --------------------------------------------------------------------------- Bedrock IAM
 
 _INVOKE = ("bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream")
@@ -697,6 +712,23 @@ RULES: tuple[Rule, ...] = (
             "one AZ stops the function when that AZ fails."
         ),
         check=lambda_zones,
+    ),
+    Rule(
+        suffix="LAMBDA2",
+        resource_types=frozenset({"AWS::Lambda::Function"}),
+        info=(
+            "A VPC Lambda function is granted a model or a collection it has no network path to."
+        ),
+        explanation=(
+            "A grant writes IAM only. In a VPC the function reaches Bedrock, SageMaker Runtime "
+            "and OpenSearch Serverless through the VPC's interface or collection endpoint, and "
+            "only if the endpoint's security groups admit it on HTTPS and its own let it out; "
+            "without that the calls time out after deploy. Admit it, e.g. "
+            "endpoints.connections.allow_default_port_from(function). The finding names the "
+            "service: bedrock-runtime, sagemaker-runtime or aoss. Judged within one stack: "
+            "imported roles, groups or endpoints are not judged."
+        ),
+        check=lambda_network_path,
     ),
     Rule(
         suffix="BR1",

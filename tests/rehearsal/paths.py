@@ -1,7 +1,7 @@
 """The reference app's runtime paths: who calls what, and what each call asks of AWS.
 
 :data:`PATHS` is the one table: each row names a caller and a target by the stack's Python
-objects (``stack.retrieval``, ``stack.profile``, ``stack.index.creator``...), so adding a path
+objects (``stack.inference.retrieval``, ``stack.inference.profile``, ``stack.inference.index.creator``...), so adding a path
 is one line. A target knows the hostname the SDK uses, the IAM evaluations the service makes
 (with the request context it sets) and, for OpenSearch Serverless, the data access permission.
 Rows with ``denied_by`` are paths that must be refused, by exactly those layers.
@@ -187,19 +187,21 @@ class RuntimePath:
 
 
 def _retrieval(s: RegionalStack) -> MultiAzFunction:
-    return s.retrieval
+    return s.inference.retrieval
 
 
 def _ingestion(s: RegionalStack) -> MultiAzFunction:
-    return s.ingestion
+    return s.inference.ingestion
 
 
 def _creator(s: RegionalStack) -> MultiAzFunction:
-    return s.index.creator
+    return s.inference.index.creator
 
 
 def _index(permission: str) -> TargetOf:
-    return lambda s: collection_index(s.collection, s.index.index_name, permission)
+    return lambda s: collection_index(
+        s.inference.collection, s.inference.index.index_name, permission
+    )
 
 
 IDENTITY = frozenset({Layer.IDENTITY})
@@ -207,24 +209,24 @@ DATA = frozenset({Layer.DATA_ACCESS})
 
 PATHS: tuple[RuntimePath, ...] = (
     # Paths the app relies on: every layer must allow them.
-    RuntimePath("retrieval -> bedrock-runtime: InvokeModel/Converse through the profile", _retrieval, lambda s: through_profile(s.profile)),
-    RuntimePath("retrieval -> bedrock-runtime: InvokeModel on the embedding model", _retrieval, lambda s: on_demand(s.embedding_model)),
+    RuntimePath("retrieval -> bedrock-runtime: InvokeModel/Converse through the profile", _retrieval, lambda s: through_profile(s.inference.profile)),
+    RuntimePath("retrieval -> bedrock-runtime: InvokeModel on the embedding model", _retrieval, lambda s: on_demand(s.inference.embedding_model)),
     RuntimePath("retrieval -> collection: search (aoss:ReadDocument)", _retrieval, _index("aoss:ReadDocument")),
-    RuntimePath("retrieval -> self-hosted model: sagemaker:InvokeEndpoint", _retrieval, lambda s: sagemaker_endpoint(s.self_hosted)),
-    RuntimePath("ingestion -> bedrock-runtime: InvokeModel on the embedding model", _ingestion, lambda s: on_demand(s.embedding_model)),
+    RuntimePath("retrieval -> self-hosted model: sagemaker:InvokeEndpoint", _retrieval, lambda s: sagemaker_endpoint(s.inference.self_hosted)),
+    RuntimePath("ingestion -> bedrock-runtime: InvokeModel on the embedding model", _ingestion, lambda s: on_demand(s.inference.embedding_model)),
     RuntimePath("ingestion -> collection: write documents (aoss:WriteDocument)", _ingestion, _index("aoss:WriteDocument")),
     RuntimePath("index creator -> collection: describe the index (aoss:DescribeIndex)", _creator, _index("aoss:DescribeIndex")),
     RuntimePath("index creator -> collection: create the index (aoss:CreateIndex)", _creator, _index("aoss:CreateIndex")),
     # Paths that must be refused, by exactly these layers.
-    RuntimePath("retrieval -> bedrock-runtime: the model outside its profile", _retrieval, lambda s: outside_profile(s.profile), IDENTITY),
-    RuntimePath("retrieval -> bedrock-runtime: the profile to a Region it does not route to", _retrieval, lambda s: through_profile(s.profile, routed_to=unrouted_region(s.profile)), frozenset({Layer.ENDPOINT_POLICY, Layer.IDENTITY})),
-    RuntimePath("ingestion -> bedrock-runtime: InvokeModel through the profile", _ingestion, lambda s: through_profile(s.profile), IDENTITY),
+    RuntimePath("retrieval -> bedrock-runtime: the model outside its profile", _retrieval, lambda s: outside_profile(s.inference.profile), IDENTITY),
+    RuntimePath("retrieval -> bedrock-runtime: the profile to a Region it does not route to", _retrieval, lambda s: through_profile(s.inference.profile, routed_to=unrouted_region(s.inference.profile)), frozenset({Layer.ENDPOINT_POLICY, Layer.IDENTITY})),
+    RuntimePath("ingestion -> bedrock-runtime: InvokeModel through the profile", _ingestion, lambda s: through_profile(s.inference.profile), IDENTITY),
     RuntimePath("ingestion -> collection: search (aoss:ReadDocument)", _ingestion, _index("aoss:ReadDocument"), DATA),
     RuntimePath("retrieval -> collection: write documents (aoss:WriteDocument)", _retrieval, _index("aoss:WriteDocument"), DATA),
     RuntimePath("retrieval -> collection: create the index (aoss:CreateIndex)", _retrieval, _index("aoss:CreateIndex"), DATA),
     RuntimePath("ingestion -> collection: create the index (aoss:CreateIndex)", _ingestion, _index("aoss:CreateIndex"), DATA),
     RuntimePath("index creator -> collection: write documents (aoss:WriteDocument)", _creator, _index("aoss:WriteDocument"), DATA),
-    RuntimePath("ingestion -> self-hosted model: sagemaker:InvokeEndpoint", _ingestion, lambda s: sagemaker_endpoint(s.self_hosted), frozenset({Layer.SECURITY_GROUPS, Layer.IDENTITY})),
+    RuntimePath("ingestion -> self-hosted model: sagemaker:InvokeEndpoint", _ingestion, lambda s: sagemaker_endpoint(s.inference.self_hosted), frozenset({Layer.SECURITY_GROUPS, Layer.IDENTITY})),
 )  # fmt: skip
 
 

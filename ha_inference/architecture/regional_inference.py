@@ -1,0 +1,778 @@
+"""The reference architecture in one Region, in a VPC you give: :class:`RegionalInference`.
+
+What the reference app deploys in each Region, as one construct for your own app: a chat model
+(a cross-Region inference profile, or a model imported into Bedrock), an embedding model, the
+Bedrock endpoints and the vector collection's endpoint in every AZ, the collection and its index,
+a retrieval and an ingestion function in every AZ, optionally a self-hosted SageMaker model behind
+the runtime load balancer, the AZ-loss drill and the dashboards. Every wire between them (IAM,
+security groups, endpoint policies, data access) is made here; the cdk-nag findings its parts
+draw by design are acknowledged here, each with its reason.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import aws_cdk as cdk
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from constructs import Construct
+
+from ha_inference._internal import props
+from ha_inference._internal.nag import (
+    INLINE_POLICY,
+    SYNCHRONOUS_FUNCTION,
+    acknowledge,
+    acknowledge_all,
+)
+from ha_inference._internal.tokens import is_unresolved
+from ha_inference.bedrock.endpoints import BedrockVpcEndpoints
+from ha_inference.bedrock.imported_model import ImportedModel
+from ha_inference.bedrock.profiles import CrossRegionInferenceProfile, FoundationModel
+from ha_inference.compute.multi_az_function import MultiAzFunction
+from ha_inference.compute.shipped import ShippedHandler, handler_code
+from ha_inference.data.images import hugging_face_tgi_image
+from ha_inference.data.models import DEFAULT_CHAT_MODEL, DEFAULT_EMBEDDING_MODEL
+from ha_inference.functions.vector_index import DEFAULT_INDEX, IndexDefinition
+from ha_inference.operations.answers import AnswerMetrics
+from ha_inference.operations.dashboard import ApplicationDashboard, RegionalDashboard
+from ha_inference.operations.drill import AvailabilityZoneDrill
+from ha_inference.regions import REGIONS_WITHOUT, Geography
+from ha_inference.selfhosted.capacity import require_instance_fallbacks
+from ha_inference.selfhosted.cross_region import RuntimeRoute
+from ha_inference.selfhosted.endpoint import (
+    DEFAULT_INSTANCE_TYPE,
+    EndpointAlarms,
+    MultiAzSageMakerEndpoint,
+)
+from ha_inference.selfhosted.instance_types import hosting_instance_types
+from ha_inference.selfhosted.load_balancer import (
+    EndpointServiceOptions,
+    SageMakerRuntimeLoadBalancer,
+    ZonalAutoshiftOptions,
+)
+from ha_inference.vectors.collection import VectorCollection
+from ha_inference.vectors.collection_endpoint import CollectionVpcEndpoint
+from ha_inference.vectors.index import VectorIndex
+
+DEFAULT_COLLECTION_NAME = "ha-inference-vectors"
+SUPPORTING_KINDS = ("bedrock-endpoints", "vector-search", "compute")
+"""What a :class:`RegionalInference` puts in its Region (GENREL05-BP01 step 4), for
+``RegionCoverage(supporting=SUPPORTING_KINDS)``."""
+DEFAULT_MODEL_LATENCY_ALARM = cdk.Duration.seconds(30)
+"""Average model latency that raises the self-hosted endpoint's (or imported model's) latency
+alarm by default; InvokeEndpoint itself gives up after 60 seconds."""
+DEFAULT_FALLBACKS: Mapping[str, tuple[str, ...]] = {
+    "ml.g5.xlarge": ("ml.g6.xlarge", "ml.g6e.xlarge")
+}
+"""Fallback instance types of the self-hosted model when none are given: for ml.g5.xlarge (one
+A10G, 24 GiB) one L4 (24 GiB) and one L40S (48 GiB), kept where the Region offers them for
+hosting; none for other types (only you know what else your model runs on)."""
+MODEL_IN_ARCHIVE = {"HF_MODEL_ID": "/opt/ml/model"}
+"""The Hugging Face TGI container's environment for a model from ``model_data_url``: SageMaker
+unpacks the archive to /opt/ml/model before the container starts."""
+
+ALARMS_WITHOUT_ACTIONS = (
+    "These alarms carry no notification action on purpose: their state stops the AZ-loss drill "
+    "(FIS stop conditions), judges zonal autoshift practice runs and shows on the dashboards; "
+    "who is paged, and how, is the operator's choice (alarm.add_alarm_action with an SNS topic "
+    "or an Incident Manager response plan)."
+)
+TARGET_ALARMS_WITHOUT_ACTIONS = (
+    "The library does not know who is on call: the adopting team adds its action (an SNS topic, "
+    "Incident Manager) with alarm.add_alarm_action. Failover does not wait for these alarms: "
+    "the failover function's circuit breakers react to the first failed call."
+)
+_ALARM_ACTION = "NIST.800.53.R5-CloudWatchAlarmAction"
+
+
+@dataclass(frozen=True)
+class ImportedModelOptions:
+    """A model imported into Bedrock in this Region (Custom Model Import), served by Bedrock in
+    this Region only; it replaces the cross-Region inference profile as the chat model.
+
+    :param s3_uri: the ``s3://`` folder of the model files, in a bucket of this Region.
+    :param invocation_latency_alarm_threshold: the average invocation latency that raises the
+        model's latency alarm. Default: 30 seconds.
+    """
+
+    s3_uri: str
+    invocation_latency_alarm_threshold: cdk.Duration = field(
+        default_factory=lambda: DEFAULT_MODEL_LATENCY_ALARM
+    )
+
+
+@dataclass(frozen=True)
+class SelfHostedModelOptions:
+    """A model of your own on SageMaker real-time hosting, instances in every AZ, behind an
+    internal Network Load Balancer on the SageMaker Runtime endpoint (the runtime load
+    balancer).
+
+    :param invocations_per_instance_target: invocations per instance per minute that target
+        tracking aims for; load-test the model to find it.
+    :param image: the container's ECR image URI. Default: the Hugging Face TGI container from
+        this Region's registry.
+    :param model_data_url: the ``s3://`` model archive in this Region. Default: none (the
+        container downloads its model, which needs ``network_isolation=False`` and NAT).
+    :param environment: the container's environment. Default: ``HF_MODEL_ID=/opt/ml/model``
+        with the default image and ``model_data_url``; otherwise none.
+    :param instance_type: the instance type SageMaker tries first. Default: ``ml.g5.xlarge``.
+    :param fallback_instance_types: types to fall back to when ``instance_type`` has no
+        capacity, in priority order (the rule pack's ``HaInference-SM3`` requires at least
+        one). Default: ml.g6.xlarge and ml.g6e.xlarge for ml.g5.xlarge, those this Region
+        offers for hosting; none for other types.
+    :param network_isolation: run the container without network access. Default: on when
+        ``model_data_url`` is given.
+    :param allow_internet_https: let the container reach the internet over HTTPS (through NAT),
+        for a hub download; needs ``network_isolation=False``. Default: off.
+    :param deletion_protection: protect the runtime load balancer from deletion. Default: off.
+    :param endpoint_service: offer the model over PrivateLink to other VPCs, accounts or
+        Regions; with ``allowed_regions``, :attr:`RegionalInference.runtime_route` is the route
+        other Regions' failover uses (:class:`CrossRegionFailover`). Default: no endpoint
+        service.
+    :param zonal_autoshift: let AWS shift the runtime load balancer's traffic away from an
+        impaired AZ, with weekly practice runs judged by the endpoint's 5XX and latency alarms
+        and blocked while fewer instances than AZs serve. Default: off.
+    :param model_latency_alarm_threshold: the average model latency that raises the endpoint's
+        latency alarm. Default: 30 seconds.
+    """
+
+    invocations_per_instance_target: float
+    image: str | None = None
+    model_data_url: str | None = None
+    environment: Mapping[str, str] | None = None
+    instance_type: str = DEFAULT_INSTANCE_TYPE
+    fallback_instance_types: Sequence[str] | None = None
+    network_isolation: bool | None = None
+    allow_internet_https: bool = False
+    deletion_protection: bool = False
+    endpoint_service: EndpointServiceOptions | None = None
+    zonal_autoshift: bool = False
+    model_latency_alarm_threshold: cdk.Duration = field(
+        default_factory=lambda: DEFAULT_MODEL_LATENCY_ALARM
+    )
+
+
+class RegionalInference(Construct):
+    """Highly available generative-AI inference in one Region, in a VPC you give: the reference
+    architecture of GENREL05-BP01 as one construct.
+
+    Resources: ``InferenceProfile`` (or ``ImportedModel``), ``BedrockEndpoints``,
+    ``CollectionEndpoint``, ``Vectors`` (collection), ``Index``, ``InferenceRole``,
+    ``Retrieval``, ``Ingestion``; optionally ``SelfHosted`` and ``RuntimeLoadBalancer``,
+    ``Dashboard``, ``AzDrill``. Each is an attribute. It creates no stack, output, aspect or
+    tag: your stack makes the ``CfnOutput`` s it wants from the attributes (for example
+    ``retrieval.function.function_name``).
+
+    * Every zonal part (endpoints, functions, load balancer, SageMaker instances) has a subnet
+      in every AZ of the selected subnets; the collection keeps standby replicas.
+    * Bedrock calls leave the Region only through the inference profile's routes; the retrieval
+      function may invoke the chat and embedding models and read the index, the ingestion
+      function may embed and write, nothing more.
+    * Every caller is admitted on the endpoints it calls, and only there.
+    * Alarms that move when serving breaks stop the AZ-loss drill and judge zonal autoshift.
+    """
+
+    SUPPORTING_KINDS = SUPPORTING_KINDS
+    """What it puts in its Region, for ``RegionCoverage(supporting=...)`` over the app."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        vpc: ec2.IVpc,
+        endpoint_subnets: ec2.SubnetSelection | None = None,
+        workload_subnets: ec2.SubnetSelection | None = None,
+        model_id: str = DEFAULT_CHAT_MODEL,
+        geography: Geography = Geography.US,
+        embedding_model_id: str = DEFAULT_EMBEDDING_MODEL,
+        imported_model: ImportedModelOptions | None = None,
+        collection_name: str = DEFAULT_COLLECTION_NAME,
+        index: IndexDefinition = DEFAULT_INDEX,
+        self_hosted: SelfHostedModelOptions | None = None,
+        drill: bool = True,
+        dashboard: bool = True,
+        dashboard_name: str | None = None,
+        app_dashboard: ApplicationDashboard | None = None,
+        tokens_per_minute_quota: int | None = None,
+        log_encryption_key: kms.IKey | None = None,
+    ) -> None:
+        """
+        :param vpc: the VPC to build in, for example :class:`InferenceVpc`'s.
+        :param endpoint_subnets: where the interface endpoints and the load balancer go.
+            Default: one subnet in every AZ of the VPC's private subnets.
+        :param workload_subnets: where the functions and SageMaker instances go. Default: one
+            subnet in every AZ of the VPC's private subnets.
+        :param model_id: the chat model, invoked through its cross-Region inference profile.
+            Default: :data:`ha_inference.data.models.DEFAULT_CHAT_MODEL`.
+        :param geography: the inference profile's geography. Default: ``Geography.US``.
+        :param embedding_model_id: the embedding model, invoked on demand in this Region.
+            Default: :data:`ha_inference.data.models.DEFAULT_EMBEDDING_MODEL`.
+        :param imported_model: a model imported into Bedrock here, as the chat model instead of
+            the profile. Default: the profile.
+        :param collection_name: the OpenSearch Serverless collection's name, unique in the
+            account and Region. Default: ``ha-inference-vectors``.
+        :param index: the vector index the functions search and write. Default:
+            :data:`ha_inference.DEFAULT_INDEX`.
+        :param self_hosted: a self-hosted SageMaker model the retrieval function may invoke.
+            Default: none.
+        :param drill: one AZ-loss drill (AWS FIS experiment template) per AZ, stopped by the
+            alarms that move when serving breaks; skipped with a warning in Regions without
+            FIS templates. Default: on.
+        :param dashboard: this Region's CloudWatch dashboard and its alarms. Default: on.
+        :param dashboard_name: the dashboard's name, unique in the account. Default: a name
+            CloudFormation generates.
+        :param app_dashboard: the app dashboard to add this Region's column to. Default: none.
+        :param tokens_per_minute_quota: the account's cross-Region tokens-per-minute quota of
+            the model (Service Quotas, service code ``bedrock``), for a quota row and alarm.
+            Default: no quota alarm.
+        :param log_encryption_key: the KMS key of every log group. Default: a new customer
+            managed key with yearly rotation, retained with the logs (``LogsKey``).
+        """
+        super().__init__(scope, construct_id)
+        _check_props(
+            vpc=vpc,
+            endpoint_subnets=endpoint_subnets,
+            workload_subnets=workload_subnets,
+            model_id=model_id,
+            geography=geography,
+            embedding_model_id=embedding_model_id,
+            imported_model=imported_model,
+            collection_name=collection_name,
+            index=index,
+            self_hosted=self_hosted,
+            drill=drill,
+            dashboard=dashboard,
+            dashboard_name=dashboard_name,
+            app_dashboard=app_dashboard,
+            tokens_per_minute_quota=tokens_per_minute_quota,
+            log_encryption_key=log_encryption_key,
+        )
+        self.vpc = vpc
+        self.endpoint_subnets = endpoint_subnets
+        self.workload_subnets = workload_subnets
+        self.logs_key = log_encryption_key or self._create_logs_key()
+        """The KMS key of every log group of the construct."""
+        self._create_chat_model(model_id, geography, imported_model)
+        self._create_bedrock_endpoints(embedding_model_id)
+        self._create_vector_search(collection_name, index)
+        self.retrieval = self._create_retrieval(embedding_model_id, index)
+        """Answers questions from the collection with the chat model, in every AZ."""
+        self.ingestion = self._create_ingestion(embedding_model_id, index)
+        """Embeds documents and writes them into the index, in every AZ."""
+        self.self_hosted: MultiAzSageMakerEndpoint | None = None
+        self.runtime_load_balancer: SageMakerRuntimeLoadBalancer | None = None
+        self.runtime_route: RuntimeRoute | None = None
+        """The self-hosted model as other Regions reach it (an endpoint service that offers
+        other Regions), for their :class:`CrossRegionFailover`."""
+        if self_hosted is not None:
+            self._create_self_hosted(self_hosted)
+        self._create_alarms(self_hosted, imported_model)
+        self.dashboard: RegionalDashboard | None = None
+        self.answer_alarm = self._create_dashboard(
+            dashboard, dashboard_name, app_dashboard, tokens_per_minute_quota
+        )
+        """The retrieval function's 5xx-share alarm: what moves when answering breaks."""
+        self.drill: AvailabilityZoneDrill | None = None
+        if drill:
+            self._create_drill()
+
+    # -- the chat and embedding models ----------------------------------------------------
+
+    def _create_logs_key(self) -> kms.Key:
+        return kms.Key(
+            self,
+            "LogsKey",
+            description="Encrypts every log group of this RegionalInference",
+            enable_key_rotation=True,
+            removal_policy=cdk.RemovalPolicy.RETAIN,
+        )
+
+    def _create_chat_model(
+        self, model_id: str, geography: Geography, imported: ImportedModelOptions | None
+    ) -> None:
+        """The imported model, or the cross-Region inference profile of ``model_id``."""
+        self.imported_model: ImportedModel | None = None
+        self.profile: CrossRegionInferenceProfile | None = None
+        self.chat_model: CrossRegionInferenceProfile | ImportedModel
+        """The model the retrieval function converses with."""
+        if imported is not None:
+            self.imported_model = self.chat_model = ImportedModel(
+                self, "ImportedModel", s3_uri=imported.s3_uri
+            )
+        else:
+            self.profile = self.chat_model = CrossRegionInferenceProfile(
+                self, "InferenceProfile", model_id=model_id, geography=geography
+            )
+
+    @property
+    def chat_model_id(self) -> str:
+        """The ``modelId`` callers pass: the profile id, or the imported model's ARN."""
+        if isinstance(self.chat_model, ImportedModel):
+            return self.chat_model.model_arn
+        return self.chat_model.profile_id
+
+    def _create_bedrock_endpoints(self, embedding_model_id: str) -> None:
+        """The embedding model, and the Bedrock endpoints in every AZ, whose policy allows the
+        chat and embedding models only."""
+        self.embedding_model = FoundationModel.in_stack_region(self, embedding_model_id)
+        self.bedrock_endpoints = BedrockVpcEndpoints(
+            self,
+            "BedrockEndpoints",
+            vpc=self.vpc,
+            vpc_subnets=self.endpoint_subnets,
+            invoke_targets=[self.chat_model, self.embedding_model],
+        )
+
+    # -- vector search ----------------------------------------------------------------------
+
+    def _create_vector_search(self, collection_name: str, index: IndexDefinition) -> None:
+        """The collection behind its own VPC endpoint, and its index created at deploy time."""
+        self.collection_endpoint = CollectionVpcEndpoint(
+            self,
+            "CollectionEndpoint",
+            vpc=self.vpc,
+            vpc_subnets=self.endpoint_subnets,
+        )
+        self.collection = VectorCollection(
+            self,
+            "Vectors",
+            collection_name=collection_name,
+            vpc_endpoint=self.collection_endpoint,
+            description="Passages the retrieval function grounds its answers in",
+        )
+        self.index = VectorIndex(
+            self,
+            "Index",
+            collection=self.collection,
+            vpc_endpoint=self.collection_endpoint,
+            vpc_subnets=self.workload_subnets,
+            definition=index,
+            log_encryption_key=self.logs_key,
+        )
+
+    # -- functions ----------------------------------------------------------------------------
+
+    def _create_retrieval(self, embedding_model_id: str, index: IndexDefinition) -> MultiAzFunction:
+        self.inference_role = iam.Role(
+            self,
+            "InferenceRole",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description="Invokes the chat model (profile or imported) and the embedding model only",
+        )
+        """The retrieval function's role (the self-hosted model is granted to it too)."""
+        self.chat_model.grant_invoke(self.inference_role)
+        self.embedding_model.grant_invoke(self.inference_role)
+        retrieval = MultiAzFunction(
+            self,
+            "Retrieval",
+            vpc=self.vpc,
+            vpc_subnets=self.workload_subnets,
+            code=handler_code(),
+            handler=ShippedHandler.RETRIEVAL.value,
+            role=self.inference_role,
+            log_encryption_key=self.logs_key,
+            description="Answers a question from the vector collection with the chat model",
+            environment={
+                "MODEL_ID": self.chat_model_id,
+                "EMBEDDING_MODEL_ID": embedding_model_id,
+                "COLLECTION_ENDPOINT": self.collection.collection_endpoint,
+                **index.to_environment(),
+            },
+        )
+        # Invoked synchronously (aws lambda invoke, an API): the caller receives every error.
+        acknowledge_all(retrieval.function, SYNCHRONOUS_FUNCTION)
+        acknowledge(self.inference_role, "NIST.800.53.R5-IAMNoInlinePolicy", INLINE_POLICY)
+        self.collection.grant_read(retrieval, index_name=index.name)
+        self._admit(retrieval)
+        return retrieval
+
+    def _create_ingestion(self, embedding_model_id: str, index: IndexDefinition) -> MultiAzFunction:
+        ingestion = MultiAzFunction(
+            self,
+            "Ingestion",
+            vpc=self.vpc,
+            vpc_subnets=self.workload_subnets,
+            code=handler_code(),
+            handler=ShippedHandler.INGESTION.value,
+            description="Embeds documents and writes them into the vector index",
+            timeout=cdk.Duration.minutes(5),
+            log_encryption_key=self.logs_key,
+            environment={
+                "EMBEDDING_MODEL_ID": embedding_model_id,
+                "COLLECTION_ENDPOINT": self.collection.collection_endpoint,
+                **index.to_environment(),
+            },
+        )
+        acknowledge_all(ingestion.function, SYNCHRONOUS_FUNCTION)
+        self.embedding_model.grant_invoke(ingestion)
+        self.collection.grant_write_documents(ingestion, index_name=index.name)
+        self._admit(ingestion)
+        return ingestion
+
+    def _admit(self, function: MultiAzFunction) -> None:
+        """Opens HTTPS from ``function`` to the Bedrock and collection endpoints."""
+        self.bedrock_endpoints.connections.allow_default_port_from(function)
+        self.collection_endpoint.connections.allow_default_port_from(function)
+
+    # -- the self-hosted model ----------------------------------------------------------------
+
+    def _create_self_hosted(self, options: SelfHostedModelOptions) -> None:
+        """A SageMaker endpoint in every AZ behind the internal NLB on the runtime endpoint;
+        the retrieval function may invoke it."""
+        region = cdk.Stack.of(self).region
+        self.self_hosted = MultiAzSageMakerEndpoint(
+            self,
+            "SelfHosted",
+            vpc=self.vpc,
+            vpc_subnets=self.workload_subnets,
+            image=options.image or hugging_face_tgi_image(region),
+            instance_type=options.instance_type,
+            fallback_instance_types=_fallbacks(options, region),
+            model_data_url=options.model_data_url,
+            environment=_environment(options),
+            invocations_per_instance_target=options.invocations_per_instance_target,
+            network_isolation=options.network_isolation,
+            allow_internet_https=options.allow_internet_https,
+            log_encryption_key=self.logs_key,
+        )
+        self.runtime_load_balancer = SageMakerRuntimeLoadBalancer(
+            self,
+            "RuntimeLoadBalancer",
+            vpc=self.vpc,
+            vpc_subnets=self.endpoint_subnets,
+            endpoint_arns=[self.self_hosted.endpoint_arn],
+            deletion_protection=options.deletion_protection,
+            log_encryption_key=self.logs_key,
+            endpoint_service=options.endpoint_service,
+        )
+        self.self_hosted.grant_invoke(self.inference_role)
+        self.runtime_load_balancer.connections.allow_default_port_from(self.retrieval)
+        target_alarms = self.runtime_load_balancer.add_target_health_alarms()
+        for alarm in (target_alarms.below_azs, target_alarms.none_healthy):
+            acknowledge(alarm, _ALARM_ACTION, TARGET_ALARMS_WITHOUT_ACTIONS)
+        service = options.endpoint_service
+        if service is not None and service.allowed_regions:
+            self.runtime_route = RuntimeRoute.through(
+                self.runtime_load_balancer, endpoint=self.self_hosted
+            )
+
+    # -- operations ---------------------------------------------------------------------------
+
+    def _create_alarms(
+        self, options: SelfHostedModelOptions | None, imported: ImportedModelOptions | None
+    ) -> None:
+        """Alarms on what serves: the self-hosted endpoint (which also judge zonal autoshift's
+        practice runs) and the imported model; instance-type fallbacks required of the
+        self-hosted variant."""
+        self.endpoint_alarms: EndpointAlarms | None = None
+        endpoint_alarms: list[cloudwatch.IAlarm] = []
+        if self.self_hosted is not None and options is not None:
+            self.endpoint_alarms = self.self_hosted.add_alarms(
+                model_latency_threshold=options.model_latency_alarm_threshold
+            )
+            endpoint_alarms = [
+                self.endpoint_alarms.errors_5xx,
+                self.endpoint_alarms.model_latency,
+                self.endpoint_alarms.instances_below_azs,
+            ]
+            require_instance_fallbacks(self)
+        imported_alarms: list[cloudwatch.IAlarm] = []
+        imported_stop: list[cloudwatch.IAlarm] = []
+        if self.imported_model is not None and imported is not None:
+            alarms = self.imported_model.add_alarms(
+                invocation_latency_threshold=imported.invocation_latency_alarm_threshold
+            )
+            imported_alarms = [alarms.server_errors, alarms.throttles, alarms.invocation_latency]
+            # Slow answers reach callers as the retrieval function's 503s (its deadline), which
+            # its own alarm watches; the FIS quota of five stop conditions leaves room for one.
+            imported_stop = [alarms.server_errors]
+        self.model_alarms: list[cloudwatch.IAlarm] = [*endpoint_alarms, *imported_alarms]
+        """The self-hosted endpoint's and the imported model's alarms."""
+        self._stop_conditions = [*imported_stop, *endpoint_alarms]
+        for alarm in self.model_alarms:
+            acknowledge(alarm, _ALARM_ACTION, ALARMS_WITHOUT_ACTIONS)
+        if options is not None and options.zonal_autoshift and self.endpoint_alarms is not None:
+            assert self.runtime_load_balancer is not None
+            # A shift moves the load balancer's traffic only (other Regions and VPCs), never an
+            # instance: practice runs are judged by what its callers meet at the model (5XX,
+            # latency). The instance count cannot move with a shift; it blocks practice runs
+            # while capacity is already short instead of judging them.
+            self.runtime_load_balancer.enable_zonal_autoshift(
+                ZonalAutoshiftOptions(
+                    outcome_alarms=[
+                        self.endpoint_alarms.errors_5xx,
+                        self.endpoint_alarms.model_latency,
+                    ],
+                    blocking_alarms=[self.endpoint_alarms.instances_below_azs],
+                )
+            )
+
+    def _create_dashboard(
+        self,
+        enabled: bool,
+        dashboard_name: str | None,
+        app_dashboard: ApplicationDashboard | None,
+        quota: int | None,
+    ) -> cloudwatch.Alarm:
+        """This Region's dashboard and its column on the app dashboard; returns the retrieval
+        function's 5xx-share alarm (the dashboard's, or one of its own without the dashboard)."""
+        if not enabled:
+            alarm = AnswerMetrics(self.retrieval.function).add_server_error_alarm(
+                self, "RetrievalServerErrorShare"
+            )
+            acknowledge(alarm, _ALARM_ACTION, ALARMS_WITHOUT_ACTIONS)
+            return alarm
+        # The app dashboard shows other Regions' metrics and takes literal ids only: the
+        # profile id is one, an imported model's ARN is known at deploy time, so the imported
+        # model has a row on this Region's dashboard only.
+        profile_id = self.profile.profile_id if self.profile is not None else None
+        self.dashboard = RegionalDashboard(
+            self,
+            "Dashboard",
+            bedrock_model_ids=[
+                *([profile_id] if profile_id else []),
+                self.embedding_model.model_id,
+            ],
+            tokens_per_minute_quotas={profile_id: quota} if quota and profile_id else None,
+            imported_model=self.imported_model,
+            endpoint=self.self_hosted,
+            load_balancer=self.runtime_load_balancer,
+            collection=self.collection,
+            functions={
+                "Retrieval": self.retrieval.function,
+                "Ingestion": self.ingestion.function,
+            },
+            answering_functions={"Retrieval": self.retrieval.function},
+            alarms=self.model_alarms,
+            dashboard_name=dashboard_name,
+        )
+        acknowledge(self.dashboard, _ALARM_ACTION, ALARMS_WITHOUT_ACTIONS)
+        if app_dashboard is not None:
+            app_dashboard.add_region(self.dashboard.view())
+        return self.dashboard.answer_alarms["Retrieval"]
+
+    def _create_drill(self) -> None:
+        """One AZ-loss drill template per AZ over the endpoints and workloads tiers, stopped by
+        alarms that move when serving breaks: the retrieval function's 5xx share (its handler
+        answers 502/503 instead of raising, so Lambda's ``Errors`` would not move), the imported
+        model's server errors, the self-hosted endpoint's 5XX and latency, and its instance
+        count (which the drill cannot lower: it guards against capacity lost for another reason
+        while an AZ is off the network)."""
+        region = cdk.Stack.of(self).region
+        if region in REGIONS_WITHOUT["AWS::FIS::ExperimentTemplate"]:
+            cdk.Annotations.of(self).add_warning_v2(
+                "ha-inference:no-fis",
+                f"No AZ-loss drill in {region}: CloudFormation offers no AWS FIS experiment "
+                "templates there.",
+            )
+            return
+        subnets = [
+            self.endpoint_subnets or ec2.SubnetSelection(one_per_az=True),
+            self.workload_subnets or ec2.SubnetSelection(one_per_az=True),
+        ]
+        zones = [
+            subnet.availability_zone
+            for selection in subnets
+            for subnet in self.vpc.select_subnets(**selection._values).subnets
+        ]
+        if any(is_unresolved(zone) for zone in zones):
+            raise ValueError(
+                f"drill needs the subnets' Availability Zones at synth time (one drill template "
+                f"per AZ), but {self.node.path}'s VPC has deploy-time AZs; give the stack an "
+                "env and pin_availability_zones(stack), import the VPC with its AZ names, or "
+                "set drill=False"
+            )
+        self.drill = AvailabilityZoneDrill(
+            self,
+            "AzDrill",
+            vpc=self.vpc,
+            vpc_subnets=subnets,
+            stop_condition_alarms=[self.answer_alarm, *self._stop_conditions],
+            log_encryption_key=self.logs_key,
+        )
+
+    @property
+    def alarms(self) -> list[cloudwatch.IAlarm]:
+        """Every CloudWatch alarm of the construct, in construct order: what says the Region
+        is unhealthy (a delivery pipeline can roll the Region back on them)."""
+        return [c for c in self.node.find_all() if isinstance(c, cloudwatch.AlarmBase)]
+
+
+# -- defaults -------------------------------------------------------------------------------
+
+
+def _fallbacks(options: SelfHostedModelOptions, region: str) -> tuple[str, ...]:
+    if options.fallback_instance_types is not None:
+        return tuple(options.fallback_instance_types)
+    offered = None if is_unresolved(region) else hosting_instance_types(region)
+    return tuple(
+        t
+        for t in DEFAULT_FALLBACKS.get(options.instance_type, ())
+        if offered is None or t in offered
+    )
+
+
+def _environment(options: SelfHostedModelOptions) -> dict[str, str]:
+    if options.environment is not None:
+        return dict(options.environment)
+    if options.image is None and options.model_data_url is not None:
+        return dict(MODEL_IN_ARCHIVE)
+    return {}
+
+
+# -- checks -------------------------------------------------------------------------------
+
+
+def _check_props(
+    *,
+    vpc: object,
+    endpoint_subnets: object,
+    workload_subnets: object,
+    model_id: object,
+    geography: object,
+    embedding_model_id: object,
+    imported_model: object,
+    collection_name: object,
+    index: object,
+    self_hosted: object,
+    drill: object,
+    dashboard: object,
+    dashboard_name: object,
+    app_dashboard: object,
+    tokens_per_minute_quota: object,
+    log_encryption_key: object,
+) -> None:
+    props.check_vpc("vpc", vpc)
+    for prop, selection in (
+        ("endpoint_subnets", endpoint_subnets),
+        ("workload_subnets", workload_subnets),
+    ):
+        props.check_optional(
+            prop,
+            selection,
+            ec2.SubnetSelection,
+            "one ec2.SubnetSelection, for example "
+            "ec2.SubnetSelection(subnet_group_name='private', one_per_az=True)",
+        )
+    props.check_str("model_id", model_id, DEFAULT_CHAT_MODEL)
+    if isinstance(geography, str) and not isinstance(geography, Geography):
+        raise TypeError(
+            f"geography must be a Geography, got {props.given(geography)}; pass "
+            f"Geography({geography!r}) or Geography.US"
+        )
+    props.check_instance("geography", geography, Geography, "a Geography such as Geography.US")
+    props.check_str("embedding_model_id", embedding_model_id, DEFAULT_EMBEDDING_MODEL)
+    if isinstance(imported_model, str):
+        raise TypeError(
+            f"imported_model must be an ImportedModelOptions, got {props.given(imported_model)}; "
+            f"pass ImportedModelOptions(s3_uri={imported_model!r})"
+        )
+    props.check_optional(
+        "imported_model", imported_model, ImportedModelOptions, "ImportedModelOptions(s3_uri=...)"
+    )
+    if isinstance(imported_model, ImportedModelOptions):
+        props.check_str("imported_model.s3_uri", imported_model.s3_uri, "s3://bucket/model/")
+        props.check_duration(
+            "imported_model.invocation_latency_alarm_threshold",
+            imported_model.invocation_latency_alarm_threshold,
+            "cdk.Duration.seconds(30)",
+        )
+    props.check_str("collection_name", collection_name, DEFAULT_COLLECTION_NAME)
+    if isinstance(index, str):
+        raise TypeError(
+            f"index must be an IndexDefinition, got {props.given(index)}; pass "
+            f"IndexDefinition(name={index!r}, ...) or leave it out for DEFAULT_INDEX"
+        )
+    props.check_instance("index", index, IndexDefinition, "an IndexDefinition")
+    _check_self_hosted(self_hosted)
+    props.check_bool("drill", drill)
+    props.check_bool("dashboard", dashboard)
+    props.check_optional_str("dashboard_name", dashboard_name, "HaInference-us-east-1")
+    props.check_optional(
+        "app_dashboard", app_dashboard, ApplicationDashboard, "an ApplicationDashboard"
+    )
+    if tokens_per_minute_quota is not None:
+        props.check_whole(
+            "tokens_per_minute_quota",
+            tokens_per_minute_quota,
+            minimum=1,
+            fix="copy the applied quota from Service Quotas (service code bedrock)",
+        )
+    props.check_key("log_encryption_key", log_encryption_key)
+    _check_combinations(
+        imported_model, dashboard, dashboard_name, app_dashboard, tokens_per_minute_quota
+    )
+
+
+def _check_combinations(
+    imported_model: object,
+    dashboard: object,
+    dashboard_name: object,
+    app_dashboard: object,
+    quota: object,
+) -> None:
+    """Props that would be ignored together with others are refused instead."""
+    if quota is not None and imported_model is not None:
+        raise ValueError(
+            f"tokens_per_minute_quota is {quota}, a quota of the cross-Region inference profile, "
+            "but imported_model replaces the profile; leave tokens_per_minute_quota out"
+        )
+    if not dashboard:
+        for prop, value in (
+            ("dashboard_name", dashboard_name),
+            ("app_dashboard", app_dashboard),
+            ("tokens_per_minute_quota", quota),
+        ):
+            if value is not None:
+                raise ValueError(
+                    f"{prop} is set but dashboard is False, so there is no Region dashboard to "
+                    f"use it; leave {prop} out or set dashboard=True"
+                )
+
+
+def _check_self_hosted(options: object) -> None:
+    if isinstance(options, Mapping):
+        raise TypeError(
+            f"self_hosted must be a SelfHostedModelOptions, got {props.given(options)}; pass "
+            "SelfHostedModelOptions(invocations_per_instance_target=..., model_data_url=...)"
+        )
+    props.check_optional(
+        "self_hosted",
+        options,
+        SelfHostedModelOptions,
+        "SelfHostedModelOptions(invocations_per_instance_target=..., ...)",
+    )
+    if not isinstance(options, SelfHostedModelOptions):
+        return
+    where = "self_hosted."
+    props.check_optional_str(where + "image", options.image, hugging_face_tgi_image("us-east-1"))
+    props.check_optional_str(
+        where + "model_data_url", options.model_data_url, "s3://bucket/model.tar.gz"
+    )
+    if options.environment is not None:
+        props.check_string_map(where + "environment", options.environment, "{'HF_MODEL_ID': ...}")
+    props.check_str(where + "instance_type", options.instance_type, DEFAULT_INSTANCE_TYPE)
+    if options.fallback_instance_types is not None:
+        props.check_strings(
+            where + "fallback_instance_types", options.fallback_instance_types, "['ml.g6.xlarge']"
+        )
+    if options.network_isolation is not None:
+        props.check_bool(where + "network_isolation", options.network_isolation)
+    for name in ("allow_internet_https", "deletion_protection", "zonal_autoshift"):
+        props.check_bool(where + name, getattr(options, name))
+    props.check_optional(
+        where + "endpoint_service",
+        options.endpoint_service,
+        EndpointServiceOptions,
+        "EndpointServiceOptions(allowed_principals=[...])",
+    )
+    props.check_duration(
+        where + "model_latency_alarm_threshold",
+        options.model_latency_alarm_threshold,
+        "cdk.Duration.seconds(30)",
+    )
