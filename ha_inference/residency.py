@@ -11,11 +11,13 @@ from collections.abc import Iterable
 
 from constructs import IConstruct
 
+from ha_inference._internal.props import checked_props
 from ha_inference.regions import check_region_name
 
 RESIDENCY_METADATA = "ha-inference:data-residency"
 
 
+@checked_props
 def declare_data_residency(scope: IConstruct, regions: Iterable[str]) -> None:
     """Declares that inference requests under ``scope`` may be processed only in ``regions``.
 
@@ -34,6 +36,7 @@ def declare_data_residency(scope: IConstruct, regions: Iterable[str]) -> None:
     scope.node.add_metadata(RESIDENCY_METADATA, allowed)
 
 
+@checked_props
 def data_residency_of(scope: IConstruct) -> frozenset[str] | None:
     """The Regions allowed for ``scope`` by every boundary declared on it or its ancestors.
 

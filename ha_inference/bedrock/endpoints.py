@@ -12,6 +12,7 @@ from constructs import Construct
 
 from ha_inference._internal.names import claim_private_dns, warn_private_dns_takes_over
 from ha_inference._internal.network import closed_security_group
+from ha_inference._internal.props import checked_props
 from ha_inference._internal.validation import LateCheck, select_zonal_subnets
 from ha_inference.bedrock.profiles import INVOKE_ACTIONS, IInvokeTarget
 from ha_inference.checks.coverage import mark_supporting
@@ -50,6 +51,7 @@ class BedrockVpcEndpoints(Construct):
       still decides) until you add statements to it with ``add_to_policy(..., service=...)``.
     """
 
+    @checked_props
     def __init__(
         self,
         scope: Construct,

@@ -40,6 +40,7 @@ from ha_inference._internal.nag import (
     wildcard_resource_finding,
 )
 from ha_inference._internal.names import claim_name
+from ha_inference._internal.props import checked_props
 from ha_inference._internal.tokens import is_unresolved
 from ha_inference._internal.validation import concrete_region
 from ha_inference.bedrock.profiles import INVOKE_ACTIONS, PolicyStatementShape
@@ -128,6 +129,7 @@ class ImportedModel(Construct):
       value no AWS page confirms for imported models (see :meth:`metric`).
     """
 
+    @checked_props
     def __init__(
         self,
         scope: Construct,

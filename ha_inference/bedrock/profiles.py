@@ -19,6 +19,7 @@ from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from ha_inference._internal.names import claim_name
+from ha_inference._internal.props import checked_props
 from ha_inference._internal.tokens import is_unresolved
 from ha_inference._internal.validation import LateCheck, concrete_region
 from ha_inference.checks.coverage import mark_foundation_model, mark_profile
@@ -206,6 +207,7 @@ class FoundationModel:
     the invoke actions on the model in exactly that Region.
     """
 
+    @checked_props
     def __init__(self, model_id: str, *, region: str) -> None:
         check_model_id(model_id)
         self.model_id = model_id
@@ -293,6 +295,7 @@ class CrossRegionInferenceProfile(_Profile):
       Region-less model ARN. No Region wildcard anywhere.
     """
 
+    @checked_props
     def __init__(
         self,
         scope: Construct,
@@ -458,6 +461,7 @@ class ApplicationInferenceProfile(_Profile):
       profile, so the model is usable only through it.
     """
 
+    @checked_props
     def __init__(
         self,
         scope: Construct,

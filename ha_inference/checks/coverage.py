@@ -23,6 +23,7 @@ import aws_cdk as cdk
 from constructs import Construct, IConstruct
 
 from ha_inference._internal.assembly import IMPORTED_MODEL_METADATA, PROFILE_METADATA
+from ha_inference._internal.props import checked_props
 from ha_inference._internal.tokens import is_unresolved
 from ha_inference._internal.validation import LateCheck
 from ha_inference.data.models import READ_ON, model_card
@@ -48,6 +49,7 @@ def _mark(construct: IConstruct, kind: str, data: Any) -> None:
     _MARKS.setdefault(construct.node.root, []).append((construct, kind, data))
 
 
+@checked_props
 def mark_supporting(construct: IConstruct, kind: str) -> None:
     """Records that ``construct`` is supporting infrastructure of ``kind`` in its stack's Region."""
     _mark(construct, SUPPORTING_METADATA, kind)
@@ -109,6 +111,7 @@ class RegionCoverage(Construct):
       every caller a model to fail over to (GENREL05-BP01 step 5).
     """
 
+    @checked_props
     def __init__(
         self,
         scope: Construct,

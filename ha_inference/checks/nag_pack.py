@@ -19,6 +19,7 @@ import jsii
 from cdk_nag import IApplyRule, NagMessageLevel, NagPack, NagRuleCompliance
 from constructs import IConstruct
 
+from ha_inference._internal.props import checked_props
 from ha_inference.checks.nag_rules import RULES, IndexCache, Rule, stack_indexes
 
 PACK_NAME = "HaInference"
@@ -65,6 +66,7 @@ class HaInferenceChecks(NagPack):
     README) for each rule's info and explanation. All are errors.
     """
 
+    @checked_props
     def __init__(self, scope: IConstruct | None = None, *, verbose: bool = False) -> None:
         super().__init__(scope, verbose=verbose)
         self._pack_name = PACK_NAME

@@ -18,6 +18,7 @@ from constructs import Construct
 from ha_inference._internal.logs import new_log_group
 from ha_inference._internal.nag import INLINE_POLICY, acknowledge
 from ha_inference._internal.network import closed_security_group
+from ha_inference._internal.props import checked_props
 from ha_inference._internal.tokens import is_unresolved
 from ha_inference._internal.validation import select_zonal_subnets
 from ha_inference.checks.coverage import mark_supporting
@@ -92,6 +93,7 @@ class MultiAzFunction(Construct):
       destination and no dead-letter queue (options for asynchronous invocation).
     """
 
+    @checked_props
     def __init__(
         self,
         scope: Construct,

@@ -17,6 +17,8 @@ from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
+from ha_inference._internal.props import checked_props
+from ha_inference.compute.multi_az_function import MultiAzFunction
 from ha_inference.compute.shipped import ShippedHandler
 from ha_inference.functions import metrics as published
 
@@ -33,14 +35,16 @@ DEFAULT_THRESHOLD_PERCENT = 5
 class AnswerMetrics:
     """The answer metrics of one function that runs a publishing shipped handler.
 
-    :param function: the function (for a :class:`ha_inference.MultiAzFunction`, its
-        ``function``). A function defined in the app must run ``retrieval.handler`` or
+    :param function: the function: a Lambda function or a :class:`ha_inference.MultiAzFunction`.
+        A function defined in the app must run ``retrieval.handler`` or
         ``self_hosted.handler``; for an imported function this cannot be checked.
     """
 
-    def __init__(self, function: lambda_.IFunction) -> None:
-        _check_function(function)
-        self.function = function
+    @checked_props
+    def __init__(self, function: lambda_.IFunction | MultiAzFunction) -> None:
+        self.function = function_of(function)
+        """The Lambda function whose answers these metrics count."""
+        _check_function(self.function)
 
     def metric(
         self, metric_name: str, *, statistic: str = "Sum", period: cdk.Duration | None = None
@@ -126,6 +130,11 @@ class AnswerMetrics:
             comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
             treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
         )
+
+
+def function_of(function: lambda_.IFunction | MultiAzFunction) -> lambda_.IFunction:
+    """The Lambda function itself, also when given the :class:`MultiAzFunction` around it."""
+    return function.function if isinstance(function, MultiAzFunction) else function
 
 
 def _check_function(function: lambda_.IFunction) -> None:

@@ -40,10 +40,16 @@ from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
 from ha_inference._internal import sequences
+from ha_inference._internal.props import check_fields, checked_props
 from ha_inference._internal.tokens import is_unresolved
 from ha_inference._internal.validation import LateCheck
 from ha_inference.bedrock.imported_model import ImportedModel
-from ha_inference.operations.answers import DEFAULT_THRESHOLD_PERCENT, AnswerMetrics
+from ha_inference.compute.multi_az_function import MultiAzFunction
+from ha_inference.operations.answers import (
+    DEFAULT_THRESHOLD_PERCENT,
+    AnswerMetrics,
+    function_of,
+)
 from ha_inference.regions import partition_of
 from ha_inference.selfhosted.endpoint import MultiAzSageMakerEndpoint
 from ha_inference.selfhosted.load_balancer import SageMakerRuntimeLoadBalancer
@@ -97,6 +103,10 @@ class RegionView:
     endpoint_instances: int | None = None
     """The endpoint's minimum instance count (one per AZ), drawn as a line on its graph."""
 
+    def __post_init__(self) -> None:
+        check_fields(self)
+        object.__setattr__(self, "bedrock_model_ids", tuple(self.bedrock_model_ids))
+
 
 class RegionalDashboard(Construct):
     """A CloudWatch dashboard of one Region's inference path, and the alarms it adds.
@@ -127,6 +137,7 @@ class RegionalDashboard(Construct):
     * alarms have no actions; add yours (``alarm.add_alarm_action``).
     """
 
+    @checked_props
     def __init__(
         self,
         scope: Construct,
@@ -139,8 +150,8 @@ class RegionalDashboard(Construct):
         endpoint: MultiAzSageMakerEndpoint | None = None,
         load_balancer: SageMakerRuntimeLoadBalancer | None = None,
         collection: IVectorCollection | None = None,
-        functions: Mapping[str, lambda_.IFunction] | None = None,
-        answering_functions: Mapping[str, lambda_.IFunction] | None = None,
+        functions: Mapping[str, lambda_.IFunction | MultiAzFunction] | None = None,
+        answering_functions: Mapping[str, lambda_.IFunction | MultiAzFunction] | None = None,
         alarms: Sequence[cloudwatch.IAlarm] = (),
         dashboard_name: str | None = None,
     ) -> None:
@@ -160,8 +171,8 @@ class RegionalDashboard(Construct):
         :param endpoint: the self-hosted SageMaker endpoint. Default: none.
         :param load_balancer: the runtime load balancer in front of it. Default: none.
         :param collection: the vector collection. Default: none.
-        :param functions: name -> function, for rows and error alarms (names are letters and
-            digits). Default: none.
+        :param functions: name -> function (a Lambda function or a :class:`MultiAzFunction`),
+            for rows and error alarms (names are letters and digits). Default: none.
         :param answering_functions: name -> function running a shipped handler that publishes
             its answers' status (``retrieval.handler``, ``self_hosted.handler``), for a row of
             its answers and a 5xx-share alarm (names as for ``functions``). Default: none.
@@ -172,7 +183,7 @@ class RegionalDashboard(Construct):
         super().__init__(scope, construct_id)
         model_ids = tuple(bedrock_model_ids)
         quotas = dict(tokens_per_minute_quotas or {})
-        named_functions = dict(functions or {})
+        named_functions = {name: function_of(f) for name, f in (functions or {}).items()}
         answering = {name: AnswerMetrics(f) for name, f in (answering_functions or {}).items()}
         _check_model_ids(model_ids)
         _check_quotas(quotas, model_ids, quota_alarm_percent)
@@ -333,6 +344,7 @@ class ApplicationDashboard(Construct):
     Regions when the holding stack's Region is impaired.
     """
 
+    @checked_props
     def __init__(
         self,
         scope: Construct,

@@ -67,6 +67,7 @@ from ha_inference._internal import sequences
 from ha_inference._internal.nag import acknowledge
 from ha_inference._internal.names import claim_name
 from ha_inference._internal.network import closed_security_group
+from ha_inference._internal.props import check_fields, checked_props
 from ha_inference._internal.validation import concrete_region, select_zonal_subnets
 from ha_inference.checks.coverage import mark_cross_region_paths, mark_published_runtime
 from ha_inference.compute.multi_az_function import MultiAzFunction
@@ -128,6 +129,7 @@ class RuntimeRoute:
     service_name: str | None = None
 
     def __post_init__(self) -> None:
+        check_fields(self)
         check_region_name("RuntimeRoute.region", self.region)
         if not isinstance(self.account, str) or not _ACCOUNT.match(self.account):
             raise ValueError(
@@ -283,6 +285,7 @@ class CrossRegionRuntimePaths(Construct):
     for that Region. A ``sagemaker-runtime`` client for the remote Region works unchanged.
     """
 
+    @checked_props
     def __init__(
         self,
         scope: Construct,
@@ -437,6 +440,7 @@ class SageMakerFailoverFunction(Construct):
       groups), so its first call can use them.
     """
 
+    @checked_props
     def __init__(
         self,
         scope: Construct,

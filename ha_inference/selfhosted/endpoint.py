@@ -26,6 +26,7 @@ from constructs import Construct
 from ha_inference._internal.nag import INLINE_POLICY, acknowledge, wildcard_resource_finding
 from ha_inference._internal.names import claim_name
 from ha_inference._internal.network import closed_security_group, s3_prefix_list_id
+from ha_inference._internal.props import checked_props
 from ha_inference._internal.tokens import is_unresolved
 from ha_inference._internal.validation import MIN_AZS, ZonalSubnets, select_zonal_subnets
 from ha_inference.checks.coverage import mark_self_hosted_model
@@ -181,6 +182,7 @@ class MultiAzSageMakerEndpoint(Construct):
     it the same way.
     """
 
+    @checked_props
     def __init__(
         self,
         scope: Construct,

@@ -36,6 +36,7 @@ from ha_inference._internal.nag import (
 )
 from ha_inference._internal.names import claim_private_dns, warn_private_dns_takes_over
 from ha_inference._internal.network import closed_security_group
+from ha_inference._internal.props import check_fields, checked_props
 from ha_inference._internal.tokens import is_unresolved
 from ha_inference._internal.validation import select_zonal_subnets
 from ha_inference.compute.multi_az_function import PYTHON_RUNTIME
@@ -62,6 +63,9 @@ class EndpointServiceOptions:
     allowed_principals: Sequence[iam.ArnPrincipal]
     acceptance_required: bool = True
     allowed_regions: Sequence[str] = field(default_factory=tuple)
+
+    def __post_init__(self) -> None:
+        check_fields(self)
 
 
 @dataclass(frozen=True)
@@ -101,6 +105,9 @@ class ZonalAutoshiftOptions:
     blocking_alarms: Sequence[cloudwatch.IAlarm] = field(default_factory=tuple)
     blocked_dates: Sequence[str] = field(default_factory=tuple)
     blocked_windows: Sequence[str] = field(default_factory=tuple)
+
+    def __post_init__(self) -> None:
+        check_fields(self)
 
 
 @jsii.implements(ec2.IConnectable)
@@ -170,6 +177,7 @@ class SageMakerRuntimeLoadBalancer(Construct):
     watch the endpoint's own metrics for that.
     """
 
+    @checked_props
     def __init__(
         self,
         scope: Construct,

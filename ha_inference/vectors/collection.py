@@ -18,6 +18,7 @@ from constructs import Construct
 
 from ha_inference._internal.names import claim_name
 from ha_inference._internal.opensearch import NAME_MAX, NAME_PATTERN, check_name, check_region
+from ha_inference._internal.props import checked_props
 from ha_inference._internal.tokens import is_unresolved
 from ha_inference.checks.coverage import mark_supporting
 from ha_inference.vectors.collection_endpoint import CollectionVpcEndpoint
@@ -270,6 +271,7 @@ class VectorCollection(_VectorCollectionBase):
     Fails at synth time in a Region without OpenSearch Serverless.
     """
 
+    @checked_props
     def __init__(
         self,
         scope: Construct,

@@ -12,6 +12,7 @@ from constructs import Construct
 
 from ha_inference._internal.names import claim_name
 from ha_inference._internal.opensearch import NAME_MAX, check_name, check_region
+from ha_inference._internal.props import checked_props
 from ha_inference._internal.validation import select_zonal_subnets
 
 MAX_SUBNETS = 6
@@ -39,6 +40,7 @@ class CollectionVpcEndpoint(Construct):
     Add the endpoint to each collection's network policy; the endpoint alone grants no access.
     """
 
+    @checked_props
     def __init__(
         self,
         scope: Construct,

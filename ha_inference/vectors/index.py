@@ -9,6 +9,7 @@ from constructs import Construct
 
 from ha_inference._internal.custom_resource import HandlerProvider
 from ha_inference._internal.nag import SYNCHRONOUS_FUNCTION, acknowledge_all
+from ha_inference._internal.props import checked_props
 from ha_inference.compute.multi_az_function import MultiAzFunction
 from ha_inference.compute.shipped import ShippedHandler, handler_code
 from ha_inference.functions.vector_index import DEFAULT_INDEX, IndexDefinition
@@ -43,6 +44,7 @@ class VectorIndex(Construct):
       policy decides), and the creator's role may not delete indexes.
     """
 
+    @checked_props
     def __init__(
         self,
         scope: Construct,
