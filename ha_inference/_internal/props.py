@@ -33,7 +33,13 @@ _SEQUENCES = (abc.Sequence, abc.Iterable, abc.Collection, list, tuple, frozenset
 _MAPPINGS = (abc.Mapping, dict)
 _SKIPPED = frozenset({"self", "cls"})
 
-_MODULE_ALIASES = {"aws_cdk": "cdk", "aws_cdk.aws_lambda": "lambda_", "constructs": ""}
+_MODULE_ALIASES = {
+    "aws_cdk": "cdk",
+    "aws_cdk.aws_lambda": "lambda_",
+    "aws_cdk.aws_elasticloadbalancingv2": "elbv2",
+    "aws_cdk.aws_opensearchserverless": "aoss",
+    "constructs": "",
+}
 
 EXAMPLES: dict[str, str] = {
     "aws_cdk.aws_ec2.IVpc": "an ec2.Vpc, or ec2.Vpc.from_vpc_attributes(...) for another",
@@ -92,12 +98,52 @@ def check_arguments(
 
 
 def check_value(prop: str, value: Any, hint: Any, *, label: str | None = None) -> None:
-    """Raises ``TypeError`` when ``value`` does not match ``hint``, naming ``prop``."""
+    """Raises ``TypeError`` when ``value`` does not match ``hint``, naming ``prop`` (and the
+    first item that does not match, ``prop[2]``, in a list or dict of the right kind)."""
     if matches(value, hint):
         return
+    label = label or prop
+    item = _wrong_item(value, hint)
+    if item is not None:
+        key, wrong, item_hint = item
+        raise TypeError(
+            f"{label}[{key!r}] must be {describe(item_hint)}, got {shown(wrong)}; "
+            f"{fix(f'{prop}[{key!r}]', wrong, item_hint)}"
+        )
+    optional = " (or None for the default)" if _optional(hint) and value is not None else ""
     raise TypeError(
-        f"{label or prop} must be {describe(hint)}, got {shown(value)}; {fix(prop, value, hint)}"
+        f"{label} must be {describe(hint)}, got {shown(value)}; {fix(prop, value, hint)}{optional}"
     )
+
+
+def _optional(hint: Any) -> bool:
+    return typing.get_origin(hint) in (typing.Union, types.UnionType) and type(None) in (
+        typing.get_args(hint)
+    )
+
+
+def _wrong_item(value: Any, hint: Any) -> tuple[Any, Any, Any] | None:
+    """(key, item, its annotation) of the first wrong item, when ``value`` is a list or dict
+    that one alternative of ``hint`` takes except for some items."""
+    for kind in _alternatives(hint):
+        origin, args = typing.get_origin(kind), typing.get_args(kind)
+        if origin in _MAPPINGS and isinstance(value, abc.Mapping) and len(args) == 2:
+            for key, item in value.items():
+                if not matches(key, args[0]):
+                    return None
+                if not matches(item, args[1]):
+                    return key, item, args[1]
+        if (
+            origin in _SEQUENCES
+            and origin is not tuple
+            and isinstance(value, list | tuple)
+            and len(value) > 0
+            and args
+        ):
+            for index, item in enumerate(value):
+                if not matches(item, args[0]):
+                    return index, item, args[0]
+    return None
 
 
 @functools.cache
@@ -182,8 +228,9 @@ def implements(value: Any, interface: Any) -> bool:
     delegates = getattr(value, "_delegates", None)
     if isinstance(delegates, list):  # jsii's proxy of an imported resource
         return any(implements(delegate, interface) for delegate in delegates)
+    proxy = interface.__jsii_proxy_class__()
     for klass in type(value).__mro__:
-        if klass is interface:
+        if klass is interface or klass is proxy:
             return True
         for declared in getattr(klass, "__jsii_ifaces__", ()):
             if interface in getattr(declared, "__mro__", ()):
@@ -200,9 +247,7 @@ def describe(hint: Any) -> str:
         return "anything"
     origin, args = typing.get_origin(hint), typing.get_args(hint)
     if origin in (typing.Union, types.UnionType):
-        kinds = [describe(arg) for arg in args if arg is not type(None)]
-        optional = " (or None for the default)" if type(None) in args else ""
-        return " or ".join(kinds) + optional
+        return " or ".join(describe(arg) for arg in args if arg is not type(None))
     if origin is typing.Literal:
         return "one of " + ", ".join(repr(arg) for arg in args)
     if origin in _MAPPINGS:

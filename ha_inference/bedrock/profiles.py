@@ -11,7 +11,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 import aws_cdk as cdk
 from aws_cdk import aws_bedrock as bedrock
@@ -65,6 +65,7 @@ class PolicyStatementShape:
         )
 
 
+@runtime_checkable
 class IInvokeTarget(Protocol):
     """Something a caller invokes models through: its statements and every ARN they name."""
 

@@ -65,7 +65,10 @@ _INDEX_MAX_BYTES = 255
 
 def _check_index_name(label: str, value: Any) -> str:
     if not isinstance(value, str):
-        raise TypeError(f"{label} must be a string, got {type(value).__name__} {value!r}")
+        raise TypeError(
+            f"{label} must be a string, got {type(value).__name__} {value!r}; pass the index "
+            "name as a string, e.g. 'passages'"
+        )
     problem = ""
     if not value:
         problem = "is empty"
@@ -88,7 +91,10 @@ def _check_index_name(label: str, value: Any) -> str:
 
 def _check_field(label: str, value: Any) -> str:
     if not isinstance(value, str):
-        raise TypeError(f"{label} must be a string, got {type(value).__name__} {value!r}")
+        raise TypeError(
+            f"{label} must be a string, got {type(value).__name__} {value!r}; pass the field "
+            "name as a string, e.g. 'text'"
+        )
     if not _FIELD.match(value):
         raise ValueError(
             f"{label} must be a plain field name, got {value!r}; use 1-64 letters, digits, '_' "
@@ -99,7 +105,10 @@ def _check_field(label: str, value: Any) -> str:
 
 def _check_int(label: str, value: Any, low: int, high: int, fix: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{label} must be a whole number, got {type(value).__name__} {value!r}")
+        raise TypeError(
+            f"{label} must be a whole number, got {type(value).__name__} {value!r}; pass an "
+            f"int from {low} to {high}"
+        )
     if not low <= value <= high:
         raise ValueError(f"{label} must be {low}-{high}, got {value}; {fix}")
     return value
@@ -108,7 +117,10 @@ def _check_int(label: str, value: Any, low: int, high: int, fix: str) -> int:
 def _check_engine(label: str, engine: Any, space_label: str, space_type: Any) -> None:
     for name, value in ((label, engine), (space_label, space_type)):
         if not isinstance(value, str):
-            raise TypeError(f"{name} must be a string, got {type(value).__name__} {value!r}")
+            raise TypeError(
+                f"{name} must be a string, got {type(value).__name__} {value!r}; pass one of "
+                f"{', '.join(ENGINE_SPACE_TYPES)} and a space type it takes, e.g. 'faiss', 'l2'"
+            )
     if engine == "lucene":
         raise ValueError(
             f"{label} must be one of {', '.join(ENGINE_SPACE_TYPES)}, got 'lucene'; vector "
@@ -311,7 +323,7 @@ def _validate(values: Mapping[str, Any], labels: Mapping[str, str]) -> None:
     if isinstance(metadata, str) or not isinstance(metadata, Sequence):
         raise TypeError(
             f"{label('metadata_fields')} must be a sequence of field names, got "
-            f"{type(metadata).__name__} {metadata!r}"
+            f"{type(metadata).__name__} {metadata!r}; pass a tuple of names, e.g. ('source',)"
         )
     _check_index_name(label("name"), values["name"])
     for prop in ("vector_field", "text_field", "id_field"):

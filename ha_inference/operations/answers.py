@@ -138,15 +138,6 @@ def function_of(function: lambda_.IFunction | MultiAzFunction) -> lambda_.IFunct
 
 
 def _check_function(function: lambda_.IFunction) -> None:
-    # jsii interfaces cannot be checked with isinstance: look for what an IFunction has.
-    if not isinstance(getattr(function, "function_name", None), str) or not hasattr(
-        function, "node"
-    ):
-        hint = "; for a MultiAzFunction pass its .function" if hasattr(function, "function") else ""
-        raise TypeError(
-            f"function must be a Lambda function (aws_lambda.IFunction), got "
-            f"{type(function).__name__}{hint}"
-        )
     resource = function.node.default_child
     if not isinstance(resource, lambda_.CfnFunction):
         return  # imported: its handler is not known here
