@@ -139,7 +139,7 @@ def _class(name: str, cls: griffe.Class) -> list[str]:
     if kind != "protocol" and isinstance(init, griffe.Function):
         lines += _signature(name, init)
     lines += _paragraphs(cls)
-    documented = _parameters(cls) or (_parameters(init) if init is not None else {})
+    documented = _field_docs(cls) | _parameters(init) | _parameters(cls)
     if isinstance(init, griffe.Function):
         lines += _parameter_list(init, documented)
     attributes = [m for m in _public_members(cls) if m.is_attribute and "property" not in m.labels]
@@ -265,12 +265,21 @@ def _parameter_list(function: griffe.Function, documented: dict[str, str]) -> li
 
 
 def _parameters(obj: griffe.Object | None) -> dict[str, str]:
-    if obj is None:
+    if obj is None or obj.docstring is None:
         return {}
     return {
         item.name: item.description
         for section in _sections(obj, "parameters")
         for item in section.value
+    }
+
+
+def _field_docs(cls: griffe.Class) -> dict[str, str]:
+    """The docstrings written under a dataclass's fields."""
+    return {
+        name: _docstring_text(member)
+        for name, member in cls.members.items()
+        if member.is_attribute and member.docstring is not None
     }
 
 

@@ -31,7 +31,7 @@ from ha_inference._internal.account import (
 )
 from ha_inference._internal.assembly import PROFILE_METADATA, load_stacks
 from ha_inference.checks.coverage import PROFILE_METADATA as MARK
-from tests import readme_examples
+from docgen import readme_blocks as readme_examples
 from tests.stubs import (
     PHYSICAL,
     REGION,
@@ -356,14 +356,14 @@ def test_table_has_a_section_per_region_and_marks_stacks_when_several() -> None:
 
 def test_readme_blocks_are_current() -> None:
     """The README's check lists, IAM actions, policies and example runs are generated from the
-    code (the examples run it against stubbed AWS); refresh with python -m tests.readme_examples."""
+    code (the examples run it against stubbed AWS); refresh with make docs."""
     readme = (ROOT / "README.md").read_text()
     found = readme_examples.readme_blocks(readme)
     expected = readme_examples.blocks()
     assert set(found) == set(expected)
     for name, text in expected.items():
         assert found[name] == text, (
-            f"README block {name!r} is stale: python -m tests.readme_examples"
+            f"README block {name!r} is stale: make docs"
         )
 
 

@@ -1,7 +1,7 @@
 """The README's generated blocks for preflight and verify: their check lists, IAM actions,
 minimal policies, and one example run of each command against stubbed AWS answers (real output
-of the real code). ``tests/test_account.py`` keeps the README equal to these;
-``python -m tests.readme_examples`` rewrites the blocks in README.md after a change.
+of the real code). ``tests/test_account.py`` keeps the README equal to these; ``make docs``
+rewrites the blocks in README.md after a change.
 """
 
 from __future__ import annotations
@@ -110,7 +110,8 @@ def readme_blocks(text: str) -> dict[str, str]:
     return {m["name"]: m["body"].rstrip("\n") for m in BLOCK.finditer(text)}
 
 
-def main() -> None:
+def write() -> Path:
+    """Rewrites the generated blocks of README.md."""
     generated = blocks()
     text = README.read_text()
     updated = BLOCK.sub(
@@ -120,8 +121,4 @@ def main() -> None:
         text,
     )
     README.write_text(updated)
-    print(f"README.md: {len(readme_blocks(updated))} generated blocks written")
-
-
-if __name__ == "__main__":
-    main()
+    return README
