@@ -362,9 +362,7 @@ def test_readme_blocks_are_current() -> None:
     expected = readme_examples.blocks()
     assert set(found) == set(expected)
     for name, text in expected.items():
-        assert found[name] == text, (
-            f"README block {name!r} is stale: make docs"
-        )
+        assert found[name] == text, f"README block {name!r} is stale: make docs"
 
 
 def test_readme_section_sits_before_checking_any_app() -> None:

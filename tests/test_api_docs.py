@@ -22,7 +22,9 @@ def package() -> griffe.Module:
 def test_api_reference_is_current() -> None:
     generated = api.pages()
     committed = {p.name: p.read_text() for p in api.OUT.iterdir() if p.is_file()}
-    stale = sorted(n for n in generated.keys() | committed.keys() if generated.get(n) != committed.get(n))
+    stale = sorted(
+        n for n in generated.keys() | committed.keys() if generated.get(n) != committed.get(n)
+    )
     assert stale == [], f"docs/api is out of date in {stale}: run 'make docs' and commit it"
 
 
@@ -67,7 +69,9 @@ def _props(package: griffe.Module) -> list[tuple[str, griffe.Parameter, str | No
             continue
         for parameter in getattr(function, "parameters", ()):
             if parameter.name not in ("self", "scope", "construct_id"):
-                found.append((f"{name}.{parameter.name}", parameter, documented.get(parameter.name)))
+                found.append(
+                    (f"{name}.{parameter.name}", parameter, documented.get(parameter.name))
+                )
     return found
 
 

@@ -331,7 +331,10 @@ def test_fails_bad_properties_naming_them(
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        ({"engine": ["faiss"]}, r"^engine must be a string, got list \['faiss'\]; pass one of faiss, nmslib and a space type it takes, e\.g\. 'faiss', 'l2'$"),
+        (
+            {"engine": ["faiss"]},
+            r"^engine must be a string, got list \['faiss'\]; pass one of faiss, nmslib and a space type it takes, e\.g\. 'faiss', 'l2'$",
+        ),
         ({"engine": {"faiss": 1}}, r"^engine must be a string, got dict"),
         ({"space_type": ["l2"]}, r"^space_type must be a string, got list"),
     ],

@@ -73,6 +73,4 @@ def test_the_check_finds_what_it_should(tmp_path: Path) -> None:
 def test_acknowledgement_review_list_is_current(reference: Synth) -> None:
     """docs/acknowledgements.md lists every acknowledgement of the reference app."""
     expected = render(acknowledgements(reference.app))
-    assert DOC.read_text() == expected, (
-        "docs/acknowledgements.md is stale: run 'make docs'"
-    )
+    assert DOC.read_text() == expected, "docs/acknowledgements.md is stale: run 'make docs'"
