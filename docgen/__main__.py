@@ -53,9 +53,8 @@ def main(argv: list[str]) -> int:
         return 2
     for name in names:
         for path in GENERATORS[name]():
-            print(
-                f"docgen {name}: {path.relative_to(Path.cwd()) if path.is_relative_to(Path.cwd()) else path}"
-            )
+            shown = path.relative_to(Path.cwd()) if path.is_relative_to(Path.cwd()) else path
+            print(f"docgen {name}: {shown}")
     return 0
 
 

@@ -33,12 +33,12 @@ from types import CodeType
 from typing import Any
 
 import aws_cdk as cdk
-from aws_cdk import cx_api
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
+from aws_cdk import cx_api
 
 import ha_inference
 from tests.support import TEST_ACCOUNT, ZonalStack, new_app

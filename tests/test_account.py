@@ -16,6 +16,7 @@ import pytest
 from botocore.exceptions import EndpointConnectionError
 
 import ha_inference._internal.account as account_module
+from docgen import readme_blocks as readme_examples
 from ha_inference import preflight, verify
 from ha_inference._internal.account import (
     Connector,
@@ -31,7 +32,6 @@ from ha_inference._internal.account import (
 )
 from ha_inference._internal.assembly import PROFILE_METADATA, load_stacks
 from ha_inference.checks.coverage import PROFILE_METADATA as MARK
-from docgen import readme_blocks as readme_examples
 from tests.stubs import (
     PHYSICAL,
     REGION,

@@ -69,7 +69,7 @@ def ran(tmp_path_factory: pytest.TempPathFactory) -> dict[str, BaseException | N
         code = compile(block.code, block.label, "exec")
         namespace = doc_app.namespace(block.label, code)
         try:
-            exec(code, namespace, namespace)  # noqa: S102
+            exec(code, namespace, namespace)
             app = namespace.get("app")  # the block's own app, when it has one
             if isinstance(app, cdk.App) and app is not doc_app.app:
                 app.synth()

@@ -11,8 +11,8 @@ from aws_cdk import aws_logs as logs
 from cdk_nag import AwsSolutionsChecks, NIST80053R5Checks
 from constructs import IConstruct
 
-from ha_inference.checks.nag_pack import findings_of
 from docgen.acknowledgements import DOC, acknowledgements, render
+from ha_inference.checks.nag_pack import findings_of
 from tests.support import Synth, new_app
 
 

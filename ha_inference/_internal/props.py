@@ -148,7 +148,7 @@ def _wrong_item(value: Any, hint: Any) -> tuple[Any, Any, Any] | None:
 
 @functools.cache
 def _hints(function: Callable[..., Any]) -> dict[str, Any]:
-    target = function.__init__ if inspect.isclass(function) else function  # type: ignore[misc]
+    target = function.__init__ if inspect.isclass(function) else function
     if inspect.isclass(function) and dataclasses.is_dataclass(function):
         return typing.get_type_hints(function)
     return typing.get_type_hints(inspect.unwrap(target))
@@ -192,7 +192,8 @@ def _matches_sequence(value: Any, origin: Any, args: tuple[Any, ...]) -> bool:
     if not isinstance(value, abc.Iterable) or isinstance(value, abc.Iterator):
         return False  # an iterator would be used up by the check
     if origin is tuple and args and args[-1] is not Ellipsis:
-        return len(value) == len(args) and all(map(matches, value, args))
+        items = list(value)
+        return len(items) == len(args) and all(map(matches, items, args))
     item = args[0] if args else Any
     return all(matches(v, item) for v in value)
 
