@@ -6,7 +6,8 @@ synthesized once at the end; a block that names ``app`` (app-wide checks and dec
 gets an app of its own, synthesized after it runs. A block may use, without defining them:
 
 * the modules ``cdk`` (aws_cdk), ``ec2``, ``iam``, ``lambda_``, ``kms``, ``cloudwatch``;
-* ``app``; ``stack``: the block's own stack, us-east-1, account 111111111111, AZs us-east-1a-c;
+* ``app``; ``stack``: the block's own stack, us-east-1, AZs us-east-1a-c, in an account of its
+  own (names unique per account and Region never clash between blocks);
   ``vpc``: its VPC, with isolated subnet groups ``endpoints`` and ``workloads``, one subnet per
   AZ in each;
 * ``my_function``: a :class:`ha_inference.MultiAzFunction` in ``workloads`` (any grantee and
@@ -58,10 +59,11 @@ class DocApp:
 
     def namespace(self, label: str, code: CodeType) -> Namespace:
         """The names of one block; its own app when its code names ``app``."""
-        prefix = f"Doc{next(self._ids)}"
+        number = next(self._ids)
+        prefix = f"Doc{number}"
         own = "app" in _names(code)
         app = new_app(self.outdir / prefix) if own else self.app
-        return Namespace(app, prefix, label)
+        return Namespace(app, prefix, label, account=str(int(TEST_ACCOUNT) + number))
 
     def synth(self) -> cx_api.CloudAssembly:
         return self.app.synth()
@@ -78,9 +80,10 @@ def _names(code: CodeType) -> set[str]:
 class Namespace(dict[str, Any]):
     """The names a block sees: its assignments, then the fixture's names, built on first use."""
 
-    def __init__(self, app: cdk.App, prefix: str, label: str) -> None:
+    def __init__(self, app: cdk.App, prefix: str, label: str, account: str) -> None:
         super().__init__(MODULES)
         self.app = app
+        self.account = account
         self.prefix = prefix
         self.label = label
         self["app"] = self.app
@@ -99,6 +102,7 @@ class Namespace(dict[str, Any]):
             self.app,
             f"{self.prefix}{suffix}",
             region=region,
+            account=self.account,
             groups=("endpoints", "workloads"),
         )
 
@@ -169,7 +173,7 @@ FACTORIES: dict[str, Callable[[Namespace], Any]] = {
     "paths_stack_a": lambda ns: cdk.Stack(
         ns.app,
         f"{ns.prefix}PathsA",
-        env=cdk.Environment(account=TEST_ACCOUNT, region="us-east-1"),
+        env=cdk.Environment(account=ns.account, region="us-east-1"),
     ),
     "vpc_a": lambda ns: ns["vpc"],
     "model_a": lambda ns: ns["model"],
