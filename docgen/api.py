@@ -275,7 +275,9 @@ def _parameters(obj: griffe.Object | None) -> dict[str, str]:
 
 
 def _field_docs(cls: griffe.Class) -> dict[str, str]:
-    """The docstrings written under a dataclass's fields."""
+    """The docstrings written under a dataclass's fields (none for other classes)."""
+    if _class_kind(cls) != "dataclass":
+        return {}
     return {
         name: _docstring_text(member)
         for name, member in cls.members.items()

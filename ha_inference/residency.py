@@ -24,6 +24,9 @@ def declare_data_residency(scope: IConstruct, regions: Iterable[str]) -> None:
     Every :class:`~ha_inference.CrossRegionInferenceProfile` and
     :class:`~ha_inference.ApplicationInferenceProfile` beneath ``scope`` whose destination
     Regions leave this set fails synth, naming the Regions outside it.
+
+    :param scope: the app, a stage, a stack or any construct: the boundary covers its subtree.
+    :param regions: the Regions where inference data may be processed (Region names).
     """
     allowed = sorted(set(regions))
     if not allowed:

@@ -104,12 +104,14 @@ def test_class_docstrings_are_a_summary_resources_and_a_few_ha_points(
     assert repeated == [], f"move the 'Default settings' of {repeated} into their :param lines"
 
 
-PRIVATE = re.compile(r"\bissue \d|\bissues? #\d|aws-facts|\bshared/|\bitem \d", re.IGNORECASE)
+PRIVATE = re.compile(r"\bissues? #?\d|aws-facts|\bshared/|(?:\"\"\"|#)\s*items? \d", re.IGNORECASE)
 
 
 def _shipped_and_test_sources() -> list[Path]:
     roots = [ROOT / "ha_inference", ROOT / "tests", ROOT / "stacks", ROOT / "docgen"]
-    return sorted(p for root in roots for p in root.rglob("*.py") if "__pycache__" not in p.parts)
+    sources = [p for root in roots for p in root.rglob("*.py") if "__pycache__" not in p.parts]
+    sources += [*(ROOT / "ha_inference").rglob("README.md"), *(ROOT / "docs").rglob("*.md")]
+    return sorted(sources)
 
 
 def test_docstrings_and_tests_cite_nothing_private() -> None:

@@ -154,15 +154,29 @@ def check_embedding_dimension(model_id: str, dimension: int, *, label: str = "di
 class IndexDefinition:
     """A k-NN index of passages: their text, their embedding and a few metadata fields.
 
-    Default: index ``passages`` with a 1024-dimension ``vector`` field (Titan Text Embeddings V2's
-    default size), HNSW on Faiss with L2 distance, ``m`` 16 (OpenSearch's default) and
-    ``ef_construction`` 512 (what Bedrock knowledge bases create on OpenSearch Serverless: better
-    recall, paid for at indexing time only), the passage in ``text`` (``text`` type: analyzed, so
-    lexical or hybrid search stays possible), the document's own id in ``document_id`` and one
-    metadata field, ``source``. Metadata and id fields are ``keyword``: exact values (paths,
-    URLs, ids) to filter and aggregate on, not prose to analyze.
+    The one definition the custom resource creates, ingestion writes and retrieval searches.
+    Metadata and id fields are ``keyword``: exact values (paths, URLs, ids) to filter and
+    aggregate on, not prose to analyze. Raises ``ValueError`` or ``TypeError`` naming the
+    property for a value the service rejects.
 
-    Raises ``ValueError`` or ``TypeError`` naming the property for a value the service rejects.
+    :param name: the index name (OpenSearch's rules: lowercase, 1-255 bytes). Default:
+        ``passages``.
+    :param vector_field: the ``knn_vector`` field. Default: ``vector``.
+    :param text_field: the passage, ``text`` type (analyzed, so lexical or hybrid search stays
+        possible). Default: ``text``.
+    :param metadata_fields: ``keyword`` fields ingestion accepts in a document's metadata.
+        Default: ``("source",)``.
+    :param id_field: where a document's own id is stored (vector search collections assign
+        ``_id`` themselves). Default: ``document_id``.
+    :param dimension: the vector's size, at most 16,000; with Titan Text Embeddings V2 only
+        256, 512 or 1024. Default: 1024 (Titan V2's default size).
+    :param engine: ``faiss`` or ``nmslib`` (vector search collections support neither Lucene
+        nor Faiss's IVF methods). Default: ``faiss``.
+    :param space_type: the distance, one the engine takes. Default: ``l2``.
+    :param m: HNSW links per node, 2-100. Default: 16 (OpenSearch's default).
+    :param ef_construction: HNSW build-time candidate list, 2-4096. Default: 512 (what Bedrock
+        knowledge bases create on OpenSearch Serverless: better recall, paid for at indexing
+        time only).
     """
 
     name: str = "passages"

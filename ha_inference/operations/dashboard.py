@@ -90,9 +90,13 @@ class RegionView:
     Region cannot name a deploy-time value of another stack).
 
     :param region: the Region.
-    :param bedrock_model_ids: the model and inference-profile ids invoked there.
-    :param endpoint_name: the SageMaker endpoint there, if any, and its variant.
+    :param bedrock_model_ids: the model and inference-profile ids invoked there. Default: none.
+    :param endpoint_name: the SageMaker endpoint there. Default: none.
+    :param variant_name: the endpoint's production variant. Default: ``AllTraffic``.
     :param dashboard_name: the Region's own dashboard, linked from the app dashboard.
+        Default: no link.
+    :param endpoint_instances: the endpoint's minimum instance count (one per AZ), drawn as a
+        line on its graph. Default: no line.
     """
 
     region: str
@@ -101,7 +105,6 @@ class RegionView:
     variant_name: str = "AllTraffic"
     dashboard_name: str | None = None
     endpoint_instances: int | None = None
-    """The endpoint's minimum instance count (one per AZ), drawn as a line on its graph."""
 
     def __post_init__(self) -> None:
         check_fields(self)
@@ -115,25 +118,18 @@ class RegionalDashboard(Construct):
     ``QuotaUsage<model>`` alarms per Bedrock model id, ``<name>Errors`` alarms per function,
     ``<name>ServerErrorShare`` alarms per answering function.
 
-    Default settings:
-
-    * rows for Bedrock (per model id: invocations, latency p50/p99, client and server errors,
-      throttles, estimated tokens-per-minute quota use), the imported model (the same, under
-      its ARN), the SageMaker endpoint (invocations, model latency average and maximum,
-      4xx/5xx, instances serving against one per AZ), the runtime load balancer's healthy and
-      unhealthy targets **per AZ**, the collection (search rate, maximum latency, errors), the
-      answering functions (answers, 4xx and 5xx, 5xx share) and the functions (invocations,
-      errors, throttles, p99 duration), then the state of every alarm; every graph reads a
-      metric its service documents, with a statistic the documentation lists;
-    * an alarm per Bedrock model id when it is throttled in 3 consecutive minutes
+    * rows for Bedrock (per model id), the imported model, the SageMaker endpoint (instances
+      serving against one per AZ), the runtime load balancer's healthy and unhealthy targets
+      **per AZ**, the collection, the answering functions (answers, 4xx and 5xx, 5xx share) and
+      the functions, then the state of every alarm; every graph reads a metric its service
+      documents, with a statistic the documentation lists;
+    * an alarm per Bedrock model id throttled in 3 consecutive minutes
       (``InvocationThrottles`` >= 1; the SDK retries single throttles), and one when the
-      estimated quota use passes ``quota_alarm_percent`` of the tokens-per-minute quota you give
-      for it in ``tokens_per_minute_quotas`` (Bedrock publishes usage, not the quota: without a
-      quota there is nothing to compare with, and no such alarm);
-    * an alarm per function when it returns errors in 3 consecutive minutes (Lambda's
-      ``Errors``: exceptions, timeouts, runtime failures);
-    * an alarm per answering function when at least 5 % of its answers were server errors in 2
-      of 3 minutes (:meth:`AnswerMetrics.add_server_error_alarm`; no answers is no alarm);
+      estimated quota use passes ``quota_alarm_percent`` of the quota you give (Bedrock
+      publishes usage, not the quota);
+    * an alarm per function with errors in 3 consecutive minutes (Lambda's ``Errors``), and per
+      answering function when at least 5 % of its answers were server errors in 2 of 3 minutes
+      (:meth:`AnswerMetrics.add_server_error_alarm`; no answers is no alarm);
     * alarms have no actions; add yours (``alarm.add_alarm_action``).
     """
 

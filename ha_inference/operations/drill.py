@@ -77,15 +77,10 @@ class AvailabilityZoneDrill(Construct):
     Resources: ``Logs`` (experiment log group), and per AZ a scope named after the AZ with
     ``Role`` and ``Template`` (AWS::FIS::ExperimentTemplate).
 
-    Default settings:
-
-    * every subnet of ``vpc`` (public, private and isolated) is in the drill, grouped by AZ: an AZ
-      loss takes its whole network, NAT gateways included;
-    * 10 minutes of ``aws:network:disrupt-connectivity`` with ``scope: all``;
-    * the experiment stops as soon as any stop-condition alarm is in ALARM;
-    * experiment options: single account, and fail (not skip) when a subnet cannot be resolved;
-    * experiment logs (schema version 2) to a CloudWatch Logs group kept one year and retained
-      when the stack is deleted (the record of each drill);
+    * the experiment stops as soon as any stop-condition alarm is in ALARM; options: single
+      account, and fail (not skip) when a subnet cannot be resolved;
+    * experiment logs (schema version 2) go to a log group retained when the stack is deleted
+      (the record of each drill);
     * one role per template, trusted by FIS only for experiments of this account and Region
       (``aws:SourceAccount``, ``aws:SourceArn``), allowed to create network ACLs only tagged
       ``managedByFIS=true`` in this VPC, to change or delete only those, to swap ACL

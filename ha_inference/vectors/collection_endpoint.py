@@ -28,14 +28,10 @@ class CollectionVpcEndpoint(Construct):
 
     Resources: ``Resource`` (AWS::OpenSearchServerless::VpcEndpoint) and ``SecurityGroup``.
 
-    Default settings:
-
-    * one subnet in every AZ of the VPC's private subnets (at least two AZs, one subnet per AZ,
-      at most six: the API's limit);
-    * its own security group that admits nothing until you allow peers on HTTPS (443), for
-      example ``endpoint.connections.allow_default_port_from(function)``; it is never open to
-      ``0.0.0.0/0`` or to the whole VPC CIDR, and has no egress rules;
-    * a name derived from the construct path (3-32 lowercase characters), unique per stack.
+    * a network interface in every selected AZ (at most six: the API's limit);
+    * its own security group admits nothing until you allow peers on HTTPS (443), for example
+      ``endpoint.connections.allow_default_port_from(function)``; it is never open to
+      ``0.0.0.0/0`` or to the whole VPC CIDR, and has no egress rules.
 
     Add the endpoint to each collection's network policy; the endpoint alone grants no access.
     """

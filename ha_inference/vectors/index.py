@@ -28,11 +28,6 @@ class VectorIndex(Construct):
     with the shipped ``create_index`` handler) and ``Provider`` (aws-cdk-lib's custom-resource
     provider framework, which answers CloudFormation on success, failure and timeout).
 
-    Default settings:
-
-    * the index :data:`~ha_inference.functions.vector_index.DEFAULT_INDEX`: the mapping the
-      shipped retrieval and ingestion handlers read (same field names and dimension, from one
-      definition);
     * the creator runs in the VPC on a subnet in every AZ of ``vpc_subnets`` and reaches the
       collection only through ``vpc_endpoint`` (whose security group admits it on 443); it may
       create, describe and update this one index and nothing else: no documents, no deletes;
