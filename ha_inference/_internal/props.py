@@ -52,7 +52,7 @@ EXAMPLES: dict[str, str] = {
     "aws_cdk.aws_lambda.IFunction": "a lambda_.Function (or a MultiAzFunction's .function)",
     "aws_cdk.aws_lambda.Code": "handler_code() or lambda_.Code.from_asset('<folder>')",
     "aws_cdk.aws_cloudwatch.IAlarm": "a cloudwatch.Alarm, or Alarm.from_alarm_arn(...)",
-    "aws_cdk.Duration": "cdk.Duration.minutes(10) or cdk.Duration.seconds(30)",
+    "aws_cdk.Duration": "a cdk.Duration, e.g. cdk.Duration.minutes(n) or cdk.Duration.seconds(n)",
     "aws_cdk.Size": "cdk.Size.mebibytes(512)",
     "aws_cdk.Stage": "a cdk.Stage holding the Region's stacks",
     "constructs.Construct": "the stack (or a construct in it): Construct(stack, 'Id', ...)",
