@@ -91,7 +91,8 @@ def _page(page: str, module: griffe.Object, members: list[tuple[str, griffe.Obje
     summary = _docstring_text(module)
     if summary:
         lines += [summary, ""]
-    readme = Path(module.filepath).parent / "README.md" if module.is_package else None  # type: ignore[union-attr]
+    filepath = Path(module.filepath)  # type: ignore[arg-type]
+    readme = filepath.parent / "README.md" if filepath.name == "__init__.py" else None
     if readme is not None and readme.exists():
         lines += [
             f"Guide: [ha_inference/{page}/README.md](../../ha_inference/{page}/README.md).",

@@ -104,3 +104,37 @@ def test_blocks_that_do_not_run_say_why_and_are_few() -> None:
         "a block that does not run names its reason: ```python not-run: <reason>"
     )
     assert len(skipped) <= MAX_NOT_RUN, [b.label for b in skipped]
+
+
+LINK = re.compile(r"\]\((?P<target>[^)\s]+)\)")
+
+
+def _slug(heading: str) -> str:
+    """GitHub's anchor for a heading: lowercase, punctuation but ``-`` and ``_`` dropped,
+    spaces as ``-``."""
+    text = heading.strip().lower().replace("`", "")
+    text = re.sub(r"[^\w\- ]", "", text)
+    return text.replace(" ", "-")
+
+
+def _anchors(path: Path) -> set[str]:
+    text = FENCE.sub("", path.read_text())
+    return {_slug(m[1]) for m in re.finditer(r"^#{1,6} (.+)$", text, re.MULTILINE)}
+
+
+def test_relative_links_of_the_docs_resolve() -> None:
+    """Links between the docs (files and their headings) lead somewhere; the generated API
+    reference included."""
+    broken = []
+    for path in [*documents(), *sorted((ROOT / "docs" / "api").glob("*.md"))]:
+        for match in LINK.finditer(FENCE.sub("", path.read_text())):
+            target = match["target"]
+            if re.match(r"^[a-z]+:", target):
+                continue  # https:, mailto:
+            file, _, anchor = target.partition("#")
+            resolved = (path.parent / file).resolve() if file else path
+            if not resolved.exists():
+                broken.append(f"{path.relative_to(ROOT)}: {target} (no such file)")
+            elif anchor and resolved.suffix == ".md" and anchor not in _anchors(resolved):
+                broken.append(f"{path.relative_to(ROOT)}: {target} (no such heading)")
+    assert broken == []
