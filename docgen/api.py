@@ -126,7 +126,7 @@ def _class(name: str, cls: griffe.Class) -> list[str]:
     lines = [
         f"## {name}",
         "",
-        f"*{kind}* · `from {PACKAGE} import {name}` · defined in `{cls.path}`",
+        f"*{kind}* · `from {PACKAGE} import {name}` · defined in `{cls.module.path}`",
         "",
     ]
     if kind == "enum":
@@ -173,14 +173,14 @@ def _function(title: str, function: griffe.Function, *, level: int) -> list[str]
     lines = [f"{'#' * level} {title}", ""]
     if level == 2:
         lines += [
-            f"*function* · `from {PACKAGE} import {title}` · defined in `{function.path}`",
+            f"*function* · `from {PACKAGE} import {title}` · defined in `{function.module.path}`",
             "",
         ]
     elif prefix:
         lines += [prefix.removesuffix(" · "), ""]
     lines += _signature(title.rsplit(".", 1)[-1], function)
     lines += _paragraphs(function)
-    lines += _parameter_list(function, _parameters(function))
+    lines += _parameter_list(function, _parameters(function), every=False)
     for section in _sections(function, "returns"):
         text = " ".join(_md(item.description) for item in section.value if item.description)
         if text:
@@ -193,7 +193,7 @@ def _attribute(title: str, attribute: griffe.Object, *, level: int) -> list[str]
     annotation = getattr(attribute, "annotation", None)
     if level == 2:
         lines += [
-            f"*constant* · `from {PACKAGE} import {title}` · defined in `{attribute.path}`",
+            f"*constant* · `from {PACKAGE} import {title}` · defined in `{attribute.module.path}`",
             "",
         ]
     if annotation is not None:
@@ -247,21 +247,25 @@ def _signature(name: str, function: griffe.Function) -> list[str]:
     return ["```python", body, "```", ""]
 
 
-def _parameter_list(function: griffe.Function, documented: dict[str, str]) -> list[str]:
+def _parameter_list(
+    function: griffe.Function, documented: dict[str, str], *, every: bool = True
+) -> list[str]:
+    """The parameters with their documentation: all of a constructor's (an undocumented prop
+    shows), only the documented ones of a method or function."""
     lines = []
     for parameter in function.parameters:
         if parameter.name in ("self", "cls", "scope", "construct_id"):
             continue
-        kind = f" (`{parameter.annotation}`)" if parameter.annotation is not None else ""
         text = _md(documented.get(parameter.name, "")).replace("\n", " ")
-        required = (
-            ""
-            if parameter.default is not None or parameter.kind.value.startswith("variadic")
-            else " **Required.**"
-        )  # type: ignore[union-attr]
-        lines.append(
-            f"- **`{parameter.name}`**{kind}{':' if text else ''} {text}{required}".rstrip()
-        )
+        if not text and not every:
+            continue
+        kind = f" (`{parameter.annotation}`)" if parameter.annotation is not None else ""
+        variadic = parameter.kind is not None and parameter.kind.value.startswith("variadic")
+        required = parameter.default is None and not variadic
+        parts = [f"- **`{parameter.name}`**{kind}" + (":" if text else "")]
+        parts += [text] if text else []
+        parts += ["**Required.**"] if required else []
+        lines.append(" ".join(parts))
     return ["**Parameters**", "", *lines, ""] if lines else []
 
 
