@@ -77,8 +77,10 @@ SLOW_MODULES = (
     "test_cross_region",
     "test_reference_imported_model",
     "test_metrics_truth",
+    "test_doc_examples",
     "test_delivery",
     "test_api_docs",
+    "test_props",
 )
 
 
