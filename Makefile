@@ -21,7 +21,7 @@ help:
 	@echo "make verify            synth, then prove the deployed stacks serve in every AZ (credentials)"
 	@echo "make report            synth, then the AZ-loss report in report/ (Markdown and SVG)"
 	@echo "                       (these four targets run the ha-inference command: docs/tools.md)"
-	@echo "make docs              refresh the report's pages in docs/, the examples of docs/tools.md and the API reference docs/api/"
+	@echo "make docs              regenerate every generated doc: API reference, rules, acknowledgements, README blocks, AZ/Region-loss pages"
 	@echo "make bench             synth and test-suite benchmark, results in bench/results/"
 	@echo "make lock              re-resolve constraints.txt and package-lock.json"
 
@@ -65,7 +65,7 @@ test: setup
 # test module again, on every run.
 # Plain `pytest` runs serially, for debugging.
 pytest: setup
-	env -u PYTHONDONTWRITEBYTECODE $(BIN)/python -m compileall -q -j 2 ha_inference stacks tests
+	env -u PYTHONDONTWRITEBYTECODE $(BIN)/python -m compileall -q -j 2 ha_inference stacks tests docgen
 	env -u PYTHONDONTWRITEBYTECODE $(BIN)/python -m pytest -n 2 --dist loadfile --no-loadscope-reorder $(PYTEST_ARGS)
 
 snapshot-update: setup
@@ -97,17 +97,15 @@ report: synth
 # self-hosted model and zonal autoshift included (tests/support.py SELF_HOSTED; a test checks
 # they are current).
 DOCS_CONTEXT := -c 'ha-inference:self-hosted={"model-data":"s3://ha-inference-models-{region}/llm/model.tar.gz"}' -c ha-inference:zonal-autoshift=true
-# The API reference. A fixed hash seed keeps it byte-for-byte reproducible (pdoc prints the
-# frozensets of the routing tables in hash order); tests/test_api_docs.py runs the same command.
-API_DOCS = PYTHONHASHSEED=0 $(BIN)/pdoc ha_inference --no-show-source --no-search -o docs/api
-
+# Every generated doc: the AZ- and Region-loss pages and pictures of the reference app (the
+# report over a synth with the self-hosted model and zonal autoshift), then docgen's
+# generators: the API reference docs/api/, docs/rules.md, docs/acknowledgements.md and the
+# README's preflight and verify blocks. Tests fail while any of them is stale.
 docs: setup
 	rm -rf cdk.out.docs
 	cdk synth --quiet -o cdk.out.docs $(DOCS_CONTEXT)
 	$(BIN)/ha-inference report cdk.out.docs --out docs
-	$(BIN)/python -m tests.tool_examples
-	rm -rf docs/api
-	$(API_DOCS)
+	$(BIN)/python -m docgen
 
 bench: setup
 	$(BIN)/python bench/run.py

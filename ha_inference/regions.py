@@ -55,7 +55,9 @@ class RoutingTable:
     """
 
     geography: Geography
+    """The geography whose profile this is."""
     routes: Mapping[str, frozenset[str]]
+    """Source Region -> the destination Regions a request may be processed in."""
 
     @classmethod
     def of(cls, geography: Geography, routes: Mapping[str, Iterable[str]]) -> RoutingTable:

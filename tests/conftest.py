@@ -77,8 +77,10 @@ SLOW_MODULES = (
     "test_cross_region",
     "test_reference_imported_model",
     "test_metrics_truth",
+    "test_doc_examples",
     "test_delivery",
     "test_api_docs",
+    "test_props",
 )
 
 
@@ -121,7 +123,7 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
     unit, and every module that reads the ``configurations`` fixture (and not the reference
     app) another, so each is synthesized once per run instead of once per worker.
     (pytest-xdist's own ``--dist loadgroup`` cannot do this with pytest 9.2: it marks groups by
-    rewriting node ids, which pytest 9.2 no longer reads, pytest-xdist issue 1386.)"""
+    rewriting node ids, which pytest 9.2 no longer reads, a limitation of pytest-xdist's grouping.)"""
     if config.getvalue("dist") != "loadfile":
         return None
     from xdist.scheduler import LoadFileScheduling  # noqa: PLC0415 - only with xdist

@@ -16,6 +16,7 @@ import pytest
 from botocore.exceptions import EndpointConnectionError
 
 import ha_inference.tools._account as account_module
+from docgen import tool_examples
 from ha_inference.metadata import PROFILE_METADATA
 from ha_inference.tools import preflight, verify
 from ha_inference.tools._account import (
@@ -31,7 +32,6 @@ from ha_inference.tools._account import (
     render_table,
 )
 from ha_inference.tools.assembly import load_stacks
-from tests import tool_examples
 from tests.stubs import (
     PHYSICAL,
     REGION,

@@ -44,12 +44,6 @@ def test_the_reference_app_imports_nothing_private() -> None:
         for path in APP_FILES
         if (found := private_imports(path.read_text()))
     }
-    # stacks/summary.py reads the assembly through ha_inference._internal.assembly until the
-    # tools move to ha_inference.tools; from then on it must import the public module.
-    if importlib.util.find_spec(EXPECTED_ASSEMBLY_MODULE.rsplit(".", 1)[0]) is None:
-        summary = offenders.get("stacks/summary.py", [])
-        if all("ha_inference._internal.assembly" in line for line in summary):
-            offenders.pop("stacks/summary.py", None)
     assert offenders == {}
 
 

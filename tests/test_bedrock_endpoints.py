@@ -105,7 +105,7 @@ def test_endpoint_policy_names_only_the_profile_and_its_models(scenario: Scenari
         for e in endpoints(scenario.template).values()
         if e["Properties"].get("VpcEndpointType") == "Interface"
     }
-    # Issue 10 item 7: the invoke-only policy on bedrock-agent-runtime denied Retrieve,
+    # the invoke-only policy on bedrock-agent-runtime denied Retrieve,
     # RetrieveAndGenerate, InvokeAgent ... to every caller in the VPC. Only bedrock-runtime
     # serves the invoke actions; endpoints asked for beyond it keep AWS's default policy.
     assert "PolicyDocument" not in by_service["bedrock-agent-runtime"]
@@ -233,7 +233,7 @@ def test_fails_coverage_when_a_deployed_region_cannot_use_the_profile(tmp_path: 
 
 
 def test_default_is_the_runtime_endpoint_only(tmp_path: Path) -> None:
-    """bedrock-agent-runtime is left out unless asked for (issue 10 item 7)."""
+    """bedrock-agent-runtime is left out unless asked for."""
     stack = ZonalStack(new_app(tmp_path), "Default", zones=AZS)
     profile = CrossRegionInferenceProfile(stack, "Profile", model_id=SONNET)
     bedrock = BedrockVpcEndpoints(stack, "Bedrock", vpc=stack.vpc, invoke_targets=[profile])

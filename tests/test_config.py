@@ -158,7 +158,7 @@ def test_fails_synth_when_data_residency_excludes_a_destination(outdir: Path) ->
 
 
 def test_self_hosted_is_off_until_a_model_is_named() -> None:
-    """Issue 10 item 1: the default deploys (no model without data); naming the model turns it
+    """the default deploys (no model without data); naming the model turns it
     on, with deletion protection off and network isolation on for S3 model data."""
     assert load().self_hosted is None
     assert load(self_hosted=False).self_hosted is None

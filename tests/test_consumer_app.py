@@ -1,4 +1,4 @@
-"""Issue 14: the constructs inside someone else's app, imported only from ``ha_inference``.
+"""the constructs inside someone else's app, imported only from ``ha_inference``.
 
 The consumer app (tests/consumer/consumer_app.py) has an imported VPC, an existing
 bedrock-runtime endpoint, an environment-agnostic stack and a plain ``aws_lambda.Function``.
@@ -63,7 +63,7 @@ def consumer(tmp_path_factory: pytest.TempPathFactory) -> Consumer:
 
 
 def test_adopts_the_vpcs_existing_endpoint_instead_of_adding_a_second(consumer: Consumer) -> None:
-    """Item 1: the VPC already has a private-DNS bedrock-runtime endpoint; no second one (it
+    """the VPC already has a private-DNS bedrock-runtime endpoint; no second one (it
     would fail at deploy), and the caller is admitted on the existing endpoint's group."""
     template = consumer.templates["ConsumerExisting"]
     assert resources(template, "AWS::EC2::VPCEndpoint") == {}
@@ -76,7 +76,7 @@ def test_adopts_the_vpcs_existing_endpoint_instead_of_adding_a_second(consumer: 
 
 
 def test_fails_on_two_private_dns_endpoints_for_one_service_in_one_vpc(tmp_path: Path) -> None:
-    """Item 1: the second private-DNS endpoint synthesized fine and failed at deploy."""
+    """the second private-DNS endpoint synthesized fine and failed at deploy."""
     app = new_app(tmp_path)
     stack = cdk.Stack(app, "Twice", env=cdk.Environment(account="111111111111", region="us-east-1"))
     vpc = ec2.Vpc(
@@ -109,7 +109,7 @@ def test_fails_on_two_private_dns_endpoints_for_one_service_in_one_vpc(tmp_path:
 
 
 def test_warns_that_private_dns_takes_over_an_existing_vpc(tmp_path: Path) -> None:
-    """Item 2: new private-DNS endpoints in a VPC the app did not create change every existing
+    """new private-DNS endpoints in a VPC the app did not create change every existing
     caller's path; the construct says so."""
     app = new_app(tmp_path)
     stack = cdk.Stack(
@@ -132,7 +132,7 @@ def test_warns_that_private_dns_takes_over_an_existing_vpc(tmp_path: Path) -> No
 
 
 def test_functions_choose_runtime_and_architecture(consumer: Consumer) -> None:
-    """Item 3: Node.js on x86 in every AZ of the imported VPC."""
+    """Node.js on x86 in every AZ of the imported VPC."""
     template = consumer.templates["ConsumerExisting"]
     node = [
         f["Properties"]
@@ -144,7 +144,7 @@ def test_functions_choose_runtime_and_architecture(consumer: Consumer) -> None:
 
 
 def test_plain_function_runs_the_shipped_handler_with_the_shipped_index(consumer: Consumer) -> None:
-    """Item 4: handler_code() and DEFAULT_INDEX from the package, no path into the repository."""
+    """handler_code() and DEFAULT_INDEX from the package, no path into the repository."""
     template = consumer.templates["ConsumerExisting"]
     (answers,) = [
         f["Properties"]
@@ -161,7 +161,7 @@ def test_plain_function_runs_the_shipped_handler_with_the_shipped_index(consumer
 
 
 def test_construct_props_follow_aws_cdk_lib_names() -> None:
-    """Item 5: vpc_subnets, as aws-cdk-lib names it, on every zonal construct."""
+    """vpc_subnets, as aws-cdk-lib names it, on every zonal construct."""
     for construct in (
         BedrockVpcEndpoints,
         CollectionVpcEndpoint,
@@ -174,7 +174,7 @@ def test_construct_props_follow_aws_cdk_lib_names() -> None:
 
 
 def test_warns_that_an_environment_agnostic_stack_gets_two_azs(consumer: Consumer) -> None:
-    """Item 6: max_azs=3 in an env-agnostic stack gives two AZs; the construct says so."""
+    """max_azs=3 in an env-agnostic stack gives two AZs; the construct says so."""
     warnings = Annotations.from_stack(consumer.agnostic).find_warning(
         "/ConsumerAgnostic/SearchEndpoint", Match.string_like_regexp("is environment-agnostic")
     )
@@ -211,7 +211,7 @@ def test_report_maps_the_imported_vpc_by_the_zones_its_constructs_recorded(
 
 
 def test_fails_on_duplicate_collection_names_naming_both(consumer: Consumer) -> None:
-    """Item 8: the second collection with one name in one account and Region fails at synth."""
+    """the second collection with one name in one account and Region fails at synth."""
     with pytest.raises(
         ValueError,
         match=r"collection_name 'consumer-docs' is already the name of OpenSearch Serverless "
@@ -223,7 +223,7 @@ def test_fails_on_duplicate_collection_names_naming_both(consumer: Consumer) -> 
 
 
 def test_warns_when_the_default_picks_among_private_subnet_groups(consumer: Consumer) -> None:
-    """Item 9: two isolated groups (apps, data); the default takes the first, and says so."""
+    """two isolated groups (apps, data); the default takes the first, and says so."""
     warnings = Annotations.from_stack(consumer.agnostic).find_warning(
         "/ConsumerAgnostic/SearchEndpoint",
         Match.string_like_regexp("has more than one private subnet per AZ"),

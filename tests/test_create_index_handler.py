@@ -307,7 +307,7 @@ def test_a_new_index_name_is_a_new_physical_id(
         ),
         (
             {"Index": {**DEFAULT_INDEX.to_properties(), "engine": ["faiss"]}},
-            r"^Index.engine must be a string, got list \['faiss'\]$",
+            r"^Index.engine must be a string, got list \['faiss'\]; pass one of faiss, nmslib and a space type it takes, e\.g\. 'faiss', 'l2'$",
         ),
         (
             {"Index": {**DEFAULT_INDEX.to_properties(), "engine": {"name": "faiss"}}},
@@ -331,7 +331,10 @@ def test_fails_bad_properties_naming_them(
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        ({"engine": ["faiss"]}, r"^engine must be a string, got list \['faiss'\]$"),
+        (
+            {"engine": ["faiss"]},
+            r"^engine must be a string, got list \['faiss'\]; pass one of faiss, nmslib and a space type it takes, e\.g\. 'faiss', 'l2'$",
+        ),
         ({"engine": {"faiss": 1}}, r"^engine must be a string, got dict"),
         ({"space_type": ["l2"]}, r"^space_type must be a string, got list"),
     ],

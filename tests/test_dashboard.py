@@ -355,12 +355,17 @@ def _regional(stack: cdk.Stack, **props: Any) -> RegionalDashboard:
             {"bedrock_model_ids": [PROFILE], "quota_alarm_percent": 120},
             r"quota_alarm_percent must be between 1 and 100, got 120",
         ),
-        ({"functions": {"retrieval-fn": None}}, r"functions keys .* got 'retrieval-fn'"),
     ],
 )
 def test_fails_on_dashboard_props(scratch: ZonalStack, props: dict[str, Any], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         _regional(scratch, **props)
+
+
+def test_fails_on_function_names_that_are_not_letters_and_digits(scratch: ZonalStack) -> None:
+    function = lambda_.Function.from_function_name(scratch, "NamedFunction", "retrieval")
+    with pytest.raises(ValueError, match=r"functions keys .* got 'retrieval-fn'"):
+        _regional(scratch, functions={"retrieval-fn": function})
 
 
 def test_fails_on_a_region_added_twice(scratch: ZonalStack) -> None:

@@ -209,11 +209,21 @@ def test_fails_on_a_bake_time_that_is_not_whole_minutes(tmp_path: Path, bake: cd
         build(pipeline_stack(app), [DeliveryWave("us", [east.delivery()])], bake_time=bake)
 
 
-@pytest.mark.parametrize("install", [[], "pip install x", [""]])
-def test_fails_without_commands_that_install_verify(tmp_path: Path, install: Any) -> None:
+@pytest.mark.parametrize(
+    ("install", "message"),
+    [
+        ([], "verify_install_commands must be a non-empty list"),
+        ([""], "verify_install_commands must be a non-empty list"),
+        ("pip install x", r"verify_install_commands must be a list of str, got 'pip install x'; "
+                          r"wrap the string in a list: verify_install_commands=\['pip install x'\]"),
+    ],
+)  # fmt: skip
+def test_fails_without_commands_that_install_verify(
+    tmp_path: Path, install: Any, message: str
+) -> None:
     app = new_app(tmp_path)
     east = Region(app, "us-east-1")
-    with pytest.raises(TypeError, match="verify_install_commands must be a non-empty list"):
+    with pytest.raises(TypeError, match=message):
         RegionalDeliveryPipeline(
             pipeline_stack(app),
             "Delivery",

@@ -301,7 +301,10 @@ def test_require_converse_can_be_turned_off(tmp_path: Path) -> None:
 
 
 def test_fails_a_require_converse_that_is_not_a_boolean(tmp_path: Path) -> None:
-    with pytest.raises(TypeError, match=r"^require_converse must be True or False, got str 'yes'$"):
+    with pytest.raises(
+        TypeError,
+        match=r"^require_converse must be True or False, got 'yes'; pass require_converse=True or require_converse=False$",
+    ):
         ImportedModel(_stack(tmp_path), "Llm", s3_uri=SOURCE, require_converse="yes")  # type: ignore[arg-type]
 
 
@@ -396,7 +399,12 @@ def test_keep_warm_is_off_by_default(scenario: Scenario) -> None:
             r"^keep_warm must be a whole number of minutes from 1 to 59",
         ),
         (cdk.Duration.hours(1), True, ValueError, r"got 1 hour; for example"),
-        (30, True, TypeError, r"^keep_warm must be a literal cdk.Duration, got 30"),
+        (
+            30,
+            True,
+            TypeError,
+            r"^keep_warm must be a cdk.Duration, got 30; pass a cdk.Duration, e\.g\. cdk\.Duration\.minutes\(n\)",
+        ),
         (cdk.Duration.minutes(30), False, ValueError, r"^keep_warm needs require_converse=True"),
     ],
 )

@@ -11,8 +11,8 @@ from aws_cdk import aws_logs as logs
 from cdk_nag import AwsSolutionsChecks, NIST80053R5Checks
 from constructs import IConstruct
 
+from docgen.acknowledgements import DOC, acknowledgements, render
 from ha_inference.checks.nag_pack import findings_of
-from tests.acknowledgements_doc import DOC, render
 from tests.support import Synth, new_app
 
 
@@ -21,34 +21,12 @@ def findings(scope: IConstruct) -> list[tuple[str, str]]:
     return findings_of(AwsSolutionsChecks(), scope)
 
 
-_ACKNOWLEDGED: dict[int, tuple[IConstruct, list[tuple[str, str, str]]]] = {}
-
-
-def acknowledgements(scope: IConstruct) -> list[tuple[str, str, str]]:
-    """Every acknowledgement in the tree as (construct path, rule id, reason).
-
-    Walking a whole app through jsii costs seconds, so the walk is made once per scope (tests
-    call this on finished, synthesized apps)."""
-    cached = _ACKNOWLEDGED.get(id(scope))
-    if cached is not None and cached[0] is scope:
-        return list(cached[1])
-    found = []
-    for construct in scope.node.find_all():
-        node = construct.node
-        entries = [e for e in node.metadata if e.type == "aws:cdk:acknowledged-rules"]
-        if entries:
-            path = node.path
-            found += [(path, rule, reason) for e in entries for rule, reason in e.data.items()]
-    _ACKNOWLEDGED[id(scope)] = (scope, found)
-    return list(found)
-
-
 def test_reference_app_has_no_unacknowledged_findings(reference: Synth) -> None:
     assert findings(reference.app) == []
 
 
 def test_reference_app_has_no_unacknowledged_nist_800_53_findings(reference: Synth) -> None:
-    """Issue 13: the pack regulated teams run beside AwsSolutions (85 rules), clean too."""
+    """The pack regulated teams run beside AwsSolutions (85 rules), clean too."""
     assert findings_of(NIST80053R5Checks(), reference.app) == []
 
 
@@ -93,8 +71,6 @@ def test_the_check_finds_what_it_should(tmp_path: Path) -> None:
 
 
 def test_acknowledgement_review_list_is_current(reference: Synth) -> None:
-    """docs/acknowledgements.md lists every acknowledgement of the reference app (issue 13)."""
+    """docs/acknowledgements.md lists every acknowledgement of the reference app."""
     expected = render(acknowledgements(reference.app))
-    assert DOC.read_text() == expected, (
-        "docs/acknowledgements.md is stale: run 'python -m tests.acknowledgements_doc'"
-    )
+    assert DOC.read_text() == expected, "docs/acknowledgements.md is stale: run 'make docs'"

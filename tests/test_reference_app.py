@@ -199,7 +199,7 @@ def test_function_role_reads_the_collection_and_invokes_only_the_profile_and_emb
     }
     collection_id = next(iter(resources(template, "AWS::OpenSearchServerless::Collection")))
     assert granted["aoss:APIAccessAll"] == [{"Fn::GetAtt": [collection_id, "Arn"]}]
-    # The self-hosted model (issue 4) is the one other thing this role may invoke.
+    # The self-hosted model is the one other thing this role may invoke.
     stack_endpoint = (
         stack.inference.self_hosted.endpoint_arn if stack.inference.self_hosted else None
     )
@@ -229,7 +229,7 @@ def test_function_role_reads_the_collection_and_invokes_only_the_profile_and_emb
 def test_only_the_creator_creates_the_index_and_only_ingestion_writes(
     reference: Synth, region: str
 ) -> None:
-    """Issue 10 item 5: a principal that may create the index, one that may write documents,
+    """a principal that may create the index, one that may write documents,
     and each may do that and nothing more."""
     template = reference.template(region)
     stack = next(s for s in reference.stacks if s.region == region)
@@ -325,7 +325,7 @@ def test_self_hosted_model_runs_in_every_az_behind_the_load_balancer(
 
 
 def test_default_app_has_no_self_hosted_model(outdir: Path) -> None:
-    """Issue 10 item 1: cdk.json's defaults deploy; the self-hosted model is off until a model
+    """cdk.json's defaults deploy; the self-hosted model is off until a model
     source is configured (the session fixture turns it on)."""
     synth = synth_reference(
         outdir,
@@ -364,7 +364,7 @@ def test_bedrock_endpoint_policies_name_only_the_configured_models(
         for e in resources(template, "AWS::EC2::VPCEndpoint").values()
         if ".bedrock" in str(e["Properties"]["ServiceName"])
     ]
-    assert len(bedrock) == 1, "bedrock-runtime only (issue 10 item 7)"
+    assert len(bedrock) == 1, "bedrock-runtime only"
     for endpoint in bedrock:
         (statement,) = endpoint["Properties"]["PolicyDocument"]["Statement"]
         assert statement["Action"] == [
@@ -379,7 +379,7 @@ def test_bedrock_endpoint_policies_name_only_the_configured_models(
 def test_each_region_serves_the_model_archive_of_its_own_region(
     reference: Synth, region: str
 ) -> None:
-    """Issue 10 item 3: model data is per Region (the bucket must be in the endpoint's Region)."""
+    """model data is per Region (the bucket must be in the endpoint's Region)."""
     template = reference.template(region)
     (model,) = resources(template, "AWS::SageMaker::Model").values()
     url = f"s3://ha-inference-models-{region}/llm/model.tar.gz"
@@ -393,7 +393,7 @@ def test_each_region_serves_the_model_archive_of_its_own_region(
 def test_self_hosted_outputs_name_the_endpoint(reference: Synth) -> None:
     template = reference.template("us-east-1")
     # The other outputs are aws-cdk-lib's weak references (Fn::GetStackOutput) read by the
-    # -CrossRegion stacks (issue 15): no export, nothing for a person to read.
+    # -CrossRegion stacks: no export, nothing for a person to read.
     named = {k for k in template["Outputs"] if not k.startswith("PublishOutput")}
     assert named == {
         "RetrievalFunctionName",
@@ -405,7 +405,7 @@ def test_self_hosted_outputs_name_the_endpoint(reference: Synth) -> None:
         assert key in named or "Export" not in output
 
 
-# --- failover, fallback, drills and dashboards (issue 17) -----------------------------------------
+# --- failover, fallback, drills and dashboards -----------------------------------------
 
 
 @pytest.mark.parametrize("region", sorted(DEFAULT_AZS))

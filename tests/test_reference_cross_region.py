@@ -1,4 +1,4 @@
-"""The reference app's cross-Region paths (issue 15): with the self-hosted model in every Region,
+"""The reference app's cross-Region paths: with the self-hosted model in every Region,
 each Region reaches every other Region's model privately, and fails over to it.
 
 The path from a caller in Region A to Region B's model is traced hop by hop over the synthesized

@@ -1,4 +1,4 @@
-"""The offline deploy rehearsal (issue #10) over the synthesized reference app.
+"""The offline deploy rehearsal over the synthesized reference app.
 
 Every runtime path of :data:`tests.rehearsal.paths.PATHS` must be allowed by every layer (DNS,
 security groups, endpoint policy, identity policy, OpenSearch Serverless data access) in every
@@ -437,7 +437,7 @@ def test_functions_call_what_the_paths_rehearse(runs: Runs, region: str) -> None
 
 def test_profile_path_evaluates_every_destination_with_the_profile_context(runs: Runs) -> None:
     """The identity layer saw the profile ARN without, and each destination's model with,
-    ``bedrock:InferenceProfileArn`` (what Bedrock sets, aws-facts A.3)."""
+    ``bedrock:InferenceProfileArn`` (what Bedrock sets, as the Bedrock user guide's inference profile prerequisites say)."""
     stack = runs.stacks[MUTATED_REGION]
     target = through_profile(stack.inference.profile)
     destinations = sorted(stack.inference.profile.destination_regions)

@@ -214,7 +214,7 @@ def test_reference_app_survives_the_loss_of_any_az(reference: Synth) -> None:
         kinds = {c.kind for c in report.components}
         if report.name.endswith("-CrossRegion"):
             # Paths to the other Regions: endpoints and the failover function, in subnets of
-            # the regional stack (issue 15).
+            # the regional stack.
             assert kinds == {"interface endpoint", "Lambda function"}, report.name
             assert report.verdict == "survives" and len(report.zones) == 3
             continue

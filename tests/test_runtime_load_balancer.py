@@ -154,7 +154,7 @@ def test_nlb_is_internal_with_cross_zone_on(scenario: Scenario, region: str) -> 
     assert props["Scheme"] == "internal"
     attributes = {a["Key"]: a["Value"] for a in props["LoadBalancerAttributes"]}
     assert attributes["load_balancing.cross_zone.enabled"] == "true"
-    # Issue 10 item 2: on by default, a failed first deploy could not roll the NLB back.
+    # on by default, a failed first deploy could not roll the NLB back.
     assert attributes["deletion_protection.enabled"] == "false"
 
 
@@ -203,7 +203,7 @@ def test_failure_detection_time_is_interval_times_unhealthy_threshold(scenario: 
 def test_endpoint_admits_https_from_the_nlb_and_the_allowed_callers_only(
     scenario: Scenario,
 ) -> None:
-    """Issue 10 item 4: inside the VPC the runtime hostname resolves to the endpoint's own
+    """inside the VPC the runtime hostname resolves to the endpoint's own
     interfaces, so a caller allowed through ``connections`` must be admitted there as well as
     on the NLB; nothing else is."""
     template = scenario.templates["us-east-1"]

@@ -319,7 +319,7 @@ def test_execution_role_is_scoped_to_this_endpoint(scenario: Scenario) -> None:
 
 
 def test_network_interfaces_are_scoped_to_the_endpoint_subnets_and_vpc(scenario: Scenario) -> None:
-    """Issue 13 item 2: the create/delete/permission ENI actions name the subnets, the security
+    """the create/delete/permission ENI actions name the subnets, the security
     group and the VPC (ec2:Subnet, ec2:Vpc) instead of '*'."""
     template = scenario.template
     role = _one(template, "AWS::IAM::Role", "LlmRole")
@@ -376,7 +376,7 @@ def test_grant_invoke_attaches_exactly_the_endpoint_to_the_grantee(scenario: Sce
 
 
 def test_security_group_admits_nothing_and_sends_https_to_s3_only(scenario: Scenario) -> None:
-    """Issue 13 items 1 and 3: no 0.0.0.0/0 egress; HTTPS to the Region's S3 prefix list (looked
+    """no 0.0.0.0/0 egress; HTTPS to the Region's S3 prefix list (looked
     up at deploy time) for the model data, and nothing else."""
     template = scenario.template
     group_id = _logical_id(template, "AWS::EC2::SecurityGroup", "Llm")
@@ -405,7 +405,7 @@ def test_security_group_admits_nothing_and_sends_https_to_s3_only(scenario: Scen
 
 
 def test_model_runs_with_network_isolation_when_its_data_comes_from_s3(scenario: Scenario) -> None:
-    """Issue 13 item 1: the third-party container gets no network when the model is in S3."""
+    """the third-party container gets no network when the model is in S3."""
     llm = _one(scenario.template, "AWS::SageMaker::Model", "LlmModel")["Properties"]
     assert llm["PrimaryContainer"]["ModelDataUrl"].startswith("s3://")
     assert llm["EnableNetworkIsolation"] is True

@@ -196,7 +196,7 @@ def test_collection_is_vectorsearch_with_standby_replicas(scenario: Scenario) ->
 
 
 def test_collection_and_its_policies_are_removed_with_the_stack(scenario: Scenario) -> None:
-    """Issue 10 item 6: the name is fixed and unique per account and Region; a retained
+    """the name is fixed and unique per account and Region; a retained
     collection (whose policies were deleted) made the next deploy fail on the taken name."""
     template = scenario.template
     _, collection = collection_named(template, "knowledge")
@@ -231,7 +231,7 @@ def test_retained_collection_keeps_its_policies(tmp_path: Path) -> None:
 def test_fails_on_two_collections_with_one_name_in_one_account_and_region(
     tmp_path: Path,
 ) -> None:
-    """Issue 14 item 8: a duplicate name synthesized fine and failed at deploy."""
+    """a duplicate name synthesized fine and failed at deploy."""
     app = new_app(tmp_path)
     zones = ["us-east-1a", "us-east-1b"]
     first = ZonedStack(app, "First", region="us-east-1", zones=zones)

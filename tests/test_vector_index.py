@@ -159,8 +159,14 @@ def test_accepts_index_names_at_the_limits() -> None:
             r"^dimension must be 1-16000, got 0; match the embedding model's output size$",
         ),
         ({"dimension": 16_001}, r"^dimension must be 1-16000, got 16001"),
-        ({"dimension": True}, r"^dimension must be a whole number, got bool True$"),
-        ({"dimension": "1024"}, r"^dimension must be a whole number, got str '1024'$"),
+        (
+            {"dimension": True},
+            r"^dimension must be a whole number, got bool True; pass an int from 1 to 16000$",
+        ),
+        (
+            {"dimension": "1024"},
+            r"^dimension must be a whole number, got str '1024'; pass an int from 1 to 16000$",
+        ),
         (
             {"engine": "lucene"},
             r"^engine must be one of faiss, nmslib, got 'lucene'; vector search collections do not support the Lucene engine$",
@@ -248,7 +254,11 @@ def test_fails_environments_naming_the_variable(
             "Index.shards",
             r"^Index.shards is not an index property; the properties are name, ",
         ),
-        ({"m": None}, "Index.m", r"^Index.m must be a whole number, got NoneType None$"),
+        (
+            {"m": None},
+            "Index.m",
+            r"^Index.m must be a whole number, got NoneType None; pass an int from 2 to 100$",
+        ),
     ],
 )
 def test_fails_properties_naming_the_property(

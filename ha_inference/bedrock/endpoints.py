@@ -12,6 +12,7 @@ from constructs import Construct
 
 from ha_inference._internal.names import claim_private_dns, warn_private_dns_takes_over
 from ha_inference._internal.network import closed_security_group
+from ha_inference._internal.props import checked_props
 from ha_inference._internal.validation import LateCheck, select_zonal_subnets
 from ha_inference.bedrock.profiles import INVOKE_ACTIONS, IInvokeTarget
 from ha_inference.metadata import mark_supporting
@@ -31,14 +32,11 @@ SUPPORTING_KIND = "bedrock-endpoints"
 class BedrockVpcEndpoints(Construct):
     """One Bedrock interface endpoint per service, each with a subnet in every selected AZ.
 
-    Default settings:
+    Resources: one ``aws_ec2.InterfaceVpcEndpoint`` per service (named after it, e.g.
+    ``BedrockRuntime``) and ``SecurityGroup``.
 
-    * service ``bedrock-runtime`` only (pass ``services`` for ``BEDROCK_AGENT_RUNTIME``,
-      ``BEDROCK``, ``BEDROCK_AGENT`` or ``InterfaceVpcEndpointAwsService("bedrock-mantle")``);
-    * subnets: one in every AZ of the VPC's private subnets; at least two AZs, never two subnets
-      in one AZ (Bedrock endpoints are offered in multiple AZs, not necessarily all: check
-      ``aws ec2 describe-vpc-endpoint-services`` for your AZ IDs);
-    * private DNS on, so SDKs keep using ``bedrock-runtime.<region>.amazonaws.com``;
+    * an interface in every selected AZ (Bedrock endpoints are offered in multiple AZs, not
+      necessarily all: check ``aws ec2 describe-vpc-endpoint-services`` for your AZ IDs);
     * one security group for all of them, with no ingress until you allow peers through
       ``connections`` (port 443), and no egress;
     * on the ``bedrock-runtime`` endpoint, a policy that allows only ``bedrock:InvokeModel`` and
@@ -50,6 +48,7 @@ class BedrockVpcEndpoints(Construct):
       still decides) until you add statements to it with ``add_to_policy(..., service=...)``.
     """
 
+    @checked_props
     def __init__(
         self,
         scope: Construct,

@@ -40,6 +40,7 @@ from ha_inference._internal.nag import (
     wildcard_resource_finding,
 )
 from ha_inference._internal.names import claim_name
+from ha_inference._internal.props import checked_props
 from ha_inference._internal.tokens import is_unresolved
 from ha_inference._internal.validation import concrete_region
 from ha_inference.bedrock.profiles import INVOKE_ACTIONS, PolicyStatementShape
@@ -89,8 +90,11 @@ class ImportedModelAlarms:
     """The alarms :meth:`ImportedModel.add_alarms` creates."""
 
     server_errors: cloudwatch.Alarm
+    """``InvocationServerErrors`` in 3 consecutive minutes."""
     throttles: cloudwatch.Alarm
+    """``InvocationThrottles`` in 3 consecutive minutes."""
     invocation_latency: cloudwatch.Alarm
+    """Average ``InvocationLatency`` above the threshold."""
 
 
 class ImportedModel(Construct):
@@ -103,31 +107,23 @@ class ImportedModel(Construct):
     its waiter state machine); with ``keep_warm``, ``KeepWarm`` (the shipped ``keep_warm``
     handler), ``KeepWarmRole`` and ``KeepWarmSchedule`` (an EventBridge rule).
 
-    Default settings:
-
-    * the model is named ``<imported_model_name>-<8 hex of the source and key>`` and the name
-      prefix is derived from the construct path (unique per stack); a new ``s3_uri`` or key
-      imports a new model beside the old one, which CloudFormation deletes after the update;
-    * encrypted with an AWS owned key; pass ``imported_model_key`` for a customer managed key;
-    * the import role trusts ``bedrock.amazonaws.com`` only for model import jobs of this
-      account and Region (``aws:SourceAccount``, ``aws:SourceArn``), and may read only the
-      objects under the source prefix (``s3:GetObject``) and list only that prefix
-      (``s3:ListBucket`` with an ``s3:prefix`` condition), in a bucket of this account;
-    * a deploy waits up to 50 minutes for the import job (checking every 30 seconds); a job
-      that fails fails the deploy with its failure message and leaves no model behind;
+    * Bedrock hosts the model on demand, with no instances to spread over AZs (GENREL05-BP01
+      step 1); an imported model serves only its own Region, so put one in each Region's stack;
+    * a new ``s3_uri`` or key imports a new model beside the old one, which CloudFormation
+      deletes after the update; a job that fails fails the deploy with its failure message and
+      leaves no model behind;
     * the model is tagged with its owner (``ha-inference:stack-id``, ``ha-inference:logical-id``)
       and an update adopts an existing model of the new name only when those tags name this
       resource, so two stacks with the same name prefix never take each other's model;
-    * removed with the stack (``DeleteImportedModel``); pass
-      ``removal_policy=RemovalPolicy.RETAIN`` to keep it, and delete it by hand before deploying
-      the same stack again;
-    * ``grant_invoke`` allows ``bedrock:InvokeModel`` and ``bedrock:InvokeModelWithResponseStream``
-      (InvokeModel, Converse and their streaming forms) on exactly this model's ARN;
-    * ``metric_*`` on the ``AWS/Bedrock`` runtime metrics and opt-in alarms (``add_alarms``) for
-      server errors, throttles and latency, with ``ModelId`` = the model's ARN, a dimension
-      value no AWS page confirms for imported models (see :meth:`metric`).
+    * the import role trusts ``bedrock.amazonaws.com`` only for model import jobs of this
+      account and Region (``aws:SourceAccount``, ``aws:SourceArn``), and may read only the
+      objects under the source prefix, in a bucket of ``bucket_owner``; ``grant_invoke`` allows
+      the invoke actions on exactly this model's ARN;
+    * ``metric_*`` and the opt-in alarms (``add_alarms``) use ``ModelId`` = the model's ARN, a
+      dimension value no AWS page confirms for imported models (see :meth:`metric`).
     """
 
+    @checked_props
     def __init__(
         self,
         scope: Construct,
@@ -154,10 +150,13 @@ class ImportedModel(Construct):
             Default: an AWS owned key.
         :param bucket_owner: Account that owns the source bucket (the import role reads only
             buckets of this account). Default: the stack's account.
-        :param import_timeout: How long a deploy waits for the import job, in whole minutes from
-            5 to 55. Default: 50 minutes.
-        :param removal_policy: ``DESTROY`` deletes the imported model with the stack, ``RETAIN``
-            keeps it. Default: ``DESTROY``.
+        :param import_timeout: How long a deploy waits for the import job (checking every 30
+            seconds), in whole minutes from 5 to 55 (CloudFormation waits an hour for a custom
+            resource). Default: 50 minutes.
+        :param removal_policy: ``DESTROY`` deletes the imported model with the stack
+            (``DeleteImportedModel``), ``RETAIN`` keeps it: delete it by hand before deploying
+            the same stack again, whose create refuses an existing model name. Default:
+            ``DESTROY``.
         :param require_converse: Fail the deploy when Bedrock reports, as the import completes,
             that the model does not support the Converse API (no chat template, or an
             architecture served through ``InvokeModel`` only); the rollback deletes it. Set

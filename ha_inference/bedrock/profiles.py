@@ -11,7 +11,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 import aws_cdk as cdk
 from aws_cdk import aws_bedrock as bedrock
@@ -19,6 +19,7 @@ from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from ha_inference._internal.names import claim_name
+from ha_inference._internal.props import checked_props
 from ha_inference._internal.tokens import is_unresolved
 from ha_inference._internal.validation import LateCheck, concrete_region
 from ha_inference.checks.residency import data_residency_of, residency_violation
@@ -54,7 +55,9 @@ class PolicyStatementShape:
     """One Allow statement of an invoke policy, as plain data (no principal, no effect)."""
 
     resources: tuple[str, ...]
+    """The ARNs the statement allows the invoke actions on."""
     conditions: Mapping[str, Mapping[str, Any]] | None = None
+    """The statement's conditions (e.g. ``bedrock:InferenceProfileArn``). Default: none."""
 
     def to_statement(self) -> iam.PolicyStatement:
         return iam.PolicyStatement(
@@ -64,6 +67,7 @@ class PolicyStatementShape:
         )
 
 
+@runtime_checkable
 class IInvokeTarget(Protocol):
     """Something a caller invokes models through: its statements and every ARN they name."""
 
@@ -206,7 +210,12 @@ class FoundationModel:
     the invoke actions on the model in exactly that Region.
     """
 
+    @checked_props
     def __init__(self, model_id: str, *, region: str) -> None:
+        """
+        :param model_id: the foundation-model id, without a geography prefix.
+        :param region: the Region the model is invoked in.
+        """
         check_model_id(model_id)
         self.model_id = model_id
         self.region = region
@@ -282,10 +291,8 @@ class CrossRegionInferenceProfile(_Profile):
     end of life (a Legacy model warns), and that its destinations respect any data-residency
     boundary, and grants exactly the documented permissions.
 
-    Default settings:
-
-    * geography US; destination Regions from the model's card
-      (:data:`ha_inference.data.models.MODEL_CARDS`); a model without a row needs ``routes``;
+    * every call goes to a Region of the profile's geography that has capacity (GENREL05-BP01
+      step 2), from the routes of the model's card;
     * ``grant_invoke`` allows ``bedrock:InvokeModel`` and ``bedrock:InvokeModelWithResponseStream``
       (InvokeModel, Converse and their streaming forms) on the profile in the stack's Region, and
       on the foundation model in every destination Region only through this profile
@@ -293,6 +300,7 @@ class CrossRegionInferenceProfile(_Profile):
       Region-less model ARN. No Region wildcard anywhere.
     """
 
+    @checked_props
     def __init__(
         self,
         scope: Construct,
@@ -448,16 +456,14 @@ class ApplicationInferenceProfile(_Profile):
     Copies a system cross-Region profile (multi-Region) or a foundation model in the stack's
     Region (single Region), so that usage and cost carry your tags.
 
-    Default settings:
-
-    * source: the given :class:`CrossRegionInferenceProfile`, or ``model_id`` in the stack's
-      Region when no profile is given;
+    * copying a cross-Region profile keeps its routing over every destination Region;
     * ``grant_invoke`` allows the invoke actions (streaming included) on the application
       profile, on the copied system profile, and on the foundation model in every Region the
       source routes to, conditioned on ``bedrock:InferenceProfileArn`` being this application
       profile, so the model is usable only through it.
     """
 
+    @checked_props
     def __init__(
         self,
         scope: Construct,

@@ -18,6 +18,7 @@ from typing import Any
 import aws_cdk as cdk
 from constructs import Construct, IConstruct
 
+from ha_inference._internal.props import checked_props
 from ha_inference._internal.tokens import is_unresolved
 from ha_inference._internal.validation import LateCheck
 from ha_inference.data.models import READ_ON, model_card
@@ -49,7 +50,7 @@ class RegionCoverage(Construct):
     * every model invoked in-Region (an embedding model, ``FoundationModel.in_stack_region``)
       is offered on demand in that Region, where the model's row in
       :data:`ha_inference.data.models.MODEL_CARDS` records its Regions;
-    * with ``require_all_destinations`` (default), every Region a profile can route to is itself
+    * with ``require_all_destinations``, every Region a profile can route to is itself
       deployed, so the loss of any one Region leaves the others serving;
     * with ``require_cross_region_paths``, every Region that hosts a self-hosted model
       (``MultiAzSageMakerEndpoint``) can be reached from every other Region that hosts one or
@@ -58,6 +59,7 @@ class RegionCoverage(Construct):
       every caller a model to fail over to (GENREL05-BP01 step 5).
     """
 
+    @checked_props
     def __init__(
         self,
         scope: Construct,
@@ -67,6 +69,16 @@ class RegionCoverage(Construct):
         require_all_destinations: bool = True,
         require_cross_region_paths: bool = False,
     ) -> None:
+        """
+        :param supporting: the kinds of supporting infrastructure every Region that uses a
+            profile or serves an imported model must have (the kinds constructs declare with
+            :func:`mark_supporting`, e.g. ``bedrock-endpoints``, ``vector-search``,
+            ``compute``). Default: none.
+        :param require_all_destinations: require a deployed Region for every Region a profile
+            can route to. Default: ``True``.
+        :param require_cross_region_paths: require every Region that hosts a self-hosted model
+            to be reachable from every other Region that hosts or calls one. Default: ``False``.
+        """
         super().__init__(scope, construct_id)
         self.supporting = tuple(sorted(set(supporting)))
         self.require_all_destinations = require_all_destinations

@@ -19,6 +19,7 @@ import jsii
 from cdk_nag import IApplyRule, NagMessageLevel, NagPack, NagRuleCompliance
 from constructs import IConstruct
 
+from ha_inference._internal.props import checked_props
 from ha_inference.checks.nag_rules import RULES, IndexCache, Rule, stack_indexes
 
 PACK_NAME = "HaInference"
@@ -61,11 +62,17 @@ class HaInferenceChecks(NagPack):
     cross-zone load balancing, standby replicas, private endpoints with scoped policies, and
     Bedrock permissions without Region wildcards that keep the model behind its profile.
 
-    Rule ids are ``HaInference-<suffix>``; see :data:`ha_inference.checks.nag_rules.RULES` (and the
-    README) for each rule's info and explanation. All are errors.
+    Rule ids are ``HaInference-<suffix>``; each rule's info and explanation are in
+    :data:`ha_inference.checks.nag_rules.RULES` and docs/rules.md. All are errors.
     """
 
+    @checked_props
     def __init__(self, scope: IConstruct | None = None, *, verbose: bool = False) -> None:
+        """
+        :param scope: the app (or scope) the pack validates, as cdk-nag packs take it.
+            Default: none, for ``validate_scope(scope)`` calls.
+        :param verbose: add each rule's explanation to its findings. Default: ``False``.
+        """
         super().__init__(scope, verbose=verbose)
         self._pack_name = PACK_NAME
         self._by_type: dict[str, list[Rule]] = {}

@@ -12,16 +12,21 @@ from collections.abc import Iterable
 
 from constructs import IConstruct
 
+from ha_inference._internal.props import checked_props
 from ha_inference.metadata import RESIDENCY_METADATA, declared, mark_data_residency
 from ha_inference.regions import check_region_name
 
 
+@checked_props
 def declare_data_residency(scope: IConstruct, regions: Iterable[str]) -> None:
     """Declares that inference requests under ``scope`` may be processed only in ``regions``.
 
     Every :class:`~ha_inference.CrossRegionInferenceProfile` and
     :class:`~ha_inference.ApplicationInferenceProfile` beneath ``scope`` whose destination
     Regions leave this set fails synth, naming the Regions outside it.
+
+    :param scope: the app, a stage, a stack or any construct: the boundary covers its subtree.
+    :param regions: the Regions where inference data may be processed (Region names).
     """
     allowed = sorted(set(regions))
     if not allowed:
@@ -34,6 +39,7 @@ def declare_data_residency(scope: IConstruct, regions: Iterable[str]) -> None:
     mark_data_residency(scope, allowed)
 
 
+@checked_props
 def data_residency_of(scope: IConstruct) -> frozenset[str] | None:
     """The Regions allowed for ``scope`` by every boundary declared on it or its ancestors.
 

@@ -18,6 +18,7 @@ from constructs import Construct
 from ha_inference._internal.logs import new_log_group
 from ha_inference._internal.nag import INLINE_POLICY, acknowledge
 from ha_inference._internal.network import closed_security_group
+from ha_inference._internal.props import checked_props
 from ha_inference._internal.tokens import is_unresolved
 from ha_inference._internal.validation import select_zonal_subnets
 from ha_inference.metadata import mark_supporting
@@ -68,30 +69,20 @@ class MultiAzFunction(Construct):
     (the role's wildcard-resource permissions), ``SecurityGroup``, ``LogGroup`` and
     ``EnvironmentKey``.
 
-    Default settings:
-
-    * one subnet in every AZ of the VPC's private subnets (at least two AZs, one subnet each);
-    * Python 3.14 (:data:`PYTHON_RUNTIME`, pinned by this library) on ``arm64``; pass
-      ``runtime`` and ``architecture`` for other code (Node.js, x86-only dependencies);
-    * active X-Ray tracing;
+    * a subnet in every selected AZ (at least two, one each);
     * its own security group with no inbound and no outbound rules: the function reaches
       exactly what is allowed to it, for example ``endpoints.connections.allow_default_port_from(
       function)`` for VPC endpoints, or ``function.connections.allow_to(peer, port)``. It is
       never opened to ``0.0.0.0/0``; with NAT, open HTTPS egress explicitly if the code needs
       the internet;
     * an execution role with no AWS managed policies: writes to its own log group, manages
-      its network interfaces and sends traces. Everything else comes from ``grant_*`` calls
-      on other constructs (``collection.grant_read(function)``);
-    * a log group kept for one year (``RETAIN`` on stack deletion; it has a generated name, so
-      a retained one never blocks the next deploy), encrypted with ``log_encryption_key``
-      when given;
-    * environment variables encrypted with a new customer managed KMS key with yearly
-      rotation (the key is scheduled for deletion with the stack, as nothing else uses it);
-      pass ``environment_encryption`` to share a key;
-    * 512 MiB of memory, a 60-second timeout, no reserved concurrency, no failure
-      destination and no dead-letter queue (options for asynchronous invocation).
+      its network interfaces and sends traces (active X-Ray tracing). Everything else comes
+      from ``grant_*`` calls on other constructs (``collection.grant_read(function)``);
+    * the log group is kept on stack deletion (it has a generated name, so a retained one never
+      blocks the next deploy); the environment key is scheduled for deletion with the stack.
     """
 
+    @checked_props
     def __init__(
         self,
         scope: Construct,

@@ -16,7 +16,7 @@ import ha_inference.functions
 FUNCTIONS_DIR = Path(ha_inference.functions.__file__).resolve().parent
 """The folder that is the code root of every shipped function."""
 
-_EXCLUDE = ["__pycache__", "*.pyc", "__init__.py"]
+_EXCLUDE = ["__pycache__", "*.pyc", "__init__.py", "*.md"]  # the folder's README is not code
 
 
 class ShippedHandler(enum.Enum):

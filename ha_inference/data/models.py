@@ -55,12 +55,15 @@ class Lifecycle:
     """Where a model is in Bedrock's lifecycle, with the dates AWS published and their source."""
 
     status: ModelStatus
+    """The status AWS lists for the model."""
     source: str
+    """Where the status and dates come from, and when they were read."""
     legacy_since: date | None = None
+    """The day the model became Legacy. Default: none (not Legacy, or the date is unknown)."""
     end_of_life: date | None = None
-    """The day calls stop working (Bedrock's EOL date)."""
+    """The day calls stop working (Bedrock's EOL date). Default: none set."""
     end_of_life_no_sooner_than: date | None = None
-    """The floor the card promises while no EOL date is set."""
+    """The floor the card promises while no EOL date is set. Default: none."""
 
     def status_on(self, day: date) -> ModelStatus:
         """The model's state on ``day``: end of life from its EOL date on, Legacy from its
@@ -80,19 +83,26 @@ class ModelCard:
     """One model as its card describes it (see the module docstring)."""
 
     model_id: str
+    """The foundation-model id (no geography prefix)."""
     name: str
+    """The model's name as its card gives it."""
     card: str
     """The model card's URL."""
     read: str
     """When the card was read, and from which copy."""
     lifecycle: Lifecycle
+    """Where the model is in Bedrock's lifecycle."""
     routes: Mapping[Geography, RoutingTable] = field(default_factory=lambda: MappingProxyType({}))
-    """Per geography with a system-defined profile: source Region -> destination Regions."""
+    """Per geography with a system-defined profile: source Region -> destination Regions.
+    Default: none (no profile recorded)."""
     unverified: Mapping[Geography, str] = field(default_factory=lambda: MappingProxyType({}))
-    """Per geography: what of its routes the card did not show, and where it came from instead."""
+    """Per geography: what of its routes the card did not show, and where it came from instead.
+    Default: none, every route is from the card."""
     in_region: frozenset[str] | None = None
-    """Regions that serve the model on demand without a profile; ``None``: not recorded."""
+    """Regions that serve the model on demand without a profile. Default: ``None``, not
+    recorded."""
     in_region_source: str = ""
+    """Where ``in_region`` comes from. Default: empty (not recorded)."""
 
     @property
     def geographies(self) -> tuple[Geography, ...]:

@@ -9,6 +9,7 @@ import aws_cdk as cdk
 from aws_cdk import aws_cloudwatch as cloudwatch
 from constructs import Construct
 
+from ha_inference._internal.props import checked_props
 from ha_inference._internal.tokens import is_unresolved
 
 MAX_ALARM_NAME = 255
@@ -29,6 +30,7 @@ class RegionHealthAlarm(Construct):
     Resources: ``Resource`` (AWS::CloudWatch::CompositeAlarm), without actions.
     """
 
+    @checked_props
     def __init__(
         self,
         scope: Construct,

@@ -21,6 +21,7 @@ from aws_cdk import pipelines
 from constructs import Construct
 
 from ha_inference._internal import sequences
+from ha_inference._internal.props import check_fields, checked_props
 from ha_inference._internal.tokens import is_unresolved
 from ha_inference.delivery.acknowledgements import acknowledge_pipeline
 from ha_inference.delivery.health import is_alarm
@@ -69,6 +70,9 @@ class RegionDelivery:
     alarms: Sequence[cloudwatch.IAlarm] = ()
     outputs: Mapping[str, cdk.CfnOutput] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        check_fields(self)
+
 
 @dataclass(frozen=True)
 class DeliveryWave:
@@ -81,6 +85,9 @@ class DeliveryWave:
 
     name: str
     regions: Sequence[RegionDelivery]
+
+    def __post_init__(self) -> None:
+        check_fields(self)
 
 
 class RegionalDeliveryPipeline(Construct):
@@ -102,6 +109,7 @@ class RegionalDeliveryPipeline(Construct):
     S3 managed keys.
     """
 
+    @checked_props
     def __init__(
         self,
         scope: Construct,

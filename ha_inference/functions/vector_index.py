@@ -65,7 +65,10 @@ _INDEX_MAX_BYTES = 255
 
 def _check_index_name(label: str, value: Any) -> str:
     if not isinstance(value, str):
-        raise TypeError(f"{label} must be a string, got {type(value).__name__} {value!r}")
+        raise TypeError(
+            f"{label} must be a string, got {type(value).__name__} {value!r}; pass the index "
+            "name as a string, e.g. 'passages'"
+        )
     problem = ""
     if not value:
         problem = "is empty"
@@ -88,7 +91,10 @@ def _check_index_name(label: str, value: Any) -> str:
 
 def _check_field(label: str, value: Any) -> str:
     if not isinstance(value, str):
-        raise TypeError(f"{label} must be a string, got {type(value).__name__} {value!r}")
+        raise TypeError(
+            f"{label} must be a string, got {type(value).__name__} {value!r}; pass the field "
+            "name as a string, e.g. 'text'"
+        )
     if not _FIELD.match(value):
         raise ValueError(
             f"{label} must be a plain field name, got {value!r}; use 1-64 letters, digits, '_' "
@@ -99,7 +105,10 @@ def _check_field(label: str, value: Any) -> str:
 
 def _check_int(label: str, value: Any, low: int, high: int, fix: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{label} must be a whole number, got {type(value).__name__} {value!r}")
+        raise TypeError(
+            f"{label} must be a whole number, got {type(value).__name__} {value!r}; pass an "
+            f"int from {low} to {high}"
+        )
     if not low <= value <= high:
         raise ValueError(f"{label} must be {low}-{high}, got {value}; {fix}")
     return value
@@ -108,7 +117,10 @@ def _check_int(label: str, value: Any, low: int, high: int, fix: str) -> int:
 def _check_engine(label: str, engine: Any, space_label: str, space_type: Any) -> None:
     for name, value in ((label, engine), (space_label, space_type)):
         if not isinstance(value, str):
-            raise TypeError(f"{name} must be a string, got {type(value).__name__} {value!r}")
+            raise TypeError(
+                f"{name} must be a string, got {type(value).__name__} {value!r}; pass one of "
+                f"{', '.join(ENGINE_SPACE_TYPES)} and a space type it takes, e.g. 'faiss', 'l2'"
+            )
     if engine == "lucene":
         raise ValueError(
             f"{label} must be one of {', '.join(ENGINE_SPACE_TYPES)}, got 'lucene'; vector "
@@ -142,15 +154,29 @@ def check_embedding_dimension(model_id: str, dimension: int, *, label: str = "di
 class IndexDefinition:
     """A k-NN index of passages: their text, their embedding and a few metadata fields.
 
-    Default: index ``passages`` with a 1024-dimension ``vector`` field (Titan Text Embeddings V2's
-    default size), HNSW on Faiss with L2 distance, ``m`` 16 (OpenSearch's default) and
-    ``ef_construction`` 512 (what Bedrock knowledge bases create on OpenSearch Serverless: better
-    recall, paid for at indexing time only), the passage in ``text`` (``text`` type: analyzed, so
-    lexical or hybrid search stays possible), the document's own id in ``document_id`` and one
-    metadata field, ``source``. Metadata and id fields are ``keyword``: exact values (paths,
-    URLs, ids) to filter and aggregate on, not prose to analyze.
+    The one definition the custom resource creates, ingestion writes and retrieval searches.
+    Metadata and id fields are ``keyword``: exact values (paths, URLs, ids) to filter and
+    aggregate on, not prose to analyze. Raises ``ValueError`` or ``TypeError`` naming the
+    property for a value the service rejects.
 
-    Raises ``ValueError`` or ``TypeError`` naming the property for a value the service rejects.
+    :param name: the index name (OpenSearch's rules: lowercase, 1-255 bytes). Default:
+        ``passages``.
+    :param vector_field: the ``knn_vector`` field. Default: ``vector``.
+    :param text_field: the passage, ``text`` type (analyzed, so lexical or hybrid search stays
+        possible). Default: ``text``.
+    :param metadata_fields: ``keyword`` fields ingestion accepts in a document's metadata.
+        Default: ``("source",)``.
+    :param id_field: where a document's own id is stored (vector search collections assign
+        ``_id`` themselves). Default: ``document_id``.
+    :param dimension: the vector's size, at most 16,000; with Titan Text Embeddings V2 only
+        256, 512 or 1024. Default: 1024 (Titan V2's default size).
+    :param engine: ``faiss`` or ``nmslib`` (vector search collections support neither Lucene
+        nor Faiss's IVF methods). Default: ``faiss``.
+    :param space_type: the distance, one the engine takes. Default: ``l2``.
+    :param m: HNSW links per node, 2-100. Default: 16 (OpenSearch's default).
+    :param ef_construction: HNSW build-time candidate list, 2-4096. Default: 512 (what Bedrock
+        knowledge bases create on OpenSearch Serverless: better recall, paid for at indexing
+        time only).
     """
 
     name: str = "passages"
@@ -311,7 +337,7 @@ def _validate(values: Mapping[str, Any], labels: Mapping[str, str]) -> None:
     if isinstance(metadata, str) or not isinstance(metadata, Sequence):
         raise TypeError(
             f"{label('metadata_fields')} must be a sequence of field names, got "
-            f"{type(metadata).__name__} {metadata!r}"
+            f"{type(metadata).__name__} {metadata!r}; pass a tuple of names, e.g. ('source',)"
         )
     _check_index_name(label("name"), values["name"])
     for prop in ("vector_field", "text_field", "id_field"):

@@ -17,6 +17,8 @@ from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
+from ha_inference._internal.props import checked_props
+from ha_inference.compute.multi_az_function import MultiAzFunction
 from ha_inference.compute.shipped import ShippedHandler
 from ha_inference.functions import metrics as published
 
@@ -33,14 +35,16 @@ DEFAULT_THRESHOLD_PERCENT = 5
 class AnswerMetrics:
     """The answer metrics of one function that runs a publishing shipped handler.
 
-    :param function: the function (for a :class:`ha_inference.MultiAzFunction`, its
-        ``function``). A function defined in the app must run ``retrieval.handler`` or
+    :param function: the function: a Lambda function or a :class:`ha_inference.MultiAzFunction`.
+        A function defined in the app must run ``retrieval.handler`` or
         ``self_hosted.handler``; for an imported function this cannot be checked.
     """
 
-    def __init__(self, function: lambda_.IFunction) -> None:
-        _check_function(function)
-        self.function = function
+    @checked_props
+    def __init__(self, function: lambda_.IFunction | MultiAzFunction) -> None:
+        self.function = function_of(function)
+        """The Lambda function whose answers these metrics count."""
+        _check_function(self.function)
 
     def metric(
         self, metric_name: str, *, statistic: str = "Sum", period: cdk.Duration | None = None
@@ -128,16 +132,12 @@ class AnswerMetrics:
         )
 
 
+def function_of(function: lambda_.IFunction | MultiAzFunction) -> lambda_.IFunction:
+    """The Lambda function itself, also when given the :class:`MultiAzFunction` around it."""
+    return function.function if isinstance(function, MultiAzFunction) else function
+
+
 def _check_function(function: lambda_.IFunction) -> None:
-    # jsii interfaces cannot be checked with isinstance: look for what an IFunction has.
-    if not isinstance(getattr(function, "function_name", None), str) or not hasattr(
-        function, "node"
-    ):
-        hint = "; for a MultiAzFunction pass its .function" if hasattr(function, "function") else ""
-        raise TypeError(
-            f"function must be a Lambda function (aws_lambda.IFunction), got "
-            f"{type(function).__name__}{hint}"
-        )
     resource = function.node.default_child
     if not isinstance(resource, lambda_.CfnFunction):
         return  # imported: its handler is not known here

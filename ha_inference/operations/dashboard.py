@@ -40,10 +40,16 @@ from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
 from ha_inference._internal import sequences
+from ha_inference._internal.props import check_fields, checked_props
 from ha_inference._internal.tokens import is_unresolved
 from ha_inference._internal.validation import LateCheck
 from ha_inference.bedrock.imported_model import ImportedModel
-from ha_inference.operations.answers import DEFAULT_THRESHOLD_PERCENT, AnswerMetrics
+from ha_inference.compute.multi_az_function import MultiAzFunction
+from ha_inference.operations.answers import (
+    DEFAULT_THRESHOLD_PERCENT,
+    AnswerMetrics,
+    function_of,
+)
 from ha_inference.regions import partition_of
 from ha_inference.selfhosted.endpoint import MultiAzSageMakerEndpoint
 from ha_inference.selfhosted.load_balancer import SageMakerRuntimeLoadBalancer
@@ -84,9 +90,13 @@ class RegionView:
     Region cannot name a deploy-time value of another stack).
 
     :param region: the Region.
-    :param bedrock_model_ids: the model and inference-profile ids invoked there.
-    :param endpoint_name: the SageMaker endpoint there, if any, and its variant.
+    :param bedrock_model_ids: the model and inference-profile ids invoked there. Default: none.
+    :param endpoint_name: the SageMaker endpoint there. Default: none.
+    :param variant_name: the endpoint's production variant. Default: ``AllTraffic``.
     :param dashboard_name: the Region's own dashboard, linked from the app dashboard.
+        Default: no link.
+    :param endpoint_instances: the endpoint's minimum instance count (one per AZ), drawn as a
+        line on its graph. Default: no line.
     """
 
     region: str
@@ -95,7 +105,10 @@ class RegionView:
     variant_name: str = "AllTraffic"
     dashboard_name: str | None = None
     endpoint_instances: int | None = None
-    """The endpoint's minimum instance count (one per AZ), drawn as a line on its graph."""
+
+    def __post_init__(self) -> None:
+        check_fields(self)
+        object.__setattr__(self, "bedrock_model_ids", tuple(self.bedrock_model_ids))
 
 
 class RegionalDashboard(Construct):
@@ -105,28 +118,22 @@ class RegionalDashboard(Construct):
     ``QuotaUsage<model>`` alarms per Bedrock model id, ``<name>Errors`` alarms per function,
     ``<name>ServerErrorShare`` alarms per answering function.
 
-    Default settings:
-
-    * rows for Bedrock (per model id: invocations, latency p50/p99, client and server errors,
-      throttles, estimated tokens-per-minute quota use), the imported model (the same, under
-      its ARN), the SageMaker endpoint (invocations, model latency average and maximum,
-      4xx/5xx, instances serving against one per AZ), the runtime load balancer's healthy and
-      unhealthy targets **per AZ**, the collection (search rate, maximum latency, errors), the
-      answering functions (answers, 4xx and 5xx, 5xx share) and the functions (invocations,
-      errors, throttles, p99 duration), then the state of every alarm; every graph reads a
-      metric its service documents, with a statistic the documentation lists;
-    * an alarm per Bedrock model id when it is throttled in 3 consecutive minutes
+    * rows for Bedrock (per model id), the imported model, the SageMaker endpoint (instances
+      serving against one per AZ), the runtime load balancer's healthy and unhealthy targets
+      **per AZ**, the collection, the answering functions (answers, 4xx and 5xx, 5xx share) and
+      the functions, then the state of every alarm; every graph reads a metric its service
+      documents, with a statistic the documentation lists;
+    * an alarm per Bedrock model id throttled in 3 consecutive minutes
       (``InvocationThrottles`` >= 1; the SDK retries single throttles), and one when the
-      estimated quota use passes ``quota_alarm_percent`` of the tokens-per-minute quota you give
-      for it in ``tokens_per_minute_quotas`` (Bedrock publishes usage, not the quota: without a
-      quota there is nothing to compare with, and no such alarm);
-    * an alarm per function when it returns errors in 3 consecutive minutes (Lambda's
-      ``Errors``: exceptions, timeouts, runtime failures);
-    * an alarm per answering function when at least 5 % of its answers were server errors in 2
-      of 3 minutes (:meth:`AnswerMetrics.add_server_error_alarm`; no answers is no alarm);
+      estimated quota use passes ``quota_alarm_percent`` of the quota you give (Bedrock
+      publishes usage, not the quota);
+    * an alarm per function with errors in 3 consecutive minutes (Lambda's ``Errors``), and per
+      answering function when at least 5 % of its answers were server errors in 2 of 3 minutes
+      (:meth:`AnswerMetrics.add_server_error_alarm`; no answers is no alarm);
     * alarms have no actions; add yours (``alarm.add_alarm_action``).
     """
 
+    @checked_props
     def __init__(
         self,
         scope: Construct,
@@ -139,8 +146,8 @@ class RegionalDashboard(Construct):
         endpoint: MultiAzSageMakerEndpoint | None = None,
         load_balancer: SageMakerRuntimeLoadBalancer | None = None,
         collection: IVectorCollection | None = None,
-        functions: Mapping[str, lambda_.IFunction] | None = None,
-        answering_functions: Mapping[str, lambda_.IFunction] | None = None,
+        functions: Mapping[str, lambda_.IFunction | MultiAzFunction] | None = None,
+        answering_functions: Mapping[str, lambda_.IFunction | MultiAzFunction] | None = None,
         alarms: Sequence[cloudwatch.IAlarm] = (),
         dashboard_name: str | None = None,
     ) -> None:
@@ -160,8 +167,8 @@ class RegionalDashboard(Construct):
         :param endpoint: the self-hosted SageMaker endpoint. Default: none.
         :param load_balancer: the runtime load balancer in front of it. Default: none.
         :param collection: the vector collection. Default: none.
-        :param functions: name -> function, for rows and error alarms (names are letters and
-            digits). Default: none.
+        :param functions: name -> function (a Lambda function or a :class:`MultiAzFunction`),
+            for rows and error alarms (names are letters and digits). Default: none.
         :param answering_functions: name -> function running a shipped handler that publishes
             its answers' status (``retrieval.handler``, ``self_hosted.handler``), for a row of
             its answers and a 5xx-share alarm (names as for ``functions``). Default: none.
@@ -172,7 +179,7 @@ class RegionalDashboard(Construct):
         super().__init__(scope, construct_id)
         model_ids = tuple(bedrock_model_ids)
         quotas = dict(tokens_per_minute_quotas or {})
-        named_functions = dict(functions or {})
+        named_functions = {name: function_of(f) for name, f in (functions or {}).items()}
         answering = {name: AnswerMetrics(f) for name, f in (answering_functions or {}).items()}
         _check_model_ids(model_ids)
         _check_quotas(quotas, model_ids, quota_alarm_percent)
@@ -333,6 +340,7 @@ class ApplicationDashboard(Construct):
     Regions when the holding stack's Region is impaired.
     """
 
+    @checked_props
     def __init__(
         self,
         scope: Construct,

@@ -40,6 +40,7 @@ from constructs import Construct
 
 from ha_inference._internal.logs import new_log_group
 from ha_inference._internal.nag import INLINE_POLICY, acknowledge, wildcard_resource_finding
+from ha_inference._internal.props import checked_props
 from ha_inference._internal.tokens import is_unresolved
 from ha_inference._internal.validation import MIN_AZS
 from ha_inference.regions import REGIONS_WITHOUT
@@ -76,15 +77,10 @@ class AvailabilityZoneDrill(Construct):
     Resources: ``Logs`` (experiment log group), and per AZ a scope named after the AZ with
     ``Role`` and ``Template`` (AWS::FIS::ExperimentTemplate).
 
-    Default settings:
-
-    * every subnet of ``vpc`` (public, private and isolated) is in the drill, grouped by AZ: an AZ
-      loss takes its whole network, NAT gateways included;
-    * 10 minutes of ``aws:network:disrupt-connectivity`` with ``scope: all``;
-    * the experiment stops as soon as any stop-condition alarm is in ALARM;
-    * experiment options: single account, and fail (not skip) when a subnet cannot be resolved;
-    * experiment logs (schema version 2) to a CloudWatch Logs group kept one year and retained
-      when the stack is deleted (the record of each drill);
+    * the experiment stops as soon as any stop-condition alarm is in ALARM; options: single
+      account, and fail (not skip) when a subnet cannot be resolved;
+    * experiment logs (schema version 2) go to a log group retained when the stack is deleted
+      (the record of each drill);
     * one role per template, trusted by FIS only for experiments of this account and Region
       (``aws:SourceAccount``, ``aws:SourceArn``), allowed to create network ACLs only tagged
       ``managedByFIS=true`` in this VPC, to change or delete only those, to swap ACL
@@ -94,6 +90,7 @@ class AvailabilityZoneDrill(Construct):
     * nothing runs at deploy time: a template is not an experiment.
     """
 
+    @checked_props
     def __init__(
         self,
         scope: Construct,
@@ -101,7 +98,7 @@ class AvailabilityZoneDrill(Construct):
         *,
         vpc: ec2.IVpc,
         stop_condition_alarms: Sequence[cloudwatch.IAlarm],
-        vpc_subnets: Sequence[ec2.SubnetSelection] | None = None,
+        vpc_subnets: ec2.SubnetSelection | Sequence[ec2.SubnetSelection] | None = None,
         duration: cdk.Duration | None = None,
         log_retention: logs.RetentionDays = logs.RetentionDays.ONE_YEAR,
         log_encryption_key: kms.IKey | None = None,
@@ -113,8 +110,9 @@ class AvailabilityZoneDrill(Construct):
             hurt and stay quiet without traffic, e.g. the 5xx share of a function's answers
             (:class:`ha_inference.AnswerMetrics`) and the SageMaker endpoint's alarms. Lambda's
             ``Errors`` does not move for handlers that answer 5xx instead of raising.
-        :param vpc_subnets: the subnets to take off the network, as one selection per tier
-            (e.g. the endpoints tier and the workloads tier); each AZ's template targets that
+        :param vpc_subnets: the subnets to take off the network: one selection, or a list of
+            them, one per tier (e.g. the endpoints tier and the workloads tier), as every
+            construct of this library takes; each AZ's template targets that
             AZ's subnets of every selection (at most 5 per AZ, an FIS quota). Default: every
             subnet of ``vpc``.
         :param duration: how long the AZ stays off the network, 1 minute to 12 hours. Default:
@@ -315,9 +313,13 @@ def _subnet_arn(stack: cdk.Stack, subnet: ec2.ISubnet) -> str:
     return stack.format_arn(service="ec2", resource="subnet", resource_name=subnet.subnet_id)
 
 
-def _select(vpc: ec2.IVpc, selections: Sequence[ec2.SubnetSelection] | None) -> list[ec2.ISubnet]:
+def _select(
+    vpc: ec2.IVpc, selections: ec2.SubnetSelection | Sequence[ec2.SubnetSelection] | None
+) -> list[ec2.ISubnet]:
     if selections is None:
         return [*vpc.public_subnets, *vpc.private_subnets, *vpc.isolated_subnets]
+    if isinstance(selections, ec2.SubnetSelection):
+        selections = [selections]
     if not selections:
         raise ValueError(
             "vpc_subnets must hold at least one subnet selection, got none; leave it out to take "

@@ -21,6 +21,7 @@ from collections.abc import Sequence
 
 from constructs import IConstruct
 
+from ha_inference._internal.props import checked_props
 from ha_inference._internal.tokens import is_unresolved
 from ha_inference.metadata import INSTANCE_FALLBACKS_METADATA, declared, mark_instance_fallbacks
 from ha_inference.selfhosted.instance_types import SOURCE, hosting_instance_types
@@ -31,6 +32,7 @@ MAX_INSTANCE_TYPES = 5
 INSTANCE_TYPE_PATTERN = re.compile(r"^ml\.(?P<family>[a-z0-9-]+)\.(?P<size>[a-z0-9-]+)$")
 
 
+@checked_props
 def require_instance_fallbacks(scope: IConstruct) -> None:
     """Declares that every SageMaker production variant under ``scope`` must be able to fall back
     to another instance type (at least two types in its instance pools).

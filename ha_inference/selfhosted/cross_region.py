@@ -67,6 +67,7 @@ from ha_inference._internal import sequences
 from ha_inference._internal.nag import acknowledge
 from ha_inference._internal.names import claim_name
 from ha_inference._internal.network import closed_security_group
+from ha_inference._internal.props import check_fields, checked_props
 from ha_inference._internal.validation import concrete_region, select_zonal_subnets
 from ha_inference.compute.multi_az_function import MultiAzFunction
 from ha_inference.compute.shipped import ShippedHandler, handler_code
@@ -115,10 +116,11 @@ class RuntimeRoute:
     :param account: the account of the endpoint.
     :param endpoint_name: the SageMaker endpoint's name.
     :param service_id: the endpoint service's id (``vpce-svc-...``), typically a reference to
-        the provider's stack (``VpcEndpointService.vpc_endpoint_service_id``).
+        the provider's stack (``VpcEndpointService.vpc_endpoint_service_id``). Default: none;
+        a route to another Region needs ``service_id`` or ``service_name``.
     :param service_name: the endpoint service's full name
-        (``com.amazonaws.vpce.<region>.vpce-svc-...``), for a service outside this app; use
-        ``service_id`` or ``service_name``.
+        (``com.amazonaws.vpce.<region>.vpce-svc-...``), for a service outside this app.
+        Default: none; use ``service_id`` or ``service_name``.
     """
 
     region: str
@@ -128,6 +130,7 @@ class RuntimeRoute:
     service_name: str | None = None
 
     def __post_init__(self) -> None:
+        check_fields(self)
         check_region_name("RuntimeRoute.region", self.region)
         if not isinstance(self.account, str) or not _ACCOUNT.match(self.account):
             raise ValueError(
@@ -262,10 +265,8 @@ class CrossRegionRuntimePaths(Construct):
     (private hosted zone ``runtime.sagemaker.<region>.amazonaws.com`` with its ``Alias`` A
     record to the endpoint).
 
-    Default settings:
-
-    * one subnet in every AZ of the VPC's private subnets (at least two AZs), the same for
-      every endpoint: a caller in any AZ has a local interface to every other Region;
+    * one subnet in every selected AZ, the same for every endpoint: a caller in any AZ has a
+      local interface to every other Region;
     * one security group for all the endpoints, with no rules: admit callers with
       ``connections.allow_default_port_from(caller)`` (or ``caller.connections.
       allow_to_default_port(paths.connections)`` from a stack that depends on this one);
@@ -283,6 +284,7 @@ class CrossRegionRuntimePaths(Construct):
     for that Region. A ``sagemaker-runtime`` client for the remote Region works unchanged.
     """
 
+    @checked_props
     def __init__(
         self,
         scope: Construct,
@@ -421,22 +423,18 @@ class SageMakerFailoverFunction(Construct):
 
     Resources: ``Function`` (a :class:`MultiAzFunction`).
 
-    Default settings:
-
     * the routes in the order given; a route in the function's own Region goes through
       ``local_network`` (the Region's :class:`SageMakerRuntimeLoadBalancer`, whose runtime
       endpoint answers the Region's hostname in the VPC), every other one through ``paths``;
     * IAM: ``sagemaker:InvokeEndpoint`` on exactly the routes' endpoints; network: HTTPS to
       ``local_network`` and ``paths`` only (rules written in this function's stack, so a stack
       that depends on the load balancer's stack can hold the function);
-    * a circuit opens after 2 consecutive failures in a Region and lets one call try again after
-      30 seconds; each attempt connects within 2 seconds per address and waits at most 60
-      seconds (SageMaker's own limit) for the answer, within a fair share of the time left;
-    * a timeout of 70 seconds per route (at most 15 minutes), so that every Region can get a
-      full attempt; 512 MiB; the function is created after ``paths`` (its DNS and security
-      groups), so its first call can use them.
+    * each attempt waits within a fair share of the time left, so every Region can get a full
+      attempt; the function is created after ``paths`` (its DNS and security groups), so its
+      first call can use them.
     """
 
+    @checked_props
     def __init__(
         self,
         scope: Construct,
@@ -459,8 +457,9 @@ class SageMakerFailoverFunction(Construct):
         :param routes: the Regions to try, in order (this Region first:
             ``RuntimeRoute.of(endpoint)``, then ``RuntimeRoute.through(...)`` of the others).
         :param local_network: how the function reaches its own Region's model. Required when a
-            route is in the function's Region.
+            route is in the function's Region. Default: none.
         :param paths: the cross-Region paths. Required when a route is in another Region.
+            Default: none.
         :param vpc_subnets: Default: one subnet in every AZ of the VPC's private subnets.
         :param timeout: Default: 70 seconds per route, at most 15 minutes.
         :param connect_timeout: per address of a runtime hostname. Default: 2 seconds.

@@ -26,6 +26,7 @@ from constructs import Construct
 from ha_inference._internal.nag import INLINE_POLICY, acknowledge, wildcard_resource_finding
 from ha_inference._internal.names import claim_name
 from ha_inference._internal.network import closed_security_group, s3_prefix_list_id
+from ha_inference._internal.props import checked_props
 from ha_inference._internal.tokens import is_unresolved
 from ha_inference._internal.validation import MIN_AZS, ZonalSubnets, select_zonal_subnets
 from ha_inference.metadata import mark_self_hosted_model
@@ -123,8 +124,11 @@ class EndpointAlarms:
     """The alarms :meth:`MultiAzSageMakerEndpoint.add_alarms` creates."""
 
     errors_5xx: cloudwatch.Alarm
+    """``Invocation5XXErrors`` in 3 consecutive minutes."""
     model_latency: cloudwatch.Alarm
+    """Average ``ModelLatency`` above the threshold for 3 minutes."""
     instances_below_azs: cloudwatch.Alarm
+    """Fewer instances serving than AZs for 3 minutes."""
 
 
 @jsii.implements(ec2.IConnectable)
@@ -135,44 +139,29 @@ class MultiAzSageMakerEndpoint(Construct):
     ``Role`` (execution role), ``SecurityGroup``, ``VolumeKey`` (when created), ``Scaling``
     (Application Auto Scaling target with a target-tracking policy).
 
-    Default settings:
+    * at least one instance per AZ: SageMaker spreads a variant's instances over the AZs of its
+      subnets (best effort, "automatically attempts to distribute"), and autoscaling
+      (``SageMakerVariantInvocationsPerInstance``) never drops below the number of AZs;
+    * ``fallback_instance_types`` adds instance pools in priority order: SageMaker falls back
+      to the next type when one runs out of capacity at create, scale-out or replacement (see
+      :mod:`ha_inference.selfhosted.capacity`); every type must be offered for hosting in the
+      stack's Region;
+    * routing strategy least outstanding requests: an instance that is slow or lost in an AZ
+      receives fewer requests instead of its random share;
+    * an execution role with least privilege and no managed policies (never
+      AmazonSageMakerFullAccess): the image's ECR repository, the model data object, the log
+      group ``/aws/sagemaker/Endpoints/<name>``, metrics, network interfaces only in the
+      endpoint's subnets with its security group (``ec2:Subnet``, ``ec2:Vpc``), the describe
+      actions the host-vpc page lists, and the volume key;
+    * network isolation whenever the model comes from ``model_data_url`` ("Run training and
+      inference containers in internet-free mode"), and a security group whose one egress rule
+      is HTTPS to the Region's Amazon S3 prefix list: SageMaker pulls an ECR image itself
+      (``RepositoryAccessMode`` ``Platform``), so a VPC without NAT needs only an S3 gateway
+      endpoint (https://docs.aws.amazon.com/sagemaker/latest/dg/host-vpc.html).
 
-    * one subnet in every AZ of the VPC's private subnets (at least two AZs, never two subnets
-      in one AZ); the model's VPC configuration uses exactly these subnets;
-    * instance type ml.g5.xlarge and no fallback type (``fallback_instance_types`` adds instance
-      pools in priority order: SageMaker falls back to the next type when one runs out of
-      capacity at create, scale-out or replacement, see :mod:`ha_inference.selfhosted.capacity`);
-      every type must be offered for hosting in the stack's Region;
-    * instance count equal to the number of AZs, so that SageMaker, which spreads a variant's
-      instances over the AZs of its subnets (best effort, "automatically attempts to
-      distribute"), can place one in each;
-    * Application Auto Scaling between that count and twice it, tracking
-      ``SageMakerVariantInvocationsPerInstance`` at ``invocations_per_instance_target``; the
-      minimum never drops below the number of AZs;
-    * routing strategy least outstanding requests (an instance that is slow or lost in an AZ
-      receives fewer requests instead of its random share);
-    * the ML storage volume encrypted with a new customer managed KMS key with rotation,
-      **except** for instance types with local NVMe storage (ml.g5, ml.g6, ml.p4d, ml.p5, every
-      family with a ``d`` such as ml.g4dn or ml.m5d, ...): SageMaker attaches no EBS volume to
-      them and the instance encrypts the NVMe storage in hardware, so ``KmsKeyId`` would encrypt
-      nothing (older API versions rejected it outright) and no key is set (see
-      :func:`has_local_nvme_storage`); pass ``local_storage`` to override the lookup. With
-      fallback types the pool gets a key only when every type in it is EBS-backed, since
-      ``KmsKeyId`` belongs to the whole endpoint config;
-    * an execution role with least privilege and no managed policies: pull the image from its
-      ECR repository, read the model data object, write the endpoint's log group
-      ``/aws/sagemaker/Endpoints/<name>``, put metrics, create network interfaces only in the
-      endpoint's subnets with its security group and delete or share only those (``ec2:Subnet``
-      and ``ec2:Vpc`` conditions), the describe actions the host-vpc page lists, and use the
-      volume key; never AmazonSageMakerFullAccess;
-    * network isolation on whenever the model comes from ``model_data_url``: the third-party
-      container can make no network calls at all (SageMaker downloads the model data before it
-      starts; "Run training and inference containers in internet-free mode");
-    * a security group of its own with no inbound rules and one outbound rule: HTTPS to the
-      Region's Amazon S3 prefix list, for the model data (looked up at deploy time). SageMaker
-      pulls an ECR image itself (``RepositoryAccessMode`` ``Platform``), so a VPC without NAT
-      needs only an S3 gateway endpoint (https://docs.aws.amazon.com/sagemaker/latest/dg/
-      host-vpc.html); ``allow_internet_https`` adds HTTPS to the internet for hub downloads;
+    The ML storage volume of instance types with local NVMe storage (ml.g5, ml.g6, ml.p4d,
+    ml.p5, every family with a ``d``) is encrypted by the instance in hardware: SageMaker
+    attaches no EBS volume to them, so no ``KmsKeyId`` is set (see ``volume_key``).
 
     Changing the instance type of an autoscaled variant needs two deployments (deregister the
     scalable target first); SageMaker rejects the update otherwise
@@ -181,6 +170,7 @@ class MultiAzSageMakerEndpoint(Construct):
     it the same way.
     """
 
+    @checked_props
     def __init__(
         self,
         scope: Construct,
@@ -212,8 +202,9 @@ class MultiAzSageMakerEndpoint(Construct):
             (``<account>.dkr.ecr.<region>.amazonaws.com/<repository>[:tag|@digest]``).
         :param invocations_per_instance_target: the ``InvocationsPerInstance`` per minute that
             autoscaling keeps each instance at; load-test to find it.
-        :param vpc_subnets: where the instances run. Default: one subnet in every AZ of the VPC's
-            private subnets.
+        :param vpc_subnets: where the instances run (the model's VPC configuration uses exactly
+            these; at least two AZs, one subnet each). Default: one subnet in every AZ of the
+            VPC's private subnets.
         :param image_repository: the repository ``image`` is in. Default: parsed from ``image``
             (required when ``image`` is a deploy-time token).
         :param model_data_url: ``s3://bucket/key`` of the model artifacts (``.tar.gz``).
@@ -230,7 +221,10 @@ class MultiAzSageMakerEndpoint(Construct):
         :param instance_count: initial and minimum instance count. Default: the number of AZs.
         :param max_capacity: the most instances autoscaling may run. Default: twice the minimum.
         :param volume_key: the KMS key for the ML storage volume. Default: a new customer managed
-            key with rotation, or none for instance types with local NVMe storage.
+            key with rotation, or none for instance types with local NVMe storage (no EBS
+            volume to encrypt); with fallback types, a key only when every type in the pool is
+            EBS-backed (``KmsKeyId`` belongs to the whole endpoint config), and a ``volume_key``
+            with an NVMe type in the pool fails synth.
         :param local_storage: whether the instance types have local NVMe storage (with
             fallbacks: whether any of them has). Default: looked up for each type with
             :func:`has_local_nvme_storage`.

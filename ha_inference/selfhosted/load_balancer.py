@@ -36,6 +36,7 @@ from ha_inference._internal.nag import (
 )
 from ha_inference._internal.names import claim_private_dns, warn_private_dns_takes_over
 from ha_inference._internal.network import closed_security_group
+from ha_inference._internal.props import check_fields, checked_props
 from ha_inference._internal.tokens import is_unresolved
 from ha_inference._internal.validation import select_zonal_subnets
 from ha_inference.compute.multi_az_function import PYTHON_RUNTIME
@@ -62,6 +63,9 @@ class EndpointServiceOptions:
     allowed_principals: Sequence[iam.ArnPrincipal]
     acceptance_required: bool = True
     allowed_regions: Sequence[str] = field(default_factory=tuple)
+
+    def __post_init__(self) -> None:
+        check_fields(self)
 
 
 @dataclass(frozen=True)
@@ -102,6 +106,9 @@ class ZonalAutoshiftOptions:
     blocked_dates: Sequence[str] = field(default_factory=tuple)
     blocked_windows: Sequence[str] = field(default_factory=tuple)
 
+    def __post_init__(self) -> None:
+        check_fields(self)
+
 
 @jsii.implements(ec2.IConnectable)
 class SageMakerRuntimeLoadBalancer(Construct):
@@ -117,59 +124,33 @@ class SageMakerRuntimeLoadBalancer(Construct):
     ``ZonalAutoshift`` (with ``PracticeRunOutcome`` and ``PracticeRunBlocking`` composite alarms
     when several alarms are given).
 
-    Default settings:
-
-    * one subnet in every AZ of the VPC's private subnets (at least two AZs, never two subnets in
-      one AZ); the interface endpoint and the load balancer use exactly these subnets;
-    * the interface endpoint has an ENI in every selected AZ, private DNS on, its own security
-      group that admits HTTPS only from the load balancer's security group (``open=False``), and
-      an endpoint policy that allows only invoking SageMaker endpoints of this account and Region
-      (callers still need their own IAM permission, e.g. ``grant_invoke``);
-    * the load balancer is internal, with cross-zone load balancing on (a healthy target in any AZ
-      serves every AZ) and deletion protection off (so a failed deploy rolls back and the stack
-      can be destroyed); it has a security group with no inbound rules;
-    * ``connections`` holds both the load balancer's and the interface endpoint's security
-      groups: ``connections.allow_default_port_from(peer)`` admits a caller on both paths, the
-      load balancer (callers in other VPCs, through the endpoint service or the private hosted
-      zone) and the endpoint's own interfaces, which the runtime hostname resolves to inside
-      ``vpc`` when private DNS is on (every SDK call from this VPC);
-    * zonal shift on (``zonal_shift.config.enabled``): an operator, or ARC's zonal autoshift,
-      can move the load balancer's traffic away from one AZ in one action (``aws arc-zonal-shift
-      start-zonal-shift``); the NLB's address in that AZ leaves DNS and its targets there stop
-      receiving new connections, existing ones are not cut. A shift moves only what comes
-      through this load balancer (callers in other VPCs or Regions, through the endpoint service
-      or the private hosted zone): callers in ``vpc`` resolve the runtime hostname to the
-      endpoint's own interfaces (private DNS) and never pass the load balancer, and its targets
-      are those interfaces, not SageMaker instances, so a shift takes no instance out of service
-      (SageMaker keeps balancing over the instances in every AZ). As zonal shift on a cross-zone NLB
-      requires, the target group uses the load balancer's cross-zone setting and does not
-      terminate connections to unhealthy targets
-      (``target_health_state.unhealthy.connection_termination.enabled=false``): a connection to a
-      target that turns unhealthy lives until it closes instead of being reset;
-    * no zonal autoshift (``zonal_autoshift`` turns it on with weekly practice runs);
-    * the DNS client routing policy and the target group health thresholds at the AWS defaults
-      (any AZ; DNS failover and routing failover when fewer than 1 target is healthy): see
-      ``client_routing_policy`` and ``target_group_health`` for the trade-offs;
-    * a TCP 443 listener passing TLS through to an IP target group on TCP 443;
-    * explicit TCP health checks every 10 seconds, 5 seconds timeout, healthy after 3 and
-      unhealthy after 2 consecutive results;
-    * a deploy-time custom resource through aws-cdk-lib's provider framework (a Python 3.14 arm64
-      function outside the VPC, logs kept one year) resolves the endpoint's interface IPs and
-      registers them; each instance records what it registered as a tag on the target group and
-      removes only what no other instance claims, so replacements and failed creates never
-      empty the group; when the endpoint's subnets change, it registers the new IPs before it
-      deregisters the stale ones;
-    * no PrivateLink endpoint service and no private hosted zone unless asked for.
-
-    Failure detection: a target is marked unhealthy after ``health_check_interval`` x
-    ``unhealthy_threshold_count`` (10 s x 2 = about 20 s with the defaults; see
-    :attr:`failure_detection_time`). Cross-zone load balancing then moves that AZ's share to the
-    healthy targets at once; when a whole AZ has no healthy target, the NLB also removes that
-    AZ's address from its DNS name, which clients notice after the 60-second DNS TTL. A TCP check
-    proves the endpoint interface accepts connections, not that the SageMaker model answers:
-    watch the endpoint's own metrics for that.
+    * the interface endpoint and the load balancer in exactly the selected subnets, one per AZ;
+      cross-zone load balancing on (a healthy target in any AZ serves every AZ); the endpoint's
+      security group admits HTTPS only from the load balancer and the callers you allow, and its
+      policy allows only invoking SageMaker endpoints of this account and Region;
+    * ``connections`` holds both security groups: ``connections.allow_default_port_from(peer)``
+      admits a caller on both paths, the load balancer (callers in other VPCs, through the
+      endpoint service or the private hosted zone) and the endpoint's own interfaces, which
+      the runtime hostname resolves to inside ``vpc`` when private DNS is on;
+    * zonal shift moves the load balancer's traffic away from one AZ in one action (``aws
+      arc-zonal-shift start-zonal-shift``): its address there leaves DNS and its targets there
+      get no new connections. A shift moves only what comes through this load balancer: callers
+      in ``vpc`` reach the endpoint's own interfaces and never pass it, and its targets are
+      those interfaces, not SageMaker instances (SageMaker keeps balancing over the instances
+      in every AZ). As zonal shift on a cross-zone NLB requires, the target group keeps
+      connections to unhealthy targets open until they close;
+    * a deploy-time custom resource registers the endpoint's interface IPs; each instance
+      records what it registered as a tag on the target group and removes only what no other
+      instance claims, so replacements and failed creates never empty the group; when the
+      endpoint's subnets change, it registers the new IPs before it deregisters the stale ones;
+    * failure detection: a target is unhealthy after ``health_check_interval`` x
+      ``unhealthy_threshold_count`` (about 20 s with the defaults, :attr:`failure_detection_time`);
+      cross-zone load balancing moves its share at once, and an AZ with no healthy target
+      leaves the load balancer's DNS name (60-second TTL). A TCP check proves the endpoint
+      interface accepts connections, not that the model answers: watch the endpoint's metrics.
     """
 
+    @checked_props
     def __init__(
         self,
         scope: Construct,

@@ -18,6 +18,7 @@ from constructs import Construct
 
 from ha_inference._internal.names import claim_name
 from ha_inference._internal.opensearch import NAME_MAX, NAME_PATTERN, check_name, check_region
+from ha_inference._internal.props import checked_props
 from ha_inference._internal.tokens import is_unresolved
 from ha_inference.metadata import mark_supporting
 from ha_inference.vectors.collection_endpoint import CollectionVpcEndpoint
@@ -247,29 +248,19 @@ class VectorCollection(_VectorCollectionBase):
     ``NetworkPolicy`` (AWS::OpenSearchServerless::SecurityPolicy), and, after the first
     ``grant_*`` call, ``DataAccessPolicy`` (AWS::OpenSearchServerless::AccessPolicy).
 
-    Default settings:
-
-    * standby replicas ``ENABLED``: OpenSearch Serverless keeps standby capacity in another
-      Availability Zone (turning them off is allowed only explicitly, and warns);
-    * encrypted with an AWS owned key, through an encryption policy created before the
-      collection (pass ``encryption_key`` for a customer managed key);
-    * a network policy that admits the collection and Dashboards endpoints only from the given
+    * standby replicas keep capacity in another Availability Zone (turning them off is allowed
+      only explicitly, and warns);
+    * a network policy admits the collection and Dashboards endpoints only from the given
       OpenSearch Serverless VPC endpoint (plus ``allowed_services``); never from the internet;
-    * a data access policy built from ``grant_read`` / ``grant_read_write`` calls, one rule set
-      per access level; no data access policy at all until the first grant;
-    * policy names derived from the collection name: ``<name>-enc``, ``<name>-net`` and
-      ``<name>-data``. When that exceeds the API's 32 characters, the name is shortened and a
-      6-character hash of the full name keeps it unique, e.g. ``<first 20>-1a2b3c-data``;
-    * removal policy ``DESTROY`` for the collection and its policies, so ``cdk destroy`` followed
-      by a new deploy works (the name is fixed and unique per account and Region); load the
-      documents again after a new deploy. ``RETAIN`` keeps the collection and its policies
-      together; no deletion protection.
-    * names checked at synth: a second collection (or endpoint) of the app with the same name
-      in the same account and Region is an error naming both constructs.
-
-    Fails at synth time in a Region without OpenSearch Serverless.
+    * a data access policy built from ``grant_*`` calls, one rule set per access level, created
+      with the first grant; policy names derived from the collection name (``<name>-enc``,
+      ``-net``, ``-data``; shortened with a 6-character hash when over 32 characters);
+    * a second collection (or endpoint) of the app with the same name in the same account and
+      Region is an error naming both constructs; a Region without OpenSearch Serverless is a
+      synth error.
     """
 
+    @checked_props
     def __init__(
         self,
         scope: Construct,

@@ -12,6 +12,7 @@ from constructs import Construct
 
 from ha_inference._internal.names import claim_name
 from ha_inference._internal.opensearch import NAME_MAX, check_name, check_region
+from ha_inference._internal.props import checked_props
 from ha_inference._internal.validation import select_zonal_subnets
 
 MAX_SUBNETS = 6
@@ -27,18 +28,15 @@ class CollectionVpcEndpoint(Construct):
 
     Resources: ``Resource`` (AWS::OpenSearchServerless::VpcEndpoint) and ``SecurityGroup``.
 
-    Default settings:
-
-    * one subnet in every AZ of the VPC's private subnets (at least two AZs, one subnet per AZ,
-      at most six: the API's limit);
-    * its own security group that admits nothing until you allow peers on HTTPS (443), for
-      example ``endpoint.connections.allow_default_port_from(function)``; it is never open to
-      ``0.0.0.0/0`` or to the whole VPC CIDR, and has no egress rules;
-    * a name derived from the construct path (3-32 lowercase characters), unique per stack.
+    * a network interface in every selected AZ (at most six: the API's limit);
+    * its own security group admits nothing until you allow peers on HTTPS (443), for example
+      ``endpoint.connections.allow_default_port_from(function)``; it is never open to
+      ``0.0.0.0/0`` or to the whole VPC CIDR, and has no egress rules.
 
     Add the endpoint to each collection's network policy; the endpoint alone grants no access.
     """
 
+    @checked_props
     def __init__(
         self,
         scope: Construct,

@@ -9,6 +9,7 @@ from constructs import Construct
 
 from ha_inference._internal.custom_resource import HandlerProvider
 from ha_inference._internal.nag import SYNCHRONOUS_FUNCTION, acknowledge_all
+from ha_inference._internal.props import checked_props
 from ha_inference.compute.multi_az_function import MultiAzFunction
 from ha_inference.compute.shipped import ShippedHandler, handler_code
 from ha_inference.functions.vector_index import DEFAULT_INDEX, IndexDefinition
@@ -27,11 +28,6 @@ class VectorIndex(Construct):
     with the shipped ``create_index`` handler) and ``Provider`` (aws-cdk-lib's custom-resource
     provider framework, which answers CloudFormation on success, failure and timeout).
 
-    Default settings:
-
-    * the index :data:`~ha_inference.functions.vector_index.DEFAULT_INDEX`: the mapping the
-      shipped retrieval and ingestion handlers read (same field names and dimension, from one
-      definition);
     * the creator runs in the VPC on a subnet in every AZ of ``vpc_subnets`` and reaches the
       collection only through ``vpc_endpoint`` (whose security group admits it on 443); it may
       create, describe and update this one index and nothing else: no documents, no deletes;
@@ -43,6 +39,7 @@ class VectorIndex(Construct):
       policy decides), and the creator's role may not delete indexes.
     """
 
+    @checked_props
     def __init__(
         self,
         scope: Construct,

@@ -1,4 +1,4 @@
-"""An offline deploy rehearsal of the reference app (GitHub issue #10).
+"""An offline deploy rehearsal of the reference app.
 
 Reads the synthesized templates the way CloudFormation and the services do and checks that
 every runtime path the app declares (:data:`paths.PATHS`) is allowed at every layer (DNS,

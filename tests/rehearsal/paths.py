@@ -88,7 +88,7 @@ def through_profile(
 
     Bedrock authorizes the profile ARN in the source Region, then the foundation model in the
     Region it routes the request to, with ``bedrock:InferenceProfileArn`` set on the model
-    evaluations only (aws-facts A.3). Every destination is a possible route, so each is one
+    evaluations only (Bedrock user guide, "Prerequisites for inference profiles"). Every destination is a possible route, so each is one
     evaluation; ``aws:RequestedRegion`` is the Region evaluated (for a global profile, the
     Region-less model ARN with ``unspecified``). ``routed_to`` evaluates one Region instead,
     for example one the profile does not route to.

@@ -38,7 +38,7 @@ from tests.rehearsal.resolver import TemplateResolver, UnresolvableError
 
 PRIVATE_DNS_NAMES = {"sagemaker.runtime": "runtime.sagemaker.{region}.amazonaws.com"}
 """Interface endpoint services whose private DNS name is not ``<service>.<region>.amazonaws.com``
-(SageMaker "Connect to SageMaker AI through a VPC interface endpoint"; aws-facts C)."""
+(SageMaker "Connect to SageMaker AI through a VPC interface endpoint")."""
 
 
 @dataclass

@@ -5,7 +5,7 @@ load-documents against stubbed AWS answers (real output of the real code).
 An example comes from a clean run only: the generator fails, rather than record it, when a check
 stops on an unexpected error, a stubbed answer is left unused, or the run prints a traceback.
 ``tests/test_account.py`` keeps the files equal to these blocks; ``make docs`` (or ``python -m
-tests.tool_examples``) rewrites them after a change.
+docgen tools``) rewrites them after a change.
 """
 
 from __future__ import annotations
@@ -265,7 +265,8 @@ def file_blocks(text: str) -> dict[str, str]:
     return {m["name"]: m["body"].rstrip("\n") for m in BLOCK.finditer(text)}
 
 
-def main() -> None:
+def write() -> list[Path]:
+    """Rewrites the generated blocks of :data:`FILES`; returns the files written."""
     generated = blocks()
     for path in FILES:
         text = path.read_text()
@@ -277,8 +278,4 @@ def main() -> None:
             text,
         )
         path.write_text(updated)
-        print(f"{path.relative_to(ROOT)}: {len(file_blocks(updated))} generated blocks written")
-
-
-if __name__ == "__main__":
-    main()
+    return list(FILES)
