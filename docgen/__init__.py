@@ -4,6 +4,6 @@ Each module writes one kind of generated doc and has a test that fails while the
 is stale: the API reference (``api``: docs/api/), the rule pack's table (``rules``:
 docs/rules.md), the cdk-nag acknowledgements of the reference app (``acknowledgements``), and
 the tools' generated blocks and example runs in docs/tools.md (``tool_examples``). The AZ- and
-Region-loss pages and pictures are the report's own output over the reference app (``make docs`` runs it). Not part
-of the library: nothing under ``ha_inference/`` imports this package.
+Region-loss pages and pictures are the report's own output over the reference app (``make
+docs`` runs it). Not part of the library: nothing under ``ha_inference/`` imports this package.
 """

@@ -54,7 +54,7 @@ _EXPORTS: dict[str, str] = {
     "RegionalDeliveryPipeline": "ha_inference.delivery.pipeline",
     "RegionHealthAlarm": "ha_inference.delivery.health",
     "RegionCoverage": "ha_inference.checks.coverage",
-    "mark_supporting": "ha_inference.metadata",
+    "mark_supporting": "ha_inference.checks.coverage",
     "HaInferenceChecks": "ha_inference.checks.nag_pack",
     "DEFAULT_ROUTES": "ha_inference.data.models",
     "MODEL_CARDS": "ha_inference.data.models",
@@ -155,7 +155,7 @@ if TYPE_CHECKING:  # pragma: no cover - what type checkers and IDEs see
         IInvokeTarget,
         PolicyStatementShape,
     )
-    from ha_inference.checks.coverage import RegionCoverage
+    from ha_inference.checks.coverage import RegionCoverage, mark_supporting
     from ha_inference.checks.nag_pack import HaInferenceChecks
     from ha_inference.checks.residency import data_residency_of, declare_data_residency
     from ha_inference.compute.multi_az_function import MultiAzFunction
@@ -174,7 +174,6 @@ if TYPE_CHECKING:  # pragma: no cover - what type checkers and IDEs see
         RegionDelivery,
     )
     from ha_inference.functions.vector_index import DEFAULT_INDEX, IndexDefinition
-    from ha_inference.metadata import mark_supporting
     from ha_inference.operations.answers import AnswerMetrics
     from ha_inference.operations.dashboard import (
         ApplicationDashboard,

@@ -97,12 +97,6 @@ def mark_supporting(construct: IConstruct, kind: str) -> None:
     :param construct: the construct, in a stack with a concrete Region.
     :param kind: what :class:`ha_inference.RegionCoverage` calls it (its ``supporting`` kinds).
     """
-    if not isinstance(kind, str) or not kind:
-        raise TypeError(
-            f"kind must be a non-empty string naming the supporting infrastructure (such as "
-            f"'vector-search'), got {type(kind).__name__} {kind!r}; pass one of the kinds "
-            "RegionCoverage(supporting=...) lists"
-        )
     _mark(construct, SUPPORTING_METADATA, kind)
 
 

@@ -5,7 +5,6 @@ can do too."""
 from __future__ import annotations
 
 import ast
-import importlib.util
 from pathlib import Path
 
 from tests.support import ROOT

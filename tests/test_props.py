@@ -32,6 +32,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_destinations as destinations
+from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sqs as sqs
 from aws_cdk import pipelines
 from constructs import Construct, IConstruct
@@ -185,6 +186,18 @@ class Fixture:
             CrossRegionInferenceProfile: lambda: self.profile,
             ha_inference.IInvokeTarget: lambda: self.profile,
             RuntimeRoute: lambda: self.route,
+            ha_inference.RegionalInference: self.inference,
+            ha_inference.ImportedModelOptions: lambda: ha_inference.ImportedModelOptions(
+                s3_uri="s3://models-us-east-1/llama/"
+            ),
+            ha_inference.SelfHostedModelOptions: lambda: ha_inference.SelfHostedModelOptions(
+                invocations_per_instance_target=100.0
+            ),
+            ha_inference.ApplicationDashboard: lambda: self._once(
+                "AppDashboard", lambda: ha_inference.ApplicationDashboard(self.stack, "AppBoard")
+            ),
+            logs.RetentionDays: lambda: logs.RetentionDays.ONE_YEAR,
+            cdk.Stack: lambda: stack,
             RegionDelivery: lambda: RegionDelivery(stage=self.stage),
             DeliveryWave: lambda: DeliveryWave("us", [RegionDelivery(stage=self.stage)]),
             RegionView: lambda: RegionView(region="us-east-1"),
@@ -214,6 +227,15 @@ class Fixture:
             "Endpoint",
             lambda: ha_inference.MultiAzSageMakerEndpoint(
                 self.stack, "Endpoint", **VALID["MultiAzSageMakerEndpoint"](self)
+            ),
+        )
+
+    def inference(self) -> ha_inference.RegionalInference:
+        """One RegionalInference in the fixture's VPC (built on first use)."""
+        return self._once(  # type: ignore[no-any-return]
+            "Inference",
+            lambda: ha_inference.RegionalInference(
+                self.stack, "Inference", vpc=self.vpc, drill=False, dashboard=False
             ),
         )
 
@@ -307,6 +329,12 @@ VALID: dict[str, Callable[[Fixture], dict[str, Any]]] = {
     "VectorCollection": lambda f: {"collection_name": "wrong", "vpc_endpoint": f.endpoint},
     "VectorIndex": lambda f: {"collection": f.collection, "vpc_endpoint": f.endpoint},
     "ZonalAutoshiftOptions": lambda f: {"outcome_alarms": [f.alarm]},
+    "InferenceVpc": lambda f: {"availability_zones": ["us-east-1a", "us-east-1b"]},
+    "RegionalInference": lambda f: {"vpc": f.vpc},
+    "ImportedModelOptions": lambda f: {"s3_uri": "s3://models-us-east-1/llama/"},
+    "SelfHostedModelOptions": lambda f: {"invocations_per_instance_target": 100.0},
+    "CrossRegionFailover": lambda f: {"inference": f.inference(), "routes": [f.route]},
+    "pin_availability_zones": lambda f: {"stack": f.stack},
     "data_residency_of": lambda f: {"scope": f.stack},
     "declare_data_residency": lambda f: {"scope": f.stack, "regions": ["us-east-1"]},
     "mark_supporting": lambda f: {"construct": f.function, "kind": "compute"},

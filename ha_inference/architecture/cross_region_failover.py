@@ -41,6 +41,7 @@ class CrossRegionFailover(Construct):
     ``FailoverServerErrorShare`` (the alarm on its answers' 5xx share, without actions).
     """
 
+    @props.checked_props
     def __init__(
         self,
         scope: Construct,

@@ -40,6 +40,7 @@ AZ_CONTEXT_KEY = "availability-zones:account={account}:region={region}"
 (aws-cdk-lib ``ContextProvider.getKey`` for the ``availability-zones`` provider)."""
 
 
+@props.checked_props
 def pin_availability_zones(stack: cdk.Stack, *, zones: Sequence[str] | None = None) -> list[str]:
     """Answers ``stack``'s Availability Zone lookup without calling AWS; returns the zones.
 
@@ -129,6 +130,7 @@ class InferenceVpc(Construct):
       functions, SageMaker) spans every AZ of the VPC.
     """
 
+    @props.checked_props
     def __init__(
         self,
         scope: Construct,
@@ -145,10 +147,11 @@ class InferenceVpc(Construct):
             first three of the stack's AZs (pin them with :func:`pin_availability_zones` so an
             env-specific stack synthesizes offline).
         :param cidr: the VPC's IPv4 block; it must hold a /24 endpoints and a /22 workloads
-            subnet (and a /26 egress subnet with NAT gateways) per AZ.
+            subnet (and a /26 egress subnet with NAT gateways) per AZ. Default: 10.0.0.0/16.
         :param nat_gateways: NAT gateways for workloads that must reach the internet (a model
-            downloaded from a hub), at most one per AZ; 0 keeps the VPC isolated.
-        :param flow_log_retention: how long the flow log group keeps records.
+            downloaded from a hub), at most one per AZ; 0 keeps the VPC isolated. Default: 0.
+        :param flow_log_retention: how long the flow log group keeps records. Default: one
+            year.
         :param log_encryption_key: the KMS key of the flow log group; pass the same key to
             :class:`RegionalInference` to encrypt every log group with one key. Default: a new
             customer managed key with yearly rotation, retained with the logs (``LogsKey``).

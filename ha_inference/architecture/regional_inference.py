@@ -104,6 +104,9 @@ class ImportedModelOptions:
         default_factory=lambda: DEFAULT_MODEL_LATENCY_ALARM
     )
 
+    def __post_init__(self) -> None:
+        props.check_fields(self)
+
 
 @dataclass(frozen=True)
 class SelfHostedModelOptions:
@@ -155,6 +158,9 @@ class SelfHostedModelOptions:
         default_factory=lambda: DEFAULT_MODEL_LATENCY_ALARM
     )
 
+    def __post_init__(self) -> None:
+        props.check_fields(self)
+
 
 class RegionalInference(Construct):
     """Highly available generative-AI inference in one Region, in a VPC you give: the reference
@@ -179,6 +185,7 @@ class RegionalInference(Construct):
     SUPPORTING_KINDS = SUPPORTING_KINDS
     """What it puts in its Region, for ``RegionCoverage(supporting=...)`` over the app."""
 
+    @props.checked_props
     def __init__(
         self,
         scope: Construct,

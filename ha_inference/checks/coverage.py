@@ -31,10 +31,22 @@ from ha_inference.metadata import (
     SUPPORTING_METADATA,
     marks_under,
 )
+from ha_inference.metadata import mark_supporting as _mark_supporting
 
 _CROSS_REGION_KINDS = frozenset(
     {SELF_HOSTED_METADATA, PUBLISHED_RUNTIME_METADATA, CROSS_REGION_PATHS_METADATA}
 )
+
+
+@checked_props
+def mark_supporting(construct: IConstruct, kind: str) -> None:
+    """Records that ``construct`` is supporting infrastructure of ``kind`` in its stack's Region,
+    for :class:`RegionCoverage` (for your own constructs; the library's mark themselves).
+
+    :param construct: the construct, in a stack with a concrete Region.
+    :param kind: what :class:`RegionCoverage` calls it (one of its ``supporting`` kinds).
+    """
+    _mark_supporting(construct, kind)
 
 
 class RegionCoverage(Construct):
