@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import runpy
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -271,56 +272,31 @@ def _vpc(stack: cdk.Stack) -> ec2.IVpc:
 
 
 BAD_PROPS = [
-    ({"vpc": "vpc-0123456789abcdef0"}, TypeError, r"vpc must be an ec2\.IVpc .*got str 'vpc-0123"),
+    ({"vpc": "vpc-0123456789abcdef0"}, TypeError, r"vpc must be an ec2\.IVpc, got 'vpc-0123456789abcdef0'; pass an ec2\.Vpc, or ec2\.Vpc\.from_vpc_attributes"),
     (
         {"endpoint_subnets": [ec2.SubnetSelection(subnet_group_name="endpoints")]},
         TypeError,
-        r"endpoint_subnets must be one ec2\.SubnetSelection",
+        r"endpoint_subnets must be an ec2\.SubnetSelection, got a list of 1 .*; pass one ec2\.SubnetSelection, not a list",
     ),
-    ({"geography": "eu"}, TypeError, r"geography must be a Geography, got str 'eu'; pass Geography\('eu'\)"),
-    ({"model_id": 42}, TypeError, r"model_id must be a string such as 'anthropic\."),
+    ({"geography": "eu"}, TypeError, r"geography must be a Geography, got 'eu'; pass Geography\.EU"),
+    ({"model_id": 42}, TypeError, r"model_id must be a string, got 42; pass a string"),
     (
         {"imported_model": "s3://models/llama/"},
         TypeError,
-        r"imported_model must be an ImportedModelOptions.*ImportedModelOptions\(s3_uri='s3://models/llama/'\)",
+        r"imported_model must be an ImportedModelOptions, got 's3://models/llama/'; pass ImportedModelOptions\(s3_uri=\.\.\.\)",
     ),
     (
         {"self_hosted": {"model-data": "s3://m/model.tar.gz"}},
         TypeError,
-        r"self_hosted must be a SelfHostedModelOptions, got dict",
+        r"self_hosted must be a SelfHostedModelOptions, got a dict with keys 'model-data'; build it with SelfHostedModelOptions\(invocations_per_instance_target=\.\.\., \.\.\.\) instead of a dict; its fields are .*model_data_url",
     ),
-    (
-        {"self_hosted": SelfHostedModelOptions(invocations_per_instance_target=5, instance_type=4)},  # type: ignore[arg-type]
-        TypeError,
-        r"self_hosted\.instance_type must be a string such as 'ml\.g5\.xlarge', got int 4",
-    ),
-    (
-        {"self_hosted": SelfHostedModelOptions(invocations_per_instance_target=5, fallback_instance_types="ml.g6.xlarge")},  # type: ignore[arg-type]
-        TypeError,
-        r"self_hosted\.fallback_instance_types must be a list of strings",
-    ),
-    (
-        {"self_hosted": SelfHostedModelOptions(invocations_per_instance_target=5, zonal_autoshift="yes")},  # type: ignore[arg-type]
-        TypeError,
-        r"self_hosted\.zonal_autoshift must be True or False, got str 'yes'",
-    ),
-    (
-        {"self_hosted": SelfHostedModelOptions(invocations_per_instance_target=5, model_latency_alarm_threshold=30)},  # type: ignore[arg-type]
-        TypeError,
-        r"self_hosted\.model_latency_alarm_threshold must be a cdk\.Duration such as cdk\.Duration\.seconds\(30\)",
-    ),
-    (
-        {"imported_model": ImportedModelOptions(s3_uri="s3://m/llama/", invocation_latency_alarm_threshold=30)},  # type: ignore[arg-type]
-        TypeError,
-        r"imported_model\.invocation_latency_alarm_threshold must be a cdk\.Duration",
-    ),
-    ({"index": "faq"}, TypeError, r"index must be an IndexDefinition, got str 'faq'; pass IndexDefinition\(name='faq'"),
-    ({"drill": "yes"}, TypeError, r"drill must be True or False, got str 'yes'"),
-    ({"dashboard": 1}, TypeError, r"dashboard must be True or False, got int 1"),
-    ({"tokens_per_minute_quota": "100000"}, TypeError, r"tokens_per_minute_quota must be a whole number, got str"),
+    ({"index": "faq"}, TypeError, r"index must be an IndexDefinition, got 'faq'; pass IndexDefinition\(name='faq'\)"),
+    ({"drill": "yes"}, TypeError, r"drill must be True or False, got 'yes'; pass drill=True or drill=False"),
+    ({"dashboard": 1}, TypeError, r"dashboard must be True or False, got 1; pass dashboard=True or dashboard=False"),
+    ({"tokens_per_minute_quota": "100000"}, TypeError, r"tokens_per_minute_quota must be a whole number, got '100000'; pass a whole number"),
     ({"tokens_per_minute_quota": 0}, ValueError, r"tokens_per_minute_quota must be at least 1, got 0; copy the applied quota"),
-    ({"log_encryption_key": "arn:aws:kms:us-east-1:111111111111:key/abc"}, TypeError, r"log_encryption_key must be a kms\.IKey .*not its ARN"),
-    ({"app_dashboard": "HaInference"}, TypeError, r"app_dashboard must be an ApplicationDashboard, got str"),
+    ({"log_encryption_key": "arn:aws:kms:us-east-1:111111111111:key/abc"}, TypeError, r"log_encryption_key must be a kms\.IKey, got 'arn:aws:kms:.*'; pass a kms\.Key, or kms\.Key\.from_key_arn\(\.\.\.\) for one defined elsewhere"),
+    ({"app_dashboard": "HaInference"}, TypeError, r"app_dashboard must be an ApplicationDashboard, got 'HaInference'; pass an ApplicationDashboard"),
     (
         {"imported_model": ImportedModelOptions(s3_uri="s3://models-us-east-1/llama/"), "tokens_per_minute_quota": 1000},
         ValueError,
@@ -343,6 +319,26 @@ def test_fails_on_bad_props_naming_the_prop_and_the_fix(
     given = {"vpc": props.pop("vpc")} if "vpc" in props else {"vpc": _vpc(stack)}
     with pytest.raises(error, match=message):
         RegionalInference(stack, "Inference", **given, **props)
+
+
+BAD_OPTIONS: list[tuple[Callable[[], object], str]] = [
+    (lambda: SelfHostedModelOptions(invocations_per_instance_target=5, instance_type=4), r"SelfHostedModelOptions\.instance_type must be a string, got 4; pass a string"),  # type: ignore[arg-type]
+    (lambda: SelfHostedModelOptions(invocations_per_instance_target=5, fallback_instance_types="ml.g6.xlarge"), r"SelfHostedModelOptions\.fallback_instance_types must be a list of str, got 'ml\.g6\.xlarge'; wrap the string in a list"),  # type: ignore[arg-type]
+    (lambda: SelfHostedModelOptions(invocations_per_instance_target=5, zonal_autoshift="yes"), r"SelfHostedModelOptions\.zonal_autoshift must be True or False, got 'yes'; pass zonal_autoshift=True"),  # type: ignore[arg-type]
+    (lambda: SelfHostedModelOptions(invocations_per_instance_target=5, model_latency_alarm_threshold=30), r"SelfHostedModelOptions\.model_latency_alarm_threshold must be a cdk\.Duration, got 30; pass a cdk\.Duration"),  # type: ignore[arg-type]
+    (lambda: ImportedModelOptions(s3_uri="s3://m/llama/", invocation_latency_alarm_threshold=30), r"invocation_latency_alarm_threshold must be a cdk\.Duration"),  # type: ignore[arg-type]
+]  # fmt: skip
+"""Option dataclasses refuse wrong kinds when they are made, before any construct sees them."""
+
+
+@pytest.mark.parametrize(
+    ("make", "message"), BAD_OPTIONS, ids=[str(i) for i in range(len(BAD_OPTIONS))]
+)
+def test_fails_on_bad_options_naming_the_field_and_the_fix(
+    make: Callable[[], object], message: str
+) -> None:
+    with pytest.raises(TypeError, match=message):
+        make()
 
 
 def test_fails_on_an_app_dashboard_without_the_region_dashboard(stack: cdk.Stack) -> None:
@@ -414,17 +410,17 @@ def test_geography_and_other_defaults_take_the_service_values(stack: cdk.Stack) 
 
 
 BAD_VPC_PROPS = [
-    ({"availability_zones": "us-east-1a"}, TypeError, r"availability_zones must be a list of strings such as \['us-east-1a', 'us-east-1b'\], got str 'us-east-1a'"),
+    ({"availability_zones": "us-east-1a"}, TypeError, r"availability_zones must be a list of str, got 'us-east-1a'; wrap the string in a list"),
     ({"availability_zones": ["us-east-1a"]}, ValueError, r"availability_zones must name at least 2 Availability Zones .*got \['us-east-1a'\]"),
     ({"availability_zones": ["us-east-1a", "us-east-1a"]}, ValueError, r"availability_zones names us-east-1a more than once"),
     ({"availability_zones": ["us-east-1a", "eu-west-1b"]}, ValueError, r"availability_zones has eu-west-1b, not an Availability Zone of us-east-1"),
-    ({"nat_gateways": True}, TypeError, r"nat_gateways must be a whole number, got bool True"),
+    ({"nat_gateways": True}, TypeError, r"nat_gateways must be a whole number, got True; pass a number: nat_gateways=True is not a count"),
     ({"nat_gateways": -1}, ValueError, r"nat_gateways must be at least 0, got -1"),
     ({"nat_gateways": 4}, ValueError, r"nat_gateways is 4 but the VPC spans 3 AZs; use at most one NAT gateway per AZ"),
     ({"cidr": "10.0.0.0/33"}, ValueError, r"cidr must be an IPv4 CIDR block such as 10\.0\.0\.0/16, got '10\.0\.0\.0/33'"),
     ({"cidr": "10.0.0.0/22"}, ValueError, r"cidr 10\.0\.0\.0/22 holds 1024 addresses, but 3 AZs need 3840 .*use a larger block"),
     ({"log_encryption_key": "alias/logs"}, TypeError, r"log_encryption_key must be a kms\.IKey"),
-    ({"flow_log_retention": 365}, TypeError, r"flow_log_retention must be a logs\.RetentionDays such as logs\.RetentionDays\.ONE_YEAR, got int 365"),
+    ({"flow_log_retention": 365}, TypeError, r"flow_log_retention must be a logs\.RetentionDays, got 365; pass one of logs\.RetentionDays\.ONE_DAY"),
 ]  # fmt: skip
 
 
@@ -503,7 +499,9 @@ def test_fails_once_the_stack_holds_constructs(tmp_path: Path) -> None:
 
 
 def test_fails_on_zones_given_as_one_string(tmp_path: Path) -> None:
-    with pytest.raises(TypeError, match=r"zones must be a list of strings"):
+    with pytest.raises(
+        TypeError, match=r"zones must be a list of str, got 'us-east-1a'; wrap the string in a list"
+    ):
         pin_availability_zones(_stack(tmp_path), zones="us-east-1a")  # type: ignore[arg-type]
 
 
@@ -520,8 +518,16 @@ def test_failover_fails_without_a_self_hosted_model(stack: cdk.Stack) -> None:
     ("routes", "error", "message"),
     [
         ([], ValueError, r"routes is empty, so there is no other Region to fail over to"),
-        ([None], ValueError, r"routes\[0\] is None: that Region's RegionalInference offers"),
-        ("us-west-2", TypeError, r"routes must be a list of RuntimeRoute, got str"),
+        (
+            [None],
+            TypeError,
+            r"routes\[0\] must be a RuntimeRoute, got None; routes\[0\] is required: pass RuntimeRoute\(",
+        ),
+        (
+            "us-west-2",
+            TypeError,
+            r"routes must be a list of RuntimeRoute, got 'us-west-2'; pass a list of RuntimeRoute",
+        ),
     ],
 )
 def test_failover_fails_on_bad_routes(
@@ -545,5 +551,8 @@ def test_failover_fails_on_bad_routes(
 
 
 def test_failover_fails_on_something_else_than_a_regional_inference(stack: cdk.Stack) -> None:
-    with pytest.raises(TypeError, match=r"inference must be the RegionalInference of this Region"):
+    with pytest.raises(
+        TypeError,
+        match=r"inference must be a RegionalInference, got a Vpc; pass a RegionalInference",
+    ):
         CrossRegionFailover(stack, "Failover", inference=_vpc(stack), routes=[])  # type: ignore[arg-type]

@@ -373,11 +373,25 @@ def _remedy(prop: str, value: Any, kind: Any) -> str | None:
 def _dataclass_remedy(value: Any, kind: Any) -> str:
     fields = [f for f in dataclasses.fields(kind) if f.init]
     if isinstance(value, abc.Mapping):
-        arguments = ", ".join(f"{k}=..." for k in value)
-        return f"build it with {kind.__qualname__}({arguments}) instead of a dict"
+        names = {f.name for f in fields}
+        known = [k for k in value if isinstance(k, str) and k in names]
+        if len(known) == len(value):
+            arguments = ", ".join(f"{k}=..." for k in known)
+            return f"build it with {kind.__qualname__}({arguments}) instead of a dict"
+        # Keys that are not fields (a setting's name such as 'model-data'): name the fields.
+        required = [f.name for f in fields if _required(f)]
+        arguments = ", ".join(f"{k}=..." for k in required) or "..."
+        return (
+            f"build it with {kind.__qualname__}({arguments}, ...) instead of a dict; its fields "
+            f"are {', '.join(sorted(names))}"
+        )
     if isinstance(value, str) and any(f.name == "name" for f in fields):
         return f"pass {kind.__qualname__}(name={value!r})"
     return f"pass {_example(kind)}"
+
+
+def _required(field: dataclasses.Field[Any]) -> bool:
+    return field.default is dataclasses.MISSING and field.default_factory is dataclasses.MISSING
 
 
 def _wrapped(value: Any, kind: Any) -> str | None:

@@ -242,22 +242,11 @@ class RegionalInference(Construct):
         """
         super().__init__(scope, construct_id)
         _check_props(
-            vpc=vpc,
-            endpoint_subnets=endpoint_subnets,
-            workload_subnets=workload_subnets,
-            model_id=model_id,
-            geography=geography,
-            embedding_model_id=embedding_model_id,
             imported_model=imported_model,
-            collection_name=collection_name,
-            index=index,
-            self_hosted=self_hosted,
-            drill=drill,
             dashboard=dashboard,
             dashboard_name=dashboard_name,
             app_dashboard=app_dashboard,
             tokens_per_minute_quota=tokens_per_minute_quota,
-            log_encryption_key=log_encryption_key,
         )
         self.vpc = vpc
         self.endpoint_subnets = endpoint_subnets
@@ -637,80 +626,18 @@ def _environment(options: SelfHostedModelOptions) -> dict[str, str]:
 
 def _check_props(
     *,
-    vpc: object,
-    endpoint_subnets: object,
-    workload_subnets: object,
-    model_id: object,
-    geography: object,
-    embedding_model_id: object,
-    imported_model: object,
-    collection_name: object,
-    index: object,
-    self_hosted: object,
-    drill: object,
-    dashboard: object,
-    dashboard_name: object,
-    app_dashboard: object,
-    tokens_per_minute_quota: object,
-    log_encryption_key: object,
+    imported_model: ImportedModelOptions | None,
+    dashboard: bool,
+    dashboard_name: str | None,
+    app_dashboard: ApplicationDashboard | None,
+    tokens_per_minute_quota: int | None,
 ) -> None:
-    props.check_vpc("vpc", vpc)
-    for prop, selection in (
-        ("endpoint_subnets", endpoint_subnets),
-        ("workload_subnets", workload_subnets),
-    ):
-        props.check_optional(
-            prop,
-            selection,
-            ec2.SubnetSelection,
-            "one ec2.SubnetSelection, for example "
-            "ec2.SubnetSelection(subnet_group_name='private', one_per_az=True)",
+    """Values the annotations cannot say (their kinds are checked by ``@checked_props``)."""
+    if tokens_per_minute_quota is not None and tokens_per_minute_quota < 1:
+        raise ValueError(
+            f"tokens_per_minute_quota must be at least 1, got {tokens_per_minute_quota}; copy the "
+            "applied quota from Service Quotas (service code bedrock)"
         )
-    props.check_str("model_id", model_id, DEFAULT_CHAT_MODEL)
-    if isinstance(geography, str) and not isinstance(geography, Geography):
-        raise TypeError(
-            f"geography must be a Geography, got {props.given(geography)}; pass "
-            f"Geography({geography!r}) or Geography.US"
-        )
-    props.check_instance("geography", geography, Geography, "a Geography such as Geography.US")
-    props.check_str("embedding_model_id", embedding_model_id, DEFAULT_EMBEDDING_MODEL)
-    if isinstance(imported_model, str):
-        raise TypeError(
-            f"imported_model must be an ImportedModelOptions, got {props.given(imported_model)}; "
-            f"pass ImportedModelOptions(s3_uri={imported_model!r})"
-        )
-    props.check_optional(
-        "imported_model", imported_model, ImportedModelOptions, "ImportedModelOptions(s3_uri=...)"
-    )
-    if isinstance(imported_model, ImportedModelOptions):
-        props.check_str("imported_model.s3_uri", imported_model.s3_uri, "s3://bucket/model/")
-        props.check_duration(
-            "imported_model.invocation_latency_alarm_threshold",
-            imported_model.invocation_latency_alarm_threshold,
-            "cdk.Duration.seconds(30)",
-        )
-    props.check_str("collection_name", collection_name, DEFAULT_COLLECTION_NAME)
-    if isinstance(index, str):
-        raise TypeError(
-            f"index must be an IndexDefinition, got {props.given(index)}; pass "
-            f"IndexDefinition(name={index!r}, ...) or leave it out for DEFAULT_INDEX"
-        )
-    props.check_instance("index", index, IndexDefinition, "an IndexDefinition")
-    _check_self_hosted(self_hosted)
-    props.check_bool("drill", drill)
-    props.check_bool("dashboard", dashboard)
-    props.check_optional_str("dashboard_name", dashboard_name, "HaInference-us-east-1")
-    props.check_optional(
-        "app_dashboard", app_dashboard, ApplicationDashboard, "an ApplicationDashboard"
-    )
-    if tokens_per_minute_quota is not None:
-        props.check_whole(
-            "tokens_per_minute_quota",
-            tokens_per_minute_quota,
-            minimum=1,
-            fix="copy the applied quota from Service Quotas (service code bedrock)",
-        )
-    props.check_key("log_encryption_key", log_encryption_key)
     _check_combinations(
         imported_model, dashboard, dashboard_name, app_dashboard, tokens_per_minute_quota
     )
@@ -740,46 +667,3 @@ def _check_combinations(
                     f"{prop} is set but dashboard is False, so there is no Region dashboard to "
                     f"use it; leave {prop} out or set dashboard=True"
                 )
-
-
-def _check_self_hosted(options: object) -> None:
-    if isinstance(options, Mapping):
-        raise TypeError(
-            f"self_hosted must be a SelfHostedModelOptions, got {props.given(options)}; pass "
-            "SelfHostedModelOptions(invocations_per_instance_target=..., model_data_url=...)"
-        )
-    props.check_optional(
-        "self_hosted",
-        options,
-        SelfHostedModelOptions,
-        "SelfHostedModelOptions(invocations_per_instance_target=..., ...)",
-    )
-    if not isinstance(options, SelfHostedModelOptions):
-        return
-    where = "self_hosted."
-    props.check_optional_str(where + "image", options.image, hugging_face_tgi_image("us-east-1"))
-    props.check_optional_str(
-        where + "model_data_url", options.model_data_url, "s3://bucket/model.tar.gz"
-    )
-    if options.environment is not None:
-        props.check_string_map(where + "environment", options.environment, "{'HF_MODEL_ID': ...}")
-    props.check_str(where + "instance_type", options.instance_type, DEFAULT_INSTANCE_TYPE)
-    if options.fallback_instance_types is not None:
-        props.check_strings(
-            where + "fallback_instance_types", options.fallback_instance_types, "['ml.g6.xlarge']"
-        )
-    if options.network_isolation is not None:
-        props.check_bool(where + "network_isolation", options.network_isolation)
-    for name in ("allow_internet_https", "deletion_protection", "zonal_autoshift"):
-        props.check_bool(where + name, getattr(options, name))
-    props.check_optional(
-        where + "endpoint_service",
-        options.endpoint_service,
-        EndpointServiceOptions,
-        "EndpointServiceOptions(allowed_principals=[...])",
-    )
-    props.check_duration(
-        where + "model_latency_alarm_threshold",
-        options.model_latency_alarm_threshold,
-        "cdk.Duration.seconds(30)",
-    )
