@@ -28,7 +28,7 @@ from ha_inference.tools import load_documents, preflight, verify
 from ha_inference.tools._account import UNEXPECTED_ERROR, Permissions, checks_markdown
 from tests import test_preflight as p
 from tests import test_verify as v
-from tests.stubs import NOW, PHYSICAL, STACK, Stubs, sample_stack, write_assembly
+from tests.support.stubs import NOW, PHYSICAL, STACK, Stubs, sample_stack, write_assembly
 
 ROOT = Path(__file__).resolve().parent.parent
 TOOLS_DOC = ROOT / "docs" / "tools.md"

@@ -29,9 +29,9 @@ from ha_inference.delivery.verify_step import STACK_NAME_TAG
 from ha_inference.tools.assembly import StackArtifact, load_stacks
 from ha_inference.tools.verify import PERMISSIONS
 from stacks import PIPELINE_STACK_NAME, RegionalStack, build_reference_app, stack_name
-from tests.rehearsal.policies import Simulator, simulation
-from tests.rehearsal.resolver import TemplateResolver
 from tests.support import MODEL_DATA, ROOT, TEST_ACCOUNT, new_app, resources
+from tests.support.rehearsal.policies import Simulator, simulation
+from tests.support.rehearsal.resolver import TemplateResolver
 from tests.test_cfn_lint import lint_template
 from tests.test_nag import acknowledgements
 

@@ -1,6 +1,6 @@
 """The offline deploy rehearsal over the synthesized reference app.
 
-Every runtime path of :data:`tests.rehearsal.paths.PATHS` must be allowed by every layer (DNS,
+Every runtime path of :data:`tests.support.rehearsal.paths.PATHS` must be allowed by every layer (DNS,
 security groups, endpoint policy, identity policy, OpenSearch Serverless data access) in every
 Region, and the paths that must be refused must be refused by exactly the declared layers.
 The stacks must be deployable again after a rollback or a destroy (lifecycle). Each check is
@@ -22,18 +22,18 @@ import pytest
 
 from ha_inference.compute.shipped import ShippedHandler
 from stacks import RegionalStack
-from tests.rehearsal.lifecycle import (
+from tests.support import Synth, cdk_json_context
+from tests.support.rehearsal.lifecycle import (
     Finding,
     custom_resources,
     deletion_protection,
     request_types_handled,
 )
-from tests.rehearsal.network import DEFAULT_EGRESS, NetworkModel
-from tests.rehearsal.paths import PATHS, Layer, path_named, through_profile
-from tests.rehearsal.policies import Simulator
-from tests.rehearsal.rehearsal import Rehearsal, StackRehearsal
-from tests.rehearsal.resolver import TemplateResolver
-from tests.support import Synth, cdk_json_context
+from tests.support.rehearsal.network import DEFAULT_EGRESS, NetworkModel
+from tests.support.rehearsal.paths import PATHS, Layer, path_named, through_profile
+from tests.support.rehearsal.policies import Simulator
+from tests.support.rehearsal.rehearsal import Rehearsal, StackRehearsal
+from tests.support.rehearsal.resolver import TemplateResolver
 
 REGIONS: list[str] = list(cdk_json_context()["ha-inference:regions"])
 MUTATED_REGION = REGIONS[0]

@@ -11,8 +11,8 @@ from aws_cdk import aws_sagemaker as sagemaker
 from ha_inference.checks.nag_pack import HaInferenceChecks, findings_of
 from ha_inference.checks.nag_rules import RULES
 from ha_inference.selfhosted.capacity import require_instance_fallbacks
-from tests.samples import sample_stack
 from tests.support import Synth, new_app
+from tests.support.samples import sample_stack
 
 EXPECTED = {
     "HaInference-SM1[primary:1]": "NonHa/EndpointConfig",

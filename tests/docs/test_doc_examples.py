@@ -14,8 +14,8 @@ from pathlib import Path
 import aws_cdk as cdk
 import pytest
 
-from tests.doc_fixture import DocApp
 from tests.support import ROOT
+from tests.support.doc_fixture import DocApp
 
 FENCE = re.compile(r"^```(?P<info>[^\n`]*)\n(?P<body>.*?)^```[ \t]*$", re.MULTILINE | re.DOTALL)
 NOT_RUN = re.compile(r"^python\s+not-run:\s*\S")

@@ -23,7 +23,7 @@ from ha_inference.functions.resilience import (
     request_id,
     summarize,
 )
-from tests.collection_stub import ACCOUNT, DENIED, serve_collection
+from tests.support.collection_stub import ACCOUNT, DENIED, serve_collection
 
 
 @pytest.mark.parametrize(

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from ha_inference.functions import create_index
 from ha_inference.functions.resilience import Backoff
 from ha_inference.functions.vector_index import DEFAULT_INDEX, IndexDefinition
-from tests.collection_stub import (
+from tests.support.collection_stub import (
     ACCOUNT,
     DENIED,
     REGION,

@@ -28,7 +28,7 @@ from moto import mock_aws
 
 from ha_inference.functions import endpoint_targets as index
 from ha_inference.functions.resilience import Backoff, Deadline
-from tests.botocore_strict import strict_checked
+from tests.support.botocore_strict import strict_checked
 
 REGION = "us-east-1"
 ACCOUNT = "111111111111"

@@ -37,7 +37,7 @@ from ha_inference.functions.failover import (
     UnavailableError,
 )
 from ha_inference.functions.resilience import Deadline
-from tests.botocore_strict import strict_checked
+from tests.support.botocore_strict import strict_checked
 
 EAST, OHIO, WEST = "us-east-1", "us-east-2", "us-west-2"
 ROUTES = (Route(EAST, "model-east"), Route(OHIO, "model-ohio"), Route(WEST, "model-west"))

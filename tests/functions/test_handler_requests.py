@@ -32,15 +32,15 @@ from ha_inference.functions.failover import Route
 from ha_inference.functions.resilience import Backoff, Deadline
 from ha_inference.functions.store import Doubles, Store
 from ha_inference.functions.vector_index import IndexDefinition
-from tests.botocore_strict import (
+from tests.support import Synth
+from tests.support.botocore_strict import (
     Recording,
     operation_model,
     recording,
     service_model,
     strict_errors,
 )
-from tests.collection_stub import ScriptedClient
-from tests.support import Synth
+from tests.support.collection_stub import ScriptedClient
 from tests.test_endpoint_targets_handler import (
     IPS,
     PID,

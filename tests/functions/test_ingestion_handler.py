@@ -25,8 +25,8 @@ from ha_inference.functions import ingestion
 from ha_inference.functions.resilience import Backoff
 from ha_inference.functions.store import Doubles, Store
 from ha_inference.functions.vector_index import IndexDefinition
-from tests.botocore_strict import strict_checked
-from tests.collection_stub import (
+from tests.support.botocore_strict import strict_checked
+from tests.support.collection_stub import (
     ACCOUNT,
     DENIED,
     REGION,

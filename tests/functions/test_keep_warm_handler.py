@@ -14,8 +14,8 @@ from hypothesis import strategies as st
 from ha_inference.functions import keep_warm
 from ha_inference.functions.resilience import MIN_CALL_SECONDS, Backoff, Deadline
 from ha_inference.functions.settings import ConfigError
-from tests.botocore_strict import strict_checked
-from tests.collection_stub import ACCOUNT, ScriptedClient
+from tests.support.botocore_strict import strict_checked
+from tests.support.collection_stub import ACCOUNT, ScriptedClient
 
 MODEL_ARN = f"arn:aws:bedrock:us-east-1:{ACCOUNT}:imported-model/abcdefgh1234"
 ANSWER = {

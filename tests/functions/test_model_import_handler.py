@@ -22,8 +22,8 @@ from hypothesis import strategies as st
 from ha_inference.bedrock.imported_model import NAME_PREFIX_MAX, S3_URI
 from ha_inference.functions import model_import as index
 from ha_inference.functions.resilience import MIN_CALL_SECONDS, Backoff, Deadline
-from tests.botocore_strict import strict_checked, strict_errors
-from tests.collection_stub import ScriptedClient
+from tests.support.botocore_strict import strict_checked, strict_errors
+from tests.support.collection_stub import ScriptedClient
 
 REGION = "us-east-1"
 ACCOUNT = "111111111111"

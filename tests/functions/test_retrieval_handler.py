@@ -27,8 +27,8 @@ from botocore.exceptions import ConnectTimeoutError, EndpointConnectionError, Re
 from ha_inference.functions import retrieval as index
 from ha_inference.functions.store import Store
 from ha_inference.functions.vector_index import DEFAULT_INDEX
-from tests.botocore_strict import strict_checked
-from tests.collection_stub import (
+from tests.support.botocore_strict import strict_checked
+from tests.support.collection_stub import (
     ACCOUNT,
     DENIED,
     REGION,

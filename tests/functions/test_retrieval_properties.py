@@ -34,8 +34,8 @@ from ha_inference.functions import retrieval
 from ha_inference.functions.resilience import Backoff
 from ha_inference.functions.store import Doubles, Store
 from ha_inference.functions.vector_index import IndexDefinition
-from tests.botocore_strict import strict_errors
-from tests.collection_stub import ACCOUNT, DENIED, Context
+from tests.support.botocore_strict import strict_errors
+from tests.support.collection_stub import ACCOUNT, DENIED, Context
 
 DIMENSIONS = 256
 EMBEDDING = json.dumps({"embedding": [0.5] * DIMENSIONS}).encode()

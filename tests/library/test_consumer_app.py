@@ -35,13 +35,13 @@ from ha_inference import (
 from ha_inference.metadata import SUBNET_ZONES_METADATA
 from ha_inference.tools.assembly import load_stacks
 from ha_inference.tools.report import main as report_main
-from tests.consumer.consumer_app import (
+from tests.support import ROOT, new_app, resources
+from tests.support.consumer.consumer_app import (
     EXISTING_ENDPOINT_GROUP,
     AgnosticStack,
     ExistingVpcStack,
     build,
 )
-from tests.support import ROOT, new_app, resources
 
 
 @dataclass
@@ -272,7 +272,7 @@ def test_wheel_installed_outside_the_repository_synthesizes_the_consumer_app(
     )  # fmt: skip
     work = tmp_path / "consumer"
     work.mkdir()
-    shutil.copy(ROOT / "tests" / "consumer" / "consumer_app.py", work / "consumer_app.py")
+    shutil.copy(ROOT / "tests" / "support" / "consumer" / "consumer_app.py", work / "consumer_app.py")
     # aws-cdk-lib's CloudFormation validation (3 s here) is not what this test is about; the
     # real CLI synth in tests/test_cli.py runs it.
     env = {**os.environ, "PYTHONPATH": str(site), "CDK_VALIDATION": "false"}

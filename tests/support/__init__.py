@@ -19,7 +19,7 @@ from syrupy.extensions.json import JSONSnapshotExtension
 from ha_inference.tools.assembly import StackArtifact, load_stacks, zones_of
 from stacks import RegionalStack, build_reference_app, stack_name
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 TEST_ACCOUNT = "111111111111"
 MODEL_DATA = "s3://ha-inference-models-{region}/llm/model.tar.gz"
 """The self-hosted model archive of the test sessions, one bucket per Region."""

@@ -32,7 +32,8 @@ from ha_inference.tools._account import (
     render_table,
 )
 from ha_inference.tools.assembly import load_stacks
-from tests.stubs import (
+from tests.support import Synth
+from tests.support.stubs import (
     PHYSICAL,
     REGION,
     ZONES,
@@ -41,7 +42,6 @@ from tests.stubs import (
     sample_stack,
     write_assembly,
 )
-from tests.support import Synth
 
 COMMANDS = {"preflight": preflight, "verify": verify}
 

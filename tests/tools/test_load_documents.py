@@ -29,9 +29,9 @@ from ha_inference.tools.load_documents import (
     read_passages,
     split_passages,
 )
-from tests.collection_stub import use_fake_credentials
+from tests.support.collection_stub import use_fake_credentials
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 EAST, WEST = "us-east-1", "us-west-2"
 STACKS = {EAST: "HaInference-us-east-1", WEST: "HaInference-us-west-2"}
 FUNCTIONS = {EAST: "ingest-east", WEST: "ingest-west"}

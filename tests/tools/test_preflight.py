@@ -22,7 +22,8 @@ from ha_inference.tools._template import (
 )
 from ha_inference.tools.assembly import StackArtifact
 from ha_inference.tools.preflight import PERMISSIONS, PREFLIGHT
-from tests.stubs import (
+from tests.support import Synth
+from tests.support.stubs import (
     ACCOUNT,
     EMBEDDING_MODEL_ID,
     IMPORT_SOURCE,
@@ -49,7 +50,6 @@ from tests.stubs import (
     throttled,
     without,
 )
-from tests.support import Synth
 
 
 @pytest.fixture

@@ -19,9 +19,9 @@ from ha_inference.tools.report import (
     to_markdown,
     to_svg,
 )
-from tests.samples import sample_stack
-from tests.stubs import ACCOUNT, REGION, write_assembly
 from tests.support import ROOT, Synth, new_app
+from tests.support.samples import sample_stack
+from tests.support.stubs import ACCOUNT, REGION, write_assembly
 
 
 @pytest.fixture(scope="module")

@@ -15,8 +15,8 @@ import pytest
 
 from ha_inference.tools import cli
 from ha_inference.tools.load_documents import OUTPUT_KEY
-from tests.stubs import sample_stack, write_assembly
 from tests.support import ROOT
+from tests.support.stubs import sample_stack, write_assembly
 
 TOOLS = ("preflight", "verify", "report", "load-documents")
 

@@ -16,7 +16,7 @@ from ha_inference.functions.retrieval import NO_PASSAGES_ANSWER
 from ha_inference.tools._account import Finding, Status, run_check
 from ha_inference.tools.assembly import StackArtifact
 from ha_inference.tools.verify import PERMISSIONS, RETRIEVAL_HANDLER, VERIFY
-from tests.stubs import (
+from tests.support.stubs import (
     NOW,
     PHYSICAL,
     REGION,

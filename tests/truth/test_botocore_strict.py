@@ -11,7 +11,7 @@ import pytest
 from botocore.exceptions import ParamValidationError
 from botocore.stub import Stubber
 
-from tests.botocore_strict import matches, recording, strict_errors, translate
+from tests.support.botocore_strict import matches, recording, strict_errors, translate
 
 ROLE = "arn:aws:iam::111111111111:role/Import"
 GOOD_IMPORT = {

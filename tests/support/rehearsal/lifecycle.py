@@ -17,7 +17,7 @@ Each check is a small pure function over one template and returns :class:`Findin
 
 ``deploy-order`` (a custom resource whose handler takes a runtime path while CloudFormation
 creates it waits for every resource that lets the path through) needs the rehearsed paths and
-lives in :meth:`tests.rehearsal.rehearsal.StackRehearsal.deploy_order`.
+lives in :meth:`tests.support.rehearsal.rehearsal.StackRehearsal.deploy_order`.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tests.rehearsal.resolver import TemplateResolver
+from tests.support.rehearsal.resolver import TemplateResolver
 
 RETAINING_POLICIES = frozenset({"Retain", "RetainExceptOnCreate", "Snapshot"})
 

@@ -28,7 +28,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from tests.rehearsal.resolver import TemplateResolver, UnresolvableError
+from tests.support.rehearsal.resolver import TemplateResolver, UnresolvableError
 
 HTTPS = 443
 DEFAULT_EGRESS = "EC2's default allow-all egress rule"

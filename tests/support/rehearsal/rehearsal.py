@@ -23,10 +23,10 @@ from typing import Any
 from aws_cdk import aws_lambda as lambda_
 
 from stacks import RegionalStack
-from tests.rehearsal.lifecycle import Finding, lifecycle_findings
-from tests.rehearsal.network import NetworkModel, Placement
-from tests.rehearsal.paths import PATHS, Layer, RuntimePath, Target, sdk_hostname
-from tests.rehearsal.policies import (
+from tests.support.rehearsal.lifecycle import Finding, lifecycle_findings
+from tests.support.rehearsal.network import NetworkModel, Placement
+from tests.support.rehearsal.paths import PATHS, Layer, RuntimePath, Target, sdk_hostname
+from tests.support.rehearsal.policies import (
     ALLOW_ALL,
     Simulator,
     data_access,
@@ -34,7 +34,7 @@ from tests.rehearsal.policies import (
     network_access,
     simulation,
 )
-from tests.rehearsal.resolver import TemplateResolver, UnresolvableError
+from tests.support.rehearsal.resolver import TemplateResolver, UnresolvableError
 
 PRIVATE_DNS_NAMES = {"sagemaker.runtime": "runtime.sagemaker.{region}.amazonaws.com"}
 """Interface endpoint services whose private DNS name is not ``<service>.<region>.amazonaws.com``
