@@ -24,16 +24,16 @@ from botocore.model import ListShape, MapShape, ServiceModel, Shape, StructureSh
 from botocore.validate import ParamValidator
 from cdk_nag import AwsSolutionsChecks, NIST80053R5Checks
 
+from docgen.acknowledgements import acknowledgements
 from ha_inference.checks.nag_pack import findings_of
 from ha_inference.delivery.verify_step import STACK_NAME_TAG
 from ha_inference.tools.assembly import StackArtifact, load_stacks
 from ha_inference.tools.verify import PERMISSIONS
 from stacks import PIPELINE_STACK_NAME, RegionalStack, build_reference_app, stack_name
 from tests.support import MODEL_DATA, ROOT, TEST_ACCOUNT, new_app, resources
+from tests.support.lint import lint_template
 from tests.support.rehearsal.policies import Simulator, simulation
 from tests.support.rehearsal.resolver import TemplateResolver
-from tests.test_cfn_lint import lint_template
-from tests.test_nag import acknowledgements
 
 CONNECTION = (
     "arn:aws:codeconnections:us-east-1:111111111111:connection/0f8e7c1a-1b2c-4d5e-8f90-123456789abc"

@@ -8,17 +8,12 @@ import aws_cdk as cdk
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
-from cdk_nag import AwsSolutionsChecks, NIST80053R5Checks
-from constructs import IConstruct
+from cdk_nag import NIST80053R5Checks
 
 from docgen.acknowledgements import DOC, acknowledgements, render
 from ha_inference.checks.nag_pack import findings_of
 from tests.support import Synth, new_app
-
-
-def findings(scope: IConstruct) -> list[tuple[str, str]]:
-    """Every unacknowledged AwsSolutions finding under ``scope`` as (rule, construct path)."""
-    return findings_of(AwsSolutionsChecks(), scope)
+from tests.support.nag import findings
 
 
 def test_reference_app_has_no_unacknowledged_findings(reference: Synth) -> None:

@@ -21,7 +21,7 @@ from ha_inference.tools.assembly import StackArtifact, zones_of
 from stacks import build_reference_app
 from stacks.config import SettingsError, load_settings
 from tests.support import TEST_ACCOUNT, Synth, new_app, one_resource, resources
-from tests.test_cfn_lint import lint_template
+from tests.support.lint import lint_template
 from tests.truth.metrics import ALARM, DASHBOARD, alarm_metrics, check_template, dashboard_metrics
 
 REGIONS = ("us-east-1", "us-east-2", "us-west-2")

@@ -22,7 +22,7 @@ from tests.support import (
     Synth,
     resources,
 )
-from tests.test_cfn_lint import lint_template
+from tests.support.lint import lint_template
 from tests.truth.metrics import check_template
 
 REGIONS = IMPORTED_MODEL_REGIONS

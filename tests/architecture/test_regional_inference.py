@@ -40,7 +40,7 @@ from ha_inference.architecture import regional_inference
 from ha_inference.checks.nag_pack import findings_of
 from ha_inference.data.images import hugging_face_tgi_image
 from tests.support import ROOT, TEST_ACCOUNT, new_app, one_resource, resources
-from tests.test_cfn_lint import lint_template
+from tests.support.lint import lint_template
 from tests.truth import arns, metrics
 from tests.truth import iam as iam_truth
 from tests.truth.cfn import Stack

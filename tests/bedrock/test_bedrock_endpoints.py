@@ -11,7 +11,7 @@ from aws_cdk import aws_ec2 as ec2
 
 from ha_inference import BedrockVpcEndpoints, CrossRegionInferenceProfile, RegionCoverage
 from tests.support import TEST_ACCOUNT, ZonalStack, assert_one_subnet_per_az, new_app, resources
-from tests.test_nag import findings
+from tests.support.nag import findings
 
 SONNET = "anthropic.claude-sonnet-5-5"
 AZS = ("us-east-1a", "us-east-1b", "us-east-1c")

@@ -23,7 +23,7 @@ from ha_inference.bedrock.imported_model import MODEL_NAME, OWNER_TAG_KEYS, pars
 from ha_inference.checks.nag_pack import findings_of
 from ha_inference.metadata import IMPORTED_MODEL_METADATA
 from tests.support import TEST_ACCOUNT, ZonalStack, new_app, resources
-from tests.test_cfn_lint import lint_template
+from tests.support.lint import lint_template
 
 SOURCE = "s3://my-models-us-east-1/llama/support/"
 WEST_SOURCE = "s3://my-models-us-west-2"

@@ -18,6 +18,7 @@ from aws_cdk import aws_sqs as sqs
 from aws_cdk.assertions import Template
 from syrupy.assertion import SnapshotAssertion
 
+from docgen.acknowledgements import acknowledgements
 from ha_inference._internal.network import NO_TRAFFIC_RULE
 from ha_inference.checks.nag_pack import HaInferenceChecks, findings_of
 from ha_inference.compute.multi_az_function import (
@@ -31,9 +32,9 @@ from ha_inference.tools.assembly import zones_of
 from ha_inference.vectors.collection import VectorCollection
 from ha_inference.vectors.collection_endpoint import CollectionVpcEndpoint
 from tests.support import new_app
-from tests.test_cfn_lint import lint_template
-from tests.test_nag import acknowledgements, findings
-from tests.test_vector_collection import (
+from tests.support.lint import lint_template
+from tests.support.nag import findings
+from tests.support.zoned import (
     ENDPOINT_SUBNETS,
     WORKLOAD_SUBNETS,
     ZonedStack,

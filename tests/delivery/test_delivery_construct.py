@@ -27,7 +27,7 @@ from ha_inference.delivery.verify_step import BY_REGION, BY_STACK, BY_STACK_TAG
 from ha_inference.tools.verify import PERMISSIONS
 from stacks.config import load_settings
 from tests.support import ROOT, TEST_ACCOUNT, new_app
-from tests.test_cfn_lint import lint_template
+from tests.support.lint import lint_template
 
 CONNECTION = "arn:aws:codeconnections:us-east-1:111111111111:connection/0f8e7c1a-1b2c-4d5e"
 METRIC = cloudwatch.Metric(namespace="Test", metric_name="Errors")

@@ -13,7 +13,7 @@ import json
 import re
 import threading
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -27,20 +27,26 @@ from hypothesis import strategies as st
 from moto import mock_aws
 
 from ha_inference.functions import endpoint_targets as index
-from ha_inference.functions.resilience import Backoff, Deadline
 from tests.support.botocore_strict import strict_checked
-
-REGION = "us-east-1"
-ACCOUNT = "111111111111"
-STACK = f"arn:aws:cloudformation:{REGION}:{ACCOUNT}:stack/Subject/5a1b2c3d-guid"
-TARGET_GROUP = f"arn:aws:elasticloadbalancing:{REGION}:{ACCOUNT}:targetgroup/Subjec-Targe-1A2B3C/0123456789abcdef"
-OLD_TARGET_GROUP = f"arn:aws:elasticloadbalancing:{REGION}:{ACCOUNT}:targetgroup/Subjec-Targe-9Z8Y7X/fedcba9876543210"
-HANDLER_ARN = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:Subject-RuntimeEndpointTargetsHandler"
-FRAMEWORK_ARN = (
-    f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:Subject-RuntimeEndpointTargetsFramework"
+from tests.support.endpoint_targets import (
+    ACCOUNT,
+    ENIS,
+    FUNCTION_TIMEOUT,
+    HANDLER_ARN,
+    IPS,
+    PID,
+    REGION,
+    STACK,
+    TARGET_GROUP,
+    Clock,
+    Context,
+    Stubbed,
+    event,
+    handler,
+    targets_of,
 )
-ENIS = {"eni-0a": "10.0.0.10", "eni-0b": "10.0.1.20", "eni-0c": "10.0.2.30"}
-FUNCTION_TIMEOUT = 120.0
+
+OLD_TARGET_GROUP = f"arn:aws:elasticloadbalancing:{REGION}:{ACCOUNT}:targetgroup/Subjec-Targe-9Z8Y7X/fedcba9876543210"
 ARN_OR_ACCOUNT = re.compile(r"arn:|\d{12}")
 
 
@@ -66,100 +72,6 @@ def offline(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(index, "sleep", lambda _: None)
 
 
-# --- time ----------------------------------------------------------------------------------------
-
-
-@dataclass
-class Clock:
-    """A fake monotonic clock; sleeping and slow calls advance it."""
-
-    now: float = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.now += seconds
-
-
-@dataclass
-class Context:
-    """A Lambda context whose remaining time follows ``clock``."""
-
-    clock: Clock
-    timeout: float = FUNCTION_TIMEOUT
-    invoked_function_arn: str = HANDLER_ARN
-    log_group_name: str = "Subject-RuntimeEndpointTargetsLogs6338E895-AbCdEf"
-    log_stream_name: str = "2026/11/20/[$LATEST]0123456789abcdef"
-    started: float = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.started = self.clock.now
-
-    def get_remaining_time_in_millis(self) -> int:
-        return int(max(0.0, self.timeout - (self.clock.now - self.started)) * 1000)
-
-    def elapsed(self) -> float:
-        return self.clock.now - self.started
-
-
-def handler(
-    clients: index.ClientFactory,
-    *,
-    clock: Clock | None = None,
-    group: str = TARGET_GROUP,
-    timeout: float = FUNCTION_TIMEOUT,
-) -> tuple[index.EndpointTargets, Context]:
-    """An EndpointTargets as ``on_event`` builds it, on the fake clock, with no jitter."""
-    clock = clock or Clock()
-    context = Context(clock, timeout)
-
-    def backoff(attempts: int, base: float) -> Backoff:
-        return Backoff(attempts, base, 8.0, sleep=clock.sleep, jitter=lambda _, top: top)
-
-    return (
-        index.EndpointTargets(
-            target_group=group,
-            deadline=Deadline(context, reserve=index.RESERVE_SECONDS, clock=clock),
-            rollback_deadline=Deadline(context, reserve=1.0, clock=clock),
-            clients=clients,
-            call_backoff=backoff(5, 0.5),
-            eni_backoff=backoff(8, 1.0),
-        ),
-        context,
-    )
-
-
-def event(
-    request_type: str,
-    *,
-    logical_id: str = "RuntimeEndpointTargetsRegistrationAF7C6981",
-    enis: list[str] | None = None,
-    target_group: str = TARGET_GROUP,
-    port: Any = "443",
-    physical_id: str | None = None,
-    service_token: str = FRAMEWORK_ARN,
-    response_url: str = "https://cloudformation-custom-resource-response.example/x?sig=abc",
-) -> dict[str, Any]:
-    result: dict[str, Any] = {
-        "RequestType": request_type,
-        "ResponseURL": response_url,
-        "StackId": STACK,
-        "RequestId": f"request-{request_type.lower()}",
-        "LogicalResourceId": logical_id,
-        "ResourceType": "Custom::SageMakerRuntimeTargets",
-        "ResourceProperties": {
-            "ServiceToken": service_token,
-            "NetworkInterfaceIds": list(ENIS) if enis is None else enis,
-            "TargetGroupArn": target_group,
-            "Port": port,
-        },
-    }
-    if physical_id is not None:
-        result["PhysicalResourceId"] = physical_id
-    return result
-
-
 def assert_well_formed_failure(err: BaseException) -> str:
     """One raised error whose message is short, byte-capped and free of ARNs and account ids."""
     assert isinstance(err, index.TargetsError), repr(err)
@@ -172,68 +84,6 @@ def assert_well_formed_failure(err: BaseException) -> str:
 # --- Stubber: single calls -----------------------------------------------------------------------
 
 
-@dataclass
-class Stubbed:
-    """Stubbed ec2 and elbv2 clients, and the config each client request asked for."""
-
-    ec2: Any
-    elbv2: Any
-    ec2_stub: Stubber
-    elbv2_stub: Stubber
-    configs: list[Config] = field(default_factory=list)
-
-    def __call__(self, service: str, config: Config) -> Any:
-        self.configs.append(config)
-        return {"ec2": self.ec2, "elbv2": self.elbv2}[service]
-
-    def describe_enis(self, enis: dict[str, str] = ENIS) -> None:
-        self.ec2_stub.add_response(
-            "describe_network_interfaces",
-            {
-                "NetworkInterfaces": [
-                    {"NetworkInterfaceId": eni, "PrivateIpAddress": ip} for eni, ip in enis.items()
-                ]
-            },
-            {"NetworkInterfaceIds": list(enis)},
-        )
-
-    def target_health(
-        self, targets: list[tuple[str, int]], *, draining: tuple[tuple[str, int], ...] = ()
-    ) -> None:
-        self.elbv2_stub.add_response(
-            "describe_target_health",
-            {
-                "TargetHealthDescriptions": [
-                    {"Target": {"Id": ip, "Port": port}, "TargetHealth": {"State": "healthy"}}
-                    for ip, port in targets
-                ]
-                + [
-                    {"Target": {"Id": ip, "Port": port}, "TargetHealth": {"State": "draining"}}
-                    for ip, port in draining
-                ]
-            },
-            {"TargetGroupArn": TARGET_GROUP},
-        )
-
-    def tags(self, claims: dict[str, str]) -> None:
-        self.elbv2_stub.add_response(
-            "describe_tags",
-            {
-                "TagDescriptions": [
-                    {
-                        "ResourceArn": TARGET_GROUP,
-                        "Tags": [{"Key": "aws:cloudformation:stack-name", "Value": "Subject"}]
-                        + [{"Key": f"ha-inference:{pid}", "Value": v} for pid, v in claims.items()],
-                    }
-                ]
-            },
-            {"ResourceArns": [TARGET_GROUP]},
-        )
-
-    def expect(self, operation: str, params: dict[str, Any]) -> None:
-        self.elbv2_stub.add_response(operation, {}, params)
-
-
 @pytest.fixture
 def aws() -> Iterator[Stubbed]:
     ec2 = boto3.client("ec2", region_name=REGION)
@@ -244,19 +94,13 @@ def aws() -> Iterator[Stubbed]:
         elbv2_stub.assert_no_pending_responses()
 
 
-def _targets(*ips: str, port: int = 443) -> list[dict[str, Any]]:
-    return [{"Id": ip, "Port": port} for ip in sorted(ips)]
-
-
-PID = index.instance_id(event("Create"))
-IPS = sorted(ENIS.values())
 CLAIM = " ".join(f"{ip}:443" for ip in IPS)
 
 
 def test_create_registers_claims_and_returns_the_ips(aws: Stubbed) -> None:
     aws.describe_enis()
     aws.target_health([])
-    aws.expect("register_targets", {"TargetGroupArn": TARGET_GROUP, "Targets": _targets(*IPS)})
+    aws.expect("register_targets", {"TargetGroupArn": TARGET_GROUP, "Targets": targets_of(*IPS)})
     aws.expect(
         "add_tags",
         {"ResourceArns": [TARGET_GROUP], "Tags": [{"Key": f"ha-inference:{PID}", "Value": CLAIM}]},
@@ -264,7 +108,7 @@ def test_create_registers_claims_and_returns_the_ips(aws: Stubbed) -> None:
     aws.tags({PID: CLAIM})
     aws.target_health([(ip, 443) for ip in IPS] + [("10.0.9.9", 443)])
     aws.expect(
-        "deregister_targets", {"TargetGroupArn": TARGET_GROUP, "Targets": _targets("10.0.9.9")}
+        "deregister_targets", {"TargetGroupArn": TARGET_GROUP, "Targets": targets_of("10.0.9.9")}
     )
 
     result = handler(aws)[0].handle(event("Create"))
@@ -293,7 +137,7 @@ def test_create_waits_for_new_interfaces_to_become_visible(aws: Stubbed) -> None
     )
     aws.describe_enis()
     aws.target_health([])
-    aws.expect("register_targets", {"TargetGroupArn": TARGET_GROUP, "Targets": _targets(*IPS)})
+    aws.expect("register_targets", {"TargetGroupArn": TARGET_GROUP, "Targets": targets_of(*IPS)})
     aws.expect(
         "add_tags",
         {"ResourceArns": [TARGET_GROUP], "Tags": [{"Key": f"ha-inference:{PID}", "Value": CLAIM}]},
@@ -310,7 +154,7 @@ def test_update_of_the_port_registers_the_new_port_and_drops_the_old(aws: Stubbe
     new_claim = " ".join(f"{ip}:8443" for ip in IPS)
     aws.describe_enis()
     aws.expect(
-        "register_targets", {"TargetGroupArn": TARGET_GROUP, "Targets": _targets(*IPS, port=8443)}
+        "register_targets", {"TargetGroupArn": TARGET_GROUP, "Targets": targets_of(*IPS, port=8443)}
     )
     aws.expect(
         "add_tags",
@@ -321,7 +165,7 @@ def test_update_of_the_port_registers_the_new_port_and_drops_the_old(aws: Stubbe
     )
     aws.tags({PID: new_claim})
     aws.target_health([(ip, 443) for ip in IPS] + [(ip, 8443) for ip in IPS])
-    aws.expect("deregister_targets", {"TargetGroupArn": TARGET_GROUP, "Targets": _targets(*IPS)})
+    aws.expect("deregister_targets", {"TargetGroupArn": TARGET_GROUP, "Targets": targets_of(*IPS)})
 
     result = handler(aws)[0].handle(event("Update", port="8443", physical_id=PID))
 
@@ -330,7 +174,7 @@ def test_update_of_the_port_registers_the_new_port_and_drops_the_old(aws: Stubbe
 
 def test_update_does_not_deregister_draining_targets_again(aws: Stubbed) -> None:
     aws.describe_enis()
-    aws.expect("register_targets", {"TargetGroupArn": TARGET_GROUP, "Targets": _targets(*IPS)})
+    aws.expect("register_targets", {"TargetGroupArn": TARGET_GROUP, "Targets": targets_of(*IPS)})
     aws.expect(
         "add_tags",
         {"ResourceArns": [TARGET_GROUP], "Tags": [{"Key": f"ha-inference:{PID}", "Value": CLAIM}]},
@@ -346,7 +190,7 @@ def test_delete_keeps_targets_another_instance_claims(aws: Stubbed) -> None:
     aws.tags({PID: CLAIM, other: "10.0.0.10:443"})
     aws.expect(
         "deregister_targets",
-        {"TargetGroupArn": TARGET_GROUP, "Targets": _targets("10.0.1.20", "10.0.2.30")},
+        {"TargetGroupArn": TARGET_GROUP, "Targets": targets_of("10.0.1.20", "10.0.2.30")},
     )
     aws.expect("remove_tags", {"ResourceArns": [TARGET_GROUP], "TagKeys": [f"ha-inference:{PID}"]})
 
@@ -531,11 +375,11 @@ def test_delete_treats_invalid_target_as_already_gone(aws: Stubbed) -> None:
     aws.tags({PID: CLAIM})
     aws.elbv2_stub.add_client_error("deregister_targets", service_error_code="InvalidTarget")
     aws.expect(
-        "deregister_targets", {"TargetGroupArn": TARGET_GROUP, "Targets": _targets("10.0.0.10")}
+        "deregister_targets", {"TargetGroupArn": TARGET_GROUP, "Targets": targets_of("10.0.0.10")}
     )
     aws.elbv2_stub.add_client_error("deregister_targets", service_error_code="InvalidTarget")
     aws.expect(
-        "deregister_targets", {"TargetGroupArn": TARGET_GROUP, "Targets": _targets("10.0.2.30")}
+        "deregister_targets", {"TargetGroupArn": TARGET_GROUP, "Targets": targets_of("10.0.2.30")}
     )
     aws.expect("remove_tags", {"ResourceArns": [TARGET_GROUP], "TagKeys": [f"ha-inference:{PID}"]})
 

@@ -41,14 +41,14 @@ from tests.support.botocore_strict import (
     strict_errors,
 )
 from tests.support.collection_stub import ScriptedClient
-from tests.test_endpoint_targets_handler import (
+from tests.support.endpoint_targets import (
     IPS,
     PID,
     TARGET_GROUP,
     Stubbed,
-    _targets,
     event,
     handler,
+    targets_of,
 )
 
 SERVICES_OF_MODULE: dict[str, tuple[str, ...]] = {
@@ -264,7 +264,7 @@ def drive_endpoint_targets(aws: Stubbed) -> None:
     """A Create that registers, claims and deregisters a stale target, then a Delete."""
     aws.describe_enis()
     aws.target_health([])
-    aws.expect("register_targets", {"TargetGroupArn": TARGET_GROUP, "Targets": _targets(*IPS)})
+    aws.expect("register_targets", {"TargetGroupArn": TARGET_GROUP, "Targets": targets_of(*IPS)})
     claim = " ".join(f"{ip}:443" for ip in IPS)
     aws.expect(
         "add_tags",
@@ -273,11 +273,11 @@ def drive_endpoint_targets(aws: Stubbed) -> None:
     aws.tags({PID: claim})
     aws.target_health([(ip, 443) for ip in IPS] + [("10.0.9.9", 443)])
     aws.expect(
-        "deregister_targets", {"TargetGroupArn": TARGET_GROUP, "Targets": _targets("10.0.9.9")}
+        "deregister_targets", {"TargetGroupArn": TARGET_GROUP, "Targets": targets_of("10.0.9.9")}
     )
     handler(aws)[0].handle(event("Create"))
     aws.tags({PID: claim})
-    aws.expect("deregister_targets", {"TargetGroupArn": TARGET_GROUP, "Targets": _targets(*IPS)})
+    aws.expect("deregister_targets", {"TargetGroupArn": TARGET_GROUP, "Targets": targets_of(*IPS)})
     aws.expect("remove_tags", {"ResourceArns": [TARGET_GROUP], "TagKeys": [f"ha-inference:{PID}"]})
     handler(aws)[0].handle(event("Delete", physical_id=PID))
 

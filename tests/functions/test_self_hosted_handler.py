@@ -18,7 +18,7 @@ from ha_inference.functions import self_hosted, settings
 from ha_inference.functions.failover import Route
 from ha_inference.functions.self_hosted import STATUSES, SelfHosted, Settings
 from tests.support.botocore_strict import strict_checked, strict_errors
-from tests.test_failover import ANSWER, Clock, Stubbed, answer
+from tests.support.failover import ANSWER, Clock, Stubbed, answer
 
 EAST, OHIO = "us-east-1", "us-east-2"
 ROUTES = (Route(EAST, "model-east"), Route(OHIO, "model-ohio"))

@@ -272,7 +272,9 @@ def test_wheel_installed_outside_the_repository_synthesizes_the_consumer_app(
     )  # fmt: skip
     work = tmp_path / "consumer"
     work.mkdir()
-    shutil.copy(ROOT / "tests" / "support" / "consumer" / "consumer_app.py", work / "consumer_app.py")
+    shutil.copy(
+        ROOT / "tests" / "support" / "consumer" / "consumer_app.py", work / "consumer_app.py"
+    )
     # aws-cdk-lib's CloudFormation validation (3 s here) is not what this test is about; the
     # real CLI synth in tests/test_cli.py runs it.
     env = {**os.environ, "PYTHONPATH": str(site), "CDK_VALIDATION": "false"}

@@ -20,8 +20,8 @@ from ha_inference.selfhosted.endpoint import MultiAzSageMakerEndpoint
 from ha_inference.selfhosted.load_balancer import SageMakerRuntimeLoadBalancer
 from ha_inference.vectors.collection import VectorCollection
 from tests.support import TEST_ACCOUNT, ZonalStack, new_app, resources
-from tests.test_cfn_lint import lint_template
-from tests.test_nag import findings
+from tests.support.lint import lint_template
+from tests.support.nag import findings
 from tests.truth.metrics import check_template
 
 PROFILE = "us.anthropic.claude-sonnet-4-5-20250929-v1:0"

@@ -13,11 +13,12 @@ from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk.assertions import Template
 
+from docgen.acknowledgements import acknowledgements
 from ha_inference.operations.drill import AvailabilityZoneDrill
 from ha_inference.tools.assembly import zones_of
 from tests.support import TEST_ACCOUNT, ZonalStack, isolated_vpc, new_app, resources
-from tests.test_cfn_lint import lint_template
-from tests.test_nag import acknowledgements, findings
+from tests.support.lint import lint_template
+from tests.support.nag import findings
 
 ZONES = ("us-east-1a", "us-east-1b", "us-east-1c")
 TIERS = ("endpoints", "workloads")

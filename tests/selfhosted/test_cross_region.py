@@ -39,7 +39,7 @@ from ha_inference.checks.nag_rules import (
 from ha_inference.compute.shipped import ShippedHandler
 from ha_inference.tools.assembly import zones_of
 from tests.support import TEST_ACCOUNT, ZonalStack, new_app, one_resource, resources
-from tests.test_cfn_lint import lint_template
+from tests.support.lint import lint_template
 
 EAST, WEST = "us-east-1", "us-west-2"
 IMAGE = (

@@ -17,6 +17,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk.assertions import Template
 from syrupy.assertion import SnapshotAssertion
 
+from docgen.acknowledgements import acknowledgements
 from ha_inference._internal.network import NO_TRAFFIC_RULE
 from ha_inference.checks.nag_pack import HaInferenceChecks, findings_of
 from ha_inference.compute.multi_az_function import PYTHON_RUNTIME
@@ -29,8 +30,8 @@ from ha_inference.selfhosted.load_balancer import (
 )
 from ha_inference.tools.assembly import zones_of
 from tests.support import TEST_ACCOUNT, ZonalStack, isolated_vpc, new_app, one_resource, resources
-from tests.test_cfn_lint import lint_template
-from tests.test_nag import acknowledgements, findings
+from tests.support.lint import lint_template
+from tests.support.nag import findings
 
 REGIONS = ("us-east-1", "us-west-2")
 CONSUMER_CIDR = "10.1.0.0/16"

@@ -17,6 +17,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk.assertions import Template
 from syrupy.assertion import SnapshotAssertion
 
+from docgen.acknowledgements import acknowledgements
 from ha_inference._internal.network import NO_TRAFFIC_RULE
 from ha_inference.checks.nag_pack import HaInferenceChecks, findings_of
 from ha_inference.selfhosted.capacity import require_instance_fallbacks
@@ -28,8 +29,8 @@ from ha_inference.selfhosted.endpoint import (
 from ha_inference.selfhosted.instance_types import hosting_instance_types
 from ha_inference.tools.assembly import zones_of
 from tests.support import TEST_ACCOUNT, ZonalStack, isolated_vpc, new_app, one_resource, resources
-from tests.test_cfn_lint import lint_template
-from tests.test_nag import acknowledgements, findings
+from tests.support.lint import lint_template
+from tests.support.nag import findings
 
 IMAGE = (
     "763104351884.dkr.ecr.us-east-1.amazonaws.com/huggingface-pytorch-tgi-inference:"
