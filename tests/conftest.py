@@ -30,7 +30,7 @@ def reference(tmp_path_factory: pytest.TempPathFactory) -> Synth:
     """The reference app with cdk.json's settings plus the self-hosted model (model data in a
     bucket per Region), synthesized once for the whole session: every construct of the app.
 
-    aws-cdk-lib's built-in CloudFormation validation runs in tests/test_cli.py, on the real
+    aws-cdk-lib's built-in CloudFormation validation runs in tests/app/test_cli.py, on the real
     CLI's synth, and not here (it costs seconds per synth).
     """
     from tests.support import SELF_HOSTED, synth_reference  # noqa: PLC0415 (see the imports)

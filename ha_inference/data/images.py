@@ -14,7 +14,7 @@ Sources:
   Only the Regions this library knows are copied.
 * DNS suffixes: the ``dnsSuffix`` of each partition in botocore's ``endpoints.json``.
 
-``tests/test_data_sources.py`` checks that every Region here has an ECR endpoint in botocore.
+``tests/data/test_data_sources.py`` checks that every Region here has an ECR endpoint in botocore.
 """
 
 from __future__ import annotations

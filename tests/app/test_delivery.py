@@ -740,7 +740,7 @@ def test_pipeline_changes_a_regional_template_only_by_the_health_alarm_and_the_s
     paths: the logical ids of the security-group rules between constructs (the same rules), the
     scaling policy's name, and descriptions and Name tags that quote a path change with it;
     nothing else differs. Templates without the pipeline are the snapshots of
-    tests/test_reference_app.py, unchanged by it."""
+    tests/app/test_reference_app.py, unchanged by it."""
     on, off = scenario.regional(region), scenario.off[region]
     renamed = {
         k

@@ -3,7 +3,7 @@
 Two synthesized scenarios: examples/my_app.py (the whole reference architecture in three Regions,
 every pack registered) and a small stack with the optional parts switched the other way
 (self-hosted model on with every default, drill and dashboard off, the construct's own logs
-key). The reference app (tests/test_reference_*.py) covers the rest: imported model, cross-Region
+key). The reference app (tests/app/test_reference_*.py) covers the rest: imported model, cross-Region
 failover, zonal autoshift, the app dashboard. Bad props fail before anything is built.
 """
 

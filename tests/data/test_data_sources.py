@@ -5,7 +5,7 @@ claims a service in must have that service's endpoint in botocore's ``endpoints.
 SageMaker instance type must be in the API's enum. The check names the bad value, and fails on
 variants of the data that break each rule. What botocore cannot prove (a model's routes, the
 accounts of the container registries) is checked against its own source in
-``tests/test_models.py`` and ``tests/test_regions.py``.
+``tests/data/test_models.py`` and ``tests/library/test_regions.py``.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """RegionalDeliveryPipeline and RegionHealthAlarm as a library: each bad input fails at synth
 time with a message that names the prop and the fix (the reference app's pipeline is tested in
-tests/test_delivery.py)."""
+tests/app/test_delivery.py)."""
 
 from __future__ import annotations
 

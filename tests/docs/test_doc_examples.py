@@ -1,5 +1,5 @@
 """Every Python block of README.md, CONTRIBUTING.md, docs/*.md and the subpackage READMEs runs
-against the fixture (tests/doc_fixture.py), and the app they build synthesizes.
+against the fixture (tests/support/doc_fixture.py), and the app they build synthesizes.
 
 A block that must not run says so in its fence: ```` ```python not-run: <reason> ```` (for
 example, a client call to a deployed endpoint). There are few, and each names its reason.

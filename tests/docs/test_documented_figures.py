@@ -20,7 +20,7 @@ SUMMARY_LINE = re.compile(
 
 CLI_ADDITIONS = 1
 """Resources the CDK CLI adds to every stack that an in-process synth does not: the version
-reporting resource ``CDKMetadata`` (``AWS::CDK::Metadata``; tests/test_cli.py sees it in the real
+reporting resource ``CDKMetadata`` (``AWS::CDK::Metadata``; tests/app/test_cli.py sees it in the real
 CLI's output)."""
 
 CLI_SIZE_OVERHEAD = (1.0, 1.25)

@@ -1,13 +1,13 @@
 """Every request a shipped handler sends to AWS, and the SDK call of the templates'
 ``AwsCustomResource``, passes botocore's service model strictly: required members, types,
-patterns, lengths, ranges, enums (``tests/botocore_strict.py``).
+patterns, lengths, ranges, enums (``tests/support/botocore_strict.py``).
 
 Which requests a handler sends is read from its source: every botocore operation name (a
 method called on a client, or the name handed to a helper) of the services each module talks
 to. One scenario per handler sends them all through real botocore clients, recorded; a new call
 in a handler that no scenario sends fails :func:`test_every_operation_a_handler_names_is_sent`.
 The collection's data-plane requests (``aoss.py``, plain signed HTTP) have no botocore model:
-``tests/test_aoss.py`` and the handler tests check their signature and bodies instead.
+``tests/functions/test_aoss.py`` and the handler tests check their signature and bodies instead.
 """
 
 from __future__ import annotations

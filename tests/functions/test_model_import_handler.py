@@ -2,7 +2,7 @@
 
 A real boto3 ``bedrock`` client answered by ``botocore.stub.Stubber`` (or, where the network
 must fail, by a script behind ``before-send``): every request is checked against the service
-model, patterns and lengths included (``tests/botocore_strict.py``), and nothing leaves the
+model, patterns and lengths included (``tests/support/botocore_strict.py``), and nothing leaves the
 machine.
 """
 

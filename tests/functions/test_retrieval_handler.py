@@ -1,6 +1,6 @@
 """The retrieval handler, offline, through its Lambda entry point.
 
-Bedrock is a real botocore client whose HTTP sends are scripted (``tests/collection_stub.py``),
+Bedrock is a real botocore client whose HTTP sends are scripted (``tests/support/collection_stub.py``),
 the collection a local HTTP server that checks SigV4. The fault tests go through
 ``retrieval.handler`` with the environment a deployment sets, so they say what a caller would
 see.

@@ -1,6 +1,6 @@
 """the constructs inside someone else's app, imported only from ``ha_inference``.
 
-The consumer app (tests/consumer/consumer_app.py) has an imported VPC, an existing
+The consumer app (tests/support/consumer/consumer_app.py) has an imported VPC, an existing
 bedrock-runtime endpoint, an environment-agnostic stack and a plain ``aws_lambda.Function``.
 One synthesis serves every test here; the last test builds the wheel, installs it outside the
 repository and synthesizes the same app from it.
@@ -276,7 +276,7 @@ def test_wheel_installed_outside_the_repository_synthesizes_the_consumer_app(
         ROOT / "tests" / "support" / "consumer" / "consumer_app.py", work / "consumer_app.py"
     )
     # aws-cdk-lib's CloudFormation validation (3 s here) is not what this test is about; the
-    # real CLI synth in tests/test_cli.py runs it.
+    # real CLI synth in tests/app/test_cli.py runs it.
     env = {**os.environ, "PYTHONPATH": str(site), "CDK_VALIDATION": "false"}
     result = subprocess.run(
         [sys.executable, "consumer_app.py", str(work / "cdk.out")],

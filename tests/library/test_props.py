@@ -264,7 +264,9 @@ class Fixture:
             return self.samples[kind]()
         if kind is Any:
             return "anything"
-        pytest.fail(f"no sample of {kind!r}: add one to Fixture.samples in tests/test_props.py")
+        pytest.fail(
+            f"no sample of {kind!r}: add one to Fixture.samples in tests/library/test_props.py"
+        )
 
 
 def _scope_args(fixture: Fixture, name: str, parameters: Any) -> dict[str, Any]:
@@ -435,7 +437,7 @@ def _wrapper_of(fixture: Fixture, kind: Any) -> Any:
 def test_every_public_name_that_takes_props_is_covered() -> None:
     missing = [name for name in _public_callables() if name not in VALID]
     assert missing == [], (
-        f"add valid props for {missing} to VALID in tests/test_props.py (or a reason to "
+        f"add valid props for {missing} to VALID in tests/library/test_props.py (or a reason to "
         "NOT_PROPS), so their wrong kinds of input are tested"
     )
     stale = sorted(set(VALID) - set(ha_inference.__all__)) + sorted(

@@ -36,7 +36,7 @@ read 2026-12-08; the page does not cover GovCloud and China)."""
 
 AOSS_WITHOUT_ENDPOINT = frozenset({"me-south-1"})
 """Regions whose CloudFormation schemas list the OpenSearch Serverless types but where botocore's
-endpoints.json has no aoss endpoint (tests/test_data_sources.py checks the endpoint side)."""
+endpoints.json has no aoss endpoint (tests/data/test_data_sources.py checks the endpoint side)."""
 
 
 def test_default_routes_are_the_default_chat_models() -> None:

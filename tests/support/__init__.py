@@ -62,7 +62,7 @@ def new_app(outdir: Path, context: Mapping[str, Any] | None = None) -> cdk.App:
     """An App with cdk.json's context (feature flags) plus ``context``; never bundles assets.
 
     aws-cdk-lib's built-in CloudFormation validation is off: it costs seconds per synth and is
-    checked once, on the real CLI's synth (tests/test_cli.py).
+    checked once, on the real CLI's synth (tests/app/test_cli.py).
     """
     return cdk.App(
         outdir=str(outdir),

@@ -1,4 +1,4 @@
-"""The strict request check (``tests/botocore_strict.py``) finds what botocore's own validator
+"""The strict request check (``tests/support/botocore_strict.py``) finds what botocore's own validator
 lets through, and passes what the services accept."""
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """A consumer's CDK app: someone else's VPC, endpoints and functions, with ha-inference added.
 
 It imports only ``ha_inference`` (never ``stacks``), as an app that installed the wheel would,
-and is synthesized both from the repository (tests/test_consumer_app.py) and from the built
+and is synthesized both from the repository (tests/library/test_consumer_app.py) and from the built
 wheel installed outside it. Run it as a script to synthesize into the directory given as the
 first argument.
 """

@@ -6,7 +6,7 @@
 //    "errors": <validation errors or null>, "ignoredContextKeys": [...], "resourceType": "...",
 //    "denials": [{"policyType", "denialType", "statementId", "statementIndex"}...],
 //    "grants": [{"policyType", "policyIdentifier", "statementId", "statementIndex"}...]}
-// One process serves a whole test session (tests/rehearsal/policies.py batches the calls).
+// One process serves a whole test session (tests/support/rehearsal/policies.py batches the calls).
 import { getDenialReasons, getGrantReasons, runSimulation } from '@cloud-copilot/iam-simulate'
 
 async function readStdin() {
