@@ -21,7 +21,7 @@ help:
 	@echo "make verify            synth, then prove the deployed stacks serve in every AZ (credentials)"
 	@echo "make report            synth, then the AZ-loss report in report/ (Markdown and SVG)"
 	@echo "make docs              refresh docs/az-coverage.svg, docs/az-loss.md and the API reference docs/api/"
-	@echo "make bench             synth and test-suite benchmark, results in bench/results/"
+	@echo "make bench             synth benchmark against generative-ai-cdk-constructs, and the test suite: docs/performance.md"
 	@echo "make lock              re-resolve constraints.txt and package-lock.json"
 
 $(VENV)/.installed: pyproject.toml constraints.txt
@@ -106,7 +106,22 @@ docs: setup
 	rm -rf docs/api
 	$(API_DOCS)
 
-bench: setup
+# The peer of the benchmark's side-by-side job (generative-ai-cdk-constructs) needs cdk-nag 2, so it
+# gets a virtualenv of its own; what it shares with this project (aws-cdk-lib, jsii, constructs...)
+# comes at the versions of constraints.txt (cdk-nag left out), so the two jobs differ only in the
+# library compared.
+PEER_VENV := bench/.peer-venv
+
+$(PEER_VENV)/.installed: bench/peer-requirements.txt constraints.txt
+	rm -rf $(PEER_VENV)
+	$(PYTHON) -m venv $(PEER_VENV)
+	grep -v '^cdk-nag==' constraints.txt > $(PEER_VENV)/constraints.txt
+	$(PEER_VENV)/bin/python -m pip install --quiet --disable-pip-version-check \
+	  -c $(PEER_VENV)/constraints.txt -r bench/peer-requirements.txt
+	@touch $@
+
+# Writes docs/performance.md (and a copy in bench/results/); BENCH_RUNS, BENCH_TEST_RUNS.
+bench: setup $(PEER_VENV)/.installed
 	$(BIN)/python bench/run.py
 
 lock:
@@ -120,4 +135,4 @@ lock:
 	npm install --package-lock-only --no-audit --no-fund
 
 clean:
-	rm -rf $(VENV) node_modules cdk.out .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(PEER_VENV) node_modules cdk.out .pytest_cache .mypy_cache .ruff_cache
