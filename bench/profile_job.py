@@ -21,11 +21,11 @@ from __future__ import annotations
 import argparse
 import ast
 import cProfile
+import gc
 import json
 import os
 import pstats
 import re
-import subprocess
 import sys
 import tempfile
 import time
@@ -101,6 +101,21 @@ class Recorder:
         if callback is not None:
             self.callbacks[f"{self.phase}: {callback}"] += 1
         self.fqns.update(_FQN.findall(wire))
+
+
+def watch_gc(recorder: Recorder) -> dict[str, Tally]:
+    """CPU seconds the cyclic garbage collector runs, per phase (``gc.callbacks``)."""
+    spent: dict[str, Tally] = defaultdict(Tally)
+    began: list[float] = []
+
+    def callback(event: str, _info: dict[str, int]) -> None:
+        if event == "start":
+            began.append(time.process_time())
+        elif began:
+            spent[recorder.phase].add(time.process_time() - began.pop())
+
+    gc.callbacks.append(callback)
+    return spent
 
 
 def _tree_cpu(root: int) -> float:
@@ -220,49 +235,102 @@ def build_app(
     return app, walls
 
 
-def import_report(python: str, job: Path, used: set[str], library: str) -> list[str]:
-    """aws-cdk-lib modules the job imports but whose types never cross to Node.js."""
-    result = subprocess.run(
-        [python, "-X", "importtime", str(job), "0", tempfile.mkdtemp(prefix="profile-imp-")],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    rows = []
-    for line in result.stderr.splitlines():
-        fields = line.removeprefix("import time:").split("|")
-        if (
-            not line.startswith("import time:")
-            or len(fields) != 3
-            or not fields[0].strip().isdigit()
-        ):
-            continue
-        name = fields[2].rstrip()
-        depth = (len(name) - len(name.lstrip())) // 2
-        rows.append((depth, name.strip(), int(fields[0]) / 1e6, int(fields[1]) / 1e6))
-    # importtime prints a module after its imports: the importer is the next shallower line.
-    parents: dict[int, str] = {}
-    importer: dict[str, str] = {}
-    for depth, name, _self, _cumulative in reversed(rows):
-        parents[depth] = name
-        importer[name] = parents.get(depth - 1, "(the job)")
+@dataclass
+class ImportClock:
+    """Own and cumulative seconds of every module executed while it runs, and who imported it.
+
+    ``python -X importtime`` misses modules loaded through ``importlib.import_module``, which is
+    how aws-cdk-lib's package loads its submodules (``from aws_cdk import aws_ec2`` goes through
+    the package's ``__getattr__``): their time shows as the importer's own. This clock wraps
+    the loaders' ``exec_module`` instead, and names as importer the first frame outside the
+    import machinery and outside packages' lazy ``__getattr__``.
+    """
+
+    rows: dict[str, tuple[float, float, str]] = field(default_factory=dict)
+    """Module: own CPU seconds of this process, cumulative wall seconds, importer."""
+    _nested: list[float] = field(default_factory=list)
+
+    def start(self) -> None:
+        import importlib._bootstrap_external as external  # noqa: PLC0415
+
+        original = external._LoaderBasics.exec_module
+
+        def exec_module(loader: Any, module: Any) -> None:
+            importer = _importer()
+            begin, cpu = time.perf_counter(), time.process_time()
+            self._nested.append(0.0)
+            try:
+                original(loader, module)
+            finally:
+                used = time.process_time() - cpu
+                children = self._nested.pop()
+                if self._nested:
+                    self._nested[-1] += used
+                total = time.perf_counter() - begin
+                self.rows[module.__name__] = (used - children, total, importer)
+
+        external._LoaderBasics.exec_module = exec_module  # type: ignore[method-assign]
+
+
+def _importer() -> str:
+    frame = sys._getframe(2)
+    while frame is not None:
+        code = frame.f_code
+        machinery = code.co_filename.startswith("<frozen importlib") or code.co_filename.endswith(
+            "importlib/__init__.py"
+        )
+        if not machinery and code.co_name != "__getattr__":
+            return str(frame.f_globals.get("__name__", "?"))
+        frame = frame.f_back  # type: ignore[assignment]
+    return "?"
+
+
+def import_report(clock: ImportClock, used: set[str], library: str) -> list[str]:
+    """What the imports cost, and the aws-cdk-lib modules whose types never cross to Node.js."""
+    rows = clock.rows
     used_modules = {_python_module(fqn) for fqn in used}
-    total = sum(r[2] for r in rows if r[1].startswith("aws_cdk"))
+    package = library.rstrip("/").rsplit("/", 1)[-1]
+    groups: dict[str, float] = defaultdict(float)
+    for name, (own, _total, _by) in rows.items():
+        top = name.split(".", 1)[0]
+        if name.startswith("aws_cdk.") and name.endswith("._jsii"):
+            top = "aws_cdk assemblies (jsii loads)"
+        elif name in {"aws_cdk._jsii", "aws_cdk"}:
+            top = "aws_cdk (core module, jsii start)"
+        groups[top] += own
     unused = [
-        (name, own, importer[name])
-        for _depth, name, own, _cumulative in rows
-        if name.startswith("aws_cdk.") and name not in used_modules
+        (name, own, by)
+        for name, (own, _total, by) in rows.items()
+        if name.startswith("aws_cdk.")
+        and not name.endswith("_jsii")
+        and name not in used_modules
+        and not any(u.startswith(name + ".") for u in used_modules)
     ]
     lines = [
-        f"aws-cdk-lib's Python modules took {total:.2f} s to import (their own time, all of them).",
-        f"Imported, but none of their types crossed to Node.js ({len(unused)}; own time "
-        f"{sum(u[1] for u in unused):.2f} s; first importer):",
+        "Own import time by top-level package (CPU seconds of this process: the jsii",
+        "Node.js process's work, such as loading an assembly, is not in it; a machine's other",
+        "load is not in it either):",
         "",
-    ]
-    lines += [
-        f"- `{name}` {own:.3f} s, by `{by}`"
-        f"{' (the library)' if library in _module_file(by) else ''}"
-        for name, own, by in sorted(unused, key=lambda u: -u[1])
+        *(
+            f"- `{name}`: {own:.3f}"
+            for name, own in sorted(groups.items(), key=lambda item: -item[1])[:12]
+        ),
+        "",
+        "aws-cdk-lib modules, own CPU time, cumulative wall time and first importer:",
+        "",
+        *(
+            f"- `{name}` {own:.3f} s (cumulative {total:.3f}), by `{by}`"
+            for name, (own, total, by) in sorted(rows.items(), key=lambda item: -item[1][0])
+            if name.startswith("aws_cdk.") and not name.endswith("_jsii")
+        ),
+        "",
+        f"Imported, but none of their types crossed to Node.js in this job ({len(unused)}, own "
+        f"CPU time {sum(u[1] for u in unused):.3f} s):",
+        "",
+        *(
+            f"- `{name}` {own:.3f} s, by `{by}`{' (the library)' if by.startswith(package) else ''}"
+            for name, own, by in sorted(unused, key=lambda u: -u[1])
+        ),
     ]
     return lines
 
@@ -272,13 +340,8 @@ def _python_module(fqn: str) -> str:
     if not fqn.startswith("aws-cdk-lib"):
         return fqn
     parts = fqn.split(".")
-    modules = [p for p in parts[1:] if p[:1].islower() or p == "interfaces"]
+    modules = [p for p in parts[1:] if p[:1].islower()]
     return ".".join(["aws_cdk", *modules])
-
-
-def _module_file(name: str) -> str:
-    module = sys.modules.get(name)
-    return str(getattr(module, "__file__", "") or "")
 
 
 def cprofile_report(run: Callable[[], Any], top: int) -> list[str]:
@@ -357,6 +420,9 @@ def main() -> int:
 
     recorder = Recorder(library=LIBRARIES[args.job])
     instrument(recorder)
+    clock = ImportClock()
+    clock.start()
+    collections = watch_gc(recorder)
     cpu = [recorder.cpu()]
     started = time.perf_counter()
     job_globals: dict[str, Any] = {"__name__": "job", "__file__": str(job)}
@@ -387,8 +453,9 @@ def main() -> int:
         f"# Profile of the `{args.job}` job: {args.stacks} stacks, aws-cdk-lib validation "
         f"{'on' if args.validation else 'off'}",
         "",
-        "| phase | wall s | jsii calls | jsii s | CPU s, Python | CPU s, Node.js |",
-        "|---|---|---|---|---|---|",
+        "| phase | wall s | jsii calls | jsii s | CPU s, Python | CPU s, Node.js | cyclic gc CPU s "
+        "(collections) |",
+        "|---|---|---|---|---|---|---|",
     ]
     for number, (phase, wall) in enumerate(
         (
@@ -399,9 +466,10 @@ def main() -> int:
     ):
         tally = recorder.phases[phase]
         python, node = (cpu[number + 1][i] - cpu[number][i] for i in (0, 1))
+        gc_time = collections[phase]
         out.append(
             f"| {phase} | {wall:.2f} | {tally.calls} | {tally.seconds:.2f} | {python:.2f} | "
-            f"{node:.2f} |"
+            f"{node:.2f} | {gc_time.seconds:.2f} ({gc_time.calls}) |"
         )
     out += [
         "",
@@ -428,13 +496,25 @@ def main() -> int:
         "",
     ]
     for phase in ("build", "synth"):
-        rows = sorted(
-            ((site, t) for (p, site), t in recorder.sites.items() if p == phase),
-            key=lambda item: -item[1].seconds,
+        functions: dict[str, Tally] = defaultdict(Tally)
+        for (p, site), tally in recorder.sites.items():
+            if p == phase:
+                where, _space, name = site.partition(" ")
+                function = functions[f"{where.rsplit(':', 1)[0]} {name}"]
+                function.calls += tally.calls
+                function.seconds += tally.seconds
+        out += table(
+            f"Functions of the library, {phase}, per stack (by jsii calls they make):",
+            sorted(functions.items(), key=lambda item: -item[1].calls),
+            args.stacks,
+            args.top,
         )
         out += table(
             f"Call sites in the library, {phase}, per stack (by jsii time):",
-            rows,
+            sorted(
+                ((site, t) for (p, site), t in recorder.sites.items() if p == phase),
+                key=lambda item: -item[1].seconds,
+            ),
             args.stacks,
             args.top,
         )
@@ -446,7 +526,7 @@ def main() -> int:
     out += ["Callbacks from Node.js into Python (whole run):", ""]
     out += [f"- {name}: {count}" for name, count in recorder.callbacks.most_common(args.top)]
     out += ["", "## Imports", ""]
-    out += import_report(sys.executable, job, recorder.fqns, LIBRARIES[args.job])
+    out += import_report(clock, recorder.fqns, LIBRARIES[args.job])
 
     second = tempfile.mkdtemp(prefix="profile-2-")
     holder: list[Any] = []
