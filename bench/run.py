@@ -140,6 +140,13 @@ def met(condition: bool) -> str:
     return "met" if condition else "**not met**"
 
 
+def agreement(wall: float, cpu: float, budget: float) -> str:
+    """A warning when the wall and CPU figures fall on different sides of a budget."""
+    if (wall <= budget) == (cpu <= budget):
+        return "."
+    return " by wall time, the budget's measure, but not by CPU time: within this machine's noise."
+
+
 def paired_ratios(ours: list[Run], theirs: list[Run]) -> list[float]:
     return sorted(a.wall / b.wall for a, b in zip(ours, theirs, strict=True))
 
@@ -217,7 +224,8 @@ def peer_comparison(lines: list[str], verdicts: list[str]) -> None:
             verdicts.append(
                 f"This library against the peer, {stacks} stack{'s' * (stacks > 1)}, validation "
                 f"{'on' if validation else 'off'}: {ratio:.2f}x wall, {cpu_ratio:.2f}x CPU (budget "
-                f"at most {BUDGETS['peer ratio']:.1f}x): {met(ratio <= BUDGETS['peer ratio'])}."
+                f"at most {BUDGETS['peer ratio']:.1f}x): {met(ratio <= BUDGETS['peer ratio'])}"
+                + agreement(ratio, cpu_ratio, BUDGETS["peer ratio"])
             )
     lines += [
         "",
@@ -330,7 +338,8 @@ def regions(lines: list[str], verdicts: list[str]) -> None:
     verdicts.append(
         f"Reference app, marginal synth cost per extra Region: {per_region:.2f} s wall, "
         f"{per_region_cpu:.2f} s CPU (budget at most {BUDGETS['per Region']} s): "
-        f"{met(per_region <= BUDGETS['per Region'])}."
+        f"{met(per_region <= BUDGETS['per Region'])}"
+        + agreement(per_region, per_region_cpu, BUDGETS["per Region"])
     )
 
 
@@ -442,7 +451,8 @@ def javascript(lines: list[str], verdicts: list[str]) -> None:
         verdicts.append(
             f"Python against JavaScript re-synth, validation {'on' if validation else 'off'}: "
             f"{ratio:.2f} wall, {cpu_ratio:.2f} CPU (earlier figure {BUDGETS[key]}): "
-            f"{'no worse' if ratio <= BUDGETS[key] else 'worse'}."
+            f"{'no worse' if ratio <= BUDGETS[key] else 'worse'}"
+            + agreement(ratio, cpu_ratio, BUDGETS[key])
         )
     lines.append("")
 
@@ -556,6 +566,7 @@ def machine() -> list[str]:
     ours = _versions(Path(sys.executable), shared)
     peer = _versions(PEER_PYTHON, [*shared, PEER_PACKAGE])
     load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    busy = os.getloadavg()[0] > (os.cpu_count() or 1)
     return [
         f"- Machine: {platform.machine()}, {os.cpu_count()} CPUs ({cpu}), "
         f"{platform.system()} {platform.release()}; load average at the start {load}.",
@@ -566,6 +577,14 @@ def machine() -> list[str]:
         f"- The peer's virtualenv (`bench/.peer-venv`): generative-ai-cdk-constructs "
         f"{peer[PEER_PACKAGE]}, aws-cdk-lib {peer['aws-cdk-lib']}, jsii {peer['jsii']}, "
         f"constructs {peer['constructs']}, cdk-nag {peer['cdk-nag']}.",
+        *(
+            [
+                "- The machine was busy when the run started (load average above its CPU count): "
+                "wall figures are inflated; the CPU figures beside them are the steadier ones."
+            ]
+            if busy
+            else []
+        ),
     ]
 
 
