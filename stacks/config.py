@@ -59,12 +59,15 @@ DEFAULT_SELF_HOSTED: dict[str, Any] = {
     "deletion-protection": False,
     "network-isolation": None,
     "cross-region": None,
+    "full-load-instances": None,
 }
 """The fields of ``ha-inference:self-hosted`` and their defaults. The self-hosted model is off
 until that setting names the model: ``model-data`` (an s3:// model archive in each Region), or
 a hub model id in ``environment`` with ``nat-gateways`` for the download. ``cross-region``
 (default: on unless ``allowed-principals`` names outside consumers) lets every Region reach every
-other Region's model over cross-Region PrivateLink."""
+other Region's model over cross-Region PrivateLink. ``full-load-instances`` (default: one less
+than the AZs) is how many instances carry the full load; with ``ha-inference:tolerated-az-losses``
+2, each Region runs enough that the survivors of any two AZ losses still hold that many."""
 
 # DEFAULT_FALLBACKS (the fallback types when fallback-instance-types is not set) and
 # MODEL_IN_ARCHIVE (TGI's environment for model-data) are the library's defaults
@@ -92,6 +95,8 @@ class SelfHostedSettings:
     network_isolation: bool = True
     cross_region: bool = False
     """Whether each Region reaches the others' models (cross-Region PrivateLink, failover)."""
+    full_load_instances: int | None = None
+    """The instances that carry the full load; ``None``: one less than the AZs."""
 
     def image_in(self, region: str) -> str:
         if self.image is None:
@@ -149,6 +154,8 @@ class Settings:
     imported_model: tuple[tuple[str, str], ...] = ()
     """(Region, s3:// folder of the model to import there); empty: the inference profile."""
     zonal_autoshift: bool = False
+    tolerated_az_losses: int = 1
+    """AZ losses each Region's own capacity carries the full load through (1 or 2)."""
     bedrock_tokens_per_minute_quota: int | None = None
     pipeline: PipelineSettings | None = None
     """Deliver through a pipeline of waves (``ha-inference:pipeline``); ``None``: ``cdk deploy``."""
@@ -177,6 +184,7 @@ _KEYS = {
     "self-hosted",
     "imported-model",
     "zonal-autoshift",
+    "tolerated-az-losses",
     "bedrock-tokens-per-minute-quota",
     "pipeline",
 }
@@ -347,6 +355,7 @@ def load_settings(
 
     self_hosted = _self_hosted(get("self-hosted", None), regions, nat)
     autoshift, quota = _operations(get, self_hosted)
+    tolerated = _tolerated_az_losses(get("tolerated-az-losses", 1), region_settings)
     if quota is not None and imported_model:
         raise SettingsError(
             f"{PREFIX}bedrock-tokens-per-minute-quota is {quota}, a quota of the cross-Region "
@@ -368,6 +377,7 @@ def load_settings(
         self_hosted=self_hosted,
         imported_model=imported_model,
         zonal_autoshift=autoshift,
+        tolerated_az_losses=tolerated,
         bedrock_tokens_per_minute_quota=quota,
         pipeline=pipeline,
     )
@@ -400,6 +410,25 @@ def _check_routes(model_id: str, geography: Geography, regions: list[str]) -> No
             f"its card lists the source Regions {', '.join(sorted(table.source_regions))}; "
             "deploy to those Regions or choose the geography that serves yours"
         )
+
+
+def _tolerated_az_losses(value: Any, regions: tuple[RegionSettings, ...]) -> int:
+    """``tolerated-az-losses``: 1 or 2, with an AZ left in every Region."""
+    key = f"{PREFIX}tolerated-az-losses"
+    if value not in (1, 2) or isinstance(value, bool):
+        raise SettingsError(
+            f"{key} must be 1 or 2, got {value!r}; 2 keeps each Region's own capacity at full "
+            "load after losing any two AZs (and runs more self-hosted instances), 1 after one"
+        )
+    short = [r for r in regions if len(r.availability_zones) <= value]
+    if short:
+        listed = ", ".join(f"{r.region} ({len(r.availability_zones)})" for r in short)
+        raise SettingsError(
+            f"{key} is {value}, which needs at least {value + 1} AZs in every Region so that one "
+            f"is left, but {listed} {'uses' if len(short) == 1 else 'use'} fewer; raise "
+            f"{PREFIX}az-count (or list more {PREFIX}availability-zones), or set {key} to 1"
+        )
+    return int(value)
 
 
 def _operations(
@@ -540,6 +569,15 @@ def _self_hosted(value: Any, regions: list[str], nat_gateways: int) -> SelfHoste
     if not isinstance(protect, bool):
         raise SettingsError(f"{key}.deletion-protection must be true or false, got {protect!r}")
     cross_region = _cross_region(merged["cross-region"], principals, regions)
+    full_load = merged["full-load-instances"]
+    if full_load is not None and (
+        not isinstance(full_load, int) or isinstance(full_load, bool) or full_load < 1
+    ):
+        raise SettingsError(
+            f"{key}.full-load-instances must be a positive whole number of instances, got "
+            f"{full_load!r}; divide the peak invocations per minute by invocations-per-instance, "
+            "or leave it out (one less than the AZs)"
+        )
     return SelfHostedSettings(
         image=image,
         instance_type=instance_type,
@@ -551,6 +589,7 @@ def _self_hosted(value: Any, regions: list[str], nat_gateways: int) -> SelfHoste
         deletion_protection=protect,
         network_isolation=isolation,
         cross_region=cross_region,
+        full_load_instances=full_load,
     )
 
 

@@ -29,6 +29,7 @@ from ha_inference._internal.nag import (
     acknowledge_all,
 )
 from ha_inference._internal.tokens import is_unresolved
+from ha_inference._internal.validation import select_subnets
 from ha_inference.bedrock.endpoints import BedrockVpcEndpoints
 from ha_inference.bedrock.imported_model import ImportedModel
 from ha_inference.bedrock.profiles import CrossRegionInferenceProfile, FoundationModel
@@ -37,6 +38,7 @@ from ha_inference.compute.shipped import ShippedHandler, handler_code
 from ha_inference.data.images import hugging_face_tgi_image
 from ha_inference.data.models import DEFAULT_CHAT_MODEL, DEFAULT_EMBEDDING_MODEL
 from ha_inference.functions.vector_index import DEFAULT_INDEX, IndexDefinition
+from ha_inference.metadata import mark_az_loss_tolerance
 from ha_inference.operations.answers import AnswerMetrics
 from ha_inference.operations.dashboard import ApplicationDashboard, RegionalDashboard
 from ha_inference.operations.drill import AvailabilityZoneDrill
@@ -57,6 +59,7 @@ from ha_inference.selfhosted.load_balancer import (
 from ha_inference.vectors.collection import VectorCollection
 from ha_inference.vectors.collection_endpoint import CollectionVpcEndpoint
 from ha_inference.vectors.index import VectorIndex
+from ha_inference.zonal import MAX_TOLERATED_AZ_LOSSES
 
 DEFAULT_COLLECTION_NAME = "ha-inference-vectors"
 SUPPORTING_KINDS = ("bedrock-endpoints", "vector-search", "compute")
@@ -141,6 +144,10 @@ class SelfHostedModelOptions:
         and blocked while fewer instances than AZs serve. Default: off.
     :param model_latency_alarm_threshold: the average model latency that raises the endpoint's
         latency alarm. Default: 30 seconds.
+    :param full_load_instances: the instances that carry the full load (peak invocations per
+        minute over ``invocations_per_instance_target``); the endpoint keeps at least this many
+        after losing ``RegionalInference``'s ``tolerated_az_losses`` AZs. Default: one less
+        than the number of AZs.
     """
 
     invocations_per_instance_target: float
@@ -157,6 +164,7 @@ class SelfHostedModelOptions:
     model_latency_alarm_threshold: cdk.Duration = field(
         default_factory=lambda: DEFAULT_MODEL_LATENCY_ALARM
     )
+    full_load_instances: int | None = None
 
     def __post_init__(self) -> None:
         props.check_fields(self)
@@ -180,6 +188,9 @@ class RegionalInference(Construct):
       function may embed and write, nothing more.
     * Every caller is admitted on the endpoints it calls, and only there.
     * Alarms that move when serving breaks stop the AZ-loss drill and judge zonal autoshift.
+    * ``tolerated_az_losses=2`` provisions the self-hosted model so that the survivors of any two
+      AZ losses carry the full load with no scale-out, and refuses a VPC with fewer than three
+      AZs.
     """
 
     SUPPORTING_KINDS = SUPPORTING_KINDS
@@ -207,6 +218,7 @@ class RegionalInference(Construct):
         app_dashboard: ApplicationDashboard | None = None,
         tokens_per_minute_quota: int | None = None,
         log_encryption_key: kms.IKey | None = None,
+        tolerated_az_losses: int = 1,
     ) -> None:
         """
         :param vpc: the VPC to build in, for example :class:`InferenceVpc`'s.
@@ -239,6 +251,12 @@ class RegionalInference(Construct):
             Default: no quota alarm.
         :param log_encryption_key: the KMS key of every log group. Default: a new customer
             managed key with yearly rotation, retained with the logs (``LogsKey``).
+        :param tolerated_az_losses: how many AZs the Region may lose with its own capacity still
+            carrying the full load: 2 needs endpoint and workload subnets in at least three AZs
+            and sizes the self-hosted model's instances and autoscaling floor so that the
+            survivors of any two AZ losses carry ``full_load_instances``. AWS-managed parts
+            (Bedrock, Lambda, OpenSearch Serverless) are built by AWS for the loss of one AZ;
+            the AZ-loss report says what each part does. Default: 1.
         """
         super().__init__(scope, construct_id)
         _check_props(
@@ -251,6 +269,8 @@ class RegionalInference(Construct):
         self.vpc = vpc
         self.endpoint_subnets = endpoint_subnets
         self.workload_subnets = workload_subnets
+        self.tolerated_az_losses = tolerated_az_losses
+        self._check_zones_to_lose()
         self.logs_key = log_encryption_key or self._create_logs_key()
         """The KMS key of every log group of the construct."""
         self._create_chat_model(model_id, geography, imported_model)
@@ -287,6 +307,32 @@ class RegionalInference(Construct):
             enable_key_rotation=True,
             removal_policy=cdk.RemovalPolicy.RETAIN,
         )
+
+    def _check_zones_to_lose(self) -> None:
+        """``tolerated_az_losses`` leaves an AZ of the endpoint and workload subnets, and is
+        recorded for the rule pack and the AZ-loss report."""
+        tolerated = self.tolerated_az_losses
+        if not 1 <= tolerated <= MAX_TOLERATED_AZ_LOSSES:
+            raise ValueError(
+                f"tolerated_az_losses must be 1 or {MAX_TOLERATED_AZ_LOSSES}, got {tolerated}; "
+                "use 2 to keep the full load after losing any two AZs, 1 otherwise"
+            )
+        for prop, selection in (
+            ("endpoint_subnets", self.endpoint_subnets),
+            ("workload_subnets", self.workload_subnets),
+        ):
+            zones = [s.availability_zone for s in select_subnets(self.vpc, selection)]
+            known = sorted({z for z in zones if not is_unresolved(z)})
+            count = len(zones) if len(known) < len(zones) else len(known)
+            if count <= tolerated:
+                listed = f" ({', '.join(known)})" if known else ""
+                raise ValueError(
+                    f"tolerated_az_losses is {tolerated}, which needs {prop} in at least "
+                    f"{tolerated + 1} Availability Zones so that one is left, but they span "
+                    f"{count}{listed}; give the VPC more AZs (InferenceVpc(availability_zones="
+                    "...)) or lower tolerated_az_losses"
+                )
+        mark_az_loss_tolerance(self, {"toleratedAzLosses": tolerated})
 
     def _create_chat_model(
         self, model_id: str, geography: Geography, imported: ImportedModelOptions | None
@@ -432,6 +478,8 @@ class RegionalInference(Construct):
             model_data_url=options.model_data_url,
             environment=_environment(options),
             invocations_per_instance_target=options.invocations_per_instance_target,
+            tolerated_az_losses=self.tolerated_az_losses,
+            full_load_instances=options.full_load_instances,
             network_isolation=options.network_isolation,
             allow_internet_https=options.allow_internet_https,
             log_encryption_key=self.logs_key,
