@@ -19,6 +19,7 @@ from typing import Any
 from ha_inference.architecture.regional_inference import DEFAULT_FALLBACKS, MODEL_IN_ARCHIVE
 from ha_inference.bedrock.imported_model import S3_URI
 from ha_inference.bedrock.profiles import check_model_id
+from ha_inference.bedrock.tiers import ServiceTier
 from ha_inference.data.images import hugging_face_tgi_image
 from ha_inference.data.models import (
     DEFAULT_CHAT_MODEL,
@@ -156,6 +157,11 @@ class Settings:
     zonal_autoshift: bool = False
     tolerated_az_losses: int = 1
     """AZ losses each Region's own capacity carries the full load through (1 or 2)."""
+    service_tier: ServiceTier | None = None
+    """Bedrock's service tier for the chat model; ``None``: none sent (Bedrock's default)."""
+    embedding_service_tier: ServiceTier | None = None
+    denied_service_tiers: tuple[ServiceTier, ...] = ()
+    """Tiers the retrieval function's role may never use."""
     bedrock_tokens_per_minute_quota: int | None = None
     pipeline: PipelineSettings | None = None
     """Deliver through a pipeline of waves (``ha-inference:pipeline``); ``None``: ``cdk deploy``."""
@@ -185,6 +191,9 @@ _KEYS = {
     "imported-model",
     "zonal-autoshift",
     "tolerated-az-losses",
+    "bedrock-service-tier",
+    "embedding-service-tier",
+    "denied-service-tiers",
     "bedrock-tokens-per-minute-quota",
     "pipeline",
 }
@@ -356,6 +365,7 @@ def load_settings(
     self_hosted = _self_hosted(get("self-hosted", None), regions, nat)
     autoshift, quota = _operations(get, self_hosted)
     tolerated = _tolerated_az_losses(get("tolerated-az-losses", 1), region_settings)
+    tier, embedding_tier, denied = _service_tiers(get, imported_model)
     if quota is not None and imported_model:
         raise SettingsError(
             f"{PREFIX}bedrock-tokens-per-minute-quota is {quota}, a quota of the cross-Region "
@@ -378,6 +388,9 @@ def load_settings(
         imported_model=imported_model,
         zonal_autoshift=autoshift,
         tolerated_az_losses=tolerated,
+        service_tier=tier,
+        embedding_service_tier=embedding_tier,
+        denied_service_tiers=denied,
         bedrock_tokens_per_minute_quota=quota,
         pipeline=pipeline,
     )
@@ -410,6 +423,49 @@ def _check_routes(model_id: str, geography: Geography, regions: list[str]) -> No
             f"its card lists the source Regions {', '.join(sorted(table.source_regions))}; "
             "deploy to those Regions or choose the geography that serves yours"
         )
+
+
+def _service_tier(key: str, value: Any) -> ServiceTier:
+    try:
+        return ServiceTier(value)
+    except ValueError:
+        raise SettingsError(
+            f"{PREFIX}{key} must be one of {', '.join(t.value for t in ServiceTier)}, got "
+            f"{value!r}; leave it out to send no tier (Bedrock's default); reserved needs a "
+            "reservation arranged with AWS"
+        ) from None
+
+
+def _service_tiers(
+    get: Callable[[str, Any], Any], imported_model: tuple[tuple[str, str], ...]
+) -> tuple[ServiceTier | None, ServiceTier | None, tuple[ServiceTier, ...]]:
+    """``bedrock-service-tier``, ``embedding-service-tier`` and ``denied-service-tiers``."""
+    raw_tier, raw_embedding = get("bedrock-service-tier", None), get("embedding-service-tier", None)
+    tier = None if raw_tier is None else _service_tier("bedrock-service-tier", raw_tier)
+    embedding = (
+        None if raw_embedding is None else _service_tier("embedding-service-tier", raw_embedding)
+    )
+    raw_denied = get("denied-service-tiers", [])
+    if not isinstance(raw_denied, list):
+        raise SettingsError(
+            f"{PREFIX}denied-service-tiers must be a list of tiers, got {raw_denied!r}; for "
+            'example ["flex"]'
+        )
+    denied = tuple(_service_tier("denied-service-tiers", t) for t in raw_denied)
+    for key, chosen in (("bedrock-service-tier", tier), ("embedding-service-tier", embedding)):
+        if chosen is not None and chosen in denied:
+            raise SettingsError(
+                f"{PREFIX}{key} is {chosen.value}, which {PREFIX}denied-service-tiers denies the "
+                "retrieval function, so every call would be refused; choose another tier or "
+                "remove it from the denied ones"
+            )
+    if tier is not None and imported_model:
+        raise SettingsError(
+            f"{PREFIX}bedrock-service-tier is {tier.value}, but {PREFIX}imported-model replaces "
+            "the inference profile, and Bedrock documents service tiers for foundation models; "
+            "leave the tier out"
+        )
+    return tier, embedding, denied
 
 
 def _tolerated_az_losses(value: Any, regions: tuple[RegionSettings, ...]) -> int:

@@ -91,6 +91,9 @@ class RegionalStack(cdk.Stack):
             tokens_per_minute_quota=settings.bedrock_tokens_per_minute_quota,
             log_encryption_key=self.logs_key,
             tolerated_az_losses=settings.tolerated_az_losses,
+            service_tier=settings.service_tier,
+            embedding_service_tier=settings.embedding_service_tier,
+            denied_service_tiers=settings.denied_service_tiers,
         )
         # The column is added here rather than with app_dashboard=: the app dashboard is then
         # created after the Region's own, where the stack created it before the construct.

@@ -33,6 +33,7 @@ from ha_inference._internal.validation import select_subnets
 from ha_inference.bedrock.endpoints import BedrockVpcEndpoints
 from ha_inference.bedrock.imported_model import ImportedModel
 from ha_inference.bedrock.profiles import CrossRegionInferenceProfile, FoundationModel
+from ha_inference.bedrock.tiers import ServiceTier, deny_service_tiers
 from ha_inference.compute.multi_az_function import MultiAzFunction
 from ha_inference.compute.shipped import ShippedHandler, handler_code
 from ha_inference.data.images import hugging_face_tgi_image
@@ -219,6 +220,9 @@ class RegionalInference(Construct):
         tokens_per_minute_quota: int | None = None,
         log_encryption_key: kms.IKey | None = None,
         tolerated_az_losses: int = 1,
+        service_tier: ServiceTier | None = None,
+        embedding_service_tier: ServiceTier | None = None,
+        denied_service_tiers: Sequence[ServiceTier] = (),
     ) -> None:
         """
         :param vpc: the VPC to build in, for example :class:`InferenceVpc`'s.
@@ -257,6 +261,14 @@ class RegionalInference(Construct):
             survivors of any two AZ losses carry ``full_load_instances``. AWS-managed parts
             (Bedrock, Lambda, OpenSearch Serverless) are built by AWS for the loss of one AZ;
             the AZ-loss report says what each part does. Default: 1.
+        :param service_tier: the Bedrock service tier the retrieval function asks for when it
+            converses with the chat model (``ServiceTier.PRIORITY`` answers faster for a higher
+            price; ``RESERVED`` needs a reservation). Default: none sent, Bedrock's default tier.
+        :param embedding_service_tier: the tier of the embedding calls of both functions.
+            Default: none sent, Bedrock's default tier.
+        :param denied_service_tiers: tiers the retrieval function's role may never use on the
+            chat and embedding models (a Deny on ``bedrock:ServiceTier``), e.g.
+            ``[ServiceTier.FLEX]`` for answers people wait for. Default: none denied.
         """
         super().__init__(scope, construct_id)
         _check_props(
@@ -266,6 +278,9 @@ class RegionalInference(Construct):
             app_dashboard=app_dashboard,
             tokens_per_minute_quota=tokens_per_minute_quota,
         )
+        _check_tiers(service_tier, embedding_service_tier, denied_service_tiers, imported_model)
+        self.service_tier = service_tier
+        self.embedding_service_tier = embedding_service_tier
         self.vpc = vpc
         self.endpoint_subnets = endpoint_subnets
         self.workload_subnets = workload_subnets
@@ -280,6 +295,16 @@ class RegionalInference(Construct):
         """Answers questions from the collection with the chat model, in every AZ."""
         self.ingestion = self._create_ingestion(embedding_model_id, index)
         """Embeds documents and writes them into the index, in every AZ."""
+        self.denied_tiers_statement = (
+            deny_service_tiers(
+                self.inference_role,
+                tiers=denied_service_tiers,
+                targets=[self.chat_model, self.embedding_model],
+            )
+            if denied_service_tiers
+            else None
+        )
+        """The Deny on ``bedrock:ServiceTier`` of the retrieval function's role, if any."""
         self.self_hosted: MultiAzSageMakerEndpoint | None = None
         self.runtime_load_balancer: SageMakerRuntimeLoadBalancer | None = None
         self.runtime_route: RuntimeRoute | None = None
@@ -424,6 +449,8 @@ class RegionalInference(Construct):
                 "EMBEDDING_MODEL_ID": embedding_model_id,
                 "COLLECTION_ENDPOINT": self.collection.collection_endpoint,
                 **index.to_environment(),
+                **_tier_environment("SERVICE_TIER", self.service_tier),
+                **_tier_environment("EMBEDDING_SERVICE_TIER", self.embedding_service_tier),
             },
         )
         # Invoked synchronously (aws lambda invoke, an API): the caller receives every error.
@@ -448,6 +475,7 @@ class RegionalInference(Construct):
                 "EMBEDDING_MODEL_ID": embedding_model_id,
                 "COLLECTION_ENDPOINT": self.collection.collection_endpoint,
                 **index.to_environment(),
+                **_tier_environment("EMBEDDING_SERVICE_TIER", self.embedding_service_tier),
             },
         )
         acknowledge_all(ingestion.function, SYNCHRONOUS_FUNCTION)
@@ -583,6 +611,14 @@ class RegionalInference(Construct):
                 self.embedding_model.model_id,
             ],
             tokens_per_minute_quotas={profile_id: quota} if quota and profile_id else None,
+            service_tiers={
+                model: tier
+                for model, tier in (
+                    (profile_id, self.service_tier),
+                    (self.embedding_model.model_id, self.embedding_service_tier),
+                )
+                if model and tier
+            },
             imported_model=self.imported_model,
             endpoint=self.self_hosted,
             load_balancer=self.runtime_load_balancer,
@@ -661,6 +697,11 @@ def _fallbacks(options: SelfHostedModelOptions, region: str) -> tuple[str, ...]:
     )
 
 
+def _tier_environment(name: str, tier: ServiceTier | None) -> dict[str, str]:
+    """The handler's tier variable, or nothing (the handler then sends no tier)."""
+    return {name: tier.value} if tier is not None else {}
+
+
 def _environment(options: SelfHostedModelOptions) -> dict[str, str]:
     if options.environment is not None:
         return dict(options.environment)
@@ -689,6 +730,29 @@ def _check_props(
     _check_combinations(
         imported_model, dashboard, dashboard_name, app_dashboard, tokens_per_minute_quota
     )
+
+
+def _check_tiers(
+    tier: ServiceTier | None,
+    embedding_tier: ServiceTier | None,
+    denied: Sequence[ServiceTier],
+    imported: ImportedModelOptions | None,
+) -> None:
+    """A tier the retrieval function asks for is not one its role is denied, and the chat model
+    is one Bedrock offers tiers for."""
+    if tier is not None and imported is not None:
+        raise ValueError(
+            f"service_tier is ServiceTier.{tier.name}, but imported_model replaces the "
+            "inference profile, and Bedrock documents service tiers for the foundation models "
+            "its service-tiers page lists, not for imported models; leave service_tier out"
+        )
+    for prop, value in (("service_tier", tier), ("embedding_service_tier", embedding_tier)):
+        if value is not None and value in denied:
+            raise ValueError(
+                f"{prop} is ServiceTier.{value.name}, which denied_service_tiers refuses the "
+                f"retrieval function, so every call would be denied; choose another tier or "
+                f"remove ServiceTier.{value.name} from denied_service_tiers"
+            )
 
 
 def _check_combinations(

@@ -17,7 +17,7 @@ from ha_inference.tools import loss_levels
 from ha_inference.tools.report import StackReport, analyse, main
 from ha_inference.zonal import instances_for, remaining_after
 from stacks.config import SettingsError, load_settings
-from tests.support import TEST_ACCOUNT, SELF_HOSTED, ZonalStack, new_app, synth_reference
+from tests.support import SELF_HOSTED, TEST_ACCOUNT, ZonalStack, new_app, synth_reference
 
 IMAGE = f"{TEST_ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com/models/llm:1"
 ONE_REGION = {
