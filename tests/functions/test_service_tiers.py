@@ -145,3 +145,31 @@ def test_the_pinned_botocore_knows_every_tier() -> None:
     model = botocore.session.get_session().get_service_model("bedrock-runtime")
     assert tuple(model.shape_for("ServiceTierType").enum) == embeddings.SERVICE_TIERS
     assert Store.__dataclass_fields__["embedding_service_tier"].default is None
+
+
+def test_an_scp_denial_is_named_without_its_arns(
+    monkeypatch: pytest.MonkeyPatch, collection: CollectionServer, bedrock: FakeBedrock
+) -> None:
+    """A destination Region denied by the organization reaches the caller as a 502 that says so
+    (for ha-inference verify's remedy), never with the ARNs of AWS's message."""
+    for name, value in environment(collection.url).items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setattr(retrieval, "_retriever", None)
+    bedrock.embedding(EMBEDDING)
+    collection.answer(200, {"hits": {"hits": [HIT]}})
+    bedrock.error(
+        "Converse",
+        "AccessDeniedException",
+        403,
+        "User: arn:aws:sts::111111111111:assumed-role/answers/x is not authorized to perform: "
+        "bedrock:InvokeModel on resource: arn:aws:bedrock:us-west-2::foundation-model/m with an "
+        "explicit deny in a service control policy",
+    )
+    response = retrieval.handler({"question": "How?"}, Context())
+    body = json.loads(response["body"])
+    assert response["statusCode"] == 502
+    assert body["error"] == (
+        "Bedrock refused the request or answered badly (AccessDeniedException, an explicit deny "
+        "in a service control policy)"
+    )
+    assert "arn:" not in response["body"]
