@@ -29,7 +29,7 @@ What each service publishes, and whether a metric can be seen per Availability Z
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import cast
 
@@ -444,9 +444,17 @@ def _add_rows(dashboard: cloudwatch.Dashboard, widgets: Sequence[cloudwatch.IWid
         dashboard.add_widgets(*row)
 
 
-def _bedrock_widgets(model_id: str, quota: int | None) -> list[cloudwatch.IWidget]:
+def _series(model_id: str) -> Callable[..., cloudwatch.Metric]:
+    """A labelled one-minute ``AWS/Bedrock`` metric of ``model_id`` by name and statistic."""
+
     def metric(name: str, statistic: str = "Sum", label: str | None = None) -> cloudwatch.Metric:
         return bedrock_metric(model_id, name, statistic=statistic, label=label or name)
+
+    return metric
+
+
+def _bedrock_widgets(model_id: str, quota: int | None) -> list[cloudwatch.IWidget]:
+    metric = _series(model_id)
 
     return [
         _graph(f"Bedrock {model_id}: invocations", [metric("Invocations")]),
@@ -478,10 +486,7 @@ def _bedrock_widgets(model_id: str, quota: int | None) -> list[cloudwatch.IWidge
 def _tier_widgets(model_id: str, suffix: str) -> list[cloudwatch.IWidget]:
     """The tier's own series of ``model_id``: ``ModelId`` ``<id>+priority`` or ``<id>+flex``."""
     series = f"{model_id}{suffix}"
-
-    def metric(name: str, statistic: str = "Sum", label: str | None = None) -> cloudwatch.Metric:
-        return bedrock_metric(series, name, statistic=statistic, label=label or name)
-
+    metric = _series(series)
     title = f"Bedrock {series} (tier series, unverified)"
     return [
         _graph(f"{title}: invocations", [metric("Invocations")]),

@@ -252,57 +252,48 @@ def region_cell(component: ComponentLike, region: str, app: AppView) -> Cell:
 def model_rows(models: Sequence[ModelUse], region: str, app: AppView) -> list[LossRow]:
     """Rows for the Bedrock models the stack invokes (AWS-managed)."""
     rows = []
-    managed_one = Cell(SERVES, "serves (AWS-managed)")
-    managed_two = Cell(NOT_PROMISED, "not promised (AWS-managed)")
     for model in models:
-        if model.kind == "profile":
-            callers = sorted(app.profile_sources.get(model.label, set()) - {region})
-            around = [d for d in model.destinations if d != region]
-            text = (
-                f"lost here; {', '.join(callers)} call the same profile"
-                if callers
-                else "lost here; **nothing**: no other Region of the app calls it"
+        label, lost, recovery_text = _model_row(model, region, app)
+        rows.append(
+            LossRow(
+                label,
+                Cell(SERVES, "serves (AWS-managed)"),
+                Cell(NOT_PROMISED, "not promised (AWS-managed)"),
+                Cell(LOST, lost),
+                recovery_text,
+                own_capacity=False,
             )
-            rows.append(
-                LossRow(
-                    f"Bedrock profile: {model.label} (runs in {', '.join(model.destinations)})",
-                    managed_one,
-                    managed_two,
-                    Cell(LOST, text),
-                    "AWS; losing a destination Region instead, the profile routes to "
-                    + (", ".join(around) or "no other Region"),
-                    own_capacity=False,
-                )
-            )
-        elif model.kind == "imported":
-            rows.append(
-                LossRow(
-                    f"Bedrock imported model: {model.label}",
-                    managed_one,
-                    managed_two,
-                    Cell(LOST, "lost; **nothing**: served in this Region only"),
-                    "AWS",
-                    own_capacity=False,
-                )
-            )
-        else:
-            others = [r for r in app.regions if r != region]
-            text = (
-                f"lost; {', '.join(others)} invoke their own copy"
-                if others
-                else "lost; **nothing**: invoked in this Region only"
-            )
-            rows.append(
-                LossRow(
-                    f"Bedrock in-Region model: {model.label}",
-                    managed_one,
-                    managed_two,
-                    Cell(LOST, text),
-                    "AWS",
-                    own_capacity=False,
-                )
-            )
+        )
     return rows
+
+
+def _model_row(model: ModelUse, region: str, app: AppView) -> tuple[str, str, str]:
+    """(row label, what takes over when ``region`` is lost, recovery) of a Bedrock model."""
+    if model.kind == "profile":
+        callers = sorted(app.profile_sources.get(model.label, set()) - {region})
+        around = [d for d in model.destinations if d != region]
+        return (
+            f"Bedrock profile: {model.label} (runs in {', '.join(model.destinations)})",
+            f"lost here; {', '.join(callers)} call the same profile"
+            if callers
+            else "lost here; **nothing**: no other Region of the app calls it",
+            "AWS; losing a destination Region instead, Bedrock may route to "
+            + (", ".join(around) or "no other Region"),
+        )
+    if model.kind == "imported":
+        return (
+            f"Bedrock imported model: {model.label}",
+            "lost; **nothing**: served in this Region only",
+            "AWS",
+        )
+    others = [r for r in app.regions if r != region]
+    return (
+        f"Bedrock in-Region model: {model.label}",
+        f"lost; {', '.join(others)} invoke their own copy"
+        if others
+        else "lost; **nothing**: invoked in this Region only",
+        "AWS",
+    )
 
 
 def loss_rows(
