@@ -9,7 +9,7 @@ export CDK_DISABLE_CLI_TELEMETRY := true
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 PYTEST_ARGS ?=
 
-.PHONY: help setup synth test pytest lint format snapshot-update deploy diff preflight verify report docs bench lock clean load-documents
+.PHONY: help setup synth test pytest lint format snapshot-update deploy diff preflight verify report scp docs bench lock clean load-documents
 
 help:
 	@echo "make synth             set up, run 'cdk synth' for every configured Region, summarize"
@@ -20,7 +20,8 @@ help:
 	@echo "make load-documents DOCS=<folder>  index *.txt and *.md files in every deployed Region"
 	@echo "make verify            synth, then prove the deployed stacks serve in every AZ (credentials)"
 	@echo "make report            synth, then the AZ-loss report in report/ (Markdown and SVG)"
-	@echo "                       (these four targets run the ha-inference command: docs/tools.md)"
+	@echo "make scp               synth, then the SCP statements that keep the profiles working under a Region deny"
+	@echo "                       (these five targets run the ha-inference command: docs/tools.md)"
 	@echo "make docs              regenerate every generated doc: API reference, rules, acknowledgements, tools examples, AZ/Region-loss pages"
 	@echo "make bench             synth benchmark against generative-ai-cdk-constructs, and the test suite: docs/performance.md"
 	@echo "make lock              re-resolve constraints.txt and package-lock.json"
@@ -92,6 +93,10 @@ verify: synth
 
 report: synth
 	$(BIN)/ha-inference report cdk.out --out report
+
+# For the organization's administrators: what a Region-deny SCP must let through (prints only).
+scp: synth
+	$(BIN)/ha-inference scp cdk.out
 
 # The README's AZ-loss picture and table for the reference app with every component, the
 # self-hosted model and zonal autoshift included (tests/support.py SELF_HOSTED; a test checks

@@ -22,6 +22,8 @@ _EXPORTS: dict[str, str] = {
     "FoundationModel": "ha_inference.bedrock.profiles",
     "IInvokeTarget": "ha_inference.bedrock.profiles",
     "PolicyStatementShape": "ha_inference.bedrock.profiles",
+    "ServiceTier": "ha_inference.bedrock.tiers",
+    "deny_service_tiers": "ha_inference.bedrock.tiers",
     "BedrockVpcEndpoints": "ha_inference.bedrock.endpoints",
     "ImportedModel": "ha_inference.bedrock.imported_model",
     "ImportedModelAlarms": "ha_inference.bedrock.imported_model",
@@ -111,6 +113,7 @@ __all__ = [
     "SageMakerFailoverFunction",
     "SageMakerRuntimeLoadBalancer",
     "SelfHostedModelOptions",
+    "ServiceTier",
     "ShippedHandler",
     "TargetHealthAlarms",
     "VectorCollection",
@@ -118,6 +121,7 @@ __all__ = [
     "ZonalAutoshiftOptions",
     "data_residency_of",
     "declare_data_residency",
+    "deny_service_tiers",
     "handler_code",
     "mark_supporting",
     "pin_availability_zones",
@@ -155,6 +159,7 @@ if TYPE_CHECKING:  # pragma: no cover - what type checkers and IDEs see
         IInvokeTarget,
         PolicyStatementShape,
     )
+    from ha_inference.bedrock.tiers import ServiceTier, deny_service_tiers
     from ha_inference.checks.coverage import RegionCoverage, mark_supporting
     from ha_inference.checks.nag_pack import HaInferenceChecks
     from ha_inference.checks.residency import data_residency_of, declare_data_residency

@@ -58,6 +58,12 @@ INSTANCE_FALLBACKS_METADATA = "ha-inference:instance-fallbacks"
 """``True``: every SageMaker variant under the construct must name fallback instance types
 (:func:`ha_inference.require_instance_fallbacks`)."""
 
+AZ_LOSS_TOLERANCE_METADATA = "ha-inference:az-loss-tolerance"
+"""A construct's claim to keep serving its full load after losing AZs
+(:func:`mark_az_loss_tolerance`): ``toleratedAzLosses``, and for a SageMaker endpoint
+``endpointName``, ``fullLoadInstances`` (the instances that carry the full load) and
+``availabilityZones`` (how many AZs its subnets span)."""
+
 KEYS = frozenset(
     {
         PROFILE_METADATA,
@@ -70,6 +76,7 @@ KEYS = frozenset(
         SUBNET_ZONES_METADATA,
         RESIDENCY_METADATA,
         INSTANCE_FALLBACKS_METADATA,
+        AZ_LOSS_TOLERANCE_METADATA,
     }
 )
 """Every metadata key the library writes."""
@@ -150,6 +157,14 @@ def mark_data_residency(construct: IConstruct, regions: list[str]) -> None:
 def mark_instance_fallbacks(construct: IConstruct) -> None:
     """Records that SageMaker variants under ``construct`` must name fallback instance types."""
     construct.node.add_metadata(INSTANCE_FALLBACKS_METADATA, True)
+
+
+def mark_az_loss_tolerance(construct: IConstruct, claim: dict[str, Any]) -> None:
+    """Records that ``construct`` claims to keep its full load after losing AZs:
+    ``toleratedAzLosses`` (1 or 2), plus ``endpointName``, ``fullLoadInstances`` and
+    ``availabilityZones`` on a SageMaker endpoint. The rule pack (``HaInference-SM6``,
+    ``HaInference-AZ1``) and the AZ-loss report hold the templates to it."""
+    construct.node.add_metadata(AZ_LOSS_TOLERANCE_METADATA, claim)
 
 
 def declared(construct: IConstruct, kind: str) -> list[Any]:

@@ -19,6 +19,7 @@ from typing import Any
 from ha_inference.architecture.regional_inference import DEFAULT_FALLBACKS, MODEL_IN_ARCHIVE
 from ha_inference.bedrock.imported_model import S3_URI
 from ha_inference.bedrock.profiles import check_model_id
+from ha_inference.bedrock.tiers import ServiceTier
 from ha_inference.data.images import hugging_face_tgi_image
 from ha_inference.data.models import (
     DEFAULT_CHAT_MODEL,
@@ -59,12 +60,15 @@ DEFAULT_SELF_HOSTED: dict[str, Any] = {
     "deletion-protection": False,
     "network-isolation": None,
     "cross-region": None,
+    "full-load-instances": None,
 }
 """The fields of ``ha-inference:self-hosted`` and their defaults. The self-hosted model is off
 until that setting names the model: ``model-data`` (an s3:// model archive in each Region), or
 a hub model id in ``environment`` with ``nat-gateways`` for the download. ``cross-region``
 (default: on unless ``allowed-principals`` names outside consumers) lets every Region reach every
-other Region's model over cross-Region PrivateLink."""
+other Region's model over cross-Region PrivateLink. ``full-load-instances`` (default: one less
+than the AZs) is how many instances carry the full load; with ``ha-inference:tolerated-az-losses``
+2, each Region runs enough that the survivors of any two AZ losses still hold that many."""
 
 # DEFAULT_FALLBACKS (the fallback types when fallback-instance-types is not set) and
 # MODEL_IN_ARCHIVE (TGI's environment for model-data) are the library's defaults
@@ -92,6 +96,8 @@ class SelfHostedSettings:
     network_isolation: bool = True
     cross_region: bool = False
     """Whether each Region reaches the others' models (cross-Region PrivateLink, failover)."""
+    full_load_instances: int | None = None
+    """The instances that carry the full load; ``None``: one less than the AZs."""
 
     def image_in(self, region: str) -> str:
         if self.image is None:
@@ -149,6 +155,13 @@ class Settings:
     imported_model: tuple[tuple[str, str], ...] = ()
     """(Region, s3:// folder of the model to import there); empty: the inference profile."""
     zonal_autoshift: bool = False
+    tolerated_az_losses: int = 1
+    """AZ losses each Region's own capacity carries the full load through (1 or 2)."""
+    service_tier: ServiceTier | None = None
+    """Bedrock's service tier for the chat model; ``None``: none sent (Bedrock's default)."""
+    embedding_service_tier: ServiceTier | None = None
+    denied_service_tiers: tuple[ServiceTier, ...] = ()
+    """Tiers the retrieval function's role may never use."""
     bedrock_tokens_per_minute_quota: int | None = None
     pipeline: PipelineSettings | None = None
     """Deliver through a pipeline of waves (``ha-inference:pipeline``); ``None``: ``cdk deploy``."""
@@ -177,6 +190,10 @@ _KEYS = {
     "self-hosted",
     "imported-model",
     "zonal-autoshift",
+    "tolerated-az-losses",
+    "bedrock-service-tier",
+    "embedding-service-tier",
+    "denied-service-tiers",
     "bedrock-tokens-per-minute-quota",
     "pipeline",
 }
@@ -347,6 +364,8 @@ def load_settings(
 
     self_hosted = _self_hosted(get("self-hosted", None), regions, nat)
     autoshift, quota = _operations(get, self_hosted)
+    tolerated = _tolerated_az_losses(get("tolerated-az-losses", 1), region_settings)
+    tier, embedding_tier, denied = _service_tiers(get, imported_model)
     if quota is not None and imported_model:
         raise SettingsError(
             f"{PREFIX}bedrock-tokens-per-minute-quota is {quota}, a quota of the cross-Region "
@@ -368,6 +387,10 @@ def load_settings(
         self_hosted=self_hosted,
         imported_model=imported_model,
         zonal_autoshift=autoshift,
+        tolerated_az_losses=tolerated,
+        service_tier=tier,
+        embedding_service_tier=embedding_tier,
+        denied_service_tiers=denied,
         bedrock_tokens_per_minute_quota=quota,
         pipeline=pipeline,
     )
@@ -400,6 +423,68 @@ def _check_routes(model_id: str, geography: Geography, regions: list[str]) -> No
             f"its card lists the source Regions {', '.join(sorted(table.source_regions))}; "
             "deploy to those Regions or choose the geography that serves yours"
         )
+
+
+def _service_tier(key: str, value: Any) -> ServiceTier:
+    try:
+        return ServiceTier(value)
+    except ValueError:
+        raise SettingsError(
+            f"{PREFIX}{key} must be one of {', '.join(t.value for t in ServiceTier)}, got "
+            f"{value!r}; leave it out to send no tier (Bedrock's default); reserved needs a "
+            "reservation arranged with AWS"
+        ) from None
+
+
+def _service_tiers(
+    get: Callable[[str, Any], Any], imported_model: tuple[tuple[str, str], ...]
+) -> tuple[ServiceTier | None, ServiceTier | None, tuple[ServiceTier, ...]]:
+    """``bedrock-service-tier``, ``embedding-service-tier`` and ``denied-service-tiers``."""
+    raw_tier, raw_embedding = get("bedrock-service-tier", None), get("embedding-service-tier", None)
+    tier = None if raw_tier is None else _service_tier("bedrock-service-tier", raw_tier)
+    embedding = (
+        None if raw_embedding is None else _service_tier("embedding-service-tier", raw_embedding)
+    )
+    raw_denied = get("denied-service-tiers", [])
+    if not isinstance(raw_denied, list):
+        raise SettingsError(
+            f"{PREFIX}denied-service-tiers must be a list of tiers, got {raw_denied!r}; for "
+            'example ["flex"]'
+        )
+    denied = tuple(_service_tier("denied-service-tiers", t) for t in raw_denied)
+    for key, chosen in (("bedrock-service-tier", tier), ("embedding-service-tier", embedding)):
+        if chosen is not None and chosen in denied:
+            raise SettingsError(
+                f"{PREFIX}{key} is {chosen.value}, which {PREFIX}denied-service-tiers denies the "
+                "retrieval function, so every call would be refused; choose another tier or "
+                "remove it from the denied ones"
+            )
+    if tier is not None and imported_model:
+        raise SettingsError(
+            f"{PREFIX}bedrock-service-tier is {tier.value}, but {PREFIX}imported-model replaces "
+            "the inference profile, and Bedrock documents service tiers for foundation models; "
+            "leave the tier out"
+        )
+    return tier, embedding, denied
+
+
+def _tolerated_az_losses(value: Any, regions: tuple[RegionSettings, ...]) -> int:
+    """``tolerated-az-losses``: 1 or 2, with an AZ left in every Region."""
+    key = f"{PREFIX}tolerated-az-losses"
+    if value not in (1, 2) or isinstance(value, bool):
+        raise SettingsError(
+            f"{key} must be 1 or 2, got {value!r}; 2 keeps each Region's own capacity at full "
+            "load after losing any two AZs (and runs more self-hosted instances), 1 after one"
+        )
+    short = [r for r in regions if len(r.availability_zones) <= value]
+    if short:
+        listed = ", ".join(f"{r.region} ({len(r.availability_zones)})" for r in short)
+        raise SettingsError(
+            f"{key} is {value}, which needs at least {value + 1} AZs in every Region so that one "
+            f"is left, but {listed} {'uses' if len(short) == 1 else 'use'} fewer; raise "
+            f"{PREFIX}az-count (or list more {PREFIX}availability-zones), or set {key} to 1"
+        )
+    return int(value)
 
 
 def _operations(
@@ -540,6 +625,15 @@ def _self_hosted(value: Any, regions: list[str], nat_gateways: int) -> SelfHoste
     if not isinstance(protect, bool):
         raise SettingsError(f"{key}.deletion-protection must be true or false, got {protect!r}")
     cross_region = _cross_region(merged["cross-region"], principals, regions)
+    full_load = merged["full-load-instances"]
+    if full_load is not None and (
+        not isinstance(full_load, int) or isinstance(full_load, bool) or full_load < 1
+    ):
+        raise SettingsError(
+            f"{key}.full-load-instances must be a positive whole number of instances, got "
+            f"{full_load!r}; divide the peak invocations per minute by invocations-per-instance, "
+            "or leave it out (one less than the AZs)"
+        )
     return SelfHostedSettings(
         image=image,
         instance_type=instance_type,
@@ -551,6 +645,7 @@ def _self_hosted(value: Any, regions: list[str], nat_gateways: int) -> SelfHoste
         deletion_protection=protect,
         network_isolation=isolation,
         cross_region=cross_region,
+        full_load_instances=full_load,
     )
 
 

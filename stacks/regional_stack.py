@@ -90,6 +90,10 @@ class RegionalStack(cdk.Stack):
             dashboard_name=self.stack_name,
             tokens_per_minute_quota=settings.bedrock_tokens_per_minute_quota,
             log_encryption_key=self.logs_key,
+            tolerated_az_losses=settings.tolerated_az_losses,
+            service_tier=settings.service_tier,
+            embedding_service_tier=settings.embedding_service_tier,
+            denied_service_tiers=settings.denied_service_tiers,
         )
         # The column is added here rather than with app_dashboard=: the app dashboard is then
         # created after the Region's own, where the stack created it before the construct.
@@ -123,6 +127,7 @@ class RegionalStack(cdk.Stack):
             endpoint_service=self._endpoint_service_options(hosted),
             zonal_autoshift=self.settings.zonal_autoshift,
             model_latency_alarm_threshold=MODEL_LATENCY_ALARM,
+            full_load_instances=hosted.full_load_instances,
         )
 
     def _endpoint_service_options(

@@ -100,12 +100,13 @@ _PARAMETERS = re.compile(r"^def \w+\(([^)]*)\)", re.MULTILINE)
 
 
 def readers(fixture: str, folder: Path = Path(__file__).parent) -> frozenset[str]:
-    """The test files (as pytest-xdist names them) with a test or fixture that takes the
-    session fixture ``fixture`` as a parameter. A file that reaches it another way
-    (``request.getfixturevalue``) is missed, which costs one more synthesis, never a result."""
+    """The test files (as pytest-xdist names them, in ``folder`` and its subfolders) with a test
+    or fixture that takes the session fixture ``fixture`` as a parameter. A file that reaches it
+    another way (``request.getfixturevalue``) is missed, which costs one more synthesis, never a
+    result."""
     return frozenset(
-        f"{folder.name}/{path.name}"
-        for path in sorted(folder.glob("test_*.py"))
+        path.relative_to(folder.parent).as_posix()
+        for path in sorted(folder.rglob("test_*.py"))
         if any(
             fixture in (p.split(":")[0].strip() for p in params.split(","))
             for params in _PARAMETERS.findall(path.read_text())

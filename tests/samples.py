@@ -18,6 +18,7 @@ from aws_cdk import aws_opensearchserverless as aoss
 from aws_cdk import aws_sagemaker as sagemaker
 
 from ha_inference._internal.network import closed_security_group
+from ha_inference.metadata import mark_az_loss_tolerance
 from ha_inference.selfhosted.capacity import require_instance_fallbacks
 from tests.support import ZonalStack
 
@@ -55,7 +56,7 @@ def sample_stack(app: cdk.App, construct_id: str, *, ha: bool, zones: int = 3) -
             security_group_ids=[model_group.security_group_id], subnets=subnet_ids
         ),
     )
-    sagemaker.CfnEndpointConfig(
+    config = sagemaker.CfnEndpointConfig(
         stack,
         "EndpointConfig",
         production_variants=[
@@ -206,7 +207,7 @@ def sample_stack(app: cdk.App, construct_id: str, *, ha: bool, zones: int = 3) -
     )
 
     role = iam.Role(stack, "FunctionRole", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"))
-    lambda_.CfnFunction(
+    function = lambda_.CfnFunction(
         stack,
         "Function",
         role=role.role_arn,
@@ -219,6 +220,10 @@ def sample_stack(app: cdk.App, construct_id: str, *, ha: bool, zones: int = 3) -
             subnet_ids=subnet_ids, security_group_ids=[function_group.security_group_id]
         ),
     )
+    if not ha:
+        # Claims the non-HA variant and function cannot keep: two AZ losses from one AZ.
+        for claimant in (config, function):
+            mark_az_loss_tolerance(claimant, {"toleratedAzLosses": 2})
     profile = f"arn:aws:bedrock:{region}:{stack.account}:inference-profile/us.{MODEL}"
     role.add_to_policy(
         iam.PolicyStatement(

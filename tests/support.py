@@ -36,10 +36,15 @@ CONFIGURATIONS: Mapping[str, Mapping[str, Any]] = {
     # cdk.json alone: three Regions, the inference profile, no self-hosted model.
     "default": {},
     # The self-hosted model in every Region, each reaching the others' (cross-Region
-    # PrivateLink, the -CrossRegion stacks), with zonal autoshift on its load balancer.
+    # PrivateLink, the -CrossRegion stacks), with zonal autoshift on its load balancer, sized
+    # to keep its full load after losing two AZs; the chat model in the Priority tier, and the
+    # retrieval role denied Flex and Reserved.
     "self-hosted": {
         **SELF_HOSTED,
         "ha-inference:self-hosted": {"model-data": MODEL_DATA, "cross-region": True},
+        "ha-inference:tolerated-az-losses": 2,
+        "ha-inference:bedrock-service-tier": "priority",
+        "ha-inference:denied-service-tiers": ["flex", "reserved"],
     },
     # A model imported with Custom Model Import in each Region instead of the profile.
     "imported-model": {

@@ -210,7 +210,8 @@ class _Answer(io.BytesIO):
 
 
 def drive_retrieval_and_keep_warm() -> None:
-    """A question answered (InvokeModel for the embedding, Converse), and a keep-warm call."""
+    """A question answered (InvokeModel for the embedding, Converse) with Bedrock service tiers
+    set on both calls, and a keep-warm call."""
     bedrock = ScriptedClient("bedrock-runtime")
     bedrock.then("InvokeModel", {"embedding": [0.5] * 256})
     bedrock.then(
@@ -230,7 +231,9 @@ def drive_retrieval_and_keep_warm() -> None:
             embedding_model_id="amazon.titan-embed-text-v2:0",
             region="us-east-1",
             index=IndexDefinition(dimension=256),
+            embedding_service_tier="flex",
         ),
+        service_tier="priority",
     )
     answer = retrieval.Retriever(
         config,

@@ -20,6 +20,8 @@ EXPECTED = {
     "HaInference-SM3[primary]": "NonHa/EndpointConfig",
     "HaInference-SM4": "NonHa/Model",
     "HaInference-SM5": "NonHa/Model",
+    "HaInference-SM6[primary:instances]": "NonHa/EndpointConfig",
+    "HaInference-AZ1": "NonHa/Function",
     "HaInference-ELB1": "NonHa/LoadBalancer",
     "HaInference-ELB2": "NonHa/TargetGroup",
     "HaInference-ELB3": "NonHa/LoadBalancer",

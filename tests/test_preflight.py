@@ -630,6 +630,57 @@ def test_profile_model_fails_where_a_destination_does_not_offer_it(stubs: Stubs)
     )
 
 
+SCP_DENIAL = (
+    "User: arn:aws:sts::111111111111:assumed-role/ci/session is not authorized to perform: "
+    "bedrock:GetFoundationModel with an explicit deny in a service control policy: "
+    "arn:aws:organizations::222222222222:policy/o-abc/service_control_policy/p-abc"
+)
+
+
+def test_profile_model_says_when_an_organization_policy_denies_a_destination(
+    stubs: Stubs,
+) -> None:
+    """A Region-deny SCP refuses the read in a destination Region: preflight says the
+    organization denies the Region, that calls routed there fail unless the policy lets
+    profile calls through, and prints the remedy."""
+    lifecycle(stubs, "us-east-1")
+    lifecycle(stubs, "us-east-2")
+    stubs.error(
+        "bedrock",
+        "get_foundation_model",
+        "AccessDeniedException",
+        status=403,
+        region="us-west-2",
+        message=SCP_DENIAL,
+    )
+    found = check("model-lifecycle", stubs)
+    assert [f.status for f in found] == [Status.PASS, Status.PASS, Status.WARNING]
+    denied = found[2]
+    assert denied.detail.startswith(
+        "bedrock:GetFoundationModel in us-west-2 was refused with an explicit deny in a service "
+        f"control policy: the organization denies requests in us-west-2, where {PROFILE_ID} "
+        "routes calls from us-east-1; every call routed there fails with AccessDeniedException"
+    )
+    assert "'ha-inference scp cdk.out' prints the statements" in denied.fix
+    assert "111111111111" not in denied.detail + denied.fix
+
+
+def test_profile_model_denied_by_iam_is_not_blamed_on_the_organization(stubs: Stubs) -> None:
+    lifecycle(stubs, "us-east-1")
+    lifecycle(stubs, "us-east-2")
+    stubs.error(
+        "bedrock",
+        "get_foundation_model",
+        "AccessDeniedException",
+        status=403,
+        region="us-west-2",
+        message="User: x is not authorized to perform: bedrock:GetFoundationModel because no "
+        "identity-based policy allows the bedrock:GetFoundationModel action",
+    )
+    denied = check("model-lifecycle", stubs)[2]
+    assert denied.status is Status.UNKNOWN and "control policy" not in denied.detail
+
+
 def test_profile_model_is_asked_once_per_region_for_several_stacks(stubs: Stubs) -> None:
     """Every regional stack routes to the same Regions: each is asked once per run."""
     all_active(stubs)

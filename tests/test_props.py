@@ -77,6 +77,7 @@ NOT_PROPS: dict[str, str] = {
     "ModelCard": "a row of the model data, checked against its sources in test_data_sources",
     "RoutingTable": "a row of the model data, checked against its sources in test_data_sources",
     "handler_code": "takes no arguments",
+    "ServiceTier": "an enum",
 }
 """Public names that take no props, with the reason."""
 
@@ -128,6 +129,7 @@ class Fixture:
             cloudwatch.Alarm: lambda: self.alarm,
             kms.IKey: lambda: self._once("Key", lambda: kms.Key(stack, "Key")),
             iam.IRole: lambda: self._once("Role", self._role),
+            iam.IGrantable: lambda: self._once("Role", self._role),
             iam.ArnPrincipal: lambda: iam.ArnPrincipal(f"arn:aws:iam::{TEST_ACCOUNT}:root"),
             lambda_.IFunction: lambda: self.function.function,
             lambda_.Code: handler_code,
@@ -339,6 +341,11 @@ VALID: dict[str, Callable[[Fixture], dict[str, Any]]] = {
     "declare_data_residency": lambda f: {"scope": f.stack, "regions": ["us-east-1"]},
     "mark_supporting": lambda f: {"construct": f.function, "kind": "compute"},
     "require_instance_fallbacks": lambda f: {"scope": f.stack},
+    "deny_service_tiers": lambda f: {
+        "grantee": f.function,
+        "tiers": [ha_inference.ServiceTier.FLEX],
+        "targets": [f.profile],
+    },
 }
 """Props of the right kinds for every public name that takes props (values need only be of the
 right kind: the kinds are checked before anything else)."""

@@ -538,6 +538,20 @@ def test_fails_when_the_question_is_not_answered(
     assert finding.detail.startswith(detail)
 
 
+def test_question_says_when_an_organization_policy_refused_bedrock(stubs: Stubs) -> None:
+    """The retrieval handler names an SCP denial (never its ARNs); verify prints the remedy."""
+    deployed(stubs)
+    error = (
+        "Bedrock refused the request or answered badly (AccessDeniedException, an explicit deny "
+        "in a service control policy)"
+    )
+    answer(stubs, proxy(502, {"error": error, "dependency": "bedrock"}))
+    finding = only(check("question", stubs))
+    assert finding.status is Status.FAIL
+    assert finding.detail.startswith(f"HTTP 502: {error}: an AWS Organizations policy refused")
+    assert "'ha-inference scp cdk.out' prints the statements" in finding.fix
+
+
 def test_question_only_asks_retrieval_functions(stubs: Stubs) -> None:
     template = sample_template()
     template["Resources"]["Retrieval"]["Properties"]["Handler"] = "app.handler"

@@ -29,14 +29,17 @@ from ha_inference._internal.nag import (
     acknowledge_all,
 )
 from ha_inference._internal.tokens import is_unresolved
+from ha_inference._internal.validation import select_subnets
 from ha_inference.bedrock.endpoints import BedrockVpcEndpoints
 from ha_inference.bedrock.imported_model import ImportedModel
 from ha_inference.bedrock.profiles import CrossRegionInferenceProfile, FoundationModel
+from ha_inference.bedrock.tiers import ServiceTier, deny_service_tiers
 from ha_inference.compute.multi_az_function import MultiAzFunction
 from ha_inference.compute.shipped import ShippedHandler, handler_code
 from ha_inference.data.images import hugging_face_tgi_image
 from ha_inference.data.models import DEFAULT_CHAT_MODEL, DEFAULT_EMBEDDING_MODEL
 from ha_inference.functions.vector_index import DEFAULT_INDEX, IndexDefinition
+from ha_inference.metadata import mark_az_loss_tolerance
 from ha_inference.operations.answers import AnswerMetrics
 from ha_inference.operations.dashboard import ApplicationDashboard, RegionalDashboard
 from ha_inference.operations.drill import AvailabilityZoneDrill
@@ -57,6 +60,7 @@ from ha_inference.selfhosted.load_balancer import (
 from ha_inference.vectors.collection import VectorCollection
 from ha_inference.vectors.collection_endpoint import CollectionVpcEndpoint
 from ha_inference.vectors.index import VectorIndex
+from ha_inference.zonal import MAX_TOLERATED_AZ_LOSSES
 
 DEFAULT_COLLECTION_NAME = "ha-inference-vectors"
 SUPPORTING_KINDS = ("bedrock-endpoints", "vector-search", "compute")
@@ -141,6 +145,10 @@ class SelfHostedModelOptions:
         and blocked while fewer instances than AZs serve. Default: off.
     :param model_latency_alarm_threshold: the average model latency that raises the endpoint's
         latency alarm. Default: 30 seconds.
+    :param full_load_instances: the instances that carry the full load (peak invocations per
+        minute over ``invocations_per_instance_target``); the endpoint keeps at least this many
+        after losing ``RegionalInference``'s ``tolerated_az_losses`` AZs. Default: one less
+        than the number of AZs.
     """
 
     invocations_per_instance_target: float
@@ -157,6 +165,7 @@ class SelfHostedModelOptions:
     model_latency_alarm_threshold: cdk.Duration = field(
         default_factory=lambda: DEFAULT_MODEL_LATENCY_ALARM
     )
+    full_load_instances: int | None = None
 
     def __post_init__(self) -> None:
         props.check_fields(self)
@@ -180,6 +189,9 @@ class RegionalInference(Construct):
       function may embed and write, nothing more.
     * Every caller is admitted on the endpoints it calls, and only there.
     * Alarms that move when serving breaks stop the AZ-loss drill and judge zonal autoshift.
+    * ``tolerated_az_losses=2`` provisions the self-hosted model so that the survivors of any two
+      AZ losses carry the full load with no scale-out, and refuses a VPC with fewer than three
+      AZs.
     """
 
     SUPPORTING_KINDS = SUPPORTING_KINDS
@@ -207,6 +219,10 @@ class RegionalInference(Construct):
         app_dashboard: ApplicationDashboard | None = None,
         tokens_per_minute_quota: int | None = None,
         log_encryption_key: kms.IKey | None = None,
+        tolerated_az_losses: int = 1,
+        service_tier: ServiceTier | None = None,
+        embedding_service_tier: ServiceTier | None = None,
+        denied_service_tiers: Sequence[ServiceTier] = (),
     ) -> None:
         """
         :param vpc: the VPC to build in, for example :class:`InferenceVpc`'s.
@@ -239,6 +255,20 @@ class RegionalInference(Construct):
             Default: no quota alarm.
         :param log_encryption_key: the KMS key of every log group. Default: a new customer
             managed key with yearly rotation, retained with the logs (``LogsKey``).
+        :param tolerated_az_losses: how many AZs the Region may lose with its own capacity still
+            carrying the full load: 2 needs endpoint and workload subnets in at least three AZs
+            and sizes the self-hosted model's instances and autoscaling floor so that the
+            survivors of any two AZ losses carry ``full_load_instances``. AWS-managed parts
+            (Bedrock, Lambda, OpenSearch Serverless) are built by AWS for the loss of one AZ;
+            the AZ-loss report says what each part does. Default: 1.
+        :param service_tier: the Bedrock service tier the retrieval function asks for when it
+            converses with the chat model (``ServiceTier.PRIORITY`` answers faster for a higher
+            price; ``RESERVED`` needs a reservation). Default: none sent, Bedrock's default tier.
+        :param embedding_service_tier: the tier of the embedding calls of both functions.
+            Default: none sent, Bedrock's default tier.
+        :param denied_service_tiers: tiers the retrieval function's role may never use on the
+            chat and embedding models (a Deny on ``bedrock:ServiceTier``), e.g.
+            ``[ServiceTier.FLEX]`` for answers people wait for. Default: none denied.
         """
         super().__init__(scope, construct_id)
         _check_props(
@@ -248,9 +278,14 @@ class RegionalInference(Construct):
             app_dashboard=app_dashboard,
             tokens_per_minute_quota=tokens_per_minute_quota,
         )
+        _check_tiers(service_tier, embedding_service_tier, denied_service_tiers, imported_model)
+        self.service_tier = service_tier
+        self.embedding_service_tier = embedding_service_tier
         self.vpc = vpc
         self.endpoint_subnets = endpoint_subnets
         self.workload_subnets = workload_subnets
+        self.tolerated_az_losses = tolerated_az_losses
+        self._check_zones_to_lose()
         self.logs_key = log_encryption_key or self._create_logs_key()
         """The KMS key of every log group of the construct."""
         self._create_chat_model(model_id, geography, imported_model)
@@ -260,6 +295,16 @@ class RegionalInference(Construct):
         """Answers questions from the collection with the chat model, in every AZ."""
         self.ingestion = self._create_ingestion(embedding_model_id, index)
         """Embeds documents and writes them into the index, in every AZ."""
+        self.denied_tiers_statement = (
+            deny_service_tiers(
+                self.inference_role,
+                tiers=denied_service_tiers,
+                targets=[self.chat_model, self.embedding_model],
+            )
+            if denied_service_tiers
+            else None
+        )
+        """The Deny on ``bedrock:ServiceTier`` of the retrieval function's role, if any."""
         self.self_hosted: MultiAzSageMakerEndpoint | None = None
         self.runtime_load_balancer: SageMakerRuntimeLoadBalancer | None = None
         self.runtime_route: RuntimeRoute | None = None
@@ -287,6 +332,32 @@ class RegionalInference(Construct):
             enable_key_rotation=True,
             removal_policy=cdk.RemovalPolicy.RETAIN,
         )
+
+    def _check_zones_to_lose(self) -> None:
+        """``tolerated_az_losses`` leaves an AZ of the endpoint and workload subnets, and is
+        recorded for the rule pack and the AZ-loss report."""
+        tolerated = self.tolerated_az_losses
+        if not 1 <= tolerated <= MAX_TOLERATED_AZ_LOSSES:
+            raise ValueError(
+                f"tolerated_az_losses must be 1 or {MAX_TOLERATED_AZ_LOSSES}, got {tolerated}; "
+                "use 2 to keep the full load after losing any two AZs, 1 otherwise"
+            )
+        for prop, selection in (
+            ("endpoint_subnets", self.endpoint_subnets),
+            ("workload_subnets", self.workload_subnets),
+        ):
+            zones = [s.availability_zone for s in select_subnets(self.vpc, selection)]
+            known = sorted({z for z in zones if not is_unresolved(z)})
+            count = len(zones) if len(known) < len(zones) else len(known)
+            if count <= tolerated:
+                listed = f" ({', '.join(known)})" if known else ""
+                raise ValueError(
+                    f"tolerated_az_losses is {tolerated}, which needs {prop} in at least "
+                    f"{tolerated + 1} Availability Zones so that one is left, but they span "
+                    f"{count}{listed}; give the VPC more AZs (InferenceVpc(availability_zones="
+                    "...)) or lower tolerated_az_losses"
+                )
+        mark_az_loss_tolerance(self, {"toleratedAzLosses": tolerated})
 
     def _create_chat_model(
         self, model_id: str, geography: Geography, imported: ImportedModelOptions | None
@@ -378,6 +449,8 @@ class RegionalInference(Construct):
                 "EMBEDDING_MODEL_ID": embedding_model_id,
                 "COLLECTION_ENDPOINT": self.collection.collection_endpoint,
                 **index.to_environment(),
+                **_tier_environment("SERVICE_TIER", self.service_tier),
+                **_tier_environment("EMBEDDING_SERVICE_TIER", self.embedding_service_tier),
             },
         )
         # Invoked synchronously (aws lambda invoke, an API): the caller receives every error.
@@ -402,6 +475,7 @@ class RegionalInference(Construct):
                 "EMBEDDING_MODEL_ID": embedding_model_id,
                 "COLLECTION_ENDPOINT": self.collection.collection_endpoint,
                 **index.to_environment(),
+                **_tier_environment("EMBEDDING_SERVICE_TIER", self.embedding_service_tier),
             },
         )
         acknowledge_all(ingestion.function, SYNCHRONOUS_FUNCTION)
@@ -432,6 +506,8 @@ class RegionalInference(Construct):
             model_data_url=options.model_data_url,
             environment=_environment(options),
             invocations_per_instance_target=options.invocations_per_instance_target,
+            tolerated_az_losses=self.tolerated_az_losses,
+            full_load_instances=options.full_load_instances,
             network_isolation=options.network_isolation,
             allow_internet_https=options.allow_internet_https,
             log_encryption_key=self.logs_key,
@@ -535,6 +611,14 @@ class RegionalInference(Construct):
                 self.embedding_model.model_id,
             ],
             tokens_per_minute_quotas={profile_id: quota} if quota and profile_id else None,
+            service_tiers={
+                model: tier
+                for model, tier in (
+                    (profile_id, self.service_tier),
+                    (self.embedding_model.model_id, self.embedding_service_tier),
+                )
+                if model and tier
+            },
             imported_model=self.imported_model,
             endpoint=self.self_hosted,
             load_balancer=self.runtime_load_balancer,
@@ -613,6 +697,11 @@ def _fallbacks(options: SelfHostedModelOptions, region: str) -> tuple[str, ...]:
     )
 
 
+def _tier_environment(name: str, tier: ServiceTier | None) -> dict[str, str]:
+    """The handler's tier variable, or nothing (the handler then sends no tier)."""
+    return {name: tier.value} if tier is not None else {}
+
+
 def _environment(options: SelfHostedModelOptions) -> dict[str, str]:
     if options.environment is not None:
         return dict(options.environment)
@@ -641,6 +730,29 @@ def _check_props(
     _check_combinations(
         imported_model, dashboard, dashboard_name, app_dashboard, tokens_per_minute_quota
     )
+
+
+def _check_tiers(
+    tier: ServiceTier | None,
+    embedding_tier: ServiceTier | None,
+    denied: Sequence[ServiceTier],
+    imported: ImportedModelOptions | None,
+) -> None:
+    """A tier the retrieval function asks for is not one its role is denied, and the chat model
+    is one Bedrock offers tiers for."""
+    if tier is not None and imported is not None:
+        raise ValueError(
+            f"service_tier is ServiceTier.{tier.name}, but imported_model replaces the "
+            "inference profile, and Bedrock documents service tiers for the foundation models "
+            "its service-tiers page lists, not for imported models; leave service_tier out"
+        )
+    for prop, value in (("service_tier", tier), ("embedding_service_tier", embedding_tier)):
+        if value is not None and value in denied:
+            raise ValueError(
+                f"{prop} is ServiceTier.{value.name}, which denied_service_tiers refuses the "
+                f"retrieval function, so every call would be denied; choose another tier or "
+                f"remove ServiceTier.{value.name} from denied_service_tiers"
+            )
 
 
 def _check_combinations(

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import aws_cdk as cdk
+from aws_cdk import aws_applicationautoscaling as appscaling
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_elasticloadbalancingv2 as elbv2
 from aws_cdk import aws_iam as iam
@@ -30,7 +31,9 @@ from cdk_nag import NagRuleCompliance
 
 from ha_inference._internal.tokens import is_unresolved
 from ha_inference.checks.paths import PathIndex
+from ha_inference.metadata import AZ_LOSS_TOLERANCE_METADATA, declared
 from ha_inference.selfhosted.capacity import instance_fallbacks_required
+from ha_inference.zonal import default_full_load, remaining_after
 
 COMPLIANT = NagRuleCompliance.COMPLIANT
 NON_COMPLIANT = NagRuleCompliance.NON_COMPLIANT
@@ -73,6 +76,12 @@ class StackIndex:
     groups: set[str] = field(default_factory=set)
     inline_egress: set[str] = field(default_factory=set)
     service_principals: dict[str, list[Any]] = field(default_factory=dict)
+    model_subnets: dict[str, Any] = field(default_factory=dict)
+    """SageMaker model logical id -> the subnet references of its VPC configuration."""
+    endpoint_names: dict[str, str] = field(default_factory=dict)
+    """Endpoint config logical id -> the literal name of the endpoint that uses it."""
+    scaling_minimums: dict[str, Any] = field(default_factory=dict)
+    """Application Auto Scaling ``ResourceId`` -> its scalable target's ``MinCapacity``."""
     paths: PathIndex = field(default_factory=PathIndex)
     """What the network-path rule reads (:mod:`ha_inference.checks.paths`)."""
 
@@ -108,6 +117,12 @@ class StackIndex:
                             "cidrIpv6": stack.resolve(construct.cidr_ipv6),
                         }
                     )
+            elif isinstance(construct, sagemaker.CfnModel | sagemaker.CfnEndpoint):
+                index._add_sagemaker(stack, construct)
+            elif isinstance(construct, appscaling.CfnScalableTarget):
+                resource_id = stack.resolve(construct.resource_id)
+                if isinstance(resource_id, str):
+                    index.scaling_minimums[resource_id] = stack.resolve(construct.min_capacity)
             elif isinstance(construct, ec2.CfnVPCEndpointServicePermissions):
                 service = stack.resolve(construct.service_id)
                 if isinstance(service, dict) and "Ref" in service:
@@ -115,6 +130,19 @@ class StackIndex:
                         stack.resolve(construct.allowed_principals) or []
                     )
         return index
+
+    def _add_sagemaker(
+        self, stack: cdk.Stack, construct: sagemaker.CfnModel | sagemaker.CfnEndpoint
+    ) -> None:
+        if isinstance(construct, sagemaker.CfnModel):
+            vpc_config = stack.resolve(construct.vpc_config)
+            if isinstance(vpc_config, dict):
+                self.model_subnets[stack.get_logical_id(construct)] = vpc_config.get("subnets")
+            return
+        config = stack.resolve(construct.endpoint_config_name)
+        name = stack.resolve(construct.endpoint_name)
+        if isinstance(config, dict) and "Fn::GetAtt" in config and isinstance(name, str):
+            self.endpoint_names[config["Fn::GetAtt"][0]] = name
 
 
 IndexCache = dict[int, tuple[cdk.Stack, StackIndex]]
@@ -245,6 +273,89 @@ def sagemaker_variant_fallback(node: cdk.CfnResource) -> RuleResult:
         if not isinstance(pools, list) or len(pools) < 2:
             findings.append(str(variant.get("variantName", "?")))
     return findings or COMPLIANT
+
+
+def _tolerated(node: cdk.CfnResource) -> tuple[int, dict[str, Any]]:
+    """The most AZ losses a construct above ``node`` claims to carry the full load through
+    (``ha-inference:az-loss-tolerance``; 0 without a claim), and the nearest claim that names
+    an endpoint's full load."""
+    claims = [c for c in declared(node, AZ_LOSS_TOLERANCE_METADATA) if isinstance(c, dict)]
+    tolerated = max((c.get("toleratedAzLosses", 0) for c in claims), default=0)
+    endpoint = next((c for c in reversed(claims) if "fullLoadInstances" in c), {})
+    return (tolerated if isinstance(tolerated, int) else 0), endpoint
+
+
+def _zone_count(zones: list[str | None]) -> int:
+    """AZs spanned: distinct known ones, each unknown counted as its own."""
+    return len({z for z in zones if z is not None}) + sum(1 for z in zones if z is None)
+
+
+def _model_id(value: Any) -> str | None:
+    if isinstance(value, dict) and "Fn::GetAtt" in value:
+        return str(value["Fn::GetAtt"][0])
+    return None
+
+
+def sagemaker_full_load_after_az_losses(node: cdk.CfnResource) -> RuleResult:
+    """Under a claim to tolerate N AZ losses, each variant's instance count and autoscaling
+    floor leave the full load after losing any N of its AZs (worst case, even spread)."""
+    if not isinstance(node, sagemaker.CfnEndpointConfig):
+        return NOT_APPLICABLE
+    tolerated, claim = _tolerated(node)
+    if tolerated < 1:
+        return NOT_APPLICABLE
+    index = _index(node)
+    name = index.endpoint_names.get(cdk.Stack.of(node).get_logical_id(node))
+    findings = []
+    for variant in _as_list(_resolve(node, node.production_variants)):
+        if not isinstance(variant, dict) or "serverlessConfig" in variant:
+            continue
+        model = _model_id(variant.get("modelName"))
+        subnets = index.model_subnets.get(model or "")
+        zones = _zone_count(_subnet_zones(node, subnets)) if subnets else 0
+        zones = zones or claim.get("availabilityZones", 0)
+        if not isinstance(zones, int) or zones < 1:
+            continue
+        full_load = claim.get("fullLoadInstances", default_full_load(zones))
+        variant_name = str(variant.get("variantName", "?"))
+        count = variant.get("initialInstanceCount")
+        if isinstance(count, int) and remaining_after(count, zones, tolerated) < full_load:
+            findings.append(f"{variant_name}:instances")
+        minimum = index.scaling_minimums.get(f"endpoint/{name}/variant/{variant_name}")
+        if isinstance(minimum, int) and remaining_after(minimum, zones, tolerated) < full_load:
+            findings.append(f"{variant_name}:autoscaling-minimum")
+    return findings or COMPLIANT
+
+
+def _subnet_refs(node: cdk.CfnResource) -> Any:
+    """The subnet references of a zonal resource (``None`` when it has none)."""
+    if isinstance(node, lambda_.CfnFunction | sagemaker.CfnModel):
+        vpc_config = _resolve(node, node.vpc_config)
+        if not isinstance(vpc_config, dict):
+            return None
+        return vpc_config.get("subnetIds") or vpc_config.get("subnets")
+    if isinstance(node, ec2.CfnVPCEndpoint | aoss.CfnVpcEndpoint):
+        return node.subnet_ids
+    if isinstance(node, elbv2.CfnLoadBalancer):
+        subnets = _resolve(node, node.subnets)
+        if subnets is None:
+            mappings = _resolve(node, node.subnet_mappings) or []
+            subnets = [m.get("subnetId") for m in mappings if isinstance(m, dict)]
+        return subnets
+    return None
+
+
+def zones_for_claimed_losses(node: cdk.CfnResource) -> RuleResult:
+    """Under a claim to tolerate N >= 2 AZ losses, a zonal resource spans more than N AZs."""
+    tolerated, _ = _tolerated(node)
+    if tolerated < 2:
+        return NOT_APPLICABLE
+    if isinstance(node, ec2.CfnVPCEndpoint) and not _is_interface_endpoint(node):
+        return NOT_APPLICABLE
+    refs = _subnet_refs(node)
+    if not refs:
+        return NOT_APPLICABLE
+    return COMPLIANT if _zone_count(_subnet_zones(node, refs)) > tolerated else NON_COMPLIANT
 
 
 def sagemaker_model_open_egress(node: cdk.CfnResource) -> RuleResult:
@@ -528,6 +639,15 @@ def bedrock_model_without_profile_condition(node: cdk.CfnResource) -> RuleResult
 
 
 _POLICY_TYPES = frozenset({"AWS::IAM::Policy", "AWS::IAM::ManagedPolicy", "AWS::IAM::Role"})
+_ZONAL_TYPES = frozenset(
+    {
+        "AWS::Lambda::Function",
+        "AWS::EC2::VPCEndpoint",
+        "AWS::ElasticLoadBalancingV2::LoadBalancer",
+        "AWS::OpenSearchServerless::VpcEndpoint",
+        "AWS::SageMaker::Model",
+    }
+)
 
 RULES: tuple[Rule, ...] = (
     Rule(
@@ -540,6 +660,24 @@ RULES: tuple[Rule, ...] = (
             "least one per AZ you use."
         ),
         check=sagemaker_variant_instance_count,
+    ),
+    Rule(
+        suffix="SM6",
+        resource_types=frozenset({"AWS::SageMaker::EndpointConfig"}),
+        info=(
+            "A SageMaker variant claimed to tolerate N AZ losses cannot carry its full load "
+            "after losing N AZs."
+        ),
+        explanation=(
+            "The construct above the variant claims (tolerated_az_losses) that its instances "
+            "keep the full load after losing that many AZs, with nothing to wait for. With the "
+            "instances spread as evenly as SageMaker can, the worst-case survivors of the "
+            "InitialInstanceCount, and of the autoscaling floor (MinCapacity), must hold the "
+            "claimed full_load_instances; anything less waits for a scale-out, a control-plane "
+            "call that an AZ-wide event throttles. Raise the count, or lower the claim. "
+            "Findings: <variant>:instances, <variant>:autoscaling-minimum."
+        ),
+        check=sagemaker_full_load_after_az_losses,
     ),
     Rule(
         suffix="SM2",
@@ -769,6 +907,19 @@ RULES: tuple[Rule, ...] = (
             "from any offered Region without review."
         ),
         check=endpoint_service_cross_region,
+    ),
+    Rule(
+        suffix="AZ1",
+        resource_types=_ZONAL_TYPES,
+        info=("A zonal resource claimed to tolerate N AZ losses has subnets in N or fewer AZs."),
+        explanation=(
+            "The construct above it claims (tolerated_az_losses of 2) that it keeps serving "
+            "after losing that many AZs; a Lambda function, interface or collection endpoint, "
+            "load balancer or SageMaker model serves only in the AZs of its subnets, so it needs "
+            "subnets in at least one AZ more than the losses it claims to tolerate. Select "
+            "subnets in more AZs, or lower the claim."
+        ),
+        check=zones_for_claimed_losses,
     ),
 )
 """The GENREL05-BP01 rules, each applied as ``HaInference-<suffix>``."""

@@ -29,8 +29,14 @@ from ha_inference._internal.network import closed_security_group, s3_prefix_list
 from ha_inference._internal.props import checked_props
 from ha_inference._internal.tokens import is_unresolved
 from ha_inference._internal.validation import MIN_AZS, ZonalSubnets, select_zonal_subnets
-from ha_inference.metadata import mark_self_hosted_model
+from ha_inference.metadata import mark_az_loss_tolerance, mark_self_hosted_model
 from ha_inference.selfhosted.capacity import INSTANCE_TYPE_PATTERN, check_instance_types
+from ha_inference.zonal import (
+    MAX_TOLERATED_AZ_LOSSES,
+    default_full_load,
+    instances_for,
+    remaining_after,
+)
 
 DEFAULT_INSTANCE_TYPE = "ml.g5.xlarge"
 """One NVIDIA A10G (24 GiB): the smallest GPU instance commonly used to host 7B-class generative
@@ -142,6 +148,8 @@ class MultiAzSageMakerEndpoint(Construct):
     * at least one instance per AZ: SageMaker spreads a variant's instances over the AZs of its
       subnets (best effort, "automatically attempts to distribute"), and autoscaling
       (``SageMakerVariantInvocationsPerInstance``) never drops below the number of AZs;
+      with ``tolerated_az_losses=2``, enough instances that the worst-case survivors of any
+      two AZ losses carry ``full_load_instances`` without a scale-out;
     * ``fallback_instance_types`` adds instance pools in priority order: SageMaker falls back
       to the next type when one runs out of capacity at create, scale-out or replacement (see
       :mod:`ha_inference.selfhosted.capacity`); every type must be offered for hosting in the
@@ -188,6 +196,8 @@ class MultiAzSageMakerEndpoint(Construct):
         instance_provision_timeout: cdk.Duration | None = None,
         instance_count: int | None = None,
         max_capacity: int | None = None,
+        tolerated_az_losses: int = 1,
+        full_load_instances: int | None = None,
         volume_key: kms.IKey | None = None,
         local_storage: bool | None = None,
         endpoint_name: str | None = None,
@@ -218,8 +228,18 @@ class MultiAzSageMakerEndpoint(Construct):
             variant's instances across its pools before the operation fails
             (``VariantInstanceProvisionTimeoutInSeconds``, 5 minutes to 1 hour). Default:
             SageMaker's default.
-        :param instance_count: initial and minimum instance count. Default: the number of AZs.
+        :param instance_count: initial and minimum instance count (the autoscaling floor).
+            Default: the fewest instances, at least one per AZ, whose worst case after losing
+            ``tolerated_az_losses`` AZs still holds ``full_load_instances``: the number of AZs
+            for one loss, six over three AZs for two.
         :param max_capacity: the most instances autoscaling may run. Default: twice the minimum.
+        :param tolerated_az_losses: how many AZs the endpoint may lose and still carry its full
+            load from the instances already running, with no scale-out (a control-plane call)
+            on the recovery path: 1 or 2. Two needs subnets in at least three AZs. Default: 1.
+        :param full_load_instances: the instances that carry the full load (peak invocations
+            per minute over ``invocations_per_instance_target``; load-test to find it).
+            Default: one less than the number of AZs, what one instance per AZ leaves after
+            losing an AZ.
         :param volume_key: the KMS key for the ML storage volume. Default: a new customer managed
             key with rotation, or none for instance types with local NVMe storage (no EBS
             volume to encrypt); with fallback types, a key only when every type in the pool is
@@ -252,7 +272,10 @@ class MultiAzSageMakerEndpoint(Construct):
         instance_types = check_instance_types(
             cdk.Stack.of(self).region, instance_type, fallback_instance_types
         )
-        count, maximum = _check_capacity(zonal, instance_count, max_capacity)
+        full_load = _check_tolerance(zonal, tolerated_az_losses, full_load_instances)
+        count, maximum = _check_capacity(
+            zonal, instance_count, max_capacity, tolerated_az_losses, full_load
+        )
         if not invocations_per_instance_target > 0:
             raise ValueError(
                 "invocations_per_instance_target must be a positive number of invocations per "
@@ -281,6 +304,19 @@ class MultiAzSageMakerEndpoint(Construct):
         fallbacks."""
         self.instance_count = count
         self.max_capacity = maximum
+        self.tolerated_az_losses = tolerated_az_losses
+        self.full_load_instances = full_load
+        """The instances that carry the full load; at least this many remain after losing
+        ``tolerated_az_losses`` AZs."""
+        mark_az_loss_tolerance(
+            self,
+            {
+                "toleratedAzLosses": tolerated_az_losses,
+                "endpointName": name,
+                "fullLoadInstances": full_load,
+                "availabilityZones": len(zonal.subnets),
+            },
+        )
         self.network_isolation = isolated
         self.availability_zones: tuple[str, ...] = zonal.availability_zones
         self.subnets = zonal.selection
@@ -778,18 +814,57 @@ def _check_name(prop: str, value: str) -> None:
         )
 
 
-def _check_capacity(
-    zonal: ZonalSubnets, instance_count: int | None, max_capacity: int | None
-) -> tuple[int, int]:
-    """The instance count (at least one per AZ, and at least two) and the autoscaling maximum."""
+def _check_tolerance(zonal: ZonalSubnets, tolerated: int, full_load: int | None) -> int:
+    """The AZ losses to carry the full load through (enough AZs for them), and that load."""
     az_count = len(zonal.subnets)
-    count = az_count if instance_count is None else instance_count
+    if not 1 <= tolerated <= MAX_TOLERATED_AZ_LOSSES:
+        raise ValueError(
+            f"tolerated_az_losses must be 1 or {MAX_TOLERATED_AZ_LOSSES}, got {tolerated}; use 2 "
+            "to keep the full load after losing any two AZs, 1 otherwise"
+        )
+    if tolerated >= az_count:
+        where = f" ({', '.join(zonal.availability_zones)})" if zonal.checked else ""
+        raise ValueError(
+            f"tolerated_az_losses is {tolerated}, which needs subnets in at least "
+            f"{tolerated + 1} Availability Zones so that one is left, but vpc_subnets span "
+            f"{az_count}{where}; select subnets in more AZs, or lower tolerated_az_losses"
+        )
+    if full_load is None:
+        return default_full_load(az_count)
+    if full_load < 1:
+        raise ValueError(
+            f"full_load_instances must be at least 1, got {full_load}; divide the peak "
+            "invocations per minute by invocations_per_instance_target"
+        )
+    return full_load
+
+
+def _check_capacity(
+    zonal: ZonalSubnets,
+    instance_count: int | None,
+    max_capacity: int | None,
+    tolerated: int,
+    full_load: int,
+) -> tuple[int, int]:
+    """The instance count (at least one per AZ, at least two, and enough to keep the full load
+    after ``tolerated`` AZ losses) and the autoscaling maximum."""
+    az_count = len(zonal.subnets)
+    needed = instances_for(full_load, az_count, tolerated)
+    count = needed if instance_count is None else instance_count
     where = f": {', '.join(zonal.availability_zones)}" if zonal.checked else ""
     if count < max(MIN_AZS, az_count):
         raise ValueError(
             f"instance_count must be at least the number of Availability Zones ({az_count}"
             f"{where}) and at least {MIN_AZS}, so every AZ serves traffic and losing one leaves "
             f"capacity, got {count}; raise instance_count or select fewer AZs"
+        )
+    left = remaining_after(count, az_count, tolerated)
+    if left < full_load:
+        raise ValueError(
+            f"instance_count must leave full_load_instances ({full_load}) serving after losing "
+            f"any {tolerated} of the {az_count} AZs (tolerated_az_losses={tolerated}), got "
+            f"{count}, which leaves {left} in the worst case; use instance_count={needed} (or "
+            "leave it out), or lower full_load_instances or tolerated_az_losses"
         )
     maximum = 2 * count if max_capacity is None else max_capacity
     if maximum < count:

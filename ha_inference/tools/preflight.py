@@ -29,6 +29,7 @@ from ha_inference.tools._account import (
     Connector,
     CouldNotCheckError,
     Finding,
+    OrganizationDeniedError,
     Permission,
     Permissions,
     Registry,
@@ -664,7 +665,7 @@ def check_profile_models(target: Target, aws: Aws) -> Iterator[Finding]:
                     stack.name,
                     _profile_model_finding,
                     stack,
-                    use.model_id,
+                    use,
                     region,
                     aws.elsewhere(region),
                     subject,
@@ -683,9 +684,13 @@ def _routed_regions(
 
 
 def _profile_model_finding(
-    stack: StackArtifact, model_id: str, region: str, aws: Aws, subject: str, *, now: datetime
+    stack: StackArtifact, use: ProfileUse, region: str, aws: Aws, subject: str, *, now: datetime
 ) -> Finding:
-    answer = _foundation_model(aws, model_id)
+    model_id = use.model_id
+    try:
+        answer = _foundation_model(aws, model_id)
+    except OrganizationDeniedError as err:
+        return _organization_denied(stack, use, region, subject, err)
     if answer is None:
         return failed(
             subject,
@@ -696,6 +701,26 @@ def _profile_model_finding(
         )
     return _lifecycle_finding(
         subject, answer.get("modelDetails", {}), now, stack=stack.name, active="ACTIVE"
+    )
+
+
+def _organization_denied(
+    stack: StackArtifact, use: ProfileUse, region: str, subject: str, err: OrganizationDeniedError
+) -> Finding:
+    """A destination Region the organization denies: the profile's calls routed there fail
+    unless the policy lets them through (a Region-deny SCP that exempts calls made through an
+    inference profile, as AWS's example does, still refuses this read)."""
+    return warning(
+        subject,
+        f"bedrock:GetFoundationModel in {region} was refused with an explicit deny in a "
+        f"{err.policy}: the organization denies requests in {region}, where {use.profile_id} "
+        f"routes calls from {stack.region}; every call routed there fails with "
+        "AccessDeniedException unless the policy lets inference-profile calls through (the "
+        "model's lifecycle there is not checked)",
+        "make the policy let the profile's calls through in every destination Region: "
+        "'ha-inference scp cdk.out' prints the statements (after AWS's example); confirm after "
+        "deploy with 'ha-inference verify'",
+        stack=stack.name,
     )
 
 

@@ -711,6 +711,16 @@ def _question_finding(stack: StackArtifact, name: str, question: str, aws: Aws) 
     except ValueError:
         body = {}
     status = response["statusCode"]
+    if status == 502 and "control policy" in str(body.get("error", "")):
+        return failed(
+            name,
+            f"HTTP 502: {body.get('error')}: an AWS Organizations policy refused a Bedrock call, "
+            "for example in a Region the inference profile routes to",
+            "a Region-deny SCP must let the profile's calls through in every destination Region: "
+            "'ha-inference scp cdk.out' prints the statements to add; the function's log names "
+            "the Region and the policy",
+            stack=stack.name,
+        )
     if status != 200:
         return failed(
             name,
