@@ -53,12 +53,14 @@ DEFAULT_SELF_HOSTED: dict[str, Any] = {
     "instance-type": "ml.g5.xlarge",
     "fallback-instance-types": None,
     "model-data": None,
+    "model-data-bucket-owner": None,
     "environment": None,
     "invocations-per-instance": 100,
     "allowed-principals": [],
     "deletion-protection": False,
     "network-isolation": None,
     "cross-region": None,
+    "cross-region-principals": None,
 }
 """The fields of ``ha-inference:self-hosted`` and their defaults. The self-hosted model is off
 until that setting names the model: ``model-data`` (an s3:// model archive in each Region), or
@@ -86,12 +88,17 @@ class SelfHostedSettings:
     fallback_instance_types: tuple[str, ...] = ()
     model_data: tuple[tuple[str, str], ...] = ()
     """(Region, s3:// URL of the model archive in that Region); empty for a hub download."""
+    model_data_bucket_owner: str | None = None
+    """The account that owns the model archives' buckets; ``None``: the app's account."""
     environment: tuple[tuple[str, str], ...] = ()
     allowed_principals: tuple[str, ...] = ()
     deletion_protection: bool = False
     network_isolation: bool = True
     cross_region: bool = False
     """Whether each Region reaches the others' models (cross-Region PrivateLink, failover)."""
+    cross_region_principals: tuple[str, ...] | None = None
+    """Who may connect the other Regions' endpoints to a Region's endpoint service; ``None``:
+    the CloudFormation execution roles (CDK bootstrap) of the other Regions."""
 
     def image_in(self, region: str) -> str:
         if self.image is None:
@@ -536,21 +543,35 @@ def _self_hosted(value: Any, regions: list[str], nat_gateways: int) -> SelfHoste
             f"{key}.allowed-principals must be a list of IAM principal ARNs allowed to connect "
             f"to the PrivateLink endpoint service, got {principals!r}"
         )
+    owner = merged["model-data-bucket-owner"]
+    if owner is not None and (
+        not model_data or not isinstance(owner, str) or not re.fullmatch(r"\d{12}", owner)
+    ):
+        raise SettingsError(
+            f"{key}.model-data-bucket-owner must be the 12-digit account that owns the "
+            f"model-data buckets (SageMaker reads the archive only from that account's bucket), "
+            f"got {owner!r}"
+            + ("" if model_data else " without model-data")
+            + "; leave it out for buckets of the app's own account"
+        )
     protect = merged["deletion-protection"]
     if not isinstance(protect, bool):
         raise SettingsError(f"{key}.deletion-protection must be true or false, got {protect!r}")
     cross_region = _cross_region(merged["cross-region"], principals, regions)
+    connectors = _cross_region_principals(merged["cross-region-principals"], cross_region)
     return SelfHostedSettings(
         image=image,
         instance_type=instance_type,
         invocations_per_instance=target,
         fallback_instance_types=fallbacks,
         model_data=model_data,
+        model_data_bucket_owner=owner,
         environment=tuple(sorted(environment.items())),
         allowed_principals=tuple(principals),
         deletion_protection=protect,
         network_isolation=isolation,
         cross_region=cross_region,
+        cross_region_principals=connectors,
     )
 
 
@@ -577,6 +598,31 @@ def _cross_region(value: Any, principals: list[str], regions: list[str]) -> bool
             "is no other Region to reach; add Regions or leave cross-region out"
         )
     return value
+
+
+def _cross_region_principals(value: Any, cross_region: bool) -> tuple[str, ...] | None:
+    """IAM principals allowed to connect the app's other Regions to a Region's endpoint
+    service; by default (``None``) the regional stacks use the CloudFormation execution roles
+    of the other Regions, which create those endpoints during a deploy."""
+    key = f"{PREFIX}self-hosted.cross-region-principals"
+    if value is None:
+        return None
+    if not cross_region:
+        raise SettingsError(
+            f"{key} is set but cross-region is off, so no endpoint service offers other "
+            "Regions; leave it out or turn cross-region on"
+        )
+    if (
+        not isinstance(value, list)
+        or not value
+        or not all(isinstance(p, str) and p.startswith("arn:") for p in value)
+    ):
+        raise SettingsError(
+            f"{key} must be a non-empty list of IAM principal ARNs (the roles that deploy the "
+            f"-CrossRegion stacks), got {value!r}; leave it out for the CDK bootstrap's "
+            "CloudFormation execution roles"
+        )
+    return tuple(value)
 
 
 def _model_data(value: Any, regions: list[str]) -> tuple[tuple[str, str], ...]:

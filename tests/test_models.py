@@ -109,7 +109,7 @@ def test_tgi_images_come_from_each_regions_registry() -> None:
     assert sum(a == "763104351884" for a in HUGGING_FACE_TGI_REGISTRIES.values()) == 16
     assert hugging_face_tgi_image("us-east-1") == (
         "763104351884.dkr.ecr.us-east-1.amazonaws.com/huggingface-pytorch-tgi-inference:"
-        "2.4.0-tgi2.4.0-gpu-py311-cu124-ubuntu22.04"
+        "2.7.0-tgi3.3.6-gpu-py311-cu124-ubuntu22.04"
     )
     assert hugging_face_tgi_image("ap-southeast-3").startswith(
         "907027046896.dkr.ecr.ap-southeast-3.amazonaws.com/"

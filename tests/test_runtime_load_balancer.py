@@ -142,6 +142,8 @@ def test_endpoint_policy_allows_only_invoking_endpoints(
             "Principal": {"AWS": "*"},
             "Action": ["sagemaker:InvokeEndpoint", "sagemaker:InvokeEndpointWithResponseStream"],
             "Resource": resource,
+            # Principals of this account only, as on the Bedrock endpoints.
+            "Condition": {"StringEquals": {"aws:PrincipalAccount": TEST_ACCOUNT}},
         }
     ]
 

@@ -282,6 +282,11 @@ def test_execution_role_has_no_managed_policies_and_trusts_sagemaker(scenario: S
         assert "ManagedPolicyArns" not in role["Properties"]
         (trust,) = role["Properties"]["AssumeRolePolicyDocument"]["Statement"]
         assert trust["Principal"] == {"Service": "sagemaker.amazonaws.com"}
+        # Confused-deputy prevention: SageMaker acting for this account and Region only.
+        assert trust["Condition"] == {
+            "StringEquals": {"aws:SourceAccount": TEST_ACCOUNT},
+            "ArnLike": {"aws:SourceArn": f"arn:aws:sagemaker:us-east-1:{TEST_ACCOUNT}:*"},
+        }
         actions = [a for s in _statements(role) for a in _list(s["Action"])]
         assert not any(a.startswith("sagemaker:") or a.endswith(":*") for a in actions), actions
     assert "AmazonSageMakerFullAccess" not in str(scenario.template)
@@ -293,11 +298,13 @@ def test_execution_role_is_scoped_to_this_endpoint(scenario: Scenario) -> None:
     assert by_sid["PullImage"]["Resource"] == (
         "arn:aws:ecr:us-east-1:763104351884:repository/huggingface-pytorch-tgi-inference"
     )
+    # Only from a bucket of the stack's account: a bucket name someone else owns is never read.
     assert by_sid["ReadModelData"] == {
         "Sid": "ReadModelData",
         "Action": "s3:GetObject",
         "Effect": "Allow",
         "Resource": "arn:aws:s3:::model-artifacts-111111111111/llm/model.tar.gz",
+        "Condition": {"StringEquals": {"aws:ResourceAccount": TEST_ACCOUNT}},
     }
     name = scenario.gpu["us-east-1"].endpoint_name
     group = f"arn:aws:logs:us-east-1:{TEST_ACCOUNT}:log-group:/aws/sagemaker/Endpoints/{name}"

@@ -125,6 +125,7 @@ class HandlerProvider(Construct):
         """What the framework's waiter state machine (``waiter-state-machine``) draws."""
         waiter = self.provider.node.find_child("waiter-state-machine")
         waiter_role = waiter.node.find_child("Role")
+        _trust_state_machines_of_this_account(waiter_role)
         for function_id in ("framework-isComplete", "framework-onTimeout"):
             function = self.provider.node.find_child(function_id)
             assert isinstance(function, lambda_.Function)
@@ -152,3 +153,27 @@ class HandlerProvider(Construct):
     def service_token(self) -> str:
         """The ``ServiceToken`` of custom resources served by this provider."""
         return self.provider.service_token
+
+
+def _trust_state_machines_of_this_account(role: object) -> None:
+    """Narrows the trust of aws-cdk-lib's waiter role to Step Functions acting for a state
+    machine of this account and Region (Step Functions' "Prevent cross-service confused deputy
+    issue"); aws-cdk-lib offers no option for it, and the state machine's name is generated."""
+    assert isinstance(role, iam.Role)
+    cfn = role.node.default_child
+    assert isinstance(cfn, iam.CfnRole)
+    stack = cdk.Stack.of(role)
+    cfn.add_property_override(
+        "AssumeRolePolicyDocument.Statement.0.Condition",
+        {
+            "StringEquals": {"aws:SourceAccount": stack.account},
+            "ArnLike": {
+                "aws:SourceArn": stack.format_arn(
+                    service="states",
+                    resource="stateMachine",
+                    resource_name="*",
+                    arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
+                )
+            },
+        },
+    )

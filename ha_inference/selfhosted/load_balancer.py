@@ -127,7 +127,8 @@ class SageMakerRuntimeLoadBalancer(Construct):
     * the interface endpoint and the load balancer in exactly the selected subnets, one per AZ;
       cross-zone load balancing on (a healthy target in any AZ serves every AZ); the endpoint's
       security group admits HTTPS only from the load balancer and the callers you allow, and its
-      policy allows only invoking SageMaker endpoints of this account and Region;
+      policy allows only principals of this account (``aws:PrincipalAccount``) to invoke only
+      SageMaker endpoints of this account and Region;
     * ``connections`` holds both security groups: ``connections.allow_default_port_from(peer)``
       admits a caller on both paths, the load balancer (callers in other VPCs, through the
       endpoint service or the private hosted zone) and the endpoint's own interfaces, which
@@ -293,6 +294,9 @@ class SageMakerRuntimeLoadBalancer(Construct):
                         service="sagemaker", resource="endpoint", resource_name="*"
                     )
                 ],
+                # Principals of this account only, as on the Bedrock endpoints: the interface
+                # endpoint does not carry another account's calls to SageMaker.
+                conditions={"StringEquals": {"aws:PrincipalAccount": cdk.Stack.of(self).account}},
             )
         )
         self.endpoint_security_group.add_ingress_rule(
