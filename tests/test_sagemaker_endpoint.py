@@ -27,7 +27,15 @@ from ha_inference.selfhosted.endpoint import (
 )
 from ha_inference.selfhosted.instance_types import hosting_instance_types
 from ha_inference.tools.assembly import zones_of
-from tests.support import TEST_ACCOUNT, ZonalStack, isolated_vpc, new_app, one_resource, resources
+from tests.support import (
+    TEST_ACCOUNT,
+    ZonalStack,
+    isolated_vpc,
+    new_app,
+    one_resource,
+    resources,
+    without_twins,
+)
 from tests.test_cfn_lint import lint_template
 from tests.test_nag import acknowledgements, findings
 
@@ -536,7 +544,7 @@ def test_acknowledgements_are_narrow_and_explained(scenario: Scenario) -> None:
     the KMS finding of an NVMe instance type's config (no volume to encrypt)."""
     acknowledged = [
         (path, rule.removeprefix("Annotation::"), reason)
-        for path, rule, reason in acknowledgements(scenario.app)
+        for path, rule, reason in without_twins(acknowledgements(scenario.app))
         if "/Llm/" in path or "/Embeddings/" in path
     ]
     nvme = [a for a in acknowledged if a[0].endswith("/Llm/Config")]

@@ -18,7 +18,8 @@ from aws_cdk import custom_resources as cr
 from constructs import Construct
 
 from ha_inference._internal.nag import (
-    CONTROL_PLANE_FUNCTION,
+    CLOUDFORMATION_EVENT_FUNCTION,
+    FRAMEWORK_FUNCTION,
     INLINE_POLICY,
     acknowledge,
     acknowledge_all,
@@ -114,9 +115,12 @@ class HandlerProvider(Construct):
             acknowledge(role, "NIST.800.53.R5-IAMNoInlinePolicy", INLINE_POLICY)
         for child in self.provider.node.children:
             if isinstance(child, lambda_.Function):
+                # CloudFormation invokes the onEvent function; the waiter the other two.
                 acknowledge_all(
                     child,
-                    CONTROL_PLANE_FUNCTION,
+                    CLOUDFORMATION_EVENT_FUNCTION
+                    if child.node.id == "framework-onEvent"
+                    else FRAMEWORK_FUNCTION,
                 )
         if is_complete is not None:
             self._acknowledge_waiter()

@@ -34,7 +34,7 @@ from constructs import Construct
 from ha_inference._internal.custom_resource import HandlerProvider
 from ha_inference._internal.logs import new_log_group
 from ha_inference._internal.nag import (
-    CONTROL_PLANE_FUNCTION,
+    DEPLOY_TIME_HANDLER,
     INLINE_POLICY,
     NO_RESERVED_CONCURRENCY,
     acknowledge,
@@ -541,12 +541,18 @@ class ImportedModel(Construct):
                 "same name, and deleting or tagging a model requires that its owner tags name "
                 "this stack and resource (or, for tagging, that it has none yet).",
             )
-        acknowledge(
-            role,
-            wildcard_resource_finding(self, "*"),
+        only_import_on_any = (
             "bedrock:CreateModelImportJob has no resource type in the Service Authorization "
             "Reference, so IAM authorizes it only on Resource '*'; that one action is on '*', "
-            "every other statement names its resources.",
+            "every other statement names its resources."
+        )
+        # The same '*' as Serverless' LambdaStarPermissions sees it.
+        acknowledge_all(
+            role,
+            {
+                wildcard_resource_finding(self, "*"): only_import_on_any,
+                "Serverless-LambdaStarPermissions": only_import_on_any,
+            },
         )
         acknowledge(role, "NIST.800.53.R5-IAMNoInlinePolicy", INLINE_POLICY)
         return role
@@ -611,7 +617,7 @@ class ImportedModel(Construct):
         )
         acknowledge_all(
             function,
-            CONTROL_PLANE_FUNCTION,
+            DEPLOY_TIME_HANDLER,
         )
         return function
 
@@ -746,6 +752,12 @@ def _check_timeout(timeout: cdk.Duration) -> None:
 
 
 KEEP_WARM_FUNCTION = {
+    "Serverless-LambdaTracing": (
+        "The function makes one Converse call with a fixed one-word prompt per schedule; its "
+        "outcome is in the function's log and Errors metric, and the model's own latency in "
+        "the AWS/Bedrock metrics, so an X-Ray trace (and X-Ray permissions on '*') would add "
+        "nothing to act on."
+    ),
     "NIST.800.53.R5-LambdaConcurrency": NO_RESERVED_CONCURRENCY,
     "NIST.800.53.R5-LambdaDLQ": (
         "The schedule invokes the function asynchronously with no retries; a failed keep-warm "

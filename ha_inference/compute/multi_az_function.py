@@ -176,7 +176,7 @@ class MultiAzFunction(Construct):
                 self,
                 "ServiceRole",
                 assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
-                description="Execution role of a multi-AZ Lambda function (no managed policies)",
+                description=_role_description(description),
             )
         )
         self.log_group = new_log_group(
@@ -267,6 +267,14 @@ class MultiAzFunction(Construct):
     def grant_principal(self) -> iam.IPrincipal:
         """The execution role: pass the function to other constructs' ``grant_*`` methods."""
         return self.role
+
+
+def _role_description(function_description: str | None) -> str:
+    """The execution role's description: what its function does, when the function says."""
+    base = "Execution role of a multi-AZ Lambda function (no managed policies)"
+    if function_description is None or is_unresolved(function_description):
+        return base
+    return f"{base}: {function_description}"[:1000]
 
 
 def deny_to_function_code(scope: Construct, actions: tuple[str, ...]) -> iam.PolicyStatement:

@@ -29,7 +29,7 @@ from constructs import Construct
 from ha_inference._internal.custom_resource import HandlerProvider
 from ha_inference._internal.logs import new_log_group
 from ha_inference._internal.nag import (
-    CONTROL_PLANE_FUNCTION,
+    DEPLOY_TIME_HANDLER,
     INLINE_POLICY,
     acknowledge,
     acknowledge_all,
@@ -641,13 +641,20 @@ class SageMakerRuntimeLoadBalancer(Construct):
                 )
             },
         )
-        acknowledge(
-            role,
-            "AwsSolutions-IAM5[Resource::*]",
+        describe_reason = (
             f"{', '.join(describe_actions)} support no resource-level permissions (Service "
             "Authorization Reference), so they need '*'; all are read-only. Registering and "
             "deregistering targets and writing the claim tags is limited to this construct's "
-            "target group.",
+            "target group."
+        )
+        # The same '*' as Serverless' LambdaStarPermissions sees it (an inline policy of a
+        # Lambda role with Resource "*").
+        acknowledge_all(
+            role,
+            {
+                "AwsSolutions-IAM5[Resource::*]": describe_reason,
+                "Serverless-LambdaStarPermissions": describe_reason,
+            },
         )
         function = lambda_.Function(
             holder,
@@ -666,7 +673,7 @@ class SageMakerRuntimeLoadBalancer(Construct):
         )
         acknowledge_all(
             function,
-            CONTROL_PLANE_FUNCTION,
+            DEPLOY_TIME_HANDLER,
         )
         acknowledge(role, "NIST.800.53.R5-IAMNoInlinePolicy", INLINE_POLICY)
         provider = HandlerProvider(holder, "Provider", on_event=function, log_group=log_group)
