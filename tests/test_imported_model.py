@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import aws_cdk as cdk
+import cdk_nag
 import pytest
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
@@ -469,10 +470,18 @@ def test_coverage_reports_a_region_serving_a_model_without_its_supporting_kinds(
     ]
 
 
-def test_no_unacknowledged_aws_solutions_or_nist_findings(scenario: Scenario) -> None:
-    """The caller role of the test is not ours; everything under the constructs is judged."""
+def test_no_unacknowledged_findings_of_any_cdk_nag_pack(scenario: Scenario) -> None:
+    """The caller role of the test is not ours; everything under the constructs is judged, by
+    every pack (the keep-warm schedule and function included)."""
     ours = ("/Llm/", "/Bedrock/")
-    for pack in (AwsSolutionsChecks(), NIST80053R5Checks()):
+    for pack in (
+        AwsSolutionsChecks(),
+        NIST80053R5Checks(),
+        cdk_nag.NIST80053R4Checks(),
+        cdk_nag.HIPAASecurityChecks(),
+        cdk_nag.PCIDSS321Checks(),
+        cdk_nag.ServerlessChecks(),
+    ):
         found = [f for f in findings_of(pack, scenario.app) if any(p in f[1] for p in ours)]
         assert found == [], type(pack).__name__
 

@@ -12,6 +12,7 @@ import pytest
 from botocore.stub import ANY
 
 from ha_inference.data import images
+from ha_inference.metadata import IMPORTED_MODEL_METADATA
 from ha_inference.tools._account import Finding, Status, run_check
 from ha_inference.tools._template import (
     endpoint_variants,
@@ -861,6 +862,29 @@ def test_imported_model_source_passes_with_config_and_weights(stubs: Stubs) -> N
         IMPORTED,
         "3 objects, bucket of account 111111111111 in us-east-1",
     )
+
+
+def test_import_source_bucket_must_belong_to_the_models_bucket_owner(stubs: Stubs) -> None:
+    """The owner comes from the model's metadata (ImportedModel's bucket_owner)."""
+    owner = {"Bucket": "imports-us-east-1", "ExpectedBucketOwner": "222222222222"}
+    stubs("s3").add_response("get_bucket_location", {}, owner)
+    stubs("s3").add_response(
+        "list_objects_v2",
+        {"Contents": [{"Key": "support-llm/config.json"}, {"Key": "support-llm/m.safetensors"}]},
+        {**owner, "Prefix": "support-llm/", "MaxKeys": 1000},
+    )
+    imported = {
+        "type": IMPORTED_MODEL_METADATA,
+        "data": {
+            "importedModelName": "support-llm",
+            "region": REGION,
+            "s3Uri": IMPORT_SOURCE,
+            "bucketOwner": "222222222222",
+        },
+    }
+    stack = sample_stack(metadata={f"/{STACK}/Imported": (imported,)})
+    finding = only(check("imported-model", stubs, stack))
+    assert finding.detail == "2 objects, bucket of account 222222222222 in us-east-1"
 
 
 def test_fails_when_the_import_source_has_no_weights(stubs: Stubs) -> None:

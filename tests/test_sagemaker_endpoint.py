@@ -444,6 +444,42 @@ def test_fails_when_internet_egress_is_asked_for_an_isolated_container(
         )
 
 
+def test_fails_on_a_model_data_bucket_owner_that_is_no_account(scratch: ZonalStack) -> None:
+    with pytest.raises(
+        ValueError,
+        match=r"model_data_bucket_owner must be the 12-digit id of the account that owns the "
+        r"model archive's bucket, got 'models-team'; leave it out",
+    ):
+        _endpoint(
+            scratch,
+            "Owner",
+            model_data_url="s3://models-us-east-1/llm/model.tar.gz",
+            model_data_bucket_owner="models-team",
+        )
+
+
+def test_fails_on_a_model_data_bucket_owner_without_model_data(scratch: ZonalStack) -> None:
+    with pytest.raises(
+        ValueError,
+        match=r"model_data_bucket_owner is '222222222222' but there is no model_data_url",
+    ):
+        _endpoint(scratch, "NoData", model_data_bucket_owner="222222222222")
+
+
+def test_model_data_of_another_account_is_read_only_from_that_accounts_bucket(
+    scratch: ZonalStack,
+) -> None:
+    endpoint = _endpoint(
+        scratch,
+        "Shared",
+        model_data_url="s3://models-us-east-1/llm/model.tar.gz",
+        model_data_bucket_owner="222222222222",
+    )
+    role = scratch.resolve(endpoint.role.node.default_child.policies)  # type: ignore[union-attr]
+    (read,) = [s for s in role[0]["policyDocument"]["Statement"] if s.get("Sid") == "ReadModelData"]
+    assert read["Condition"] == {"StringEquals": {"aws:ResourceAccount": "222222222222"}}
+
+
 # --- metrics and alarms ------------------------------------------------------------------------
 
 

@@ -590,12 +590,19 @@ class ImportedModel(Construct):
             environment={"MODEL_ID": self.model_arn},
         )
         self.log_group.grant_write(role)
-        events.Rule(
+        schedule = events.Rule(
             self,
             "KeepWarmSchedule",
             description=f"Calls the imported model every {every.to_human_string()}",
             schedule=events.Schedule.rate(every),
             targets=[targets.LambdaFunction(function, retry_attempts=0)],
+        )
+        acknowledge(
+            schedule,
+            "Serverless-EventBusDLQ",
+            "The schedule's event carries nothing but the time: a keep-warm call that could not "
+            "be delivered is simply the next scheduled one (retries are off on purpose), so a "
+            "dead-letter queue would hold empty events nobody acts on.",
         )
         acknowledge_all(function, KEEP_WARM_FUNCTION)
         acknowledge(role, "NIST.800.53.R5-IAMNoInlinePolicy", INLINE_POLICY)
