@@ -21,7 +21,7 @@ help:
 	@echo "make verify            synth, then prove the deployed stacks serve in every AZ (credentials)"
 	@echo "make report            synth, then the AZ-loss report in report/ (Markdown and SVG)"
 	@echo "                       (these four targets run the ha-inference command: docs/tools.md)"
-	@echo "make docs              regenerate every generated doc: API reference, rules, acknowledgements, README blocks, AZ/Region-loss pages"
+	@echo "make docs              regenerate every generated doc: API reference, rules, acknowledgements, permissions, README blocks, AZ/Region-loss pages"
 	@echo "make bench             synth and test-suite benchmark, results in bench/results/"
 	@echo "make lock              re-resolve constraints.txt and package-lock.json"
 
@@ -99,7 +99,8 @@ report: synth
 DOCS_CONTEXT := -c 'ha-inference:self-hosted={"model-data":"s3://ha-inference-models-{region}/llm/model.tar.gz"}' -c ha-inference:zonal-autoshift=true
 # Every generated doc: the AZ- and Region-loss pages and pictures of the reference app (the
 # report over a synth with the self-hosted model and zonal autoshift), then docgen's
-# generators: the API reference docs/api/, docs/rules.md, docs/acknowledgements.md and the
+# generators: the API reference docs/api/, docs/rules.md, docs/acknowledgements.md,
+# docs/permissions.md and the
 # README's preflight and verify blocks. Tests fail while any of them is stale.
 docs: setup
 	rm -rf cdk.out.docs
