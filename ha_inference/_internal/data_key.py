@@ -46,8 +46,14 @@ KEY_ADMINISTRATION = (
 """Managing the key (CloudFormation creates, rotates, tags and deletes it with these), with no
 cryptographic operation and no ``CreateGrant``."""
 
-SERVICE_OPERATIONS = ("kms:Decrypt", "kms:DescribeKey", "kms:GenerateDataKey")
-"""What OpenSearch Serverless and Bedrock Custom Model Import use a key for (besides grants)."""
+SERVICE_OPERATIONS = ("kms:CreateGrant", "kms:Decrypt", "kms:DescribeKey", "kms:GenerateDataKey")
+"""What OpenSearch Serverless (``DescribeKey`` and ``CreateGrant`` for its grant of
+``GenerateDataKey`` and ``Decrypt``) and Bedrock Custom Model Import (the four) use a key for,
+on behalf of the caller that creates the collection or the import job, and what a caller of an
+imported model uses (``Decrypt``). ``kms:ViaService`` alone holds them to those services, as
+Bedrock's key policy examples do; OpenSearch Serverless's example adds
+``kms:GrantIsForAWSResource``, which Bedrock's pages do not show, so it is left out rather than
+risk a refused import."""
 
 
 def new_data_key(
@@ -79,16 +85,6 @@ def new_data_key(
                 actions=list(SERVICE_OPERATIONS),
                 resources=["*"],
                 conditions={"StringEquals": via},
-            ),
-            iam.PolicyStatement(
-                sid="GrantToTheDataServices",
-                principals=[account],
-                actions=["kms:CreateGrant"],
-                resources=["*"],
-                conditions={
-                    "StringEquals": via,
-                    "Bool": {"kms:GrantIsForAWSResource": "true"},
-                },
             ),
         ]
     )

@@ -213,8 +213,9 @@ def test_customer_data_is_under_the_regions_data_key(
                 }
         statements = {s["Sid"]: s for s in key["Properties"]["KeyPolicy"]["Statement"]}
         via = [f"{service}.{region}.amazonaws.com" for service in services]
-        for sid in ("UseThroughTheDataServices", "GrantToTheDataServices"):
-            assert statements[sid]["Condition"]["StringEquals"]["kms:ViaService"] == via
+        use = statements["UseThroughTheDataServices"]
+        assert use["Condition"]["StringEquals"]["kms:ViaService"] == via
+        assert "kms:CreateGrant" in use["Action"]
         # Managing the key is not using it: no kms:* and no cryptographic action for the
         # account outside those services.
         admin = statements["KeyAdministration"]["Action"]
