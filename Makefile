@@ -22,7 +22,7 @@ help:
 	@echo "make report            synth, then the AZ-loss report in report/ (Markdown and SVG)"
 	@echo "make scp               synth, then the SCP statements that keep the profiles working under a Region deny"
 	@echo "                       (these five targets run the ha-inference command: docs/tools.md)"
-	@echo "make docs              regenerate every generated doc: API reference, rules, acknowledgements, tools examples, AZ/Region-loss pages"
+	@echo "make docs              regenerate every generated doc: API reference, rules, acknowledgements, permissions, tools examples, AZ/Region-loss pages"
 	@echo "make bench             synth benchmark against generative-ai-cdk-constructs, and the test suite: docs/performance.md"
 	@echo "make lock              re-resolve constraints.txt and package-lock.json"
 
@@ -104,8 +104,8 @@ scp: synth
 DOCS_CONTEXT := -c 'ha-inference:self-hosted={"model-data":"s3://ha-inference-models-{region}/llm/model.tar.gz"}' -c ha-inference:zonal-autoshift=true
 # Every generated doc: the AZ- and Region-loss pages and pictures of the reference app (the
 # report over a synth with the self-hosted model and zonal autoshift), then docgen's
-# generators: the API reference docs/api/, docs/rules.md, docs/acknowledgements.md and the
-# examples of docs/tools.md. Tests fail while any of them is stale.
+# generators: the API reference docs/api/, docs/rules.md, docs/acknowledgements.md,
+# docs/permissions.md and the examples of docs/tools.md. Tests fail while any of them is stale.
 docs: setup
 	rm -rf cdk.out.docs
 	cdk synth --quiet -o cdk.out.docs $(DOCS_CONTEXT)

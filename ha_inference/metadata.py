@@ -120,7 +120,8 @@ def mark_foundation_model(construct: IConstruct, model: dict[str, Any]) -> None:
 
 def mark_imported_model(construct: IConstruct, model: dict[str, Any]) -> None:
     """Records a model imported into Bedrock in its stack's Region (the only Region serving it):
-    ``importedModelName``, ``region``, ``s3Uri``."""
+    ``importedModelName``, ``region``, ``s3Uri``, ``bucketOwner`` (the account that must own the
+    source bucket; a token for an environment-agnostic stack)."""
     _mark(construct, IMPORTED_MODEL_METADATA, model)
 
 

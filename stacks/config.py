@@ -54,6 +54,7 @@ DEFAULT_SELF_HOSTED: dict[str, Any] = {
     "instance-type": "ml.g5.xlarge",
     "fallback-instance-types": None,
     "model-data": None,
+    "model-data-bucket-owner": None,
     "environment": None,
     "invocations-per-instance": 100,
     "allowed-principals": [],
@@ -61,6 +62,7 @@ DEFAULT_SELF_HOSTED: dict[str, Any] = {
     "network-isolation": None,
     "cross-region": None,
     "full-load-instances": None,
+    "cross-region-principals": None,
 }
 """The fields of ``ha-inference:self-hosted`` and their defaults. The self-hosted model is off
 until that setting names the model: ``model-data`` (an s3:// model archive in each Region), or
@@ -90,6 +92,8 @@ class SelfHostedSettings:
     fallback_instance_types: tuple[str, ...] = ()
     model_data: tuple[tuple[str, str], ...] = ()
     """(Region, s3:// URL of the model archive in that Region); empty for a hub download."""
+    model_data_bucket_owner: str | None = None
+    """The account that owns the model archives' buckets; ``None``: the app's account."""
     environment: tuple[tuple[str, str], ...] = ()
     allowed_principals: tuple[str, ...] = ()
     deletion_protection: bool = False
@@ -98,6 +102,9 @@ class SelfHostedSettings:
     """Whether each Region reaches the others' models (cross-Region PrivateLink, failover)."""
     full_load_instances: int | None = None
     """The instances that carry the full load; ``None``: one less than the AZs."""
+    cross_region_principals: tuple[str, ...] | None = None
+    """Who may connect the other Regions' endpoints to a Region's endpoint service; ``None``:
+    the CloudFormation execution roles (CDK bootstrap) of the other Regions."""
 
     def image_in(self, region: str) -> str:
         if self.image is None:
@@ -621,6 +628,17 @@ def _self_hosted(value: Any, regions: list[str], nat_gateways: int) -> SelfHoste
             f"{key}.allowed-principals must be a list of IAM principal ARNs allowed to connect "
             f"to the PrivateLink endpoint service, got {principals!r}"
         )
+    owner = merged["model-data-bucket-owner"]
+    if owner is not None and (
+        not model_data or not isinstance(owner, str) or not re.fullmatch(r"\d{12}", owner)
+    ):
+        raise SettingsError(
+            f"{key}.model-data-bucket-owner must be the 12-digit account that owns the "
+            f"model-data buckets (SageMaker reads the archive only from that account's bucket), "
+            f"got {owner!r}"
+            + ("" if model_data else " without model-data")
+            + "; leave it out for buckets of the app's own account"
+        )
     protect = merged["deletion-protection"]
     if not isinstance(protect, bool):
         raise SettingsError(f"{key}.deletion-protection must be true or false, got {protect!r}")
@@ -634,18 +652,21 @@ def _self_hosted(value: Any, regions: list[str], nat_gateways: int) -> SelfHoste
             f"{full_load!r}; divide the peak invocations per minute by invocations-per-instance, "
             "or leave it out (one less than the AZs)"
         )
+    connectors = _cross_region_principals(merged["cross-region-principals"], cross_region)
     return SelfHostedSettings(
         image=image,
         instance_type=instance_type,
         invocations_per_instance=target,
         fallback_instance_types=fallbacks,
         model_data=model_data,
+        model_data_bucket_owner=owner,
         environment=tuple(sorted(environment.items())),
         allowed_principals=tuple(principals),
         deletion_protection=protect,
         network_isolation=isolation,
         cross_region=cross_region,
         full_load_instances=full_load,
+        cross_region_principals=connectors,
     )
 
 
@@ -672,6 +693,31 @@ def _cross_region(value: Any, principals: list[str], regions: list[str]) -> bool
             "is no other Region to reach; add Regions or leave cross-region out"
         )
     return value
+
+
+def _cross_region_principals(value: Any, cross_region: bool) -> tuple[str, ...] | None:
+    """IAM principals allowed to connect the app's other Regions to a Region's endpoint
+    service; by default (``None``) the regional stacks use the CloudFormation execution roles
+    of the other Regions, which create those endpoints during a deploy."""
+    key = f"{PREFIX}self-hosted.cross-region-principals"
+    if value is None:
+        return None
+    if not cross_region:
+        raise SettingsError(
+            f"{key} is set but cross-region is off, so no endpoint service offers other "
+            "Regions; leave it out or turn cross-region on"
+        )
+    if (
+        not isinstance(value, list)
+        or not value
+        or not all(isinstance(p, str) and p.startswith("arn:") for p in value)
+    ):
+        raise SettingsError(
+            f"{key} must be a non-empty list of IAM principal ARNs (the roles that deploy the "
+            f"-CrossRegion stacks), got {value!r}; leave it out for the CDK bootstrap's "
+            "CloudFormation execution roles"
+        )
+    return tuple(value)
 
 
 def _model_data(value: Any, regions: list[str]) -> tuple[tuple[str, str], ...]:

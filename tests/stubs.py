@@ -33,6 +33,8 @@ MODEL_ID = "anthropic.claude-sonnet-5-5"
 EMBEDDING_MODEL_ID = "amazon.titan-embed-text-v2:0"
 PROFILE_REGIONS = ("us-east-1", "us-east-2", "us-west-2")
 MODEL_DATA = "s3://models-us-east-1/llm/model.tar.gz"
+SAMPLE_IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/model:1"
+"""The sample model's container image (an ECR URI with a tag)."""
 IMPORT_SOURCE = "s3://imports-us-east-1/support-llm/"
 STACK = "HaInference-us-east-1"
 NOW = datetime(2026, 11, 30, tzinfo=UTC)
@@ -301,7 +303,7 @@ def sample_template() -> dict[str, Any]:
         "Model": {
             "Type": "AWS::SageMaker::Model",
             "Properties": {
-                "PrimaryContainer": {"Image": "image", "ModelDataUrl": MODEL_DATA},
+                "PrimaryContainer": {"Image": SAMPLE_IMAGE, "ModelDataUrl": MODEL_DATA},
                 "VpcConfig": {"SecurityGroupIds": ["sg-1"], "Subnets": SUBNET_REFS},
             },
         },

@@ -16,6 +16,7 @@ from aws_cdk import aws_ec2 as ec2
 from aws_cdk.assertions import Template
 from syrupy.extensions.json import JSONSnapshotExtension
 
+from ha_inference._internal.nag import SAME_RULE
 from ha_inference.tools.assembly import StackArtifact, load_stacks, zones_of
 from stacks import RegionalStack, build_reference_app, stack_name
 
@@ -128,6 +129,14 @@ class Configurations:
         """Every stack of configuration ``name``: each Region's and its ``-CrossRegion``."""
         synth = self[name]
         return [*synth.artifacts.values(), *synth.cross_region.values()]
+
+
+def without_twins(acknowledged: list[tuple[str, str, str]]) -> list[tuple[str, str, str]]:
+    """(path, rule id, reason) acknowledgements without the ids that the crosswalk adds for
+    the same rule in the other cdk-nag packs (``ha_inference._internal.nag.SAME_RULE``): what
+    the library acknowledges itself."""
+    twins = {twin for twins in SAME_RULE.values() for twin in twins}
+    return [a for a in acknowledged if a[1].removeprefix("Annotation::") not in twins]
 
 
 def subnet_azs_of(template: dict[str, Any], subnet_refs: Any) -> list[str | None]:

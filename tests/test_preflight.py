@@ -11,6 +11,8 @@ from typing import Any
 import pytest
 from botocore.stub import ANY
 
+from ha_inference.data import images
+from ha_inference.metadata import IMPORTED_MODEL_METADATA
 from ha_inference.tools._account import Finding, Status, run_check
 from ha_inference.tools._template import (
     endpoint_variants,
@@ -33,6 +35,7 @@ from tests.stubs import (
     PROFILE_ID,
     PROFILE_REGIONS,
     REGION,
+    SAMPLE_IMAGE,
     STACK,
     ZONE_IDS,
     ZONES,
@@ -209,19 +212,19 @@ def all_active(stubs: Stubs, regions: tuple[str, ...] = PROFILE_REGIONS) -> None
         lifecycle(stubs, region)
 
 
-def bucket(stubs: Stubs, location: str | None = None) -> None:
+def bucket(stubs: Stubs, location: str | None = None, owner: str = ACCOUNT) -> None:
     stubs("s3").add_response(
         "get_bucket_location",
         {"LocationConstraint": location} if location else {},
-        {"Bucket": "models-us-east-1"},
+        {"Bucket": "models-us-east-1", "ExpectedBucketOwner": owner},
     )
 
 
-def head(stubs: Stubs, region: str = REGION) -> None:
+def head(stubs: Stubs, region: str = REGION, owner: str = ACCOUNT) -> None:
     stubs("s3", region).add_response(
         "head_object",
         {"ContentLength": 4_200_000_000},
-        {"Bucket": "models-us-east-1", "Key": "llm/model.tar.gz"},
+        {"Bucket": "models-us-east-1", "Key": "llm/model.tar.gz", "ExpectedBucketOwner": owner},
     )
 
 
@@ -698,7 +701,7 @@ def test_model_data_passes_when_the_object_is_in_the_endpoints_region(stubs: Stu
     assert (finding.status, finding.subject, finding.detail) == (
         Status.PASS,
         MODEL_DATA,
-        "4200000000 bytes, bucket in us-east-1",
+        "4200000000 bytes, bucket of account 111111111111 in us-east-1",
     )
 
 
@@ -728,9 +731,54 @@ def test_model_data_object_denied_explains_the_403(stubs: Stubs) -> None:
     finding = only(check("model-data", stubs))
     assert finding.status is Status.UNKNOWN
     assert finding.detail == (
-        "access denied to s3:GetObject (403); without s3:ListBucket S3 also answers 403 for a "
-        "missing object"
+        "access denied to s3:GetObject (403): the bucket does not belong to account "
+        "111111111111, or these credentials may not read it (without s3:ListBucket S3 also "
+        "answers 403 for a missing object)"
     )
+
+
+def test_model_data_bucket_of_another_owner_is_not_passed(stubs: Stubs) -> None:
+    """S3 answers 403 to ExpectedBucketOwner when someone else owns the bucket (a mistyped or
+    deleted name registered by another account): preflight says so instead of passing."""
+    stubs.error("s3", "get_bucket_location", "AccessDenied", status=403)
+    finding = only(check("model-data", stubs))
+    assert finding.status is Status.UNKNOWN
+    assert "does not belong to account 111111111111" in finding.detail
+    assert finding.fix.startswith("check that account 111111111111 owns the bucket")
+
+
+def test_model_data_owner_is_the_one_the_execution_role_pins(stubs: Stubs) -> None:
+    """The account comes from the template: the execution role's aws:ResourceAccount."""
+    template = copy.deepcopy(sample_template())
+    resources = template["Resources"]
+    (model,) = [r for r in resources.values() if r["Type"] == "AWS::SageMaker::Model"]
+    model["Properties"]["ExecutionRoleArn"] = {"Fn::GetAtt": ["ModelRole", "Arn"]}
+    resources["ModelRole"] = {
+        "Type": "AWS::IAM::Role",
+        "Properties": {
+            "Policies": [
+                {
+                    "PolicyName": "Execution",
+                    "PolicyDocument": {
+                        "Statement": [
+                            {
+                                "Effect": "Allow",
+                                "Action": "s3:GetObject",
+                                "Resource": "arn:aws:s3:::models-us-east-1/llm/model.tar.gz",
+                                "Condition": {
+                                    "StringEquals": {"aws:ResourceAccount": "222222222222"}
+                                },
+                            }
+                        ]
+                    },
+                }
+            ]
+        },
+    }
+    bucket(stubs, owner="222222222222")
+    head(stubs, owner="222222222222")
+    finding = only(check("model-data", stubs, sample_stack(template=template)))
+    assert finding.detail == "4200000000 bytes, bucket of account 222222222222 in us-east-1"
 
 
 def test_model_data_published_as_a_cdk_asset_passes_without_calls(stubs: Stubs) -> None:
@@ -741,32 +789,157 @@ def test_model_data_published_as_a_cdk_asset_passes_without_calls(stubs: Stubs) 
     assert findings(check("model-data", stubs, stack)) == [("pass", MODEL_DATA)]
 
 
+# --------------------------------------------------------------------------- serving images
+
+DIGEST_A = "sha256:" + "a" * 64
+DIGEST_B = "sha256:" + "b" * 64
+
+
+def image_answer(stubs: Stubs, digest: str | None, ids: dict[str, str] | None = None) -> None:
+    found = {"imageId": {"imageTag": "1", "imageDigest": digest}} if digest else None
+    stubs("ecr").add_response(
+        "batch_get_image",
+        {
+            "images": [found] if found else [],
+            "failures": []
+            if found
+            else [{"imageId": ids or {"imageTag": "1"}, "failureCode": "ImageNotFound"}],
+        },
+        {
+            "registryId": "123456789012",
+            "repositoryName": "model",
+            "imageIds": [ids or {"imageTag": "1"}],
+            "acceptedMediaTypes": [
+                "application/vnd.docker.distribution.manifest.v2+json",
+                "application/vnd.oci.image.manifest.v1+json",
+            ],
+        },
+    )
+
+
+def test_image_by_tag_only_warns_with_the_digest_to_pin(stubs: Stubs) -> None:
+    image_answer(stubs, DIGEST_A)
+    finding = only(check("serving-image", stubs))
+    assert (finding.status, finding.subject) == (Status.WARNING, SAMPLE_IMAGE)
+    assert finding.detail == (
+        f"pinned by tag only: 1 stands for {DIGEST_A} today, and a tag can be pushed again"
+    )
+    assert (
+        finding.fix
+        == f"pin the digest: 123456789012.dkr.ecr.us-east-1.amazonaws.com/model@{DIGEST_A}"
+    )
+
+
+def test_fails_when_the_image_is_not_in_the_registry(stubs: Stubs) -> None:
+    image_answer(stubs, None)
+    finding = only(check("serving-image", stubs))
+    assert (finding.status, finding.detail) == (
+        Status.FAIL,
+        "the registry has no such image (ImageNotFound)",
+    )
+
+
+def _with_image(image: str) -> StackArtifact:
+    template = copy.deepcopy(sample_template())
+    (model,) = [r for r in template["Resources"].values() if r["Type"] == "AWS::SageMaker::Model"]
+    model["Properties"]["PrimaryContainer"]["Image"] = image
+    return sample_stack(template=template)
+
+
+def test_image_by_digest_passes_when_it_exists(stubs: Stubs) -> None:
+    image = f"123456789012.dkr.ecr.us-east-1.amazonaws.com/model@{DIGEST_A}"
+    image_answer(stubs, DIGEST_A, {"imageDigest": DIGEST_A})
+    finding = only(check("serving-image", stubs, _with_image(image)))
+    assert (finding.status, finding.detail) == (
+        Status.PASS,
+        "pinned by digest; the image exists",
+    )
+
+
+def test_fails_when_the_tag_no_longer_stands_for_the_pinned_digest(
+    stubs: Stubs, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The data module pins a digest for the default image's tag; the registry now answers
+    another: the tag was pushed again, and preflight refuses to deploy an unreviewed image."""
+    tag = images.HUGGING_FACE_TGI_TAG
+    pin = images.PinnedDigest(tag=tag, digest=DIGEST_A, source="a release note", read="2026-12-08")
+    monkeypatch.setattr(images, "HUGGING_FACE_TGI_DIGESTS", {"us-east-1": pin})
+    image = images.ecr_image_uri(
+        "763104351884", "us-east-1", images.HUGGING_FACE_TGI_REPOSITORY, tag
+    )
+    stubs("ecr").add_response(
+        "batch_get_image",
+        {"images": [{"imageId": {"imageTag": tag, "imageDigest": DIGEST_B}}], "failures": []},
+        {
+            "registryId": "763104351884",
+            "repositoryName": images.HUGGING_FACE_TGI_REPOSITORY,
+            "imageIds": [{"imageTag": tag}],
+            "acceptedMediaTypes": [
+                "application/vnd.docker.distribution.manifest.v2+json",
+                "application/vnd.oci.image.manifest.v1+json",
+            ],
+        },
+    )
+    finding = only(check("serving-image", stubs, _with_image(image)))
+    assert finding.status is Status.FAIL
+    assert finding.detail.startswith(f"tag {tag} now stands for {DIGEST_B}, not {DIGEST_A}")
+
+
 # --------------------------------------------------------------------------- imported models
 
 IMPORTED = f"support-llm from {IMPORT_SOURCE}"
+IMPORT_BUCKET = {"Bucket": "imports-us-east-1", "ExpectedBucketOwner": ACCOUNT}
 
 
 def import_listing(stubs: Stubs, keys: tuple[str, ...]) -> None:
     stubs("s3").add_response(
         "list_objects_v2",
         {"Contents": [{"Key": f"support-llm/{key}"} for key in keys]},
-        {"Bucket": "imports-us-east-1", "Prefix": "support-llm/", "MaxKeys": 1000},
+        {
+            "Bucket": "imports-us-east-1",
+            "Prefix": "support-llm/",
+            "MaxKeys": 1000,
+            "ExpectedBucketOwner": ACCOUNT,
+        },
     )
 
 
 def test_imported_model_source_passes_with_config_and_weights(stubs: Stubs) -> None:
-    stubs("s3").add_response("get_bucket_location", {}, {"Bucket": "imports-us-east-1"})
+    stubs("s3").add_response("get_bucket_location", {}, IMPORT_BUCKET)
     import_listing(stubs, ("config.json", "tokenizer.json", "model-00001.safetensors"))
     finding = only(check("imported-model", stubs))
     assert (finding.status, finding.subject, finding.detail) == (
         Status.PASS,
         IMPORTED,
-        "3 objects, bucket in us-east-1",
+        "3 objects, bucket of account 111111111111 in us-east-1",
     )
 
 
+def test_import_source_bucket_must_belong_to_the_models_bucket_owner(stubs: Stubs) -> None:
+    """The owner comes from the model's metadata (ImportedModel's bucket_owner)."""
+    owner = {"Bucket": "imports-us-east-1", "ExpectedBucketOwner": "222222222222"}
+    stubs("s3").add_response("get_bucket_location", {}, owner)
+    stubs("s3").add_response(
+        "list_objects_v2",
+        {"Contents": [{"Key": "support-llm/config.json"}, {"Key": "support-llm/m.safetensors"}]},
+        {**owner, "Prefix": "support-llm/", "MaxKeys": 1000},
+    )
+    imported = {
+        "type": IMPORTED_MODEL_METADATA,
+        "data": {
+            "importedModelName": "support-llm",
+            "region": REGION,
+            "s3Uri": IMPORT_SOURCE,
+            "bucketOwner": "222222222222",
+        },
+    }
+    stack = sample_stack(metadata={f"/{STACK}/Imported": (imported,)})
+    finding = only(check("imported-model", stubs, stack))
+    assert finding.detail == "2 objects, bucket of account 222222222222 in us-east-1"
+
+
 def test_fails_when_the_import_source_has_no_weights(stubs: Stubs) -> None:
-    stubs("s3").add_response("get_bucket_location", {}, {"Bucket": "imports-us-east-1"})
+    stubs("s3").add_response("get_bucket_location", {}, IMPORT_BUCKET)
     import_listing(stubs, ("config.json",))
     finding = only(check("imported-model", stubs))
     assert (finding.status, finding.detail) == (
@@ -779,7 +952,7 @@ def test_fails_when_the_import_source_bucket_is_in_another_region(stubs: Stubs) 
     stubs("s3").add_response(
         "get_bucket_location",
         {"LocationConstraint": "eu-central-1"},
-        {"Bucket": "imports-us-east-1"},
+        IMPORT_BUCKET,
     )
     finding = only(check("imported-model", stubs))
     assert (finding.status, finding.detail) == (
@@ -915,6 +1088,7 @@ API_ERRORS: dict[str, ApiErrorCase] = {
     ),
     "model-data": (_nothing, "s3", "get_bucket_location", "s3:GetBucketLocation", _nothing),
     "imported-model": (_nothing, "s3", "get_bucket_location", "s3:GetBucketLocation", _nothing),
+    "serving-image": (_nothing, "ecr", "batch_get_image", "ecr:BatchGetImage", _nothing),
     "unique-names": (
         _nothing,
         "opensearchserverless",

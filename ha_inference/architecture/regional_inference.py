@@ -22,6 +22,7 @@ from aws_cdk import aws_kms as kms
 from constructs import Construct
 
 from ha_inference._internal import props
+from ha_inference._internal.data_key import new_data_key
 from ha_inference._internal.nag import (
     INLINE_POLICY,
     SYNCHRONOUS_FUNCTION,
@@ -124,6 +125,8 @@ class SelfHostedModelOptions:
         this Region's registry.
     :param model_data_url: the ``s3://`` model archive in this Region. Default: none (the
         container downloads its model, which needs ``network_isolation=False`` and NAT).
+    :param model_data_bucket_owner: the account that owns the archive's bucket; SageMaker
+        reads the archive only from a bucket of that account. Default: the stack's account.
     :param environment: the container's environment. Default: ``HF_MODEL_ID=/opt/ml/model``
         with the default image and ``model_data_url``; otherwise none.
     :param instance_type: the instance type SageMaker tries first. Default: ``ml.g5.xlarge``.
@@ -154,6 +157,7 @@ class SelfHostedModelOptions:
     invocations_per_instance_target: float
     image: str | None = None
     model_data_url: str | None = None
+    model_data_bucket_owner: str | None = None
     environment: Mapping[str, str] | None = None
     instance_type: str = DEFAULT_INSTANCE_TYPE
     fallback_instance_types: Sequence[str] | None = None
@@ -177,10 +181,10 @@ class RegionalInference(Construct):
 
     Resources: ``InferenceProfile`` (or ``ImportedModel``), ``BedrockEndpoints``,
     ``CollectionEndpoint``, ``Vectors`` (collection), ``Index``, ``InferenceRole``,
-    ``Retrieval``, ``Ingestion``; optionally ``SelfHosted`` and ``RuntimeLoadBalancer``,
-    ``Dashboard``, ``AzDrill``. Each is an attribute. It creates no stack, output, aspect or
-    tag: your stack makes the ``CfnOutput`` s it wants from the attributes (for example
-    ``retrieval.function.function_name``).
+    ``Retrieval``, ``Ingestion``; ``LogsKey`` and ``DataKey`` unless given; optionally
+    ``SelfHosted`` and ``RuntimeLoadBalancer``, ``Dashboard``, ``AzDrill``. Each is an
+    attribute. It creates no stack, output, aspect or tag: your stack makes the ``CfnOutput`` s
+    it wants from the attributes (for example ``retrieval.function.function_name``).
 
     * Every zonal part (endpoints, functions, load balancer, SageMaker instances) has a subnet
       in every AZ of the selected subnets; the collection keeps standby replicas.
@@ -223,6 +227,8 @@ class RegionalInference(Construct):
         service_tier: ServiceTier | None = None,
         embedding_service_tier: ServiceTier | None = None,
         denied_service_tiers: Sequence[ServiceTier] = (),
+        data_encryption_key: kms.IKey | None = None,
+        aws_owned_data_keys: bool = False,
     ) -> None:
         """
         :param vpc: the VPC to build in, for example :class:`InferenceVpc`'s.
@@ -269,6 +275,16 @@ class RegionalInference(Construct):
         :param denied_service_tiers: tiers the retrieval function's role may never use on the
             chat and embedding models (a Deny on ``bedrock:ServiceTier``), e.g.
             ``[ServiceTier.FLEX]`` for answers people wait for. Default: none denied.
+        :param data_encryption_key: the KMS key of the customer data at rest: the collection's
+            passages and vectors and the imported model's weights. The collection's key is fixed
+            when the collection is created: a collection made under another key keeps it (deploy
+            with a new ``collection_name`` to move it). Default: a new customer managed key
+            (``DataKey``) with yearly rotation, retained with the stack, that the account may
+            use only through OpenSearch Serverless (and Bedrock, with ``imported_model``) in
+            this Region.
+        :param aws_owned_data_keys: keep the collection and the imported model under AWS owned
+            keys instead of a data key (no KMS key to pay for, no key policy to review).
+            Default: ``False``.
         """
         super().__init__(scope, construct_id)
         _check_props(
@@ -288,6 +304,9 @@ class RegionalInference(Construct):
         self._check_zones_to_lose()
         self.logs_key = log_encryption_key or self._create_logs_key()
         """The KMS key of every log group of the construct."""
+        self.data_key = self._data_key(data_encryption_key, aws_owned_data_keys, imported_model)
+        """The KMS key of the collection and the imported model (``None`` with
+        ``aws_owned_data_keys``)."""
         self._create_chat_model(model_id, geography, imported_model)
         self._create_bedrock_endpoints(embedding_model_id)
         self._create_vector_search(collection_name, index)
@@ -358,6 +377,33 @@ class RegionalInference(Construct):
                     "...)) or lower tolerated_az_losses"
                 )
         mark_az_loss_tolerance(self, {"toleratedAzLosses": tolerated})
+    def _data_key(
+        self,
+        given: kms.IKey | None,
+        aws_owned: bool,
+        imported: ImportedModelOptions | None,
+    ) -> kms.IKey | None:
+        """The given key, none with ``aws_owned_data_keys``, or a new key that only the
+        services holding the data may use: OpenSearch Serverless, and Bedrock when it imports a
+        model."""
+        if aws_owned:
+            if given is not None:
+                raise ValueError(
+                    "data_encryption_key is set but aws_owned_data_keys=True keeps the data "
+                    "under AWS owned keys; leave data_encryption_key out or set "
+                    "aws_owned_data_keys=False"
+                )
+            return None
+        if given is not None:
+            return given
+        return new_data_key(
+            self,
+            "DataKey",
+            services=["aoss", *(["bedrock"] if imported is not None else [])],
+            description="Encrypts the vector collection"
+            + (" and the imported model" if imported is not None else "")
+            + " of this RegionalInference",
+        )
 
     def _create_chat_model(
         self, model_id: str, geography: Geography, imported: ImportedModelOptions | None
@@ -369,7 +415,11 @@ class RegionalInference(Construct):
         """The model the retrieval function converses with."""
         if imported is not None:
             self.imported_model = self.chat_model = ImportedModel(
-                self, "ImportedModel", s3_uri=imported.s3_uri
+                self,
+                "ImportedModel",
+                s3_uri=imported.s3_uri,
+                imported_model_key=self.data_key,
+                log_encryption_key=self.logs_key,
             )
         else:
             self.profile = self.chat_model = CrossRegionInferenceProfile(
@@ -410,6 +460,7 @@ class RegionalInference(Construct):
             "Vectors",
             collection_name=collection_name,
             vpc_endpoint=self.collection_endpoint,
+            encryption_key=self.data_key,
             description="Passages the retrieval function grounds its answers in",
         )
         self.index = VectorIndex(
@@ -504,6 +555,7 @@ class RegionalInference(Construct):
             instance_type=options.instance_type,
             fallback_instance_types=_fallbacks(options, region),
             model_data_url=options.model_data_url,
+            model_data_bucket_owner=options.model_data_bucket_owner,
             environment=_environment(options),
             invocations_per_instance_target=options.invocations_per_instance_target,
             tolerated_az_losses=self.tolerated_az_losses,

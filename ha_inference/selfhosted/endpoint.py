@@ -157,7 +157,8 @@ class MultiAzSageMakerEndpoint(Construct):
     * routing strategy least outstanding requests: an instance that is slow or lost in an AZ
       receives fewer requests instead of its random share;
     * an execution role with least privilege and no managed policies (never
-      AmazonSageMakerFullAccess): the image's ECR repository, the model data object, the log
+      AmazonSageMakerFullAccess): the image's ECR repository, the model data object (in a
+      bucket of ``model_data_bucket_owner`` only), the log
       group ``/aws/sagemaker/Endpoints/<name>``, metrics, network interfaces only in the
       endpoint's subnets with its security group (``ec2:Subnet``, ``ec2:Vpc``), the describe
       actions the host-vpc page lists, and the volume key;
@@ -190,6 +191,7 @@ class MultiAzSageMakerEndpoint(Construct):
         vpc_subnets: ec2.SubnetSelection | None = None,
         image_repository: ecr.IRepository | None = None,
         model_data_url: str | None = None,
+        model_data_bucket_owner: str | None = None,
         environment: Mapping[str, str] | None = None,
         instance_type: str = DEFAULT_INSTANCE_TYPE,
         fallback_instance_types: Sequence[str] = (),
@@ -219,6 +221,10 @@ class MultiAzSageMakerEndpoint(Construct):
             (required when ``image`` is a deploy-time token).
         :param model_data_url: ``s3://bucket/key`` of the model artifacts (``.tar.gz``).
             Default: no model data (the image holds or fetches the model).
+        :param model_data_bucket_owner: the 12-digit account that owns the bucket of
+            ``model_data_url``: the execution role may read the archive only from a bucket of
+            that account (``aws:ResourceAccount``), so a mistyped or deleted bucket name that
+            someone else registers is never read. Default: the stack's account.
         :param environment: environment variables of the container. Default: none.
         :param instance_type: the ML instance type, the first choice. Default: ml.g5.xlarge.
         :param fallback_instance_types: up to four more instance types, in priority order, that
@@ -295,6 +301,7 @@ class MultiAzSageMakerEndpoint(Construct):
         model_object_arn = (
             None if model_data_url is None else _model_object_arn(self, model_data_url)
         )
+        bucket_owner = _check_bucket_owner(model_data_bucket_owner, model_data_url, self)
 
         self.endpoint_name = name
         self.variant_name = variant_name
@@ -335,6 +342,7 @@ class MultiAzSageMakerEndpoint(Construct):
             zonal.subnets,
             repository_arn=repository_arn,
             model_object_arn=model_object_arn,
+            bucket_owner=bucket_owner,
         )
         self.model = self._create_model(
             image, model_data_url, environment, isolated=isolated, subnets=zonal.subnets
@@ -469,6 +477,7 @@ class MultiAzSageMakerEndpoint(Construct):
         *,
         repository_arn: str,
         model_object_arn: str | None,
+        bucket_owner: str,
     ) -> iam.Role:
         """The execution role: exactly what SageMaker does with it for this endpoint."""
         stack = cdk.Stack.of(self)
@@ -547,7 +556,10 @@ class MultiAzSageMakerEndpoint(Construct):
         if model_object_arn is not None:
             statements.append(
                 iam.PolicyStatement(
-                    sid="ReadModelData", actions=["s3:GetObject"], resources=[model_object_arn]
+                    sid="ReadModelData",
+                    actions=["s3:GetObject"],
+                    resources=[model_object_arn],
+                    conditions={"StringEquals": {"aws:ResourceAccount": bucket_owner}},
                 )
             )
         if self.volume_key is not None:
@@ -555,7 +567,22 @@ class MultiAzSageMakerEndpoint(Construct):
         role = iam.Role(
             self,
             "Role",
-            assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"),
+            # Only SageMaker acting for this account and Region (SageMaker's "Cross-service
+            # confused deputy prevention", which lists inference among the features that
+            # support aws:SourceArn and aws:SourceAccount).
+            assumed_by=iam.ServicePrincipal(
+                "sagemaker.amazonaws.com",
+                conditions={
+                    "StringEquals": {"aws:SourceAccount": stack.account},
+                    "ArnLike": {
+                        "aws:SourceArn": stack.format_arn(
+                            service="sagemaker",
+                            resource="*",
+                            arn_format=cdk.ArnFormat.NO_RESOURCE_NAME,
+                        )
+                    },
+                },
+            ),
             description=f"Execution role of SageMaker endpoint {name} (least privilege)",
             inline_policies={"Execution": iam.PolicyDocument(statements=statements)},
         )
@@ -935,6 +962,27 @@ def _repository_arn(scope: Construct, image: str, image_repository: ecr.IReposit
         resource="repository",
         resource_name=match.group("repository"),
     )
+
+
+_ACCOUNT = re.compile(r"^\d{12}$")
+
+
+def _check_bucket_owner(owner: str | None, model_data_url: str | None, scope: Construct) -> str:
+    """The account whose bucket may hold the model archive (default: the stack's)."""
+    if owner is None:
+        return cdk.Stack.of(scope).account
+    if model_data_url is None:
+        raise ValueError(
+            f"model_data_bucket_owner is {owner!r} but there is no model_data_url whose bucket it "
+            "could own; leave model_data_bucket_owner out or give model_data_url"
+        )
+    if not is_unresolved(owner) and (not isinstance(owner, str) or not _ACCOUNT.match(owner)):
+        raise ValueError(
+            f"model_data_bucket_owner must be the 12-digit id of the account that owns the "
+            f"model archive's bucket, got {owner!r}; leave it out for a bucket of the stack's "
+            "account"
+        )
+    return owner
 
 
 def _model_object_arn(scope: Construct, model_data_url: str) -> str:

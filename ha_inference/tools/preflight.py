@@ -15,12 +15,14 @@ checked, 2 when it cannot run (no assembly, no credentials).
 
 from __future__ import annotations
 
+import re
 import sys
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from ha_inference.data.images import pinned_digest
 from ha_inference.metadata import IMPORTED_MODEL_METADATA
 from ha_inference.regions import CUSTOM_MODEL_IMPORT_REGIONS, Geography
 from ha_inference.tools._account import (
@@ -52,8 +54,10 @@ from ha_inference.tools._template import (
     UniqueName,
     endpoint_variants,
     interface_endpoints,
+    model_data_owner,
     model_data_urls,
     model_grants,
+    model_images,
     profiles_of,
     unique_names,
 )
@@ -111,6 +115,13 @@ PERMISSIONS = Permissions(
             "DescribeSubnets",
             "ec2:DescribeSubnets",
             why="the AZ of a subnet the template names by id (imported VPCs)",
+        ),
+        Permission(
+            "ecr",
+            "BatchGetImage",
+            "ecr:BatchGetImage",
+            resource="arn:aws:ecr:*:*:repository/*",
+            why="the digest a SageMaker model's image tag stands for in its registry",
         ),
         Permission(
             "bedrock",
@@ -785,31 +796,54 @@ def _bucket_region(location: Any) -> str:
 
 @PREFLIGHT.check(
     "model-data",
-    summary="each SageMaker model-data object (`ModelDataUrl`) exists and its bucket is in "
-    "the endpoint's Region",
+    summary="each SageMaker model-data object (`ModelDataUrl`) exists, its bucket is in the "
+    "endpoint's Region and belongs to the account the execution role may read from "
+    "(`ExpectedBucketOwner`)",
     nothing="no SageMaker model with a ModelDataUrl",
 )
 def check_model_data(target: Target, aws: Aws) -> Iterator[Finding]:
     for stack in target.stacks:
         for logical_id, url in model_data_urls(stack):
             subject = url or logical_id
+            owner = _expected_owner(
+                model_data_owner(stack, logical_id), stack, target.caller_account
+            )
             try:
-                yield _model_data_finding(stack, logical_id, url, aws)
+                yield _model_data_finding(stack, logical_id, url, aws, owner)
             except CouldNotCheckError as err:
-                finding = err.finding(subject, stack=stack.name)
-                if "s3:GetObject" in err.detail:
-                    finding = unknown(
-                        subject,
-                        f"{err.detail}; without s3:ListBucket S3 also answers 403 for a "
-                        "missing object",
-                        err.fix,
-                        stack=stack.name,
-                    )
-                yield finding
+                yield _owner_or_access(err, subject, owner, stack.name)
+
+
+def _expected_owner(pinned: Any, stack: StackArtifact, caller: str) -> str:
+    """The account a bucket must belong to: the one the template pins, else the stack's (or
+    the caller's, for an environment-agnostic stack)."""
+    if isinstance(pinned, str) and len(pinned) == 12 and pinned.isdigit():
+        return pinned
+    return stack.account if stack.account != UNKNOWN_ACCOUNT else caller
+
+
+def _owner_or_access(err: CouldNotCheckError, subject: str, owner: str, stack: str) -> Finding:
+    """S3 answers 403 both when the bucket belongs to another account than
+    ``ExpectedBucketOwner`` and when the caller may not make the call."""
+    if not err.detail.startswith("access denied to s3:"):
+        return err.finding(subject, stack=stack)
+    detail = (
+        f"{err.detail}: the bucket does not belong to account {owner}, or these credentials "
+        "may not read it"
+    )
+    if "s3:GetObject" in err.detail:
+        detail += " (without s3:ListBucket S3 also answers 403 for a missing object)"
+    return unknown(
+        subject,
+        detail,
+        f"check that account {owner} owns the bucket (SageMaker and Bedrock read it only from "
+        f"that account), then {err.fix}",
+        stack=stack,
+    )
 
 
 def _model_data_finding(
-    stack: StackArtifact, logical_id: str, url: str | None, aws: Aws
+    stack: StackArtifact, logical_id: str, url: str | None, aws: Aws, owner: str
 ) -> Finding:
     if url is None:
         return unknown(
@@ -830,7 +864,13 @@ def _model_data_finding(
         return passed(
             url, "a CDK asset of this stack: cdk deploy uploads it first", stack=stack.name
         )
-    location = aws.call("s3", "GetBucketLocation", missing=("NoSuchBucket", "404"), Bucket=bucket)
+    location = aws.call(
+        "s3",
+        "GetBucketLocation",
+        missing=("NoSuchBucket", "404"),
+        Bucket=bucket,
+        ExpectedBucketOwner=owner,
+    )
     if location is None:
         return failed(
             url, f"bucket {bucket} does not exist", "create it or fix the URL", stack=stack.name
@@ -846,7 +886,12 @@ def _model_data_finding(
             stack=stack.name,
         )
     head = aws.elsewhere(region).call(
-        "s3", "HeadObject", missing=("404", "NoSuchKey", "NotFound"), Bucket=bucket, Key=key
+        "s3",
+        "HeadObject",
+        missing=("404", "NoSuchKey", "NotFound"),
+        Bucket=bucket,
+        Key=key,
+        ExpectedBucketOwner=owner,
     )
     if head is None:
         return failed(
@@ -856,7 +901,102 @@ def _model_data_finding(
             stack=stack.name,
         )
     return passed(
-        url, f"{head.get('ContentLength', '?')} bytes, bucket in {region}", stack=stack.name
+        url,
+        f"{head.get('ContentLength', '?')} bytes, bucket of account {owner} in {region}",
+        stack=stack.name,
+    )
+
+
+# --------------------------------------------------------------------------- serving images
+
+_ECR_IMAGE = re.compile(
+    r"^(?P<account>\d{12})\.dkr\.ecr(?:-fips)?\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(?:\.cn)?/"
+    r"(?P<repository>[a-z0-9][a-z0-9._/-]*?)(?::(?P<tag>[\w][\w.-]{0,127}))?"
+    r"(?:@(?P<digest>sha256:[a-f0-9]{64}))?$"
+)
+MANIFEST_TYPES = (
+    "application/vnd.docker.distribution.manifest.v2+json",
+    "application/vnd.oci.image.manifest.v1+json",
+)
+
+
+@PREFLIGHT.check(
+    "serving-image",
+    summary="each SageMaker model's ECR image exists in its registry; an image named by tag "
+    "is resolved to the digest it stands for today and compared with the digest "
+    "ha_inference.data.images pins for it, if any",
+    nothing="no SageMaker model with a literal ECR image",
+)
+def check_serving_images(target: Target, aws: Aws) -> Iterator[Finding]:
+    for stack in target.stacks:
+        for logical_id, image in model_images(stack):
+            subject = image or logical_id
+            yield from guarded(subject, stack.name, _image_finding, stack, logical_id, image, aws)
+
+
+def _image_finding(stack: StackArtifact, logical_id: str, image: str | None, aws: Aws) -> Finding:
+    if image is None:
+        return unknown(
+            logical_id,
+            "the container image is not a literal in the template",
+            "check that the image exists (aws ecr batch-get-image) by hand",
+            stack=stack.name,
+        )
+    match = _ECR_IMAGE.match(image)
+    if match is None or not (match["tag"] or match["digest"]):
+        return unknown(
+            image,
+            "not an ECR image URI with a tag or digest",
+            "name the image as <account>.dkr.ecr.<region>.amazonaws.com/<repository>:<tag> or "
+            "@sha256:<digest>",
+            stack=stack.name,
+        )
+    region, repository, tag, digest = (
+        match["region"],
+        match["repository"],
+        match["tag"],
+        match["digest"],
+    )
+    answer = aws.elsewhere(region).call(
+        "ecr",
+        "BatchGetImage",
+        missing=("RepositoryNotFoundException",),
+        registryId=match["account"],
+        repositoryName=repository,
+        imageIds=[{"imageDigest": digest} if digest else {"imageTag": tag}],
+        acceptedMediaTypes=list(MANIFEST_TYPES),
+    )
+    images = (answer or {}).get("images") or []
+    if not images:
+        failures = (answer or {}).get("failures") or [{}]
+        reason = failures[0].get("failureCode") or "RepositoryNotFound"
+        return failed(
+            image,
+            f"the registry has no such image ({reason})",
+            "use an image that exists in that Region's registry (for the Hugging Face TGI "
+            "container, a tag of the SageMaker Python SDK's huggingface-llm table)",
+            stack=stack.name,
+        )
+    found = str(images[0].get("imageId", {}).get("imageDigest") or "?")
+    if digest:
+        return passed(image, "pinned by digest; the image exists", stack=stack.name)
+    pinned = pinned_digest(region, repository, tag)
+    if pinned is not None and pinned.digest != found:
+        return failed(
+            image,
+            f"tag {tag} now stands for {found}, not {pinned.digest} ({pinned.source}, read "
+            f"{pinned.read}): the tag was pushed again",
+            "review the new image, then update ha_inference.data.images or pin the image you "
+            "reviewed with its digest",
+            stack=stack.name,
+        )
+    if pinned is not None:
+        return passed(image, f"tag {tag} is {found}, the pinned digest", stack=stack.name)
+    return warning(
+        image,
+        f"pinned by tag only: {tag} stands for {found} today, and a tag can be pushed again",
+        f"pin the digest: {image.rsplit(':', 1)[0]}@{found}",
+        stack=stack.name,
     )
 
 
@@ -876,12 +1016,16 @@ def check_imported_models(target: Target, aws: Aws) -> Iterator[Finding]:
                 continue
             source = str(model.get("s3Uri", ""))
             subject = f"{model.get('importedModelName', '?')} from {source}"
-            yield from guarded(
-                subject, stack.name, _imported_model_finding, stack, source, aws, subject
-            )
+            owner = _expected_owner(model.get("bucketOwner"), stack, target.caller_account)
+            try:
+                yield _imported_model_finding(stack, source, aws, subject, owner)
+            except CouldNotCheckError as err:
+                yield _owner_or_access(err, subject, owner, stack.name)
 
 
-def _imported_model_finding(stack: StackArtifact, source: str, aws: Aws, subject: str) -> Finding:
+def _imported_model_finding(
+    stack: StackArtifact, source: str, aws: Aws, subject: str, owner: str
+) -> Finding:
     if stack.region not in CUSTOM_MODEL_IMPORT_REGIONS:
         return failed(
             subject,
@@ -891,7 +1035,13 @@ def _imported_model_finding(stack: StackArtifact, source: str, aws: Aws, subject
             stack=stack.name,
         )
     bucket, _, prefix = source.removeprefix("s3://").partition("/")
-    location = aws.call("s3", "GetBucketLocation", missing=("NoSuchBucket", "404"), Bucket=bucket)
+    location = aws.call(
+        "s3",
+        "GetBucketLocation",
+        missing=("NoSuchBucket", "404"),
+        Bucket=bucket,
+        ExpectedBucketOwner=owner,
+    )
     if location is None:
         return failed(
             subject, f"bucket {bucket} does not exist", "create it or fix the URI", stack=stack.name
@@ -905,7 +1055,12 @@ def _imported_model_finding(stack: StackArtifact, source: str, aws: Aws, subject
             stack=stack.name,
         )
     listing = aws.elsewhere(region).call(
-        "s3", "ListObjectsV2", Bucket=bucket, Prefix=prefix, MaxKeys=1000
+        "s3",
+        "ListObjectsV2",
+        Bucket=bucket,
+        Prefix=prefix,
+        MaxKeys=1000,
+        ExpectedBucketOwner=owner,
     )
     keys = [str(o.get("Key", "")) for o in (listing or {}).get("Contents", [])]
     has_config = any(k.endswith("config.json") for k in keys)
@@ -920,7 +1075,11 @@ def _imported_model_finding(stack: StackArtifact, source: str, aws: Aws, subject
             "upload the model in Hugging Face format (config.json, tokenizer, .safetensors)",
             stack=stack.name,
         )
-    return passed(subject, f"{len(keys)} objects, bucket in {region}", stack=stack.name)
+    return passed(
+        subject,
+        f"{len(keys)} objects, bucket of account {owner} in {region}",
+        stack=stack.name,
+    )
 
 
 # --------------------------------------------------------------------------- unique names
