@@ -377,6 +377,7 @@ class RegionalInference(Construct):
                     "...)) or lower tolerated_az_losses"
                 )
         mark_az_loss_tolerance(self, {"toleratedAzLosses": tolerated})
+
     def _data_key(
         self,
         given: kms.IKey | None,
