@@ -58,8 +58,14 @@ INSTANCE_FALLBACKS_METADATA = "ha-inference:instance-fallbacks"
 """``True``: every SageMaker variant under the construct must name fallback instance types
 (:func:`ha_inference.require_instance_fallbacks`)."""
 
+ZONE_PLACEMENT_METADATA = "ha-inference:zone-placement"
+"""An AZ-limited service placed in the AZs that offer it (:func:`mark_zone_placement`):
+``service``, ``region``, ``zoneIds`` (the account's AZ-name-to-ID mapping the app was synthesized
+with), ``supportedAzIds`` and ``subnets`` (as the template names them)."""
+
 KEYS = frozenset(
     {
+        ZONE_PLACEMENT_METADATA,
         PROFILE_METADATA,
         IMPORTED_MODEL_METADATA,
         FOUNDATION_MODEL_METADATA,
@@ -140,6 +146,13 @@ def mark_subnet_zones(construct: IConstruct, zones: Mapping[str, str]) -> None:
     creates is in its template already). Nothing is recorded when ``zones`` is empty."""
     if zones:
         construct.node.add_metadata(SUBNET_ZONES_METADATA, dict(sorted(zones.items())))
+
+
+def mark_zone_placement(construct: IConstruct, placement: dict[str, Any]) -> None:
+    """Records that ``construct`` placed an AZ-limited service: ``service``, ``region``,
+    ``zoneIds``, ``supportedAzIds``, ``subnets`` (for ``ha-inference preflight`` and the rule
+    pack)."""
+    construct.node.add_metadata(ZONE_PLACEMENT_METADATA, placement)
 
 
 def mark_data_residency(construct: IConstruct, regions: list[str]) -> None:
