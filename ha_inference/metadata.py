@@ -35,6 +35,10 @@ FOUNDATION_MODEL_METADATA = "ha-inference:foundation-model"
 SUPPORTING_METADATA = "ha-inference:supporting"
 """Supporting infrastructure of a kind, such as ``bedrock-endpoints`` (:func:`mark_supporting`)."""
 
+AGENTIC_COMPUTE = "agentic-compute"
+"""The supporting kind of an agent runtime (``MultiAzAgentRuntime``): GENREL05-BP01's agentic
+compute, which every Region a profile routes to needs once any of them runs an agent."""
+
 SELF_HOSTED_METADATA = "ha-inference:self-hosted-model"
 """A self-hosted model (a SageMaker endpoint): ``endpointName`` (:func:`mark_self_hosted_model`)."""
 

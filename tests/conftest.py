@@ -104,8 +104,8 @@ def readers(fixture: str, folder: Path = Path(__file__).parent) -> frozenset[str
     session fixture ``fixture`` as a parameter. A file that reaches it another way
     (``request.getfixturevalue``) is missed, which costs one more synthesis, never a result."""
     return frozenset(
-        f"{folder.name}/{path.name}"
-        for path in sorted(folder.glob("test_*.py"))
+        str(path.relative_to(folder.parent))
+        for path in sorted(folder.rglob("test_*.py"))
         if any(
             fixture in (p.split(":")[0].strip() for p in params.split(","))
             for params in _PARAMETERS.findall(path.read_text())

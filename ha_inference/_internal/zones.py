@@ -3,9 +3,10 @@
 Every construct that places an AZ-limited service (:mod:`ha_inference.data.zones`) selects its
 subnets through :func:`place_in_supported_zones`: the account's AZ-name-to-ID mapping
 (``zone_ids``, never guessed), the AZ IDs that offer the service (``supported_az_ids``, or the
-data table's row for the Region), and the subnets. A subnet picked by default in an AZ that does
-not offer the service is left out (and said so in an info annotation); one the caller selected
-explicitly fails synth, naming its AZ ID and the supported ones. Fewer than two supported AZs
+data table's row for the Region), and the subnets. A subnet of the default selection or of a
+tier (``subnet_group_name``) in an AZ that does not offer the service is left out (and said so
+in an info annotation); one the caller listed by hand (``subnets=[...]``) fails synth, naming
+its AZ ID and the supported ones. Fewer than two supported AZs
 fail synth. The placement is recorded (``ha-inference:zone-placement``) for ``ha-inference
 preflight``, which compares the mapping and the AZ IDs with the account's before a deploy.
 
@@ -34,9 +35,8 @@ from ha_inference._internal.validation import (
     select_zonal_subnets,
     warn_if_several_private_groups,
 )
-from ha_inference.data.zones import ZONE_ID, ZONE_IDS_COMMAND, zone_id_prefix, zone_support
+from ha_inference.data.zones import ZONE_ID, ZONE_IDS_COMMAND, check_zone_ids, zone_support
 from ha_inference.metadata import mark_zone_placement
-from ha_inference.regions import AVAILABILITY_ZONES
 
 ZONE_IDS_EXAMPLE = "{'us-east-1a': 'use1-az6', 'us-east-1b': 'use1-az1'}"
 
@@ -52,50 +52,14 @@ class ZonePlacement:
     """(AZ name, AZ ID) of the AZs of the default selection that do not offer the service."""
 
 
-def check_zone_ids(prop: str, zone_ids: Mapping[str, str], region: str) -> dict[str, str]:
-    """Checks an AZ-name-to-ID mapping of ``region``: names of that Region, AZ IDs of one
-    Region code (``use1-az6``), no AZ ID twice. Returns it as a dict."""
-    mapping = dict(zone_ids)
-    example = f"as `{ZONE_IDS_COMMAND.format(region=region)}` lists them"
-    if not mapping:
-        raise ValueError(f"{prop} must map at least two AZ names to AZ IDs, got {{}}; {example}")
-    known = AVAILABILITY_ZONES.get(region, ())
-    foreign = sorted(name for name in mapping if name not in known)
-    if foreign:
-        raise ValueError(
-            f"{prop} names {', '.join(foreign)}, not AZ names of {region} ({', '.join(known)}), "
-            f"got {mapping}; give the names of the stack's Region, {example}"
-        )
-    bad = sorted(zone_id for zone_id in mapping.values() if not ZONE_ID.match(zone_id))
-    if bad:
-        raise ValueError(
-            f"{prop} has {', '.join(map(repr, bad))}, not AZ IDs (like 'use1-az6'), got "
-            f"{mapping}; give each name's ZoneId, {example}"
-        )
-    prefixes = sorted({zone_id_prefix(zone_id) or "" for zone_id in mapping.values()})
-    if len(prefixes) > 1:
-        raise ValueError(
-            f"{prop} mixes AZ IDs of several Regions ({', '.join(prefixes)}), got {mapping}; "
-            f"give the AZ IDs of {region} only, {example}"
-        )
-    seen: dict[str, str] = {}
-    for name, zone_id in mapping.items():
-        if zone_id in seen:
-            raise ValueError(
-                f"{prop} maps both {seen[zone_id]} and {name} to {zone_id}, got {mapping}; "
-                f"each AZ name has its own AZ ID, {example}"
-            )
-        seen[zone_id] = name
-    return mapping
-
-
 def check_supported_az_ids(prop: str, supported: Sequence[str]) -> frozenset[str]:
     """Checks a list of AZ IDs (``['use1-az1', 'use1-az2']``)."""
     bad = [zone_id for zone_id in supported if not ZONE_ID.match(zone_id)]
     if bad or not supported:
         raise ValueError(
-            f"{prop} must list AZ IDs such as ['use1-az1', 'use1-az2'], got {given(list(supported))}; "
-            "copy them from the service's documentation or DescribeVpcEndpointServices"
+            f"{prop} must list AZ IDs such as ['use1-az1', 'use1-az2'], got "
+            f"{given(list(supported))}; copy them from the service's documentation or "
+            "DescribeVpcEndpointServices"
         )
     return frozenset(supported)
 
@@ -116,14 +80,26 @@ def place_in_supported_zones(
     """Selects ``selection`` in ``vpc`` (default: one subnet in every AZ of the private subnets)
     for ``service``, keeping only AZs whose AZ ID offers it (see the module).
 
-    ``strict`` (default: when ``selection`` is given) refuses a selected subnet in an AZ that
-    does not offer the service instead of leaving it out.
+    ``strict`` refuses a selected subnet in an AZ that does not offer the service instead of
+    leaving it out. Default: when ``selection`` names its subnets one by one
+    (``SubnetSelection(subnets=[...])``); a selection by tier (``subnet_group_name``,
+    ``subnet_type``) is taken in the AZs of that tier that offer the service.
     """
     row = zone_support(service)
     if row is None and supported is None:
         return ZonePlacement(select_zonal_subnets(prop, vpc, selection, scope=scope), ())
     region = concrete_region(zone_ids_prop, cdk.Stack.of(scope))
     allowed = _allowed(service, region, supported, supported_prop)
+    if allowed is None:
+        return _unknown_support(
+            prop,
+            vpc,
+            selection=selection,
+            scope=scope,
+            service=service,
+            region=region,
+            zone_ids_prop=zone_ids_prop,
+        )
     how = ZONE_IDS_COMMAND.format(region=region)
     if zone_ids is None:
         raise ValueError(
@@ -147,7 +123,7 @@ def place_in_supported_zones(
         for s in subnets
         if mapping[s.availability_zone] not in allowed
     ]
-    if unsupported and (selection is not None if strict is None else strict):
+    if unsupported and (_names_subnets(selection) if strict is None else strict):
         az, zone_id = unsupported[0]
         raise ValueError(
             f"{prop} has a subnet in {az} ({zone_id}), an AZ that does not offer {service} in "
@@ -172,19 +148,54 @@ def place_in_supported_zones(
             f"{service} is not offered in {skipped} of {region}, so {scope.node.path} has no "
             f"subnet there; it uses {', '.join(f'{az} ({mapping[az]})' for az in spread)}"
         )
-    _record(scope, service, region, mapping, allowed, kept)
+    _record(scope, service=service, region=region, mapping=mapping, allowed=allowed, kept=kept)
     return ZonePlacement(
         zonal, tuple(mapping[s.availability_zone] for s in kept), tuple(unsupported)
     )
 
 
+def _names_subnets(selection: ec2.SubnetSelection | None) -> bool:
+    """Whether ``selection`` lists its subnets one by one (rather than naming a tier)."""
+    return selection is not None and selection._values.get("subnets") is not None
+
+
+def _unknown_support(
+    prop: str,
+    vpc: ec2.IVpc,
+    *,
+    selection: ec2.SubnetSelection | None,
+    scope: IConstruct,
+    service: str,
+    region: str,
+    zone_ids_prop: str,
+) -> ZonePlacement:
+    """A service reported to be AZ-limited whose AZ IDs AWS does not publish: every selected AZ,
+    and a warning that says how to narrow it and that preflight checks it."""
+    zonal = select_zonal_subnets(prop, vpc, selection, scope=scope)
+    row = zone_support(service)
+    how = row.how_to_check.format(region=region) if row is not None else ""
+    cdk.Annotations.of(scope).add_warning_v2(
+        "ha-inference:az-support-unknown",
+        f"{service} is reported to be offered in only some AZs of {region}, and AWS publishes no "
+        f"list of them, so {scope.node.path} puts it in every selected AZ "
+        f"({', '.join(zonal.availability_zones)}); a subnet in an AZ that does not offer it "
+        f"fails the deploy. Run `ha-inference preflight` before deploying, or pass "
+        f"{zone_ids_prop} and supported_az_ids (`{how}`) to place it only where it is offered.",
+    )
+    return ZonePlacement(zonal, ())
+
+
 def _allowed(
     service: str, region: str, supported: Sequence[str] | None, supported_prop: str
-) -> frozenset[str]:
+) -> frozenset[str] | None:
+    """The AZ IDs that offer ``service``; ``None`` where AWS publishes none (place it in every
+    AZ, with a warning); raises where it does but ha-inference has no data for the Region."""
     if supported is not None:
         return check_supported_az_ids(supported_prop, supported)
     row = zone_support(service)
     found = row.supported(region) if row is not None else None
+    if row is not None and found is None and not row.published:
+        return None
     if row is None or found is None:
         how = row.how_to_check.format(region=region) if row is not None else ""
         raise ValueError(
@@ -216,6 +227,7 @@ def _named(allowed: frozenset[str], mapping: Mapping[str, str]) -> str:
 
 def _record(
     scope: IConstruct,
+    *,
     service: str,
     region: str,
     mapping: Mapping[str, str],

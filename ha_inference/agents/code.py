@@ -168,8 +168,10 @@ class AgentCode:
 
 
 def _check_entrypoint(entrypoint: Sequence[str]) -> None:
-    if isinstance(entrypoint, str) or not entrypoint or not all(
-        isinstance(part, str) and part for part in entrypoint
+    if (
+        isinstance(entrypoint, str)
+        or not entrypoint
+        or not all(isinstance(part, str) and part for part in entrypoint)
     ):
         raise ValueError(
             f"entrypoint must be the command that starts the agent, as a list such as "

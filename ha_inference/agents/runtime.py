@@ -25,6 +25,7 @@ import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import cast
 
 import aws_cdk as cdk
 import jsii
@@ -37,13 +38,13 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_assets as s3_assets
 from constructs import Construct, IConstruct
 
-from ha_inference._internal.names import claim_name, claim_private_dns, warn_private_dns_takes_over
 from ha_inference._internal.nag import (
     INLINE_POLICY,
     acknowledge,
     acknowledge_all,
     wildcard_resource_finding,
 )
+from ha_inference._internal.names import claim_name, claim_private_dns, warn_private_dns_takes_over
 from ha_inference._internal.network import closed_security_group, s3_prefix_list_id
 from ha_inference._internal.props import checked_props
 from ha_inference._internal.tokens import is_unresolved
@@ -53,10 +54,10 @@ from ha_inference.agents.code import AgentCode
 from ha_inference.bedrock.endpoints import BedrockVpcEndpoints
 from ha_inference.bedrock.profiles import IInvokeTarget
 from ha_inference.data.zones import AGENTCORE_RUNTIME
-from ha_inference.metadata import mark_supporting
+from ha_inference.metadata import AGENTIC_COMPUTE, mark_supporting
 from ha_inference.regions import REGIONS_WITHOUT
 
-SUPPORTING_KIND = "agentic-compute"
+SUPPORTING_KIND = AGENTIC_COMPUTE
 """What a runtime is for :class:`~ha_inference.RegionCoverage` (GENREL05-BP01's agentic
 compute)."""
 RUNTIME_TYPE = "AWS::BedrockAgentCore::Runtime"
@@ -80,7 +81,8 @@ ALARM_PERIOD = cdk.Duration.minutes(5)
 LOG_GROUPS_REASON = (
     "The service names the runtime's log groups after the runtime id it assigns at create time "
     "(/aws/bedrock-agentcore/runtimes/<id>-<endpoint>), so the log statements name that prefix "
-    "and its streams; logs:DescribeLogGroups takes no resource narrower than log-group:*."
+    "and its streams; logs:DescribeLogGroups has no resource type in the Service Authorization "
+    "Reference, so only '*' authorizes it."
 )
 AUTHORIZATION_TOKEN_REASON = (
     "ecr:GetAuthorizationToken has no resource type in the Service Authorization Reference, so "
@@ -344,13 +346,13 @@ class MultiAzAgentRuntime(Construct):
     @property
     def invoke_resource_arns(self) -> tuple[str, str]:
         """The runtime's ARN and the ARN pattern of its endpoints (``DEFAULT`` and others)."""
-        arn = self.runtime.agent_runtime_arn
+        arn = self.agent_runtime_arn
         return arn, f"{arn}/runtime-endpoint/*"
 
     @property
     def agent_runtime_arn(self) -> str:
         """The runtime's ARN."""
-        return self.runtime.agent_runtime_arn
+        return str(self.runtime.agent_runtime_arn)
 
     # -- what it runs -------------------------------------------------------------------------
 
@@ -359,7 +361,9 @@ class MultiAzAgentRuntime(Construct):
         if code.kind == "image":
             assert code.image_uri is not None
             self.role.add_to_policy(
-                iam.PolicyStatement(actions=list(ECR_PULL_ACTIONS), resources=[self._repository(code)])
+                iam.PolicyStatement(
+                    actions=list(ECR_PULL_ACTIONS), resources=[self._repository(code)]
+                )
             )
             self.role.add_to_policy(
                 iam.PolicyStatement(actions=["ecr:GetAuthorizationToken"], resources=["*"])
@@ -562,25 +566,26 @@ class MultiAzAgentRuntime(Construct):
 
     # -- operations ---------------------------------------------------------------------------
 
-    def metric_invocations(self, **props: object) -> cloudwatch.Metric:
-        """``Invocations`` of the runtime's default endpoint (Sum, 5 minutes)."""
-        return self.runtime.metric_invocations(**props)  # type: ignore[arg-type]
+    def metric_invocations(self, *, period: cdk.Duration = ALARM_PERIOD) -> cloudwatch.Metric:
+        """``Invocations`` of the runtime's default endpoint (Sum; default period 5 minutes)."""
+        return cast(cloudwatch.Metric, self.runtime.metric_invocations(period=period))
 
-    def metric_system_errors(self, **props: object) -> cloudwatch.Metric:
-        """``SystemErrors``: server-side errors (Sum, 5 minutes)."""
-        return self.runtime.metric_system_errors(**props)  # type: ignore[arg-type]
+    def metric_system_errors(self, *, period: cdk.Duration = ALARM_PERIOD) -> cloudwatch.Metric:
+        """``SystemErrors``: server-side errors (Sum; default period 5 minutes)."""
+        return cast(cloudwatch.Metric, self.runtime.metric_system_errors(period=period))
 
-    def metric_user_errors(self, **props: object) -> cloudwatch.Metric:
-        """``UserErrors``: client-side errors (Sum, 5 minutes)."""
-        return self.runtime.metric_user_errors(**props)  # type: ignore[arg-type]
+    def metric_user_errors(self, *, period: cdk.Duration = ALARM_PERIOD) -> cloudwatch.Metric:
+        """``UserErrors``: client-side errors (Sum; default period 5 minutes)."""
+        return cast(cloudwatch.Metric, self.runtime.metric_user_errors(period=period))
 
-    def metric_throttles(self, **props: object) -> cloudwatch.Metric:
-        """``Throttles``: requests throttled by the service (Sum, 5 minutes)."""
-        return self.runtime.metric_throttles(**props)  # type: ignore[arg-type]
+    def metric_throttles(self, *, period: cdk.Duration = ALARM_PERIOD) -> cloudwatch.Metric:
+        """``Throttles``: requests the service throttled (Sum; default period 5 minutes)."""
+        return cast(cloudwatch.Metric, self.runtime.metric_throttles(period=period))
 
-    def metric_latency(self, **props: object) -> cloudwatch.Metric:
-        """``Latency``: request received to final response token (Average, 5 minutes)."""
-        return self.runtime.metric_latency(**props)  # type: ignore[arg-type]
+    def metric_latency(self, *, period: cdk.Duration = ALARM_PERIOD) -> cloudwatch.Metric:
+        """``Latency``: request received to final response token (Average; default period 5
+        minutes)."""
+        return cast(cloudwatch.Metric, self.runtime.metric_latency(period=period))
 
     @checked_props
     def add_alarms(
@@ -640,22 +645,15 @@ _ENDPOINT_IDS = {LOGS: "Logs", ECR_API: "EcrApi", ECR_DOCKER: "EcrDocker"}
 
 
 def _log_statements(log_groups: str, stack: cdk.Stack) -> list[iam.PolicyStatement]:
-    """What the runtime writes to its log groups (as aws-cdk-lib's Runtime grants it)."""
+    """What the runtime writes to its log groups: what aws-cdk-lib's Runtime grants, with
+    ``logs:DescribeLogGroups`` on '*' (it grants it on ``log-group:*``, which the Service
+    Authorization Reference says does not authorize it)."""
     return [
         iam.PolicyStatement(
             actions=["logs:CreateLogGroup", "logs:DescribeLogStreams"], resources=[log_groups]
         ),
-        iam.PolicyStatement(
-            actions=["logs:DescribeLogGroups"],
-            resources=[
-                stack.format_arn(
-                    service="logs",
-                    resource="log-group",
-                    resource_name="*",
-                    arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
-                )
-            ],
-        ),
+        # No resource type in the Service Authorization Reference: only '*' authorizes it.
+        iam.PolicyStatement(actions=["logs:DescribeLogGroups"], resources=["*"]),
         iam.PolicyStatement(
             actions=["logs:CreateLogStream", "logs:PutLogEvents"],
             resources=[f"{log_groups}:log-stream:*"],

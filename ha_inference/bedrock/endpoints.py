@@ -121,7 +121,14 @@ class BedrockVpcEndpoints(Construct):
                 continue
             if private_dns_enabled:
                 claim_private_dns(self, vpc, short)
-            placed = self._subnets_of(short, zonal, vpc, vpc_subnets, zone_ids, supported_az_ids)
+            placed = self._subnets_of(
+                short,
+                zonal,
+                vpc=vpc,
+                vpc_subnets=vpc_subnets,
+                zone_ids=zone_ids,
+                supported_az_ids=supported_az_ids,
+            )
             self.endpoints[short] = ec2.InterfaceVpcEndpoint(
                 self,
                 _construct_id(short),
@@ -162,6 +169,7 @@ class BedrockVpcEndpoints(Construct):
         self,
         short: str,
         zonal: ZonalSubnets,
+        *,
         vpc: ec2.IVpc,
         vpc_subnets: ec2.SubnetSelection | None,
         zone_ids: Mapping[str, str] | None,

@@ -1,4 +1,4 @@
-"""The ``bedrock-mantle`` interface endpoint, only in the AZs that offer it: :class:`BedrockMantleEndpoint`.
+"""The ``bedrock-mantle`` endpoint in the AZs that offer it: :class:`BedrockMantleEndpoint`.
 
 ``bedrock-mantle`` serves the OpenAI-compatible APIs (Responses, Chat Completions) and the
 Anthropic Messages API of Amazon Bedrock at ``bedrock-mantle.<region>.api.aws``, with its own IAM
@@ -46,8 +46,8 @@ class BedrockMantleEndpoint(Construct):
     Resources: ``Endpoint`` (``com.amazonaws.<region>.bedrock-mantle``), ``SecurityGroup``, and
     ``Project`` (``AWS::BedrockMantle::Project``) with ``project_name``.
 
-    * an interface only in AZs whose AZ ID offers the service (it is not offered in every AZ),
-      at least two: ``zone_ids`` says which of the account's AZ names those are;
+    * an interface only in AZs whose AZ ID offers the service (it is reported not to be offered
+      in every AZ), at least two: ``zone_ids`` says which of the account's AZ names those are;
     * a policy that allows ``bedrock-mantle:CreateInference`` and ``CountTokens`` on the
       project only, for the listed models only (``bedrock-mantle:Model``), for principals of
       this account;
@@ -61,24 +61,27 @@ class BedrockMantleEndpoint(Construct):
         construct_id: str,
         *,
         vpc: ec2.IVpc,
-        zone_ids: Mapping[str, str],
-        supported_az_ids: Sequence[str],
         models: Sequence[str],
+        zone_ids: Mapping[str, str] | None = None,
+        supported_az_ids: Sequence[str] | None = None,
         vpc_subnets: ec2.SubnetSelection | None = None,
         project_name: str | None = None,
         private_dns_enabled: bool = True,
     ) -> None:
         """
         :param vpc: the VPC of the endpoint.
-        :param zone_ids: this account's AZ-name-to-ID mapping in the stack's Region (e.g.
-            ``{"us-east-1a": "use1-az6", ...}``, as ``aws ec2 describe-availability-zones
-            --query 'AvailabilityZones[].[ZoneName,ZoneId]'`` lists it).
-        :param supported_az_ids: the AZ IDs that offer ``bedrock-mantle`` in the stack's Region,
-            as ``aws ec2 describe-vpc-endpoint-services --service-names
-            com.amazonaws.<region>.bedrock-mantle`` reports them (``AvailabilityZoneIds``); no
-            AWS page lists them.
         :param models: the model ids the endpoint lets callers use (in-Region ids such as
             ``openai.gpt-oss-120b``: mantle has no cross-Region profiles).
+        :param zone_ids: this account's AZ-name-to-ID mapping in the stack's Region (e.g.
+            ``{"us-east-1a": "use1-az6", ...}``, as ``aws ec2 describe-availability-zones
+            --query 'AvailabilityZones[].[ZoneName,ZoneId]'`` lists it), with
+            ``supported_az_ids``. Default: none.
+        :param supported_az_ids: the AZ IDs that offer ``bedrock-mantle`` in the stack's Region,
+            as ``aws ec2 describe-vpc-endpoint-services --service-names
+            com.amazonaws.<region>.bedrock-mantle`` reports them (``AvailabilityZoneIds``; no
+            AWS page lists them). Default: none: every selected AZ, with a warning (the
+            service is reported to be offered in only some AZs; ``ha-inference preflight``
+            checks them before a deploy).
         :param vpc_subnets: where the endpoint's interfaces go; every selected subnet must be in
             an AZ that offers the service. Default: one subnet in every AZ of the VPC's private
             subnets that offers it.
@@ -110,7 +113,10 @@ class BedrockMantleEndpoint(Construct):
         self.project_arn = self._create_project(stack, region, project_name)
         """The ARN of the project inference is allowed on."""
         self.security_group = closed_security_group(
-            self, "SecurityGroup", vpc=vpc, description="bedrock-mantle endpoint: HTTPS from allowed peers"
+            self,
+            "SecurityGroup",
+            vpc=vpc,
+            description="bedrock-mantle endpoint: HTTPS from allowed peers",
         )
         if private_dns_enabled:
             claim_private_dns(self, vpc, BEDROCK_MANTLE)
@@ -152,7 +158,7 @@ class BedrockMantleEndpoint(Construct):
                 arn_format=cdk.ArnFormat.SLASH_RESOURCE_NAME,
             )
         self.project = mantle.CfnProject(self, "Project", name=name)
-        return self.project.attr_arn
+        return str(self.project.attr_arn)
 
     def grant_inference(self, grantee: iam.IGrantable) -> iam.Grant:
         """Lets ``grantee`` run inference (``CreateInference``, ``CountTokens``) on the project,

@@ -10,7 +10,10 @@ only the account can tell::
 
 ha-inference never guesses it: the constructs that place an AZ-limited service take it as
 ``zone_ids`` (``{"us-east-1a": "use1-az6", ...}``; the reference app reads it from the
-``ha-inference:zone-ids`` setting) and fail synth without it, and ``ha-inference preflight``
+``ha-inference:zone-ids`` setting). Where AWS publishes the supported AZ IDs (AgentCore Runtime)
+synth fails without the mapping; where it does not (``bedrock-mantle``), the service goes in
+every selected AZ with a warning unless ``zone_ids`` and ``supported_az_ids`` are given. And
+``ha-inference preflight``
 compares the mapping the app was synthesized with against the account's, and every placed
 subnet's AZ ID against :data:`ZONE_SUPPORT` and, for interface endpoints, against what
 ``DescribeVpcEndpointServices`` reports (``ServiceDetails[].AvailabilityZoneIds``).
@@ -24,6 +27,8 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
+
+from ha_inference.regions import AVAILABILITY_ZONES
 
 AGENTCORE_RUNTIME = "bedrock-agentcore-runtime"
 """Amazon Bedrock AgentCore Runtime in VPC mode (its network interfaces), not an endpoint."""
@@ -49,6 +54,10 @@ class ZoneSupport:
     """When it was read (YYYY-MM-DD)."""
     how_to_check: str
     """How to read the current offering in an account (a command, with ``{region}``)."""
+    published: bool = True
+    """Whether AWS publishes the AZ IDs: then synth fails without them (and without the
+    account's mapping); otherwise the service is placed in every selected AZ with a warning,
+    and ``ha-inference preflight`` reads the offering before a deploy."""
 
     def supported(self, region: str) -> frozenset[str] | None:
         """The AZ IDs offering the service in ``region``; ``None`` when there is no data."""
@@ -108,6 +117,7 @@ ZONE_SUPPORT: Mapping[str, ZoneSupport] = MappingProxyType(
                 "com.amazonaws.{region}.bedrock-mantle --query "
                 "'ServiceDetails[0].AvailabilityZoneIds'"
             ),
+            published=False,
         ),
     }
 )
@@ -129,3 +139,41 @@ def zone_id_prefix(zone_id: str) -> str | None:
     """``use1`` of ``use1-az6``; ``None`` when ``zone_id`` is not an AZ ID."""
     match = ZONE_ID.match(zone_id) if isinstance(zone_id, str) else None
     return match["prefix"] if match else None
+
+
+def check_zone_ids(prop: str, zone_ids: Mapping[str, str], region: str) -> dict[str, str]:
+    """Checks an account's AZ-name-to-ID mapping of ``region`` (names of that Region, AZ IDs
+    of one Region code such as ``use1-az6``, no AZ ID twice) and returns it as a dict; raises
+    ``ValueError`` naming ``prop``, the value and how to read the mapping."""
+    mapping = dict(zone_ids)
+    example = f"as `{ZONE_IDS_COMMAND.format(region=region)}` lists them"
+    if not mapping:
+        raise ValueError(f"{prop} must map at least two AZ names to AZ IDs, got {{}}; {example}")
+    known = AVAILABILITY_ZONES.get(region, ())
+    foreign = sorted(name for name in mapping if name not in known)
+    if foreign:
+        raise ValueError(
+            f"{prop} names {', '.join(foreign)}, not AZ names of {region} ({', '.join(known)}), "
+            f"got {mapping}; give the names of the stack's Region, {example}"
+        )
+    bad = sorted(zone_id for zone_id in mapping.values() if not ZONE_ID.match(zone_id))
+    if bad:
+        raise ValueError(
+            f"{prop} has {', '.join(map(repr, bad))}, not AZ IDs (like 'use1-az6'), got "
+            f"{mapping}; give each name's ZoneId, {example}"
+        )
+    prefixes = sorted({zone_id_prefix(zone_id) or "" for zone_id in mapping.values()})
+    if len(prefixes) > 1:
+        raise ValueError(
+            f"{prop} mixes AZ IDs of several Regions ({', '.join(prefixes)}), got {mapping}; "
+            f"give the AZ IDs of {region} only, {example}"
+        )
+    seen: dict[str, str] = {}
+    for name, zone_id in mapping.items():
+        if zone_id in seen:
+            raise ValueError(
+                f"{prop} maps both {seen[zone_id]} and {name} to {zone_id}, got {mapping}; "
+                f"each AZ name has its own AZ ID, {example}"
+            )
+        seen[zone_id] = name
+    return mapping

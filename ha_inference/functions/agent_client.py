@@ -78,9 +78,7 @@ class AgentClient:
 
     def __init__(self, config: Settings, client_factory: Any = None) -> None:
         self.settings = config
-        factory = client_factory or (
-            lambda cfg: boto3.client("bedrock-agentcore", config=cfg)  # type: ignore[no-any-return]
-        )
+        factory = client_factory or (lambda cfg: boto3.client("bedrock-agentcore", config=cfg))
         self.clients = resilience.ClientCache(factory, read=READ_SECONDS)
 
     def handle(self, event: Any, context: Any) -> dict[str, Any]:
@@ -177,7 +175,9 @@ _client: AgentClient | settings.ConfigError | None = None
 def handler(event: Any, context: Any) -> dict[str, Any]:
     """The Lambda entry point: settings and the client are set up at the first call."""
     global _client  # noqa: PLW0603 - one client per execution environment
-    _client = settings.setup_once(_client, lambda: AgentClient(Settings.from_environment(os.environ)))
+    _client = settings.setup_once(
+        _client, lambda: AgentClient(Settings.from_environment(os.environ))
+    )
     if isinstance(_client, settings.ConfigError):
         return proxy.misconfigured(
             settings.misconfigured(_client), _client.setting, resilience.request_id(context)

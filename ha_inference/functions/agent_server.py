@@ -31,16 +31,16 @@ import time
 import uuid
 from collections.abc import Callable, Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, cast
 
 try:  # ha_inference.functions.agent_server (library, tests) or top-level (the runtime)
     from . import retrieval
 except ImportError:  # pragma: no cover - the runtime path
-    import retrieval  # type: ignore[no-redef]
+    import retrieval  # type: ignore[no-redef,import-not-found]
 
 LOGGER = logging.getLogger(__name__)
 
-HOST = "0.0.0.0"  # noqa: S104 - the contract: the runtime reaches the agent on every address
+HOST = "0.0.0.0"
 PORT = 8080
 DEFAULT_DEADLINE_SECONDS = 60
 DEADLINE_RANGE = (5, 840)
@@ -53,7 +53,9 @@ Answer = Callable[[Any, Any], dict[str, Any]]
 class Context:
     """What the retrieval handler reads of a Lambda context: the request id and the time left."""
 
-    def __init__(self, deadline_seconds: float, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, deadline_seconds: float, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self.aws_request_id = str(uuid.uuid4())
         self._clock = clock
         self._ends = clock() + deadline_seconds
@@ -71,7 +73,9 @@ def deadline_seconds(env: Mapping[str, str]) -> int:
     except ValueError:
         value = DEFAULT_DEADLINE_SECONDS
     if not low <= value <= high:
-        LOGGER.warning("ANSWER_DEADLINE_SECONDS %r is out of %d-%d; using the default", raw, low, high)
+        LOGGER.warning(
+            "ANSWER_DEADLINE_SECONDS %r is out of %d-%d; using the default", raw, low, high
+        )
         value = DEFAULT_DEADLINE_SECONDS
     return value
 
@@ -100,23 +104,23 @@ def invoke(body: bytes, answer: Answer, deadline: float) -> tuple[int, dict[str,
 def _retrieval_answer() -> Answer:
     """The retrieval handler without its Lambda metrics (the runtime publishes its own)."""
     handler = retrieval.handler
-    return getattr(handler, "__wrapped__", handler)  # type: ignore[no-any-return]
+    return cast(Answer, getattr(handler, "__wrapped__", handler))
 
 
 class AgentHandler(BaseHTTPRequestHandler):
     """``GET /ping`` and ``POST /invocations``; nothing else."""
 
-    answer: Answer = staticmethod(_retrieval_answer())  # type: ignore[assignment]
+    answer: Answer = staticmethod(_retrieval_answer())
     deadline: float = DEFAULT_DEADLINE_SECONDS
     protocol_version = "HTTP/1.1"
 
-    def do_GET(self) -> None:  # noqa: N802 - the http.server hook name
+    def do_GET(self) -> None:
         if self.path.split("?")[0] != "/ping":
             self._send(404 if self.path != "/invocations" else 405, {"error": "not found"})
             return
         self._send(200, {"status": "Healthy"})
 
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         if self.path.split("?")[0] != "/invocations":
             self._send(404 if self.path != "/ping" else 405, {"error": "not found"})
             return
@@ -131,7 +135,7 @@ class AgentHandler(BaseHTTPRequestHandler):
         body = self.rfile.read(length)
         try:
             status, headers, data = invoke(body, type(self).answer, type(self).deadline)
-        except Exception:  # noqa: BLE001 - answer once, whatever failed
+        except Exception:
             LOGGER.exception("the invocation failed unexpectedly")
             self._send(500, {"error": "internal error"})
             return
@@ -149,7 +153,7 @@ class AgentHandler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base signature
+    def log_message(self, format: str, *args: Any) -> None:
         LOGGER.info("%s %s", self.address_string(), format % args)
 
 
