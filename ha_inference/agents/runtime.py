@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 import re
+import weakref
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import cast
@@ -66,6 +67,8 @@ LOG_GROUPS = "/aws/bedrock-agentcore/runtimes/*"
 """The runtime's log groups (``/aws/bedrock-agentcore/runtimes/<runtime id>-<endpoint>``), which
 the service creates on the first invocation."""
 RUNTIME_NAME = re.compile(r"^[a-zA-Z][a-zA-Z0-9_]{0,47}$")
+DEFAULT_ENDPOINT = "DEFAULT"
+"""The endpoint AgentCore creates with every runtime, pointing at its latest version."""
 ECR_PULL_ACTIONS = ("ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer")
 MAX_SESSION = cdk.Duration.hours(8)
 """The longest an agent session runs; the execution role's sessions last as long."""
@@ -164,8 +167,10 @@ class MultiAzAgentRuntime(Construct):
         :param existing_endpoints: the VPC's own interface endpoints to use instead of creating
             them, by short name (``logs``, ``ecr.api``, ``ecr.dkr``). Default: none.
         :param s3_gateway: the VPC's S3 gateway endpoint, on the runtime subnets' route tables.
-            Default: the VPC's own if this app defines one on those route tables, else a new
-            one on exactly them.
+            Default: one this app defines on those route tables (the VPC's own, as
+            ``ec2.Vpc(gateway_endpoints=...)`` makes, or another runtime's), else a new one on
+            exactly them. For a VPC defined elsewhere that has one, pass it
+            (``GatewayVpcEndpoint.from_gateway_vpc_endpoint_id``): a route table takes one.
         :param private_dns_enabled: whether the endpoints this construct creates answer the
             services' standard hostnames inside ``vpc`` (for every caller there). Default:
             ``True``.
@@ -335,8 +340,9 @@ class MultiAzAgentRuntime(Construct):
         return self.role
 
     def grant_invoke(self, grantee: iam.IGrantable) -> iam.Grant:
-        """Lets ``grantee`` invoke the runtime (``bedrock-agentcore:InvokeAgentRuntime`` on the
-        runtime and its endpoints), nothing more."""
+        """Lets ``grantee`` invoke the runtime through its ``DEFAULT`` endpoint
+        (``bedrock-agentcore:InvokeAgentRuntime`` on the runtime and that endpoint), nothing
+        more."""
         return iam.Grant.add_to_principal(
             grantee=grantee,
             actions=[INVOKE_ACTION],
@@ -345,9 +351,10 @@ class MultiAzAgentRuntime(Construct):
 
     @property
     def invoke_resource_arns(self) -> tuple[str, str]:
-        """The runtime's ARN and the ARN pattern of its endpoints (``DEFAULT`` and others)."""
+        """What ``InvokeAgentRuntime`` is authorized on: the runtime, and the endpoint the call
+        names (``qualifier``; ``DEFAULT``, the one the service creates, when it names none)."""
         arn = self.agent_runtime_arn
-        return arn, f"{arn}/runtime-endpoint/*"
+        return arn, f"{arn}/runtime-endpoint/{DEFAULT_ENDPOINT}"
 
     @property
     def agent_runtime_arn(self) -> str:
@@ -408,13 +415,15 @@ class MultiAzAgentRuntime(Construct):
         """The S3 gateway on the runtime subnets' route tables, and HTTPS to S3 through it."""
         gateway = given or self._vpc_s3_gateway()
         if gateway is None:
-            gateway = ec2.GatewayVpcEndpoint(
+            created = ec2.GatewayVpcEndpoint(
                 self,
                 "S3Gateway",
                 vpc=self.vpc,
                 service=ec2.GatewayVpcEndpointAwsService.S3,
                 subnets=[ec2.SubnetSelection(subnets=list(self.subnets))],
             )
+            _S3_GATEWAYS.setdefault(self.node.root, []).append(created)
+            gateway = created
         if isinstance(gateway, Construct) and cdk.Stack.of(gateway) is cdk.Stack.of(self):
             self._depends.append(gateway)
         self.security_group.add_egress_rule(
@@ -425,16 +434,22 @@ class MultiAzAgentRuntime(Construct):
         return gateway
 
     def _vpc_s3_gateway(self) -> ec2.IGatewayVpcEndpoint | None:
-        """The VPC's own S3 gateway endpoint if this app defines one on every runtime subnet's
-        route table; ``None`` when it defines none. One on some of them only is refused: a
-        second gateway for S3 on the same route table fails at deploy."""
+        """The S3 gateway endpoint of the VPC that this app defines on every runtime subnet's
+        route table (one of the VPC's own, or another runtime's); ``None`` when there is none.
+        One on some of them only is refused: a second gateway for S3 on the same route table
+        fails at deploy."""
         stack = cdk.Stack.of(self.vpc)
         tables = {_key(stack.resolve(s.route_table.route_table_id)) for s in self.subnets}
-        for child in self.vpc.node.children:
-            if not isinstance(child, ec2.GatewayVpcEndpoint):
-                continue
+        vpc = _key(stack.resolve(self.vpc.vpc_id))
+        candidates = [
+            *(c for c in self.vpc.node.children if isinstance(c, ec2.GatewayVpcEndpoint)),
+            *_S3_GATEWAYS.get(self.node.root, []),
+        ]
+        for child in candidates:
             cfn = child.node.default_child
             assert isinstance(cfn, ec2.CfnVPCEndpoint)
+            if cdk.Stack.of(child) is not stack or _key(stack.resolve(cfn.vpc_id)) != vpc:
+                continue
             if not _flat(stack.resolve(cfn.service_name)).endswith(".s3"):
                 continue
             covered = {_key(t) for t in stack.resolve(cfn.route_table_ids) or []}
@@ -642,6 +657,11 @@ class MultiAzAgentRuntime(Construct):
 
 
 _ENDPOINT_IDS = {LOGS: "Logs", ECR_API: "EcrApi", ECR_DOCKER: "EcrDocker"}
+_S3_GATEWAYS: weakref.WeakKeyDictionary[IConstruct, list[ec2.GatewayVpcEndpoint]] = (
+    weakref.WeakKeyDictionary()
+)
+"""The S3 gateway endpoints runtimes created, per app: the next runtime in the same VPC uses
+one that covers its route tables instead of adding a second (which fails at deploy)."""
 
 
 def _log_statements(log_groups: str, stack: cdk.Stack) -> list[iam.PolicyStatement]:

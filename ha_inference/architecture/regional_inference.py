@@ -27,7 +27,6 @@ from ha_inference._internal.nag import (
     SYNCHRONOUS_FUNCTION,
     acknowledge,
     acknowledge_all,
-    wildcard_resource_finding,
 )
 from ha_inference._internal.tokens import is_unresolved
 from ha_inference.agents.code import AgentCode, retrieval_agent_code
@@ -94,11 +93,6 @@ TARGET_ALARMS_WITHOUT_ACTIONS = (
 _ALARM_ACTION = "NIST.800.53.R5-CloudWatchAlarmAction"
 AGENT_CLIENT_TIMEOUT = cdk.Duration.seconds(150)
 """The agent client's timeout: the agent's own answer deadline (60 s) with room for retries."""
-AGENT_ENDPOINTS_REASON = (
-    "InvokeAgentRuntime is authorized on the runtime and on the runtime endpoint the call names "
-    "(DEFAULT, or another qualifier); the endpoints of this one runtime are matched by "
-    "<runtime ARN>/runtime-endpoint/*, nothing beyond it."
-)
 
 
 @dataclass(frozen=True)
@@ -571,11 +565,6 @@ class RegionalInference(Construct):
         )
         acknowledge_all(self.agent_client.function, SYNCHRONOUS_FUNCTION)
         self.agent.grant_invoke(self.agent_client)
-        acknowledge(
-            self.agent_client,
-            wildcard_resource_finding(self.agent_client, self.agent.invoke_resource_arns[1]),
-            AGENT_ENDPOINTS_REASON,
-        )
         self.agent_endpoint.connections.allow_default_port_from(self.agent_client)
         self.agent_alarms = self.agent.add_alarms()
         for alarm in (self.agent_alarms.system_errors, self.agent_alarms.throttles):

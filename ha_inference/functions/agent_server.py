@@ -47,6 +47,9 @@ DEADLINE_RANGE = (5, 840)
 MAX_BODY_BYTES = 64 * 1024
 """Larger than any question the retrieval handler accepts (its own limit is checked after)."""
 
+ROUTES = {"/ping": "GET", "/invocations": "POST"}
+"""The contract's paths and their methods."""
+
 Answer = Callable[[Any, Any], dict[str, Any]]
 
 
@@ -89,8 +92,8 @@ def invoke(body: bytes, answer: Answer, deadline: float) -> tuple[int, dict[str,
     except (ValueError, RecursionError):
         payload = None
     if isinstance(payload, dict) and "question" not in payload and "prompt" in payload:
-        payload = {**payload, "question": payload.pop("prompt")}
-        text = json.dumps(payload)
+        question = payload.pop("prompt")
+        text = json.dumps({**payload, "question": question})
     result = answer({"body": text}, Context(deadline))
     status = result.get("statusCode")
     if not isinstance(status, int) or isinstance(status, bool):
@@ -140,6 +143,17 @@ class AgentHandler(BaseHTTPRequestHandler):
             self._send(500, {"error": "internal error"})
             return
         self._write(status, headers, data)
+
+    def _refused(self, served: str) -> bool:
+        """Answers 404 for an unknown path, 405 for a known one with the wrong method."""
+        path = self.path.split("?")[0]
+        if path == served:
+            return False
+        if path in ROUTES:
+            self._send(405, {"error": f"{path} takes {ROUTES[path]} only"})
+        else:
+            self._send(404, {"error": f"no such path: {path[:100]}"})
+        return True
 
     def _send(self, status: int, body: Mapping[str, Any]) -> None:
         self._write(status, {"Content-Type": "application/json"}, json.dumps(body).encode())
