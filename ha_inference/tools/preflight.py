@@ -18,6 +18,7 @@ checked, 2 when it cannot run (no assembly, no credentials).
 from __future__ import annotations
 
 import sys
+import weakref
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
@@ -179,6 +180,18 @@ PREFLIGHT = Registry(PERMISSIONS, [ACCOUNT_CHECK])
 _TOOLKIT_STACK = "CDKToolkit"
 _COLLECTION = "AWS::OpenSearchServerless::Collection"
 _TOOLKIT_BROKEN = ("FAILED", "ROLLBACK_COMPLETE", "DELETE_IN_PROGRESS", "REVIEW_IN_PROGRESS")
+
+
+_ZONE_IDS: weakref.WeakKeyDictionary[Aws, dict[str, str]] = weakref.WeakKeyDictionary()
+
+
+def _zone_ids(aws: Aws) -> dict[str, str]:
+    """The account's AZ names in the Region and their AZ IDs
+    (``ec2:DescribeAvailabilityZones``), read once for every check of the Region."""
+    if aws not in _ZONE_IDS:
+        zones = (aws.call("ec2", "DescribeAvailabilityZones") or {}).get("AvailabilityZones")
+        _ZONE_IDS[aws] = {z.get("ZoneName", ""): z.get("ZoneId", "?") for z in zones or []}
+    return dict(_ZONE_IDS[aws])
 
 
 # --------------------------------------------------------------------------- account, bootstrap
@@ -395,10 +408,7 @@ def check_endpoint_zones(target: Target, aws: Aws) -> Iterator[Finding]:
     endpoints = [e for stack in target.stacks for e in interface_endpoints(stack)]
     if not endpoints:
         return
-    zone_ids = {
-        z.get("ZoneName", ""): z.get("ZoneId", "?")
-        for z in (aws.call("ec2", "DescribeAvailabilityZones") or {}).get("AvailabilityZones", [])
-    }
+    zone_ids = _zone_ids(aws)
     offered: dict[str, list[str] | None] = {}
     for endpoint in endpoints:
         yield from guarded(
@@ -497,10 +507,7 @@ def check_zone_placements(target: Target, aws: Aws) -> Iterator[Finding]:
     ]
     if not placements:
         return
-    account = {
-        z.get("ZoneName", ""): z.get("ZoneId", "?")
-        for z in (aws.call("ec2", "DescribeAvailabilityZones") or {}).get("AvailabilityZones", [])
-    }
+    account = _zone_ids(aws)
     offered: dict[str, list[str] | None] = {}
     for stack, path, data in placements:
         label = f"{data.get('service', '?')} ({path.lstrip('/')})"
