@@ -225,7 +225,7 @@ class Fixture:
                     stack, "Agent", **VALID["MultiAzAgentRuntime"](self)
                 ),
             ),
-            ha_inference.AgentRuntimeOptions: lambda: ha_inference.AgentRuntimeOptions(),
+            ha_inference.AgentRuntimeOptions: ha_inference.AgentRuntimeOptions,
             ha_inference.ApplicationDashboard: lambda: self._once(
                 "AppDashboard", lambda: ha_inference.ApplicationDashboard(self.stack, "AppBoard")
             ),
