@@ -98,7 +98,7 @@ def test_the_client_may_invoke_the_agent_and_nothing_else_new(
     configurations: Configurations,
 ) -> None:
     t = template(configurations, "us-east-1")
-    function_id, function = one(t, "AWS::Lambda::Function", "AgentClient")
+    _, function = one(t, "AWS::Lambda::Function", "AgentClient")
     runtime_id, _ = one(t, "AWS::BedrockAgentCore::Runtime")
     arn = {"Fn::GetAtt": [runtime_id, "AgentRuntimeArn"]}
     assert function["Environment"]["Variables"] == {"AGENT_RUNTIME_ARN": arn}
