@@ -26,7 +26,6 @@ import re
 import weakref
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import cast
 
 import aws_cdk as cdk
 import jsii
@@ -583,24 +582,24 @@ class MultiAzAgentRuntime(Construct):
 
     def metric_invocations(self, *, period: cdk.Duration = ALARM_PERIOD) -> cloudwatch.Metric:
         """``Invocations`` of the runtime's default endpoint (Sum; default period 5 minutes)."""
-        return cast(cloudwatch.Metric, self.runtime.metric_invocations(period=period))
+        return self.runtime.metric_invocations(period=period)
 
     def metric_system_errors(self, *, period: cdk.Duration = ALARM_PERIOD) -> cloudwatch.Metric:
         """``SystemErrors``: server-side errors (Sum; default period 5 minutes)."""
-        return cast(cloudwatch.Metric, self.runtime.metric_system_errors(period=period))
+        return self.runtime.metric_system_errors(period=period)
 
     def metric_user_errors(self, *, period: cdk.Duration = ALARM_PERIOD) -> cloudwatch.Metric:
         """``UserErrors``: client-side errors (Sum; default period 5 minutes)."""
-        return cast(cloudwatch.Metric, self.runtime.metric_user_errors(period=period))
+        return self.runtime.metric_user_errors(period=period)
 
     def metric_throttles(self, *, period: cdk.Duration = ALARM_PERIOD) -> cloudwatch.Metric:
         """``Throttles``: requests the service throttled (Sum; default period 5 minutes)."""
-        return cast(cloudwatch.Metric, self.runtime.metric_throttles(period=period))
+        return self.runtime.metric_throttles(period=period)
 
     def metric_latency(self, *, period: cdk.Duration = ALARM_PERIOD) -> cloudwatch.Metric:
         """``Latency``: request received to final response token (Average; default period 5
         minutes)."""
-        return cast(cloudwatch.Metric, self.runtime.metric_latency(period=period))
+        return self.runtime.metric_latency(period=period)
 
     @checked_props
     def add_alarms(

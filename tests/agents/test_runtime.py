@@ -3,6 +3,7 @@ runtime needs, the exact cross-Region grant, private invocation, and the failure
 
 from __future__ import annotations
 
+import copy
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -424,7 +425,7 @@ def runtime_arns(scenario: Scenario, runtime: MultiAzAgentRuntime) -> list[Any]:
 
 def test_invoke_endpoint_allows_exactly_the_declared_runtimes(scenario: Scenario) -> None:
     endpoint = interface_endpoints(scenario)["bedrock-agentcore"]
-    (statement,) = endpoint["PolicyDocument"]["Statement"]
+    (statement,) = copy.deepcopy(endpoint["PolicyDocument"]["Statement"])
     resources = statement.pop("Resource")
     assert statement == {
         "Action": "bedrock-agentcore:InvokeAgentRuntime",
