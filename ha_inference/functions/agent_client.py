@@ -76,8 +76,14 @@ class Settings:
 class AgentClient:
     """One per execution environment: settings and a client cache."""
 
-    def __init__(self, config: Settings, client_factory: Any = None) -> None:
+    def __init__(
+        self,
+        config: Settings,
+        client_factory: Any = None,
+        backoff: resilience.Backoff | None = None,
+    ) -> None:
         self.settings = config
+        self.backoff = backoff or resilience.Backoff(max_attempts=config.max_attempts)
         factory = client_factory or (lambda cfg: boto3.client("bedrock-agentcore", config=cfg))
         self.clients = resilience.ClientCache(factory, read=READ_SECONDS)
 
@@ -94,7 +100,7 @@ class AgentClient:
                 "AgentCore InvokeAgentRuntime",
                 lambda d: self._invoke(d, payload),
                 deadline=deadline,
-                backoff=resilience.Backoff(max_attempts=self.settings.max_attempts),
+                backoff=self.backoff,
             )
         except (resilience.RetriesExhaustedError, resilience.DeadlineExceededError) as err:
             LOGGER.warning("the agent could not answer in time: %s", resilience.redact(str(err)))

@@ -12,10 +12,13 @@ from botocore.exceptions import EndpointConnectionError
 
 from ha_inference.functions import agent_client
 from ha_inference.functions.agent_client import AgentClient, Settings
+from ha_inference.functions.resilience import Backoff
 from tests.botocore_strict import strict_checked
 from tests.collection_stub import ScriptedClient
 
 RUNTIME_ARN = "arn:aws:bedrock-agentcore:us-east-1:111111111111:runtime/support_agent-a1B2c3D4e5"
+SLEEPS: list[float] = []
+"""The backoff's waits (recorded, not slept)."""
 ANSWER = {"answer": "Use the blue form [1].", "complete": True, "sources": [], "requestId": "x"}
 
 
@@ -44,7 +47,9 @@ def agentcore() -> Iterator[ScriptedClient]:
 
 def ask(agentcore: ScriptedClient, event: Any, context: Any = None) -> tuple[int, dict[str, Any]]:
     client = AgentClient(
-        Settings(runtime_arn=RUNTIME_ARN), client_factory=lambda _: agentcore.client
+        Settings(runtime_arn=RUNTIME_ARN),
+        client_factory=lambda _: agentcore.client,
+        backoff=Backoff(sleep=SLEEPS.append),
     )
     answer = client.handle(event, context or Context())
     assert answer["headers"] == {"Content-Type": "application/json"}
@@ -112,9 +117,11 @@ def test_refused_calls_are_502_naming_the_code(agentcore: ScriptedClient) -> Non
 
 def test_throttling_is_retried_then_answered(agentcore: ScriptedClient) -> None:
     agentcore.then("InvokeAgentRuntime", ("error", "ThrottlingException", 429), ANSWER)
+    SLEEPS.clear()
     status, _ = ask(agentcore, {"question": "How?"})
     assert status == 200
     assert agentcore.calls == ["InvokeAgentRuntime", "InvokeAgentRuntime"]
+    assert len(SLEEPS) == 1
 
 
 def test_an_unreachable_runtime_is_503_retryable(agentcore: ScriptedClient) -> None:
