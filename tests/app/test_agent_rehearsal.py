@@ -14,6 +14,7 @@ import copy
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -177,6 +178,7 @@ MUTATIONS = (
 
 @dataclass
 class Runs:
+    assembly_dir: str
     code: dict[str, StackRehearsal]
     image: StackRehearsal
     mutated: dict[str, StackRehearsal]
@@ -210,7 +212,7 @@ def runs(configurations: Configurations, image_agent: Synth) -> Runs:
         mutation.mutate(template, stacks["us-east-1"])
         mutated[mutation.id] = rehearsal.add(stacks["us-east-1"], template, AGENT_PATHS)
     rehearsal.run()
-    return Runs(code, image, mutated, rehearsal.simulator.processes)
+    return Runs(agent.assembly.directory, code, image, mutated, rehearsal.simulator.processes)
 
 
 def test_all_simulations_run_in_one_node_process(runs: Runs) -> None:
@@ -228,6 +230,15 @@ def test_agent_path(runs: Runs, region: str, path: str) -> None:
 def test_image_agent_path(runs: Runs, path: str) -> None:
     result = runs.image.result(path)
     assert result.ok, result.describe()
+
+
+@pytest.mark.parametrize("region", REGIONS)
+def test_the_agent_app_deploys_again_after_a_rollback_or_destroy(runs: Runs, region: str) -> None:
+    """No retained fixed name, no deletion protection, custom resources that handle Delete,
+    handlers in their code, custom resources that wait for their paths (the runtime's name is
+    its only create-only property, so an update never collides with itself)."""
+    findings = runs.code[region].lifecycle(Path(runs.assembly_dir))
+    assert not findings, "\n".join(map(str, findings))
 
 
 def test_every_path_is_rehearsed(runs: Runs) -> None:

@@ -249,3 +249,33 @@ def test_fails_for_supported_az_ids_without_the_mapping(tmp_path: Path) -> None:
 def test_fails_for_malformed_supported_az_ids(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match=r"^supported_az_ids must list AZ IDs such as"):
         build(tmp_path, zone_ids=ZONE_IDS, supported_az_ids=["us-east-1a"])
+
+
+def test_bedrock_endpoints_warn_for_mantle_without_its_az_ids(tmp_path: Path) -> None:
+    app = new_app(tmp_path)
+    stack = ZonalStack(app, "S", zones=ZONES, groups=("private",))
+    endpoints = BedrockVpcEndpoints(
+        stack,
+        "Bedrock",
+        vpc=stack.vpc,
+        services=[ec2.InterfaceVpcEndpointAwsService("bedrock-mantle")],
+    )
+    assert endpoints.availability_zones == ZONES
+    Annotations.from_stack(stack).has_warning(
+        "/S/Bedrock", Match.string_like_regexp(r"bedrock-mantle is reported to be offered")
+    )
+
+
+def test_fails_for_supported_az_ids_of_a_service_not_asked_for(tmp_path: Path) -> None:
+    stack = ZonalStack(new_app(tmp_path), "S", zones=ZONES, groups=("private",))
+    with pytest.raises(
+        ValueError, match=r"^supported_az_ids names bedrock-mantle, not in services"
+    ):
+        BedrockVpcEndpoints(
+            stack,
+            "Bedrock",
+            vpc=stack.vpc,
+            invoke_targets=[FoundationModel("amazon.titan-embed-text-v2:0", region="us-east-1")],
+            zone_ids=ZONE_IDS,
+            supported_az_ids={"bedrock-mantle": OFFERED},
+        )
