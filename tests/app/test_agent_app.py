@@ -127,9 +127,10 @@ def test_no_unacknowledged_nag_findings(configurations: Configurations) -> None:
         assert findings_of(pack, app) == [], type(pack).__name__
 
 
-@pytest.mark.parametrize("region", ["us-east-1", "us-west-2"])
-def test_templates_lint_clean(configurations: Configurations, region: str) -> None:
-    assert lint_template(template(configurations, region), region) == []
+def test_templates_lint_clean(configurations: Configurations) -> None:
+    """The Regions' templates differ only in their Region and AZs (us-east-1 has one fewer
+    agent subnet): us-east-1's is linted in all three Regions, in one run."""
+    assert lint_template(template(configurations, "us-east-1"), REGIONS) == []
 
 
 def test_the_az_loss_report_lists_the_agent(configurations: Configurations) -> None:
