@@ -556,6 +556,18 @@ def test_fails_when_a_runtime_subnet_is_in_an_unsupported_az(stubs: Stubs) -> No
     )
 
 
+def test_runtime_placements_warn_when_built_for_other_az_ids_than_the_table(
+    stubs: Stubs,
+) -> None:
+    zones(stubs)
+    stack = placed(supportedAzIds=["use1-az1", "use1-az2"])
+    finding = only(check("zone-ids", stubs, stack))
+    assert finding.status is Status.WARNING
+    assert "this ha-inference's table (2026-12-07) says use1-az1, use1-az2, use1-az4" in (
+        finding.detail
+    )
+
+
 def test_endpoint_placements_are_checked_against_the_real_offering(stubs: Stubs) -> None:
     zones(stubs)
     service_ids(stubs, "com.amazonaws.us-east-1.bedrock-mantle", ["use1-az1"])

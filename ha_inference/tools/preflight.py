@@ -24,7 +24,7 @@ from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from ha_inference.data.zones import AGENTCORE_RUNTIME, ZONE_IDS_COMMAND
+from ha_inference.data.zones import AGENTCORE_RUNTIME, ZONE_IDS_COMMAND, zone_support
 from ha_inference.metadata import IMPORTED_MODEL_METADATA, ZONE_PLACEMENT_METADATA
 from ha_inference.regions import CUSTOM_MODEL_IMPORT_REGIONS, Geography
 from ha_inference.tools._account import (
@@ -585,6 +585,18 @@ def _zone_placement_finding(
         )
     detail = "in " + ", ".join(f"{z} ({placed[z]})" for z in sorted(placed))
     built = set(data.get("supportedAzIds") or [])
+    row = zone_support(service)
+    table = row.supported(aws.region) if row is not None and row.published else None
+    if row is not None and service == AGENTCORE_RUNTIME and table is not None and built != table:
+        return warning(
+            label,
+            f"{detail}, as the app was built; but it was built for AZ IDs "
+            f"{', '.join(sorted(built))} and this ha-inference's table ({row.read_on}) says "
+            f"{', '.join(sorted(table))}",
+            "check the AgentCore developer guide's supported AZs and pass supported_az_ids, or "
+            "synthesize with this version's table",
+            stack=stack.name,
+        )
     if service != AGENTCORE_RUNTIME and built != supported:
         return warning(
             label,
