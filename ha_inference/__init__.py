@@ -12,6 +12,13 @@ from typing import TYPE_CHECKING, Any
 
 _EXPORTS: dict[str, str] = {
     "RegionalInference": "ha_inference.architecture.regional_inference",
+    "AgentRuntimeOptions": "ha_inference.architecture.regional_inference",
+    "MultiAzAgentRuntime": "ha_inference.agents.runtime",
+    "AgentRuntimeAlarms": "ha_inference.agents.runtime",
+    "AgentCode": "ha_inference.agents.code",
+    "retrieval_agent_code": "ha_inference.agents.code",
+    "AgentRuntimeVpcEndpoint": "ha_inference.agents.invoke_endpoint",
+    "BedrockMantleEndpoint": "ha_inference.bedrock.mantle",
     "ImportedModelOptions": "ha_inference.architecture.regional_inference",
     "SelfHostedModelOptions": "ha_inference.architecture.regional_inference",
     "CrossRegionFailover": "ha_inference.architecture.cross_region_failover",
@@ -73,10 +80,15 @@ __all__ = [
     "DEFAULT_INDEX",
     "DEFAULT_ROUTES",
     "MODEL_CARDS",
+    "AgentCode",
+    "AgentRuntimeAlarms",
+    "AgentRuntimeOptions",
+    "AgentRuntimeVpcEndpoint",
     "AnswerMetrics",
     "ApplicationDashboard",
     "ApplicationInferenceProfile",
     "AvailabilityZoneDrill",
+    "BedrockMantleEndpoint",
     "BedrockVpcEndpoints",
     "CollectionVpcEndpoint",
     "CrossRegionFailover",
@@ -98,6 +110,7 @@ __all__ = [
     "Lifecycle",
     "ModelCard",
     "ModelStatus",
+    "MultiAzAgentRuntime",
     "MultiAzFunction",
     "MultiAzSageMakerEndpoint",
     "PolicyStatementShape",
@@ -126,6 +139,7 @@ __all__ = [
     "mark_supporting",
     "pin_availability_zones",
     "require_instance_fallbacks",
+    "retrieval_agent_code",
 ]
 
 
@@ -143,15 +157,20 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # pragma: no cover - what type checkers and IDEs see
+    from ha_inference.agents.code import AgentCode, retrieval_agent_code
+    from ha_inference.agents.invoke_endpoint import AgentRuntimeVpcEndpoint
+    from ha_inference.agents.runtime import AgentRuntimeAlarms, MultiAzAgentRuntime
     from ha_inference.architecture.cross_region_failover import CrossRegionFailover
     from ha_inference.architecture.network import InferenceVpc, pin_availability_zones
     from ha_inference.architecture.regional_inference import (
+        AgentRuntimeOptions,
         ImportedModelOptions,
         RegionalInference,
         SelfHostedModelOptions,
     )
     from ha_inference.bedrock.endpoints import BedrockVpcEndpoints
     from ha_inference.bedrock.imported_model import ImportedModel, ImportedModelAlarms
+    from ha_inference.bedrock.mantle import BedrockMantleEndpoint
     from ha_inference.bedrock.profiles import (
         ApplicationInferenceProfile,
         CrossRegionInferenceProfile,

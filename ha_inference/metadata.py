@@ -35,6 +35,10 @@ FOUNDATION_MODEL_METADATA = "ha-inference:foundation-model"
 SUPPORTING_METADATA = "ha-inference:supporting"
 """Supporting infrastructure of a kind, such as ``bedrock-endpoints`` (:func:`mark_supporting`)."""
 
+AGENTIC_COMPUTE = "agentic-compute"
+"""The supporting kind of an agent runtime (``MultiAzAgentRuntime``): GENREL05-BP01's agentic
+compute, which every Region a profile routes to needs once any of them runs an agent."""
+
 SELF_HOSTED_METADATA = "ha-inference:self-hosted-model"
 """A self-hosted model (a SageMaker endpoint): ``endpointName`` (:func:`mark_self_hosted_model`)."""
 
@@ -63,9 +67,14 @@ AZ_LOSS_TOLERANCE_METADATA = "ha-inference:az-loss-tolerance"
 (:func:`mark_az_loss_tolerance`): ``toleratedAzLosses``, and for a SageMaker endpoint
 ``endpointName``, ``fullLoadInstances`` (the instances that carry the full load) and
 ``availabilityZones`` (how many AZs its subnets span)."""
+ZONE_PLACEMENT_METADATA = "ha-inference:zone-placement"
+"""An AZ-limited service placed in the AZs that offer it (:func:`mark_zone_placement`):
+``service``, ``region``, ``zoneIds`` (the account's AZ-name-to-ID mapping the app was synthesized
+with), ``supportedAzIds`` and ``subnets`` (as the template names them)."""
 
 KEYS = frozenset(
     {
+        ZONE_PLACEMENT_METADATA,
         PROFILE_METADATA,
         IMPORTED_MODEL_METADATA,
         FOUNDATION_MODEL_METADATA,
@@ -148,6 +157,13 @@ def mark_subnet_zones(construct: IConstruct, zones: Mapping[str, str]) -> None:
     creates is in its template already). Nothing is recorded when ``zones`` is empty."""
     if zones:
         construct.node.add_metadata(SUBNET_ZONES_METADATA, dict(sorted(zones.items())))
+
+
+def mark_zone_placement(construct: IConstruct, placement: dict[str, Any]) -> None:
+    """Records that ``construct`` placed an AZ-limited service: ``service``, ``region``,
+    ``zoneIds``, ``supportedAzIds``, ``subnets`` (for ``ha-inference preflight`` and the rule
+    pack)."""
+    construct.node.add_metadata(ZONE_PLACEMENT_METADATA, placement)
 
 
 def mark_data_residency(construct: IConstruct, regions: list[str]) -> None:

@@ -27,6 +27,12 @@ from ha_inference.data.models import (
     MODEL_CARDS,
     model_card,
 )
+from ha_inference.data.zones import (
+    AGENTCORE_RUNTIME,
+    ZONE_IDS_COMMAND,
+    ZONE_SUPPORT,
+    check_zone_ids,
+)
 from ha_inference.regions import (
     AVAILABILITY_ZONES,
     CUSTOM_MODEL_IMPORT_REGIONS,
@@ -120,6 +126,18 @@ class SettingsError(ValueError):
 
 
 @dataclass(frozen=True)
+class AgentSettings:
+    """The agent runtime (``ha-inference:agent``): the shipped retrieval agent, or an image."""
+
+    image: str | None = None
+    """An ECR image URI (``{region}`` is filled in); ``None``: the shipped retrieval agent, a
+    code package (no Docker, nothing to build)."""
+
+    def image_in(self, region: str) -> str | None:
+        return self.image.replace(REGION_PLACEHOLDER, region) if self.image else None
+
+
+@dataclass(frozen=True)
 class PipelineSettings:
     """The delivery pipeline (``ha-inference:pipeline``): where the code comes from, and the
     waves of Regions it deploys one after the other."""
@@ -172,6 +190,10 @@ class Settings:
     bedrock_tokens_per_minute_quota: int | None = None
     pipeline: PipelineSettings | None = None
     """Deliver through a pipeline of waves (``ha-inference:pipeline``); ``None``: ``cdk deploy``."""
+    agent: AgentSettings | None = None
+    """The agent runtime in every Region (``ha-inference:agent``); ``None``: no agent."""
+    zone_ids: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = ()
+    """(Region, the account's (AZ name, AZ ID) pairs there), from ``ha-inference:zone-ids``."""
 
     @property
     def region_names(self) -> tuple[str, ...]:
@@ -180,6 +202,11 @@ class Settings:
     def imported_model_in(self, region: str) -> str | None:
         """The S3 folder of the model that ``region`` imports, if the app imports one."""
         return dict(self.imported_model).get(region)
+
+    def zone_ids_in(self, region: str) -> dict[str, str] | None:
+        """The account's AZ-name-to-ID mapping in ``region``, if configured."""
+        found = dict(self.zone_ids).get(region)
+        return dict(found) if found is not None else None
 
 
 _KEYS = {
@@ -203,6 +230,8 @@ _KEYS = {
     "denied-service-tiers",
     "bedrock-tokens-per-minute-quota",
     "pipeline",
+    "agent",
+    "zone-ids",
 }
 
 
@@ -380,6 +409,8 @@ def load_settings(
             "quota out"
         )
     pipeline = _pipeline(get("pipeline", None), regions, self_hosted)
+    zone_ids = _zone_ids(get("zone-ids", None), regions)
+    agent = _agent(get("agent", None), regions, zone_ids)
 
     return Settings(
         account=account,
@@ -400,7 +431,90 @@ def load_settings(
         denied_service_tiers=denied,
         bedrock_tokens_per_minute_quota=quota,
         pipeline=pipeline,
+        agent=agent,
+        zone_ids=zone_ids,
     )
+
+
+def _zone_ids(
+    value: Any, regions: list[str]
+) -> tuple[tuple[str, tuple[tuple[str, str], ...]], ...]:
+    """``zone-ids``: per Region, the account's AZ-name-to-ID mapping (never guessed)."""
+    key = f"{PREFIX}zone-ids"
+    if value is None:
+        return ()
+    example = '{"us-east-1": {"us-east-1a": "use1-az6", "us-east-1b": "use1-az1", ...}}'
+    if not isinstance(value, dict) or not all(
+        isinstance(m, dict) and all(isinstance(k, str) and isinstance(v, str) for k, v in m.items())
+        for m in value.values()
+    ):
+        raise SettingsError(
+            f"{key} must map Region names to {{AZ name: AZ ID}} objects, got {value!r}; for "
+            f"example {example}, as `{ZONE_IDS_COMMAND.format(region='<region>')}` lists them"
+        )
+    stray = sorted(set(value) - set(regions))
+    if stray:
+        raise SettingsError(
+            f"{key} names {', '.join(stray)}, not in {PREFIX}regions {regions!r}; add the Region "
+            "to regions or drop its mapping"
+        )
+    checked = []
+    for region in regions:
+        if region not in value:
+            continue
+        try:
+            mapping = check_zone_ids(f"{key}.{region}", value[region], region)
+        except ValueError as err:
+            raise SettingsError(str(err)) from None
+        checked.append((region, tuple(sorted(mapping.items()))))
+    return tuple(checked)
+
+
+def _agent(
+    value: Any, regions: list[str], zone_ids: tuple[tuple[str, Any], ...]
+) -> AgentSettings | None:
+    """``agent``: ``true`` (the shipped retrieval agent), ``{"image": <ECR URI>}``, or off."""
+    key = f"{PREFIX}agent"
+    if value is None or value is False or value == "false":
+        return None
+    if value is True or value == "true":
+        settings = AgentSettings()
+    elif isinstance(value, dict) and set(value) <= {"image"}:
+        image = value.get("image")
+        if not isinstance(image, str) or ".dkr.ecr." not in image:
+            raise SettingsError(
+                f"{key}.image must be a linux/arm64 image URI in Amazon ECR (may contain "
+                f"{{region}}), got {image!r}; for example "
+                '"111111111111.dkr.ecr.{region}.amazonaws.com/agent:1.0", or set agent to true '
+                "for the shipped retrieval agent"
+            )
+        settings = AgentSettings(image=image)
+    else:
+        raise SettingsError(
+            f"{key} must be true (the shipped retrieval agent), an object with an ECR image "
+            f'("image"), or false, got {value!r}'
+        )
+    table = ZONE_SUPPORT[AGENTCORE_RUNTIME]
+    unsupported = [r for r in regions if table.supported(r) is None]
+    if unsupported:
+        raise SettingsError(
+            f"{key} is on, but ha-inference has no data on the AZs that support AgentCore "
+            f"Runtime's VPC mode in {', '.join(unsupported)} (it has "
+            f"{', '.join(sorted(table.zone_ids))}); deploy the agent to those Regions, or build "
+            "your own app with MultiAzAgentRuntime(supported_az_ids=...)"
+        )
+    mapped = {region for region, _ in zone_ids}
+    missing = [r for r in regions if r not in mapped]
+    if missing:
+        command = ZONE_IDS_COMMAND.format(region=missing[0])
+        raise SettingsError(
+            f"{key} is on, but {PREFIX}zone-ids has no AZ-name-to-ID mapping for "
+            f"{', '.join(missing)}: AgentCore Runtime's VPC mode is offered only in some AZ IDs "
+            "and AZ names map to different IDs in every account, so the app cannot choose the "
+            f"agent's subnets without it. Run `{command}` (per Region) and set {PREFIX}zone-ids "
+            'to {"<region>": {"<region>a": "<AZ ID>", ...}}'
+        )
+    return settings
 
 
 def _check_routes(model_id: str, geography: Geography, regions: list[str]) -> None:

@@ -11,6 +11,8 @@ from aws_cdk import aws_kms as kms
 from constructs import Construct, IConstruct
 
 from ha_inference import (
+    AgentCode,
+    AgentRuntimeOptions,
     ApplicationDashboard,
     EndpointServiceOptions,
     ImportedModelOptions,
@@ -94,6 +96,8 @@ class RegionalStack(cdk.Stack):
             service_tier=settings.service_tier,
             embedding_service_tier=settings.embedding_service_tier,
             denied_service_tiers=settings.denied_service_tiers,
+            agent=self._agent(),
+            zone_ids=settings.zone_ids_in(region.region),
         )
         # The column is added here rather than with app_dashboard=: the app dashboard is then
         # created after the Region's own, where the stack created it before the construct.
@@ -108,6 +112,14 @@ class RegionalStack(cdk.Stack):
         """The model this Region imports from its own bucket (``ha-inference:imported-model``)."""
         source = self.settings.imported_model_in(self.region)
         return ImportedModelOptions(s3_uri=source) if source is not None else None
+
+    def _agent(self) -> AgentRuntimeOptions | None:
+        """``ha-inference:agent`` in this Region's terms."""
+        agent = self.settings.agent
+        if agent is None:
+            return None
+        image = agent.image_in(self.region)
+        return AgentRuntimeOptions(code=AgentCode.from_image_uri(image) if image else None)
 
     def _self_hosted(self) -> SelfHostedModelOptions | None:
         """``ha-inference:self-hosted`` in this Region's terms."""
@@ -211,6 +223,14 @@ class RegionalStack(cdk.Stack):
             value=inference.ingestion.function.function_name,
             description="Loads documents: make load-documents DOCS=<folder>",
         )
+        if inference.agent_client is not None:
+            cdk.CfnOutput(
+                self,
+                "AgentClientFunctionName",
+                value=inference.agent_client.function.function_name,
+                description="Asks the agent: aws lambda invoke --function-name <this> --payload "
+                '\'{"question": "..."}\' answer.json',
+            )
         if inference.self_hosted is not None:
             cdk.CfnOutput(
                 self,

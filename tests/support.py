@@ -31,6 +31,28 @@ SELF_HOSTED = {
 """The reference app's settings with the self-hosted model on (cdk.json leaves it off), reached
 from every other Region (cross-Region, on by default with it), with zonal autoshift on its load
 balancers: every kind of alarm and safety net the app can build."""
+ZONE_IDS = {
+    "us-east-1": {
+        "us-east-1a": "use1-az6",
+        "us-east-1b": "use1-az1",
+        "us-east-1c": "use1-az2",
+        "us-east-1d": "use1-az4",
+        "us-east-1e": "use1-az3",
+        "us-east-1f": "use1-az5",
+    },
+    "us-east-2": {"us-east-2a": "use2-az1", "us-east-2b": "use2-az2", "us-east-2c": "use2-az3"},
+    "us-west-2": {
+        "us-west-2a": "usw2-az2",
+        "us-west-2b": "usw2-az1",
+        "us-west-2c": "usw2-az3",
+        "us-west-2d": "usw2-az4",
+    },
+}
+"""A made-up account's AZ-name-to-ID mapping (``ha-inference:zone-ids``): us-east-1a is use1-az6,
+which AgentCore Runtime's VPC mode does not support, so the agent uses two of us-east-1's three
+configured AZs."""
+AGENT = {"ha-inference:agent": True, "ha-inference:zone-ids": ZONE_IDS}
+"""The reference app's settings with the agent runtime on (the shipped retrieval agent)."""
 IMPORTED_MODEL_REGIONS = ["us-east-1", "us-west-2"]
 IMPORTED_MODEL_FOLDER = "s3://ha-inference-models-{region}/llama-3-8b-support/"
 CONFIGURATIONS: Mapping[str, Mapping[str, Any]] = {
@@ -52,6 +74,8 @@ CONFIGURATIONS: Mapping[str, Mapping[str, Any]] = {
         "ha-inference:regions": IMPORTED_MODEL_REGIONS,
         "ha-inference:imported-model": IMPORTED_MODEL_FOLDER,
     },
+    # The agent runtime (AgentCore, VPC mode) in every Region, with its endpoints and caller.
+    "agent": AGENT,
 }
 """The reference app's configurations that every template check covers, by name (context on
 top of cdk.json's); the session fixture ``configurations`` synthesizes each once."""

@@ -4,16 +4,11 @@ from __future__ import annotations
 
 import json
 from datetime import date
-from functools import cache
 from typing import Any
 
 import pytest
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
-from cfnlint.config import ConfigMixIn
-from cfnlint.decode.decode import decode_str
-from cfnlint.rules import Rules
-from cfnlint.runner import Runner, run_template_by_data
 
 from ha_inference import (
     ApplicationInferenceProfile,
@@ -26,36 +21,12 @@ from ha_inference import (
 from ha_inference.data.models import DEFAULT_CHAT_MODEL, MODEL_CARDS, ModelStatus
 from ha_inference.regions import REGIONS_WITHOUT, partition_of
 from ha_inference.selfhosted.instance_types import hosting_instance_types
+from tests.lint import lint_template
 from tests.support import Synth, ZonalStack, new_app, resources
 
 AS_OF = date(2026, 12, 8)
 """The day the model table was read: the lint covers the routes usable on that day, whatever
 the day the suite runs."""
-
-IGNORED = {
-    # The reference app names its AZs on purpose (configured, offline, deterministic synth).
-    # cfn-lint skips W3010 itself for templates with AWS::CDK::Metadata, which test synths lack.
-    "W3010": "AZ names come from ha-inference:availability-zones by design",
-    # CDK writes DependsOn next to a GetAtt that already implies it (aws/aws-cdk#5309).
-    "W3005": "redundant DependsOn emitted by aws-cdk-lib itself",
-}
-"""Warnings we accept, each with its reason. Errors are never ignored."""
-
-
-@cache
-def _rules() -> Rules:
-    """cfn-lint's rules, loaded once (cfnlint.api.lint reloads them on every call)."""
-    return Runner(ConfigMixIn(regions=["us-east-1"])).rules
-
-
-def lint_template(template: dict[str, Any], region: str | list[str]) -> list[str]:
-    decoded, errors = decode_str(json.dumps(template))
-    assert not errors and decoded is not None, errors
-    regions = [region] if isinstance(region, str) else region
-    config = ConfigMixIn(regions=regions, ignore_checks=sorted(IGNORED))
-    matches = list(run_template_by_data(decoded, config, _rules()))
-    return [f"{m.rule.id} {m.message} ({'/'.join(map(str, m.path))})" for m in matches]
-
 
 _REFERENCE_LINT: dict[str, list[str]] = {}
 

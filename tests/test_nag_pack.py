@@ -37,6 +37,10 @@ EXPECTED = {
     "HaInference-AOSS3": "NonHa/CollectionEndpoint",
     "HaInference-LAMBDA1": "NonHa/Function",
     "HaInference-LAMBDA2[aoss]": "NonHa/Function",
+    "HaInference-LAMBDA2[bedrock-agentcore]": "NonHa/Function",
+    "HaInference-AGENT1[fewer-than-two-azs]": "NonHa/AgentRuntime",
+    "HaInference-AGENT2[VpcprivateSubnet1SubnetCEAD3716]": "NonHa/AgentRuntime",
+    "HaInference-AGENT3[bedrock-runtime]": "NonHa/AgentRuntime",
     "HaInference-BR1[arn-aws-bedrock-*--foundation-model/*]": "NonHa/FunctionRole/DefaultPolicy/Resource",
     "HaInference-BR2[us-west-2/anthropic.claude-sonnet-4-5-20250929-v1:0]": "NonHa/FunctionRole/DefaultPolicy/Resource",
     # The wildcard model statement also lets callers bypass the profile.

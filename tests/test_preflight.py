@@ -42,6 +42,7 @@ from tests.stubs import (
     ApiErrorCase,
     Stubs,
     access_denied,
+    agent_placement,
     api_error,
     assert_could_not_check,
     findings,
@@ -495,6 +496,104 @@ def test_endpoint_azs_look_up_imported_subnets_and_never_pass_unknown_ones(stubs
     finding = only(check("endpoint-azs", stubs, sample_stack(template)))
     assert finding.status is Status.UNKNOWN
     assert finding.detail.startswith("1 of 2 subnets have an AZ the template does not tell")
+
+
+# --------------------------------------------------------------------------- zone placements
+
+
+def placed(**changes: Any) -> StackArtifact:
+    """The sample stack with one placement (``ha-inference:zone-placement``) changed."""
+    stack = sample_stack()
+    return StackArtifact(
+        **{
+            **stack.__dict__,
+            "metadata": {
+                **stack.metadata,
+                f"/{STACK}/Agent": (
+                    {"type": "ha-inference:zone-placement", "data": agent_placement(**changes)},
+                ),
+            },
+        }
+    )
+
+
+def service_ids(stubs: Stubs, name: str, ids: list[str]) -> None:
+    stubs("ec2").add_response(
+        "describe_vpc_endpoint_services",
+        {"ServiceDetails": [{"ServiceName": name, "AvailabilityZoneIds": ids}]},
+        {"ServiceNames": [name]},
+    )
+
+
+def test_zone_ids_pass_when_the_mapping_and_the_azs_hold(stubs: Stubs) -> None:
+    zones(stubs)
+    finding = only(check("zone-ids", stubs))
+    assert (finding.status, finding.subject) == (
+        Status.PASS,
+        f"bedrock-agentcore-runtime ({STACK}/Agent)",
+    )
+    assert finding.detail == "in us-east-1b (use1-az1), us-east-1c (use1-az2)"
+
+
+def test_fails_when_the_account_maps_an_az_name_to_another_id(stubs: Stubs) -> None:
+    zones(stubs)
+    stack = placed(zoneIds={**ZONE_IDS, "us-east-1b": "use1-az4"})
+    finding = only(check("zone-ids", stubs, stack))
+    assert finding.status is Status.FAIL
+    assert finding.detail == (
+        "the app was synthesized with us-east-1b = use1-az4, but in this account us-east-1b is "
+        "use1-az1"
+    )
+    assert "ha-inference:zone-ids" in finding.fix
+    assert "describe-availability-zones" in finding.fix
+
+
+def test_fails_when_a_runtime_subnet_is_in_an_unsupported_az(stubs: Stubs) -> None:
+    zones(stubs)
+    stack = placed(subnets=[{"Ref": "SubnetA"}, {"Ref": "SubnetB"}])
+    finding = only(check("zone-ids", stubs, stack))
+    assert finding.status is Status.FAIL
+    assert finding.detail.startswith(
+        "bedrock-agentcore-runtime is not offered in us-east-1a (use1-az6); it is offered in "
+        "AZ IDs use1-az1, use1-az2, use1-az4"
+    )
+
+
+def test_runtime_placements_warn_when_built_for_other_az_ids_than_the_table(
+    stubs: Stubs,
+) -> None:
+    zones(stubs)
+    stack = placed(supportedAzIds=["use1-az1", "use1-az2"])
+    finding = only(check("zone-ids", stubs, stack))
+    assert finding.status is Status.WARNING
+    assert "this ha-inference's table (2026-12-07) says use1-az1, use1-az2, use1-az4" in (
+        finding.detail
+    )
+
+
+def test_endpoint_placements_are_checked_against_the_real_offering(stubs: Stubs) -> None:
+    zones(stubs)
+    service_ids(stubs, "com.amazonaws.us-east-1.bedrock-mantle", ["use1-az1"])
+    stack = placed(service="bedrock-mantle", supportedAzIds=["use1-az1", "use1-az2"])
+    finding = only(check("zone-ids", stubs, stack))
+    assert finding.status is Status.FAIL
+    assert finding.detail.startswith("bedrock-mantle is not offered in us-east-1c (use1-az2)")
+
+
+def test_endpoint_placements_warn_when_the_app_was_built_for_fewer_azs(stubs: Stubs) -> None:
+    zones(stubs)
+    service_ids(
+        stubs, "com.amazonaws.us-east-1.bedrock-mantle", ["use1-az1", "use1-az2", "use1-az6"]
+    )
+    stack = placed(service="bedrock-mantle", supportedAzIds=["use1-az1", "use1-az2"])
+    finding = only(check("zone-ids", stubs, stack))
+    assert finding.status is Status.WARNING
+    assert "the service offers use1-az1, use1-az2, use1-az6" in finding.detail
+
+
+def test_zone_ids_are_not_applicable_without_placements(stubs: Stubs) -> None:
+    stack = sample_stack(metadata={})
+    assert findings(check("zone-ids", stubs, stack)) == [("not applicable", "")]
 
 
 # --------------------------------------------------------------------------- inference profile
@@ -1059,6 +1158,13 @@ API_ERRORS: dict[str, ApiErrorCase] = {
         _nothing,
     ),
     "endpoint-azs": (
+        _nothing,
+        "ec2",
+        "describe_availability_zones",
+        "ec2:DescribeAvailabilityZones",
+        _nothing,
+    ),
+    "zone-ids": (
         _nothing,
         "ec2",
         "describe_availability_zones",

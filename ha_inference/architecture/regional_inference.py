@@ -31,6 +31,10 @@ from ha_inference._internal.nag import (
 )
 from ha_inference._internal.tokens import is_unresolved
 from ha_inference._internal.validation import select_subnets
+from ha_inference.agents.code import AgentCode, retrieval_agent_code
+from ha_inference.agents.invoke_endpoint import AgentRuntimeVpcEndpoint
+from ha_inference.agents.runtime import SUPPORTING_KIND as AGENTIC_COMPUTE
+from ha_inference.agents.runtime import AgentRuntimeAlarms, MultiAzAgentRuntime
 from ha_inference.bedrock.endpoints import BedrockVpcEndpoints
 from ha_inference.bedrock.imported_model import ImportedModel
 from ha_inference.bedrock.profiles import CrossRegionInferenceProfile, FoundationModel
@@ -92,6 +96,8 @@ TARGET_ALARMS_WITHOUT_ACTIONS = (
     "the failover function's circuit breakers react to the first failed call."
 )
 _ALARM_ACTION = "NIST.800.53.R5-CloudWatchAlarmAction"
+AGENT_CLIENT_TIMEOUT = cdk.Duration.seconds(150)
+"""The agent client's timeout: the agent's own answer deadline (60 s) with room for retries."""
 
 
 @dataclass(frozen=True)
@@ -108,6 +114,26 @@ class ImportedModelOptions:
     invocation_latency_alarm_threshold: cdk.Duration = field(
         default_factory=lambda: DEFAULT_MODEL_LATENCY_ALARM
     )
+
+    def __post_init__(self) -> None:
+        props.check_fields(self)
+
+
+@dataclass(frozen=True)
+class AgentRuntimeOptions:
+    """An agent on Amazon Bedrock AgentCore Runtime in VPC mode, in every AZ of the workload
+    subnets that supports it, that answers with the retrieval path (the same embedding, search
+    and chat model as the retrieval function); a ``bedrock-agentcore`` endpoint that lets
+    callers in the VPC invoke it; and a function that asks it (``AgentClient``).
+
+    :param code: what the runtime runs. Default: the shipped retrieval agent
+        (:func:`ha_inference.agents.code.retrieval_agent_code`).
+    :param supported_az_ids: the AZ IDs that support VPC mode in this Region. Default: the
+        AgentCore developer guide's (:data:`ha_inference.data.zones.ZONE_SUPPORT`).
+    """
+
+    code: AgentCode | None = None
+    supported_az_ids: Sequence[str] | None = None
 
     def __post_init__(self) -> None:
         props.check_fields(self)
@@ -229,6 +255,8 @@ class RegionalInference(Construct):
         denied_service_tiers: Sequence[ServiceTier] = (),
         data_encryption_key: kms.IKey | None = None,
         aws_owned_data_keys: bool = False,
+        agent: AgentRuntimeOptions | None = None,
+        zone_ids: Mapping[str, str] | None = None,
     ) -> None:
         """
         :param vpc: the VPC to build in, for example :class:`InferenceVpc`'s.
@@ -285,6 +313,13 @@ class RegionalInference(Construct):
         :param aws_owned_data_keys: keep the collection and the imported model under AWS owned
             keys instead of a data key (no KMS key to pay for, no key policy to review).
             Default: ``False``.
+        :param agent: an AgentCore agent runtime that answers with the retrieval path, in every
+            supported AZ of the workload subnets, invoked privately (``Agent``,
+            ``AgentEndpoint``, ``AgentClient``). Default: none.
+        :param zone_ids: this account's AZ-name-to-ID mapping in the stack's Region (e.g.
+            ``{"us-east-1a": "use1-az6", ...}``, as ``aws ec2 describe-availability-zones
+            --query 'AvailabilityZones[].[ZoneName,ZoneId]'`` lists it), needed by ``agent``
+            (VPC mode is offered only in some AZ IDs). Default: none.
         """
         super().__init__(scope, construct_id)
         _check_props(
@@ -331,6 +366,15 @@ class RegionalInference(Construct):
         other Regions), for their :class:`CrossRegionFailover`."""
         if self_hosted is not None:
             self._create_self_hosted(self_hosted)
+        self.agent: MultiAzAgentRuntime | None = None
+        """The agent runtime (with ``agent``)."""
+        self.agent_endpoint: AgentRuntimeVpcEndpoint | None = None
+        """The ``bedrock-agentcore`` endpoint callers invoke the agent through."""
+        self.agent_client: MultiAzFunction | None = None
+        """The function that asks the agent (``{"question": ...}``)."""
+        self.agent_alarms: AgentRuntimeAlarms | None = None
+        if agent is not None:
+            self._create_agent(agent, zone_ids, index)
         self._create_alarms(self_hosted, imported_model)
         self.dashboard: RegionalDashboard | None = None
         self.answer_alarm = self._create_dashboard(
@@ -585,6 +629,81 @@ class RegionalInference(Construct):
             self.runtime_route = RuntimeRoute.through(
                 self.runtime_load_balancer, endpoint=self.self_hosted
             )
+
+    # -- the agent ------------------------------------------------------------------------------
+
+    def _create_agent(
+        self,
+        options: AgentRuntimeOptions,
+        zone_ids: Mapping[str, str] | None,
+        index: IndexDefinition,
+    ) -> None:
+        """The runtime in the workload subnets' supported AZs with the retrieval function's
+        models, collection access and settings; the endpoint that lets callers invoke it; the
+        function that asks it."""
+        if zone_ids is None:
+            raise ValueError(
+                "zone_ids must map this account's AZ names to AZ IDs when agent is set, because "
+                "AgentCore Runtime's VPC mode is offered only in some AZ IDs and AZ names map to "
+                "different IDs in every account; got none. Pass zone_ids={'us-east-1a': "
+                "'use1-az6', ...} as `aws ec2 describe-availability-zones --query "
+                "'AvailabilityZones[].[ZoneName,ZoneId]'` lists them"
+            )
+        region = cdk.Stack.of(self).region
+        self.agent = MultiAzAgentRuntime(
+            self,
+            "Agent",
+            vpc=self.vpc,
+            code=options.code or retrieval_agent_code(),
+            zone_ids=zone_ids,
+            vpc_subnets=self.workload_subnets,
+            supported_az_ids=options.supported_az_ids,
+            models=[self.chat_model, self.embedding_model],
+            description="Answers questions with the retrieval path (embed, search, converse)",
+            environment={
+                "MODEL_ID": self.chat_model_id,
+                "EMBEDDING_MODEL_ID": self.embedding_model.model_id,
+                "COLLECTION_ENDPOINT": self.collection.collection_endpoint,
+                "AGENT_REGION": region,
+                **index.to_environment(),
+            },
+            endpoint_subnets=self.endpoint_subnets,
+            bedrock_endpoints=self.bedrock_endpoints,
+            log_encryption_key=self.logs_key,
+        )
+        self.collection.grant_read(self.agent, index_name=index.name)
+        self.collection_endpoint.connections.allow_default_port_from(self.agent)
+        self.agent_endpoint = AgentRuntimeVpcEndpoint(
+            self,
+            "AgentEndpoint",
+            vpc=self.vpc,
+            vpc_subnets=self.endpoint_subnets,
+            runtimes=[self.agent],
+        )
+        self.agent_client = MultiAzFunction(
+            self,
+            "AgentClient",
+            vpc=self.vpc,
+            vpc_subnets=self.workload_subnets,
+            code=handler_code(),
+            handler=ShippedHandler.AGENT_CLIENT.value,
+            description="Asks the agent runtime a question",
+            timeout=AGENT_CLIENT_TIMEOUT,
+            log_encryption_key=self.logs_key,
+            environment={"AGENT_RUNTIME_ARN": self.agent.agent_runtime_arn},
+        )
+        acknowledge_all(self.agent_client.function, SYNCHRONOUS_FUNCTION)
+        self.agent.grant_invoke(self.agent_client)
+        self.agent_endpoint.connections.allow_default_port_from(self.agent_client)
+        self.agent_alarms = self.agent.add_alarms()
+        for alarm in (self.agent_alarms.system_errors, self.agent_alarms.throttles):
+            acknowledge(alarm, _ALARM_ACTION, ALARMS_WITHOUT_ACTIONS)
+
+    @property
+    def supporting_kinds(self) -> tuple[str, ...]:
+        """What this construct puts in its Region, for ``RegionCoverage(supporting=...)``:
+        :data:`SUPPORTING_KINDS`, and ``agentic-compute`` with an agent."""
+        return (*SUPPORTING_KINDS, *((AGENTIC_COMPUTE,) if self.agent is not None else ()))
 
     # -- operations ---------------------------------------------------------------------------
 

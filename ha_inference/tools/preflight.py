@@ -3,7 +3,9 @@
 Reads a synthesized cloud assembly (any app that uses these constructs) and, with the caller's
 credentials, checks each stack in its own Region, read-only: the SageMaker endpoint instance
 quotas against the most instances the app can run, the AZs of every interface endpoint's
-subnets against the AZs its service offers, each cross-Region inference profile's destination
+subnets against the AZs its service offers, the account's AZ IDs against the mapping the app
+was synthesized with and the AZ IDs that offer each AZ-limited service it places (AgentCore
+Runtime in VPC mode, ``bedrock-mantle``), each cross-Region inference profile's destination
 Regions against those the IAM grants, the lifecycle (Legacy, end of life) of every model in each
 Region it runs in, each directly invoked model, each model-data object and
 its bucket's Region, names that must be unique in the account and Region, and the CDK
@@ -17,13 +19,15 @@ from __future__ import annotations
 
 import re
 import sys
+import weakref
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from ha_inference.data.images import pinned_digest
-from ha_inference.metadata import IMPORTED_MODEL_METADATA
+from ha_inference.data.zones import AGENTCORE_RUNTIME, ZONE_IDS_COMMAND, zone_support
+from ha_inference.metadata import IMPORTED_MODEL_METADATA, ZONE_PLACEMENT_METADATA
 from ha_inference.regions import CUSTOM_MODEL_IMPORT_REGIONS, Geography
 from ha_inference.tools._account import (
     ACCOUNT_CHECK,
@@ -188,6 +192,18 @@ PREFLIGHT = Registry(PERMISSIONS, [ACCOUNT_CHECK])
 _TOOLKIT_STACK = "CDKToolkit"
 _COLLECTION = "AWS::OpenSearchServerless::Collection"
 _TOOLKIT_BROKEN = ("FAILED", "ROLLBACK_COMPLETE", "DELETE_IN_PROGRESS", "REVIEW_IN_PROGRESS")
+
+
+_ZONE_IDS: weakref.WeakKeyDictionary[Aws, dict[str, str]] = weakref.WeakKeyDictionary()
+
+
+def _zone_ids(aws: Aws) -> dict[str, str]:
+    """The account's AZ names in the Region and their AZ IDs
+    (``ec2:DescribeAvailabilityZones``), read once for every check of the Region."""
+    if aws not in _ZONE_IDS:
+        zones = (aws.call("ec2", "DescribeAvailabilityZones") or {}).get("AvailabilityZones")
+        _ZONE_IDS[aws] = {z.get("ZoneName", ""): z.get("ZoneId", "?") for z in zones or []}
+    return dict(_ZONE_IDS[aws])
 
 
 # --------------------------------------------------------------------------- account, bootstrap
@@ -404,10 +420,7 @@ def check_endpoint_zones(target: Target, aws: Aws) -> Iterator[Finding]:
     endpoints = [e for stack in target.stacks for e in interface_endpoints(stack)]
     if not endpoints:
         return
-    zone_ids = {
-        z.get("ZoneName", ""): z.get("ZoneId", "?")
-        for z in (aws.call("ec2", "DescribeAvailabilityZones") or {}).get("AvailabilityZones", [])
-    }
+    zone_ids = _zone_ids(aws)
     offered: dict[str, list[str] | None] = {}
     for endpoint in endpoints:
         yield from guarded(
@@ -487,6 +500,141 @@ def _endpoint_zone_finding(
         "offered in " + ", ".join(f"{z} ({zone_ids.get(z, '?')})" for z in sorted(set(named))),
         stack=stack,
     )
+
+
+@PREFLIGHT.check(
+    "zone-ids",
+    summary="the account's AZ-name-to-ID mapping is the one the app was synthesized with "
+    "(`zone_ids`, `ha-inference:zone-ids`), and every subnet of an AZ-limited service "
+    "(AgentCore Runtime in VPC mode, `bedrock-mantle`) is in an AZ whose AZ ID offers it; for "
+    "an endpoint service, also against `DescribeVpcEndpointServices`",
+    nothing="no AZ-limited services",
+)
+def check_zone_placements(target: Target, aws: Aws) -> Iterator[Finding]:
+    placements = [
+        (stack, path, data)
+        for stack in target.stacks
+        for path, data in stack.metadata_of(ZONE_PLACEMENT_METADATA)
+        if isinstance(data, dict)
+    ]
+    if not placements:
+        return
+    account = _zone_ids(aws)
+    offered: dict[str, list[str] | None] = {}
+    for stack, path, data in placements:
+        label = f"{data.get('service', '?')} ({path.lstrip('/')})"
+        yield from guarded(
+            label,
+            stack.name,
+            _zone_placement_finding,
+            stack,
+            label,
+            data,
+            aws=aws,
+            account=account,
+            offered=offered,
+        )
+
+
+def _zone_placement_finding(
+    stack: StackArtifact,
+    label: str,
+    data: dict[str, Any],
+    *,
+    aws: Aws,
+    account: dict[str, str],
+    offered: dict[str, list[str] | None],
+) -> Finding:
+    service = str(data.get("service", ""))
+    recorded: dict[str, str] = dict(data.get("zoneIds") or {})
+    fix_mapping = (
+        "update zone_ids (the reference app: ha-inference:zone-ids) from `"
+        + ZONE_IDS_COMMAND.format(region=aws.region)
+        + "` and synthesize again"
+    )
+    wrong = sorted(name for name, zone_id in recorded.items() if account.get(name) != zone_id)
+    if wrong:
+        return failed(
+            label,
+            "the app was synthesized with "
+            + ", ".join(f"{n} = {recorded[n]}" for n in wrong)
+            + ", but in this account "
+            + ", ".join(f"{n} is {account.get(n, 'not an AZ')}" for n in wrong),
+            fix_mapping,
+            stack=stack.name,
+        )
+    supported = set(data.get("supportedAzIds") or [])
+    if service != AGENTCORE_RUNTIME:
+        actual = _offered_zone_ids(f"com.amazonaws.{aws.region}.{service}", aws, offered)
+        if actual is None:
+            return failed(
+                label,
+                f"{service} is not offered in {aws.region}",
+                "deploy to a Region that offers the service, or drop it",
+                stack=stack.name,
+            )
+        supported = set(actual)
+    zones = zones_of_subnets(stack, data.get("subnets"), aws)
+    placed = {z: account.get(z, "?") for z in zones if z is not None}
+    outside = sorted(z for z, zone_id in placed.items() if zone_id not in supported)
+    if outside:
+        return failed(
+            label,
+            f"{service} is not offered in "
+            + ", ".join(f"{z} ({placed[z]})" for z in outside)
+            + f"; it is offered in AZ IDs {', '.join(sorted(supported))}",
+            "place it only in AZs whose AZ ID offers it (pass the right zone_ids, or "
+            "supported_az_ids) and synthesize again",
+            stack=stack.name,
+        )
+    if len(placed) < len(zones):
+        return unknown(
+            label,
+            f"{len(zones) - len(placed)} of {len(zones)} subnets have an AZ the assembly does not "
+            "tell; the others are in supported AZs",
+            "give the stack concrete AZs so they can be checked",
+            stack=stack.name,
+        )
+    detail = "in " + ", ".join(f"{z} ({placed[z]})" for z in sorted(placed))
+    built = set(data.get("supportedAzIds") or [])
+    row = zone_support(service)
+    table = row.supported(aws.region) if row is not None and row.published else None
+    if row is not None and service == AGENTCORE_RUNTIME and table is not None and built != table:
+        return warning(
+            label,
+            f"{detail}, as the app was built; but it was built for AZ IDs "
+            f"{', '.join(sorted(built))} and this ha-inference's table ({row.read_on}) says "
+            f"{', '.join(sorted(table))}",
+            "check the AgentCore developer guide's supported AZs and pass supported_az_ids, or "
+            "synthesize with this version's table",
+            stack=stack.name,
+        )
+    if service != AGENTCORE_RUNTIME and built != supported:
+        return warning(
+            label,
+            f"{detail}, all offered; but the app was built for AZ IDs "
+            f"{', '.join(sorted(built))} and the service offers {', '.join(sorted(supported))}",
+            "pass supported_az_ids as DescribeVpcEndpointServices reports them, to use every "
+            "AZ that offers the service",
+            stack=stack.name,
+        )
+    return passed(label, detail, stack=stack.name)
+
+
+def _offered_zone_ids(
+    service_name: str, aws: Aws, offered: dict[str, list[str] | None]
+) -> list[str] | None:
+    """``AvailabilityZoneIds`` of an endpoint service (``None`` when not offered), read once."""
+    if service_name not in offered:
+        response = aws.call(
+            "ec2",
+            "DescribeVpcEndpointServices",
+            missing=("InvalidServiceName",),
+            ServiceNames=[service_name],
+        )
+        details = (response or {}).get("ServiceDetails") or []
+        offered[service_name] = details[0].get("AvailabilityZoneIds", []) if details else None
+    return offered[service_name]
 
 
 # --------------------------------------------------------------------------- Bedrock

@@ -2,7 +2,8 @@
 
 For every stack it maps each zonal component to its Availability Zones (read from the templates
 only: subnets, interface-endpoint ENIs, load-balancer nodes, SageMaker instances, VPC Lambda
-subnets, OpenSearch Serverless endpoint subnets, NAT gateways), then works out, for the loss of
+subnets, OpenSearch Serverless endpoint subnets, AgentCore runtimes' VPC-mode subnets, NAT
+gateways), then works out, for the loss of
 each AZ, what remains of each component. SageMaker places instances itself, so its row shows the
 worst case after losing one of k AZs with N instances spread as evenly as SageMaker can:
 ``N - ceil(N / k)``. Load-balancer failure detection is the health-check interval times the
@@ -293,6 +294,12 @@ def components_of(
             found.append(
                 Component("Lambda function", logical_id, _zones(vpc["SubnetIds"], subnets))
             )
+
+    for logical_id, runtime in sorted(stack.of_type("AWS::BedrockAgentCore::Runtime").items()):
+        network = runtime.get("Properties", {}).get("NetworkConfiguration", {})
+        if network.get("NetworkMode") == "VPC":
+            refs = network.get("NetworkModeConfig", {}).get("Subnets")
+            found.append(Component("agent runtime", logical_id, _zones(refs, subnets)))
 
     for logical_id, endpoint in sorted(
         stack.of_type("AWS::OpenSearchServerless::VpcEndpoint").items()
