@@ -6,6 +6,7 @@ every configuration (``tests.support.CONFIGURATIONS``)."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -149,9 +150,20 @@ SOURCE_CONDITIONS = {
     "states.amazonaws.com": "arn:aws:states:{region}:{account}:stateMachine:*",
     "fis.amazonaws.com": "arn:aws:fis:{region}:{account}:experiment/*",
     "bedrock.amazonaws.com": "arn:aws:bedrock:{region}:{account}:model-import-job/*",
+    # One agent runtime, by its name (the runtime name pattern) and whatever follows it.
+    "bedrock-agentcore.amazonaws.com": "arn:aws:bedrock-agentcore:{region}:{account}:runtime/"
+    "<runtime name>*",
 }
 """The services whose trust documents aws:SourceArn and aws:SourceAccount for their roles, and
 the source each role here admits. Lambda documents neither for execution roles."""
+RUNTIME_NAME = r"[a-zA-Z][a-zA-Z0-9_]{0,47}"
+"""The AgentCore runtime name pattern (botocore ``bedrock-agentcore-control`` ``AgentRuntimeName``)."""
+
+
+def _matches_source(pattern: str, arn: str) -> bool:
+    """``arn`` is ``pattern`` exactly, a ``<runtime name>`` part standing for one runtime name."""
+    regex = re.escape(pattern).replace(re.escape("<runtime name>"), RUNTIME_NAME)
+    return re.fullmatch(regex, arn) is not None
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -173,13 +185,16 @@ def test_service_roles_trust_only_their_service_acting_for_this_account_and_regi
                 # ArnLike and ArnEquals both match wildcards (IAM condition operators).
                 condition = dict(trust.get("Condition") or {})
                 arn = condition.pop("ArnLike", None) or condition.pop("ArnEquals", None)
-                assert arn == {"aws:SourceArn": source}, (stack.name, role_id)
+                assert arn is not None and set(arn) == {"aws:SourceArn"}, (stack.name, role_id)
+                assert _matches_source(source, arn["aws:SourceArn"]), (stack.name, role_id, arn)
                 assert condition == {"StringEquals": {"aws:SourceAccount": TEST_ACCOUNT}}
     assert {"vpc-flow-logs.amazonaws.com", "fis.amazonaws.com"} <= seen
     if name == "self-hosted":
         assert "sagemaker.amazonaws.com" in seen
     if name == "imported-model":
         assert {"states.amazonaws.com", "bedrock.amazonaws.com"} <= seen
+    if name == "agent":
+        assert "bedrock-agentcore.amazonaws.com" in seen
 
 
 # -- customer data under the Region's data key ----------------------------------------------------
