@@ -9,7 +9,7 @@ export CDK_DISABLE_CLI_TELEMETRY := true
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 PYTEST_ARGS ?=
 
-.PHONY: help setup synth test pytest lint format snapshot-update deploy diff preflight verify report docs bench lock clean load-documents
+.PHONY: help setup synth test pytest lint format snapshot-update deploy diff preflight verify report scp docs bench lock clean load-documents
 
 help:
 	@echo "make synth             set up, run 'cdk synth' for every configured Region, summarize"
@@ -20,9 +20,10 @@ help:
 	@echo "make load-documents DOCS=<folder>  index *.txt and *.md files in every deployed Region"
 	@echo "make verify            synth, then prove the deployed stacks serve in every AZ (credentials)"
 	@echo "make report            synth, then the AZ-loss report in report/ (Markdown and SVG)"
-	@echo "                       (these four targets run the ha-inference command: docs/tools.md)"
-	@echo "make docs              regenerate every generated doc: API reference, rules, acknowledgements, README blocks, AZ/Region-loss pages"
-	@echo "make bench             synth and test-suite benchmark, results in bench/results/"
+	@echo "make scp               synth, then the SCP statements that keep the profiles working under a Region deny"
+	@echo "                       (these five targets run the ha-inference command: docs/tools.md)"
+	@echo "make docs              regenerate every generated doc: API reference, rules, acknowledgements, permissions, tools examples, AZ/Region-loss pages"
+	@echo "make bench             synth benchmark against generative-ai-cdk-constructs, and the test suite: docs/performance.md"
 	@echo "make lock              re-resolve constraints.txt and package-lock.json"
 
 $(VENV)/.installed: pyproject.toml constraints.txt
@@ -93,21 +94,40 @@ verify: synth
 report: synth
 	$(BIN)/ha-inference report cdk.out --out report
 
+# For the organization's administrators: what a Region-deny SCP must let through (prints only).
+scp: synth
+	$(BIN)/ha-inference scp cdk.out
+
 # The README's AZ-loss picture and table for the reference app with every component, the
 # self-hosted model and zonal autoshift included (tests/support/__init__.py SELF_HOSTED; a test checks
 # they are current).
 DOCS_CONTEXT := -c 'ha-inference:self-hosted={"model-data":"s3://ha-inference-models-{region}/llm/model.tar.gz"}' -c ha-inference:zonal-autoshift=true
 # Every generated doc: the AZ- and Region-loss pages and pictures of the reference app (the
 # report over a synth with the self-hosted model and zonal autoshift), then docgen's
-# generators: the API reference docs/api/, docs/rules.md, docs/acknowledgements.md and the
-# README's preflight and verify blocks. Tests fail while any of them is stale.
+# generators: the API reference docs/api/, docs/rules.md, docs/acknowledgements.md,
+# docs/permissions.md and the examples of docs/tools.md. Tests fail while any of them is stale.
 docs: setup
 	rm -rf cdk.out.docs
 	cdk synth --quiet -o cdk.out.docs $(DOCS_CONTEXT)
 	$(BIN)/ha-inference report cdk.out.docs --out docs
 	$(BIN)/python -m docgen
 
-bench: setup
+# The peer of the benchmark's side-by-side job (generative-ai-cdk-constructs) needs cdk-nag 2, so it
+# gets a virtualenv of its own; what it shares with this project (aws-cdk-lib, jsii, constructs...)
+# comes at the versions of constraints.txt (cdk-nag left out), so the two jobs differ only in the
+# library compared.
+PEER_VENV := bench/.peer-venv
+
+$(PEER_VENV)/.installed: bench/peer-requirements.txt constraints.txt
+	rm -rf $(PEER_VENV)
+	$(PYTHON) -m venv $(PEER_VENV)
+	grep -v '^cdk-nag==' constraints.txt > $(PEER_VENV)/constraints.txt
+	$(PEER_VENV)/bin/python -m pip install --quiet --disable-pip-version-check \
+	  -c $(PEER_VENV)/constraints.txt -r bench/peer-requirements.txt
+	@touch $@
+
+# Writes docs/performance.md (and a copy in bench/results/); BENCH_RUNS, BENCH_TEST_RUNS.
+bench: setup $(PEER_VENV)/.installed
 	$(BIN)/python bench/run.py
 
 lock:
@@ -121,4 +141,4 @@ lock:
 	npm install --package-lock-only --no-audit --no-fund
 
 clean:
-	rm -rf $(VENV) node_modules cdk.out .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(PEER_VENV) node_modules cdk.out .pytest_cache .mypy_cache .ruff_cache

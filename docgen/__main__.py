@@ -1,7 +1,7 @@
 """``python -m docgen [NAME ...]``: regenerates the committed docs (all of them by default).
 
-NAME is one of ``api``, ``rules``, ``acknowledgements``, ``tools``. The AZ- and Region-loss
-pages need a ``cdk synth`` first; ``make docs`` runs both.
+NAME is one of ``api``, ``rules``, ``acknowledgements``, ``permissions``, ``tools``. The AZ- and
+Region-loss pages need a ``cdk synth`` first; ``make docs`` runs both.
 """
 
 from __future__ import annotations
@@ -31,6 +31,13 @@ def _acknowledgements() -> list[Path]:
         return [acknowledgements.write(Path(outdir))]
 
 
+def _permissions() -> list[Path]:
+    from docgen import permissions  # noqa: PLC0415
+
+    with tempfile.TemporaryDirectory(prefix="ha-inference-docs-") as outdir:
+        return [permissions.write(Path(outdir))]
+
+
 def _tools() -> list[Path]:
     from docgen import tool_examples  # noqa: PLC0415
 
@@ -41,6 +48,7 @@ GENERATORS: dict[str, Callable[[], list[Path]]] = {
     "api": _api,
     "rules": _rules,
     "acknowledgements": _acknowledgements,
+    "permissions": _permissions,
     "tools": _tools,
 }
 

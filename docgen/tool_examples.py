@@ -48,8 +48,9 @@ class ExampleError(RuntimeError):
 
 
 def preflight_example() -> tuple[int, str, str]:
-    """One Region where the quota is short, the model bucket is in another Region, the
-    collection name is taken and reading one policy is denied."""
+    """One Region where the quota is short, the model bucket is in another Region, the serving
+    image is pinned by tag only, the collection name is taken and reading one policy is
+    denied."""
     stubs = Stubs()
     stubs.identity()
     p.toolkit(stubs)
@@ -62,7 +63,8 @@ def preflight_example() -> tuple[int, str, str]:
     p.foundation_model(stubs)
     p.all_active(stubs)
     p.bucket(stubs, "us-west-2")
-    stubs("s3").add_response("get_bucket_location", {}, {"Bucket": "imports-us-east-1"})
+    p.image_answer(stubs, p.DIGEST_A)
+    stubs("s3").add_response("get_bucket_location", {}, p.IMPORT_BUCKET)
     p.import_listing(stubs, ("config.json", "tokenizer.json", "model-00001.safetensors"))
     p.collections(stubs, [{"name": "vectors", "id": "h4x9k2", "status": "ACTIVE"}])
     stubs("opensearchserverless").add_client_error(

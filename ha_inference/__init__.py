@@ -12,6 +12,13 @@ from typing import TYPE_CHECKING, Any
 
 _EXPORTS: dict[str, str] = {
     "RegionalInference": "ha_inference.architecture.regional_inference",
+    "AgentRuntimeOptions": "ha_inference.architecture.regional_inference",
+    "MultiAzAgentRuntime": "ha_inference.agents.runtime",
+    "AgentRuntimeAlarms": "ha_inference.agents.runtime",
+    "AgentCode": "ha_inference.agents.code",
+    "retrieval_agent_code": "ha_inference.agents.code",
+    "AgentRuntimeVpcEndpoint": "ha_inference.agents.invoke_endpoint",
+    "BedrockMantleEndpoint": "ha_inference.bedrock.mantle",
     "ImportedModelOptions": "ha_inference.architecture.regional_inference",
     "SelfHostedModelOptions": "ha_inference.architecture.regional_inference",
     "CrossRegionFailover": "ha_inference.architecture.cross_region_failover",
@@ -22,6 +29,8 @@ _EXPORTS: dict[str, str] = {
     "FoundationModel": "ha_inference.bedrock.profiles",
     "IInvokeTarget": "ha_inference.bedrock.profiles",
     "PolicyStatementShape": "ha_inference.bedrock.profiles",
+    "ServiceTier": "ha_inference.bedrock.tiers",
+    "deny_service_tiers": "ha_inference.bedrock.tiers",
     "BedrockVpcEndpoints": "ha_inference.bedrock.endpoints",
     "ImportedModel": "ha_inference.bedrock.imported_model",
     "ImportedModelAlarms": "ha_inference.bedrock.imported_model",
@@ -71,10 +80,15 @@ __all__ = [
     "DEFAULT_INDEX",
     "DEFAULT_ROUTES",
     "MODEL_CARDS",
+    "AgentCode",
+    "AgentRuntimeAlarms",
+    "AgentRuntimeOptions",
+    "AgentRuntimeVpcEndpoint",
     "AnswerMetrics",
     "ApplicationDashboard",
     "ApplicationInferenceProfile",
     "AvailabilityZoneDrill",
+    "BedrockMantleEndpoint",
     "BedrockVpcEndpoints",
     "CollectionVpcEndpoint",
     "CrossRegionFailover",
@@ -96,6 +110,7 @@ __all__ = [
     "Lifecycle",
     "ModelCard",
     "ModelStatus",
+    "MultiAzAgentRuntime",
     "MultiAzFunction",
     "MultiAzSageMakerEndpoint",
     "PolicyStatementShape",
@@ -111,6 +126,7 @@ __all__ = [
     "SageMakerFailoverFunction",
     "SageMakerRuntimeLoadBalancer",
     "SelfHostedModelOptions",
+    "ServiceTier",
     "ShippedHandler",
     "TargetHealthAlarms",
     "VectorCollection",
@@ -118,10 +134,12 @@ __all__ = [
     "ZonalAutoshiftOptions",
     "data_residency_of",
     "declare_data_residency",
+    "deny_service_tiers",
     "handler_code",
     "mark_supporting",
     "pin_availability_zones",
     "require_instance_fallbacks",
+    "retrieval_agent_code",
 ]
 
 
@@ -139,15 +157,20 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # pragma: no cover - what type checkers and IDEs see
+    from ha_inference.agents.code import AgentCode, retrieval_agent_code
+    from ha_inference.agents.invoke_endpoint import AgentRuntimeVpcEndpoint
+    from ha_inference.agents.runtime import AgentRuntimeAlarms, MultiAzAgentRuntime
     from ha_inference.architecture.cross_region_failover import CrossRegionFailover
     from ha_inference.architecture.network import InferenceVpc, pin_availability_zones
     from ha_inference.architecture.regional_inference import (
+        AgentRuntimeOptions,
         ImportedModelOptions,
         RegionalInference,
         SelfHostedModelOptions,
     )
     from ha_inference.bedrock.endpoints import BedrockVpcEndpoints
     from ha_inference.bedrock.imported_model import ImportedModel, ImportedModelAlarms
+    from ha_inference.bedrock.mantle import BedrockMantleEndpoint
     from ha_inference.bedrock.profiles import (
         ApplicationInferenceProfile,
         CrossRegionInferenceProfile,
@@ -155,6 +178,7 @@ if TYPE_CHECKING:  # pragma: no cover - what type checkers and IDEs see
         IInvokeTarget,
         PolicyStatementShape,
     )
+    from ha_inference.bedrock.tiers import ServiceTier, deny_service_tiers
     from ha_inference.checks.coverage import RegionCoverage, mark_supporting
     from ha_inference.checks.nag_pack import HaInferenceChecks
     from ha_inference.checks.residency import data_residency_of, declare_data_residency

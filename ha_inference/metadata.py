@@ -35,6 +35,10 @@ FOUNDATION_MODEL_METADATA = "ha-inference:foundation-model"
 SUPPORTING_METADATA = "ha-inference:supporting"
 """Supporting infrastructure of a kind, such as ``bedrock-endpoints`` (:func:`mark_supporting`)."""
 
+AGENTIC_COMPUTE = "agentic-compute"
+"""The supporting kind of an agent runtime (``MultiAzAgentRuntime``): GENREL05-BP01's agentic
+compute, which every Region a profile routes to needs once any of them runs an agent."""
+
 SELF_HOSTED_METADATA = "ha-inference:self-hosted-model"
 """A self-hosted model (a SageMaker endpoint): ``endpointName`` (:func:`mark_self_hosted_model`)."""
 
@@ -58,8 +62,19 @@ INSTANCE_FALLBACKS_METADATA = "ha-inference:instance-fallbacks"
 """``True``: every SageMaker variant under the construct must name fallback instance types
 (:func:`ha_inference.require_instance_fallbacks`)."""
 
+AZ_LOSS_TOLERANCE_METADATA = "ha-inference:az-loss-tolerance"
+"""A construct's claim to keep serving its full load after losing AZs
+(:func:`mark_az_loss_tolerance`): ``toleratedAzLosses``, and for a SageMaker endpoint
+``endpointName``, ``fullLoadInstances`` (the instances that carry the full load) and
+``availabilityZones`` (how many AZs its subnets span)."""
+ZONE_PLACEMENT_METADATA = "ha-inference:zone-placement"
+"""An AZ-limited service placed in the AZs that offer it (:func:`mark_zone_placement`):
+``service``, ``region``, ``zoneIds`` (the account's AZ-name-to-ID mapping the app was synthesized
+with), ``supportedAzIds`` and ``subnets`` (as the template names them)."""
+
 KEYS = frozenset(
     {
+        ZONE_PLACEMENT_METADATA,
         PROFILE_METADATA,
         IMPORTED_MODEL_METADATA,
         FOUNDATION_MODEL_METADATA,
@@ -70,6 +85,7 @@ KEYS = frozenset(
         SUBNET_ZONES_METADATA,
         RESIDENCY_METADATA,
         INSTANCE_FALLBACKS_METADATA,
+        AZ_LOSS_TOLERANCE_METADATA,
     }
 )
 """Every metadata key the library writes."""
@@ -113,7 +129,8 @@ def mark_foundation_model(construct: IConstruct, model: dict[str, Any]) -> None:
 
 def mark_imported_model(construct: IConstruct, model: dict[str, Any]) -> None:
     """Records a model imported into Bedrock in its stack's Region (the only Region serving it):
-    ``importedModelName``, ``region``, ``s3Uri``."""
+    ``importedModelName``, ``region``, ``s3Uri``, ``bucketOwner`` (the account that must own the
+    source bucket; a token for an environment-agnostic stack)."""
     _mark(construct, IMPORTED_MODEL_METADATA, model)
 
 
@@ -142,6 +159,13 @@ def mark_subnet_zones(construct: IConstruct, zones: Mapping[str, str]) -> None:
         construct.node.add_metadata(SUBNET_ZONES_METADATA, dict(sorted(zones.items())))
 
 
+def mark_zone_placement(construct: IConstruct, placement: dict[str, Any]) -> None:
+    """Records that ``construct`` placed an AZ-limited service: ``service``, ``region``,
+    ``zoneIds``, ``supportedAzIds``, ``subnets`` (for ``ha-inference preflight`` and the rule
+    pack)."""
+    construct.node.add_metadata(ZONE_PLACEMENT_METADATA, placement)
+
+
 def mark_data_residency(construct: IConstruct, regions: list[str]) -> None:
     """Records a data-residency boundary on ``construct`` (already checked by the caller)."""
     construct.node.add_metadata(RESIDENCY_METADATA, regions)
@@ -150,6 +174,14 @@ def mark_data_residency(construct: IConstruct, regions: list[str]) -> None:
 def mark_instance_fallbacks(construct: IConstruct) -> None:
     """Records that SageMaker variants under ``construct`` must name fallback instance types."""
     construct.node.add_metadata(INSTANCE_FALLBACKS_METADATA, True)
+
+
+def mark_az_loss_tolerance(construct: IConstruct, claim: dict[str, Any]) -> None:
+    """Records that ``construct`` claims to keep its full load after losing AZs:
+    ``toleratedAzLosses`` (1 or 2), plus ``endpointName``, ``fullLoadInstances`` and
+    ``availabilityZones`` on a SageMaker endpoint. The rule pack (``HaInference-SM6``,
+    ``HaInference-AZ1``) and the AZ-loss report hold the templates to it."""
+    construct.node.add_metadata(AZ_LOSS_TOLERANCE_METADATA, claim)
 
 
 def declared(construct: IConstruct, kind: str) -> list[Any]:

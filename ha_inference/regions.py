@@ -157,6 +157,26 @@ REGIONS_WITHOUT: Mapping[str, frozenset[str]] = MappingProxyType(
             }
         ),
         "AWS::SageMaker::EndpointConfig": frozenset({"me-central-1", "us-gov-east-1"}),
+        # Amazon Bedrock mantle projects (cfn-lint 1.58.0 schemas): fewer Regions than the
+        # bedrock-mantle endpoint serves (not eu-central-1, eu-south-1, ap-southeast-2).
+        "AWS::BedrockMantle::Project": frozenset(
+            {
+                "af-south-1", "ap-east-1", "ap-east-2", "ap-northeast-2", "ap-northeast-3",
+                "ap-south-2", "ap-southeast-1", "ap-southeast-2", "ap-southeast-4",
+                "ap-southeast-5", "ap-southeast-6", "ap-southeast-7", "ca-central-1",
+                "ca-west-1", "cn-north-1", "cn-northwest-1", "eu-central-1", "eu-central-2",
+                "eu-south-1", "eu-south-2", "eu-west-3", "il-central-1", "me-central-1",
+                "mx-central-1", "us-gov-east-1", "us-west-1",
+            }
+        ),
+        # Amazon Bedrock AgentCore runtimes (cfn-lint 1.58.0 schemas).
+        "AWS::BedrockAgentCore::Runtime": frozenset(
+            {
+                "af-south-1", "ap-east-1", "ap-east-2", "ap-northeast-3", "ap-southeast-3",
+                "ap-southeast-4", "ap-southeast-6", "ca-west-1", "eu-central-2", "il-central-1",
+                "me-central-1", "mx-central-1", "us-gov-east-1",
+            }
+        ),
         # AWS FIS experiment templates (cfn-lint 1.58.0 schemas).
         "AWS::FIS::ExperimentTemplate": frozenset(
             {
@@ -178,6 +198,18 @@ lists them. An imported model is served only in the Region it was imported into.
 
 CUSTOM_MODEL_IMPORT_DATE = "2026-12"
 """When :data:`CUSTOM_MODEL_IMPORT_REGIONS` was last checked against the Bedrock user guide."""
+
+BEDROCK_MANTLE_REGIONS: frozenset[str] = frozenset(
+    {
+        "us-east-1", "us-east-2", "us-west-2", "ap-southeast-3", "ap-south-1", "ap-southeast-2",
+        "ap-northeast-1", "eu-central-1", "eu-west-1", "eu-west-2", "eu-south-1", "eu-north-1",
+        "sa-east-1", "us-gov-west-1",
+    }
+)  # fmt: skip
+"""Regions that serve the ``bedrock-mantle`` endpoint, as the Bedrock user guide lists them
+("Amazon Bedrock Mantle", https://docs.aws.amazon.com/bedrock/latest/userguide/bedrock-mantle.html,
+stored copy read 2026-12-07; it agrees with the visible part of "Endpoints by Region"). botocore
+has no ``bedrock-mantle`` endpoint data to cross-check it against."""
 
 _REGION_NAME = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$")
 

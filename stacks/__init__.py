@@ -55,7 +55,7 @@ def build_reference_app(app: cdk.App, *, default_account: str | None = None) -> 
     RegionCoverage(
         app,
         "RegionCoverage",
-        supporting=SUPPORTING_KINDS,
+        supporting=stacks[0].inference.supporting_kinds if stacks else SUPPORTING_KINDS,
         require_all_destinations=settings.require_all_destinations,
         require_cross_region_paths=cross_region,
     )

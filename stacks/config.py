@@ -19,12 +19,19 @@ from typing import Any
 from ha_inference.architecture.regional_inference import DEFAULT_FALLBACKS, MODEL_IN_ARCHIVE
 from ha_inference.bedrock.imported_model import S3_URI
 from ha_inference.bedrock.profiles import check_model_id
+from ha_inference.bedrock.tiers import ServiceTier
 from ha_inference.data.images import hugging_face_tgi_image
 from ha_inference.data.models import (
     DEFAULT_CHAT_MODEL,
     DEFAULT_EMBEDDING_MODEL,
     MODEL_CARDS,
     model_card,
+)
+from ha_inference.data.zones import (
+    AGENTCORE_RUNTIME,
+    ZONE_IDS_COMMAND,
+    ZONE_SUPPORT,
+    check_zone_ids,
 )
 from ha_inference.regions import (
     AVAILABILITY_ZONES,
@@ -53,18 +60,23 @@ DEFAULT_SELF_HOSTED: dict[str, Any] = {
     "instance-type": "ml.g5.xlarge",
     "fallback-instance-types": None,
     "model-data": None,
+    "model-data-bucket-owner": None,
     "environment": None,
     "invocations-per-instance": 100,
     "allowed-principals": [],
     "deletion-protection": False,
     "network-isolation": None,
     "cross-region": None,
+    "full-load-instances": None,
+    "cross-region-principals": None,
 }
 """The fields of ``ha-inference:self-hosted`` and their defaults. The self-hosted model is off
 until that setting names the model: ``model-data`` (an s3:// model archive in each Region), or
 a hub model id in ``environment`` with ``nat-gateways`` for the download. ``cross-region``
 (default: on unless ``allowed-principals`` names outside consumers) lets every Region reach every
-other Region's model over cross-Region PrivateLink."""
+other Region's model over cross-Region PrivateLink. ``full-load-instances`` (default: one less
+than the AZs) is how many instances carry the full load; with ``ha-inference:tolerated-az-losses``
+2, each Region runs enough that the survivors of any two AZ losses still hold that many."""
 
 # DEFAULT_FALLBACKS (the fallback types when fallback-instance-types is not set) and
 # MODEL_IN_ARCHIVE (TGI's environment for model-data) are the library's defaults
@@ -86,12 +98,19 @@ class SelfHostedSettings:
     fallback_instance_types: tuple[str, ...] = ()
     model_data: tuple[tuple[str, str], ...] = ()
     """(Region, s3:// URL of the model archive in that Region); empty for a hub download."""
+    model_data_bucket_owner: str | None = None
+    """The account that owns the model archives' buckets; ``None``: the app's account."""
     environment: tuple[tuple[str, str], ...] = ()
     allowed_principals: tuple[str, ...] = ()
     deletion_protection: bool = False
     network_isolation: bool = True
     cross_region: bool = False
     """Whether each Region reaches the others' models (cross-Region PrivateLink, failover)."""
+    full_load_instances: int | None = None
+    """The instances that carry the full load; ``None``: one less than the AZs."""
+    cross_region_principals: tuple[str, ...] | None = None
+    """Who may connect the other Regions' endpoints to a Region's endpoint service; ``None``:
+    the CloudFormation execution roles (CDK bootstrap) of the other Regions."""
 
     def image_in(self, region: str) -> str:
         if self.image is None:
@@ -104,6 +123,18 @@ class SelfHostedSettings:
 
 class SettingsError(ValueError):
     """A context value that the reference app cannot use."""
+
+
+@dataclass(frozen=True)
+class AgentSettings:
+    """The agent runtime (``ha-inference:agent``): the shipped retrieval agent, or an image."""
+
+    image: str | None = None
+    """An ECR image URI (``{region}`` is filled in); ``None``: the shipped retrieval agent, a
+    code package (no Docker, nothing to build)."""
+
+    def image_in(self, region: str) -> str | None:
+        return self.image.replace(REGION_PLACEHOLDER, region) if self.image else None
 
 
 @dataclass(frozen=True)
@@ -149,9 +180,20 @@ class Settings:
     imported_model: tuple[tuple[str, str], ...] = ()
     """(Region, s3:// folder of the model to import there); empty: the inference profile."""
     zonal_autoshift: bool = False
+    tolerated_az_losses: int = 1
+    """AZ losses each Region's own capacity carries the full load through (1 or 2)."""
+    service_tier: ServiceTier | None = None
+    """Bedrock's service tier for the chat model; ``None``: none sent (Bedrock's default)."""
+    embedding_service_tier: ServiceTier | None = None
+    denied_service_tiers: tuple[ServiceTier, ...] = ()
+    """Tiers the retrieval function's role may never use."""
     bedrock_tokens_per_minute_quota: int | None = None
     pipeline: PipelineSettings | None = None
     """Deliver through a pipeline of waves (``ha-inference:pipeline``); ``None``: ``cdk deploy``."""
+    agent: AgentSettings | None = None
+    """The agent runtime in every Region (``ha-inference:agent``); ``None``: no agent."""
+    zone_ids: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = ()
+    """(Region, the account's (AZ name, AZ ID) pairs there), from ``ha-inference:zone-ids``."""
 
     @property
     def region_names(self) -> tuple[str, ...]:
@@ -160,6 +202,11 @@ class Settings:
     def imported_model_in(self, region: str) -> str | None:
         """The S3 folder of the model that ``region`` imports, if the app imports one."""
         return dict(self.imported_model).get(region)
+
+    def zone_ids_in(self, region: str) -> dict[str, str] | None:
+        """The account's AZ-name-to-ID mapping in ``region``, if configured."""
+        found = dict(self.zone_ids).get(region)
+        return dict(found) if found is not None else None
 
 
 _KEYS = {
@@ -177,8 +224,14 @@ _KEYS = {
     "self-hosted",
     "imported-model",
     "zonal-autoshift",
+    "tolerated-az-losses",
+    "bedrock-service-tier",
+    "embedding-service-tier",
+    "denied-service-tiers",
     "bedrock-tokens-per-minute-quota",
     "pipeline",
+    "agent",
+    "zone-ids",
 }
 
 
@@ -347,6 +400,8 @@ def load_settings(
 
     self_hosted = _self_hosted(get("self-hosted", None), regions, nat)
     autoshift, quota = _operations(get, self_hosted)
+    tolerated = _tolerated_az_losses(get("tolerated-az-losses", 1), region_settings)
+    tier, embedding_tier, denied = _service_tiers(get, imported_model)
     if quota is not None and imported_model:
         raise SettingsError(
             f"{PREFIX}bedrock-tokens-per-minute-quota is {quota}, a quota of the cross-Region "
@@ -354,6 +409,8 @@ def load_settings(
             "quota out"
         )
     pipeline = _pipeline(get("pipeline", None), regions, self_hosted)
+    zone_ids = _zone_ids(get("zone-ids", None), regions)
+    agent = _agent(get("agent", None), regions, zone_ids)
 
     return Settings(
         account=account,
@@ -368,9 +425,96 @@ def load_settings(
         self_hosted=self_hosted,
         imported_model=imported_model,
         zonal_autoshift=autoshift,
+        tolerated_az_losses=tolerated,
+        service_tier=tier,
+        embedding_service_tier=embedding_tier,
+        denied_service_tiers=denied,
         bedrock_tokens_per_minute_quota=quota,
         pipeline=pipeline,
+        agent=agent,
+        zone_ids=zone_ids,
     )
+
+
+def _zone_ids(
+    value: Any, regions: list[str]
+) -> tuple[tuple[str, tuple[tuple[str, str], ...]], ...]:
+    """``zone-ids``: per Region, the account's AZ-name-to-ID mapping (never guessed)."""
+    key = f"{PREFIX}zone-ids"
+    if value is None:
+        return ()
+    example = '{"us-east-1": {"us-east-1a": "use1-az6", "us-east-1b": "use1-az1", ...}}'
+    if not isinstance(value, dict) or not all(
+        isinstance(m, dict) and all(isinstance(k, str) and isinstance(v, str) for k, v in m.items())
+        for m in value.values()
+    ):
+        raise SettingsError(
+            f"{key} must map Region names to {{AZ name: AZ ID}} objects, got {value!r}; for "
+            f"example {example}, as `{ZONE_IDS_COMMAND.format(region='<region>')}` lists them"
+        )
+    stray = sorted(set(value) - set(regions))
+    if stray:
+        raise SettingsError(
+            f"{key} names {', '.join(stray)}, not in {PREFIX}regions {regions!r}; add the Region "
+            "to regions or drop its mapping"
+        )
+    checked = []
+    for region in regions:
+        if region not in value:
+            continue
+        try:
+            mapping = check_zone_ids(f"{key}.{region}", value[region], region)
+        except ValueError as err:
+            raise SettingsError(str(err)) from None
+        checked.append((region, tuple(sorted(mapping.items()))))
+    return tuple(checked)
+
+
+def _agent(
+    value: Any, regions: list[str], zone_ids: tuple[tuple[str, Any], ...]
+) -> AgentSettings | None:
+    """``agent``: ``true`` (the shipped retrieval agent), ``{"image": <ECR URI>}``, or off."""
+    key = f"{PREFIX}agent"
+    if value is None or value is False or value == "false":
+        return None
+    if value is True or value == "true":
+        settings = AgentSettings()
+    elif isinstance(value, dict) and set(value) <= {"image"}:
+        image = value.get("image")
+        if not isinstance(image, str) or ".dkr.ecr." not in image:
+            raise SettingsError(
+                f"{key}.image must be a linux/arm64 image URI in Amazon ECR (may contain "
+                f"{{region}}), got {image!r}; for example "
+                '"111111111111.dkr.ecr.{region}.amazonaws.com/agent:1.0", or set agent to true '
+                "for the shipped retrieval agent"
+            )
+        settings = AgentSettings(image=image)
+    else:
+        raise SettingsError(
+            f"{key} must be true (the shipped retrieval agent), an object with an ECR image "
+            f'("image"), or false, got {value!r}'
+        )
+    table = ZONE_SUPPORT[AGENTCORE_RUNTIME]
+    unsupported = [r for r in regions if table.supported(r) is None]
+    if unsupported:
+        raise SettingsError(
+            f"{key} is on, but ha-inference has no data on the AZs that support AgentCore "
+            f"Runtime's VPC mode in {', '.join(unsupported)} (it has "
+            f"{', '.join(sorted(table.zone_ids))}); deploy the agent to those Regions, or build "
+            "your own app with MultiAzAgentRuntime(supported_az_ids=...)"
+        )
+    mapped = {region for region, _ in zone_ids}
+    missing = [r for r in regions if r not in mapped]
+    if missing:
+        command = ZONE_IDS_COMMAND.format(region=missing[0])
+        raise SettingsError(
+            f"{key} is on, but {PREFIX}zone-ids has no AZ-name-to-ID mapping for "
+            f"{', '.join(missing)}: AgentCore Runtime's VPC mode is offered only in some AZ IDs "
+            "and AZ names map to different IDs in every account, so the app cannot choose the "
+            f"agent's subnets without it. Run `{command}` (per Region) and set {PREFIX}zone-ids "
+            'to {"<region>": {"<region>a": "<AZ ID>", ...}}'
+        )
+    return settings
 
 
 def _check_routes(model_id: str, geography: Geography, regions: list[str]) -> None:
@@ -400,6 +544,68 @@ def _check_routes(model_id: str, geography: Geography, regions: list[str]) -> No
             f"its card lists the source Regions {', '.join(sorted(table.source_regions))}; "
             "deploy to those Regions or choose the geography that serves yours"
         )
+
+
+def _service_tier(key: str, value: Any) -> ServiceTier:
+    try:
+        return ServiceTier(value)
+    except ValueError:
+        raise SettingsError(
+            f"{PREFIX}{key} must be one of {', '.join(t.value for t in ServiceTier)}, got "
+            f"{value!r}; leave it out to send no tier (Bedrock's default); reserved needs a "
+            "reservation arranged with AWS"
+        ) from None
+
+
+def _service_tiers(
+    get: Callable[[str, Any], Any], imported_model: tuple[tuple[str, str], ...]
+) -> tuple[ServiceTier | None, ServiceTier | None, tuple[ServiceTier, ...]]:
+    """``bedrock-service-tier``, ``embedding-service-tier`` and ``denied-service-tiers``."""
+    raw_tier, raw_embedding = get("bedrock-service-tier", None), get("embedding-service-tier", None)
+    tier = None if raw_tier is None else _service_tier("bedrock-service-tier", raw_tier)
+    embedding = (
+        None if raw_embedding is None else _service_tier("embedding-service-tier", raw_embedding)
+    )
+    raw_denied = get("denied-service-tiers", [])
+    if not isinstance(raw_denied, list):
+        raise SettingsError(
+            f"{PREFIX}denied-service-tiers must be a list of tiers, got {raw_denied!r}; for "
+            'example ["flex"]'
+        )
+    denied = tuple(_service_tier("denied-service-tiers", t) for t in raw_denied)
+    for key, chosen in (("bedrock-service-tier", tier), ("embedding-service-tier", embedding)):
+        if chosen is not None and chosen in denied:
+            raise SettingsError(
+                f"{PREFIX}{key} is {chosen.value}, which {PREFIX}denied-service-tiers denies the "
+                "retrieval function, so every call would be refused; choose another tier or "
+                "remove it from the denied ones"
+            )
+    if tier is not None and imported_model:
+        raise SettingsError(
+            f"{PREFIX}bedrock-service-tier is {tier.value}, but {PREFIX}imported-model replaces "
+            "the inference profile, and Bedrock documents service tiers for foundation models; "
+            "leave the tier out"
+        )
+    return tier, embedding, denied
+
+
+def _tolerated_az_losses(value: Any, regions: tuple[RegionSettings, ...]) -> int:
+    """``tolerated-az-losses``: 1 or 2, with an AZ left in every Region."""
+    key = f"{PREFIX}tolerated-az-losses"
+    if value not in (1, 2) or isinstance(value, bool):
+        raise SettingsError(
+            f"{key} must be 1 or 2, got {value!r}; 2 keeps each Region's own capacity at full "
+            "load after losing any two AZs (and runs more self-hosted instances), 1 after one"
+        )
+    short = [r for r in regions if len(r.availability_zones) <= value]
+    if short:
+        listed = ", ".join(f"{r.region} ({len(r.availability_zones)})" for r in short)
+        raise SettingsError(
+            f"{key} is {value}, which needs at least {value + 1} AZs in every Region so that one "
+            f"is left, but {listed} {'uses' if len(short) == 1 else 'use'} fewer; raise "
+            f"{PREFIX}az-count (or list more {PREFIX}availability-zones), or set {key} to 1"
+        )
+    return int(value)
 
 
 def _operations(
@@ -536,21 +742,45 @@ def _self_hosted(value: Any, regions: list[str], nat_gateways: int) -> SelfHoste
             f"{key}.allowed-principals must be a list of IAM principal ARNs allowed to connect "
             f"to the PrivateLink endpoint service, got {principals!r}"
         )
+    owner = merged["model-data-bucket-owner"]
+    if owner is not None and (
+        not model_data or not isinstance(owner, str) or not re.fullmatch(r"\d{12}", owner)
+    ):
+        raise SettingsError(
+            f"{key}.model-data-bucket-owner must be the 12-digit account that owns the "
+            f"model-data buckets (SageMaker reads the archive only from that account's bucket), "
+            f"got {owner!r}"
+            + ("" if model_data else " without model-data")
+            + "; leave it out for buckets of the app's own account"
+        )
     protect = merged["deletion-protection"]
     if not isinstance(protect, bool):
         raise SettingsError(f"{key}.deletion-protection must be true or false, got {protect!r}")
     cross_region = _cross_region(merged["cross-region"], principals, regions)
+    full_load = merged["full-load-instances"]
+    if full_load is not None and (
+        not isinstance(full_load, int) or isinstance(full_load, bool) or full_load < 1
+    ):
+        raise SettingsError(
+            f"{key}.full-load-instances must be a positive whole number of instances, got "
+            f"{full_load!r}; divide the peak invocations per minute by invocations-per-instance, "
+            "or leave it out (one less than the AZs)"
+        )
+    connectors = _cross_region_principals(merged["cross-region-principals"], cross_region)
     return SelfHostedSettings(
         image=image,
         instance_type=instance_type,
         invocations_per_instance=target,
         fallback_instance_types=fallbacks,
         model_data=model_data,
+        model_data_bucket_owner=owner,
         environment=tuple(sorted(environment.items())),
         allowed_principals=tuple(principals),
         deletion_protection=protect,
         network_isolation=isolation,
         cross_region=cross_region,
+        full_load_instances=full_load,
+        cross_region_principals=connectors,
     )
 
 
@@ -577,6 +807,31 @@ def _cross_region(value: Any, principals: list[str], regions: list[str]) -> bool
             "is no other Region to reach; add Regions or leave cross-region out"
         )
     return value
+
+
+def _cross_region_principals(value: Any, cross_region: bool) -> tuple[str, ...] | None:
+    """IAM principals allowed to connect the app's other Regions to a Region's endpoint
+    service; by default (``None``) the regional stacks use the CloudFormation execution roles
+    of the other Regions, which create those endpoints during a deploy."""
+    key = f"{PREFIX}self-hosted.cross-region-principals"
+    if value is None:
+        return None
+    if not cross_region:
+        raise SettingsError(
+            f"{key} is set but cross-region is off, so no endpoint service offers other "
+            "Regions; leave it out or turn cross-region on"
+        )
+    if (
+        not isinstance(value, list)
+        or not value
+        or not all(isinstance(p, str) and p.startswith("arn:") for p in value)
+    ):
+        raise SettingsError(
+            f"{key} must be a non-empty list of IAM principal ARNs (the roles that deploy the "
+            f"-CrossRegion stacks), got {value!r}; leave it out for the CDK bootstrap's "
+            "CloudFormation execution roles"
+        )
+    return tuple(value)
 
 
 def _model_data(value: Any, regions: list[str]) -> tuple[tuple[str, str], ...]:

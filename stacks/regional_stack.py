@@ -11,6 +11,8 @@ from aws_cdk import aws_kms as kms
 from constructs import Construct, IConstruct
 
 from ha_inference import (
+    AgentCode,
+    AgentRuntimeOptions,
     ApplicationDashboard,
     EndpointServiceOptions,
     ImportedModelOptions,
@@ -90,6 +92,12 @@ class RegionalStack(cdk.Stack):
             dashboard_name=self.stack_name,
             tokens_per_minute_quota=settings.bedrock_tokens_per_minute_quota,
             log_encryption_key=self.logs_key,
+            tolerated_az_losses=settings.tolerated_az_losses,
+            service_tier=settings.service_tier,
+            embedding_service_tier=settings.embedding_service_tier,
+            denied_service_tiers=settings.denied_service_tiers,
+            agent=self._agent(),
+            zone_ids=settings.zone_ids_in(region.region),
         )
         # The column is added here rather than with app_dashboard=: the app dashboard is then
         # created after the Region's own, where the stack created it before the construct.
@@ -105,6 +113,14 @@ class RegionalStack(cdk.Stack):
         source = self.settings.imported_model_in(self.region)
         return ImportedModelOptions(s3_uri=source) if source is not None else None
 
+    def _agent(self) -> AgentRuntimeOptions | None:
+        """``ha-inference:agent`` in this Region's terms."""
+        agent = self.settings.agent
+        if agent is None:
+            return None
+        image = agent.image_in(self.region)
+        return AgentRuntimeOptions(code=AgentCode.from_image_uri(image) if image else None)
+
     def _self_hosted(self) -> SelfHostedModelOptions | None:
         """``ha-inference:self-hosted`` in this Region's terms."""
         hosted = self.settings.self_hosted
@@ -114,6 +130,7 @@ class RegionalStack(cdk.Stack):
             invocations_per_instance_target=hosted.invocations_per_instance,
             image=hosted.image_in(self.region),
             model_data_url=hosted.model_data_in(self.region),
+            model_data_bucket_owner=hosted.model_data_bucket_owner,
             environment=dict(hosted.environment),
             instance_type=hosted.instance_type,
             fallback_instance_types=hosted.fallback_instance_types,
@@ -123,28 +140,53 @@ class RegionalStack(cdk.Stack):
             endpoint_service=self._endpoint_service_options(hosted),
             zonal_autoshift=self.settings.zonal_autoshift,
             model_latency_alarm_threshold=MODEL_LATENCY_ALARM,
+            full_load_instances=hosted.full_load_instances,
         )
 
     def _endpoint_service_options(
         self, hosted: SelfHostedSettings
     ) -> EndpointServiceOptions | None:
-        """PrivateLink for the app's other Regions (this account, no acceptance: CloudFormation
-        cannot accept a connection, and IAM already decides who may invoke), or for the outside
-        consumers of ``allowed-principals`` (acceptance required); never both (see
-        ``stacks.config``)."""
+        """PrivateLink for the app's other Regions (no acceptance: CloudFormation cannot accept
+        a connection), connectable only by the roles that deploy their ``-CrossRegion`` stacks,
+        or for the outside consumers of ``allowed-principals`` (acceptance required); never both
+        (see ``stacks.config``)."""
         if hosted.cross_region:
+            others = [r for r in self.settings.region_names if r != self.region]
             return EndpointServiceOptions(
                 allowed_principals=[
-                    iam.ArnPrincipal(f"arn:{self.partition}:iam::{self.account}:root")
+                    iam.ArnPrincipal(p) for p in self._cross_region_principals(hosted, others)
                 ],
                 acceptance_required=False,
-                allowed_regions=[r for r in self.settings.region_names if r != self.region],
+                allowed_regions=others,
             )
         if hosted.allowed_principals:
             return EndpointServiceOptions(
                 allowed_principals=[iam.ArnPrincipal(p) for p in hosted.allowed_principals]
             )
         return None
+
+    def _cross_region_principals(self, hosted: SelfHostedSettings, regions: list[str]) -> list[str]:
+        """Who creates the other Regions' interface endpoints to this Region's service: the
+        CloudFormation execution role that the CDK bootstrap makes in each of those Regions
+        (``cdk-<qualifier>-cfn-exec-role-<account>-<region>``), which deploys their
+        ``-CrossRegion`` stacks, unless ``self-hosted.cross-region-principals`` names others.
+        Nobody else in the account can connect a VPC to the runtime load balancer."""
+        if hosted.cross_region_principals is not None:
+            return list(hosted.cross_region_principals)
+        synthesizer = self.synthesizer
+        if not isinstance(synthesizer, cdk.DefaultStackSynthesizer):
+            raise ValueError(
+                f"{self.stack_name} uses {type(synthesizer).__name__}, so the roles that will "
+                "create the other Regions' endpoints to its endpoint service are not known; set "
+                "ha-inference:self-hosted.cross-region-principals to the ARNs of the roles that "
+                "deploy the -CrossRegion stacks"
+            )
+        qualifier = synthesizer.bootstrap_qualifier or cdk.DefaultStackSynthesizer.DEFAULT_QUALIFIER
+        return [
+            f"arn:{self.partition}:iam::{self.account}:role/"
+            f"cdk-{qualifier}-cfn-exec-role-{self.account}-{region}"
+            for region in regions
+        ]
 
     def _app_dashboard(self) -> ApplicationDashboard:
         """The one app dashboard, held by the stack of the first configured Region; the stacks
@@ -181,6 +223,14 @@ class RegionalStack(cdk.Stack):
             value=inference.ingestion.function.function_name,
             description="Loads documents: make load-documents DOCS=<folder>",
         )
+        if inference.agent_client is not None:
+            cdk.CfnOutput(
+                self,
+                "AgentClientFunctionName",
+                value=inference.agent_client.function.function_name,
+                description="Asks the agent: aws lambda invoke --function-name <this> --payload "
+                '\'{"question": "..."}\' answer.json',
+            )
         if inference.self_hosted is not None:
             cdk.CfnOutput(
                 self,

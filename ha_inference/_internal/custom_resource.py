@@ -18,7 +18,8 @@ from aws_cdk import custom_resources as cr
 from constructs import Construct
 
 from ha_inference._internal.nag import (
-    CONTROL_PLANE_FUNCTION,
+    CLOUDFORMATION_EVENT_FUNCTION,
+    FRAMEWORK_FUNCTION,
     INLINE_POLICY,
     acknowledge,
     acknowledge_all,
@@ -114,9 +115,12 @@ class HandlerProvider(Construct):
             acknowledge(role, "NIST.800.53.R5-IAMNoInlinePolicy", INLINE_POLICY)
         for child in self.provider.node.children:
             if isinstance(child, lambda_.Function):
+                # CloudFormation invokes the onEvent function; the waiter the other two.
                 acknowledge_all(
                     child,
-                    CONTROL_PLANE_FUNCTION,
+                    CLOUDFORMATION_EVENT_FUNCTION
+                    if child.node.id == "framework-onEvent"
+                    else FRAMEWORK_FUNCTION,
                 )
         if is_complete is not None:
             self._acknowledge_waiter()
@@ -125,6 +129,7 @@ class HandlerProvider(Construct):
         """What the framework's waiter state machine (``waiter-state-machine``) draws."""
         waiter = self.provider.node.find_child("waiter-state-machine")
         waiter_role = waiter.node.find_child("Role")
+        _trust_state_machines_of_this_account(waiter_role)
         for function_id in ("framework-isComplete", "framework-onTimeout"):
             function = self.provider.node.find_child(function_id)
             assert isinstance(function, lambda_.Function)
@@ -152,3 +157,27 @@ class HandlerProvider(Construct):
     def service_token(self) -> str:
         """The ``ServiceToken`` of custom resources served by this provider."""
         return self.provider.service_token
+
+
+def _trust_state_machines_of_this_account(role: object) -> None:
+    """Narrows the trust of aws-cdk-lib's waiter role to Step Functions acting for a state
+    machine of this account and Region (Step Functions' "Prevent cross-service confused deputy
+    issue"); aws-cdk-lib offers no option for it, and the state machine's name is generated."""
+    assert isinstance(role, iam.Role)
+    cfn = role.node.default_child
+    assert isinstance(cfn, iam.CfnRole)
+    stack = cdk.Stack.of(role)
+    cfn.add_property_override(
+        "AssumeRolePolicyDocument.Statement.0.Condition",
+        {
+            "StringEquals": {"aws:SourceAccount": stack.account},
+            "ArnLike": {
+                "aws:SourceArn": stack.format_arn(
+                    service="states",
+                    resource="stateMachine",
+                    resource_name="*",
+                    arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
+                )
+            },
+        },
+    )

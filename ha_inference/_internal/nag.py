@@ -1,5 +1,10 @@
 """cdk-nag acknowledgements that name one finding on one construct, with the finding rendered the
-way cdk-nag renders it (``src/utils/flatten-cfn-reference.ts``, cdk-nag 3.0.2)."""
+way cdk-nag renders it (``src/utils/flatten-cfn-reference.ts``, cdk-nag 3.0.2).
+
+cdk-nag's packs share rule functions: NIST 800-53 rev. 5's ``LambdaDLQ`` is also HIPAA
+Security's and Serverless's ``LambdaDLQ``. An acknowledgement of a rule is given, with the same
+reason, to the same rule in every other pack (:data:`SAME_RULE`), so a regulated adopter who runs
+NIST 800-53 rev. 4, HIPAA Security, PCI DSS 3.2.1 or Serverless sees the reason reviewed once."""
 
 from __future__ import annotations
 
@@ -70,6 +75,19 @@ INLINE_POLICY = (
 )
 
 
+DEPLOY_TIME_NO_TRACING = (
+    "A deploy-time function that makes a few control-plane calls per deploy and logs each call "
+    "and its outcome to its log group; X-Ray active tracing would add a trace per invocation "
+    "(and an X-Ray permission on '*') without showing more than that log."
+)
+FRAMEWORK_MEMORY = (
+    "aws-cdk-lib's custom-resource framework function (provider framework or AwsCustomResource) "
+    "relays one CloudFormation event and its answer, or makes one read-only AWS SDK call; it "
+    "runs with the memory aws-cdk-lib gives it (Lambda's 128 MB default), which aws-cdk-lib "
+    "offers no option to set."
+)
+
+
 SYNCHRONOUS_FUNCTION = {
     "NIST.800.53.R5-LambdaConcurrency": NO_RESERVED_CONCURRENCY,
     "NIST.800.53.R5-LambdaDLQ": SYNCHRONOUS_NO_DLQ,
@@ -82,9 +100,106 @@ CONTROL_PLANE_FUNCTION = {
 }
 """...and of a synchronous deploy-time function that calls only control-plane APIs."""
 
+DEPLOY_TIME_HANDLER = {
+    **CONTROL_PLANE_FUNCTION,
+    "Serverless-LambdaTracing": DEPLOY_TIME_NO_TRACING,
+}
+"""...and of this library's deploy-time handler functions (custom resources), for every pack."""
+
+FRAMEWORK_FUNCTION = {
+    **DEPLOY_TIME_HANDLER,
+    "Serverless-LambdaDefaultMemorySize": FRAMEWORK_MEMORY,
+}
+"""...and of aws-cdk-lib's own custom-resource framework functions that the framework invokes
+synchronously (the waiter's isComplete and onTimeout)."""
+
+CLOUDFORMATION_EVENT_NO_DLQ = (
+    "CloudFormation invokes this aws-cdk-lib function asynchronously with the stack event "
+    '(Lambda developer guide, "Using Lambda with CloudFormation"); the function answers '
+    "CloudFormation itself, FAILED included, and should it never answer, Lambda retries the "
+    "event twice and CloudFormation fails the stack operation once the resource's timeout "
+    "passes, which the stack's events show. A dead-letter queue would only keep the event, "
+    "with its pre-signed response URL that can answer for the stack, in a queue."
+)
+
+CLOUDFORMATION_EVENT_FUNCTION = {
+    **FRAMEWORK_FUNCTION,
+    "NIST.800.53.R5-LambdaDLQ": CLOUDFORMATION_EVENT_NO_DLQ,
+}
+"""...and of aws-cdk-lib's functions that CloudFormation invokes (the provider framework's
+onEvent, the AwsCustomResource singleton)."""
+
+
+SAME_RULE: dict[str, tuple[str, ...]] = {
+    "NIST.800.53.R5-CloudWatchAlarmAction": (
+        "NIST.800.53.R4-CloudWatchAlarmAction",
+        "HIPAA.Security-CloudWatchAlarmAction",
+    ),
+    "NIST.800.53.R5-CloudWatchLogGroupEncrypted": (
+        "NIST.800.53.R4-CloudWatchLogGroupEncrypted",
+        "PCI.DSS.321-CloudWatchLogGroupEncrypted",
+        "HIPAA.Security-CloudWatchLogGroupEncrypted",
+    ),
+    "NIST.800.53.R5-ELBDeletionProtectionEnabled": (
+        "NIST.800.53.R4-ELBDeletionProtectionEnabled",
+        "HIPAA.Security-ELBDeletionProtectionEnabled",
+    ),
+    "NIST.800.53.R5-ELBLoggingEnabled": (
+        "NIST.800.53.R4-ELBLoggingEnabled",
+        "PCI.DSS.321-ELBLoggingEnabled",
+        "HIPAA.Security-ELBLoggingEnabled",
+    ),
+    "NIST.800.53.R5-ELBv2ACMCertificateRequired": (
+        "PCI.DSS.321-ELBv2ACMCertificateRequired",
+        "HIPAA.Security-ELBv2ACMCertificateRequired",
+    ),
+    "NIST.800.53.R5-IAMNoInlinePolicy": (
+        "NIST.800.53.R4-IAMNoInlinePolicy",
+        "PCI.DSS.321-IAMNoInlinePolicy",
+        "HIPAA.Security-IAMNoInlinePolicy",
+    ),
+    "NIST.800.53.R5-LambdaConcurrency": ("HIPAA.Security-LambdaConcurrency",),
+    "NIST.800.53.R5-LambdaDLQ": ("HIPAA.Security-LambdaDLQ", "Serverless-LambdaDLQ"),
+    "NIST.800.53.R5-LambdaInsideVPC": (
+        "NIST.800.53.R4-LambdaInsideVPC",
+        "PCI.DSS.321-LambdaInsideVPC",
+        "HIPAA.Security-LambdaInsideVPC",
+    ),
+    "NIST.800.53.R5-S3BucketLoggingEnabled": (
+        "NIST.800.53.R4-S3BucketLoggingEnabled",
+        "PCI.DSS.321-S3BucketLoggingEnabled",
+        "HIPAA.Security-S3BucketLoggingEnabled",
+    ),
+    "NIST.800.53.R5-S3BucketReplicationEnabled": (
+        "NIST.800.53.R4-S3BucketReplicationEnabled",
+        "PCI.DSS.321-S3BucketReplicationEnabled",
+        "HIPAA.Security-S3BucketReplicationEnabled",
+    ),
+    "NIST.800.53.R5-S3BucketVersioningEnabled": (
+        "NIST.800.53.R4-S3BucketVersioningEnabled",
+        "PCI.DSS.321-S3BucketVersioningEnabled",
+        "HIPAA.Security-S3BucketVersioningEnabled",
+    ),
+    "NIST.800.53.R5-SageMakerEndpointConfigurationKMSKeyConfigured": (
+        "NIST.800.53.R4-SageMakerEndpointConfigurationKMSKeyConfigured",
+        "PCI.DSS.321-SageMakerEndpointConfigurationKMSKeyConfigured",
+        "HIPAA.Security-SageMakerEndpointConfigurationKMSKeyConfigured",
+    ),
+    "AwsSolutions-SF2": ("Serverless-StepFunctionStateMachineXray",),
+}
+"""The crosswalk: a rule id the library acknowledges, and the ids under which cdk-nag 3.0.2's
+other packs apply the same rule function (``src/packs/*.ts``). The NIST 800-53 rev. 5 id leads
+where a rule has one (AwsSolutions' ``ELB2`` and ``S1`` are acknowledged beside it with the
+same reason); AwsSolutions leads where rev. 5 lacks the rule."""
+
 
 def acknowledge_all(scope: IConstruct, reasons: dict[str, str]) -> None:
-    """Acknowledges each finding id in ``reasons`` on ``scope`` with its reason (one call)."""
+    """Acknowledges each finding id in ``reasons`` on ``scope`` with its reason (one call), and
+    the same rule in the other packs (:data:`SAME_RULE`) with the same reason."""
+    expanded = dict(reasons)
+    for finding, reason in reasons.items():
+        for twin in SAME_RULE.get(finding, ()):
+            expanded.setdefault(twin, reason)
     cdk.Validations.of(scope).acknowledge(
-        *(cdk.Acknowledgment(id=finding, reason=reason) for finding, reason in reasons.items())
+        *(cdk.Acknowledgment(id=finding, reason=reason) for finding, reason in expanded.items())
     )

@@ -22,7 +22,7 @@ from constructs import Construct
 
 from ha_inference._internal.logs import new_log_group
 from ha_inference._internal.nag import (
-    CONTROL_PLANE_FUNCTION,
+    CLOUDFORMATION_EVENT_FUNCTION,
     INLINE_POLICY,
     acknowledge,
     acknowledge_all,
@@ -139,6 +139,6 @@ def _prefix_list_lookup(stack: cdk.Stack, log_key: kms.IKey | None) -> cr.AwsCus
     acknowledge(role, "NIST.800.53.R5-IAMNoInlinePolicy", INLINE_POLICY)
     acknowledge_all(
         stack.node.find_child(_SDK_PROVIDER),
-        CONTROL_PLANE_FUNCTION,
+        CLOUDFORMATION_EVENT_FUNCTION,
     )
     return lookup

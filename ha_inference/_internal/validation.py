@@ -109,7 +109,7 @@ def select_zonal_subnets(
         },
     )
     if selection is None:
-        _warn_if_several_private_groups(scope, prop, vpc, subnets)
+        warn_if_several_private_groups(scope, prop, vpc, subnets)
     if azs is None:
         _warn_if_environment_agnostic(scope, prop, subnets)
         tokens = tuple(subnet.availability_zone for subnet in subnets)
@@ -117,7 +117,7 @@ def select_zonal_subnets(
     return ZonalSubnets(subnets=subnets, availability_zones=azs, checked=True)
 
 
-def _warn_if_several_private_groups(
+def warn_if_several_private_groups(
     scope: IConstruct, prop: str, vpc: ec2.IVpc, chosen: Sequence[ec2.ISubnet]
 ) -> None:
     candidates = list(vpc.select_subnets().subnets)

@@ -10,6 +10,7 @@ instead, so the stack synthesizes offline and the same way on every machine.
 from __future__ import annotations
 
 import ipaddress
+import weakref
 from collections.abc import Sequence
 
 import aws_cdk as cdk
@@ -17,7 +18,7 @@ from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
-from constructs import Construct
+from constructs import Construct, IConstruct
 
 from ha_inference._internal import props
 from ha_inference._internal.logs import new_log_group
@@ -36,6 +37,11 @@ EGRESS = "egress"
 DEFAULT_AZ_COUNT = 3
 ENDPOINT_MASK, WORKLOAD_MASK, EGRESS_MASK = 24, 22, 26
 AZ_CONTEXT_KEY = "availability-zones:account={account}:region={region}"
+RESTRICT_DEFAULT_SG_PROVIDER = "Custom::VpcRestrictDefaultSGCustomResourceProvider"
+"""The id of aws-cdk-lib's stack-wide provider behind ``restrict_default_security_group``
+(``aws-ec2/lib/vpc.ts``), whose ``Handler`` is a raw ``AWS::Lambda::Function``."""
+_LOGGED: weakref.WeakKeyDictionary[IConstruct, set[str]] = weakref.WeakKeyDictionary()
+"""Per app: the restrict-default-security-group handlers already given a log group."""
 """The context key under which the CDK CLI records a stack's Availability Zone lookup
 (aws-cdk-lib ``ContextProvider.getKey`` for the ``availability-zones`` provider)."""
 
@@ -120,7 +126,9 @@ class InferenceVpc(Construct):
     it spans, for the reference architecture (:class:`RegionalInference`) or your own.
 
     Resources: ``Vpc`` (ec2.Vpc with an S3 gateway endpoint, the default security group without
-    rules, and flow logs of all traffic), ``FlowLogs`` (its log group), ``FlowLogRole``, and
+    rules, and flow logs of all traffic), ``FlowLogs`` (its log group), ``FlowLogRole``,
+    ``DefaultSecurityGroupLogs`` (the log group of aws-cdk-lib's function that empties the
+    default security group, unless another ``InferenceVpc`` of the stack made it), and
     ``LogsKey`` unless a key is given.
 
     * No internet gateway and no NAT gateway by default: both tiers are isolated and reach AWS
@@ -176,6 +184,7 @@ class InferenceVpc(Construct):
         """The VPC."""
         self.flow_log_group = self._create_flow_logs(flow_log_retention, self.log_encryption_key)
         """The flow log group."""
+        self._log_default_security_group_handler(self.log_encryption_key)
 
     def _check_props(
         self,
@@ -275,10 +284,23 @@ class InferenceVpc(Construct):
         group = new_log_group(
             self, "FlowLogs", retention=retention, encryption_key=log_encryption_key
         )
+        stack = cdk.Stack.of(self)
         role = iam.Role(
             self,
             "FlowLogRole",
-            assumed_by=iam.ServicePrincipal("vpc-flow-logs.amazonaws.com"),
+            # Only flow logs of this account and Region ("IAM role for publishing flow logs to
+            # CloudWatch Logs"; the flow log's id is not known before it exists).
+            assumed_by=iam.ServicePrincipal(
+                "vpc-flow-logs.amazonaws.com",
+                conditions={
+                    "StringEquals": {"aws:SourceAccount": stack.account},
+                    "ArnLike": {
+                        "aws:SourceArn": stack.format_arn(
+                            service="ec2", resource="vpc-flow-log", resource_name="*"
+                        )
+                    },
+                },
+            ),
             description="Lets VPC flow logs write to the flow log group of this VPC",
         )
         acknowledge(role, "NIST.800.53.R5-IAMNoInlinePolicy", INLINE_POLICY)
@@ -288,6 +310,30 @@ class InferenceVpc(Construct):
             traffic_type=ec2.FlowLogTrafficType.ALL,
         )
         return group
+
+    def _log_default_security_group_handler(self, key: kms.IKey) -> None:
+        """Gives aws-cdk-lib's restrict-default-security-group function a log group of this
+        stack, encrypted with ``key`` and kept a year: aws-cdk-lib writes that function as a raw
+        ``AWS::Lambda::Function`` without ``LoggingConfig``, so Lambda would log to an implicit
+        ``/aws/lambda/<name>`` group, unencrypted, never expiring and outside the stack. The
+        provider is one per stack; the first ``InferenceVpc`` of the stack sets its group."""
+        stack = cdk.Stack.of(self)
+        provider = stack.node.try_find_child(RESTRICT_DEFAULT_SG_PROVIDER)
+        if provider is None:
+            return
+        handler = provider.node.find_child("Handler")
+        assert isinstance(handler, cdk.CfnResource)
+        done = _LOGGED.setdefault(self.node.root, set())
+        if handler.node.path in done:
+            return
+        group = new_log_group(
+            self,
+            "DefaultSecurityGroupLogs",
+            retention=logs.RetentionDays.ONE_YEAR,
+            encryption_key=key,
+        )
+        handler.add_property_override("LoggingConfig", {"LogGroup": group.log_group_name})
+        done.add(handler.node.path)
 
     @property
     def endpoint_subnets(self) -> ec2.SubnetSelection:

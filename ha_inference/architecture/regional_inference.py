@@ -22,6 +22,7 @@ from aws_cdk import aws_kms as kms
 from constructs import Construct
 
 from ha_inference._internal import props
+from ha_inference._internal.data_key import new_data_key
 from ha_inference._internal.nag import (
     INLINE_POLICY,
     SYNCHRONOUS_FUNCTION,
@@ -29,14 +30,21 @@ from ha_inference._internal.nag import (
     acknowledge_all,
 )
 from ha_inference._internal.tokens import is_unresolved
+from ha_inference._internal.validation import select_subnets
+from ha_inference.agents.code import AgentCode, retrieval_agent_code
+from ha_inference.agents.invoke_endpoint import AgentRuntimeVpcEndpoint
+from ha_inference.agents.runtime import SUPPORTING_KIND as AGENTIC_COMPUTE
+from ha_inference.agents.runtime import AgentRuntimeAlarms, MultiAzAgentRuntime
 from ha_inference.bedrock.endpoints import BedrockVpcEndpoints
 from ha_inference.bedrock.imported_model import ImportedModel
 from ha_inference.bedrock.profiles import CrossRegionInferenceProfile, FoundationModel
+from ha_inference.bedrock.tiers import ServiceTier, deny_service_tiers
 from ha_inference.compute.multi_az_function import MultiAzFunction
 from ha_inference.compute.shipped import ShippedHandler, handler_code
 from ha_inference.data.images import hugging_face_tgi_image
 from ha_inference.data.models import DEFAULT_CHAT_MODEL, DEFAULT_EMBEDDING_MODEL
 from ha_inference.functions.vector_index import DEFAULT_INDEX, IndexDefinition
+from ha_inference.metadata import mark_az_loss_tolerance
 from ha_inference.operations.answers import AnswerMetrics
 from ha_inference.operations.dashboard import ApplicationDashboard, RegionalDashboard
 from ha_inference.operations.drill import AvailabilityZoneDrill
@@ -57,6 +65,7 @@ from ha_inference.selfhosted.load_balancer import (
 from ha_inference.vectors.collection import VectorCollection
 from ha_inference.vectors.collection_endpoint import CollectionVpcEndpoint
 from ha_inference.vectors.index import VectorIndex
+from ha_inference.zonal import MAX_TOLERATED_AZ_LOSSES
 
 DEFAULT_COLLECTION_NAME = "ha-inference-vectors"
 SUPPORTING_KINDS = ("bedrock-endpoints", "vector-search", "compute")
@@ -87,6 +96,8 @@ TARGET_ALARMS_WITHOUT_ACTIONS = (
     "the failover function's circuit breakers react to the first failed call."
 )
 _ALARM_ACTION = "NIST.800.53.R5-CloudWatchAlarmAction"
+AGENT_CLIENT_TIMEOUT = cdk.Duration.seconds(150)
+"""The agent client's timeout: the agent's own answer deadline (60 s) with room for retries."""
 
 
 @dataclass(frozen=True)
@@ -109,6 +120,26 @@ class ImportedModelOptions:
 
 
 @dataclass(frozen=True)
+class AgentRuntimeOptions:
+    """An agent on Amazon Bedrock AgentCore Runtime in VPC mode, in every AZ of the workload
+    subnets that supports it, that answers with the retrieval path (the same embedding, search
+    and chat model as the retrieval function); a ``bedrock-agentcore`` endpoint that lets
+    callers in the VPC invoke it; and a function that asks it (``AgentClient``).
+
+    :param code: what the runtime runs. Default: the shipped retrieval agent
+        (:func:`ha_inference.agents.code.retrieval_agent_code`).
+    :param supported_az_ids: the AZ IDs that support VPC mode in this Region. Default: the
+        AgentCore developer guide's (:data:`ha_inference.data.zones.ZONE_SUPPORT`).
+    """
+
+    code: AgentCode | None = None
+    supported_az_ids: Sequence[str] | None = None
+
+    def __post_init__(self) -> None:
+        props.check_fields(self)
+
+
+@dataclass(frozen=True)
 class SelfHostedModelOptions:
     """A model of your own on SageMaker real-time hosting, instances in every AZ, behind an
     internal Network Load Balancer on the SageMaker Runtime endpoint (the runtime load
@@ -120,6 +151,8 @@ class SelfHostedModelOptions:
         this Region's registry.
     :param model_data_url: the ``s3://`` model archive in this Region. Default: none (the
         container downloads its model, which needs ``network_isolation=False`` and NAT).
+    :param model_data_bucket_owner: the account that owns the archive's bucket; SageMaker
+        reads the archive only from a bucket of that account. Default: the stack's account.
     :param environment: the container's environment. Default: ``HF_MODEL_ID=/opt/ml/model``
         with the default image and ``model_data_url``; otherwise none.
     :param instance_type: the instance type SageMaker tries first. Default: ``ml.g5.xlarge``.
@@ -141,11 +174,16 @@ class SelfHostedModelOptions:
         and blocked while fewer instances than AZs serve. Default: off.
     :param model_latency_alarm_threshold: the average model latency that raises the endpoint's
         latency alarm. Default: 30 seconds.
+    :param full_load_instances: the instances that carry the full load (peak invocations per
+        minute over ``invocations_per_instance_target``); the endpoint keeps at least this many
+        after losing ``RegionalInference``'s ``tolerated_az_losses`` AZs. Default: one less
+        than the number of AZs.
     """
 
     invocations_per_instance_target: float
     image: str | None = None
     model_data_url: str | None = None
+    model_data_bucket_owner: str | None = None
     environment: Mapping[str, str] | None = None
     instance_type: str = DEFAULT_INSTANCE_TYPE
     fallback_instance_types: Sequence[str] | None = None
@@ -157,6 +195,7 @@ class SelfHostedModelOptions:
     model_latency_alarm_threshold: cdk.Duration = field(
         default_factory=lambda: DEFAULT_MODEL_LATENCY_ALARM
     )
+    full_load_instances: int | None = None
 
     def __post_init__(self) -> None:
         props.check_fields(self)
@@ -168,10 +207,10 @@ class RegionalInference(Construct):
 
     Resources: ``InferenceProfile`` (or ``ImportedModel``), ``BedrockEndpoints``,
     ``CollectionEndpoint``, ``Vectors`` (collection), ``Index``, ``InferenceRole``,
-    ``Retrieval``, ``Ingestion``; optionally ``SelfHosted`` and ``RuntimeLoadBalancer``,
-    ``Dashboard``, ``AzDrill``. Each is an attribute. It creates no stack, output, aspect or
-    tag: your stack makes the ``CfnOutput`` s it wants from the attributes (for example
-    ``retrieval.function.function_name``).
+    ``Retrieval``, ``Ingestion``; ``LogsKey`` and ``DataKey`` unless given; optionally
+    ``SelfHosted`` and ``RuntimeLoadBalancer``, ``Dashboard``, ``AzDrill``. Each is an
+    attribute. It creates no stack, output, aspect or tag: your stack makes the ``CfnOutput`` s
+    it wants from the attributes (for example ``retrieval.function.function_name``).
 
     * Every zonal part (endpoints, functions, load balancer, SageMaker instances) has a subnet
       in every AZ of the selected subnets; the collection keeps standby replicas.
@@ -180,6 +219,9 @@ class RegionalInference(Construct):
       function may embed and write, nothing more.
     * Every caller is admitted on the endpoints it calls, and only there.
     * Alarms that move when serving breaks stop the AZ-loss drill and judge zonal autoshift.
+    * ``tolerated_az_losses=2`` provisions the self-hosted model so that the survivors of any two
+      AZ losses carry the full load with no scale-out, and refuses a VPC with fewer than three
+      AZs.
     """
 
     SUPPORTING_KINDS = SUPPORTING_KINDS
@@ -207,6 +249,14 @@ class RegionalInference(Construct):
         app_dashboard: ApplicationDashboard | None = None,
         tokens_per_minute_quota: int | None = None,
         log_encryption_key: kms.IKey | None = None,
+        tolerated_az_losses: int = 1,
+        service_tier: ServiceTier | None = None,
+        embedding_service_tier: ServiceTier | None = None,
+        denied_service_tiers: Sequence[ServiceTier] = (),
+        data_encryption_key: kms.IKey | None = None,
+        aws_owned_data_keys: bool = False,
+        agent: AgentRuntimeOptions | None = None,
+        zone_ids: Mapping[str, str] | None = None,
     ) -> None:
         """
         :param vpc: the VPC to build in, for example :class:`InferenceVpc`'s.
@@ -239,6 +289,37 @@ class RegionalInference(Construct):
             Default: no quota alarm.
         :param log_encryption_key: the KMS key of every log group. Default: a new customer
             managed key with yearly rotation, retained with the logs (``LogsKey``).
+        :param tolerated_az_losses: how many AZs the Region may lose with its own capacity still
+            carrying the full load: 2 needs endpoint and workload subnets in at least three AZs
+            and sizes the self-hosted model's instances and autoscaling floor so that the
+            survivors of any two AZ losses carry ``full_load_instances``. AWS-managed parts
+            (Bedrock, Lambda, OpenSearch Serverless) are built by AWS for the loss of one AZ;
+            the AZ-loss report says what each part does. Default: 1.
+        :param service_tier: the Bedrock service tier the retrieval function asks for when it
+            converses with the chat model (``ServiceTier.PRIORITY`` answers faster for a higher
+            price; ``RESERVED`` needs a reservation). Default: none sent, Bedrock's default tier.
+        :param embedding_service_tier: the tier of the embedding calls of both functions.
+            Default: none sent, Bedrock's default tier.
+        :param denied_service_tiers: tiers the retrieval function's role may never use on the
+            chat and embedding models (a Deny on ``bedrock:ServiceTier``), e.g.
+            ``[ServiceTier.FLEX]`` for answers people wait for. Default: none denied.
+        :param data_encryption_key: the KMS key of the customer data at rest: the collection's
+            passages and vectors and the imported model's weights. The collection's key is fixed
+            when the collection is created: a collection made under another key keeps it (deploy
+            with a new ``collection_name`` to move it). Default: a new customer managed key
+            (``DataKey``) with yearly rotation, retained with the stack, that the account may
+            use only through OpenSearch Serverless (and Bedrock, with ``imported_model``) in
+            this Region.
+        :param aws_owned_data_keys: keep the collection and the imported model under AWS owned
+            keys instead of a data key (no KMS key to pay for, no key policy to review).
+            Default: ``False``.
+        :param agent: an AgentCore agent runtime that answers with the retrieval path, in every
+            supported AZ of the workload subnets, invoked privately (``Agent``,
+            ``AgentEndpoint``, ``AgentClient``). Default: none.
+        :param zone_ids: this account's AZ-name-to-ID mapping in the stack's Region (e.g.
+            ``{"us-east-1a": "use1-az6", ...}``, as ``aws ec2 describe-availability-zones
+            --query 'AvailabilityZones[].[ZoneName,ZoneId]'`` lists it), needed by ``agent``
+            (VPC mode is offered only in some AZ IDs). Default: none.
         """
         super().__init__(scope, construct_id)
         _check_props(
@@ -248,11 +329,19 @@ class RegionalInference(Construct):
             app_dashboard=app_dashboard,
             tokens_per_minute_quota=tokens_per_minute_quota,
         )
+        _check_tiers(service_tier, embedding_service_tier, denied_service_tiers, imported_model)
+        self.service_tier = service_tier
+        self.embedding_service_tier = embedding_service_tier
         self.vpc = vpc
         self.endpoint_subnets = endpoint_subnets
         self.workload_subnets = workload_subnets
+        self.tolerated_az_losses = tolerated_az_losses
+        self._check_zones_to_lose()
         self.logs_key = log_encryption_key or self._create_logs_key()
         """The KMS key of every log group of the construct."""
+        self.data_key = self._data_key(data_encryption_key, aws_owned_data_keys, imported_model)
+        """The KMS key of the collection and the imported model (``None`` with
+        ``aws_owned_data_keys``)."""
         self._create_chat_model(model_id, geography, imported_model)
         self._create_bedrock_endpoints(embedding_model_id)
         self._create_vector_search(collection_name, index)
@@ -260,6 +349,16 @@ class RegionalInference(Construct):
         """Answers questions from the collection with the chat model, in every AZ."""
         self.ingestion = self._create_ingestion(embedding_model_id, index)
         """Embeds documents and writes them into the index, in every AZ."""
+        self.denied_tiers_statement = (
+            deny_service_tiers(
+                self.inference_role,
+                tiers=denied_service_tiers,
+                targets=[self.chat_model, self.embedding_model],
+            )
+            if denied_service_tiers
+            else None
+        )
+        """The Deny on ``bedrock:ServiceTier`` of the retrieval function's role, if any."""
         self.self_hosted: MultiAzSageMakerEndpoint | None = None
         self.runtime_load_balancer: SageMakerRuntimeLoadBalancer | None = None
         self.runtime_route: RuntimeRoute | None = None
@@ -267,6 +366,15 @@ class RegionalInference(Construct):
         other Regions), for their :class:`CrossRegionFailover`."""
         if self_hosted is not None:
             self._create_self_hosted(self_hosted)
+        self.agent: MultiAzAgentRuntime | None = None
+        """The agent runtime (with ``agent``)."""
+        self.agent_endpoint: AgentRuntimeVpcEndpoint | None = None
+        """The ``bedrock-agentcore`` endpoint callers invoke the agent through."""
+        self.agent_client: MultiAzFunction | None = None
+        """The function that asks the agent (``{"question": ...}``)."""
+        self.agent_alarms: AgentRuntimeAlarms | None = None
+        if agent is not None:
+            self._create_agent(agent, zone_ids, index)
         self._create_alarms(self_hosted, imported_model)
         self.dashboard: RegionalDashboard | None = None
         self.answer_alarm = self._create_dashboard(
@@ -288,6 +396,60 @@ class RegionalInference(Construct):
             removal_policy=cdk.RemovalPolicy.RETAIN,
         )
 
+    def _check_zones_to_lose(self) -> None:
+        """``tolerated_az_losses`` leaves an AZ of the endpoint and workload subnets, and is
+        recorded for the rule pack and the AZ-loss report."""
+        tolerated = self.tolerated_az_losses
+        if not 1 <= tolerated <= MAX_TOLERATED_AZ_LOSSES:
+            raise ValueError(
+                f"tolerated_az_losses must be 1 or {MAX_TOLERATED_AZ_LOSSES}, got {tolerated}; "
+                "use 2 to keep the full load after losing any two AZs, 1 otherwise"
+            )
+        for prop, selection in (
+            ("endpoint_subnets", self.endpoint_subnets),
+            ("workload_subnets", self.workload_subnets),
+        ):
+            zones = [s.availability_zone for s in select_subnets(self.vpc, selection)]
+            known = sorted({z for z in zones if not is_unresolved(z)})
+            count = len(zones) if len(known) < len(zones) else len(known)
+            if count <= tolerated:
+                listed = f" ({', '.join(known)})" if known else ""
+                raise ValueError(
+                    f"tolerated_az_losses is {tolerated}, which needs {prop} in at least "
+                    f"{tolerated + 1} Availability Zones so that one is left, but they span "
+                    f"{count}{listed}; give the VPC more AZs (InferenceVpc(availability_zones="
+                    "...)) or lower tolerated_az_losses"
+                )
+        mark_az_loss_tolerance(self, {"toleratedAzLosses": tolerated})
+
+    def _data_key(
+        self,
+        given: kms.IKey | None,
+        aws_owned: bool,
+        imported: ImportedModelOptions | None,
+    ) -> kms.IKey | None:
+        """The given key, none with ``aws_owned_data_keys``, or a new key that only the
+        services holding the data may use: OpenSearch Serverless, and Bedrock when it imports a
+        model."""
+        if aws_owned:
+            if given is not None:
+                raise ValueError(
+                    "data_encryption_key is set but aws_owned_data_keys=True keeps the data "
+                    "under AWS owned keys; leave data_encryption_key out or set "
+                    "aws_owned_data_keys=False"
+                )
+            return None
+        if given is not None:
+            return given
+        return new_data_key(
+            self,
+            "DataKey",
+            services=["aoss", *(["bedrock"] if imported is not None else [])],
+            description="Encrypts the vector collection"
+            + (" and the imported model" if imported is not None else "")
+            + " of this RegionalInference",
+        )
+
     def _create_chat_model(
         self, model_id: str, geography: Geography, imported: ImportedModelOptions | None
     ) -> None:
@@ -298,7 +460,11 @@ class RegionalInference(Construct):
         """The model the retrieval function converses with."""
         if imported is not None:
             self.imported_model = self.chat_model = ImportedModel(
-                self, "ImportedModel", s3_uri=imported.s3_uri
+                self,
+                "ImportedModel",
+                s3_uri=imported.s3_uri,
+                imported_model_key=self.data_key,
+                log_encryption_key=self.logs_key,
             )
         else:
             self.profile = self.chat_model = CrossRegionInferenceProfile(
@@ -339,6 +505,7 @@ class RegionalInference(Construct):
             "Vectors",
             collection_name=collection_name,
             vpc_endpoint=self.collection_endpoint,
+            encryption_key=self.data_key,
             description="Passages the retrieval function grounds its answers in",
         )
         self.index = VectorIndex(
@@ -378,6 +545,8 @@ class RegionalInference(Construct):
                 "EMBEDDING_MODEL_ID": embedding_model_id,
                 "COLLECTION_ENDPOINT": self.collection.collection_endpoint,
                 **index.to_environment(),
+                **_tier_environment("SERVICE_TIER", self.service_tier),
+                **_tier_environment("EMBEDDING_SERVICE_TIER", self.embedding_service_tier),
             },
         )
         # Invoked synchronously (aws lambda invoke, an API): the caller receives every error.
@@ -402,6 +571,7 @@ class RegionalInference(Construct):
                 "EMBEDDING_MODEL_ID": embedding_model_id,
                 "COLLECTION_ENDPOINT": self.collection.collection_endpoint,
                 **index.to_environment(),
+                **_tier_environment("EMBEDDING_SERVICE_TIER", self.embedding_service_tier),
             },
         )
         acknowledge_all(ingestion.function, SYNCHRONOUS_FUNCTION)
@@ -430,8 +600,11 @@ class RegionalInference(Construct):
             instance_type=options.instance_type,
             fallback_instance_types=_fallbacks(options, region),
             model_data_url=options.model_data_url,
+            model_data_bucket_owner=options.model_data_bucket_owner,
             environment=_environment(options),
             invocations_per_instance_target=options.invocations_per_instance_target,
+            tolerated_az_losses=self.tolerated_az_losses,
+            full_load_instances=options.full_load_instances,
             network_isolation=options.network_isolation,
             allow_internet_https=options.allow_internet_https,
             log_encryption_key=self.logs_key,
@@ -456,6 +629,81 @@ class RegionalInference(Construct):
             self.runtime_route = RuntimeRoute.through(
                 self.runtime_load_balancer, endpoint=self.self_hosted
             )
+
+    # -- the agent ------------------------------------------------------------------------------
+
+    def _create_agent(
+        self,
+        options: AgentRuntimeOptions,
+        zone_ids: Mapping[str, str] | None,
+        index: IndexDefinition,
+    ) -> None:
+        """The runtime in the workload subnets' supported AZs with the retrieval function's
+        models, collection access and settings; the endpoint that lets callers invoke it; the
+        function that asks it."""
+        if zone_ids is None:
+            raise ValueError(
+                "zone_ids must map this account's AZ names to AZ IDs when agent is set, because "
+                "AgentCore Runtime's VPC mode is offered only in some AZ IDs and AZ names map to "
+                "different IDs in every account; got none. Pass zone_ids={'us-east-1a': "
+                "'use1-az6', ...} as `aws ec2 describe-availability-zones --query "
+                "'AvailabilityZones[].[ZoneName,ZoneId]'` lists them"
+            )
+        region = cdk.Stack.of(self).region
+        self.agent = MultiAzAgentRuntime(
+            self,
+            "Agent",
+            vpc=self.vpc,
+            code=options.code or retrieval_agent_code(),
+            zone_ids=zone_ids,
+            vpc_subnets=self.workload_subnets,
+            supported_az_ids=options.supported_az_ids,
+            models=[self.chat_model, self.embedding_model],
+            description="Answers questions with the retrieval path (embed, search, converse)",
+            environment={
+                "MODEL_ID": self.chat_model_id,
+                "EMBEDDING_MODEL_ID": self.embedding_model.model_id,
+                "COLLECTION_ENDPOINT": self.collection.collection_endpoint,
+                "AGENT_REGION": region,
+                **index.to_environment(),
+            },
+            endpoint_subnets=self.endpoint_subnets,
+            bedrock_endpoints=self.bedrock_endpoints,
+            log_encryption_key=self.logs_key,
+        )
+        self.collection.grant_read(self.agent, index_name=index.name)
+        self.collection_endpoint.connections.allow_default_port_from(self.agent)
+        self.agent_endpoint = AgentRuntimeVpcEndpoint(
+            self,
+            "AgentEndpoint",
+            vpc=self.vpc,
+            vpc_subnets=self.endpoint_subnets,
+            runtimes=[self.agent],
+        )
+        self.agent_client = MultiAzFunction(
+            self,
+            "AgentClient",
+            vpc=self.vpc,
+            vpc_subnets=self.workload_subnets,
+            code=handler_code(),
+            handler=ShippedHandler.AGENT_CLIENT.value,
+            description="Asks the agent runtime a question",
+            timeout=AGENT_CLIENT_TIMEOUT,
+            log_encryption_key=self.logs_key,
+            environment={"AGENT_RUNTIME_ARN": self.agent.agent_runtime_arn},
+        )
+        acknowledge_all(self.agent_client.function, SYNCHRONOUS_FUNCTION)
+        self.agent.grant_invoke(self.agent_client)
+        self.agent_endpoint.connections.allow_default_port_from(self.agent_client)
+        self.agent_alarms = self.agent.add_alarms()
+        for alarm in (self.agent_alarms.system_errors, self.agent_alarms.throttles):
+            acknowledge(alarm, _ALARM_ACTION, ALARMS_WITHOUT_ACTIONS)
+
+    @property
+    def supporting_kinds(self) -> tuple[str, ...]:
+        """What this construct puts in its Region, for ``RegionCoverage(supporting=...)``:
+        :data:`SUPPORTING_KINDS`, and ``agentic-compute`` with an agent."""
+        return (*SUPPORTING_KINDS, *((AGENTIC_COMPUTE,) if self.agent is not None else ()))
 
     # -- operations ---------------------------------------------------------------------------
 
@@ -535,6 +783,14 @@ class RegionalInference(Construct):
                 self.embedding_model.model_id,
             ],
             tokens_per_minute_quotas={profile_id: quota} if quota and profile_id else None,
+            service_tiers={
+                model: tier
+                for model, tier in (
+                    (profile_id, self.service_tier),
+                    (self.embedding_model.model_id, self.embedding_service_tier),
+                )
+                if model and tier
+            },
             imported_model=self.imported_model,
             endpoint=self.self_hosted,
             load_balancer=self.runtime_load_balancer,
@@ -613,6 +869,11 @@ def _fallbacks(options: SelfHostedModelOptions, region: str) -> tuple[str, ...]:
     )
 
 
+def _tier_environment(name: str, tier: ServiceTier | None) -> dict[str, str]:
+    """The handler's tier variable, or nothing (the handler then sends no tier)."""
+    return {name: tier.value} if tier is not None else {}
+
+
 def _environment(options: SelfHostedModelOptions) -> dict[str, str]:
     if options.environment is not None:
         return dict(options.environment)
@@ -641,6 +902,29 @@ def _check_props(
     _check_combinations(
         imported_model, dashboard, dashboard_name, app_dashboard, tokens_per_minute_quota
     )
+
+
+def _check_tiers(
+    tier: ServiceTier | None,
+    embedding_tier: ServiceTier | None,
+    denied: Sequence[ServiceTier],
+    imported: ImportedModelOptions | None,
+) -> None:
+    """A tier the retrieval function asks for is not one its role is denied, and the chat model
+    is one Bedrock offers tiers for."""
+    if tier is not None and imported is not None:
+        raise ValueError(
+            f"service_tier is ServiceTier.{tier.name}, but imported_model replaces the "
+            "inference profile, and Bedrock documents service tiers for the foundation models "
+            "its service-tiers page lists, not for imported models; leave service_tier out"
+        )
+    for prop, value in (("service_tier", tier), ("embedding_service_tier", embedding_tier)):
+        if value is not None and value in denied:
+            raise ValueError(
+                f"{prop} is ServiceTier.{value.name}, which denied_service_tiers refuses the "
+                f"retrieval function, so every call would be denied; choose another tier or "
+                f"remove ServiceTier.{value.name} from denied_service_tiers"
+            )
 
 
 def _check_combinations(

@@ -13,8 +13,10 @@ from constructs import Construct
 from ha_inference._internal.names import claim_private_dns, warn_private_dns_takes_over
 from ha_inference._internal.network import closed_security_group
 from ha_inference._internal.props import checked_props
-from ha_inference._internal.validation import LateCheck, select_zonal_subnets
+from ha_inference._internal.validation import LateCheck, ZonalSubnets, select_zonal_subnets
+from ha_inference._internal.zones import place_in_supported_zones
 from ha_inference.bedrock.profiles import INVOKE_ACTIONS, IInvokeTarget
+from ha_inference.data.zones import zone_support
 from ha_inference.metadata import mark_supporting
 
 DEFAULT_SERVICES = (ec2.InterfaceVpcEndpointAwsService.BEDROCK_RUNTIME,)
@@ -36,7 +38,9 @@ class BedrockVpcEndpoints(Construct):
     ``BedrockRuntime``) and ``SecurityGroup``.
 
     * an interface in every selected AZ (Bedrock endpoints are offered in multiple AZs, not
-      necessarily all: check ``aws ec2 describe-vpc-endpoint-services`` for your AZ IDs);
+      necessarily all: ``ha-inference preflight`` checks them); a service offered only in some
+      AZs (``bedrock-mantle``, :mod:`ha_inference.data.zones`) only in the AZs whose AZ ID
+      offers it, at least two;
     * one security group for all of them, with no ingress until you allow peers through
       ``connections`` (port 443), and no egress;
     * on the ``bedrock-runtime`` endpoint, a policy that allows only ``bedrock:InvokeModel`` and
@@ -61,6 +65,8 @@ class BedrockVpcEndpoints(Construct):
         private_dns_enabled: bool = True,
         existing_endpoints: Mapping[str, ec2.IInterfaceVpcEndpoint] | None = None,
         manage_existing_policies: bool = False,
+        zone_ids: Mapping[str, str] | None = None,
+        supported_az_ids: Mapping[str, Sequence[str]] | None = None,
     ) -> None:
         """
         :param vpc: the VPC of the endpoints.
@@ -79,6 +85,15 @@ class BedrockVpcEndpoints(Construct):
         :param manage_existing_policies: add the invoke statement to the policies of
             ``existing_endpoints`` (which must be defined in this app). Default: ``False``, their
             policies are left alone.
+        :param zone_ids: this account's AZ-name-to-ID mapping in the stack's Region (e.g.
+            ``{"us-east-1a": "use1-az6", ...}``, as ``aws ec2 describe-availability-zones
+            --query 'AvailabilityZones[].[ZoneName,ZoneId]'`` lists it), needed for services
+            offered only in some AZs. Default: none (synth fails if such a service is asked for).
+        :param supported_az_ids: the AZ IDs that offer a service, by short name (e.g.
+            ``{"bedrock-mantle": ["use1-az1", "use1-az2", "use1-az4"]}`` from
+            ``DescribeVpcEndpointServices``); its endpoint goes only in those AZs. Default: the
+            AZ IDs of :data:`ha_inference.data.zones.ZONE_SUPPORT`; other services in every
+            selected AZ.
         """
         super().__init__(scope, construct_id)
         if not services:
@@ -88,6 +103,7 @@ class BedrockVpcEndpoints(Construct):
             )
         existing = dict(existing_endpoints or {})
         _check_existing(existing, services, manage_existing_policies)
+        _check_named("supported_az_ids", supported_az_ids or {}, services)
         zonal = select_zonal_subnets("vpc_subnets", vpc, vpc_subnets, scope=self)
         self.availability_zones = zonal.availability_zones
         """The AZs of the endpoints' subnets, in subnet order (tokens for an imported VPC)."""
@@ -105,12 +121,20 @@ class BedrockVpcEndpoints(Construct):
                 continue
             if private_dns_enabled:
                 claim_private_dns(self, vpc, short)
+            placed = self._subnets_of(
+                short,
+                zonal,
+                vpc=vpc,
+                vpc_subnets=vpc_subnets,
+                zone_ids=zone_ids,
+                supported_az_ids=supported_az_ids,
+            )
             self.endpoints[short] = ec2.InterfaceVpcEndpoint(
                 self,
                 _construct_id(short),
                 vpc=vpc,
                 service=service,
-                subnets=zonal.selection,
+                subnets=placed.selection,
                 private_dns_enabled=private_dns_enabled,
                 security_groups=[self.security_group],
                 open=False,
@@ -140,6 +164,32 @@ class BedrockVpcEndpoints(Construct):
             self.allow_invoke(target)
         self.node.add_validation(LateCheck(self._check_has_targets))
         mark_supporting(self, SUPPORTING_KIND)
+
+    def _subnets_of(
+        self,
+        short: str,
+        zonal: ZonalSubnets,
+        *,
+        vpc: ec2.IVpc,
+        vpc_subnets: ec2.SubnetSelection | None,
+        zone_ids: Mapping[str, str] | None,
+        supported_az_ids: Mapping[str, Sequence[str]] | None,
+    ) -> ZonalSubnets:
+        """The selected subnets, or for a service offered only in some AZs, those of them in
+        the AZs that offer it (at least two)."""
+        supported = (supported_az_ids or {}).get(short)
+        if supported is None and zone_support(short) is None:
+            return zonal
+        return place_in_supported_zones(
+            "vpc_subnets",
+            vpc,
+            vpc_subnets,
+            scope=self,
+            service=short,
+            zone_ids=zone_ids,
+            supported=supported,
+            strict=False,
+        ).zonal
 
     def allow_invoke(self, target: IInvokeTarget) -> None:
         """Lets callers in this account invoke through ``target`` over these endpoints."""
@@ -206,6 +256,20 @@ def _check_existing(
                 "changed here; leave manage_existing_policies off and add the invoke statement "
                 "where that endpoint is defined"
             )
+
+
+def _check_named(
+    prop: str,
+    by_service: Mapping[str, object],
+    services: Sequence[ec2.InterfaceVpcEndpointAwsService],
+) -> None:
+    names = {service.short_name for service in services}
+    stray = sorted(set(by_service) - names)
+    if stray:
+        raise ValueError(
+            f"{prop} names {', '.join(stray)}, not in services ({', '.join(sorted(names))}); "
+            "add the service to services or drop the entry"
+        )
 
 
 def _construct_id(short_name: str) -> str:

@@ -22,6 +22,7 @@ import re
 from dataclasses import dataclass
 
 import aws_cdk as cdk
+import jsii
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
@@ -32,8 +33,9 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from ha_inference._internal.custom_resource import HandlerProvider
+from ha_inference._internal.logs import new_log_group
 from ha_inference._internal.nag import (
-    CONTROL_PLANE_FUNCTION,
+    DEPLOY_TIME_HANDLER,
     INLINE_POLICY,
     NO_RESERVED_CONCURRENCY,
     acknowledge,
@@ -115,7 +117,8 @@ class ImportedModel(Construct):
       leaves no model behind;
     * the model is tagged with its owner (``ha-inference:stack-id``, ``ha-inference:logical-id``)
       and an update adopts an existing model of the new name only when those tags name this
-      resource, so two stacks with the same name prefix never take each other's model;
+      resource, so two stacks with the same name prefix never take each other's model; the
+      handler may delete only models whose owner tags name this resource;
     * the import role trusts ``bedrock.amazonaws.com`` only for model import jobs of this
       account and Region (``aws:SourceAccount``, ``aws:SourceArn``), and may read only the
       objects under the source prefix, in a bucket of ``bucket_owner``; ``grant_invoke`` allows
@@ -138,6 +141,7 @@ class ImportedModel(Construct):
         removal_policy: cdk.RemovalPolicy = cdk.RemovalPolicy.DESTROY,
         require_converse: bool = True,
         keep_warm: cdk.Duration | None = None,
+        log_encryption_key: kms.IKey | None = None,
     ) -> None:
         """
         :param s3_uri: The S3 folder holding the model in Hugging Face format (``config.json``,
@@ -169,6 +173,10 @@ class ImportedModel(Construct):
             an hour) and answers ``ModelNotReadyException`` until it has loaded it again. Whole
             minutes from 1 to 59; each call is billed like any other. Needs
             ``require_converse``. Default: no schedule.
+        :param log_encryption_key: Customer managed key for the log group of the import
+            handlers, the provider framework and the keep-warm function (a key defined in the
+            app gets the policy statement CloudWatch Logs needs). Default: none, CloudWatch
+            Logs' own encryption.
         """
         super().__init__(scope, construct_id)
         stack = cdk.Stack.of(self)
@@ -195,14 +203,21 @@ class ImportedModel(Construct):
         self.imported_model_key = imported_model_key
 
         self.import_role = self._create_import_role()
-        self.log_group = logs.LogGroup(self, "Logs", retention=logs.RetentionDays.ONE_YEAR)
-        acknowledge(
-            self.log_group,
-            "NIST.800.53.R5-CloudWatchLogGroupEncrypted",
-            "The log group holds deploy-time records of the import only (job and model names, "
-            "job statuses, Bedrock error messages; no model data, prompts or answers); "
-            "CloudWatch Logs encrypts it at rest with its own keys.",
+        self.log_group = new_log_group(
+            self,
+            "Logs",
+            retention=logs.RetentionDays.ONE_YEAR,
+            encryption_key=log_encryption_key,
         )
+        if log_encryption_key is None:
+            acknowledge(
+                self.log_group,
+                "NIST.800.53.R5-CloudWatchLogGroupEncrypted",
+                "No log_encryption_key was given: the log group holds deploy-time records of "
+                "the import only (job and model names, job statuses, Bedrock error messages; no "
+                "model data, prompts or answers), which CloudWatch Logs encrypts at rest with "
+                "its own keys.",
+            )
         self.handler_role = self._create_handler_role()
         self.on_event_handler = self._create_function("OnEvent", ShippedHandler.MODEL_IMPORT)
         self.is_complete_handler = self._create_function(
@@ -225,6 +240,7 @@ class ImportedModel(Construct):
                 "importedModelName": self.imported_model_name,
                 "region": self.region,
                 "s3Uri": self.s3_uri,
+                "bucketOwner": self.bucket_owner,
             },
         )
 
@@ -459,24 +475,32 @@ class ImportedModel(Construct):
                 sid="FollowJobs", actions=["bedrock:GetModelImportJob"], resources=[jobs]
             ),
             iam.PolicyStatement(
-                sid="ManageModels",
-                actions=[
-                    "bedrock:GetImportedModel",
-                    "bedrock:DeleteImportedModel",
-                    "bedrock:ListTagsForResource",
-                ],
+                # Reading every model: Create and Update must see another stack's model of the
+                # same name to refuse it rather than adopt it.
+                sid="ReadModels",
+                actions=["bedrock:GetImportedModel", "bedrock:ListTagsForResource"],
                 resources=[models],
             ),
             iam.PolicyStatement(
-                # The owner tags only, naming only this stack. Jobs too: should Bedrock authorize
-                # CreateModelImportJob's tags as TagResource (the Service Authorization Reference
-                # lists no dependent action for it), on the job or on the model it makes.
+                # Deleting only the models whose owner tags name this resource.
+                sid="DeleteOwnModels",
+                actions=["bedrock:DeleteImportedModel"],
+                resources=[models],
+                conditions={"StringEquals": self._owner_condition("aws:ResourceTag")},
+            ),
+            iam.PolicyStatement(
+                # The owner tags only, naming only this resource, on a model (or job) that has
+                # none yet or already names it: a model imported before the tags existed can be
+                # tagged, another resource's cannot be taken over. Jobs too: should Bedrock
+                # authorize CreateModelImportJob's tags as TagResource (the Service Authorization
+                # Reference lists no dependent action for it), on the job or on the model.
                 sid="TagModelsWithTheirOwner",
                 actions=["bedrock:TagResource"],
                 resources=[models, jobs],
                 conditions={
                     "ForAllValues:StringEquals": {"aws:TagKeys": list(OWNER_TAG_KEYS)},
-                    "StringEquals": {f"aws:RequestTag/{OWNER_TAG_KEYS[0]}": cdk.Aws.STACK_ID},
+                    "StringEquals": self._owner_condition("aws:RequestTag"),
+                    "StringEqualsIfExists": self._owner_condition("aws:ResourceTag"),
                 },
             ),
             iam.PolicyStatement(
@@ -514,18 +538,34 @@ class ImportedModel(Construct):
                 wildcard_resource_finding(self, arn),
                 "Bedrock names import jobs and imported models with ids it assigns when the job "
                 "starts, so they cannot be named in advance; the statements are limited to this "
-                "account and Region, and the handler only touches the job it started and the "
-                "model that job made.",
+                "account and Region, reading is needed to refuse another stack's model of the "
+                "same name, and deleting or tagging a model requires that its owner tags name "
+                "this stack and resource (or, for tagging, that it has none yet).",
             )
-        acknowledge(
-            role,
-            wildcard_resource_finding(self, "*"),
+        only_import_on_any = (
             "bedrock:CreateModelImportJob has no resource type in the Service Authorization "
             "Reference, so IAM authorizes it only on Resource '*'; that one action is on '*', "
-            "every other statement names its resources.",
+            "every other statement names its resources."
+        )
+        # The same '*' as Serverless' LambdaStarPermissions sees it.
+        acknowledge_all(
+            role,
+            {
+                wildcard_resource_finding(self, "*"): only_import_on_any,
+                "Serverless-LambdaStarPermissions": only_import_on_any,
+            },
         )
         acknowledge(role, "NIST.800.53.R5-IAMNoInlinePolicy", INLINE_POLICY)
         return role
+
+    def _owner_condition(self, key: str) -> dict[str, str]:
+        """``<key>/<owner tag>``: this stack's id and the custom resource's logical id, the
+        values the handler writes (CloudFormation's ``StackId`` and ``LogicalResourceId``)."""
+        stack_tag, logical_tag = OWNER_TAG_KEYS
+        return {
+            f"{key}/{stack_tag}": cdk.Aws.STACK_ID,
+            f"{key}/{logical_tag}": cdk.Lazy.uncached_string(_LogicalIdOfResource(self)),
+        }
 
     def _create_keep_warm(self, every: cdk.Duration) -> lambda_.Function:
         """A function that calls the model once, invoked by a schedule every ``every``."""
@@ -551,12 +591,19 @@ class ImportedModel(Construct):
             environment={"MODEL_ID": self.model_arn},
         )
         self.log_group.grant_write(role)
-        events.Rule(
+        schedule = events.Rule(
             self,
             "KeepWarmSchedule",
             description=f"Calls the imported model every {every.to_human_string()}",
             schedule=events.Schedule.rate(every),
             targets=[targets.LambdaFunction(function, retry_attempts=0)],
+        )
+        acknowledge(
+            schedule,
+            "Serverless-EventBusDLQ",
+            "The schedule's event carries nothing but the time: a keep-warm call that could not "
+            "be delivered is simply the next scheduled one (retries are off on purpose), so a "
+            "dead-letter queue would hold empty events nobody acts on.",
         )
         acknowledge_all(function, KEEP_WARM_FUNCTION)
         acknowledge(role, "NIST.800.53.R5-IAMNoInlinePolicy", INLINE_POLICY)
@@ -578,7 +625,7 @@ class ImportedModel(Construct):
         )
         acknowledge_all(
             function,
-            CONTROL_PLANE_FUNCTION,
+            DEPLOY_TIME_HANDLER,
         )
         return function
 
@@ -613,6 +660,20 @@ class ImportedModel(Construct):
             removal_policy=removal_policy,
         )
         return resource
+
+
+@jsii.implements(cdk.IStringProducer)
+class _LogicalIdOfResource:
+    """The logical id of the model's custom resource, known once the resource exists (the
+    handler's role is made before it)."""
+
+    def __init__(self, model: ImportedModel) -> None:
+        self._model = model
+
+    def produce(self, context: cdk.IResolveContext) -> str:
+        resource = self._model.resource.node.default_child
+        assert isinstance(resource, cdk.CfnResource)
+        return cdk.Stack.of(resource).get_logical_id(resource)
 
 
 def parse_s3_uri(s3_uri: str) -> tuple[str, str]:
@@ -699,6 +760,12 @@ def _check_timeout(timeout: cdk.Duration) -> None:
 
 
 KEEP_WARM_FUNCTION = {
+    "Serverless-LambdaTracing": (
+        "The function makes one Converse call with a fixed one-word prompt per schedule; its "
+        "outcome is in the function's log and Errors metric, and the model's own latency in "
+        "the AWS/Bedrock metrics, so an X-Ray trace (and X-Ray permissions on '*') would add "
+        "nothing to act on."
+    ),
     "NIST.800.53.R5-LambdaConcurrency": NO_RESERVED_CONCURRENCY,
     "NIST.800.53.R5-LambdaDLQ": (
         "The schedule invokes the function asynchronously with no retries; a failed keep-warm "

@@ -23,6 +23,7 @@ from ha_inference._internal.tokens import is_unresolved
 from ha_inference._internal.validation import LateCheck
 from ha_inference.data.models import READ_ON, model_card
 from ha_inference.metadata import (
+    AGENTIC_COMPUTE,
     CROSS_REGION_PATHS_METADATA,
     FOUNDATION_MODEL_METADATA,
     IMPORTED_MODEL_METADATA,
@@ -59,6 +60,9 @@ class RegionCoverage(Construct):
       each ``supporting`` kind (for example ``bedrock-endpoints``, ``vector-search``,
       ``compute``);
     * every Region the app deploys to is a source Region of each profile geography it uses;
+    * once any Region that uses a profile runs an agent (``MultiAzAgentRuntime``, kind
+      ``agentic-compute``), every Region that uses a profile runs one too: agentic compute is
+      supporting infrastructure of every Region requests can be served from;
     * every model invoked in-Region (an embedding model, ``FoundationModel.in_stack_region``)
       is offered on demand in that Region, where the model's row in
       :data:`ha_inference.data.models.MODEL_CARDS` records its Regions;
@@ -138,6 +142,7 @@ class RegionCoverage(Construct):
                     f"{', '.join(missing)}; add that supporting infrastructure to the Region's "
                     "stack"
                 )
+        problems.extend(self._agentic_problems(uses, kinds))
         problems.extend(_in_region_problems(in_region))
         used = {p["profileId"]: p for region_profiles in profiles.values() for p in region_profiles}
         for profile_id, profile in sorted(used.items()):
@@ -167,6 +172,23 @@ class RegionCoverage(Construct):
         if self.require_cross_region_paths:
             problems.extend(_cross_region_problems(cross_region))
         return problems
+
+    def _agentic_problems(self, uses: dict[str, set[str]], kinds: dict[str, set[str]]) -> list[str]:
+        """Regions without an agent while another Region using a profile runs one (unless
+        ``supporting`` already requires the kind, which reports it above)."""
+        if AGENTIC_COMPUTE in self.supporting:
+            return []
+        with_agent = sorted(r for r in uses if AGENTIC_COMPUTE in kinds[r])
+        if not with_agent:
+            return []
+        return [
+            f"{region} {' and '.join(sorted(uses[region]))} but runs no agent runtime "
+            f"({AGENTIC_COMPUTE}), while {', '.join(with_agent)} "
+            f"{'does' if len(with_agent) == 1 else 'do'}; deploy the agent in every Region, "
+            "so that losing one leaves agents in the others"
+            for region in sorted(uses)
+            if AGENTIC_COMPUTE not in kinds[region]
+        ]
 
 
 def _in_region_problems(uses: set[tuple[str, str]]) -> list[str]:

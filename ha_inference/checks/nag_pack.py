@@ -6,7 +6,7 @@ Register it like any cdk-nag pack::
 
 Acknowledge a finding on one construct with its rule id, for example
 ``cdk.Validations.of(function).acknowledge(cdk.Acknowledgment(id="HaInference-LAMBDA1",
-reason="..."))``. Rules with several findings per resource (SM1, VPCE2, BR1, BR2) use
+reason="..."))``. Rules with several findings per resource (SM1, SM6, VPCE2, BR1, BR2) use
 ``HaInference-<rule>[<finding>]`` ids.
 """
 

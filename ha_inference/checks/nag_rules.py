@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import aws_cdk as cdk
+from aws_cdk import aws_applicationautoscaling as appscaling
+from aws_cdk import aws_bedrockagentcore as agentcore
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_elasticloadbalancingv2 as elbv2
 from aws_cdk import aws_iam as iam
@@ -29,8 +31,15 @@ from aws_cdk import aws_sagemaker as sagemaker
 from cdk_nag import NagRuleCompliance
 
 from ha_inference._internal.tokens import is_unresolved
-from ha_inference.checks.paths import PathIndex
+from ha_inference.checks.paths import RUNTIME_SERVICE_ACTIONS, PathIndex
+from ha_inference.data.zones import AGENTCORE_RUNTIME
+from ha_inference.metadata import (
+    AZ_LOSS_TOLERANCE_METADATA,
+    ZONE_PLACEMENT_METADATA,
+    declared,
+)
 from ha_inference.selfhosted.capacity import instance_fallbacks_required
+from ha_inference.zonal import default_full_load, remaining_after
 
 COMPLIANT = NagRuleCompliance.COMPLIANT
 NON_COMPLIANT = NagRuleCompliance.NON_COMPLIANT
@@ -73,8 +82,18 @@ class StackIndex:
     groups: set[str] = field(default_factory=set)
     inline_egress: set[str] = field(default_factory=set)
     service_principals: dict[str, list[Any]] = field(default_factory=dict)
+    model_subnets: dict[str, Any] = field(default_factory=dict)
+    """SageMaker model logical id -> the subnet references of its VPC configuration."""
+    endpoint_names: dict[str, str] = field(default_factory=dict)
+    """Endpoint config logical id -> the literal name of the endpoint that uses it."""
+    scaling_minimums: dict[str, Any] = field(default_factory=dict)
+    """Application Auto Scaling ``ResourceId`` -> its scalable target's ``MinCapacity``."""
     paths: PathIndex = field(default_factory=PathIndex)
     """What the network-path rule reads (:mod:`ha_inference.checks.paths`)."""
+    route_tables: dict[str, str] = field(default_factory=dict)
+    """Subnet logical id -> its route table's logical id."""
+    s3_route_tables: set[str] = field(default_factory=set)
+    """Route tables with an S3 gateway endpoint (or a default route: NAT, internet gateway)."""
 
     @classmethod
     def of(cls, stack: cdk.Stack) -> StackIndex:
@@ -108,6 +127,20 @@ class StackIndex:
                             "cidrIpv6": stack.resolve(construct.cidr_ipv6),
                         }
                     )
+            elif isinstance(construct, sagemaker.CfnModel | sagemaker.CfnEndpoint):
+                index._add_sagemaker(stack, construct)
+            elif isinstance(construct, appscaling.CfnScalableTarget):
+                resource_id = stack.resolve(construct.resource_id)
+                if isinstance(resource_id, str):
+                    index.scaling_minimums[resource_id] = stack.resolve(construct.min_capacity)
+            elif isinstance(construct, ec2.CfnSubnetRouteTableAssociation | ec2.CfnVPCEndpoint):
+                index._add_route_table(stack, construct)
+            elif isinstance(construct, ec2.CfnRoute):
+                table = stack.resolve(construct.route_table_id)
+                if stack.resolve(construct.destination_cidr_block) == "0.0.0.0/0" and (
+                    isinstance(table, dict) and "Ref" in table
+                ):
+                    index.s3_route_tables.add(table["Ref"])
             elif isinstance(construct, ec2.CfnVPCEndpointServicePermissions):
                 service = stack.resolve(construct.service_id)
                 if isinstance(service, dict) and "Ref" in service:
@@ -115,6 +148,38 @@ class StackIndex:
                         stack.resolve(construct.allowed_principals) or []
                     )
         return index
+
+    def _add_sagemaker(
+        self, stack: cdk.Stack, construct: sagemaker.CfnModel | sagemaker.CfnEndpoint
+    ) -> None:
+        if isinstance(construct, sagemaker.CfnModel):
+            vpc_config = stack.resolve(construct.vpc_config)
+            if isinstance(vpc_config, dict):
+                self.model_subnets[stack.get_logical_id(construct)] = vpc_config.get("subnets")
+            return
+        config = stack.resolve(construct.endpoint_config_name)
+        name = stack.resolve(construct.endpoint_name)
+        if isinstance(config, dict) and "Fn::GetAtt" in config and isinstance(name, str):
+            self.endpoint_names[config["Fn::GetAtt"][0]] = name
+
+    def _add_route_table(
+        self, stack: cdk.Stack, construct: ec2.CfnSubnetRouteTableAssociation | ec2.CfnVPCEndpoint
+    ) -> None:
+        if isinstance(construct, ec2.CfnSubnetRouteTableAssociation):
+            subnet, table = (
+                stack.resolve(construct.subnet_id),
+                stack.resolve(construct.route_table_id),
+            )
+            if isinstance(subnet, dict) and "Ref" in subnet and isinstance(table, dict):
+                self.route_tables[subnet["Ref"]] = table.get("Ref", "")
+            return
+        name = stack.resolve(construct.service_name)
+        if isinstance(name, dict) and "Fn::Join" in name:
+            name = "".join(p for p in name["Fn::Join"][1] if isinstance(p, str))
+        if stack.resolve(construct.vpc_endpoint_type) == "Gateway" and str(name).endswith(".s3"):
+            for table in _as_list(stack.resolve(construct.route_table_ids) or []):
+                if isinstance(table, dict) and "Ref" in table:
+                    self.s3_route_tables.add(table["Ref"])
 
 
 IndexCache = dict[int, tuple[cdk.Stack, StackIndex]]
@@ -245,6 +310,89 @@ def sagemaker_variant_fallback(node: cdk.CfnResource) -> RuleResult:
         if not isinstance(pools, list) or len(pools) < 2:
             findings.append(str(variant.get("variantName", "?")))
     return findings or COMPLIANT
+
+
+def _tolerated(node: cdk.CfnResource) -> tuple[int, dict[str, Any]]:
+    """The most AZ losses a construct above ``node`` claims to carry the full load through
+    (``ha-inference:az-loss-tolerance``; 0 without a claim), and the nearest claim that names
+    an endpoint's full load."""
+    claims = [c for c in declared(node, AZ_LOSS_TOLERANCE_METADATA) if isinstance(c, dict)]
+    tolerated = max((c.get("toleratedAzLosses", 0) for c in claims), default=0)
+    endpoint = next((c for c in reversed(claims) if "fullLoadInstances" in c), {})
+    return (tolerated if isinstance(tolerated, int) else 0), endpoint
+
+
+def _zone_count(zones: list[str | None]) -> int:
+    """AZs spanned: distinct known ones, each unknown counted as its own."""
+    return len({z for z in zones if z is not None}) + sum(1 for z in zones if z is None)
+
+
+def _model_id(value: Any) -> str | None:
+    if isinstance(value, dict) and "Fn::GetAtt" in value:
+        return str(value["Fn::GetAtt"][0])
+    return None
+
+
+def sagemaker_full_load_after_az_losses(node: cdk.CfnResource) -> RuleResult:
+    """Under a claim to tolerate N AZ losses, each variant's instance count and autoscaling
+    floor leave the full load after losing any N of its AZs (worst case, even spread)."""
+    if not isinstance(node, sagemaker.CfnEndpointConfig):
+        return NOT_APPLICABLE
+    tolerated, claim = _tolerated(node)
+    if tolerated < 1:
+        return NOT_APPLICABLE
+    index = _index(node)
+    name = index.endpoint_names.get(cdk.Stack.of(node).get_logical_id(node))
+    findings = []
+    for variant in _as_list(_resolve(node, node.production_variants)):
+        if not isinstance(variant, dict) or "serverlessConfig" in variant:
+            continue
+        model = _model_id(variant.get("modelName"))
+        subnets = index.model_subnets.get(model or "")
+        zones = _zone_count(_subnet_zones(node, subnets)) if subnets else 0
+        zones = zones or claim.get("availabilityZones", 0)
+        if not isinstance(zones, int) or zones < 1:
+            continue
+        full_load = claim.get("fullLoadInstances", default_full_load(zones))
+        variant_name = str(variant.get("variantName", "?"))
+        count = variant.get("initialInstanceCount")
+        if isinstance(count, int) and remaining_after(count, zones, tolerated) < full_load:
+            findings.append(f"{variant_name}:instances")
+        minimum = index.scaling_minimums.get(f"endpoint/{name}/variant/{variant_name}")
+        if isinstance(minimum, int) and remaining_after(minimum, zones, tolerated) < full_load:
+            findings.append(f"{variant_name}:autoscaling-minimum")
+    return findings or COMPLIANT
+
+
+def _subnet_refs(node: cdk.CfnResource) -> Any:
+    """The subnet references of a zonal resource (``None`` when it has none)."""
+    if isinstance(node, lambda_.CfnFunction | sagemaker.CfnModel):
+        vpc_config = _resolve(node, node.vpc_config)
+        if not isinstance(vpc_config, dict):
+            return None
+        return vpc_config.get("subnetIds") or vpc_config.get("subnets")
+    if isinstance(node, ec2.CfnVPCEndpoint | aoss.CfnVpcEndpoint):
+        return node.subnet_ids
+    if isinstance(node, elbv2.CfnLoadBalancer):
+        subnets = _resolve(node, node.subnets)
+        if subnets is None:
+            mappings = _resolve(node, node.subnet_mappings) or []
+            subnets = [m.get("subnetId") for m in mappings if isinstance(m, dict)]
+        return subnets
+    return None
+
+
+def zones_for_claimed_losses(node: cdk.CfnResource) -> RuleResult:
+    """Under a claim to tolerate N >= 2 AZ losses, a zonal resource spans more than N AZs."""
+    tolerated, _ = _tolerated(node)
+    if tolerated < 2:
+        return NOT_APPLICABLE
+    if isinstance(node, ec2.CfnVPCEndpoint) and not _is_interface_endpoint(node):
+        return NOT_APPLICABLE
+    refs = _subnet_refs(node)
+    if not refs:
+        return NOT_APPLICABLE
+    return COMPLIANT if _zone_count(_subnet_zones(node, refs)) > tolerated else NON_COMPLIANT
 
 
 def sagemaker_model_open_egress(node: cdk.CfnResource) -> RuleResult:
@@ -451,6 +599,89 @@ def lambda_network_path(node: cdk.CfnResource) -> RuleResult:
     return _index(node).paths.unreachable_services(cdk.Stack.of(node), node) or COMPLIANT
 
 
+# --------------------------------------------------------------------------- AgentCore
+
+
+def _runtime_properties(node: cdk.CfnResource) -> dict[str, Any]:
+    """A runtime's resolved properties. aws-cdk-lib's ``Runtime`` sets them lazily, which the
+    L1's own getters cannot read back through jsii; its ``cfnProperties`` (protected in
+    TypeScript, ``_cfn_properties`` here) can."""
+    properties = _resolve(node, node._cfn_properties)
+    return properties if isinstance(properties, dict) else {}
+
+
+def _runtime_vpc(node: cdk.CfnResource) -> dict[str, Any] | None:
+    """The ``NetworkModeConfig`` of a VPC-mode runtime, else ``None``."""
+    if not isinstance(node, agentcore.CfnRuntime):
+        return None
+    network = _runtime_properties(node).get("networkConfiguration")
+    if not isinstance(network, dict) or network.get("networkMode") != "VPC":
+        return None
+    config = network.get("networkModeConfig")
+    return config if isinstance(config, dict) else None
+
+
+def agent_runtime_zones(node: cdk.CfnResource) -> RuleResult:
+    """A VPC-mode runtime in fewer than two AZs, or (where the construct recorded the account's
+    AZ IDs) with a subnet in an AZ whose AZ ID does not support VPC mode."""
+    config = _runtime_vpc(node)
+    if config is None:
+        return NOT_APPLICABLE
+    zones = _subnet_zones(node, config.get("subnets"))
+    if _spans_two_zones(zones) is NON_COMPLIANT:
+        return ["fewer-than-two-azs"]
+    findings = []
+    for placement in declared(node, ZONE_PLACEMENT_METADATA):
+        if not isinstance(placement, dict) or placement.get("service") != AGENTCORE_RUNTIME:
+            continue
+        ids, supported = placement.get("zoneIds", {}), set(placement.get("supportedAzIds", []))
+        findings += [
+            f"{zone}-{ids[zone]}"
+            for zone in zones
+            if zone is not None and zone in ids and ids[zone] not in supported
+        ]
+    return sorted(set(findings)) or COMPLIANT
+
+
+def agent_runtime_s3_path(node: cdk.CfnResource) -> RuleResult:
+    """A VPC-mode runtime with a subnet whose route table has no S3 gateway endpoint and no
+    default route (NAT or internet gateway): it cannot fetch its code or image at start."""
+    config = _runtime_vpc(node)
+    if config is None:
+        return NOT_APPLICABLE
+    index = _index(node)
+    findings = []
+    for ref in _as_list(_resolve(node, config.get("subnets")) or []):
+        subnet = ref.get("Ref") if isinstance(ref, dict) else None
+        table = index.route_tables.get(subnet or "")
+        if subnet is None or table is None:
+            continue  # imported: not judged
+        if table not in index.s3_route_tables:
+            findings.append(subnet)
+    return sorted(findings) or COMPLIANT
+
+
+def agent_runtime_network_path(node: cdk.CfnResource) -> RuleResult:
+    """A VPC-mode runtime granted a model, a collection, its logs or an image pull whose
+    security groups cannot reach the interface endpoint of that service in its VPC."""
+    config = _runtime_vpc(node)
+    if config is None or not isinstance(node, agentcore.CfnRuntime):
+        return NOT_APPLICABLE
+    role = _runtime_properties(node).get("roleArn")
+    role_id = role["Fn::GetAtt"][0] if isinstance(role, dict) and "Fn::GetAtt" in role else None
+    if role_id is None:
+        return NOT_APPLICABLE
+    return (
+        _index(node).paths.unreachable(
+            role_id,
+            subnets=_as_list(_resolve(node, config.get("subnets")) or []),
+            groups=_as_list(_resolve(node, config.get("securityGroups")) or []),
+            table=RUNTIME_SERVICE_ACTIONS,
+        )
+        or COMPLIANT
+    )
+
+
 # --------------------------------------------------------------------------- Bedrock IAM
 
 _INVOKE = ("bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream")
@@ -528,6 +759,15 @@ def bedrock_model_without_profile_condition(node: cdk.CfnResource) -> RuleResult
 
 
 _POLICY_TYPES = frozenset({"AWS::IAM::Policy", "AWS::IAM::ManagedPolicy", "AWS::IAM::Role"})
+_ZONAL_TYPES = frozenset(
+    {
+        "AWS::Lambda::Function",
+        "AWS::EC2::VPCEndpoint",
+        "AWS::ElasticLoadBalancingV2::LoadBalancer",
+        "AWS::OpenSearchServerless::VpcEndpoint",
+        "AWS::SageMaker::Model",
+    }
+)
 
 RULES: tuple[Rule, ...] = (
     Rule(
@@ -540,6 +780,24 @@ RULES: tuple[Rule, ...] = (
             "least one per AZ you use."
         ),
         check=sagemaker_variant_instance_count,
+    ),
+    Rule(
+        suffix="SM6",
+        resource_types=frozenset({"AWS::SageMaker::EndpointConfig"}),
+        info=(
+            "A SageMaker variant claimed to tolerate N AZ losses cannot carry its full load "
+            "after losing N AZs."
+        ),
+        explanation=(
+            "The construct above the variant claims (tolerated_az_losses) that its instances "
+            "keep the full load after losing that many AZs, with nothing to wait for. With the "
+            "instances spread as evenly as SageMaker can, the worst-case survivors of the "
+            "InitialInstanceCount, and of the autoscaling floor (MinCapacity), must hold the "
+            "claimed full_load_instances; anything less waits for a scale-out, a control-plane "
+            "call that an AZ-wide event throttles. Raise the count, or lower the claim. "
+            "Findings: <variant>:instances, <variant>:autoscaling-minimum."
+        ),
+        check=sagemaker_full_load_after_az_losses,
     ),
     Rule(
         suffix="SM2",
@@ -717,7 +975,8 @@ RULES: tuple[Rule, ...] = (
         suffix="LAMBDA2",
         resource_types=frozenset({"AWS::Lambda::Function"}),
         info=(
-            "A VPC Lambda function is granted a model or a collection it has no network path to."
+            "A VPC Lambda function is granted a model, a collection or an agent runtime it has no "
+            "network path to."
         ),
         explanation=(
             "A grant writes IAM only. In a VPC the function reaches Bedrock, SageMaker Runtime "
@@ -725,10 +984,50 @@ RULES: tuple[Rule, ...] = (
             "only if the endpoint's security groups admit it on HTTPS and its own let it out; "
             "without that the calls time out after deploy. Admit it, e.g. "
             "endpoints.connections.allow_default_port_from(function). The finding names the "
-            "service: bedrock-runtime, sagemaker-runtime or aoss. Judged within one stack: "
-            "imported roles, groups or endpoints are not judged."
+            "service: bedrock-runtime, sagemaker-runtime, aoss, or bedrock-agentcore for a "
+            "caller of an agent runtime. Judged within one stack: imported roles, groups or "
+            "endpoints are not judged."
         ),
         check=lambda_network_path,
+    ),
+    Rule(
+        suffix="AGENT1",
+        resource_types=frozenset({"AWS::BedrockAgentCore::Runtime"}),
+        info=(
+            "An AgentCore runtime in VPC mode has subnets in fewer than 2 AZs, or in an AZ whose "
+            "AZ ID does not support VPC mode."
+        ),
+        explanation=(
+            "A runtime's network interfaces live only in its subnets' AZs: one AZ makes that AZ "
+            "a single point of failure. VPC mode is offered only in some AZ IDs per Region; a "
+            "subnet elsewhere fails the deploy late and rolls the stack back. The finding names "
+            "the AZ and its ID (judged where MultiAzAgentRuntime recorded the account's AZ IDs)."
+        ),
+        check=agent_runtime_zones,
+    ),
+    Rule(
+        suffix="AGENT2",
+        resource_types=frozenset({"AWS::BedrockAgentCore::Runtime"}),
+        info="An AgentCore runtime in VPC mode has a subnet without a path to Amazon S3.",
+        explanation=(
+            "Runtimes created from 2026-05-05 on get no service-managed S3 gateway: they fetch "
+            "their code package or image layers through the VPC. Put an S3 gateway endpoint on "
+            "every runtime subnet's route table (or route it through NAT). The finding names the "
+            "subnet; imported subnets are not judged."
+        ),
+        check=agent_runtime_s3_path,
+    ),
+    Rule(
+        suffix="AGENT3",
+        resource_types=frozenset({"AWS::BedrockAgentCore::Runtime"}),
+        info=("An AgentCore runtime in VPC mode is granted a service it has no network path to."),
+        explanation=(
+            "In VPC mode the runtime's own calls (models, collections, its logs, image pulls) "
+            "leave through its security groups to the VPC's interface endpoints; a grant without "
+            "a path times out after deploy. The finding names the service (bedrock-runtime, aoss, "
+            "logs, ecr.api, ecr.dkr...). Judged within one stack."
+        ),
+        check=agent_runtime_network_path,
     ),
     Rule(
         suffix="BR1",
@@ -769,6 +1068,19 @@ RULES: tuple[Rule, ...] = (
             "from any offered Region without review."
         ),
         check=endpoint_service_cross_region,
+    ),
+    Rule(
+        suffix="AZ1",
+        resource_types=_ZONAL_TYPES,
+        info=("A zonal resource claimed to tolerate N AZ losses has subnets in N or fewer AZs."),
+        explanation=(
+            "The construct above it claims (tolerated_az_losses of 2) that it keeps serving "
+            "after losing that many AZs; a Lambda function, interface or collection endpoint, "
+            "load balancer or SageMaker model serves only in the AZs of its subnets, so it needs "
+            "subnets in at least one AZ more than the losses it claims to tolerate. Select "
+            "subnets in more AZs, or lower the claim."
+        ),
+        check=zones_for_claimed_losses,
     ),
 )
 """The GENREL05-BP01 rules, each applied as ``HaInference-<suffix>``."""

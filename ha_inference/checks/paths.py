@@ -41,6 +41,10 @@ HTTPS = 443
 BEDROCK_RUNTIME = "bedrock-runtime"
 SAGEMAKER_RUNTIME = "sagemaker-runtime"
 COLLECTION = "aoss"
+AGENTCORE = "bedrock-agentcore"
+LOGS = "logs"
+ECR_API = "ecr.api"
+ECR_DOCKER = "ecr.dkr"
 
 SERVICE_ACTIONS: dict[str, tuple[str, ...]] = {
     BEDROCK_RUNTIME: ("bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream"),
@@ -50,13 +54,28 @@ SERVICE_ACTIONS: dict[str, tuple[str, ...]] = {
         "sagemaker:InvokeEndpointAsync",
     ),
     COLLECTION: ("aoss:APIAccessAll",),
+    AGENTCORE: ("bedrock-agentcore:InvokeAgentRuntime",),
 }
 """The IAM actions that mean a principal calls the service's data plane (Converse is authorized
-as bedrock:InvokeModel; every OpenSearch Serverless data-plane request as aoss:APIAccessAll)."""
+as bedrock:InvokeModel; every OpenSearch Serverless data-plane request as aoss:APIAccessAll;
+invoking an agent runtime as bedrock-agentcore:InvokeAgentRuntime)."""
+
+RUNTIME_SERVICE_ACTIONS: dict[str, tuple[str, ...]] = {
+    **SERVICE_ACTIONS,
+    LOGS: ("logs:PutLogEvents",),
+    ECR_API: ("ecr:GetAuthorizationToken",),
+    ECR_DOCKER: ("ecr:BatchGetImage",),
+}
+"""What an AgentCore runtime in VPC mode calls through the VPC: the data planes, and its own
+logs and image pulls (a Lambda function's logs and code never take its VPC)."""
 
 _INTERFACE_SERVICES = {
     BEDROCK_RUNTIME: re.compile(r"\.bedrock-runtime(-fips)?$"),
     SAGEMAKER_RUNTIME: re.compile(r"\.sagemaker\.runtime(-fips)?$"),
+    AGENTCORE: re.compile(r"\.bedrock-agentcore$"),
+    LOGS: re.compile(r"\.logs$"),
+    ECR_API: re.compile(r"\.ecr\.api$"),
+    ECR_DOCKER: re.compile(r"\.ecr\.dkr$"),
 }
 """Interface endpoint service names (``com.amazonaws.<region>.<service>``) by data plane."""
 
@@ -214,14 +233,29 @@ class PathIndex:
         role = _logical_id(stack.resolve(function.role))
         if not isinstance(vpc_config, dict) or role is None:
             return []
-        groups = _as_list(vpc_config.get("securityGroupIds"))
-        subnets = _as_list(vpc_config.get("subnetIds"))
+        return self.unreachable(
+            role,
+            subnets=_as_list(vpc_config.get("subnetIds")),
+            groups=_as_list(vpc_config.get("securityGroupIds")),
+            table=SERVICE_ACTIONS,
+        )
+
+    def unreachable(
+        self,
+        role: str,
+        *,
+        subnets: list[Any],
+        groups: list[Any],
+        table: dict[str, tuple[str, ...]],
+    ) -> list[str]:
+        """The services of ``table`` that the role (logical id) is granted and that the caller
+        in ``subnets`` with ``groups`` cannot reach through its VPC's endpoints."""
         vpc = self._vpc_of(subnets, groups)
         if vpc is None or not groups:
             return []
         caller = _Side(groups=groups, cidrs=self._cidrs(subnets))
         findings = []
-        for service in _called_services(self.role_documents(role)):
+        for service in _called_services(self.role_documents(role), table):
             endpoints = [e for e in self.endpoints if e.service == service and e.vpc == vpc]
             reached = [e for e in endpoints if e.private_dns] or endpoints
             if reached and not any(self._reaches(caller, e) for e in reached):
@@ -317,8 +351,10 @@ def _admits(rule: dict[str, Any], peer_field: str, peer: _Side) -> bool:
     )
 
 
-def _called_services(documents: Iterable[Any]) -> list[str]:
-    """The data planes the documents allow calling, in :data:`SERVICE_ACTIONS` order."""
+def _called_services(
+    documents: Iterable[Any], table: dict[str, tuple[str, ...]] = SERVICE_ACTIONS
+) -> list[str]:
+    """The services of ``table`` the documents allow calling, in its order."""
     allowed: list[str] = []
     for document in documents:
         if not isinstance(document, dict):
@@ -331,7 +367,7 @@ def _called_services(documents: Iterable[Any]) -> list[str]:
                     allowed.append(action.lower())
     return [
         service
-        for service, actions in SERVICE_ACTIONS.items()
+        for service, actions in table.items()
         if any(
             pattern.split(":")[0] == action.split(":")[0].lower()
             and fnmatch.fnmatchcase(action.lower(), pattern)

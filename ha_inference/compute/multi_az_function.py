@@ -38,6 +38,15 @@ The ``ec2:*`` part of the AWS managed policy ``AWSLambdaVPCAccessExecutionRole``
 "Giving Lambda functions access to resources in an Amazon VPC").
 """
 
+NETWORK_INTERFACE_MUTATIONS = (
+    "ec2:AssignPrivateIpAddresses",
+    "ec2:CreateNetworkInterface",
+    "ec2:DeleteNetworkInterface",
+    "ec2:UnassignPrivateIpAddresses",
+)
+"""The network-interface actions Lambda needs and the function's code never does: denied to
+calls made with the function's own credentials (see :func:`deny_to_function_code`)."""
+
 SUPPORTING_KIND = "compute"
 """What :class:`ha_inference.RegionCoverage` calls a function."""
 
@@ -75,9 +84,10 @@ class MultiAzFunction(Construct):
       function)`` for VPC endpoints, or ``function.connections.allow_to(peer, port)``. It is
       never opened to ``0.0.0.0/0``; with NAT, open HTTPS egress explicitly if the code needs
       the internet;
-    * an execution role with no AWS managed policies: writes to its own log group, manages
-      its network interfaces and sends traces (active X-Ray tracing). Everything else comes
-      from ``grant_*`` calls on other constructs (``collection.grant_read(function)``);
+    * an execution role with no AWS managed policies: writes to its own log group, lets
+      Lambda manage the function's network interfaces (denied to the function's own code,
+      ``lambda:SourceFunctionArn``) and sends traces (active X-Ray tracing). Everything else
+      comes from ``grant_*`` calls on other constructs (``collection.grant_read(function)``);
     * the log group is kept on stack deletion (it has a generated name, so a retained one never
       blocks the next deploy); the environment key is scheduled for deletion with the stack.
     """
@@ -166,7 +176,7 @@ class MultiAzFunction(Construct):
                 self,
                 "ServiceRole",
                 assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
-                description="Execution role of a multi-AZ Lambda function (no managed policies)",
+                description=_role_description(description),
             )
         )
         self.log_group = new_log_group(
@@ -191,6 +201,7 @@ class MultiAzFunction(Construct):
                     actions=list(NETWORK_INTERFACE_ACTIONS),
                     resources=["*"],
                 ),
+                deny_to_function_code(self, NETWORK_INTERFACE_MUTATIONS),
                 iam.PolicyStatement(
                     sid="SendTraces", actions=list(TRACING_ACTIONS), resources=["*"]
                 ),
@@ -205,7 +216,10 @@ class MultiAzFunction(Construct):
             "AwsSolutions-IAM5[Resource::*]",
             "Only network-interface management for the function's VPC attachment (the ec2 "
             "actions of AWSLambdaVPCAccessExecutionRole; DescribeNetworkInterfaces works only on "
-            "*) and X-Ray PutTraceSegments/PutTelemetryRecords, which support no resource-level "
+            "*), which Lambda itself calls when it attaches the function; the same policy denies "
+            "creating, deleting and re-addressing interfaces to calls made with the function's "
+            "own credentials (lambda:SourceFunctionArn), so the code holds none of it. Plus "
+            "X-Ray PutTraceSegments/PutTelemetryRecords, which support no resource-level "
             "permissions. Every other permission of the role is scoped and lives in another "
             "policy.",
         )
@@ -253,6 +267,43 @@ class MultiAzFunction(Construct):
     def grant_principal(self) -> iam.IPrincipal:
         """The execution role: pass the function to other constructs' ``grant_*`` methods."""
         return self.role
+
+
+def _role_description(function_description: str | None) -> str:
+    """The execution role's description: what its function does, when the function says."""
+    base = "Execution role of a multi-AZ Lambda function (no managed policies)"
+    if function_description is None or is_unresolved(function_description):
+        return base
+    return f"{base}: {function_description}"[:1000]
+
+
+def deny_to_function_code(scope: Construct, actions: tuple[str, ...]) -> iam.PolicyStatement:
+    """A statement denying ``actions`` to calls made with a Lambda function's own credentials.
+
+    Lambda puts ``lambda:SourceFunctionArn`` into the request context of every call the
+    function's code makes with its execution role's credentials, and leaves it out of the calls
+    Lambda makes on the function's behalf, among them creating and deleting a VPC function's
+    network interfaces ("Using source function ARN to control function access behavior", Lambda
+    developer guide). Any function of this account and Region matches, so the statement also
+    holds for every function a shared role serves.
+    """
+    stack = cdk.Stack.of(scope)
+    return iam.PolicyStatement(
+        sid="NotFromFunctionCode",
+        effect=iam.Effect.DENY,
+        actions=list(actions),
+        resources=["*"],
+        conditions={
+            "ArnLike": {
+                "lambda:SourceFunctionArn": stack.format_arn(
+                    service="lambda",
+                    resource="function",
+                    resource_name="*",
+                    arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
+                )
+            }
+        },
+    )
 
 
 def _check_handler(handler: str) -> None:

@@ -16,7 +16,7 @@ import ha_inference.functions
 FUNCTIONS_DIR = Path(ha_inference.functions.__file__).resolve().parent
 """The folder that is the code root of every shipped function."""
 
-_EXCLUDE = ["__pycache__", "*.pyc", "__init__.py", "*.md"]  # the folder's README is not code
+EXCLUDE = ["__pycache__", "*.pyc", "__init__.py", "*.md"]  # the folder's README is not code
 
 
 class ShippedHandler(enum.Enum):
@@ -39,6 +39,9 @@ class ShippedHandler(enum.Enum):
     KEEP_WARM = "keep_warm.handler"
     """Calls an imported model on a schedule so that Bedrock keeps it loaded (``ImportedModel``
     ``keep_warm``)."""
+    AGENT_CLIENT = "agent_client.handler"
+    """Asks an AgentCore agent runtime ``{"question": ...}`` (``InvokeAgentRuntime``) and returns
+    its answer."""
     SELF_HOSTED = "self_hosted.handler"
     """Invokes the self-hosted SageMaker model with ``{"inputs": ...}``, in this Region first and
     in the other Regions on failure (``failover.py``); set up by ``SageMakerFailoverFunction``."""
@@ -53,4 +56,4 @@ def handler_code() -> lambda_.Code:
         MultiAzFunction(self, "Retrieval", vpc=vpc, code=handler_code(),
                         handler=ShippedHandler.RETRIEVAL.value, ...)
     """
-    return lambda_.Code.from_asset(str(FUNCTIONS_DIR), exclude=list(_EXCLUDE))
+    return lambda_.Code.from_asset(str(FUNCTIONS_DIR), exclude=list(EXCLUDE))

@@ -10,15 +10,20 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from functools import cache
 from typing import Any
 
 import boto3
+import botocore
+import botocore.session
 from botocore.config import Config
 
 try:  # ha_inference.functions.embeddings (library, tests) or top-level (Lambda)
+    from . import settings
     from .resilience import Backoff, ClientCache, Deadline, Loading, call_with_retries
 except ImportError:  # pragma: no cover - the Lambda runtime path
+    import settings  # type: ignore[no-redef,import-not-found]
     from resilience import (  # type: ignore[no-redef,import-not-found]
         Backoff,
         ClientCache,
@@ -28,6 +33,38 @@ except ImportError:  # pragma: no cover - the Lambda runtime path
     )
 
 EMBEDDING_CALL = "Bedrock InvokeModel (embedding)"
+
+SERVICE_TIERS = ("priority", "default", "flex", "reserved")
+"""Bedrock's service tiers (botocore ``bedrock-runtime`` ``ServiceTierType``): sent as the
+``X-Amzn-Bedrock-Service-Tier`` header of InvokeModel (``serviceTier``) and as
+``serviceTier: {"type": ...}`` in a Converse request. Not sending one leaves the choice to
+Bedrock (its default tier); ``reserved`` needs a reservation arranged with AWS."""
+
+
+@cache
+def _input_members(operation: str) -> frozenset[str]:
+    model = botocore.session.get_session().get_service_model("bedrock-runtime")
+    return frozenset(model.operation_model(operation).input_shape.members)
+
+
+def service_tier(env: Mapping[str, str], name: str, *, operation: str) -> str | None:
+    """The service tier in ``name`` (``None`` when unset: Bedrock's default), checked against
+    the tiers Bedrock has and against the botocore of this runtime, which must know
+    ``serviceTier`` for ``operation`` (botocore validates every request before it sends it)."""
+    raw = env.get(name, "").strip()
+    if not raw:
+        return None
+    if raw not in SERVICE_TIERS:
+        raise settings.ConfigError(
+            name, f"{name} must be one of {', '.join(SERVICE_TIERS)}, got {raw!r}"
+        )
+    if "serviceTier" not in _input_members(operation):
+        raise settings.ConfigError(
+            name,
+            f"{name} is {raw}, but botocore {botocore.__version__} in this runtime cannot send a "
+            f"service tier on bedrock-runtime {operation}; unset {name} or ship a newer botocore",
+        )
+    return raw
 
 
 class ModelAnswerError(Exception):
@@ -56,12 +93,14 @@ class TitanEmbedder:
         clients: ClientCache,
         backoff: Backoff,
         loading: Loading | None = None,
+        service_tier: str | None = None,
     ) -> None:
         self.model_id = model_id
         self.dimensions = dimensions
         self._clients = clients
         self._backoff = backoff
         self._loading = loading
+        self._tier = {"serviceTier": service_tier} if service_tier else {}
 
     def embed(self, text: str, deadline: Deadline) -> list[float]:
         """The embedding of ``text``, retried through throttling and network failures.
@@ -77,6 +116,7 @@ class TitanEmbedder:
                 body=body,
                 contentType="application/json",
                 accept="application/json",
+                **self._tier,
             )
             return parse_embedding(response["body"].read(), self.dimensions)
 

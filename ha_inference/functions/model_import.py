@@ -48,8 +48,10 @@ Owners. Every model this handler imports carries two tags naming the resource th
   refuses. Before importing a new model, the current one is tagged with its owner when it has no
   tags (models imported by an earlier version of this handler), so that a rollback can adopt it.
 * Delete: waits while the job is still running (a rollback after a timed-out create), then
-  ``DeleteImportedModel`` on the model the job made. A job or model that is already gone is
-  success.
+  ``DeleteImportedModel`` on the model the job made. The handler's role may delete only models
+  whose owner tags name this resource, so a model without owner tags (imported by an earlier
+  version of this handler) is tagged first; a model that carries another owner's tags is not
+  deleted, and the Delete fails saying so. A job or model that is already gone is success.
 
 Time. Calls are bounded by the invocation's time left and retried while they fail transiently
 (``resilience.py``). Each completion check (``is_complete``) spends at most
@@ -136,6 +138,7 @@ LOGICAL_ID_TAG = "ha-inference:logical-id"
 
 NOT_FOUND = "ResourceNotFoundException"
 CONFLICT = "ConflictException"
+ACCESS_DENIED = frozenset({"AccessDeniedException", "AccessDenied"})
 
 _PREFIX = re.compile(r"([0-9a-zA-Z][_-]?)+")
 """botocore ``bedrock`` shape ``ImportedModelName``'s pattern (a full match)."""
@@ -499,7 +502,7 @@ def check_complete(
     )
     try:
         if request_type == "Delete":
-            return _delete(job, importer)
+            return _delete(job, event, importer)
         return _follow(job, event.get("ResourceProperties") or {}, importer)
     except (RetriesExhaustedError, DeadlineExceededError) as err:
         LOGGER.warning("Bedrock is not answering (%s); asking again at the next interval", err)
@@ -571,7 +574,17 @@ def _converse_supported(model: Mapping[str, Any]) -> str:
     return "unknown"
 
 
-def _delete(job: str, importer: Importer) -> dict[str, Any]:
+def _not_ours_to_delete(job: str) -> str:
+    return (
+        f"Bedrock refused to delete the model of import job {job}: the handler may delete only "
+        f"models whose owner tags ({STACK_TAG}, {LOGICAL_ID_TAG}) name this stack and resource, "
+        "and the model carries another owner's tags or could not be tagged; delete it by hand "
+        f"(aws bedrock get-model-import-job --job-identifier {job}, then aws bedrock "
+        "delete-imported-model) and retry, or retain it"
+    )
+
+
+def _delete(job: str, event: Mapping[str, Any], importer: Importer) -> dict[str, Any]:
     found = importer.job(job) if is_job_name(job) else None
     if found is None:
         LOGGER.info("no import job %r: nothing to delete", job)
@@ -582,9 +595,14 @@ def _delete(job: str, importer: Importer) -> dict[str, Any]:
         return {"IsComplete": False}
     if status == "Completed" and found.get("importedModelArn"):
         # The model this job made, by ARN: a later model of the same name (another job) stays.
+        # The role may delete only models tagged as this resource's: one imported before the
+        # handler tagged its models is tagged first.
+        _ensure_owner_tags(found["importedModelArn"], event, importer)
         try:
             importer.delete_model(found["importedModelArn"])
         except ClientError as err:
+            if error_code(err) in ACCESS_DENIED:
+                raise ModelImportError(_not_ours_to_delete(job)) from err
             if error_code(err) != CONFLICT:
                 raise
             LOGGER.warning("the model is busy (%s); deleting it at the next interval", err)

@@ -273,6 +273,21 @@ def is_retryable(err: BaseException) -> bool:
 
 
 _ERROR_CODE = re.compile(r"^[A-Za-z][A-Za-z0-9.]{0,63}$")
+ORGANIZATION_DENIAL = re.compile(
+    r"explicit deny in an? (?P<policy>service control policy|resource control policy)", re.I
+)
+"""What an access-denied message says when an AWS Organizations policy refused the request
+(https://docs.aws.amazon.com/IAM/latest/UserGuide/troubleshoot_access-denied.html)."""
+
+
+def organization_denial(err: BaseException) -> str | None:
+    """``service control policy`` or ``resource control policy`` when an access-denied error
+    says one of them refused the request explicitly, else ``None``."""
+    if not isinstance(err, ClientError) or "AccessDenied" not in error_code(err):
+        return None
+    message = str(err.response.get("Error", {}).get("Message", ""))
+    found = ORGANIZATION_DENIAL.search(message)
+    return found["policy"].lower() if found else None
 
 
 def summarize(err: BaseException) -> str:
@@ -290,6 +305,9 @@ def summarize(err: BaseException) -> str:
         return "no time left in the invocation"
     if isinstance(err, ClientError):
         code = error_code(err)
+        policy = organization_denial(err)
+        if policy and _ERROR_CODE.match(code):
+            return f"{code}, an explicit deny in a {policy}"
         return code if _ERROR_CODE.match(code) else f"HTTP {http_status(err)}"
     if isinstance(err, BotocoreConnectionError):
         return "connection failure"

@@ -67,7 +67,10 @@ Environment (read once, at the first invocation): ``MODEL_ID``, ``EMBEDDING_MODE
 ``EMBEDDING_DIMENSIONS``; Titan V2 takes 256, 512 or 1024); ``TOP_K`` (default 5),
 ``MAX_QUESTION_CHARS`` (4000), ``MAX_ATTEMPTS`` (4), ``MAX_TOKENS`` (1024),
 ``MAX_PASSAGE_CHARS`` (2000), ``MAX_CONTEXT_CHARS`` (12000), ``MODEL_NOT_READY_WAIT_SECONDS``
-(30; 0 retries ``ModelNotReadyException`` like throttling); ``AWS_REGION`` (set by Lambda).
+(30; 0 retries ``ModelNotReadyException`` like throttling); ``SERVICE_TIER`` and
+``EMBEDDING_SERVICE_TIER`` (Bedrock's service tier for Converse and for the embedding calls:
+``priority``, ``default``, ``flex`` or ``reserved``; unset, the default, sends none and leaves the
+tier to Bedrock); ``AWS_REGION`` (set by Lambda).
 """
 
 from __future__ import annotations
@@ -142,6 +145,8 @@ class Settings:
     max_passage_chars: int = 2000
     max_context_chars: int = 12000
     model_not_ready_seconds: int = 30
+    service_tier: str | None = None
+    """Bedrock's service tier for Converse; ``None`` sends none (Bedrock's default)."""
 
     @classmethod
     def from_environment(cls, env: Mapping[str, str]) -> Settings:
@@ -158,6 +163,7 @@ class Settings:
             model_not_ready_seconds=settings.integer(
                 env, "MODEL_NOT_READY_WAIT_SECONDS", 30, 0, 900
             ),
+            service_tier=embeddings.service_tier(env, "SERVICE_TIER", operation="Converse"),
         )
 
 
@@ -326,6 +332,8 @@ class Retriever:
     ) -> Answer:
         numbered = "\n\n".join(f"[{n}] {p.text}" for n, p in enumerate(passages, start=1))
         prompt = f"<passages>\n{numbered}\n</passages>\n\nQuestion: {question}"
+        tier = self.config.service_tier
+        extra = {"serviceTier": {"type": tier}} if tier else {}
 
         def call(attempt: resilience.Deadline) -> Answer:
             response = self.connections.bedrock.get(attempt).converse(
@@ -333,6 +341,7 @@ class Retriever:
                 system=[{"text": SYSTEM_PROMPT}],
                 messages=[{"role": "user", "content": [{"text": prompt}]}],
                 inferenceConfig={"maxTokens": self.config.max_tokens},
+                **extra,
             )
             return parse_converse(response)
 

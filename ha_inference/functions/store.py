@@ -28,13 +28,16 @@ class Store:
     """The collection endpoint, the index definition and the embedding model, in ``region``.
 
     Environment: ``COLLECTION_ENDPOINT``, ``EMBEDDING_MODEL_ID`` and ``AWS_REGION`` (required),
-    and the index variables of :meth:`IndexDefinition.from_environment`.
+    the index variables of :meth:`IndexDefinition.from_environment`, and
+    ``EMBEDDING_SERVICE_TIER`` (Bedrock's service tier for the embedding calls; unset: Bedrock's
+    default).
     """
 
     collection_endpoint: str
     embedding_model_id: str
     region: str
     index: vector_index.IndexDefinition = field(default_factory=vector_index.IndexDefinition)
+    embedding_service_tier: str | None = None
 
     @classmethod
     def from_environment(cls, env: Mapping[str, str]) -> Store:
@@ -57,6 +60,9 @@ class Store:
             embedding_model_id=model_id,
             region=settings.required(env, "AWS_REGION"),
             index=index,
+            embedding_service_tier=embeddings.service_tier(
+                env, "EMBEDDING_SERVICE_TIER", operation="InvokeModel"
+            ),
         )
 
 
@@ -121,6 +127,7 @@ class Connections:
             clients=self.bedrock,
             backoff=self.backoff,
             loading=self.loading,
+            service_tier=store.embedding_service_tier,
         )
         self.collection = aoss.Collection(
             store.collection_endpoint,

@@ -29,7 +29,7 @@ What each service publishes, and whether a metric can be seen per Availability Z
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import cast
 
@@ -44,6 +44,7 @@ from ha_inference._internal.props import check_fields, checked_props
 from ha_inference._internal.tokens import is_unresolved
 from ha_inference._internal.validation import LateCheck
 from ha_inference.bedrock.imported_model import ImportedModel
+from ha_inference.bedrock.tiers import TIER_METRIC_SUFFIXES, ServiceTier
 from ha_inference.compute.multi_az_function import MultiAzFunction
 from ha_inference.operations.answers import (
     DEFAULT_THRESHOLD_PERCENT,
@@ -142,6 +143,7 @@ class RegionalDashboard(Construct):
         bedrock_model_ids: Sequence[str] = (),
         tokens_per_minute_quotas: Mapping[str, int] | None = None,
         quota_alarm_percent: float = 80,
+        service_tiers: Mapping[str, ServiceTier] | None = None,
         imported_model: ImportedModel | None = None,
         endpoint: MultiAzSageMakerEndpoint | None = None,
         load_balancer: SageMakerRuntimeLoadBalancer | None = None,
@@ -161,6 +163,10 @@ class RegionalDashboard(Construct):
             alarm.
         :param quota_alarm_percent: the share of the quota that raises the quota alarm, 1-100.
             Default: 80.
+        :param service_tiers: model id -> the Bedrock service tier its callers ask for; for
+            Priority and Flex a row of the tier's own series (``ModelId`` ``<id>+priority`` or
+            ``<id>+flex``, labelled unverified: AWS documents the form for model ids, and it is
+            not confirmed for profile ids). Default: none.
         :param imported_model: a model imported into Bedrock in this Region, shown under its ARN
             (its alarms come from ``ImportedModel.add_alarms``; pass them in ``alarms``).
             Default: none.
@@ -181,8 +187,10 @@ class RegionalDashboard(Construct):
         quotas = dict(tokens_per_minute_quotas or {})
         named_functions = {name: function_of(f) for name, f in (functions or {}).items()}
         answering = {name: AnswerMetrics(f) for name, f in (answering_functions or {}).items()}
+        tiers = dict(service_tiers or {})
         _check_model_ids(model_ids)
         _check_quotas(quotas, model_ids, quota_alarm_percent)
+        _check_tiers(tiers, model_ids)
         _check_function_names([*named_functions, *answering])
 
         self.bedrock_model_ids = model_ids
@@ -212,6 +220,10 @@ class RegionalDashboard(Construct):
         )
         for model_id in model_ids:
             _add_rows(self.dashboard, _bedrock_widgets(model_id, quotas.get(model_id)))
+            tier = tiers.get(model_id)
+            suffix = TIER_METRIC_SUFFIXES.get(tier) if tier is not None else None
+            if suffix:
+                _add_rows(self.dashboard, _tier_widgets(model_id, suffix))
         if imported_model is not None:
             _add_rows(self.dashboard, _imported_model_widgets(imported_model))
         if endpoint is not None:
@@ -432,9 +444,17 @@ def _add_rows(dashboard: cloudwatch.Dashboard, widgets: Sequence[cloudwatch.IWid
         dashboard.add_widgets(*row)
 
 
-def _bedrock_widgets(model_id: str, quota: int | None) -> list[cloudwatch.IWidget]:
+def _series(model_id: str) -> Callable[..., cloudwatch.Metric]:
+    """A labelled one-minute ``AWS/Bedrock`` metric of ``model_id`` by name and statistic."""
+
     def metric(name: str, statistic: str = "Sum", label: str | None = None) -> cloudwatch.Metric:
         return bedrock_metric(model_id, name, statistic=statistic, label=label or name)
+
+    return metric
+
+
+def _bedrock_widgets(model_id: str, quota: int | None) -> list[cloudwatch.IWidget]:
+    metric = _series(model_id)
 
     return [
         _graph(f"Bedrock {model_id}: invocations", [metric("Invocations")]),
@@ -459,6 +479,31 @@ def _bedrock_widgets(model_id: str, quota: int | None) -> list[cloudwatch.IWidge
                 if quota
                 else None
             ),
+        ),
+    ]
+
+
+def _tier_widgets(model_id: str, suffix: str) -> list[cloudwatch.IWidget]:
+    """The tier's own series of ``model_id``: ``ModelId`` ``<id>+priority`` or ``<id>+flex``."""
+    series = f"{model_id}{suffix}"
+    metric = _series(series)
+    title = f"Bedrock {series} (tier series, unverified)"
+    return [
+        _graph(f"{title}: invocations", [metric("Invocations")]),
+        _graph(
+            f"{title}: latency (ms)",
+            [
+                metric("InvocationLatency", "p50", "InvocationLatency p50"),
+                metric("InvocationLatency", "p99", "InvocationLatency p99"),
+            ],
+        ),
+        _graph(
+            f"{title}: errors and throttles",
+            [
+                metric("InvocationClientErrors"),
+                metric("InvocationServerErrors"),
+                metric("InvocationThrottles"),
+            ],
         ),
     ]
 
@@ -743,6 +788,15 @@ def _check_quotas(quotas: Mapping[str, int], model_ids: Sequence[str], percent: 
         raise ValueError(
             f"quota_alarm_percent must be between 1 and 100, got {percent}; use e.g. 80 to hear "
             "about it before requests are throttled"
+        )
+
+
+def _check_tiers(tiers: Mapping[str, ServiceTier], model_ids: Sequence[str]) -> None:
+    stray = sorted(set(tiers) - set(model_ids))
+    if stray:
+        raise ValueError(
+            f"service_tiers names {', '.join(stray)}, not among bedrock_model_ids "
+            f"{list(model_ids)!r}; add it there or remove its tier"
         )
 
 

@@ -177,9 +177,9 @@ class RuntimeRoute:
     ) -> RuntimeRoute:
         """The route to ``endpoint`` for callers in other Regions, through ``load_balancer``'s
         PrivateLink endpoint service, which must offer them (``allowed_regions``) and admit them
-        (``allowed_principals``; for consumers in the same account, that account's root with
-        ``acceptance_required=False``: CloudFormation cannot accept a connection, and within one
-        account acceptance adds no control that IAM does not already give)."""
+        (``allowed_principals``: for consumers in the same account, the roles that deploy the
+        consumers' stacks, with ``acceptance_required=False``, since CloudFormation cannot accept
+        a connection)."""
         stack = cdk.Stack.of(load_balancer)
         region = concrete_region("RuntimeRoute.through(load_balancer)", stack)
         service = load_balancer.endpoint_service

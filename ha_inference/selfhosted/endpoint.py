@@ -29,8 +29,14 @@ from ha_inference._internal.network import closed_security_group, s3_prefix_list
 from ha_inference._internal.props import checked_props
 from ha_inference._internal.tokens import is_unresolved
 from ha_inference._internal.validation import MIN_AZS, ZonalSubnets, select_zonal_subnets
-from ha_inference.metadata import mark_self_hosted_model
+from ha_inference.metadata import mark_az_loss_tolerance, mark_self_hosted_model
 from ha_inference.selfhosted.capacity import INSTANCE_TYPE_PATTERN, check_instance_types
+from ha_inference.zonal import (
+    MAX_TOLERATED_AZ_LOSSES,
+    default_full_load,
+    instances_for,
+    remaining_after,
+)
 
 DEFAULT_INSTANCE_TYPE = "ml.g5.xlarge"
 """One NVIDIA A10G (24 GiB): the smallest GPU instance commonly used to host 7B-class generative
@@ -142,6 +148,8 @@ class MultiAzSageMakerEndpoint(Construct):
     * at least one instance per AZ: SageMaker spreads a variant's instances over the AZs of its
       subnets (best effort, "automatically attempts to distribute"), and autoscaling
       (``SageMakerVariantInvocationsPerInstance``) never drops below the number of AZs;
+      with ``tolerated_az_losses=2``, enough instances that the worst-case survivors of any
+      two AZ losses carry ``full_load_instances`` without a scale-out;
     * ``fallback_instance_types`` adds instance pools in priority order: SageMaker falls back
       to the next type when one runs out of capacity at create, scale-out or replacement (see
       :mod:`ha_inference.selfhosted.capacity`); every type must be offered for hosting in the
@@ -149,7 +157,8 @@ class MultiAzSageMakerEndpoint(Construct):
     * routing strategy least outstanding requests: an instance that is slow or lost in an AZ
       receives fewer requests instead of its random share;
     * an execution role with least privilege and no managed policies (never
-      AmazonSageMakerFullAccess): the image's ECR repository, the model data object, the log
+      AmazonSageMakerFullAccess): the image's ECR repository, the model data object (in a
+      bucket of ``model_data_bucket_owner`` only), the log
       group ``/aws/sagemaker/Endpoints/<name>``, metrics, network interfaces only in the
       endpoint's subnets with its security group (``ec2:Subnet``, ``ec2:Vpc``), the describe
       actions the host-vpc page lists, and the volume key;
@@ -182,12 +191,15 @@ class MultiAzSageMakerEndpoint(Construct):
         vpc_subnets: ec2.SubnetSelection | None = None,
         image_repository: ecr.IRepository | None = None,
         model_data_url: str | None = None,
+        model_data_bucket_owner: str | None = None,
         environment: Mapping[str, str] | None = None,
         instance_type: str = DEFAULT_INSTANCE_TYPE,
         fallback_instance_types: Sequence[str] = (),
         instance_provision_timeout: cdk.Duration | None = None,
         instance_count: int | None = None,
         max_capacity: int | None = None,
+        tolerated_az_losses: int = 1,
+        full_load_instances: int | None = None,
         volume_key: kms.IKey | None = None,
         local_storage: bool | None = None,
         endpoint_name: str | None = None,
@@ -209,6 +221,10 @@ class MultiAzSageMakerEndpoint(Construct):
             (required when ``image`` is a deploy-time token).
         :param model_data_url: ``s3://bucket/key`` of the model artifacts (``.tar.gz``).
             Default: no model data (the image holds or fetches the model).
+        :param model_data_bucket_owner: the 12-digit account that owns the bucket of
+            ``model_data_url``: the execution role may read the archive only from a bucket of
+            that account (``aws:ResourceAccount``), so a mistyped or deleted bucket name that
+            someone else registers is never read. Default: the stack's account.
         :param environment: environment variables of the container. Default: none.
         :param instance_type: the ML instance type, the first choice. Default: ml.g5.xlarge.
         :param fallback_instance_types: up to four more instance types, in priority order, that
@@ -218,8 +234,18 @@ class MultiAzSageMakerEndpoint(Construct):
             variant's instances across its pools before the operation fails
             (``VariantInstanceProvisionTimeoutInSeconds``, 5 minutes to 1 hour). Default:
             SageMaker's default.
-        :param instance_count: initial and minimum instance count. Default: the number of AZs.
+        :param instance_count: initial and minimum instance count (the autoscaling floor).
+            Default: the fewest instances, at least one per AZ, whose worst case after losing
+            ``tolerated_az_losses`` AZs still holds ``full_load_instances``: the number of AZs
+            for one loss, six over three AZs for two.
         :param max_capacity: the most instances autoscaling may run. Default: twice the minimum.
+        :param tolerated_az_losses: how many AZs the endpoint may lose and still carry its full
+            load from the instances already running, with no scale-out (a control-plane call)
+            on the recovery path: 1 or 2. Two needs subnets in at least three AZs. Default: 1.
+        :param full_load_instances: the instances that carry the full load (peak invocations
+            per minute over ``invocations_per_instance_target``; load-test to find it).
+            Default: one less than the number of AZs, what one instance per AZ leaves after
+            losing an AZ.
         :param volume_key: the KMS key for the ML storage volume. Default: a new customer managed
             key with rotation, or none for instance types with local NVMe storage (no EBS
             volume to encrypt); with fallback types, a key only when every type in the pool is
@@ -252,7 +278,10 @@ class MultiAzSageMakerEndpoint(Construct):
         instance_types = check_instance_types(
             cdk.Stack.of(self).region, instance_type, fallback_instance_types
         )
-        count, maximum = _check_capacity(zonal, instance_count, max_capacity)
+        full_load = _check_tolerance(zonal, tolerated_az_losses, full_load_instances)
+        count, maximum = _check_capacity(
+            zonal, instance_count, max_capacity, tolerated_az_losses, full_load
+        )
         if not invocations_per_instance_target > 0:
             raise ValueError(
                 "invocations_per_instance_target must be a positive number of invocations per "
@@ -272,6 +301,7 @@ class MultiAzSageMakerEndpoint(Construct):
         model_object_arn = (
             None if model_data_url is None else _model_object_arn(self, model_data_url)
         )
+        bucket_owner = _check_bucket_owner(model_data_bucket_owner, model_data_url, self)
 
         self.endpoint_name = name
         self.variant_name = variant_name
@@ -281,6 +311,19 @@ class MultiAzSageMakerEndpoint(Construct):
         fallbacks."""
         self.instance_count = count
         self.max_capacity = maximum
+        self.tolerated_az_losses = tolerated_az_losses
+        self.full_load_instances = full_load
+        """The instances that carry the full load; at least this many remain after losing
+        ``tolerated_az_losses`` AZs."""
+        mark_az_loss_tolerance(
+            self,
+            {
+                "toleratedAzLosses": tolerated_az_losses,
+                "endpointName": name,
+                "fullLoadInstances": full_load,
+                "availabilityZones": len(zonal.subnets),
+            },
+        )
         self.network_isolation = isolated
         self.availability_zones: tuple[str, ...] = zonal.availability_zones
         self.subnets = zonal.selection
@@ -299,6 +342,7 @@ class MultiAzSageMakerEndpoint(Construct):
             zonal.subnets,
             repository_arn=repository_arn,
             model_object_arn=model_object_arn,
+            bucket_owner=bucket_owner,
         )
         self.model = self._create_model(
             image, model_data_url, environment, isolated=isolated, subnets=zonal.subnets
@@ -433,6 +477,7 @@ class MultiAzSageMakerEndpoint(Construct):
         *,
         repository_arn: str,
         model_object_arn: str | None,
+        bucket_owner: str,
     ) -> iam.Role:
         """The execution role: exactly what SageMaker does with it for this endpoint."""
         stack = cdk.Stack.of(self)
@@ -511,7 +556,10 @@ class MultiAzSageMakerEndpoint(Construct):
         if model_object_arn is not None:
             statements.append(
                 iam.PolicyStatement(
-                    sid="ReadModelData", actions=["s3:GetObject"], resources=[model_object_arn]
+                    sid="ReadModelData",
+                    actions=["s3:GetObject"],
+                    resources=[model_object_arn],
+                    conditions={"StringEquals": {"aws:ResourceAccount": bucket_owner}},
                 )
             )
         if self.volume_key is not None:
@@ -519,7 +567,22 @@ class MultiAzSageMakerEndpoint(Construct):
         role = iam.Role(
             self,
             "Role",
-            assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"),
+            # Only SageMaker acting for this account and Region (SageMaker's "Cross-service
+            # confused deputy prevention", which lists inference among the features that
+            # support aws:SourceArn and aws:SourceAccount).
+            assumed_by=iam.ServicePrincipal(
+                "sagemaker.amazonaws.com",
+                conditions={
+                    "StringEquals": {"aws:SourceAccount": stack.account},
+                    "ArnLike": {
+                        "aws:SourceArn": stack.format_arn(
+                            service="sagemaker",
+                            resource="*",
+                            arn_format=cdk.ArnFormat.NO_RESOURCE_NAME,
+                        )
+                    },
+                },
+            ),
             description=f"Execution role of SageMaker endpoint {name} (least privilege)",
             inline_policies={"Execution": iam.PolicyDocument(statements=statements)},
         )
@@ -778,18 +841,57 @@ def _check_name(prop: str, value: str) -> None:
         )
 
 
-def _check_capacity(
-    zonal: ZonalSubnets, instance_count: int | None, max_capacity: int | None
-) -> tuple[int, int]:
-    """The instance count (at least one per AZ, and at least two) and the autoscaling maximum."""
+def _check_tolerance(zonal: ZonalSubnets, tolerated: int, full_load: int | None) -> int:
+    """The AZ losses to carry the full load through (enough AZs for them), and that load."""
     az_count = len(zonal.subnets)
-    count = az_count if instance_count is None else instance_count
+    if not 1 <= tolerated <= MAX_TOLERATED_AZ_LOSSES:
+        raise ValueError(
+            f"tolerated_az_losses must be 1 or {MAX_TOLERATED_AZ_LOSSES}, got {tolerated}; use 2 "
+            "to keep the full load after losing any two AZs, 1 otherwise"
+        )
+    if tolerated >= az_count:
+        where = f" ({', '.join(zonal.availability_zones)})" if zonal.checked else ""
+        raise ValueError(
+            f"tolerated_az_losses is {tolerated}, which needs subnets in at least "
+            f"{tolerated + 1} Availability Zones so that one is left, but vpc_subnets span "
+            f"{az_count}{where}; select subnets in more AZs, or lower tolerated_az_losses"
+        )
+    if full_load is None:
+        return default_full_load(az_count)
+    if full_load < 1:
+        raise ValueError(
+            f"full_load_instances must be at least 1, got {full_load}; divide the peak "
+            "invocations per minute by invocations_per_instance_target"
+        )
+    return full_load
+
+
+def _check_capacity(
+    zonal: ZonalSubnets,
+    instance_count: int | None,
+    max_capacity: int | None,
+    tolerated: int,
+    full_load: int,
+) -> tuple[int, int]:
+    """The instance count (at least one per AZ, at least two, and enough to keep the full load
+    after ``tolerated`` AZ losses) and the autoscaling maximum."""
+    az_count = len(zonal.subnets)
+    needed = instances_for(full_load, az_count, tolerated)
+    count = needed if instance_count is None else instance_count
     where = f": {', '.join(zonal.availability_zones)}" if zonal.checked else ""
     if count < max(MIN_AZS, az_count):
         raise ValueError(
             f"instance_count must be at least the number of Availability Zones ({az_count}"
             f"{where}) and at least {MIN_AZS}, so every AZ serves traffic and losing one leaves "
             f"capacity, got {count}; raise instance_count or select fewer AZs"
+        )
+    left = remaining_after(count, az_count, tolerated)
+    if left < full_load:
+        raise ValueError(
+            f"instance_count must leave full_load_instances ({full_load}) serving after losing "
+            f"any {tolerated} of the {az_count} AZs (tolerated_az_losses={tolerated}), got "
+            f"{count}, which leaves {left} in the worst case; use instance_count={needed} (or "
+            "leave it out), or lower full_load_instances or tolerated_az_losses"
         )
     maximum = 2 * count if max_capacity is None else max_capacity
     if maximum < count:
@@ -860,6 +962,27 @@ def _repository_arn(scope: Construct, image: str, image_repository: ecr.IReposit
         resource="repository",
         resource_name=match.group("repository"),
     )
+
+
+_ACCOUNT = re.compile(r"^\d{12}$")
+
+
+def _check_bucket_owner(owner: str | None, model_data_url: str | None, scope: Construct) -> str:
+    """The account whose bucket may hold the model archive (default: the stack's)."""
+    if owner is None:
+        return cdk.Stack.of(scope).account
+    if model_data_url is None:
+        raise ValueError(
+            f"model_data_bucket_owner is {owner!r} but there is no model_data_url whose bucket it "
+            "could own; leave model_data_bucket_owner out or give model_data_url"
+        )
+    if not is_unresolved(owner) and (not isinstance(owner, str) or not _ACCOUNT.match(owner)):
+        raise ValueError(
+            f"model_data_bucket_owner must be the 12-digit id of the account that owns the "
+            f"model archive's bucket, got {owner!r}; leave it out for a bucket of the stack's "
+            "account"
+        )
+    return owner
 
 
 def _model_object_arn(scope: Construct, model_data_url: str) -> str:

@@ -29,7 +29,7 @@ from constructs import Construct
 from ha_inference._internal.custom_resource import HandlerProvider
 from ha_inference._internal.logs import new_log_group
 from ha_inference._internal.nag import (
-    CONTROL_PLANE_FUNCTION,
+    DEPLOY_TIME_HANDLER,
     INLINE_POLICY,
     acknowledge,
     acknowledge_all,
@@ -127,7 +127,8 @@ class SageMakerRuntimeLoadBalancer(Construct):
     * the interface endpoint and the load balancer in exactly the selected subnets, one per AZ;
       cross-zone load balancing on (a healthy target in any AZ serves every AZ); the endpoint's
       security group admits HTTPS only from the load balancer and the callers you allow, and its
-      policy allows only invoking SageMaker endpoints of this account and Region;
+      policy allows only principals of this account (``aws:PrincipalAccount``) to invoke only
+      SageMaker endpoints of this account and Region;
     * ``connections`` holds both security groups: ``connections.allow_default_port_from(peer)``
       admits a caller on both paths, the load balancer (callers in other VPCs, through the
       endpoint service or the private hosted zone) and the endpoint's own interfaces, which
@@ -293,6 +294,9 @@ class SageMakerRuntimeLoadBalancer(Construct):
                         service="sagemaker", resource="endpoint", resource_name="*"
                     )
                 ],
+                # Principals of this account only, as on the Bedrock endpoints: the interface
+                # endpoint does not carry another account's calls to SageMaker.
+                conditions={"StringEquals": {"aws:PrincipalAccount": cdk.Stack.of(self).account}},
             )
         )
         self.endpoint_security_group.add_ingress_rule(
@@ -637,13 +641,20 @@ class SageMakerRuntimeLoadBalancer(Construct):
                 )
             },
         )
-        acknowledge(
-            role,
-            "AwsSolutions-IAM5[Resource::*]",
+        describe_reason = (
             f"{', '.join(describe_actions)} support no resource-level permissions (Service "
             "Authorization Reference), so they need '*'; all are read-only. Registering and "
             "deregistering targets and writing the claim tags is limited to this construct's "
-            "target group.",
+            "target group."
+        )
+        # The same '*' as Serverless' LambdaStarPermissions sees it (an inline policy of a
+        # Lambda role with Resource "*").
+        acknowledge_all(
+            role,
+            {
+                "AwsSolutions-IAM5[Resource::*]": describe_reason,
+                "Serverless-LambdaStarPermissions": describe_reason,
+            },
         )
         function = lambda_.Function(
             holder,
@@ -662,7 +673,7 @@ class SageMakerRuntimeLoadBalancer(Construct):
         )
         acknowledge_all(
             function,
-            CONTROL_PLANE_FUNCTION,
+            DEPLOY_TIME_HANDLER,
         )
         acknowledge(role, "NIST.800.53.R5-IAMNoInlinePolicy", INLINE_POLICY)
         provider = HandlerProvider(holder, "Provider", on_event=function, log_group=log_group)

@@ -18,6 +18,7 @@ import argparse
 import dataclasses
 import json
 import random
+import re
 import shutil
 import sys
 import textwrap
@@ -161,6 +162,22 @@ def guarded(
         return [found] if isinstance(found, Finding) else list(found)
     except CouldNotCheckError as err:
         return [err.finding(subject, stack=stack)]
+
+
+class OrganizationDeniedError(CouldNotCheckError):
+    """Access denied by an explicit deny in an AWS Organizations policy (``policy``: ``service
+    control policy`` or ``resource control policy``), as the error's message says."""
+
+    def __init__(self, detail: str, fix: str, policy: str) -> None:
+        super().__init__(detail, fix)
+        self.policy = policy
+
+
+ORGANIZATION_DENIAL = re.compile(
+    r"explicit deny in an? (?P<policy>service control policy|resource control policy)", re.I
+)
+"""How an access-denied message names an AWS Organizations policy that refused the request
+(https://docs.aws.amazon.com/IAM/latest/UserGuide/troubleshoot_access-denied.html)."""
 
 
 class CannotRunError(Exception):
@@ -348,6 +365,16 @@ class Aws:
                         f"renew the credentials; {SET_CREDENTIALS}",
                     ) from None
                 if code in ACCESS_DENIED_CODES or (_status(err) == 403 and not _retryable(err)):
+                    denial = ORGANIZATION_DENIAL.search(message)
+                    if denial:
+                        policy = denial["policy"].lower()
+                        raise OrganizationDeniedError(
+                            f"{action} in {self.region} was refused with an explicit deny in a "
+                            f"{policy} of the organization ({code})",
+                            f"ask the organization's administrators to allow {action} in "
+                            f"{self.region}, or check this Region by hand",
+                            policy,
+                        ) from None
                     raise CouldNotCheckError(
                         f"access denied to {action} ({code})",
                         f"allow {action} for these credentials (policy: ha-inference "

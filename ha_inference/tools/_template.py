@@ -197,6 +197,50 @@ def model_data_urls(stack: StackArtifact) -> list[tuple[str, str | None]]:
     return found
 
 
+def model_images(stack: StackArtifact) -> list[tuple[str, str | None]]:
+    """(model logical id, container ``Image``) of every container; ``None`` when not a
+    literal."""
+    found = []
+    for model_id, model in sorted(stack.of_type("AWS::SageMaker::Model").items()):
+        props = model.get("Properties", {})
+        for container in [props.get("PrimaryContainer"), *(props.get("Containers") or [])]:
+            if isinstance(container, dict) and container.get("Image") is not None:
+                found.append((model_id, stack.literal(container["Image"])))
+    return found
+
+
+def model_data_owner(stack: StackArtifact, model_id: str) -> str | None:
+    """The account a model's execution role may read model data from: the
+    ``aws:ResourceAccount`` of an ``s3:GetObject`` statement of the role (inline, or a policy
+    attached to it); ``None`` when no statement pins one or it is not a literal."""
+    model = stack.template.get("Resources", {}).get(model_id, {})
+    role_id = logical_id(model.get("Properties", {}).get("ExecutionRoleArn"))
+    if role_id is None:
+        return None
+    documents = []
+    for resource_id, resource in stack.template.get("Resources", {}).items():
+        props = resource.get("Properties", {})
+        if resource_id == role_id and resource.get("Type") == "AWS::IAM::Role":
+            documents += [p.get("PolicyDocument") or {} for p in props.get("Policies") or []]
+        elif resource.get("Type") == "AWS::IAM::Policy" and role_id in {
+            logical_id(r) for r in as_list(props.get("Roles") or [])
+        }:
+            documents.append(props.get("PolicyDocument") or {})
+    for document in documents:
+        for statement in as_list(document.get("Statement") or []):
+            if not isinstance(statement, dict) or statement.get("Effect") != "Allow":
+                continue
+            if "s3:GetObject" not in as_list(statement.get("Action")):
+                continue
+            for operator, block in (statement.get("Condition") or {}).items():
+                if operator != "StringEquals" or not isinstance(block, dict):
+                    continue
+                for key, value in block.items():
+                    if key.lower() == "aws:resourceaccount":
+                        return stack.literal(value)
+    return None
+
+
 # --------------------------------------------------------------------------- networking
 
 

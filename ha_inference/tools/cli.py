@@ -1,9 +1,10 @@
-"""The ``ha-inference`` command: one entry point for the four tools.
+"""The ``ha-inference`` command: one entry point for the five tools.
 
     ha-inference preflight [cdk.out] [--json] [--print-policy] [--list-checks]
     ha-inference verify [cdk.out] [--json] [--question TEXT] [--print-policy] [--list-checks]
     ha-inference report [cdk.out] [--out DIR] [--subnet-zone SUBNET=AZ ...]
     ha-inference load-documents <folder> [--assembly cdk.out] [--stack NAME ...] [--dry-run]
+    ha-inference scp [cdk.out] [--approved-region REGION ...] [--json]
 
 ``ha-inference <command> --help`` describes each. A tool is imported only when its command runs,
 so ``report`` needs nothing beyond the standard library, and a tool that calls AWS without boto3
@@ -52,6 +53,11 @@ TOOLS = {
     "load-documents": Tool(
         "ha_inference.tools.load_documents",
         "load a folder of *.txt and *.md files into every deployed Region's vector index (AWS)",
+    ),
+    "scp": Tool(
+        "ha_inference.tools.scp",
+        "the service control policy statements that keep the app's inference profiles working "
+        "under a Region-deny SCP (templates only, no AWS)",
     ),
 }
 """The subcommands, in the order a deploy uses them."""

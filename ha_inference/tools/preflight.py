@@ -3,7 +3,9 @@
 Reads a synthesized cloud assembly (any app that uses these constructs) and, with the caller's
 credentials, checks each stack in its own Region, read-only: the SageMaker endpoint instance
 quotas against the most instances the app can run, the AZs of every interface endpoint's
-subnets against the AZs its service offers, each cross-Region inference profile's destination
+subnets against the AZs its service offers, the account's AZ IDs against the mapping the app
+was synthesized with and the AZ IDs that offer each AZ-limited service it places (AgentCore
+Runtime in VPC mode, ``bedrock-mantle``), each cross-Region inference profile's destination
 Regions against those the IAM grants, the lifecycle (Legacy, end of life) of every model in each
 Region it runs in, each directly invoked model, each model-data object and
 its bucket's Region, names that must be unique in the account and Region, and the CDK
@@ -15,13 +17,17 @@ checked, 2 when it cannot run (no assembly, no credentials).
 
 from __future__ import annotations
 
+import re
 import sys
+import weakref
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from ha_inference.metadata import IMPORTED_MODEL_METADATA
+from ha_inference.data.images import pinned_digest
+from ha_inference.data.zones import AGENTCORE_RUNTIME, ZONE_IDS_COMMAND, zone_support
+from ha_inference.metadata import IMPORTED_MODEL_METADATA, ZONE_PLACEMENT_METADATA
 from ha_inference.regions import CUSTOM_MODEL_IMPORT_REGIONS, Geography
 from ha_inference.tools._account import (
     ACCOUNT_CHECK,
@@ -29,6 +35,7 @@ from ha_inference.tools._account import (
     Connector,
     CouldNotCheckError,
     Finding,
+    OrganizationDeniedError,
     Permission,
     Permissions,
     Registry,
@@ -51,8 +58,10 @@ from ha_inference.tools._template import (
     UniqueName,
     endpoint_variants,
     interface_endpoints,
+    model_data_owner,
     model_data_urls,
     model_grants,
+    model_images,
     profiles_of,
     unique_names,
 )
@@ -110,6 +119,13 @@ PERMISSIONS = Permissions(
             "DescribeSubnets",
             "ec2:DescribeSubnets",
             why="the AZ of a subnet the template names by id (imported VPCs)",
+        ),
+        Permission(
+            "ecr",
+            "BatchGetImage",
+            "ecr:BatchGetImage",
+            resource="arn:aws:ecr:*:*:repository/*",
+            why="the digest a SageMaker model's image tag stands for in its registry",
         ),
         Permission(
             "bedrock",
@@ -176,6 +192,18 @@ PREFLIGHT = Registry(PERMISSIONS, [ACCOUNT_CHECK])
 _TOOLKIT_STACK = "CDKToolkit"
 _COLLECTION = "AWS::OpenSearchServerless::Collection"
 _TOOLKIT_BROKEN = ("FAILED", "ROLLBACK_COMPLETE", "DELETE_IN_PROGRESS", "REVIEW_IN_PROGRESS")
+
+
+_ZONE_IDS: weakref.WeakKeyDictionary[Aws, dict[str, str]] = weakref.WeakKeyDictionary()
+
+
+def _zone_ids(aws: Aws) -> dict[str, str]:
+    """The account's AZ names in the Region and their AZ IDs
+    (``ec2:DescribeAvailabilityZones``), read once for every check of the Region."""
+    if aws not in _ZONE_IDS:
+        zones = (aws.call("ec2", "DescribeAvailabilityZones") or {}).get("AvailabilityZones")
+        _ZONE_IDS[aws] = {z.get("ZoneName", ""): z.get("ZoneId", "?") for z in zones or []}
+    return dict(_ZONE_IDS[aws])
 
 
 # --------------------------------------------------------------------------- account, bootstrap
@@ -392,10 +420,7 @@ def check_endpoint_zones(target: Target, aws: Aws) -> Iterator[Finding]:
     endpoints = [e for stack in target.stacks for e in interface_endpoints(stack)]
     if not endpoints:
         return
-    zone_ids = {
-        z.get("ZoneName", ""): z.get("ZoneId", "?")
-        for z in (aws.call("ec2", "DescribeAvailabilityZones") or {}).get("AvailabilityZones", [])
-    }
+    zone_ids = _zone_ids(aws)
     offered: dict[str, list[str] | None] = {}
     for endpoint in endpoints:
         yield from guarded(
@@ -475,6 +500,141 @@ def _endpoint_zone_finding(
         "offered in " + ", ".join(f"{z} ({zone_ids.get(z, '?')})" for z in sorted(set(named))),
         stack=stack,
     )
+
+
+@PREFLIGHT.check(
+    "zone-ids",
+    summary="the account's AZ-name-to-ID mapping is the one the app was synthesized with "
+    "(`zone_ids`, `ha-inference:zone-ids`), and every subnet of an AZ-limited service "
+    "(AgentCore Runtime in VPC mode, `bedrock-mantle`) is in an AZ whose AZ ID offers it; for "
+    "an endpoint service, also against `DescribeVpcEndpointServices`",
+    nothing="no AZ-limited services",
+)
+def check_zone_placements(target: Target, aws: Aws) -> Iterator[Finding]:
+    placements = [
+        (stack, path, data)
+        for stack in target.stacks
+        for path, data in stack.metadata_of(ZONE_PLACEMENT_METADATA)
+        if isinstance(data, dict)
+    ]
+    if not placements:
+        return
+    account = _zone_ids(aws)
+    offered: dict[str, list[str] | None] = {}
+    for stack, path, data in placements:
+        label = f"{data.get('service', '?')} ({path.lstrip('/')})"
+        yield from guarded(
+            label,
+            stack.name,
+            _zone_placement_finding,
+            stack,
+            label,
+            data,
+            aws=aws,
+            account=account,
+            offered=offered,
+        )
+
+
+def _zone_placement_finding(
+    stack: StackArtifact,
+    label: str,
+    data: dict[str, Any],
+    *,
+    aws: Aws,
+    account: dict[str, str],
+    offered: dict[str, list[str] | None],
+) -> Finding:
+    service = str(data.get("service", ""))
+    recorded: dict[str, str] = dict(data.get("zoneIds") or {})
+    fix_mapping = (
+        "update zone_ids (the reference app: ha-inference:zone-ids) from `"
+        + ZONE_IDS_COMMAND.format(region=aws.region)
+        + "` and synthesize again"
+    )
+    wrong = sorted(name for name, zone_id in recorded.items() if account.get(name) != zone_id)
+    if wrong:
+        return failed(
+            label,
+            "the app was synthesized with "
+            + ", ".join(f"{n} = {recorded[n]}" for n in wrong)
+            + ", but in this account "
+            + ", ".join(f"{n} is {account.get(n, 'not an AZ')}" for n in wrong),
+            fix_mapping,
+            stack=stack.name,
+        )
+    supported = set(data.get("supportedAzIds") or [])
+    if service != AGENTCORE_RUNTIME:
+        actual = _offered_zone_ids(f"com.amazonaws.{aws.region}.{service}", aws, offered)
+        if actual is None:
+            return failed(
+                label,
+                f"{service} is not offered in {aws.region}",
+                "deploy to a Region that offers the service, or drop it",
+                stack=stack.name,
+            )
+        supported = set(actual)
+    zones = zones_of_subnets(stack, data.get("subnets"), aws)
+    placed = {z: account.get(z, "?") for z in zones if z is not None}
+    outside = sorted(z for z, zone_id in placed.items() if zone_id not in supported)
+    if outside:
+        return failed(
+            label,
+            f"{service} is not offered in "
+            + ", ".join(f"{z} ({placed[z]})" for z in outside)
+            + f"; it is offered in AZ IDs {', '.join(sorted(supported))}",
+            "place it only in AZs whose AZ ID offers it (pass the right zone_ids, or "
+            "supported_az_ids) and synthesize again",
+            stack=stack.name,
+        )
+    if len(placed) < len(zones):
+        return unknown(
+            label,
+            f"{len(zones) - len(placed)} of {len(zones)} subnets have an AZ the assembly does not "
+            "tell; the others are in supported AZs",
+            "give the stack concrete AZs so they can be checked",
+            stack=stack.name,
+        )
+    detail = "in " + ", ".join(f"{z} ({placed[z]})" for z in sorted(placed))
+    built = set(data.get("supportedAzIds") or [])
+    row = zone_support(service)
+    table = row.supported(aws.region) if row is not None and row.published else None
+    if row is not None and service == AGENTCORE_RUNTIME and table is not None and built != table:
+        return warning(
+            label,
+            f"{detail}, as the app was built; but it was built for AZ IDs "
+            f"{', '.join(sorted(built))} and this ha-inference's table ({row.read_on}) says "
+            f"{', '.join(sorted(table))}",
+            "check the AgentCore developer guide's supported AZs and pass supported_az_ids, or "
+            "synthesize with this version's table",
+            stack=stack.name,
+        )
+    if service != AGENTCORE_RUNTIME and built != supported:
+        return warning(
+            label,
+            f"{detail}, all offered; but the app was built for AZ IDs "
+            f"{', '.join(sorted(built))} and the service offers {', '.join(sorted(supported))}",
+            "pass supported_az_ids as DescribeVpcEndpointServices reports them, to use every "
+            "AZ that offers the service",
+            stack=stack.name,
+        )
+    return passed(label, detail, stack=stack.name)
+
+
+def _offered_zone_ids(
+    service_name: str, aws: Aws, offered: dict[str, list[str] | None]
+) -> list[str] | None:
+    """``AvailabilityZoneIds`` of an endpoint service (``None`` when not offered), read once."""
+    if service_name not in offered:
+        response = aws.call(
+            "ec2",
+            "DescribeVpcEndpointServices",
+            missing=("InvalidServiceName",),
+            ServiceNames=[service_name],
+        )
+        details = (response or {}).get("ServiceDetails") or []
+        offered[service_name] = details[0].get("AvailabilityZoneIds", []) if details else None
+    return offered[service_name]
 
 
 # --------------------------------------------------------------------------- Bedrock
@@ -664,7 +824,7 @@ def check_profile_models(target: Target, aws: Aws) -> Iterator[Finding]:
                     stack.name,
                     _profile_model_finding,
                     stack,
-                    use.model_id,
+                    use,
                     region,
                     aws.elsewhere(region),
                     subject,
@@ -683,9 +843,13 @@ def _routed_regions(
 
 
 def _profile_model_finding(
-    stack: StackArtifact, model_id: str, region: str, aws: Aws, subject: str, *, now: datetime
+    stack: StackArtifact, use: ProfileUse, region: str, aws: Aws, subject: str, *, now: datetime
 ) -> Finding:
-    answer = _foundation_model(aws, model_id)
+    model_id = use.model_id
+    try:
+        answer = _foundation_model(aws, model_id)
+    except OrganizationDeniedError as err:
+        return _organization_denied(stack, use, region, subject, err)
     if answer is None:
         return failed(
             subject,
@@ -696,6 +860,26 @@ def _profile_model_finding(
         )
     return _lifecycle_finding(
         subject, answer.get("modelDetails", {}), now, stack=stack.name, active="ACTIVE"
+    )
+
+
+def _organization_denied(
+    stack: StackArtifact, use: ProfileUse, region: str, subject: str, err: OrganizationDeniedError
+) -> Finding:
+    """A destination Region the organization denies: the profile's calls routed there fail
+    unless the policy lets them through (a Region-deny SCP that exempts calls made through an
+    inference profile, as AWS's example does, still refuses this read)."""
+    return warning(
+        subject,
+        f"bedrock:GetFoundationModel in {region} was refused with an explicit deny in a "
+        f"{err.policy}: the organization denies requests in {region}, where {use.profile_id} "
+        f"routes calls from {stack.region}; every call routed there fails with "
+        "AccessDeniedException unless the policy lets inference-profile calls through (the "
+        "model's lifecycle there is not checked)",
+        "make the policy let the profile's calls through in every destination Region: "
+        "'ha-inference scp cdk.out' prints the statements (after AWS's example); confirm after "
+        "deploy with 'ha-inference verify'",
+        stack=stack.name,
     )
 
 
@@ -760,31 +944,54 @@ def _bucket_region(location: Any) -> str:
 
 @PREFLIGHT.check(
     "model-data",
-    summary="each SageMaker model-data object (`ModelDataUrl`) exists and its bucket is in "
-    "the endpoint's Region",
+    summary="each SageMaker model-data object (`ModelDataUrl`) exists, its bucket is in the "
+    "endpoint's Region and belongs to the account the execution role may read from "
+    "(`ExpectedBucketOwner`)",
     nothing="no SageMaker model with a ModelDataUrl",
 )
 def check_model_data(target: Target, aws: Aws) -> Iterator[Finding]:
     for stack in target.stacks:
         for logical_id, url in model_data_urls(stack):
             subject = url or logical_id
+            owner = _expected_owner(
+                model_data_owner(stack, logical_id), stack, target.caller_account
+            )
             try:
-                yield _model_data_finding(stack, logical_id, url, aws)
+                yield _model_data_finding(stack, logical_id, url, aws, owner)
             except CouldNotCheckError as err:
-                finding = err.finding(subject, stack=stack.name)
-                if "s3:GetObject" in err.detail:
-                    finding = unknown(
-                        subject,
-                        f"{err.detail}; without s3:ListBucket S3 also answers 403 for a "
-                        "missing object",
-                        err.fix,
-                        stack=stack.name,
-                    )
-                yield finding
+                yield _owner_or_access(err, subject, owner, stack.name)
+
+
+def _expected_owner(pinned: Any, stack: StackArtifact, caller: str) -> str:
+    """The account a bucket must belong to: the one the template pins, else the stack's (or
+    the caller's, for an environment-agnostic stack)."""
+    if isinstance(pinned, str) and len(pinned) == 12 and pinned.isdigit():
+        return pinned
+    return stack.account if stack.account != UNKNOWN_ACCOUNT else caller
+
+
+def _owner_or_access(err: CouldNotCheckError, subject: str, owner: str, stack: str) -> Finding:
+    """S3 answers 403 both when the bucket belongs to another account than
+    ``ExpectedBucketOwner`` and when the caller may not make the call."""
+    if not err.detail.startswith("access denied to s3:"):
+        return err.finding(subject, stack=stack)
+    detail = (
+        f"{err.detail}: the bucket does not belong to account {owner}, or these credentials "
+        "may not read it"
+    )
+    if "s3:GetObject" in err.detail:
+        detail += " (without s3:ListBucket S3 also answers 403 for a missing object)"
+    return unknown(
+        subject,
+        detail,
+        f"check that account {owner} owns the bucket (SageMaker and Bedrock read it only from "
+        f"that account), then {err.fix}",
+        stack=stack,
+    )
 
 
 def _model_data_finding(
-    stack: StackArtifact, logical_id: str, url: str | None, aws: Aws
+    stack: StackArtifact, logical_id: str, url: str | None, aws: Aws, owner: str
 ) -> Finding:
     if url is None:
         return unknown(
@@ -805,7 +1012,13 @@ def _model_data_finding(
         return passed(
             url, "a CDK asset of this stack: cdk deploy uploads it first", stack=stack.name
         )
-    location = aws.call("s3", "GetBucketLocation", missing=("NoSuchBucket", "404"), Bucket=bucket)
+    location = aws.call(
+        "s3",
+        "GetBucketLocation",
+        missing=("NoSuchBucket", "404"),
+        Bucket=bucket,
+        ExpectedBucketOwner=owner,
+    )
     if location is None:
         return failed(
             url, f"bucket {bucket} does not exist", "create it or fix the URL", stack=stack.name
@@ -821,7 +1034,12 @@ def _model_data_finding(
             stack=stack.name,
         )
     head = aws.elsewhere(region).call(
-        "s3", "HeadObject", missing=("404", "NoSuchKey", "NotFound"), Bucket=bucket, Key=key
+        "s3",
+        "HeadObject",
+        missing=("404", "NoSuchKey", "NotFound"),
+        Bucket=bucket,
+        Key=key,
+        ExpectedBucketOwner=owner,
     )
     if head is None:
         return failed(
@@ -831,7 +1049,102 @@ def _model_data_finding(
             stack=stack.name,
         )
     return passed(
-        url, f"{head.get('ContentLength', '?')} bytes, bucket in {region}", stack=stack.name
+        url,
+        f"{head.get('ContentLength', '?')} bytes, bucket of account {owner} in {region}",
+        stack=stack.name,
+    )
+
+
+# --------------------------------------------------------------------------- serving images
+
+_ECR_IMAGE = re.compile(
+    r"^(?P<account>\d{12})\.dkr\.ecr(?:-fips)?\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(?:\.cn)?/"
+    r"(?P<repository>[a-z0-9][a-z0-9._/-]*?)(?::(?P<tag>[\w][\w.-]{0,127}))?"
+    r"(?:@(?P<digest>sha256:[a-f0-9]{64}))?$"
+)
+MANIFEST_TYPES = (
+    "application/vnd.docker.distribution.manifest.v2+json",
+    "application/vnd.oci.image.manifest.v1+json",
+)
+
+
+@PREFLIGHT.check(
+    "serving-image",
+    summary="each SageMaker model's ECR image exists in its registry; an image named by tag "
+    "is resolved to the digest it stands for today and compared with the digest "
+    "ha_inference.data.images pins for it, if any",
+    nothing="no SageMaker model with a literal ECR image",
+)
+def check_serving_images(target: Target, aws: Aws) -> Iterator[Finding]:
+    for stack in target.stacks:
+        for logical_id, image in model_images(stack):
+            subject = image or logical_id
+            yield from guarded(subject, stack.name, _image_finding, stack, logical_id, image, aws)
+
+
+def _image_finding(stack: StackArtifact, logical_id: str, image: str | None, aws: Aws) -> Finding:
+    if image is None:
+        return unknown(
+            logical_id,
+            "the container image is not a literal in the template",
+            "check that the image exists (aws ecr batch-get-image) by hand",
+            stack=stack.name,
+        )
+    match = _ECR_IMAGE.match(image)
+    if match is None or not (match["tag"] or match["digest"]):
+        return unknown(
+            image,
+            "not an ECR image URI with a tag or digest",
+            "name the image as <account>.dkr.ecr.<region>.amazonaws.com/<repository>:<tag> or "
+            "@sha256:<digest>",
+            stack=stack.name,
+        )
+    region, repository, tag, digest = (
+        match["region"],
+        match["repository"],
+        match["tag"],
+        match["digest"],
+    )
+    answer = aws.elsewhere(region).call(
+        "ecr",
+        "BatchGetImage",
+        missing=("RepositoryNotFoundException",),
+        registryId=match["account"],
+        repositoryName=repository,
+        imageIds=[{"imageDigest": digest} if digest else {"imageTag": tag}],
+        acceptedMediaTypes=list(MANIFEST_TYPES),
+    )
+    images = (answer or {}).get("images") or []
+    if not images:
+        failures = (answer or {}).get("failures") or [{}]
+        reason = failures[0].get("failureCode") or "RepositoryNotFound"
+        return failed(
+            image,
+            f"the registry has no such image ({reason})",
+            "use an image that exists in that Region's registry (for the Hugging Face TGI "
+            "container, a tag of the SageMaker Python SDK's huggingface-llm table)",
+            stack=stack.name,
+        )
+    found = str(images[0].get("imageId", {}).get("imageDigest") or "?")
+    if digest:
+        return passed(image, "pinned by digest; the image exists", stack=stack.name)
+    pinned = pinned_digest(region, repository, tag)
+    if pinned is not None and pinned.digest != found:
+        return failed(
+            image,
+            f"tag {tag} now stands for {found}, not {pinned.digest} ({pinned.source}, read "
+            f"{pinned.read}): the tag was pushed again",
+            "review the new image, then update ha_inference.data.images or pin the image you "
+            "reviewed with its digest",
+            stack=stack.name,
+        )
+    if pinned is not None:
+        return passed(image, f"tag {tag} is {found}, the pinned digest", stack=stack.name)
+    return warning(
+        image,
+        f"pinned by tag only: {tag} stands for {found} today, and a tag can be pushed again",
+        f"pin the digest: {image.rsplit(':', 1)[0]}@{found}",
+        stack=stack.name,
     )
 
 
@@ -851,12 +1164,16 @@ def check_imported_models(target: Target, aws: Aws) -> Iterator[Finding]:
                 continue
             source = str(model.get("s3Uri", ""))
             subject = f"{model.get('importedModelName', '?')} from {source}"
-            yield from guarded(
-                subject, stack.name, _imported_model_finding, stack, source, aws, subject
-            )
+            owner = _expected_owner(model.get("bucketOwner"), stack, target.caller_account)
+            try:
+                yield _imported_model_finding(stack, source, aws, subject, owner)
+            except CouldNotCheckError as err:
+                yield _owner_or_access(err, subject, owner, stack.name)
 
 
-def _imported_model_finding(stack: StackArtifact, source: str, aws: Aws, subject: str) -> Finding:
+def _imported_model_finding(
+    stack: StackArtifact, source: str, aws: Aws, subject: str, owner: str
+) -> Finding:
     if stack.region not in CUSTOM_MODEL_IMPORT_REGIONS:
         return failed(
             subject,
@@ -866,7 +1183,13 @@ def _imported_model_finding(stack: StackArtifact, source: str, aws: Aws, subject
             stack=stack.name,
         )
     bucket, _, prefix = source.removeprefix("s3://").partition("/")
-    location = aws.call("s3", "GetBucketLocation", missing=("NoSuchBucket", "404"), Bucket=bucket)
+    location = aws.call(
+        "s3",
+        "GetBucketLocation",
+        missing=("NoSuchBucket", "404"),
+        Bucket=bucket,
+        ExpectedBucketOwner=owner,
+    )
     if location is None:
         return failed(
             subject, f"bucket {bucket} does not exist", "create it or fix the URI", stack=stack.name
@@ -880,7 +1203,12 @@ def _imported_model_finding(stack: StackArtifact, source: str, aws: Aws, subject
             stack=stack.name,
         )
     listing = aws.elsewhere(region).call(
-        "s3", "ListObjectsV2", Bucket=bucket, Prefix=prefix, MaxKeys=1000
+        "s3",
+        "ListObjectsV2",
+        Bucket=bucket,
+        Prefix=prefix,
+        MaxKeys=1000,
+        ExpectedBucketOwner=owner,
     )
     keys = [str(o.get("Key", "")) for o in (listing or {}).get("Contents", [])]
     has_config = any(k.endswith("config.json") for k in keys)
@@ -895,7 +1223,11 @@ def _imported_model_finding(stack: StackArtifact, source: str, aws: Aws, subject
             "upload the model in Hugging Face format (config.json, tokenizer, .safetensors)",
             stack=stack.name,
         )
-    return passed(subject, f"{len(keys)} objects, bucket in {region}", stack=stack.name)
+    return passed(
+        subject,
+        f"{len(keys)} objects, bucket of account {owner} in {region}",
+        stack=stack.name,
+    )
 
 
 # --------------------------------------------------------------------------- unique names

@@ -2,7 +2,8 @@
 
 For every stack it maps each zonal component to its Availability Zones (read from the templates
 only: subnets, interface-endpoint ENIs, load-balancer nodes, SageMaker instances, VPC Lambda
-subnets, OpenSearch Serverless endpoint subnets, NAT gateways), then works out, for the loss of
+subnets, OpenSearch Serverless endpoint subnets, AgentCore runtimes' VPC-mode subnets, NAT
+gateways), then works out, for the loss of
 each AZ, what remains of each component. SageMaker places instances itself, so its row shows the
 worst case after losing one of k AZs with N instances spread as evenly as SageMaker can:
 ``N - ceil(N / k)``. Load-balancer failure detection is the health-check interval times the
@@ -22,15 +23,23 @@ and each failover function's order (``self_hosted.handler``'s ``ROUTES``), and w
 the loss of each Region, which models still serve and which Regions each caller still uses. It
 writes ``region-loss.md`` and ``cross-region.svg`` (the paths); the exit code stays that of the
 AZ analysis.
+Loss levels: per stack, a table says for every component, and for the Bedrock models the
+constructs recorded, what it does after losing any one AZ, any two AZs (worst case), and the
+stack's Region, what takes over, and what recovery from a lost AZ waits for, naming every
+control-plane call (:mod:`ha_inference.tools.loss_levels`). A SageMaker variant is judged
+against the full load its construct recorded (``ha-inference:az-loss-tolerance``).
+
 Imported subnets: a template names them by id only. Their AZs come from what this library's
 constructs recorded in the assembly for the imported subnets they are placed in
 (``ha-inference:subnet-zones``, :mod:`ha_inference.metadata`), and from ``--subnet-zone
 SUBNET=AZ``.
 
 Exit codes: 0 when every stack survives the loss of any one AZ, 1 when losing one AZ leaves some
-component with nothing, 2 when the assembly cannot be read, 3 when nothing tells the AZs of some
-component's subnets (imported subnets neither recorded nor given with ``--subnet-zone``), so
-survival cannot be judged: the report says which components and claims nothing for them.
+component with nothing (or a stack claims to keep its full load after losing two AZs,
+``tolerated_az_losses=2``, and its templates do not), 2 when the assembly cannot be read, 3
+when nothing tells the AZs of some component's subnets (imported subnets neither recorded nor
+given with ``--subnet-zone``), so survival cannot be judged: the report says which components
+and claims nothing for them.
 """
 
 from __future__ import annotations
@@ -45,6 +54,7 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
+from ha_inference.tools import loss_levels
 from ha_inference.tools.assembly import (
     StackArtifact,
     load_stacks,
@@ -52,6 +62,7 @@ from ha_inference.tools.assembly import (
     recorded_subnet_zones,
     stack_output_key,
 )
+from ha_inference.tools.loss_levels import AppView, LossRow, TwoAzVerdict
 
 DNS_TTL_SECONDS = 60
 """How long clients may keep resolving a load balancer's withdrawn AZ (the NLB record TTL)."""
@@ -65,8 +76,9 @@ class Component:
     """Something that must survive an AZ loss, and where it runs.
 
     ``zones`` has one entry per placement (subnet, ENI, node); ``None`` marks a placement whose
-    AZ the template does not tell. ``instances`` is set for SageMaker variants, ``managed`` for
-    services that AWS keeps in several AZs (``True``) or in one (``False``).
+    AZ the template does not tell. ``instances`` is set for SageMaker variants, with the
+    ``full_load`` (instances) its construct recorded, if it did; ``managed`` for services that
+    AWS keeps in several AZs (``True``) or in one (``False``).
     """
 
     kind: str
@@ -74,6 +86,7 @@ class Component:
     zones: tuple[str | None, ...] = ()
     instances: int | None = None
     managed: bool | None = None
+    full_load: int | None = None
 
     def remaining(self, lost: str) -> int | None:
         """What is left after losing ``lost`` (instances, or placements); ``None`` if unknown."""
@@ -102,6 +115,21 @@ class StackReport:
     detection: list[str] = field(default_factory=list)
     failover: list[str] = field(default_factory=list)
     """Per load balancer: whether zonal shift and zonal autoshift are on."""
+    loss: list[LossRow] = field(default_factory=list)
+    """Every component (and Bedrock model) at one-AZ, two-AZ and Region loss."""
+    claimed: int = 0
+    """The most AZ losses a construct of the stack claims to keep its full load through."""
+
+    @property
+    def two_azs(self) -> TwoAzVerdict:
+        """Whether the stack's own placements and capacity keep the full load after any two
+        AZs."""
+        return loss_levels.two_az_verdict(self.loss)
+
+    @property
+    def broken_claim(self) -> bool:
+        """The stack claims two AZ losses (``tolerated_az_losses=2``) its templates do not keep."""
+        return self.claimed >= 2 and self.two_azs.state != loss_levels.SERVES
 
     def unknown(self) -> list[str]:
         """Components whose AZs the template does not tell (imported VPC or subnets)."""
@@ -245,6 +273,8 @@ def components_of(
         found.append(Component(kind, logical_id, _zones(refs, subnets)))
 
     models = stack.of_type("AWS::SageMaker::Model")
+    endpoint_names = _endpoint_names(stack)
+    loads = loss_levels.full_loads(stack)
     for logical_id, config in sorted(stack.of_type("AWS::SageMaker::EndpointConfig").items()):
         for variant in config.get("Properties", {}).get("ProductionVariants", []):
             count = variant.get("InitialInstanceCount")
@@ -253,7 +283,10 @@ def components_of(
             vpc = _model(models, variant.get("ModelName")).get("VpcConfig")
             zones = _zones(vpc.get("Subnets"), subnets) if vpc else (None,)
             name = f"{logical_id}/{variant.get('VariantName', '?')} ({count} instances)"
-            found.append(Component("SageMaker instances", name, zones, instances=count))
+            load = loads.get(endpoint_names.get(logical_id, ""))
+            found.append(
+                Component("SageMaker instances", name, zones, instances=count, full_load=load)
+            )
 
     for logical_id, function in sorted(stack.of_type("AWS::Lambda::Function").items()):
         vpc = function.get("Properties", {}).get("VpcConfig")
@@ -261,6 +294,12 @@ def components_of(
             found.append(
                 Component("Lambda function", logical_id, _zones(vpc["SubnetIds"], subnets))
             )
+
+    for logical_id, runtime in sorted(stack.of_type("AWS::BedrockAgentCore::Runtime").items()):
+        network = runtime.get("Properties", {}).get("NetworkConfiguration", {})
+        if network.get("NetworkMode") == "VPC":
+            refs = network.get("NetworkModeConfig", {}).get("Subnets")
+            found.append(Component("agent runtime", logical_id, _zones(refs, subnets)))
 
     for logical_id, endpoint in sorted(
         stack.of_type("AWS::OpenSearchServerless::VpcEndpoint").items()
@@ -273,6 +312,17 @@ def components_of(
     ):
         standby = collection.get("Properties", {}).get("StandbyReplicas", "ENABLED")
         found.append(Component("collection", logical_id, managed=standby != "DISABLED"))
+    return found
+
+
+def _endpoint_names(stack: StackArtifact) -> dict[str, str]:
+    """Endpoint config logical id -> the literal name of the endpoint that uses it."""
+    found = {}
+    for endpoint in stack.of_type("AWS::SageMaker::Endpoint").values():
+        props = endpoint.get("Properties", {})
+        config, name = props.get("EndpointConfigName"), props.get("EndpointName")
+        if isinstance(config, dict) and "Fn::GetAtt" in config and isinstance(name, str):
+            found[config["Fn::GetAtt"][0]] = name
     return found
 
 
@@ -353,6 +403,7 @@ def analyse(
         **recorded_subnet_zones(stacks),
         **(subnet_zones or {}),
     }
+    app = app_view(stacks)
     for stack in stacks:
         components = components_of(stack, external)
         zones = sorted({z for c in components for z in c.zones if z is not None})
@@ -364,9 +415,35 @@ def analyse(
                 components,
                 detection_of(stack),
                 failover_of(stack),
+                loss_levels.loss_rows(components, loss_levels.model_uses(stack), stack.region, app),
+                loss_levels.claimed_tolerance(stack),
             )
         )
     return reports
+
+
+def app_view(stacks: Sequence[StackArtifact]) -> AppView:
+    """What the loss levels' Region column needs from the whole assembly: the app's Regions,
+    what takes over each Region's self-hosted model, and where each profile is called from."""
+    paths = region_paths(stacks)
+    fallback = {}
+    for loss in region_losses(paths):
+        if loss.lost not in paths.models:
+            continue
+        callers = loss.callers
+        using = [
+            f"{caller} uses " + ", ".join(f"{r} (own)" if r == caller else r for r in regions)
+            for caller, regions in sorted(callers.items())
+            if regions
+        ]
+        if using:
+            takes_over = "the cross-Region path: " + "; ".join(using)
+            fallback[loss.lost] = (takes_over, tuple(loss.stranded))
+    return AppView(
+        regions=tuple(sorted({s.region for s in stacks})),
+        model_fallback=fallback,
+        profile_sources=loss_levels.profile_sources(stacks),
+    )
 
 
 # --------------------------------------------------------------------------- rendering
@@ -428,8 +505,35 @@ def to_markdown(reports: Sequence[StackReport]) -> str:
             )
         else:
             out.append("- **Survives the loss of any one AZ.**")
+        out += ["", *_loss_level_lines(report)]
         out.append("")
+    if any(report.loss for report in reports):
+        out += ["Note: " + loss_levels.AWS_MANAGED_NOTE, ""]
     return "\n".join(out)
+
+
+def _loss_level_lines(report: StackReport) -> list[str]:
+    """The stack's loss-level table and its two-AZ and Region verdicts."""
+    if not report.loss:
+        return []
+    out = [f"### {report.name}: one AZ, two AZs, the Region", ""]
+    out += loss_levels.markdown_rows(report.loss)
+    out += ["", f"- {report.two_azs.line(report.claimed)}"]
+    lost_region = [r.region.text for r in report.loss if "**nothing" in r.region.text]
+    if lost_region:
+        out.append(
+            f"- **Losing {report.region}:** some parts have nothing to take over ("
+            + "; ".join(sorted(set(lost_region)))
+            + "). Nothing in the app moves this Region's callers to another Region: they "
+            "must call another Region's stack themselves."
+        )
+    else:
+        out.append(
+            f"- **Losing {report.region}:** every part has another Region's counterpart (above). "
+            "Nothing in the app moves this Region's callers to another Region: they must call "
+            "another Region's stack themselves."
+        )
+    return out
 
 
 def to_svg(reports: Sequence[StackReport]) -> str:
@@ -552,11 +656,18 @@ class RegionPaths:
     offers: dict[str, set[str]] = field(default_factory=dict)
     paths: dict[str, set[str]] = field(default_factory=dict)
     orders: dict[str, list[str]] = field(default_factory=dict)
+    profiles: dict[str, list[tuple[str, tuple[str, ...]]]] = field(default_factory=dict)
+    """Per Region: the Bedrock inference profiles called from it and their destinations."""
 
     @property
     def regions(self) -> list[str]:
         """Every Region that hosts a model or calls one in another Region."""
         return sorted(set(self.models) | set(self.paths) | set(self.orders))
+
+    @property
+    def all_regions(self) -> list[str]:
+        """Those, and every Region that calls a Bedrock inference profile."""
+        return sorted(set(self.regions) | set(self.profiles))
 
     def offered(self, provider: str, consumer: str) -> bool:
         return consumer in self.offers.get(provider, set())
@@ -579,6 +690,9 @@ def region_paths(stacks: Sequence[StackArtifact]) -> RegionPaths:
     found = RegionPaths()
     for stack in stacks:
         region = stack.region
+        for use in loss_levels.model_uses(stack):
+            if use.kind == "profile":
+                found.profiles.setdefault(region, []).append((use.label, use.destinations))
         for logical_id, endpoint in sorted(stack.of_type("AWS::SageMaker::Endpoint").items()):
             name = endpoint.get("Properties", {}).get("EndpointName")
             found.models.setdefault(region, []).append(
@@ -640,12 +754,14 @@ def region_losses(paths: RegionPaths) -> list[RegionLoss]:
 
 
 def region_loss_markdown(paths: RegionPaths) -> str:
-    """The Region-loss report: the cross-Region paths, then what each Region's loss leaves."""
-    out = ["# Region-loss report", ""]
+    """The Region-loss report: Bedrock's inference profiles, then the self-hosted models'
+    cross-Region paths and what each Region's loss leaves."""
+    out = ["# Region-loss report", "", *_profile_loss_lines(paths)]
     if not paths.models:
         out += ["No self-hosted model (AWS::SageMaker::Endpoint) in the assembly.", ""]
         return "\n".join(out)
-    out += ["## Paths", "", "| Region | Hosts | Reaches over cross-Region PrivateLink | Tries |"]
+    out += ["## Self-hosted models", ""]
+    out += ["### Paths", "", "| Region | Hosts | Reaches over cross-Region PrivateLink | Tries |"]
     out.append("|---|---|---|---|")
     for region in paths.regions:
         reaches = []
@@ -655,7 +771,7 @@ def region_loss_markdown(paths: RegionPaths) -> str:
         hosts = ", ".join(paths.models.get(region, [])) or "-"
         order = " → ".join(paths.orders.get(region, [])) or "-"
         out.append(f"| {region} | {hosts} | {', '.join(reaches) or '-'} | {order} |")
-    out += ["", "## Losing one Region", ""]
+    out += ["", "### Losing one Region", ""]
     callers = paths.regions
     out.append("| Lost | Models still serving | " + " | ".join(f"{c} uses" for c in callers) + " |")
     out.append("|" + "---|" * (2 + len(callers)))
@@ -687,6 +803,45 @@ def region_loss_markdown(paths: RegionPaths) -> str:
     return "\n".join(out)
 
 
+def _profile_loss_lines(paths: RegionPaths) -> list[str]:
+    """What losing a Region does to Bedrock calls through inference profiles: a lost
+    destination is routed around by Bedrock; a lost source Region takes its callers' entry
+    point with it, and nothing in the app moves them."""
+    if not paths.profiles:
+        return []
+    out = [
+        "## Bedrock inference profiles",
+        "",
+        "| Called from | Profile | Runs in | Losing a destination Region | Losing the Region it "
+        "is called from |",
+        "|---|---|---|---|---|",
+    ]
+    for region in sorted(paths.profiles):
+        for profile, destinations in sorted(paths.profiles[region]):
+            others = [r for r in sorted(paths.profiles) if r != region]
+            lost_here = (
+                f"lost with its callers; {', '.join(others)} call their own"
+                if others
+                else "lost; **nothing** takes over (one Region)"
+            )
+            out.append(
+                f"| {region} | {profile} | {', '.join(destinations)} | Bedrock may route to the "
+                f"others (AWS documents routing by capacity, not by Region health) | "
+                f"{lost_here} |"
+            )
+    out += [
+        "",
+        "- Bedrock chooses the destination of each call; the app never moves its callers. A "
+        "caller whose Region is lost must call another Region's stack (its own endpoint, "
+        "function and collection) itself.",
+        "- The IAM grants name each destination Region; a service control policy that denies "
+        "one breaks every call routed there: `ha-inference scp cdk.out` prints the statements "
+        "that keep the profiles working under a Region-deny SCP.",
+        "",
+    ]
+    return out
+
+
 def region_loss_problems(losses: Sequence[RegionLoss]) -> list[str]:
     """What each Region's loss leaves without a self-hosted model: no model serving anywhere
     (one Region hosts them all), or a caller with none it can reach."""
@@ -699,17 +854,18 @@ def region_loss_problems(losses: Sequence[RegionLoss]) -> list[str]:
 
 
 def to_region_svg(paths: RegionPaths) -> str:
-    """The cross-Region paths: one box per Region, an arrow per path (consumer to provider),
-    and how one request travels."""
-    regions = paths.regions
-    box_w, box_h, gap, pad, top = 300, 138, 70, 20, 170
+    """The cross-Region paths: one box per Region (its self-hosted model, where the Bedrock
+    profile called from it runs, and what takes over when it is lost), an arrow per path
+    (consumer to provider), and how one request travels."""
+    regions = paths.all_regions
+    box_w, box_h, gap, pad, top = 300, 228, 70, 20, 170
     width = max(2 * pad + len(regions) * box_w + (len(regions) - 1) * gap, 1060)
     x_of = {r: pad + i * (box_w + gap) for i, r in enumerate(regions)}
     parts = [
         _text(
             pad,
             26,
-            "Self-hosted inference across Regions: cross-Region PrivateLink",
+            "Inference across Regions: Bedrock profiles and cross-Region PrivateLink",
             bold=True,
             size=15,
         ),
@@ -757,6 +913,9 @@ def to_region_svg(paths: RegionPaths) -> str:
             "   " + (", ".join(sorted(paths.offers.get(region, set()))) or "no other Region"),
             "failover function tries:",
             "   " + (" → ".join(order) if order else "-"),
+            *_profile_box_lines(paths, region),
+            "if this Region is lost:",
+            "   " + _takes_over(paths, region),
         ]
         parts.append(
             f'<rect x="{x}" y="{top}" width="{box_w}" height="{box_h}" rx="8" fill="#eef4fa" '
@@ -779,12 +938,31 @@ def to_region_svg(paths: RegionPaths) -> str:
         "SageMaker endpoint with an instance in every AZ;",
         "    IAM: the caller's role may invoke B's endpoint ARN. The failover function tries "
         "its own Region first, then the others in order.",
+        "Bedrock: each Region calls its profile at its own bedrock-runtime endpoint; Bedrock "
+        "picks the destination. Nothing in the app moves the callers of a lost Region.",
     ]
     legend_y = top + box_h + 40 + 35 * max(len(regions) - 1, 1) + 30
     for i, line in enumerate(legend):
         parts.append(_text(pad, legend_y + i * 18, line, size=11, bold=i == 0))
     height = legend_y + len(legend) * 18 + pad
     return _svg_document(width, height, parts)
+
+
+def _profile_box_lines(paths: RegionPaths, region: str) -> list[str]:
+    profiles = paths.profiles.get(region, [])
+    if not profiles:
+        return ["Bedrock profile: none called here", ""]
+    profile, destinations = profiles[0]
+    more = f" (+{len(profiles) - 1} more)" if len(profiles) > 1 else ""
+    return [f"Bedrock: {profile}{more}", f"   runs in {', '.join(destinations)}"]
+
+
+def _takes_over(paths: RegionPaths, region: str) -> str:
+    """Who serves when ``region`` is lost, in a few words for the picture."""
+    others = [r for r in paths.all_regions if r != region]
+    if not others:
+        return "nothing (one Region)"
+    return f"{', '.join(others)} serve their own callers"
 
 
 # --------------------------------------------------------------------------- command line
@@ -829,7 +1007,7 @@ def main(argv: Iterable[str] | None = None) -> int:
         (out / "region-loss.md").write_text(region_markdown + "\n")
         (out / "cross-region.svg").write_text(to_region_svg(regions))
     verdicts = {report.verdict for report in reports}
-    if "fails" in verdicts:
+    if "fails" in verdicts or any(report.broken_claim for report in reports):
         return 1
     return 3 if "unknown" in verdicts else 0
 

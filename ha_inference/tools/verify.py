@@ -531,7 +531,8 @@ def _interface_endpoint_finding(
 
 @VERIFY.check(
     "collection",
-    summary="each OpenSearch Serverless collection is ACTIVE with standby replicas",
+    summary="each OpenSearch Serverless collection is ACTIVE with standby replicas, under the "
+    "KMS key its encryption policy names when that key is the stack's",
     nothing="no OpenSearch Serverless collections",
 )
 def check_collections(target: Target, aws: Aws) -> Iterator[Finding]:
@@ -571,7 +572,41 @@ def _collection_finding(
             "recreate the collection with StandbyReplicas ENABLED (it cannot be changed)",
             stack=stack.name,
         )
-    return passed(name, "ACTIVE with standby replicas", stack=stack.name)
+    key = _collection_key(stack, deployed, name)
+    if key is None:
+        return passed(name, "ACTIVE with standby replicas", stack=stack.name)
+    actual = str(details[0].get("kmsKeyArn") or "")
+    if actual.rsplit("/", 1)[-1] != key:
+        return failed(
+            name,
+            f"ACTIVE with standby replicas, but encrypted with "
+            f"{'key ' + actual.rsplit('/', 1)[-1] if '/' in actual else 'an AWS owned key'}, not "
+            f"the key {key} its encryption policy names: OpenSearch Serverless keeps the key a "
+            "collection was created with",
+            "deploy with a new collection name to create the collection under the stack's key, "
+            "then load the documents again",
+            stack=stack.name,
+        )
+    return passed(name, f"ACTIVE with standby replicas, encrypted with key {key}", stack=stack.name)
+
+
+def _collection_key(stack: StackArtifact, deployed: Deployed, name: str) -> str | None:
+    """The id of the deployed KMS key the collection's encryption policy names, or ``None``
+    (an AWS owned key, or a key the template does not define)."""
+    for policy in stack.of_type("AWS::OpenSearchServerless::SecurityPolicy").values():
+        properties = policy.get("Properties", {})
+        if properties.get("Type") != "encryption":
+            continue
+        text = json.dumps(properties.get("Policy"))
+        if f"collection/{name}" not in text:
+            continue
+        keys = [
+            logical
+            for logical in stack.of_type("AWS::KMS::Key")
+            if json.dumps({"Fn::GetAtt": [logical, "Arn"]}) in text
+        ]
+        return deployed.physical_id(keys[0]) if keys else None
+    return None
 
 
 @VERIFY.check(
@@ -711,6 +746,16 @@ def _question_finding(stack: StackArtifact, name: str, question: str, aws: Aws) 
     except ValueError:
         body = {}
     status = response["statusCode"]
+    if status == 502 and "control policy" in str(body.get("error", "")):
+        return failed(
+            name,
+            f"HTTP 502: {body.get('error')}: an AWS Organizations policy refused a Bedrock call, "
+            "for example in a Region the inference profile routes to",
+            "a Region-deny SCP must let the profile's calls through in every destination Region: "
+            "'ha-inference scp cdk.out' prints the statements to add; the function's log names "
+            "the Region and the policy",
+            stack=stack.name,
+        )
     if status != 200:
         return failed(
             name,

@@ -107,6 +107,10 @@ def test_explicit_azs_and_json_strings_from_the_command_line() -> None:
         ({"self_hosted": {"environment": {"HF_MODEL_ID": "/opt/ml/model"}}}, r"ha-inference:self-hosted names no model: model-data is not set and environment\.HF_MODEL_ID is '/opt/ml/model'"),
         ({"self_hosted": {"environment": {"HF_MODEL_ID": "mistralai/Mistral-7B"}}}, r"HF_MODEL_ID is the hub model 'mistralai/Mistral-7B' but the VPC has no NAT \(ha-inference:nat-gateways is 0\)"),
         ({"self_hosted": {MODEL_DATA_KEY: M, "network-isolation": "yes"}}, r"ha-inference:self-hosted\.network-isolation must be true or false, got 'yes'"),
+        ({"self_hosted": {MODEL_DATA_KEY: M, "model-data-bucket-owner": "models"}}, r"ha-inference:self-hosted\.model-data-bucket-owner must be the 12-digit account that owns the model-data buckets .* got 'models'; leave it out"),
+        ({"nat_gateways": 1, "self_hosted": {"environment": {"HF_MODEL_ID": "mistralai/Mistral-7B"}, "model-data-bucket-owner": "222222222222"}}, r"ha-inference:self-hosted\.model-data-bucket-owner must be .* got '222222222222' without model-data"),
+        ({"self_hosted": {MODEL_DATA_KEY: M, "cross-region-principals": "arn:aws:iam::111111111111:root"}}, r"ha-inference:self-hosted\.cross-region-principals must be a non-empty list of IAM principal ARNs"),
+        ({"regions": ["us-east-1"], "self_hosted": {MODEL_DATA_KEY: M, "cross-region-principals": ["arn:aws:iam::111111111111:role/deployer"]}}, r"ha-inference:self-hosted\.cross-region-principals is set but cross-region is off"),
         ({"nat_gateways": 1, "self_hosted": {"environment": {"HF_MODEL_ID": "mistralai/Mistral-7B"}, "network-isolation": True}}, r"ha-inference:self-hosted\.network-isolation is true but the container downloads its model"),
         ({"self_hosted": {MODEL_DATA_KEY: M, "allowed-principals": ["123456789012"]}}, r"ha-inference:self-hosted\.allowed-principals must be a list of IAM principal ARNs"),
         ({"self_hosted": {"imagee": "x"}}, r"ha-inference:self-hosted has unknown field\(s\) imagee"),
@@ -281,3 +285,20 @@ def test_failover_settings_default_to_fallbacks_offered_everywhere_and_no_autosh
 def test_fails_on_bad_failover_setting(context: dict[str, Any], message: str) -> None:
     with pytest.raises(SettingsError, match=message):
         load(**context)
+
+
+def test_cross_region_principals_and_model_data_owner_are_read() -> None:
+    """Both default to None: the regional stacks then admit the other Regions' CloudFormation
+    execution roles and read model archives from the app's own account."""
+    hosted = load(self_hosted={"model-data": M}).self_hosted
+    assert (hosted.cross_region_principals, hosted.model_data_bucket_owner) == (None, None)
+    deployer = "arn:aws:iam::111111111111:role/deployer"
+    hosted = load(
+        self_hosted={
+            "model-data": M,
+            "cross-region-principals": [deployer],
+            "model-data-bucket-owner": "222222222222",
+        }
+    ).self_hosted
+    assert hosted.cross_region_principals == (deployer,)
+    assert hosted.model_data_bucket_owner == "222222222222"

@@ -57,9 +57,11 @@ def test_one_cross_region_stack_per_region_after_every_regional_stack(reference:
 
 
 @pytest.mark.parametrize("region", REGIONS)
-def test_each_endpoint_service_offers_the_other_regions_to_this_account(
+def test_each_endpoint_service_offers_the_other_regions_to_their_deploy_roles_only(
     reference: Synth, region: str
 ) -> None:
+    """Only the CloudFormation execution roles of the other Regions (which create the
+    -CrossRegion stacks' endpoints) may connect, not every principal of the account."""
     template = reference.template(region)
     service_id, service = one_resource(
         template, "AWS::EC2::VPCEndpointService", "RuntimeLoadBalancer"
@@ -70,11 +72,10 @@ def test_each_endpoint_service_offers_the_other_regions_to_this_account(
         template, "AWS::EC2::VPCEndpointServicePermissions", "RuntimeLoadBalancer"
     )
     assert permissions["Properties"]["ServiceId"] == {"Ref": service_id}
-    (principal,) = permissions["Properties"]["AllowedPrincipals"]
-    assert json.dumps(principal).replace('{"Ref": "AWS::Partition"}', "aws") in {
-        f'"arn:aws:iam::{TEST_ACCOUNT}:root"',
-        f'{{"Fn::Join": ["", ["arn:", aws, ":iam::{TEST_ACCOUNT}:root"]]}}',
-    }
+    assert permissions["Properties"]["AllowedPrincipals"] == [
+        f"arn:aws:iam::{TEST_ACCOUNT}:role/cdk-hnb659fds-cfn-exec-role-{TEST_ACCOUNT}-{other}"
+        for other in _others(region)
+    ]
 
 
 @pytest.mark.parametrize("region", REGIONS)

@@ -307,6 +307,8 @@ BAD_PROPS = [
         ValueError,
         r"dashboard_name is set but dashboard is False.*leave dashboard_name out or set dashboard=True",
     ),
+    ({"aws_owned_data_keys": "yes"}, TypeError, r"aws_owned_data_keys must be True or False, got 'yes'"),
+    ({"data_encryption_key": "alias/data"}, TypeError, r"data_encryption_key must be a kms\.IKey, got 'alias/data'"),
 ]  # fmt: skip
 
 
@@ -339,6 +341,39 @@ def test_fails_on_bad_options_naming_the_field_and_the_fix(
 ) -> None:
     with pytest.raises(TypeError, match=message):
         make()
+
+
+def test_fails_on_a_data_key_and_aws_owned_keys_together(stack: cdk.Stack) -> None:
+    key = kms.Key(stack, "Mine")
+    with pytest.raises(
+        ValueError,
+        match=r"data_encryption_key is set but aws_owned_data_keys=True keeps the data under AWS "
+        r"owned keys; leave data_encryption_key out or set aws_owned_data_keys=False",
+    ):
+        RegionalInference(
+            stack, "Inference", vpc=_vpc(stack), data_encryption_key=key, aws_owned_data_keys=True
+        )
+
+
+@pytest.mark.parametrize("choice", ["given", "aws-owned"])
+def test_the_collection_key_is_the_one_given_or_aws_owned(stack: cdk.Stack, choice: str) -> None:
+    key = kms.Key(stack, "Mine") if choice == "given" else None
+    inference = RegionalInference(
+        stack,
+        "Inference",
+        vpc=_vpc(stack),
+        data_encryption_key=key,
+        aws_owned_data_keys=choice == "aws-owned",
+        drill=False,
+        dashboard=False,
+    )
+    assert inference.data_key is key
+    assert inference.node.try_find_child("DataKey") is None
+    policy = stack.resolve(inference.collection.encryption_policy.policy)
+    if key is None:
+        assert '"AWSOwnedKey":true' in policy
+    else:
+        assert stack.resolve(key.key_arn) in policy["Fn::Join"][1]
 
 
 def test_fails_on_an_app_dashboard_without_the_region_dashboard(stack: cdk.Stack) -> None:

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import aws_cdk as cdk
+import cdk_nag
 import pytest
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
@@ -247,13 +248,32 @@ def test_the_handler_role_imports_passes_the_import_role_and_uses_the_key_throug
     # No resource type in the Service Authorization Reference: only "*" authorizes it.
     assert statements["ImportModels"]["Resource"] == "*"
     assert statements["FollowJobs"]["Resource"] == jobs
-    assert statements["ManageModels"]["Action"] == [
-        "bedrock:DeleteImportedModel",
-        "bedrock:GetImportedModel",
-        "bedrock:ListTagsForResource",
-    ]
-    assert statements["ManageModels"]["Resource"] == models
-    # The handler may tag models with their owner only, and only as owned by this stack.
+    # Reading any model (to refuse another stack's of the same name), nothing more.
+    assert statements["ReadModels"] == {
+        "Sid": "ReadModels",
+        "Action": ["bedrock:GetImportedModel", "bedrock:ListTagsForResource"],
+        "Effect": "Allow",
+        "Resource": models,
+    }
+    # Deleting only a model whose owner tags name this stack and this resource.
+    resource_id = scenario.logical_id(scenario.model.resource.node.default_child)
+    owner = {
+        "ha-inference:stack-id": {"Ref": "AWS::StackId"},
+        "ha-inference:logical-id": resource_id,
+    }
+    assert statements["DeleteOwnModels"] == {
+        "Sid": "DeleteOwnModels",
+        "Action": "bedrock:DeleteImportedModel",
+        "Effect": "Allow",
+        "Resource": models,
+        "Condition": {"StringEquals": {f"aws:ResourceTag/{k}": v for k, v in owner.items()}},
+    }
+    assert not any(
+        "bedrock:DeleteImportedModel" in s["Action"]
+        for sid, s in statements.items()
+        if sid != "DeleteOwnModels"
+    )
+    # Tagging with the owner tags only, naming this resource, and never over another owner's.
     assert statements["TagModelsWithTheirOwner"] == {
         "Sid": "TagModelsWithTheirOwner",
         "Action": "bedrock:TagResource",
@@ -263,7 +283,8 @@ def test_the_handler_role_imports_passes_the_import_role_and_uses_the_key_throug
             "ForAllValues:StringEquals": {
                 "aws:TagKeys": ["ha-inference:stack-id", "ha-inference:logical-id"]
             },
-            "StringEquals": {"aws:RequestTag/ha-inference:stack-id": {"Ref": "AWS::StackId"}},
+            "StringEquals": {f"aws:RequestTag/{k}": v for k, v in owner.items()},
+            "StringEqualsIfExists": {f"aws:ResourceTag/{k}": v for k, v in owner.items()},
         },
     }
     assert statements["PassImportRole"] == {
@@ -280,7 +301,8 @@ def test_the_handler_role_imports_passes_the_import_role_and_uses_the_key_throug
     assert set(statements) == {
         "ImportModels",
         "FollowJobs",
-        "ManageModels",
+        "ReadModels",
+        "DeleteOwnModels",
         "TagModelsWithTheirOwner",
         "PassImportRole",
         "EncryptModel",
@@ -430,6 +452,7 @@ def test_the_model_is_marked_with_its_one_region(scenario: Scenario) -> None:
         "importedModelName": "llama3-support",
         "region": "us-east-1",
         "s3Uri": SOURCE,
+        "bucketOwner": TEST_ACCOUNT,
     }
     assert scenario.coverage.problems() == []
 
@@ -447,10 +470,18 @@ def test_coverage_reports_a_region_serving_a_model_without_its_supporting_kinds(
     ]
 
 
-def test_no_unacknowledged_aws_solutions_or_nist_findings(scenario: Scenario) -> None:
-    """The caller role of the test is not ours; everything under the constructs is judged."""
+def test_no_unacknowledged_findings_of_any_cdk_nag_pack(scenario: Scenario) -> None:
+    """The caller role of the test is not ours; everything under the constructs is judged, by
+    every pack (the keep-warm schedule and function included)."""
     ours = ("/Llm/", "/Bedrock/")
-    for pack in (AwsSolutionsChecks(), NIST80053R5Checks()):
+    for pack in (
+        AwsSolutionsChecks(),
+        NIST80053R5Checks(),
+        cdk_nag.NIST80053R4Checks(),
+        cdk_nag.HIPAASecurityChecks(),
+        cdk_nag.PCIDSS321Checks(),
+        cdk_nag.ServerlessChecks(),
+    ):
         found = [f for f in findings_of(pack, scenario.app) if any(p in f[1] for p in ours)]
         assert found == [], type(pack).__name__
 

@@ -7,8 +7,13 @@ from datetime import UTC, date, datetime
 
 import pytest
 
+from ha_inference.data import images
 from ha_inference.data.images import (
+    HUGGING_FACE_TGI_DIGESTS,
     HUGGING_FACE_TGI_REGISTRIES,
+    HUGGING_FACE_TGI_TAG,
+    PinnedDigest,
+    check_digests,
     hugging_face_tgi_image,
 )
 from ha_inference.data.models import (
@@ -109,7 +114,7 @@ def test_tgi_images_come_from_each_regions_registry() -> None:
     assert sum(a == "763104351884" for a in HUGGING_FACE_TGI_REGISTRIES.values()) == 16
     assert hugging_face_tgi_image("us-east-1") == (
         "763104351884.dkr.ecr.us-east-1.amazonaws.com/huggingface-pytorch-tgi-inference:"
-        "2.4.0-tgi2.4.0-gpu-py311-cu124-ubuntu22.04"
+        "2.7.0-tgi3.3.6-gpu-py311-cu124-ubuntu22.04"
     )
     assert hugging_face_tgi_image("ap-southeast-3").startswith(
         "907027046896.dkr.ecr.ap-southeast-3.amazonaws.com/"
@@ -120,6 +125,47 @@ def test_tgi_images_come_from_each_regions_registry() -> None:
     assert hugging_face_tgi_image("cn-north-1").startswith(
         "727897471807.dkr.ecr.cn-north-1.amazonaws.com.cn/"
     )
+
+
+def test_every_pinned_digest_was_read_for_the_image_tag_served() -> None:
+    """A digest row read for an older tag would pin the old image while the module names the
+    new tag: the table and the tag must agree (empty today: see ha_inference.data.images)."""
+    assert (
+        check_digests(HUGGING_FACE_TGI_DIGESTS, HUGGING_FACE_TGI_TAG, HUGGING_FACE_TGI_REGISTRIES)
+        == []
+    )
+
+
+def test_the_digest_check_fails_when_tag_and_digest_disagree() -> None:
+    stale = PinnedDigest(
+        tag="2.4.0-tgi2.4.0-gpu-py311-cu124-ubuntu22.04",
+        digest="sha256:" + "0" * 64,
+        source="an AWS Deep Learning Containers release note",
+        read="2026-12-08",
+    )
+    problems = check_digests(
+        {"us-east-1": stale}, HUGGING_FACE_TGI_TAG, HUGGING_FACE_TGI_REGISTRIES
+    )
+    assert problems == [
+        f"us-east-1: the digest {stale.digest} was read for tag {stale.tag}, but the image is "
+        f"{HUGGING_FACE_TGI_TAG}; read the digest of {HUGGING_FACE_TGI_TAG} again or drop the row"
+    ]
+    bad = PinnedDigest(tag=HUGGING_FACE_TGI_TAG, digest="sha256:abc", source="", read="today")
+    assert (
+        len(check_digests({"mars-1": bad}, HUGGING_FACE_TGI_TAG, HUGGING_FACE_TGI_REGISTRIES)) == 3
+    )
+
+
+def test_the_image_is_named_by_digest_where_one_is_pinned(monkeypatch: pytest.MonkeyPatch) -> None:
+    digest = "sha256:" + "a" * 64
+    pin = PinnedDigest(
+        tag=HUGGING_FACE_TGI_TAG, digest=digest, source="a release note", read="2026-12-08"
+    )
+    monkeypatch.setattr(images, "HUGGING_FACE_TGI_DIGESTS", {"us-east-1": pin})
+    assert images.hugging_face_tgi_image("us-east-1") == (
+        f"763104351884.dkr.ecr.us-east-1.amazonaws.com/huggingface-pytorch-tgi-inference@{digest}"
+    )
+    assert images.hugging_face_tgi_image("us-west-2").endswith(f":{HUGGING_FACE_TGI_TAG}")
 
 
 def test_fails_for_a_region_without_a_registry() -> None:

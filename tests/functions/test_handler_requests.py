@@ -27,7 +27,7 @@ from botocore.credentials import Credentials
 from botocore.stub import Stubber
 
 from ha_inference.compute.shipped import FUNCTIONS_DIR
-from ha_inference.functions import keep_warm, model_import, retrieval, self_hosted
+from ha_inference.functions import agent_client, keep_warm, model_import, retrieval, self_hosted
 from ha_inference.functions.failover import Route
 from ha_inference.functions.resilience import Backoff, Deadline
 from ha_inference.functions.store import Doubles, Store
@@ -58,6 +58,7 @@ SERVICES_OF_MODULE: dict[str, tuple[str, ...]] = {
     "keep_warm": ("bedrock-runtime",),
     "failover": ("sagemaker-runtime",),
     "endpoint_targets": ("ec2", "elbv2"),
+    "agent_client": ("bedrock-agentcore",),
 }
 """The AWS services each shipped module calls through botocore."""
 
@@ -210,7 +211,8 @@ class _Answer(io.BytesIO):
 
 
 def drive_retrieval_and_keep_warm() -> None:
-    """A question answered (InvokeModel for the embedding, Converse), and a keep-warm call."""
+    """A question answered (InvokeModel for the embedding, Converse) with Bedrock service tiers
+    set on both calls, and a keep-warm call."""
     bedrock = ScriptedClient("bedrock-runtime")
     bedrock.then("InvokeModel", {"embedding": [0.5] * 256})
     bedrock.then(
@@ -230,7 +232,9 @@ def drive_retrieval_and_keep_warm() -> None:
             embedding_model_id="amazon.titan-embed-text-v2:0",
             region="us-east-1",
             index=IndexDefinition(dimension=256),
+            embedding_service_tier="flex",
         ),
+        service_tier="priority",
     )
     answer = retrieval.Retriever(
         config,
@@ -258,6 +262,20 @@ def drive_self_hosted() -> None:
     ).handle({"inputs": "Hello", "parameters": {"max_new_tokens": 8}})
     assert answer["statusCode"] == 200, answer
     sagemaker.assert_done()
+
+
+def drive_agent_client() -> None:
+    """A question asked of an agent runtime (InvokeAgentRuntime)."""
+    agentcore = ScriptedClient("bedrock-agentcore")
+    agentcore.then("InvokeAgentRuntime", {"answer": "ok", "complete": True, "sources": []})
+    answer = agent_client.AgentClient(
+        agent_client.Settings(
+            runtime_arn=f"arn:aws:bedrock-agentcore:us-east-1:{ACCOUNT}:runtime/agent-a1B2c3D4e5"
+        ),
+        client_factory=lambda _: agentcore.client,
+    ).handle({"question": "How?"}, None)
+    assert answer["statusCode"] == 200, answer
+    agentcore.assert_done()
 
 
 def drive_endpoint_targets(aws: Stubbed) -> None:
@@ -298,6 +316,7 @@ def sent() -> Iterator[Recording]:
         drive_model_import,
         drive_retrieval_and_keep_warm,
         drive_self_hosted,
+        drive_agent_client,
         drive_endpoint_targets_stubbed,
     ]
     with pytest.MonkeyPatch.context() as patch:

@@ -829,12 +829,53 @@ def test_delete_removes_the_model_its_job_made(
         job("Completed", name, importedModelArn=MODEL_ARN),
         {"jobIdentifier": name},
     )
+    stubber.add_response("list_tags_for_resource", {"tags": OWNER_TAGS}, {"resourceARN": MODEL_ARN})
     stubber.add_response("delete_imported_model", {}, {"modelIdentifier": MODEL_ARN})
     assert index.handle_event(event("Delete", PhysicalResourceId=name), None) == {
         "PhysicalResourceId": name
     }
     result = index.check_complete(event("Delete", PhysicalResourceId=name), None, importer=importer)
     assert result == {"IsComplete": True}
+
+
+def test_delete_tags_a_model_imported_before_owner_tags_then_deletes_it(
+    bedrock: tuple[Any, Stubber], importer: index.Importer
+) -> None:
+    """The role may delete only models whose owner tags name this resource: a model imported
+    by an earlier version of the handler (no tags) is tagged with its owner first."""
+    _, stubber = bedrock
+    name = index.job_name(MODEL, event("Create"))
+    stubber.add_response(
+        "get_model_import_job",
+        job("Completed", name, importedModelArn=MODEL_ARN),
+        {"jobIdentifier": name},
+    )
+    stubber.add_response("list_tags_for_resource", {"tags": []}, {"resourceARN": MODEL_ARN})
+    stubber.add_response("tag_resource", {}, {"resourceARN": MODEL_ARN, "tags": OWNER_TAGS})
+    stubber.add_response("delete_imported_model", {}, {"modelIdentifier": MODEL_ARN})
+    result = index.check_complete(event("Delete", PhysicalResourceId=name), None, importer=importer)
+    assert result == {"IsComplete": True}
+
+
+def test_delete_refused_for_another_owners_model_fails_saying_so(
+    bedrock: tuple[Any, Stubber], importer: index.Importer
+) -> None:
+    """A model whose owner tags name another resource is neither tagged over nor deleted: the
+    role's aws:ResourceTag condition refuses, and the Delete fails with what to do."""
+    _, stubber = bedrock
+    name = index.job_name(MODEL, event("Create"))
+    stubber.add_response(
+        "get_model_import_job",
+        job("Completed", name, importedModelArn=MODEL_ARN),
+        {"jobIdentifier": name},
+    )
+    foreign = [{"key": "ha-inference:stack-id", "value": "arn:aws:cloudformation:other"}]
+    stubber.add_response("list_tags_for_resource", {"tags": foreign}, {"resourceARN": MODEL_ARN})
+    stubber.add_client_error(
+        "delete_imported_model", service_error_code="AccessDeniedException", http_status_code=403
+    )
+    with pytest.raises(index.ModelImportError, match="may delete only models whose owner tags"):
+        index.check_complete(event("Delete", PhysicalResourceId=name), None, importer=importer)
 
 
 def test_delete_of_a_model_already_gone_succeeds(
@@ -847,6 +888,7 @@ def test_delete_of_a_model_already_gone_succeeds(
         job("Completed", name, importedModelArn=OLD_MODEL_ARN),
         {"jobIdentifier": name},
     )
+    not_found(stubber, "list_tags_for_resource", {"resourceARN": OLD_MODEL_ARN})
     not_found(stubber, "delete_imported_model", {"modelIdentifier": OLD_MODEL_ARN})
     result = index.check_complete(event("Delete", PhysicalResourceId=name), None, importer=importer)
     assert result == {"IsComplete": True}
@@ -885,6 +927,7 @@ def test_delete_keeps_trying_a_busy_model(
         job("Completed", name, importedModelArn=MODEL_ARN),
         {"jobIdentifier": name},
     )
+    stubber.add_response("list_tags_for_resource", {"tags": OWNER_TAGS}, {"resourceARN": MODEL_ARN})
     stubber.add_client_error(
         "delete_imported_model", service_error_code="ConflictException", http_status_code=409
     )
@@ -975,11 +1018,25 @@ class FakeBedrock:
             raise self._missing("ListTagsForResource")
         return self._answer(fault, {"tags": list(model["tags"])})
 
+    @staticmethod
+    def _denied(operation: str) -> ClientError:
+        return ClientError(
+            {
+                "Error": {"Code": "AccessDeniedException", "Message": "x"},
+                "ResponseMetadata": {"HTTPStatusCode": 403},
+            },
+            operation,
+        )
+
     def tag_resource(self, **params: Any) -> dict[str, Any]:
+        """As the handler's role allows it: only the owner tags naming this resource, on a
+        model without owner tags or with this resource's (StringEqualsIfExists)."""
         fault = self._fault("TagResource", params)
         model = self._model(params["resourceARN"])
         if model is None:
             raise self._missing("TagResource")
+        if params["tags"] != OWNER_TAGS or _foreign_owner(model["tags"]):
+            raise self._denied("TagResource")
         model["tags"] = [*model["tags"], *params["tags"]]
         return self._answer(fault, {})
 
@@ -1013,6 +1070,8 @@ class FakeBedrock:
         model = self._model(params["modelIdentifier"])
         if model is None:
             raise self._missing("DeleteImportedModel")
+        if not all(tag in model["tags"] for tag in OWNER_TAGS):
+            raise self._denied("DeleteImportedModel")  # the role's aws:ResourceTag condition
         del self.models[model["modelName"]]
         return self._answer(fault, {})
 
@@ -1031,6 +1090,12 @@ class FakeBedrock:
                     "jobName": job["jobName"],
                     "tags": job["tags"],
                 }
+
+
+def _foreign_owner(tags: list[dict[str, str]]) -> bool:
+    """Whether ``tags`` name another resource as the owner."""
+    found = {t["key"]: t["value"] for t in tags}
+    return any(found.get(t["key"], t["value"]) != t["value"] for t in OWNER_TAGS)
 
 
 FAULTS = st.lists(

@@ -193,9 +193,12 @@ def test_report_maps_the_imported_vpc_by_the_zones_its_constructs_recorded(
     section = out[out.index("## ConsumerExisting") : out.index("## ConsumerAgnostic")]
     header = "| Component | us-east-1a | us-east-1b | us-east-1c | lose us-east-1a |"
     assert header in section
+    zones_table, loss_levels = section.split("### ConsumerExisting: one AZ, two AZs, the Region")
     for function in ("Answers", "NodeWorker"):
-        (row,) = [line for line in section.splitlines() if f"Lambda function: {function}" in line]
+        (row,) = [line for line in zones_table.splitlines() if f"function: {function}" in line]
         assert row.endswith(" | 1 | 1 | 1 | 2 | 2 | 2 |"), row
+        (row,) = [line for line in loss_levels.splitlines() if f"function: {function}" in line]
+        assert row.split(" | ")[1:3] == ["serves (2 of 3)", "serves (1 of 3)"], row
     assert "**Survives the loss of any one AZ.**" in section
     (existing,) = [s for s in load_stacks(consumer.outdir) if s.name == "ConsumerExisting"]
     recorded = [zones for _path, zones in existing.metadata_of(SUBNET_ZONES_METADATA)]

@@ -24,6 +24,7 @@ from typing import Any
 
 import aws_cdk as cdk
 import pytest
+from aws_cdk import aws_bedrockagentcore as agentcore
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecr as ecr
@@ -33,12 +34,14 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_destinations as destinations
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sqs as sqs
 from aws_cdk import pipelines
 from constructs import Construct, IConstruct
 
 import ha_inference
 from ha_inference import (
+    AgentCode,
     AnswerMetrics,
     AvailabilityZoneDrill,
     CollectionVpcEndpoint,
@@ -77,6 +80,9 @@ NOT_PROPS: dict[str, str] = {
     "ModelCard": "a row of the model data, checked against its sources in test_data_sources",
     "RoutingTable": "a row of the model data, checked against its sources in test_data_sources",
     "handler_code": "takes no arguments",
+    "ServiceTier": "an enum",
+    "retrieval_agent_code": "takes no arguments",
+    "AgentRuntimeAlarms": "returned by add_alarms, never built by users",
 }
 """Public names that take no props, with the reason."""
 
@@ -128,6 +134,7 @@ class Fixture:
             cloudwatch.Alarm: lambda: self.alarm,
             kms.IKey: lambda: self._once("Key", lambda: kms.Key(stack, "Key")),
             iam.IRole: lambda: self._once("Role", self._role),
+            iam.IGrantable: lambda: self._once("Role", self._role),
             iam.ArnPrincipal: lambda: iam.ArnPrincipal(f"arn:aws:iam::{TEST_ACCOUNT}:root"),
             lambda_.IFunction: lambda: self.function.function,
             lambda_.Code: handler_code,
@@ -193,6 +200,34 @@ class Fixture:
             ha_inference.SelfHostedModelOptions: lambda: ha_inference.SelfHostedModelOptions(
                 invocations_per_instance_target=100.0
             ),
+            AgentCode: lambda: AgentCode.from_image_uri(AGENT_IMAGE),
+            agentcore.AgentCoreRuntime: lambda: agentcore.AgentCoreRuntime.PYTHON_3_13,
+            s3.IBucket: lambda: self._once(
+                "Bucket", lambda: s3.Bucket.from_bucket_name(stack, "Bucket", "code-us-east-1")
+            ),
+            ec2.IGatewayVpcEndpoint: lambda: self._once(
+                "Gateway",
+                lambda: ec2.GatewayVpcEndpoint.from_gateway_vpc_endpoint_id(
+                    stack, "Gateway", "vpce-0fedcba9876543210"
+                ),
+            ),
+            ha_inference.BedrockVpcEndpoints: lambda: self._once(
+                "BedrockEndpoints",
+                lambda: ha_inference.BedrockVpcEndpoints(
+                    stack,
+                    "BedrockEndpoints",
+                    vpc=vpc,
+                    invoke_targets=[self.profile],
+                    private_dns_enabled=False,
+                ),
+            ),
+            ha_inference.MultiAzAgentRuntime: lambda: self._once(
+                "Agent",
+                lambda: ha_inference.MultiAzAgentRuntime(
+                    stack, "Agent", **VALID["MultiAzAgentRuntime"](self)
+                ),
+            ),
+            ha_inference.AgentRuntimeOptions: ha_inference.AgentRuntimeOptions,
             ha_inference.ApplicationDashboard: lambda: self._once(
                 "AppDashboard", lambda: ha_inference.ApplicationDashboard(self.stack, "AppBoard")
             ),
@@ -276,7 +311,25 @@ def _scope_args(fixture: Fixture, name: str, parameters: Any) -> dict[str, Any]:
     return args
 
 
+AGENT_IMAGE = f"{TEST_ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com/agent:1"
+ZONE_IDS = {"us-east-1a": "use1-az1", "us-east-1b": "use1-az2", "us-east-1c": "use1-az4"}
+
 VALID: dict[str, Callable[[Fixture], dict[str, Any]]] = {
+    "AgentCode": lambda f: {"kind": "image", "image_uri": AGENT_IMAGE},
+    "AgentRuntimeOptions": lambda f: {},
+    "AgentRuntimeVpcEndpoint": lambda f: {
+        "vpc": f.vpc,
+        "runtimes": [f.sample(ha_inference.MultiAzAgentRuntime)],
+        "private_dns_enabled": False,
+    },
+    "BedrockMantleEndpoint": lambda f: {"vpc": f.vpc, "models": ["openai.gpt-oss-120b"]},
+    "MultiAzAgentRuntime": lambda f: {
+        "vpc": f.vpc,
+        "code": AgentCode.from_image_uri(AGENT_IMAGE),
+        "zone_ids": ZONE_IDS,
+        "vpc_subnets": ec2.SubnetSelection(subnet_group_name="workloads"),
+        "private_dns_enabled": False,
+    },
     "AnswerMetrics": lambda f: {"function": f.function.function},
     "ApplicationDashboard": lambda f: {},
     "ApplicationInferenceProfile": lambda f: {
@@ -341,6 +394,11 @@ VALID: dict[str, Callable[[Fixture], dict[str, Any]]] = {
     "declare_data_residency": lambda f: {"scope": f.stack, "regions": ["us-east-1"]},
     "mark_supporting": lambda f: {"construct": f.function, "kind": "compute"},
     "require_instance_fallbacks": lambda f: {"scope": f.stack},
+    "deny_service_tiers": lambda f: {
+        "grantee": f.function,
+        "tiers": [ha_inference.ServiceTier.FLEX],
+        "targets": [f.profile],
+    },
 }
 """Props of the right kinds for every public name that takes props (values need only be of the
 right kind: the kinds are checked before anything else)."""

@@ -16,6 +16,7 @@ from aws_cdk import aws_ec2 as ec2
 from aws_cdk.assertions import Template
 from syrupy.extensions.json import JSONSnapshotExtension
 
+from ha_inference._internal.nag import SAME_RULE
 from ha_inference.tools.assembly import StackArtifact, load_stacks, zones_of
 from stacks import RegionalStack, build_reference_app, stack_name
 
@@ -30,22 +31,51 @@ SELF_HOSTED = {
 """The reference app's settings with the self-hosted model on (cdk.json leaves it off), reached
 from every other Region (cross-Region, on by default with it), with zonal autoshift on its load
 balancers: every kind of alarm and safety net the app can build."""
+ZONE_IDS = {
+    "us-east-1": {
+        "us-east-1a": "use1-az6",
+        "us-east-1b": "use1-az1",
+        "us-east-1c": "use1-az2",
+        "us-east-1d": "use1-az4",
+        "us-east-1e": "use1-az3",
+        "us-east-1f": "use1-az5",
+    },
+    "us-east-2": {"us-east-2a": "use2-az1", "us-east-2b": "use2-az2", "us-east-2c": "use2-az3"},
+    "us-west-2": {
+        "us-west-2a": "usw2-az2",
+        "us-west-2b": "usw2-az1",
+        "us-west-2c": "usw2-az3",
+        "us-west-2d": "usw2-az4",
+    },
+}
+"""A made-up account's AZ-name-to-ID mapping (``ha-inference:zone-ids``): us-east-1a is use1-az6,
+which AgentCore Runtime's VPC mode does not support, so the agent uses two of us-east-1's three
+configured AZs."""
+AGENT = {"ha-inference:agent": True, "ha-inference:zone-ids": ZONE_IDS}
+"""The reference app's settings with the agent runtime on (the shipped retrieval agent)."""
 IMPORTED_MODEL_REGIONS = ["us-east-1", "us-west-2"]
 IMPORTED_MODEL_FOLDER = "s3://ha-inference-models-{region}/llama-3-8b-support/"
 CONFIGURATIONS: Mapping[str, Mapping[str, Any]] = {
     # cdk.json alone: three Regions, the inference profile, no self-hosted model.
     "default": {},
     # The self-hosted model in every Region, each reaching the others' (cross-Region
-    # PrivateLink, the -CrossRegion stacks), with zonal autoshift on its load balancer.
+    # PrivateLink, the -CrossRegion stacks), with zonal autoshift on its load balancer, sized
+    # to keep its full load after losing two AZs; the chat model in the Priority tier, and the
+    # retrieval role denied Flex and Reserved.
     "self-hosted": {
         **SELF_HOSTED,
         "ha-inference:self-hosted": {"model-data": MODEL_DATA, "cross-region": True},
+        "ha-inference:tolerated-az-losses": 2,
+        "ha-inference:bedrock-service-tier": "priority",
+        "ha-inference:denied-service-tiers": ["flex", "reserved"],
     },
     # A model imported with Custom Model Import in each Region instead of the profile.
     "imported-model": {
         "ha-inference:regions": IMPORTED_MODEL_REGIONS,
         "ha-inference:imported-model": IMPORTED_MODEL_FOLDER,
     },
+    # The agent runtime (AgentCore, VPC mode) in every Region, with its endpoints and caller.
+    "agent": AGENT,
 }
 """The reference app's configurations that every template check covers, by name (context on
 top of cdk.json's); the session fixture ``configurations`` synthesizes each once."""
@@ -123,6 +153,14 @@ class Configurations:
         """Every stack of configuration ``name``: each Region's and its ``-CrossRegion``."""
         synth = self[name]
         return [*synth.artifacts.values(), *synth.cross_region.values()]
+
+
+def without_twins(acknowledged: list[tuple[str, str, str]]) -> list[tuple[str, str, str]]:
+    """(path, rule id, reason) acknowledgements without the ids that the crosswalk adds for
+    the same rule in the other cdk-nag packs (``ha_inference._internal.nag.SAME_RULE``): what
+    the library acknowledges itself."""
+    twins = {twin for twins in SAME_RULE.values() for twin in twins}
+    return [a for a in acknowledged if a[1].removeprefix("Annotation::") not in twins]
 
 
 def subnet_azs_of(template: dict[str, Any], subnet_refs: Any) -> list[str | None]:

@@ -20,7 +20,7 @@ import queue
 import re
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -257,6 +257,8 @@ class BedrockCall:
     body: Any
     connect_timeout: float
     read_timeout: float
+    headers: Mapping[str, str] = field(default_factory=dict)
+    """The request's headers (``X-Amzn-Bedrock-Service-Tier`` among them)."""
 
 
 @dataclass
@@ -319,8 +321,13 @@ class FakeBedrock:
                 document = json.loads(body) if body else None
             except ValueError:
                 document = body
+            headers = {
+                k: v.decode() if isinstance(v, bytes) else v for k, v in request.headers.items()
+            }
             self.calls.append(
-                BedrockCall(operation, document, config.connect_timeout, config.read_timeout)
+                BedrockCall(
+                    operation, document, config.connect_timeout, config.read_timeout, headers
+                )
             )
             pending = self.script.get(operation) or []
             assert pending, f"the test scripted no more {operation} answers"

@@ -128,6 +128,8 @@ def foundation_model(stubs: Stubs, kinds: tuple[str, ...] = ("ON_DEMAND",)) -> N
 
 
 PAST = datetime(2020, 1, 1, tzinfo=UTC)
+
+
 FUTURE = datetime(2100, 1, 1, tzinfo=UTC)
 
 
@@ -160,19 +162,19 @@ def all_active(stubs: Stubs, regions: tuple[str, ...] = PROFILE_REGIONS) -> None
         lifecycle(stubs, region)
 
 
-def bucket(stubs: Stubs, location: str | None = None) -> None:
+def bucket(stubs: Stubs, location: str | None = None, owner: str = ACCOUNT) -> None:
     stubs("s3").add_response(
         "get_bucket_location",
         {"LocationConstraint": location} if location else {},
-        {"Bucket": "models-us-east-1"},
+        {"Bucket": "models-us-east-1", "ExpectedBucketOwner": owner},
     )
 
 
-def head(stubs: Stubs, region: str = REGION) -> None:
+def head(stubs: Stubs, region: str = REGION, owner: str = ACCOUNT) -> None:
     stubs("s3", region).add_response(
         "head_object",
         {"ContentLength": 4_200_000_000},
-        {"Bucket": "models-us-east-1", "Key": "llm/model.tar.gz"},
+        {"Bucket": "models-us-east-1", "Key": "llm/model.tar.gz", "ExpectedBucketOwner": owner},
     )
 
 
@@ -234,5 +236,39 @@ def import_listing(stubs: Stubs, keys: tuple[str, ...]) -> None:
     stubs("s3").add_response(
         "list_objects_v2",
         {"Contents": [{"Key": f"support-llm/{key}"} for key in keys]},
-        {"Bucket": "imports-us-east-1", "Prefix": "support-llm/", "MaxKeys": 1000},
+        {
+            "Bucket": "imports-us-east-1",
+            "Prefix": "support-llm/",
+            "MaxKeys": 1000,
+            "ExpectedBucketOwner": ACCOUNT,
+        },
+    )
+
+
+DIGEST_A = "sha256:" + "a" * 64
+DIGEST_B = "sha256:" + "b" * 64
+
+
+IMPORT_BUCKET = {"Bucket": "imports-us-east-1", "ExpectedBucketOwner": ACCOUNT}
+
+
+def image_answer(stubs: Stubs, digest: str | None, ids: dict[str, str] | None = None) -> None:
+    found = {"imageId": {"imageTag": "1", "imageDigest": digest}} if digest else None
+    stubs("ecr").add_response(
+        "batch_get_image",
+        {
+            "images": [found] if found else [],
+            "failures": []
+            if found
+            else [{"imageId": ids or {"imageTag": "1"}, "failureCode": "ImageNotFound"}],
+        },
+        {
+            "registryId": "123456789012",
+            "repositoryName": "model",
+            "imageIds": [ids or {"imageTag": "1"}],
+            "acceptedMediaTypes": [
+                "application/vnd.docker.distribution.manifest.v2+json",
+                "application/vnd.oci.image.manifest.v1+json",
+            ],
+        },
     )

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 
 import aws_cdk as cdk
+from aws_cdk import aws_bedrockagentcore as agentcore
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_elasticloadbalancingv2 as elbv2
 from aws_cdk import aws_iam as iam
@@ -18,6 +19,7 @@ from aws_cdk import aws_opensearchserverless as aoss
 from aws_cdk import aws_sagemaker as sagemaker
 
 from ha_inference._internal.network import closed_security_group
+from ha_inference.metadata import mark_az_loss_tolerance
 from ha_inference.selfhosted.capacity import require_instance_fallbacks
 from tests.support import ZonalStack
 
@@ -55,7 +57,7 @@ def sample_stack(app: cdk.App, construct_id: str, *, ha: bool, zones: int = 3) -
             security_group_ids=[model_group.security_group_id], subnets=subnet_ids
         ),
     )
-    sagemaker.CfnEndpointConfig(
+    config = sagemaker.CfnEndpointConfig(
         stack,
         "EndpointConfig",
         production_variants=[
@@ -129,6 +131,7 @@ def sample_stack(app: cdk.App, construct_id: str, *, ha: bool, zones: int = 3) -
     endpoint_group.add_ingress_rule(
         function_group if ha else ec2.Peer.any_ipv4(), ec2.Port.tcp(443)
     )
+    agent_runtime(stack, subnets=subnets, endpoint_group=endpoint_group, ha=ha)
     ec2.CfnVPCEndpoint(
         stack,
         "RuntimeEndpoint",
@@ -206,7 +209,8 @@ def sample_stack(app: cdk.App, construct_id: str, *, ha: bool, zones: int = 3) -
     )
 
     role = iam.Role(stack, "FunctionRole", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"))
-    lambda_.CfnFunction(
+    agent_endpoint(stack, role=role, function_group=function_group, ha=ha)
+    function = lambda_.CfnFunction(
         stack,
         "Function",
         role=role.role_arn,
@@ -219,6 +223,10 @@ def sample_stack(app: cdk.App, construct_id: str, *, ha: bool, zones: int = 3) -
             subnet_ids=subnet_ids, security_group_ids=[function_group.security_group_id]
         ),
     )
+    if not ha:
+        # Claims the non-HA variant and function cannot keep: two AZ losses from one AZ.
+        for claimant in (config, function):
+            mark_az_loss_tolerance(claimant, {"toleratedAzLosses": 2})
     profile = f"arn:aws:bedrock:{region}:{stack.account}:inference-profile/us.{MODEL}"
     role.add_to_policy(
         iam.PolicyStatement(
@@ -254,3 +262,87 @@ def sample_stack(app: cdk.App, construct_id: str, *, ha: bool, zones: int = 3) -
             )
         )
     return stack
+
+
+def agent_runtime(
+    stack: ZonalStack, *, subnets: list[ec2.ISubnet], endpoint_group: ec2.SecurityGroup, ha: bool
+) -> None:
+    """An AgentCore runtime in VPC mode granted a model: HA in every AZ, with an S3 gateway on
+    its route tables and HTTPS to the Bedrock endpoint; non-HA in one AZ, with neither."""
+    group = closed_security_group(stack, "AgentGroup", vpc=stack.vpc, description="agent")
+    role = iam.Role(
+        stack, "AgentRole", assumed_by=iam.ServicePrincipal("bedrock-agentcore.amazonaws.com")
+    )
+    role.add_to_policy(
+        iam.PolicyStatement(
+            actions=["bedrock:InvokeModel"],
+            resources=[f"arn:aws:bedrock:{stack.region}::foundation-model/{MODEL}"],
+        )
+    )
+    if ha:
+        ec2.CfnVPCEndpoint(
+            stack,
+            "S3Gateway",
+            vpc_id=stack.vpc.vpc_id,
+            vpc_endpoint_type="Gateway",
+            service_name=f"com.amazonaws.{stack.region}.s3",
+            route_table_ids=[s.route_table.route_table_id for s in subnets],
+        )
+        group.add_egress_rule(ec2.Peer.prefix_list("pl-63a5400a"), ec2.Port.tcp(443))
+        group.connections.allow_to(endpoint_group, ec2.Port.tcp(443))
+    agentcore.CfnRuntime(
+        stack,
+        "AgentRuntime",
+        agent_runtime_name="sample_agent",
+        role_arn=role.role_arn,
+        agent_runtime_artifact=agentcore.CfnRuntime.AgentRuntimeArtifactProperty(
+            container_configuration=agentcore.CfnRuntime.ContainerConfigurationProperty(
+                container_uri=f"{stack.account}.dkr.ecr.{stack.region}.amazonaws.com/agent:1"
+            )
+        ),
+        network_configuration=agentcore.CfnRuntime.NetworkConfigurationProperty(
+            network_mode="VPC",
+            network_mode_config=agentcore.CfnRuntime.VpcConfigProperty(
+                subnets=[s.subnet_id for s in subnets],
+                security_groups=[group.security_group_id],
+            ),
+        ),
+    )
+
+
+def agent_endpoint(
+    stack: ZonalStack, *, role: iam.Role, function_group: ec2.SecurityGroup, ha: bool
+) -> None:
+    """The AgentCore data-plane endpoint in every AZ; the function may invoke a runtime, and is
+    admitted on the endpoint only in the HA sample."""
+    group = closed_security_group(stack, "AgentEndpointGroup", vpc=stack.vpc, description="e")
+    if ha:
+        group.add_ingress_rule(function_group, ec2.Port.tcp(443))
+    ec2.CfnVPCEndpoint(
+        stack,
+        "AgentEndpoint",
+        vpc_id=stack.vpc.vpc_id,
+        vpc_endpoint_type="Interface",
+        service_name=f"com.amazonaws.{stack.region}.bedrock-agentcore",
+        subnet_ids=[
+            s.subnet_id for s in stack.vpc.select_subnets(subnet_group_name="private").subnets
+        ],
+        security_group_ids=[group.security_group_id],
+        private_dns_enabled=True,
+        policy_document={
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Principal": "*",
+                    "Action": "bedrock-agentcore:InvokeAgentRuntime",
+                    "Resource": f"arn:aws:bedrock-agentcore:{stack.region}:{stack.account}:runtime/*",
+                }
+            ]
+        },
+    )
+    role.add_to_policy(
+        iam.PolicyStatement(
+            actions=["bedrock-agentcore:InvokeAgentRuntime"],
+            resources=[f"arn:aws:bedrock-agentcore:{stack.region}:{stack.account}:runtime/*"],
+        )
+    )

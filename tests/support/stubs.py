@@ -20,7 +20,11 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
-from ha_inference.metadata import IMPORTED_MODEL_METADATA, PROFILE_METADATA
+from ha_inference.metadata import (
+    IMPORTED_MODEL_METADATA,
+    PROFILE_METADATA,
+    ZONE_PLACEMENT_METADATA,
+)
 from ha_inference.tools._account import Connector, Permissions, Target
 from ha_inference.tools.assembly import StackArtifact
 
@@ -33,6 +37,8 @@ MODEL_ID = "anthropic.claude-sonnet-5-5"
 EMBEDDING_MODEL_ID = "amazon.titan-embed-text-v2:0"
 PROFILE_REGIONS = ("us-east-1", "us-east-2", "us-west-2")
 MODEL_DATA = "s3://models-us-east-1/llm/model.tar.gz"
+SAMPLE_IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/model:1"
+"""The sample model's container image (an ECR URI with a tag)."""
 IMPORT_SOURCE = "s3://imports-us-east-1/support-llm/"
 STACK = "HaInference-us-east-1"
 NOW = datetime(2026, 11, 30, tzinfo=UTC)
@@ -301,7 +307,7 @@ def sample_template() -> dict[str, Any]:
         "Model": {
             "Type": "AWS::SageMaker::Model",
             "Properties": {
-                "PrimaryContainer": {"Image": "image", "ModelDataUrl": MODEL_DATA},
+                "PrimaryContainer": {"Image": SAMPLE_IMAGE, "ModelDataUrl": MODEL_DATA},
                 "VpcConfig": {"SecurityGroupIds": ["sg-1"], "Subnets": SUBNET_REFS},
             },
         },
@@ -426,6 +432,7 @@ def sample_stack(
         "type": IMPORTED_MODEL_METADATA,
         "data": {"importedModelName": "support-llm", "region": region, "s3Uri": IMPORT_SOURCE},
     }
+    placement = {"type": ZONE_PLACEMENT_METADATA, "data": agent_placement()}
     return StackArtifact(
         name=name,
         account=account,
@@ -440,8 +447,25 @@ def sample_stack(
         },
         metadata=metadata
         if metadata is not None
-        else {f"/{name}/InferenceProfile": (profile,), f"/{name}/Imported": (imported,)},
+        else {
+            f"/{name}/InferenceProfile": (profile,),
+            f"/{name}/Imported": (imported,),
+            f"/{name}/Agent": (placement,),
+        },
     )
+
+
+def agent_placement(**changes: Any) -> dict[str, Any]:
+    """An AgentCore runtime placed in subnets B and C (use1-az1, use1-az2), as
+    ``MultiAzAgentRuntime`` records it (``ha-inference:zone-placement``)."""
+    return {
+        "service": "bedrock-agentcore-runtime",
+        "region": REGION,
+        "zoneIds": dict(ZONE_IDS),
+        "supportedAzIds": ["use1-az1", "use1-az2", "use1-az4"],
+        "subnets": [{"Ref": "SubnetB"}, {"Ref": "SubnetC"}],
+        **changes,
+    }
 
 
 def without(template: dict[str, Any], *types: str) -> dict[str, Any]:

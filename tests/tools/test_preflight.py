@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 
+from ha_inference.data import images
+from ha_inference.metadata import IMPORTED_MODEL_METADATA
 from ha_inference.tools._account import Finding, Status, run_check
 from ha_inference.tools._template import (
     endpoint_variants,
@@ -21,7 +24,10 @@ from ha_inference.tools.assembly import StackArtifact
 from ha_inference.tools.preflight import PERMISSIONS, PREFLIGHT
 from tests.support import Synth
 from tests.support.preflight_answers import (
+    DIGEST_A,
+    DIGEST_B,
     FUTURE,
+    IMPORT_BUCKET,
     PAST,
     all_active,
     bootstrap_version,
@@ -30,6 +36,7 @@ from tests.support.preflight_answers import (
     endpoint_name,
     foundation_model,
     head,
+    image_answer,
     import_listing,
     lifecycle,
     policies,
@@ -49,11 +56,14 @@ from tests.support.stubs import (
     PROFILE_ID,
     PROFILE_REGIONS,
     REGION,
+    SAMPLE_IMAGE,
     STACK,
+    ZONE_IDS,
     ZONES,
     ApiErrorCase,
     Stubs,
     access_denied,
+    agent_placement,
     api_error,
     assert_could_not_check,
     findings,
@@ -299,6 +309,104 @@ def test_endpoint_azs_look_up_imported_subnets_and_never_pass_unknown_ones(stubs
     assert finding.detail.startswith("1 of 2 subnets have an AZ the template does not tell")
 
 
+# --------------------------------------------------------------------------- zone placements
+
+
+def placed(**changes: Any) -> StackArtifact:
+    """The sample stack with one placement (``ha-inference:zone-placement``) changed."""
+    stack = sample_stack()
+    return StackArtifact(
+        **{
+            **stack.__dict__,
+            "metadata": {
+                **stack.metadata,
+                f"/{STACK}/Agent": (
+                    {"type": "ha-inference:zone-placement", "data": agent_placement(**changes)},
+                ),
+            },
+        }
+    )
+
+
+def service_ids(stubs: Stubs, name: str, ids: list[str]) -> None:
+    stubs("ec2").add_response(
+        "describe_vpc_endpoint_services",
+        {"ServiceDetails": [{"ServiceName": name, "AvailabilityZoneIds": ids}]},
+        {"ServiceNames": [name]},
+    )
+
+
+def test_zone_ids_pass_when_the_mapping_and_the_azs_hold(stubs: Stubs) -> None:
+    zones(stubs)
+    finding = only(check("zone-ids", stubs))
+    assert (finding.status, finding.subject) == (
+        Status.PASS,
+        f"bedrock-agentcore-runtime ({STACK}/Agent)",
+    )
+    assert finding.detail == "in us-east-1b (use1-az1), us-east-1c (use1-az2)"
+
+
+def test_fails_when_the_account_maps_an_az_name_to_another_id(stubs: Stubs) -> None:
+    zones(stubs)
+    stack = placed(zoneIds={**ZONE_IDS, "us-east-1b": "use1-az4"})
+    finding = only(check("zone-ids", stubs, stack))
+    assert finding.status is Status.FAIL
+    assert finding.detail == (
+        "the app was synthesized with us-east-1b = use1-az4, but in this account us-east-1b is "
+        "use1-az1"
+    )
+    assert "ha-inference:zone-ids" in finding.fix
+    assert "describe-availability-zones" in finding.fix
+
+
+def test_fails_when_a_runtime_subnet_is_in_an_unsupported_az(stubs: Stubs) -> None:
+    zones(stubs)
+    stack = placed(subnets=[{"Ref": "SubnetA"}, {"Ref": "SubnetB"}])
+    finding = only(check("zone-ids", stubs, stack))
+    assert finding.status is Status.FAIL
+    assert finding.detail.startswith(
+        "bedrock-agentcore-runtime is not offered in us-east-1a (use1-az6); it is offered in "
+        "AZ IDs use1-az1, use1-az2, use1-az4"
+    )
+
+
+def test_runtime_placements_warn_when_built_for_other_az_ids_than_the_table(
+    stubs: Stubs,
+) -> None:
+    zones(stubs)
+    stack = placed(supportedAzIds=["use1-az1", "use1-az2"])
+    finding = only(check("zone-ids", stubs, stack))
+    assert finding.status is Status.WARNING
+    assert "this ha-inference's table (2026-12-07) says use1-az1, use1-az2, use1-az4" in (
+        finding.detail
+    )
+
+
+def test_endpoint_placements_are_checked_against_the_real_offering(stubs: Stubs) -> None:
+    zones(stubs)
+    service_ids(stubs, "com.amazonaws.us-east-1.bedrock-mantle", ["use1-az1"])
+    stack = placed(service="bedrock-mantle", supportedAzIds=["use1-az1", "use1-az2"])
+    finding = only(check("zone-ids", stubs, stack))
+    assert finding.status is Status.FAIL
+    assert finding.detail.startswith("bedrock-mantle is not offered in us-east-1c (use1-az2)")
+
+
+def test_endpoint_placements_warn_when_the_app_was_built_for_fewer_azs(stubs: Stubs) -> None:
+    zones(stubs)
+    service_ids(
+        stubs, "com.amazonaws.us-east-1.bedrock-mantle", ["use1-az1", "use1-az2", "use1-az6"]
+    )
+    stack = placed(service="bedrock-mantle", supportedAzIds=["use1-az1", "use1-az2"])
+    finding = only(check("zone-ids", stubs, stack))
+    assert finding.status is Status.WARNING
+    assert "the service offers use1-az1, use1-az2, use1-az6" in finding.detail
+
+
+def test_zone_ids_are_not_applicable_without_placements(stubs: Stubs) -> None:
+    stack = sample_stack(metadata={})
+    assert findings(check("zone-ids", stubs, stack)) == [("not applicable", "")]
+
+
 # --------------------------------------------------------------------------- inference profile
 
 
@@ -435,6 +543,57 @@ def test_profile_model_fails_where_a_destination_does_not_offer_it(stubs: Stubs)
     )
 
 
+SCP_DENIAL = (
+    "User: arn:aws:sts::111111111111:assumed-role/ci/session is not authorized to perform: "
+    "bedrock:GetFoundationModel with an explicit deny in a service control policy: "
+    "arn:aws:organizations::222222222222:policy/o-abc/service_control_policy/p-abc"
+)
+
+
+def test_profile_model_says_when_an_organization_policy_denies_a_destination(
+    stubs: Stubs,
+) -> None:
+    """A Region-deny SCP refuses the read in a destination Region: preflight says the
+    organization denies the Region, that calls routed there fail unless the policy lets
+    profile calls through, and prints the remedy."""
+    lifecycle(stubs, "us-east-1")
+    lifecycle(stubs, "us-east-2")
+    stubs.error(
+        "bedrock",
+        "get_foundation_model",
+        "AccessDeniedException",
+        status=403,
+        region="us-west-2",
+        message=SCP_DENIAL,
+    )
+    found = check("model-lifecycle", stubs)
+    assert [f.status for f in found] == [Status.PASS, Status.PASS, Status.WARNING]
+    denied = found[2]
+    assert denied.detail.startswith(
+        "bedrock:GetFoundationModel in us-west-2 was refused with an explicit deny in a service "
+        f"control policy: the organization denies requests in us-west-2, where {PROFILE_ID} "
+        "routes calls from us-east-1; every call routed there fails with AccessDeniedException"
+    )
+    assert "'ha-inference scp cdk.out' prints the statements" in denied.fix
+    assert "111111111111" not in denied.detail + denied.fix
+
+
+def test_profile_model_denied_by_iam_is_not_blamed_on_the_organization(stubs: Stubs) -> None:
+    lifecycle(stubs, "us-east-1")
+    lifecycle(stubs, "us-east-2")
+    stubs.error(
+        "bedrock",
+        "get_foundation_model",
+        "AccessDeniedException",
+        status=403,
+        region="us-west-2",
+        message="User: x is not authorized to perform: bedrock:GetFoundationModel because no "
+        "identity-based policy allows the bedrock:GetFoundationModel action",
+    )
+    denied = check("model-lifecycle", stubs)[2]
+    assert denied.status is Status.UNKNOWN and "control policy" not in denied.detail
+
+
 def test_profile_model_is_asked_once_per_region_for_several_stacks(stubs: Stubs) -> None:
     """Every regional stack routes to the same Regions: each is asked once per run."""
     all_active(stubs)
@@ -452,7 +611,7 @@ def test_model_data_passes_when_the_object_is_in_the_endpoints_region(stubs: Stu
     assert (finding.status, finding.subject, finding.detail) == (
         Status.PASS,
         MODEL_DATA,
-        "4200000000 bytes, bucket in us-east-1",
+        "4200000000 bytes, bucket of account 111111111111 in us-east-1",
     )
 
 
@@ -482,9 +641,54 @@ def test_model_data_object_denied_explains_the_403(stubs: Stubs) -> None:
     finding = only(check("model-data", stubs))
     assert finding.status is Status.UNKNOWN
     assert finding.detail == (
-        "access denied to s3:GetObject (403); without s3:ListBucket S3 also answers 403 for a "
-        "missing object"
+        "access denied to s3:GetObject (403): the bucket does not belong to account "
+        "111111111111, or these credentials may not read it (without s3:ListBucket S3 also "
+        "answers 403 for a missing object)"
     )
+
+
+def test_model_data_bucket_of_another_owner_is_not_passed(stubs: Stubs) -> None:
+    """S3 answers 403 to ExpectedBucketOwner when someone else owns the bucket (a mistyped or
+    deleted name registered by another account): preflight says so instead of passing."""
+    stubs.error("s3", "get_bucket_location", "AccessDenied", status=403)
+    finding = only(check("model-data", stubs))
+    assert finding.status is Status.UNKNOWN
+    assert "does not belong to account 111111111111" in finding.detail
+    assert finding.fix.startswith("check that account 111111111111 owns the bucket")
+
+
+def test_model_data_owner_is_the_one_the_execution_role_pins(stubs: Stubs) -> None:
+    """The account comes from the template: the execution role's aws:ResourceAccount."""
+    template = copy.deepcopy(sample_template())
+    resources = template["Resources"]
+    (model,) = [r for r in resources.values() if r["Type"] == "AWS::SageMaker::Model"]
+    model["Properties"]["ExecutionRoleArn"] = {"Fn::GetAtt": ["ModelRole", "Arn"]}
+    resources["ModelRole"] = {
+        "Type": "AWS::IAM::Role",
+        "Properties": {
+            "Policies": [
+                {
+                    "PolicyName": "Execution",
+                    "PolicyDocument": {
+                        "Statement": [
+                            {
+                                "Effect": "Allow",
+                                "Action": "s3:GetObject",
+                                "Resource": "arn:aws:s3:::models-us-east-1/llm/model.tar.gz",
+                                "Condition": {
+                                    "StringEquals": {"aws:ResourceAccount": "222222222222"}
+                                },
+                            }
+                        ]
+                    },
+                }
+            ]
+        },
+    }
+    bucket(stubs, owner="222222222222")
+    head(stubs, owner="222222222222")
+    finding = only(check("model-data", stubs, sample_stack(template=template)))
+    assert finding.detail == "4200000000 bytes, bucket of account 222222222222 in us-east-1"
 
 
 def test_model_data_published_as_a_cdk_asset_passes_without_calls(stubs: Stubs) -> None:
@@ -495,24 +699,118 @@ def test_model_data_published_as_a_cdk_asset_passes_without_calls(stubs: Stubs) 
     assert findings(check("model-data", stubs, stack)) == [("pass", MODEL_DATA)]
 
 
+# --------------------------------------------------------------------------- serving images
+
+
+def test_image_by_tag_only_warns_with_the_digest_to_pin(stubs: Stubs) -> None:
+    image_answer(stubs, DIGEST_A)
+    finding = only(check("serving-image", stubs))
+    assert (finding.status, finding.subject) == (Status.WARNING, SAMPLE_IMAGE)
+    assert finding.detail == (
+        f"pinned by tag only: 1 stands for {DIGEST_A} today, and a tag can be pushed again"
+    )
+    assert (
+        finding.fix
+        == f"pin the digest: 123456789012.dkr.ecr.us-east-1.amazonaws.com/model@{DIGEST_A}"
+    )
+
+
+def test_fails_when_the_image_is_not_in_the_registry(stubs: Stubs) -> None:
+    image_answer(stubs, None)
+    finding = only(check("serving-image", stubs))
+    assert (finding.status, finding.detail) == (
+        Status.FAIL,
+        "the registry has no such image (ImageNotFound)",
+    )
+
+
+def _with_image(image: str) -> StackArtifact:
+    template = copy.deepcopy(sample_template())
+    (model,) = [r for r in template["Resources"].values() if r["Type"] == "AWS::SageMaker::Model"]
+    model["Properties"]["PrimaryContainer"]["Image"] = image
+    return sample_stack(template=template)
+
+
+def test_image_by_digest_passes_when_it_exists(stubs: Stubs) -> None:
+    image = f"123456789012.dkr.ecr.us-east-1.amazonaws.com/model@{DIGEST_A}"
+    image_answer(stubs, DIGEST_A, {"imageDigest": DIGEST_A})
+    finding = only(check("serving-image", stubs, _with_image(image)))
+    assert (finding.status, finding.detail) == (
+        Status.PASS,
+        "pinned by digest; the image exists",
+    )
+
+
+def test_fails_when_the_tag_no_longer_stands_for_the_pinned_digest(
+    stubs: Stubs, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The data module pins a digest for the default image's tag; the registry now answers
+    another: the tag was pushed again, and preflight refuses to deploy an unreviewed image."""
+    tag = images.HUGGING_FACE_TGI_TAG
+    pin = images.PinnedDigest(tag=tag, digest=DIGEST_A, source="a release note", read="2026-12-08")
+    monkeypatch.setattr(images, "HUGGING_FACE_TGI_DIGESTS", {"us-east-1": pin})
+    image = images.ecr_image_uri(
+        "763104351884", "us-east-1", images.HUGGING_FACE_TGI_REPOSITORY, tag
+    )
+    stubs("ecr").add_response(
+        "batch_get_image",
+        {"images": [{"imageId": {"imageTag": tag, "imageDigest": DIGEST_B}}], "failures": []},
+        {
+            "registryId": "763104351884",
+            "repositoryName": images.HUGGING_FACE_TGI_REPOSITORY,
+            "imageIds": [{"imageTag": tag}],
+            "acceptedMediaTypes": [
+                "application/vnd.docker.distribution.manifest.v2+json",
+                "application/vnd.oci.image.manifest.v1+json",
+            ],
+        },
+    )
+    finding = only(check("serving-image", stubs, _with_image(image)))
+    assert finding.status is Status.FAIL
+    assert finding.detail.startswith(f"tag {tag} now stands for {DIGEST_B}, not {DIGEST_A}")
+
+
 # --------------------------------------------------------------------------- imported models
 
 IMPORTED = f"support-llm from {IMPORT_SOURCE}"
 
 
 def test_imported_model_source_passes_with_config_and_weights(stubs: Stubs) -> None:
-    stubs("s3").add_response("get_bucket_location", {}, {"Bucket": "imports-us-east-1"})
+    stubs("s3").add_response("get_bucket_location", {}, IMPORT_BUCKET)
     import_listing(stubs, ("config.json", "tokenizer.json", "model-00001.safetensors"))
     finding = only(check("imported-model", stubs))
     assert (finding.status, finding.subject, finding.detail) == (
         Status.PASS,
         IMPORTED,
-        "3 objects, bucket in us-east-1",
+        "3 objects, bucket of account 111111111111 in us-east-1",
     )
 
 
+def test_import_source_bucket_must_belong_to_the_models_bucket_owner(stubs: Stubs) -> None:
+    """The owner comes from the model's metadata (ImportedModel's bucket_owner)."""
+    owner = {"Bucket": "imports-us-east-1", "ExpectedBucketOwner": "222222222222"}
+    stubs("s3").add_response("get_bucket_location", {}, owner)
+    stubs("s3").add_response(
+        "list_objects_v2",
+        {"Contents": [{"Key": "support-llm/config.json"}, {"Key": "support-llm/m.safetensors"}]},
+        {**owner, "Prefix": "support-llm/", "MaxKeys": 1000},
+    )
+    imported = {
+        "type": IMPORTED_MODEL_METADATA,
+        "data": {
+            "importedModelName": "support-llm",
+            "region": REGION,
+            "s3Uri": IMPORT_SOURCE,
+            "bucketOwner": "222222222222",
+        },
+    }
+    stack = sample_stack(metadata={f"/{STACK}/Imported": (imported,)})
+    finding = only(check("imported-model", stubs, stack))
+    assert finding.detail == "2 objects, bucket of account 222222222222 in us-east-1"
+
+
 def test_fails_when_the_import_source_has_no_weights(stubs: Stubs) -> None:
-    stubs("s3").add_response("get_bucket_location", {}, {"Bucket": "imports-us-east-1"})
+    stubs("s3").add_response("get_bucket_location", {}, IMPORT_BUCKET)
     import_listing(stubs, ("config.json",))
     finding = only(check("imported-model", stubs))
     assert (finding.status, finding.detail) == (
@@ -525,7 +823,7 @@ def test_fails_when_the_import_source_bucket_is_in_another_region(stubs: Stubs) 
     stubs("s3").add_response(
         "get_bucket_location",
         {"LocationConstraint": "eu-central-1"},
-        {"Bucket": "imports-us-east-1"},
+        IMPORT_BUCKET,
     )
     finding = only(check("imported-model", stubs))
     assert (finding.status, finding.detail) == (
@@ -638,6 +936,13 @@ API_ERRORS: dict[str, ApiErrorCase] = {
         "ec2:DescribeAvailabilityZones",
         _nothing,
     ),
+    "zone-ids": (
+        _nothing,
+        "ec2",
+        "describe_availability_zones",
+        "ec2:DescribeAvailabilityZones",
+        _nothing,
+    ),
     "inference-profile": (
         _nothing,
         "bedrock",
@@ -661,6 +966,7 @@ API_ERRORS: dict[str, ApiErrorCase] = {
     ),
     "model-data": (_nothing, "s3", "get_bucket_location", "s3:GetBucketLocation", _nothing),
     "imported-model": (_nothing, "s3", "get_bucket_location", "s3:GetBucketLocation", _nothing),
+    "serving-image": (_nothing, "ecr", "batch_get_image", "ecr:BatchGetImage", _nothing),
     "unique-names": (
         _nothing,
         "opensearchserverless",

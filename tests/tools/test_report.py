@@ -57,14 +57,17 @@ def test_maps_every_zonal_component_to_its_azs(reports: dict[str, StackReport]) 
         "Lambda function",
         "collection endpoint",
         "collection",
+        "agent runtime",
     }
     for kind in (
         "interface endpoint",
         "network load balancer",
         "Lambda function",
         "collection endpoint",
+        "agent runtime",
     ):
-        assert sorted(component(ha, kind).zones) == ha.zones, kind  # type: ignore[type-var]
+        for found in [c for c in ha.components if c.kind == kind]:
+            assert sorted(found.zones) == ha.zones, kind  # type: ignore[type-var]
 
 
 def test_ha_sample_survives_the_loss_of_any_az(reports: dict[str, StackReport]) -> None:
@@ -85,6 +88,7 @@ def test_non_ha_sample_fails_with_each_single_az_component(reports: dict[str, St
         "Lambda function Function: nothing left without us-east-1a",
         "collection endpoint CollectionEndpoint: nothing left without us-east-1a",
         "collection Collection: no standby in another AZ",
+        "agent runtime AgentRuntime: nothing left without us-east-1a",
     ):
         assert expected in failures
     assert not any("us-east-1b" in f for f in failures)

@@ -18,10 +18,10 @@ from ha_inference.tools.load_documents import OUTPUT_KEY
 from tests.support import ROOT
 from tests.support.stubs import sample_stack, write_assembly
 
-TOOLS = ("preflight", "verify", "report", "load-documents")
+TOOLS = ("preflight", "verify", "report", "load-documents", "scp")
 
 
-def test_help_lists_the_four_tools(capsys: pytest.CaptureFixture[str]) -> None:
+def test_help_lists_the_five_tools(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exit_info:
         cli.main(["--help"])
     assert exit_info.value.code == 0
@@ -73,6 +73,7 @@ def test_the_make_targets_call_the_command() -> None:
         ("verify", "verify cdk.out"),
         ("report", "report cdk.out --out report"),
         ("load-documents", "load-documents $(DOCS) --assembly cdk.out"),
+        ("scp", "scp cdk.out"),
     ]:
         recipe = re.search(rf"^{target}:.*\n((?:\t.*\n)+)", makefile, re.MULTILINE)
         assert recipe is not None, target

@@ -3,6 +3,7 @@ No test reaches the network (``no_network``)."""
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -247,6 +248,67 @@ def test_fails_without_standby_replicas(stubs: Stubs) -> None:
     )
 
 
+def _encrypted(stack: StackArtifact) -> StackArtifact:
+    template = copy.deepcopy(stack.template)
+    template["Resources"]["DataKey"] = {"Type": "AWS::KMS::Key", "Properties": {}}
+    template["Resources"]["EncryptionPolicy"]["Properties"]["Policy"] = {
+        "Fn::Join": [
+            "",
+            [
+                '{"Rules":[{"ResourceType":"collection","Resource":["collection/vectors"]}],'
+                '"AWSOwnedKey":false,"KmsARN":"',
+                {"Fn::GetAtt": ["DataKey", "Arn"]},
+                '"}',
+            ],
+        ]
+    }
+    return StackArtifact(**{**stack.__dict__, "template": template})
+
+
+def test_fails_when_the_collection_is_not_under_the_key_its_policy_names(stubs: Stubs) -> None:
+    """A collection created before its encryption policy named the data key keeps its old key
+    (OpenSearch Serverless applies the policy to new collections only)."""
+    stubs.stack({**PHYSICAL, "DataKey": ("AWS::KMS::Key", "1234abcd-key")})
+    stubs("opensearchserverless").add_response(
+        "batch_get_collection",
+        {
+            "collectionDetails": [
+                {"id": "coll1234", "status": "ACTIVE", "standbyReplicas": "ENABLED"}
+            ]
+        },
+        {"ids": ["coll1234"]},
+    )
+    finding = only(check("collection", stubs, _encrypted(sample_stack())))
+    assert finding.status is Status.FAIL
+    assert finding.detail.startswith(
+        "ACTIVE with standby replicas, but encrypted with an AWS owned key, not the key "
+        "1234abcd-key its encryption policy names"
+    )
+
+
+def test_collection_under_the_key_its_policy_names_passes(stubs: Stubs) -> None:
+    stubs.stack({**PHYSICAL, "DataKey": ("AWS::KMS::Key", "1234abcd-key")})
+    stubs("opensearchserverless").add_response(
+        "batch_get_collection",
+        {
+            "collectionDetails": [
+                {
+                    "id": "coll1234",
+                    "status": "ACTIVE",
+                    "standbyReplicas": "ENABLED",
+                    "kmsKeyArn": "arn:aws:kms:us-east-1:111111111111:key/1234abcd-key",
+                }
+            ]
+        },
+        {"ids": ["coll1234"]},
+    )
+    finding = only(check("collection", stubs, _encrypted(sample_stack())))
+    assert (finding.status, finding.detail) == (
+        Status.PASS,
+        "ACTIVE with standby replicas, encrypted with key 1234abcd-key",
+    )
+
+
 # --------------------------------------------------------------------------- functions
 
 
@@ -396,6 +458,20 @@ def test_fails_when_the_question_is_not_answered(
     finding = only(check("question", stubs))
     assert finding.status is Status.FAIL
     assert finding.detail.startswith(detail)
+
+
+def test_question_says_when_an_organization_policy_refused_bedrock(stubs: Stubs) -> None:
+    """The retrieval handler names an SCP denial (never its ARNs); verify prints the remedy."""
+    deployed(stubs)
+    error = (
+        "Bedrock refused the request or answered badly (AccessDeniedException, an explicit deny "
+        "in a service control policy)"
+    )
+    answer(stubs, proxy(502, {"error": error, "dependency": "bedrock"}))
+    finding = only(check("question", stubs))
+    assert finding.status is Status.FAIL
+    assert finding.detail.startswith(f"HTTP 502: {error}: an AWS Organizations policy refused")
+    assert "'ha-inference scp cdk.out' prints the statements" in finding.fix
 
 
 def test_question_only_asks_retrieval_functions(stubs: Stubs) -> None:

@@ -65,6 +65,18 @@ ARN_FORMS: Mapping[tuple[str, str], str] = {
     ("AWS::ElasticLoadBalancingV2::TargetGroup", "TargetGroupArn"): (
         "arn:{partition}:elasticloadbalancing:{region}:{account}:targetgroup/{name}/{name}"
     ),
+    # The runtime's ARN (its schema's AgentRuntimeArn pattern in cfn-lint 1.58.0, botocore
+    # bedrock-agentcore-control AgentRuntimeArn): runtime/<name>-<10 characters>.
+    ("AWS::BedrockAgentCore::Runtime", "AgentRuntimeArn"): (
+        "arn:{partition}:bedrock-agentcore:{region}:{account}:runtime/{name}"
+    ),
+    # A project's ARN (its schema's Arn pattern): project/default or project/proj_<id>.
+    ("AWS::BedrockMantle::Project", "Arn"): (
+        "arn:{partition}:bedrock-mantle:{region}:{account}:project/{name}"
+    ),
+    ("AWS::BedrockMantle::Project", "Ref"): (
+        "arn:{partition}:bedrock-mantle:{region}:{account}:project/{name}"
+    ),
     # The library's own custom resource: the ARN Bedrock's GetImportedModel returns
     # (botocore ImportedModelArn).
     ("Custom::BedrockImportedModel", "ModelArn"): (

@@ -87,6 +87,7 @@ NLB = (
 )
 LAMBDA = "https://docs.aws.amazon.com/lambda/latest/dg/monitoring-metrics-types.html"
 AOSS = "https://docs.aws.amazon.com/opensearch-service/latest/developerguide/monitoring-cloudwatch.html"
+AGENTCORE = "https://docs.aws.amazon.com/bedrock-agentcore/latest/devguide/observability-runtime-metrics.html"
 
 MODEL_ID = _dims({"ModelId"})
 ENDPOINT_VARIANT = _dims({"EndpointName", "VariantName"})
@@ -95,6 +96,10 @@ TARGET_GROUP = _dims(
 )
 FUNCTION = _dims({"FunctionName"}, {"FunctionName", "Resource"})
 COLLECTION = _dims({"ClientId", "CollectionId", "CollectionName"})
+AGENT_RUNTIME = _dims({"Operation", "Resource", "Name"})
+"""The runtime page names the metrics but not their dimensions; these are the ones AgentCore's
+gateway metrics page documents (Operation, Resource: the ARN, Name: the version or endpoint)
+and that aws-cdk-lib's Runtime metric helpers use (``Name`` = ``<runtime name>::DEFAULT``)."""
 
 DOCUMENTED: tuple[MetricRow, ...] = (
     # Bedrock: the page gives each metric's unit, not its statistics. Counts and per-request
@@ -171,6 +176,18 @@ DOCUMENTED: tuple[MetricRow, ...] = (
     ),
     *_rows(
         "AWS/AOSS", ["SearchRequestLatency"], COLLECTION, frozenset({"Average", "Maximum"}), AOSS
+    ),
+    # AgentCore Runtime: counts of InvokeAgentRuntime requests (batched per minute) and the
+    # end-to-end latency; the page lists no statistics, so counts are summed.
+    *_rows(
+        "AWS/Bedrock-AgentCore",
+        ["Invocations", "Throttles", "SystemErrors", "UserErrors", "TotalErrors", "SessionCount"],
+        AGENT_RUNTIME,
+        COUNT,
+        AGENTCORE,
+    ),
+    *_rows(
+        "AWS/Bedrock-AgentCore", ["Latency"], AGENT_RUNTIME, LATENCY, AGENTCORE, percentiles=True
     ),
 )
 """Every AWS metric the library's alarms and dashboards may use, one source per row."""

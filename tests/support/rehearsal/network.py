@@ -55,6 +55,15 @@ class InterfaceEndpoint:
 
 
 @dataclass(frozen=True)
+class GatewayEndpoint:
+    logical_id: str
+    service_name: str
+    vpc: str
+    route_tables: tuple[str, ...]
+    policy: Mapping[str, Any] | None
+
+
+@dataclass(frozen=True)
 class CollectionEndpoint:
     logical_id: str
     endpoint_id: str
@@ -99,6 +108,15 @@ class NetworkModel:
         self.groups: dict[str, SecurityGroup] = {}
         self.interface_endpoints: list[InterfaceEndpoint] = []
         self.collection_endpoints: list[CollectionEndpoint] = []
+        self.gateway_endpoints: list[GatewayEndpoint] = []
+        self.route_tables: dict[str, str] = {}
+        """Subnet id -> its route table id (``AWS::EC2::SubnetRouteTableAssociation``)."""
+        self.default_routes: set[str] = set()
+        """Route tables with a 0.0.0.0/0 route (NAT or internet gateway)."""
+        self.s3_prefix_lists: set[str] = set()
+        """What ``DestinationPrefixListId`` resolves to for the Region's S3 prefix list: the
+        ``PrefixLists.0.PrefixListId`` of each ``Custom::AWS`` lookup of
+        ``com.amazonaws.<region>.s3`` (``ha_inference._internal.network``)."""
         for logical_id, resource in resources.items():
             kind = resource["Type"]
             props = resolver.resolved_props(logical_id)
@@ -150,6 +168,24 @@ class NetworkModel:
                         policy=props.get("PolicyDocument"),
                     )
                 )
+            elif kind == "AWS::EC2::VPCEndpoint" and props.get("VpcEndpointType") == "Gateway":
+                self.gateway_endpoints.append(
+                    GatewayEndpoint(
+                        logical_id=logical_id,
+                        service_name=props["ServiceName"],
+                        vpc=props["VpcId"],
+                        route_tables=tuple(props.get("RouteTableIds", [])),
+                        policy=props.get("PolicyDocument"),
+                    )
+                )
+            elif kind == "AWS::EC2::SubnetRouteTableAssociation":
+                self.route_tables[props["SubnetId"]] = props["RouteTableId"]
+            elif kind == "AWS::EC2::Route" and props.get("DestinationCidrBlock") == "0.0.0.0/0":
+                self.default_routes.add(props["RouteTableId"])
+            elif kind == "Custom::AWS" and f"com.amazonaws.{resolver.region}.s3" in str(
+                props.get("Create", "")
+            ):
+                self.s3_prefix_lists.add(f"{logical_id}.PrefixLists.0.PrefixListId")
             elif kind == "AWS::OpenSearchServerless::VpcEndpoint":
                 self.collection_endpoints.append(
                     CollectionEndpoint(
@@ -174,11 +210,72 @@ class NetworkModel:
         )
 
     def function_placement(self, function_logical_id: str) -> Placement:
+        """Where a Lambda function's ENIs run, or an AgentCore runtime's (VPC mode)."""
+        if self.resolver.type_of(function_logical_id) == "AWS::BedrockAgentCore::Runtime":
+            network = self.resolver.resolved_props(function_logical_id)["NetworkConfiguration"]
+            if network.get("NetworkMode") != "VPC":
+                raise UnresolvableError(f"{function_logical_id} is not in VPC mode")
+            config = network["NetworkModeConfig"]
+            return self.placement(config["Subnets"], config.get("SecurityGroups", []))
         props = self.resolver.resolved_props(function_logical_id)
         vpc_config = props.get("VpcConfig")
         if not vpc_config:
             raise UnresolvableError(f"{function_logical_id} is not attached to a VPC")
         return self.placement(vpc_config["SubnetIds"], vpc_config.get("SecurityGroupIds", []))
+
+    # -- S3 through a gateway endpoint ----------------------------------------------------------
+
+    def s3_route(self, caller: Placement) -> tuple[bool, str, GatewayEndpoint | None]:
+        """Whether every subnet of ``caller`` routes S3 traffic through an S3 gateway endpoint
+        of its VPC (or through a default route): (allowed, why, the gateway)."""
+        gateways = [
+            g
+            for g in self.gateway_endpoints
+            if g.vpc == caller.vpc and g.service_name.endswith(".s3")
+        ]
+        missing, used = [], None
+        for subnet in caller.subnets:
+            table = self.route_tables.get(subnet)
+            found = next((g for g in gateways if table in g.route_tables), None)
+            if found is not None:
+                used = found
+            elif table not in self.default_routes:
+                missing.append(f"{subnet} (route table {table})")
+        if missing:
+            return (
+                False,
+                f"no route to S3 from {', '.join(missing)}: no S3 gateway endpoint on its route "
+                "table and no default route",
+                None,
+            )
+        assert used is not None or gateways == []
+        where = used.logical_id if used else "the default route"
+        return True, f"every subnet's route table sends S3 traffic to {where}", used
+
+    def https_to_s3(self, caller: Placement) -> SecurityGroupVerdict:
+        """Whether the caller's security groups let TCP 443 out to the S3 prefix list."""
+        for group_id in caller.security_groups:
+            group = self.groups[group_id]
+            if group.default_egress:
+                return SecurityGroupVerdict(
+                    False,
+                    f"{group.logical_id} keeps {DEFAULT_EGRESS}; the app must not rely on it",
+                    relies_on_default_egress=True,
+                )
+            for where, rule in group.egress:
+                if _port_443(rule) and (
+                    rule.get("DestinationPrefixListId") in self.s3_prefix_lists
+                    or rule.get("CidrIp") == "0.0.0.0/0"
+                ):
+                    return SecurityGroupVerdict(
+                        True, f"egress {where} to the S3 prefix list", evidence=(where,)
+                    )
+        return SecurityGroupVerdict(
+            False,
+            "no egress rule of the caller's security groups "
+            f"({', '.join(self.name(g) for g in caller.security_groups)}) allows TCP 443 to the "
+            "S3 prefix list",
+        )
 
     def private_dns_problem(self, vpc: str) -> str | None:
         """Why private DNS of endpoints cannot answer in ``vpc`` ("To use private DNS, you must

@@ -18,7 +18,12 @@ from typing import Any
 import aws_cdk as cdk
 import botocore.session
 
-from ha_inference import CrossRegionInferenceProfile, FoundationModel, MultiAzFunction
+from ha_inference import (
+    CrossRegionInferenceProfile,
+    FoundationModel,
+    MultiAzAgentRuntime,
+    MultiAzFunction,
+)
 from ha_inference.bedrock.profiles import foundation_model_arn
 from ha_inference.regions import AVAILABILITY_ZONES, partition_of
 from ha_inference.selfhosted.endpoint import MultiAzSageMakerEndpoint
@@ -61,6 +66,11 @@ class Target:
     collection: str | None = None
     collection_endpoint: Any = None
     data_access: tuple[str, str, str] | None = None
+    hostname: str | None = None
+    """The hostname called, where botocore does not name the service (ECR's registry)."""
+    presigned: bool = False
+    """Authorized by a presigned URL another service handed out (ECR's image layers in S3),
+    not by the caller's role: the identity layer does not apply."""
 
 
 @cache
@@ -155,6 +165,85 @@ def sagemaker_endpoint(endpoint: MultiAzSageMakerEndpoint | None) -> Target | No
     return Target("sagemaker-runtime", (Evaluation("sagemaker:InvokeEndpoint", arn),))
 
 
+def runtime_code(runtime: MultiAzAgentRuntime | None) -> Target | None:
+    """The runtime fetching its code package from S3 as it starts (through the VPC: no
+    service-managed S3 path for runtimes created from 2026-05-05 on)."""
+    arn = getattr(runtime, "code_object_arn", None)
+    if runtime is None or arn is None:
+        return None
+    return Target("s3", (Evaluation("s3:GetObject", cdk.Stack.of(runtime).resolve(arn)),))
+
+
+def runtime_logs(runtime: MultiAzAgentRuntime | None) -> Target | None:
+    """The runtime writing to its log group (``/aws/bedrock-agentcore/runtimes/<id>-DEFAULT``,
+    which the service creates at the first invocation)."""
+    if runtime is None:
+        return None
+    stack = cdk.Stack.of(runtime)
+    runtime_id = {
+        "Fn::GetAtt": [
+            stack.resolve(runtime.runtime.node.default_child.logical_id),
+            "AgentRuntimeId",
+        ]
+    }  # type: ignore[union-attr]
+    group = (
+        f"arn:aws:logs:{stack.region}:{stack.account}:log-group:/aws/bedrock-agentcore/runtimes/"
+    )
+    stream = {"Fn::Join": ["", [group, runtime_id, "-DEFAULT:log-stream:runtime-logs"]]}
+    return Target("logs", (Evaluation("logs:PutLogEvents", stream),))
+
+
+def ecr_token(runtime: MultiAzAgentRuntime | None) -> Target | None:
+    """The image pull's first call: an authorization token from ``api.ecr.<region>``."""
+    if runtime is None:
+        return None
+    region = cdk.Stack.of(runtime).region
+    return Target(
+        "ecr.api",
+        (Evaluation("ecr:GetAuthorizationToken", "*"),),
+        hostname=f"api.ecr.{region}.amazonaws.com",
+    )
+
+
+def ecr_pull(runtime: MultiAzAgentRuntime | None, repository: str) -> Target | None:
+    """The manifest and layer locations from the registry (``<account>.dkr.ecr.<region>``)."""
+    if runtime is None:
+        return None
+    stack = cdk.Stack.of(runtime)
+    arn = f"arn:aws:ecr:{stack.region}:{stack.account}:repository/{repository}"
+    return Target(
+        "ecr.dkr",
+        (Evaluation("ecr:BatchGetImage", arn), Evaluation("ecr:GetDownloadUrlForLayer", arn)),
+        hostname=f"{stack.account}.dkr.ecr.{stack.region}.amazonaws.com",
+    )
+
+
+def image_layers(runtime: MultiAzAgentRuntime | None) -> Target | None:
+    """The layers, from ECR's S3 bucket of the Region, with the URLs ECR presigned."""
+    if runtime is None:
+        return None
+    region = cdk.Stack.of(runtime).region
+    layer = f"arn:aws:s3:::prod-{region}-starport-layer-bucket/layer"
+    return Target("s3", (Evaluation("s3:GetObject", layer),), presigned=True)
+
+
+def invoke_runtime(runtime: MultiAzAgentRuntime | None) -> Target | None:
+    """InvokeAgentRuntime on the runtime's DEFAULT endpoint: authorized on the runtime and on
+    that endpoint (Service Authorization Reference: both resource types are required)."""
+    if runtime is None:
+        return None
+    stack = cdk.Stack.of(runtime)
+    arn = stack.resolve(runtime.agent_runtime_arn)
+    endpoint = {"Fn::Join": ["", [arn, "/runtime-endpoint/DEFAULT"]]}
+    return Target(
+        "bedrock-agentcore",
+        (
+            Evaluation("bedrock-agentcore:InvokeAgentRuntime", arn),
+            Evaluation("bedrock-agentcore:InvokeAgentRuntime", endpoint),
+        ),
+    )
+
+
 def unrouted_region(profile: CrossRegionInferenceProfile) -> str:
     """A Region near the profile's source (same prefix, e.g. ``us-``, and partition) that the
     profile does not route to."""
@@ -170,7 +259,7 @@ def unrouted_region(profile: CrossRegionInferenceProfile) -> str:
 
 # -- the table --------------------------------------------------------------------------------
 
-Caller = Callable[[RegionalStack], MultiAzFunction]
+Caller = Callable[[RegionalStack], MultiAzFunction | MultiAzAgentRuntime]
 TargetOf = Callable[[RegionalStack], Target | None]
 
 
@@ -230,8 +319,53 @@ PATHS: tuple[RuntimePath, ...] = (
 )  # fmt: skip
 
 
+def _agent(s: RegionalStack) -> MultiAzAgentRuntime:
+    assert s.inference.agent is not None
+    return s.inference.agent
+
+
+def _client(s: RegionalStack) -> MultiAzFunction:
+    assert s.inference.agent_client is not None
+    return s.inference.agent_client
+
+
+def _agent_index(permission: str) -> TargetOf:
+    return lambda s: collection_index(
+        s.inference.collection, s.inference.index.index_name, permission
+    )
+
+
+AGENT_PATHS: tuple[RuntimePath, ...] = (
+    # What the runtime needs to start and to answer, and who may call it.
+    RuntimePath("agent -> S3: its code package (s3:GetObject through the gateway)", _agent, lambda s: runtime_code(s.inference.agent)),
+    RuntimePath("agent -> logs: its log group (logs:PutLogEvents)", _agent, lambda s: runtime_logs(s.inference.agent)),
+    RuntimePath("agent -> bedrock-runtime: InvokeModel/Converse through the profile", _agent, lambda s: through_profile(s.inference.profile)),
+    RuntimePath("agent -> bedrock-runtime: InvokeModel on the embedding model", _agent, lambda s: on_demand(s.inference.embedding_model)),
+    RuntimePath("agent -> collection: search (aoss:ReadDocument)", _agent, _agent_index("aoss:ReadDocument")),
+    RuntimePath("agent client -> bedrock-agentcore: InvokeAgentRuntime", _client, lambda s: invoke_runtime(s.inference.agent)),
+    # Refused.
+    RuntimePath("agent -> bedrock-runtime: the model outside its profile", _agent, lambda s: outside_profile(s.inference.profile), IDENTITY),
+    RuntimePath("agent -> collection: write documents (aoss:WriteDocument)", _agent, _agent_index("aoss:WriteDocument"), DATA),
+    RuntimePath("retrieval -> bedrock-agentcore: InvokeAgentRuntime", _retrieval, lambda s: invoke_runtime(s.inference.agent), frozenset({Layer.SECURITY_GROUPS, Layer.IDENTITY})),
+)  # fmt: skip
+"""The agent runtime's paths (the reference app with ``ha-inference:agent``)."""
+
+IMAGE_REPOSITORY = "agents/retrieval"
+"""The repository of the image the image-agent rehearsal configures."""
+
+IMAGE_PATHS: tuple[RuntimePath, ...] = (
+    RuntimePath("agent -> ecr.api: an authorization token", _agent, lambda s: ecr_token(s.inference.agent)),
+    RuntimePath("agent -> ecr.dkr: the image manifest and layer URLs", _agent, lambda s: ecr_pull(s.inference.agent, IMAGE_REPOSITORY)),
+    RuntimePath("agent -> S3: image layers (URLs presigned by ECR)", _agent, lambda s: image_layers(s.inference.agent)),
+    RuntimePath("agent -> logs: its log group (logs:PutLogEvents)", _agent, lambda s: runtime_logs(s.inference.agent)),
+    RuntimePath("agent -> bedrock-runtime: InvokeModel/Converse through the profile", _agent, lambda s: through_profile(s.inference.profile)),
+    RuntimePath("agent -> ecr.dkr: another repository", _agent, lambda s: ecr_pull(s.inference.agent, "agents/other"), frozenset({Layer.ENDPOINT_POLICY, Layer.IDENTITY})),
+)  # fmt: skip
+"""The paths of an agent that runs an ECR image (``ha-inference:agent`` with ``image``)."""
+
+
 def path_named(name: str) -> RuntimePath:
-    for path in PATHS:
+    for path in (*PATHS, *AGENT_PATHS, *IMAGE_PATHS):
         if path.name == name:
             return path
     raise KeyError(name)

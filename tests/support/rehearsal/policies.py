@@ -122,8 +122,12 @@ def simulation(
     context: Mapping[str, str | Sequence[str]],
     identity_policies: Sequence[tuple[str, Mapping[str, Any]]] = (),
     endpoint_policy: Mapping[str, Any] | None = None,
+    service_control_policies: Sequence[tuple[str, Mapping[str, Any]]] = (),
 ) -> dict[str, Any]:
-    """An iam-simulate ``Simulation`` (no SCPs, RCPs or resource policy: none in the app)."""
+    """An iam-simulate ``Simulation`` (no RCPs or resource policy: none in the app). SCPs, when
+    given, are attached at one level of the organization (its root), so each must be allowed by
+    one of them and denied by none, as AWS evaluates them: pass AWS's ``FullAWSAccess`` with a
+    deny-list SCP."""
     body: dict[str, Any] = {
         "request": {
             "principal": principal,
@@ -136,7 +140,19 @@ def simulation(
         "identityPolicies": [
             {"name": name, "policy": policy} for name, policy in identity_policies
         ],
-        "serviceControlPolicies": [],
+        "serviceControlPolicies": (
+            [
+                {
+                    "orgIdentifier": "r-root",
+                    "policies": [
+                        {"name": name, "policy": policy}
+                        for name, policy in service_control_policies
+                    ],
+                }
+            ]
+            if service_control_policies
+            else []
+        ),
         "resourceControlPolicies": [],
     }
     if endpoint_policy is not None:

@@ -14,14 +14,14 @@ template says everything else, exactly as CloudFormation and the services would 
 
 from __future__ import annotations
 
+import fnmatch
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from aws_cdk import aws_lambda as lambda_
-
+from ha_inference import MultiAzAgentRuntime, MultiAzFunction
 from stacks import RegionalStack
 from tests.support.rehearsal.lifecycle import Finding, lifecycle_findings
 from tests.support.rehearsal.network import NetworkModel, Placement
@@ -36,9 +36,14 @@ from tests.support.rehearsal.policies import (
 )
 from tests.support.rehearsal.resolver import TemplateResolver, UnresolvableError
 
-PRIVATE_DNS_NAMES = {"sagemaker.runtime": "runtime.sagemaker.{region}.amazonaws.com"}
+PRIVATE_DNS_NAMES = {
+    "sagemaker.runtime": "runtime.sagemaker.{region}.amazonaws.com",
+    "ecr.api": "api.ecr.{region}.amazonaws.com",
+    "ecr.dkr": "*.dkr.ecr.{region}.amazonaws.com",
+}
 """Interface endpoint services whose private DNS name is not ``<service>.<region>.amazonaws.com``
-(SageMaker "Connect to SageMaker AI through a VPC interface endpoint")."""
+(SageMaker "Connect to SageMaker AI through a VPC interface endpoint"; Amazon ECR "Amazon ECR
+interface VPC endpoints (AWS PrivateLink)": the registry's name has the account in front)."""
 
 
 @dataclass
@@ -101,10 +106,18 @@ per call, and a session rehearses the same stacks many times (mutations)."""
 def _inputs(stack: RegionalStack, path: RuntimePath) -> tuple[str, Target | None]:
     key = (id(stack), path.name)
     if key not in _INPUTS:
-        function = path.caller(stack).function
-        assert isinstance(function, lambda_.Function)
-        function_id = str(stack.resolve(function.node.default_child.logical_id))  # type: ignore[union-attr]
-        _INPUTS[key] = (function_id, path.target(stack))
+        target = path.target(stack)
+        if target is None:
+            _INPUTS[key] = ("", None)
+            return _INPUTS[key]
+        caller = path.caller(stack)
+        if isinstance(caller, MultiAzAgentRuntime):
+            element = caller.runtime.node.default_child
+        else:
+            assert isinstance(caller, MultiAzFunction)
+            element = caller.function.node.default_child
+        function_id = str(stack.resolve(element.logical_id))  # type: ignore[union-attr]
+        _INPUTS[key] = (function_id, target)
     return _INPUTS[key]
 
 
@@ -112,7 +125,11 @@ class StackRehearsal:
     """The planned (then evaluated) paths of one stack template."""
 
     def __init__(
-        self, stack: RegionalStack, template: Mapping[str, Any], simulator: Simulator
+        self,
+        stack: RegionalStack,
+        template: Mapping[str, Any],
+        simulator: Simulator,
+        paths: Sequence[RuntimePath] = PATHS,
     ) -> None:
         self.stack = stack
         self.region = stack.region
@@ -124,7 +141,7 @@ class StackRehearsal:
         self.simulator = simulator
         self.results: list[PathResult] = []
         self._lifecycle: dict[Path, list[Finding]] = {}
-        for path in PATHS:
+        for path in paths:
             function_id, target = _inputs(stack, path)
             if target is not None:
                 verdicts = self._plan(path, function_id, target)
@@ -235,7 +252,8 @@ class StackRehearsal:
 
     def _plan(self, path: RuntimePath, function_id: str, target: Target) -> dict[Layer, Verdict]:
         placement = self.network.function_placement(function_id)
-        role_ref = self.resolver.props(function_id)["Role"]
+        runtime = self.resolver.type_of(function_id) == "AWS::BedrockAgentCore::Runtime"
+        role_ref = self.resolver.props(function_id)["RoleArn" if runtime else "Role"]
         role_id = role_ref["Fn::GetAtt"][0]
         role_arn = self.resolver.resolve(role_ref)
         caller = _Caller(
@@ -255,8 +273,15 @@ class StackRehearsal:
         )
         if target.service == "aoss":
             verdicts = self._plan_collection(target, placement, role_arn)
+        elif target.service == "s3":
+            verdicts = self._plan_gateway(target, placement, caller)
         else:
             verdicts = self._plan_interface(target, placement, caller)
+        if target.presigned:
+            verdicts[Layer.IDENTITY] = Verdict(
+                None, "authorized by the URL another service presigned, not the caller's role"
+            )
+            return verdicts
         pending = self._simulate(target, caller, self._identity_policies(role_id))
         verdicts[Layer.IDENTITY] = Verdict(
             None, f"{self.resolver.ref(role_id)} allows every evaluation", pending
@@ -291,11 +316,12 @@ class StackRehearsal:
     def _plan_interface(
         self, target: Target, placement: Placement, caller: _Caller
     ) -> dict[Layer, Verdict]:
-        hostname = sdk_hostname(target.service, self.region)
+        hostname = target.hostname or sdk_hostname(target.service, self.region)
         candidates = [
             e
             for e in self.network.interface_endpoints
-            if e.vpc == placement.vpc and _private_dns_name(e.service_name, self.region) == hostname
+            if e.vpc == placement.vpc
+            and fnmatch.fnmatchcase(hostname, _private_dns_name(e.service_name, self.region))
         ]
         private = [e for e in candidates if e.private_dns]
         verdicts: dict[Layer, Verdict] = {}
@@ -350,6 +376,42 @@ class StackRehearsal:
                 f"{endpoint.logical_id}'s policy allows every evaluation",
                 pending,
                 evidence=(endpoint.logical_id,),
+            )
+        verdicts[Layer.DATA_ACCESS] = Verdict(None, "not an OpenSearch Serverless call")
+        return verdicts
+
+    def _plan_gateway(
+        self, target: Target, placement: Placement, caller: _Caller
+    ) -> dict[Layer, Verdict]:
+        """S3 through a gateway endpoint: the public name, routed by the subnet's route table
+        (no private DNS); the caller's egress to the S3 prefix list; the gateway's policy."""
+        routed, why, gateway = self.network.s3_route(placement)
+        verdicts: dict[Layer, Verdict] = {
+            Layer.DNS: Verdict(
+                routed, why, evidence=(gateway.logical_id,) if gateway is not None else ()
+            )
+        }
+        sg = self.network.https_to_s3(placement)
+        verdicts[Layer.SECURITY_GROUPS] = Verdict(sg.allowed, sg.reason, evidence=sg.evidence)
+        if gateway is None or gateway.policy is None:
+            verdicts[Layer.ENDPOINT_POLICY] = Verdict(
+                True if gateway is not None else None,
+                "the gateway has no policy (AWS's default: full access)"
+                if gateway is not None
+                else "no gateway endpoint on the way",
+            )
+        elif target.presigned:
+            verdicts[Layer.ENDPOINT_POLICY] = Verdict(
+                None, "a presigned request is signed by another principal: not modelled"
+            )
+        else:
+            caller.context["aws:SourceVpce"] = self.resolver.ref(gateway.logical_id)
+            policy = endpoint_policy_for(
+                gateway.policy, role_arn=caller.role_arn, account=self.account
+            )
+            pending = self._simulate(target, caller, [("allow-all", ALLOW_ALL)], policy)
+            verdicts[Layer.ENDPOINT_POLICY] = Verdict(
+                None, f"{gateway.logical_id}'s policy allows every evaluation", pending
             )
         verdicts[Layer.DATA_ACCESS] = Verdict(None, "not an OpenSearch Serverless call")
         return verdicts
@@ -459,8 +521,13 @@ class Rehearsal:
         self.simulator = Simulator()
         self._stacks: list[StackRehearsal] = []
 
-    def add(self, stack: RegionalStack, template: Mapping[str, Any]) -> StackRehearsal:
-        planned = StackRehearsal(stack, template, self.simulator)
+    def add(
+        self,
+        stack: RegionalStack,
+        template: Mapping[str, Any],
+        paths: Sequence[RuntimePath] = PATHS,
+    ) -> StackRehearsal:
+        planned = StackRehearsal(stack, template, self.simulator, paths)
         self._stacks.append(planned)
         return planned
 

@@ -17,6 +17,8 @@ Physical ids follow the service formats closely enough for policy matching:
   ``https://<id>.<region>.aoss.amazonaws.com``;
 * ``AWS::SageMaker::Endpoint``: ``Ref``/``EndpointArn`` ``arn:…:sagemaker:<region>:<account>:
   endpoint/<lowercased EndpointName>`` (SageMaker lowercases names in ARNs);
+* ``AWS::BedrockAgentCore::Runtime``: ``AgentRuntimeId`` ``<AgentRuntimeName>-<10 characters>``,
+  ``AgentRuntimeArn`` ``arn:…:bedrock-agentcore:<region>:<account>:runtime/<id>``;
 * anything else: ``Ref`` ``<logicalId>-physical-id``, ``Arn`` a generic ARN naming the
   logical id, other attributes ``<logicalId>.<Attribute>``.
 """
@@ -144,6 +146,15 @@ class TemplateResolver:
             if attribute == "EndpointName":
                 return name
             return f"arn:{partition}:sagemaker:{region}:{account}:endpoint/{name.lower()}"
+        if kind == "AWS::BedrockAgentCore::Runtime" and attribute in (
+            "AgentRuntimeArn",
+            "AgentRuntimeId",
+        ):
+            name = str(self.resolve(self.props(logical_id).get("AgentRuntimeName", "agent")))
+            runtime_id = f"{name}-{_hex(logical_id, 10)}"
+            if attribute == "AgentRuntimeId":
+                return runtime_id
+            return f"arn:{partition}:bedrock-agentcore:{region}:{account}:runtime/{runtime_id}"
         if kind == "AWS::Lambda::Function" and attribute == "Arn":
             return f"arn:{partition}:lambda:{region}:{account}:function:{self.ref(logical_id)}"
         if attribute == "Arn":
