@@ -99,7 +99,7 @@ scp: synth
 	$(BIN)/ha-inference scp cdk.out
 
 # The README's AZ-loss picture and table for the reference app with every component, the
-# self-hosted model and zonal autoshift included (tests/support.py SELF_HOSTED; a test checks
+# self-hosted model and zonal autoshift included (tests/support/__init__.py SELF_HOSTED; a test checks
 # they are current).
 DOCS_CONTEXT := -c 'ha-inference:self-hosted={"model-data":"s3://ha-inference-models-{region}/llm/model.tar.gz"}' -c ha-inference:zonal-autoshift=true
 # Every generated doc: the AZ- and Region-loss pages and pictures of the reference app (the

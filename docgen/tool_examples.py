@@ -4,7 +4,7 @@ load-documents against stubbed AWS answers (real output of the real code).
 
 An example comes from a clean run only: the generator fails, rather than record it, when a check
 stops on an unexpected error, a stubbed answer is left unused, or the run prints a traceback.
-``tests/test_account.py`` keeps the files equal to these blocks; ``make docs`` (or ``python -m
+``tests/tools/test_account.py`` keeps the files equal to these blocks; ``make docs`` (or ``python -m
 docgen tools``) rewrites them after a change.
 """
 
@@ -24,11 +24,12 @@ import boto3
 from botocore.response import StreamingBody
 from botocore.stub import Stubber
 
+from ha_inference.functions.retrieval import NO_PASSAGES_ANSWER
 from ha_inference.tools import load_documents, preflight, verify
 from ha_inference.tools._account import UNEXPECTED_ERROR, Permissions, checks_markdown
-from tests import test_preflight as p
-from tests import test_verify as v
-from tests.stubs import NOW, PHYSICAL, STACK, Stubs, sample_stack, write_assembly
+from tests.support import preflight_answers as p
+from tests.support import verify_answers as v
+from tests.support.stubs import NOW, PHYSICAL, STACK, Stubs, sample_stack, write_assembly
 
 ROOT = Path(__file__).resolve().parent.parent
 TOOLS_DOC = ROOT / "docs" / "tools.md"
@@ -87,7 +88,7 @@ def verify_example() -> tuple[int, str, str]:
     v.aoss_endpoint(stubs)
     v.collection(stubs)
     v.function(stubs)
-    v.answer(stubs, v.proxy(200, {"answer": v.NO_PASSAGES_ANSWER, "sources": []}))
+    v.answer(stubs, v.proxy(200, {"answer": NO_PASSAGES_ANSWER, "sources": []}))
     return _run(verify.main, stubs, verify.PERMISSIONS)
 
 

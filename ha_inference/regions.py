@@ -1,8 +1,8 @@
 """Region data that changes with AWS: geographies, AZ names, service coverage.
 
 Everything in this module is data with its source. When AWS changes a table, change it here and
-nowhere else; ``tests/test_regions.py`` cross-checks the parts that cfn-lint also knows and
-``tests/test_data_sources.py`` every Region against botocore's endpoint data.
+nowhere else; ``tests/library/test_regions.py`` cross-checks the parts that cfn-lint also knows and
+``tests/data/test_data_sources.py`` every Region against botocore's endpoint data.
 
 Sources:
 

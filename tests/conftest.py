@@ -30,7 +30,7 @@ def reference(tmp_path_factory: pytest.TempPathFactory) -> Synth:
     """The reference app with cdk.json's settings plus the self-hosted model (model data in a
     bucket per Region), synthesized once for the whole session: every construct of the app.
 
-    aws-cdk-lib's built-in CloudFormation validation runs in tests/test_cli.py, on the real
+    aws-cdk-lib's built-in CloudFormation validation runs in tests/app/test_cli.py, on the real
     CLI's synth, and not here (it costs seconds per synth).
     """
     from tests.support import SELF_HOSTED, synth_reference  # noqa: PLC0415 (see the imports)
@@ -62,30 +62,37 @@ def template_snapshot(snapshot: SnapshotAssertion) -> SnapshotAssertion:
     return snapshot.use_extension(TemplateSnapshotExtension)
 
 
-# The slowest modules, slowest first (measured with --durations=0). pytest-xdist hands out work
-# units in collection order (with --no-loadscope-reorder), so starting with the long ones keeps
-# the two workers finishing together instead of one waiting on the other's last long module.
+TESTS = Path(__file__).parent
+"""The tests folder; test modules live in its subfolders (``tests/<subpackage>/test_*.py``)."""
+
+# The slowest modules, slowest first (measured with --durations=0), as paths below tests/
+# without ``.py``. pytest-xdist hands out work units in collection order (with
+# --no-loadscope-reorder), so starting with the long ones keeps the two workers finishing
+# together instead of one waiting on the other's last long module. An entry that names no
+# module fails tests/suite/test_layout.py.
 SLOW_MODULES = (
-    "test_cli",
-    "test_cfn_lint",
-    "test_consumer_app",
-    "test_rehearsal",
-    "test_sagemaker_endpoint",
-    "test_reference_app",
-    "test_endpoint_targets_handler",
-    "test_runtime_load_balancer",
-    "test_cross_region",
-    "test_reference_imported_model",
-    "test_metrics_truth",
-    "test_doc_examples",
-    "test_delivery",
-    "test_api_docs",
-    "test_props",
+    "app/test_cli",
+    "truth/test_cfn_lint",
+    "library/test_consumer_app",
+    "app/test_rehearsal",
+    "selfhosted/test_sagemaker_endpoint",
+    "app/test_reference_app",
+    "functions/test_endpoint_targets_handler",
+    "selfhosted/test_runtime_load_balancer",
+    "selfhosted/test_cross_region",
+    "app/test_reference_imported_model",
+    "truth/test_metrics_truth",
+    "docs/test_doc_examples",
+    "app/test_delivery",
+    "docs/test_api_docs",
+    "library/test_props",
 )
 
 
 def _module(item: pytest.Item) -> str:
-    return item.nodeid.split("::", 1)[0].rsplit("/", 1)[-1].removesuffix(".py")
+    """The item's module as ``SLOW_MODULES`` names it: its path below tests/, no ``.py``."""
+    path = item.path.with_suffix("")
+    return path.relative_to(TESTS).as_posix() if path.is_relative_to(TESTS) else path.name
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -99,11 +106,11 @@ CONFIGURATIONS_UNIT = "the modules that read the configurations fixture"
 _PARAMETERS = re.compile(r"^def \w+\(([^)]*)\)", re.MULTILINE)
 
 
-def readers(fixture: str, folder: Path = Path(__file__).parent) -> frozenset[str]:
-    """The test files (as pytest-xdist names them, in ``folder`` and its subfolders) with a test
-    or fixture that takes the session fixture ``fixture`` as a parameter. A file that reaches it
-    another way (``request.getfixturevalue``) is missed, which costs one more synthesis, never a
-    result."""
+def readers(fixture: str, folder: Path = TESTS) -> frozenset[str]:
+    """The test files below ``folder``, in every subfolder, as pytest-xdist names them (their
+    path from the rootdir, the folder above tests/), with a test or fixture that takes the
+    session fixture ``fixture`` as a parameter. A file that reaches it another way
+    (``request.getfixturevalue``) is missed, which costs one more synthesis, never a result."""
     return frozenset(
         path.relative_to(folder.parent).as_posix()
         for path in sorted(folder.rglob("test_*.py"))
@@ -114,7 +121,7 @@ def readers(fixture: str, folder: Path = Path(__file__).parent) -> frozenset[str
     )
 
 
-def reference_readers(folder: Path = Path(__file__).parent) -> frozenset[str]:
+def reference_readers(folder: Path = TESTS) -> frozenset[str]:
     """The test files that read the session's ``reference`` fixture."""
     return readers("reference", folder)
 

@@ -9,10 +9,11 @@ with no instances to spread over Availability Zones, but only in the Region it w
 
 Why a custom resource: CloudFormation documents ``AWS::Bedrock::ModelImportJob``, but neither
 aws-cdk-lib 2.275 (no ``CfnModelImportJob``) nor cfn-lint 1.58's registry schemas know the type,
-and its documented properties name no imported model; ``tests/test_regions.py`` fails when cfn-lint
-learns it, so that this choice is looked at again. Sources: the Bedrock user guide ("Import a
-customized model into Amazon Bedrock", "Create a service role for model import", "Using customer
-managed key (CMK)") and botocore's ``bedrock`` service model (name and URI patterns).
+and its documented properties name no imported model; ``tests/library/test_regions.py`` fails
+when cfn-lint learns it, so that this choice is looked at again. Sources: the Bedrock user guide
+("Import a customized model into Amazon Bedrock", "Create a service role for model import",
+"Using customer managed key (CMK)") and botocore's ``bedrock`` service model (name and URI
+patterns).
 """
 
 from __future__ import annotations

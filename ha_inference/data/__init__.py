@@ -6,6 +6,6 @@
 * :mod:`ha_inference.regions`: Regions, Availability Zones and service coverage.
 * :mod:`ha_inference.selfhosted.instance_types`: SageMaker hosting instance types per Region.
 
-``tests/test_data_sources.py`` checks every Region, endpoint and instance type in them against
+``tests/data/test_data_sources.py`` checks every Region, endpoint and instance type in them against
 botocore's endpoint and service data of the pinned version.
 """

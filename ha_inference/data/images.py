@@ -24,7 +24,7 @@ Sources:
   (``ecr:BatchGetImage``), shows the digest it stands for and fails when it differs from a
   pinned one. Pin your own with the ``image`` setting (``...@sha256:<digest>``).
 
-``tests/test_data_sources.py`` checks that every Region here has an ECR endpoint in botocore.
+``tests/data/test_data_sources.py`` checks that every Region here has an ECR endpoint in botocore.
 """
 
 from __future__ import annotations

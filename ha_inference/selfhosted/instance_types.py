@@ -6,7 +6,7 @@ List API's SageMaker hosting offers per Region), copied 2026-12 without the ``ml
 the 44 types the pricing data lists but the SageMaker API does not accept for an endpoint
 variant (not in the enum ``ProductionVariantInstanceType`` of botocore 1.44.8's ``sagemaker``
 service model: notebook-only types such as ``ml.t3.*``, and sizes such as ``ml.m5.8xlarge``,
-``ml.m7g.*`` and ``ml.r7g.*``). ``tests/test_data_sources.py`` checks that this copy equals the
+``ml.m7g.*`` and ``ml.r7g.*``). ``tests/data/test_data_sources.py`` checks that this copy equals the
 installed cfn-lint's table within the installed botocore's enum, so bumping either shows when it
 is stale. Regions missing here are unknown to the table, not necessarily without SageMaker
 hosting: :func:`hosting_instance_types` returns ``None`` for them and callers skip the check.

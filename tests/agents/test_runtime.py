@@ -30,8 +30,8 @@ from ha_inference import (
 from ha_inference.checks.nag_pack import HaInferenceChecks, findings_of
 from ha_inference.data.zones import AGENTCORE_RUNTIME, ZONE_SUPPORT
 from ha_inference.tools.assembly import load_stacks
-from tests.lint import lint_template
 from tests.support import TEST_ACCOUNT, ZonalStack, new_app, resources, subnet_azs_of
+from tests.support.lint import lint_template
 from tests.truth.iam import check_stack
 
 SONNET = "anthropic.claude-sonnet-5-5"

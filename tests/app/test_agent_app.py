@@ -21,7 +21,6 @@ from ha_inference import (
 from ha_inference.checks.nag_pack import HaInferenceChecks, findings_of
 from ha_inference.tools.report import analyse
 from stacks.config import SettingsError, load_settings
-from tests.lint import lint_template
 from tests.support import (
     ZONE_IDS,
     Configurations,
@@ -30,6 +29,7 @@ from tests.support import (
     resources,
     subnet_azs_of,
 )
+from tests.support.lint import lint_template
 
 REGIONS = ["us-east-1", "us-east-2", "us-west-2"]
 AGENT_AZS = {

@@ -20,10 +20,10 @@ from typing import Any
 import pytest
 
 from stacks import RegionalStack
-from tests.rehearsal.paths import AGENT_PATHS, IMAGE_PATHS, IMAGE_REPOSITORY, Layer
-from tests.rehearsal.rehearsal import Rehearsal, StackRehearsal
-from tests.rehearsal.resolver import TemplateResolver
 from tests.support import AGENT, TEST_ACCOUNT, ZONE_IDS, Configurations, Synth, synth_reference
+from tests.support.rehearsal.paths import AGENT_PATHS, IMAGE_PATHS, IMAGE_REPOSITORY, Layer
+from tests.support.rehearsal.rehearsal import Rehearsal, StackRehearsal
+from tests.support.rehearsal.resolver import TemplateResolver
 
 REGIONS = ["us-east-1", "us-east-2", "us-west-2"]
 IMAGE = f"{TEST_ACCOUNT}.dkr.ecr.{{region}}.amazonaws.com/{IMAGE_REPOSITORY}:1.0"

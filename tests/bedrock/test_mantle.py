@@ -19,8 +19,8 @@ from ha_inference import BedrockMantleEndpoint, BedrockVpcEndpoints, FoundationM
 from ha_inference.checks.nag_pack import HaInferenceChecks, findings_of
 from ha_inference.regions import BEDROCK_MANTLE_REGIONS, REGIONS_WITHOUT
 from ha_inference.tools.assembly import load_stacks
-from tests.lint import lint_template
 from tests.support import TEST_ACCOUNT, ZonalStack, new_app, resources, subnet_azs_of
+from tests.support.lint import lint_template
 from tests.truth.iam import check_stack
 
 ZONES = ("us-east-1a", "us-east-1b", "us-east-1c", "us-east-1d")

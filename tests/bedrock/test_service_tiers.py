@@ -24,8 +24,8 @@ from ha_inference import (
 from ha_inference.compute.shipped import ShippedHandler
 from ha_inference.tools.assembly import StackArtifact
 from stacks.config import SettingsError, load_settings
-from tests.rehearsal.policies import Simulator, simulation
 from tests.support import TEST_ACCOUNT, ZonalStack, new_app
+from tests.support.rehearsal.policies import Simulator, simulation
 from tests.truth.iam import check_stack
 
 MODEL = "anthropic.claude-sonnet-5-5"

@@ -13,8 +13,8 @@ from botocore.exceptions import EndpointConnectionError
 from ha_inference.functions import agent_client
 from ha_inference.functions.agent_client import AgentClient, Settings
 from ha_inference.functions.resilience import Backoff
-from tests.botocore_strict import strict_checked
-from tests.collection_stub import ScriptedClient
+from tests.support.botocore_strict import strict_checked
+from tests.support.collection_stub import ScriptedClient
 
 RUNTIME_ARN = "arn:aws:bedrock-agentcore:us-east-1:111111111111:runtime/support_agent-a1B2c3D4e5"
 SLEEPS: list[float] = []

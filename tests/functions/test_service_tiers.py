@@ -13,8 +13,8 @@ import pytest
 from ha_inference.functions import embeddings, ingestion, retrieval
 from ha_inference.functions.settings import ConfigError
 from ha_inference.functions.store import Store
-from tests.botocore_strict import strict_checked
-from tests.collection_stub import (
+from tests.support.botocore_strict import strict_checked
+from tests.support.collection_stub import (
     REGION,
     CollectionServer,
     Context,

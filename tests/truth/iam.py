@@ -57,7 +57,7 @@ from functools import cache, cached_property
 from pathlib import Path
 from typing import Any
 
-from tests.rehearsal.policies import node_executable
+from tests.support.rehearsal.policies import node_executable
 from tests.truth.cfn import (
     UNKNOWN_ARN,
     Finding,
