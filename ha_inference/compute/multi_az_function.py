@@ -224,6 +224,7 @@ class MultiAzFunction(Construct):
             "policy.",
         )
 
+        self._connections: ec2.Connections | None = None
         self.function = lambda_.Function(
             self,
             "Resource",
@@ -261,7 +262,12 @@ class MultiAzFunction(Construct):
     @property
     def connections(self) -> ec2.Connections:
         """The function's security group; ``connections.allow_to(peer)`` opens more egress."""
-        return self.function.connections
+        # Read once: aws-cdk-lib asks for it on every rule it adds (a callback into Python,
+        # which jsii finds only on a plain property), and a function's Connections object is
+        # made with the function and never replaced.
+        if self._connections is None:
+            self._connections = self.function.connections
+        return self._connections
 
     @property
     def grant_principal(self) -> iam.IPrincipal:
