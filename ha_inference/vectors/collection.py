@@ -6,11 +6,10 @@ import enum
 import hashlib
 import re
 from collections.abc import Sequence
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import aws_cdk as cdk
 import jsii
-from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_opensearchserverless as aoss
@@ -22,6 +21,11 @@ from ha_inference._internal.props import checked_props
 from ha_inference._internal.tokens import is_unresolved
 from ha_inference.metadata import mark_supporting
 from ha_inference.vectors.collection_endpoint import CollectionVpcEndpoint
+
+if TYPE_CHECKING:
+    # Loaded where a metric is made: importing aws_cdk.aws_cloudwatch costs about 0.07 s of CPU
+    # in every process, and an app that makes no metric never needs it.
+    from aws_cdk import aws_cloudwatch as cloudwatch
 
 SUPPORTING_KIND = "vector-search"
 """What :class:`ha_inference.RegionCoverage` calls a collection."""
@@ -200,6 +204,8 @@ class _VectorCollectionBase(Construct):
         Dimensions ``ClientId`` (the account), ``CollectionId`` and ``CollectionName``.
         Default: the ``Sum`` over 5 minutes.
         """
+        from aws_cdk import aws_cloudwatch as cloudwatch  # noqa: PLC0415 (see the imports)
+
         return cloudwatch.Metric(
             namespace=NAMESPACE,
             metric_name=metric_name,
@@ -216,6 +222,8 @@ class _VectorCollectionBase(Construct):
 
     def metric_search_request_latency(self, *, statistic: str = "p99") -> cloudwatch.Metric:
         """``SearchRequestLatency``: time to complete search requests (ms). Default: p99."""
+        from aws_cdk import aws_cloudwatch as cloudwatch  # noqa: PLC0415 (see the imports)
+
         return self.metric(
             "SearchRequestLatency", statistic=statistic, unit=cloudwatch.Unit.MILLISECONDS
         )
