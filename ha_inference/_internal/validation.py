@@ -70,6 +70,12 @@ def select_subnets(vpc: ec2.IVpc, selection: ec2.SubnetSelection | None) -> list
     return list(_selected(vpc, selection or ec2.SubnetSelection(one_per_az=True)).subnets)
 
 
+def subnet_zones(vpc: ec2.IVpc, selection: ec2.SubnetSelection | None) -> tuple[str, ...]:
+    """The AZ of each subnet :func:`select_subnets` picks, in subnet order (tokens where the
+    VPC does not know them)."""
+    return _selected(vpc, selection or ec2.SubnetSelection(one_per_az=True)).availability_zones
+
+
 @dataclass(frozen=True)
 class _Selected:
     """What ``vpc.select_subnets`` picked; each subnet's AZ and id read once, when first asked."""

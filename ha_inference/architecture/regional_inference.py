@@ -30,7 +30,7 @@ from ha_inference._internal.nag import (
     acknowledge_all,
 )
 from ha_inference._internal.tokens import is_unresolved
-from ha_inference._internal.validation import select_subnets
+from ha_inference._internal.validation import subnet_zones
 from ha_inference.agents.code import AgentCode, retrieval_agent_code
 from ha_inference.agents.invoke_endpoint import AgentRuntimeVpcEndpoint
 from ha_inference.agents.runtime import SUPPORTING_KIND as AGENTIC_COMPUTE
@@ -409,7 +409,7 @@ class RegionalInference(Construct):
             ("endpoint_subnets", self.endpoint_subnets),
             ("workload_subnets", self.workload_subnets),
         ):
-            zones = [s.availability_zone for s in select_subnets(self.vpc, selection)]
+            zones = subnet_zones(self.vpc, selection)
             known = sorted({z for z in zones if not is_unresolved(z)})
             count = len(zones) if len(known) < len(zones) else len(known)
             if count <= tolerated:
@@ -827,11 +827,7 @@ class RegionalInference(Construct):
             self.endpoint_subnets or ec2.SubnetSelection(one_per_az=True),
             self.workload_subnets or ec2.SubnetSelection(one_per_az=True),
         ]
-        zones = [
-            subnet.availability_zone
-            for selection in subnets
-            for subnet in self.vpc.select_subnets(**selection._values).subnets
-        ]
+        zones = [zone for selection in subnets for zone in subnet_zones(self.vpc, selection)]
         if any(is_unresolved(zone) for zone in zones):
             raise ValueError(
                 f"drill needs the subnets' Availability Zones at synth time (one drill template "

@@ -42,7 +42,7 @@ from ha_inference._internal.logs import new_log_group
 from ha_inference._internal.nag import INLINE_POLICY, acknowledge, wildcard_resource_finding
 from ha_inference._internal.props import checked_props
 from ha_inference._internal.tokens import is_unresolved
-from ha_inference._internal.validation import MIN_AZS
+from ha_inference._internal.validation import MIN_AZS, select_subnets
 from ha_inference.regions import REGIONS_WITHOUT
 
 ACTION_ID = "aws:network:disrupt-connectivity"
@@ -327,7 +327,7 @@ def _select(
         )
     chosen: dict[str, ec2.ISubnet] = {}
     for selection in selections:
-        for subnet in vpc.select_subnets(**selection._values).subnets:
+        for subnet in select_subnets(vpc, selection):
             chosen.setdefault(subnet.node.path, subnet)
     return list(chosen.values())
 
