@@ -106,7 +106,9 @@ class RegionCoverage(Construct):
     def problems(self) -> list[str]:
         """What is missing, one line per Region and kind of gap."""
         scope = self.node.scope or self
-        prefix = f"{scope.node.path}/" if scope.node.path else ""
+        path = scope.node.path
+        prefix = f"{path}/" if path else ""
+        regions: dict[cdk.Stack, str] = {}  # each stack's Region, read once (it never changes)
         kinds: dict[str, set[str]] = defaultdict(set)
         profiles: dict[str, list[dict[str, Any]]] = defaultdict(list)
         uses: dict[str, set[str]] = defaultdict(set)
@@ -115,9 +117,13 @@ class RegionCoverage(Construct):
             lambda: defaultdict(list)
         )
         for construct, kind, data in marks_under(self.node.root):
-            if not construct.node.path.startswith(prefix):
+            # Every path starts with the root's empty prefix: no need to ask for it then.
+            if prefix and not construct.node.path.startswith(prefix):
                 continue
-            region = cdk.Stack.of(construct).region
+            stack = cdk.Stack.of(construct)
+            if stack not in regions:
+                regions[stack] = stack.region
+            region = regions[stack]
             if is_unresolved(region):
                 continue
             if kind in _CROSS_REGION_KINDS:
