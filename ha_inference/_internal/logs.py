@@ -16,6 +16,8 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from constructs import Construct, IConstruct
 
+from ha_inference._internal.stacks import region_of, stack_of
+
 _ALLOWED: weakref.WeakKeyDictionary[IConstruct, set[str]] = weakref.WeakKeyDictionary()
 """Per app: the keys whose policy already admits CloudWatch Logs."""
 _ALLOWED_OBJECTS: weakref.WeakSet[kms.Key] = weakref.WeakSet()
@@ -56,11 +58,11 @@ def allow_logs_service(key: kms.IKey) -> None:
     if path in done:
         _ALLOWED_OBJECTS.add(key)
         return
-    stack = cdk.Stack.of(key)
+    stack = stack_of(key)
     key.add_to_resource_policy(
         iam.PolicyStatement(
             sid="AllowCloudWatchLogsOfThisAccount",
-            principals=[iam.ServicePrincipal(f"logs.{stack.region}.amazonaws.com")],
+            principals=[iam.ServicePrincipal(f"logs.{region_of(stack)}.amazonaws.com")],
             actions=[
                 "kms:Encrypt*",
                 "kms:Decrypt*",

@@ -15,6 +15,8 @@ from typing import Any
 import aws_cdk as cdk
 from constructs import IConstruct
 
+from ha_inference._internal.stacks import stack_of
+
 
 def flatten_cfn_reference(node: Any) -> str:
     """A resolved CloudFormation value as cdk-nag flattens it for finding ids.
@@ -44,7 +46,7 @@ def flatten_cfn_reference(node: Any) -> str:
 
 def wildcard_resource_finding(scope: IConstruct, resource: str) -> str:
     """The AwsSolutions-IAM5 finding id that ``resource`` (an ARN, maybe with tokens) draws."""
-    resolved = cdk.Stack.of(scope).resolve(resource)
+    resolved = stack_of(scope).resolve(resource)
     return f"AwsSolutions-IAM5[Resource::{flatten_cfn_reference(resolved)}]"
 
 

@@ -15,6 +15,7 @@ import aws_cdk as cdk
 from aws_cdk import aws_ec2 as ec2
 from constructs import IConstruct
 
+from ha_inference._internal.stacks import account_of, region_of, stack_of
 from ha_inference._internal.tokens import is_unresolved
 
 _CLAIMS: weakref.WeakKeyDictionary[IConstruct, dict[tuple[str, str, str, str], str]] = (
@@ -23,8 +24,8 @@ _CLAIMS: weakref.WeakKeyDictionary[IConstruct, dict[tuple[str, str, str, str], s
 
 
 def _where(scope: IConstruct) -> tuple[str, str]:
-    stack = cdk.Stack.of(scope)
-    account, region = stack.account, stack.region
+    stack = stack_of(scope)
+    account, region = account_of(stack), region_of(stack)
     return (
         "<any account>" if is_unresolved(account) else account,
         "<any Region>" if is_unresolved(region) else region,
@@ -82,7 +83,7 @@ def _private_dns_endpoint_under(vpc: ec2.IVpc, service: str) -> str | None:
     A VPC's subnets and its L1 resources are skipped without a round trip to the jsii kernel:
     the default child of aws-cdk-lib's ``Subnet`` is its ``CfnSubnet``, and an L1 has none.
     """
-    stack = cdk.Stack.of(vpc)
+    stack = stack_of(vpc)
     for child in vpc.node.children:
         if isinstance(child, ec2.Subnet | cdk.CfnElement):
             continue

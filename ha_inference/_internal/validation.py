@@ -13,6 +13,7 @@ import jsii
 from aws_cdk import aws_ec2 as ec2
 from constructs import IConstruct, IValidation
 
+from ha_inference._internal.stacks import region_of
 from ha_inference._internal.tokens import is_unresolved
 from ha_inference.metadata import mark_subnet_zones
 
@@ -55,7 +56,7 @@ def subnet_azs(
 
 def concrete_region(prop: str, scope: cdk.Stack) -> str:
     """The stack's Region, which must be concrete because it decides what gets granted."""
-    region = scope.region
+    region = region_of(scope)
     if is_unresolved(region):
         raise ValueError(
             f"{prop} needs a concrete Region but stack {scope.node.path!r} is environment-"

@@ -29,6 +29,7 @@ from ha_inference._internal.nag import (
     acknowledge,
     acknowledge_all,
 )
+from ha_inference._internal.stacks import region_of, stack_of
 from ha_inference._internal.tokens import is_unresolved
 from ha_inference._internal.validation import subnet_zones
 from ha_inference.agents.code import AgentCode, retrieval_agent_code
@@ -815,7 +816,7 @@ class RegionalInference(Construct):
         model's server errors, the self-hosted endpoint's 5XX and latency, and its instance
         count (which the drill cannot lower: it guards against capacity lost for another reason
         while an AZ is off the network)."""
-        region = cdk.Stack.of(self).region
+        region = region_of(stack_of(self))
         if region in REGIONS_WITHOUT["AWS::FIS::ExperimentTemplate"]:
             cdk.Annotations.of(self).add_warning_v2(
                 "ha-inference:no-fis",

@@ -19,6 +19,7 @@ import aws_cdk as cdk
 from constructs import Construct, IConstruct
 
 from ha_inference._internal.props import checked_props
+from ha_inference._internal.stacks import region_of, stack_of
 from ha_inference._internal.tokens import is_unresolved
 from ha_inference._internal.validation import LateCheck
 from ha_inference.data.models import READ_ON, model_card
@@ -108,7 +109,6 @@ class RegionCoverage(Construct):
         scope = self.node.scope or self
         path = scope.node.path
         prefix = f"{path}/" if path else ""
-        regions: dict[cdk.Stack, str] = {}  # each stack's Region, read once (it never changes)
         kinds: dict[str, set[str]] = defaultdict(set)
         profiles: dict[str, list[dict[str, Any]]] = defaultdict(list)
         uses: dict[str, set[str]] = defaultdict(set)
@@ -120,10 +120,7 @@ class RegionCoverage(Construct):
             # Every path starts with the root's empty prefix: no need to ask for it then.
             if prefix and not construct.node.path.startswith(prefix):
                 continue
-            stack = cdk.Stack.of(construct)
-            if stack not in regions:
-                regions[stack] = stack.region
-            region = regions[stack]
+            region = region_of(stack_of(construct))
             if is_unresolved(region):
                 continue
             if kind in _CROSS_REGION_KINDS:
@@ -137,7 +134,7 @@ class RegionCoverage(Construct):
             else:
                 profiles[region].append(data)
                 uses[region].add("uses an inference profile")
-        deployed = {stack.region for stack in _stacks(scope) if not is_unresolved(stack.region)}
+        deployed = {region_of(s) for s in _stacks(scope) if not is_unresolved(region_of(s))}
 
         problems = []
         for region in sorted(uses):

@@ -42,6 +42,7 @@ from constructs import Construct
 from ha_inference._internal.logs import new_log_group
 from ha_inference._internal.nag import INLINE_POLICY, acknowledge, wildcard_resource_finding
 from ha_inference._internal.props import checked_props
+from ha_inference._internal.stacks import account_of, region_of, stack_of
 from ha_inference._internal.tokens import is_unresolved
 from ha_inference._internal.validation import MIN_AZS, select_subnets
 from ha_inference.regions import REGIONS_WITHOUT
@@ -124,7 +125,7 @@ class AvailabilityZoneDrill(Construct):
             CloudWatch Logs' own encryption.
         """
         super().__init__(scope, construct_id)
-        stack = cdk.Stack.of(self)
+        stack = stack_of(self)
         length = duration or cdk.Duration.minutes(10)
         _check_region(stack)
         _check_stop_conditions(stop_condition_alarms)
@@ -164,7 +165,7 @@ class AvailabilityZoneDrill(Construct):
         alarms: Sequence[cloudwatch.IAlarm],
     ) -> fis.CfnExperimentTemplate:
         """Deny all traffic of ``zone``'s subnets for the duration; stop on any alarm."""
-        stack = cdk.Stack.of(self)
+        stack = stack_of(self)
         minutes = int(self.duration.to_minutes())
         template = fis.CfnExperimentTemplate
         return fis.CfnExperimentTemplate(
@@ -319,14 +320,14 @@ class _Shared:
 
     @classmethod
     def of(cls, drill: Construct, vpc: ec2.IVpc) -> _Shared:
-        stack = cdk.Stack.of(drill)
+        stack = stack_of(drill)
         vpc_arn = stack.format_arn(service="ec2", resource="vpc", resource_name=vpc.vpc_id)
         acls = stack.format_arn(service="ec2", resource="network-acl", resource_name="*")
         prefix_lists = stack.format_arn(
             service="ec2", resource="prefix-list", resource_name="*", account="*"
         )
         return cls(
-            account=stack.account,
+            account=account_of(stack),
             vpc_path=vpc.node.path,
             vpc_arn=vpc_arn,
             network_acls=acls,
@@ -390,7 +391,7 @@ def _subnets_by_zone(subnets: Sequence[ec2.ISubnet]) -> dict[str, tuple[ec2.ISub
 
 
 def _check_region(stack: cdk.Stack) -> None:
-    region = stack.region
+    region = region_of(stack)
     if not is_unresolved(region) and region in REGIONS_WITHOUT["AWS::FIS::ExperimentTemplate"]:
         raise ValueError(
             f"AvailabilityZoneDrill needs AWS FIS, which CloudFormation does not offer in "

@@ -18,6 +18,7 @@ from constructs import Construct
 from ha_inference._internal.names import claim_name
 from ha_inference._internal.opensearch import NAME_MAX, NAME_PATTERN, check_name, check_region
 from ha_inference._internal.props import checked_props
+from ha_inference._internal.stacks import account_of, stack_of
 from ha_inference._internal.tokens import is_unresolved
 from ha_inference.metadata import mark_supporting
 from ha_inference.vectors.collection_endpoint import CollectionVpcEndpoint
@@ -319,8 +320,8 @@ class VectorCollection(_VectorCollectionBase):
                 f"description must be 1-1000 characters, got {len(description)}; shorten it"
             )
         claim_name(self, "OpenSearch Serverless collection", collection_name, "collection_name")
-        stack = cdk.Stack.of(self)
-        self._account = stack.account
+        stack = stack_of(self)
+        self._account = account_of(stack)
         self._name = collection_name
 
         encryption_rule: dict[str, Any] = {
@@ -486,7 +487,7 @@ class VectorCollection(_VectorCollectionBase):
                 self._principals.items(), key=lambda item: (order.index(item[0][0]), item[0][1])
             )
         ]
-        return cdk.Stack.of(self).to_json_string(rule_sets)
+        return stack_of(self).to_json_string(rule_sets)
 
 
 @jsii.implements(cdk.IStringProducer)
