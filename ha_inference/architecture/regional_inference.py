@@ -583,8 +583,10 @@ class RegionalInference(Construct):
 
     def _admit(self, function: MultiAzFunction) -> None:
         """Opens HTTPS from ``function`` to the Bedrock and collection endpoints."""
-        self.bedrock_endpoints.connections.allow_default_port_from(function)
-        self.collection_endpoint.connections.allow_default_port_from(function)
+        # Its Connections rather than the function itself: the same security-group rules,
+        # without aws-cdk-lib calling back into Python for each read of ``connections``.
+        self.bedrock_endpoints.connections.allow_default_port_from(function.connections)
+        self.collection_endpoint.connections.allow_default_port_from(function.connections)
 
     # -- the self-hosted model ----------------------------------------------------------------
 
