@@ -97,8 +97,9 @@ _MARKS: weakref.WeakKeyDictionary[IConstruct, list[tuple[IConstruct, str, Any]]]
 
 
 def _mark(construct: IConstruct, kind: str, data: Any) -> None:
-    construct.node.add_metadata(kind, data)
-    _MARKS.setdefault(construct.node.root, []).append((construct, kind, data))
+    node = construct.node
+    node.add_metadata(kind, data)
+    _MARKS.setdefault(node.root, []).append((construct, kind, data))
 
 
 def marks_under(root: IConstruct) -> list[tuple[IConstruct, str, Any]]:

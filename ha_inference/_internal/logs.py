@@ -16,8 +16,14 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from constructs import Construct, IConstruct
 
+from ha_inference._internal.stacks import region_of, stack_of
+
 _ALLOWED: weakref.WeakKeyDictionary[IConstruct, set[str]] = weakref.WeakKeyDictionary()
 """Per app: the keys whose policy already admits CloudWatch Logs."""
+_ALLOWED_OBJECTS: weakref.WeakSet[kms.Key] = weakref.WeakSet()
+"""The key objects found in :data:`_ALLOWED` already: the same object is the same key, so
+asking again needs no round trip to the jsii kernel (a key reached through another Python
+object is looked up by its path as before)."""
 
 
 def new_log_group(
@@ -45,14 +51,18 @@ def new_log_group(
 def allow_logs_service(key: kms.IKey) -> None:
     """Lets CloudWatch Logs in the key's Region use ``key`` for this account's log groups
     (once per key); an imported key is left alone (its policy is not ours to change)."""
-    done = _ALLOWED.setdefault(key.node.root, set())
-    if not isinstance(key, kms.Key) or key.node.path in done:
+    if not isinstance(key, kms.Key) or key in _ALLOWED_OBJECTS:
         return
-    stack = cdk.Stack.of(key)
+    node = key.node
+    done, path = _ALLOWED.setdefault(node.root, set()), node.path
+    if path in done:
+        _ALLOWED_OBJECTS.add(key)
+        return
+    stack = stack_of(key)
     key.add_to_resource_policy(
         iam.PolicyStatement(
             sid="AllowCloudWatchLogsOfThisAccount",
-            principals=[iam.ServicePrincipal(f"logs.{stack.region}.amazonaws.com")],
+            principals=[iam.ServicePrincipal(f"logs.{region_of(stack)}.amazonaws.com")],
             actions=[
                 "kms:Encrypt*",
                 "kms:Decrypt*",
@@ -73,4 +83,5 @@ def allow_logs_service(key: kms.IKey) -> None:
             },
         )
     )
-    done.add(key.node.path)
+    done.add(path)
+    _ALLOWED_OBJECTS.add(key)

@@ -9,10 +9,13 @@ NIST 800-53 rev. 4, HIPAA Security, PCI DSS 3.2.1 or Serverless sees the reason 
 from __future__ import annotations
 
 import json
+import weakref
 from typing import Any
 
 import aws_cdk as cdk
 from constructs import IConstruct
+
+from ha_inference._internal.stacks import stack_of
 
 
 def flatten_cfn_reference(node: Any) -> str:
@@ -43,7 +46,7 @@ def flatten_cfn_reference(node: Any) -> str:
 
 def wildcard_resource_finding(scope: IConstruct, resource: str) -> str:
     """The AwsSolutions-IAM5 finding id that ``resource`` (an ARN, maybe with tokens) draws."""
-    resolved = cdk.Stack.of(scope).resolve(resource)
+    resolved = stack_of(scope).resolve(resource)
     return f"AwsSolutions-IAM5[Resource::{flatten_cfn_reference(resolved)}]"
 
 
@@ -200,6 +203,19 @@ def acknowledge_all(scope: IConstruct, reasons: dict[str, str]) -> None:
     for finding, reason in reasons.items():
         for twin in SAME_RULE.get(finding, ()):
             expanded.setdefault(twin, reason)
-    cdk.Validations.of(scope).acknowledge(
+    _validations(scope).acknowledge(
         *(cdk.Acknowledgment(id=finding, reason=reason) for finding, reason in expanded.items())
     )
+
+
+_VALIDATIONS: weakref.WeakKeyDictionary[IConstruct, cdk.Validations] = weakref.WeakKeyDictionary()
+"""``cdk.Validations.of`` per scope object: a stateless wrapper of its scope (aws-cdk-lib makes
+a new one on every call), so one per scope saves a round trip to the jsii kernel on every
+further acknowledgement there."""
+
+
+def _validations(scope: IConstruct) -> cdk.Validations:
+    found = _VALIDATIONS.get(scope)
+    if found is None:
+        found = _VALIDATIONS[scope] = cdk.Validations.of(scope)
+    return found

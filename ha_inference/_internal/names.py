@@ -15,6 +15,7 @@ import aws_cdk as cdk
 from aws_cdk import aws_ec2 as ec2
 from constructs import IConstruct
 
+from ha_inference._internal.stacks import account_of, region_of, stack_of
 from ha_inference._internal.tokens import is_unresolved
 
 _CLAIMS: weakref.WeakKeyDictionary[IConstruct, dict[tuple[str, str, str, str], str]] = (
@@ -23,10 +24,12 @@ _CLAIMS: weakref.WeakKeyDictionary[IConstruct, dict[tuple[str, str, str, str], s
 
 
 def _where(scope: IConstruct) -> tuple[str, str]:
-    stack = cdk.Stack.of(scope)
-    account = "<any account>" if is_unresolved(stack.account) else stack.account
-    region = "<any Region>" if is_unresolved(stack.region) else stack.region
-    return account, region
+    stack = stack_of(scope)
+    account, region = account_of(stack), region_of(stack)
+    return (
+        "<any account>" if is_unresolved(account) else account,
+        "<any Region>" if is_unresolved(region) else region,
+    )
 
 
 def claim_name(scope: IConstruct, kind: str, name: str, prop: str) -> None:
@@ -36,16 +39,17 @@ def claim_name(scope: IConstruct, kind: str, name: str, prop: str) -> None:
     if is_unresolved(name):
         return
     account, region = _where(scope)
-    claims = _CLAIMS.setdefault(scope.node.root, {})
+    node = scope.node
+    claims = _CLAIMS.setdefault(node.root, {})
     key = (kind, name, account, region)
-    other = claims.get(key)
-    if other is not None and other != scope.node.path:
+    other, path = claims.get(key), node.path
+    if other is not None and other != path:
         raise ValueError(
             f"{prop} {name!r} is already the name of {kind} {other}, in the same account and "
             f"Region ({account}, {region}); {kind} names are unique per account and Region, so "
-            f"the second would fail at deploy: give {scope.node.path} another {prop}"
+            f"the second would fail at deploy: give {path} another {prop}"
         )
-    claims[key] = scope.node.path
+    claims[key] = path
 
 
 _PRIVATE_DNS: weakref.WeakKeyDictionary[IConstruct, dict[tuple[str, str], str]] = (
@@ -57,25 +61,32 @@ def claim_private_dns(scope: IConstruct, vpc: ec2.IVpc, service: str) -> None:
     """Records that ``scope`` puts a private-DNS interface endpoint for ``service`` (its short
     name, e.g. ``bedrock-runtime``) in ``vpc``; raises when the app already has one there (a
     VPC takes one private-DNS endpoint per service: the second fails at deploy), naming both."""
-    claims = _PRIVATE_DNS.setdefault(scope.node.root, {})
+    node = scope.node
+    claims = _PRIVATE_DNS.setdefault(node.root, {})
     vpc_key = vpc.node.path if is_unresolved(vpc.vpc_id) else vpc.vpc_id
     key = (vpc_key, service)
-    other = claims.get(key) or _private_dns_endpoint_under(vpc, service)
-    if other is not None and other != scope.node.path:
+    other, path = claims.get(key) or _private_dns_endpoint_under(vpc, service), node.path
+    if other is not None and other != path:
         raise ValueError(
-            f"{scope.node.path} adds a {service} interface endpoint with private DNS to "
+            f"{path} adds a {service} interface endpoint with private DNS to "
             f"{vpc.node.path}, which already has one ({other}); a VPC takes only one private-DNS "
             "endpoint per service and the second fails at deploy. Pass "
             "private_dns_enabled=False to one of them, or reuse the existing endpoint "
             "(BedrockVpcEndpoints(existing_endpoints=...))"
         )
-    claims[key] = scope.node.path
+    claims[key] = path
 
 
 def _private_dns_endpoint_under(vpc: ec2.IVpc, service: str) -> str | None:
-    """An endpoint added with ``vpc.add_interface_endpoint`` (a child of the VPC), if any."""
-    stack = cdk.Stack.of(vpc)
+    """An endpoint added with ``vpc.add_interface_endpoint`` (a child of the VPC), if any.
+
+    A VPC's subnets and its L1 resources are skipped without a round trip to the jsii kernel:
+    the default child of aws-cdk-lib's ``Subnet`` is its ``CfnSubnet``, and an L1 has none.
+    """
+    stack = stack_of(vpc)
     for child in vpc.node.children:
+        if isinstance(child, ec2.Subnet | cdk.CfnElement):
+            continue
         cfn = child.node.default_child
         if not isinstance(cfn, ec2.CfnVPCEndpoint) or cfn.vpc_endpoint_type != "Interface":
             continue

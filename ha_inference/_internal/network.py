@@ -52,14 +52,18 @@ def closed_security_group(
     )
     # With inline rules disabled, aws-cdk-lib writes its placeholder as a separate rule, which
     # would duplicate the inline one (EC2 rejects duplicate rules) and is dropped by the first
-    # real rule anyway: keep only the inline placeholder.
-    for child in list(group.node.children):
-        if (
+    # real rule anyway: keep only the inline placeholder. (One walk over the group's two
+    # children also finds its L1, the child aws-cdk-lib names "Resource": its default child.)
+    node = group.node
+    cfn = None
+    for child in node.children:
+        if isinstance(child, ec2.CfnSecurityGroup):
+            cfn = child
+        elif (
             isinstance(child, ec2.CfnSecurityGroupEgress)
             and child.cidr_ip == NO_TRAFFIC_RULE["CidrIp"]
         ):
-            group.node.try_remove_child(child.node.id)
-    cfn = group.node.default_child
+            node.try_remove_child(child.node.id)
     assert isinstance(cfn, ec2.CfnSecurityGroup)
     # Replaces aws-cdk-lib's lazy inline list (empty with inline rules disabled) for good, where
     # readers of the L1 (cdk-nag rules included) see it.

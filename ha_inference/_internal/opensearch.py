@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import re
 
-import aws_cdk as cdk
 from constructs import Construct
 
+from ha_inference._internal.stacks import region_of, stack_of
 from ha_inference._internal.tokens import is_unresolved
 from ha_inference.regions import REGIONS_WITHOUT
 
@@ -52,7 +52,7 @@ def check_region(scope: Construct, what: str) -> None:
 
     An environment-agnostic stack (Region unknown at synth time) passes: nothing can be told.
     """
-    region = cdk.Stack.of(scope).region
+    region = region_of(stack_of(scope))
     if is_unresolved(region):
         return
     if region in REGIONS_WITHOUT[COLLECTION_TYPE]:

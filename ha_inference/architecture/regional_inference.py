@@ -29,8 +29,9 @@ from ha_inference._internal.nag import (
     acknowledge,
     acknowledge_all,
 )
+from ha_inference._internal.stacks import region_of, stack_of
 from ha_inference._internal.tokens import is_unresolved
-from ha_inference._internal.validation import select_subnets
+from ha_inference._internal.validation import subnet_zones
 from ha_inference.agents.code import AgentCode, retrieval_agent_code
 from ha_inference.agents.invoke_endpoint import AgentRuntimeVpcEndpoint
 from ha_inference.agents.runtime import SUPPORTING_KIND as AGENTIC_COMPUTE
@@ -409,7 +410,7 @@ class RegionalInference(Construct):
             ("endpoint_subnets", self.endpoint_subnets),
             ("workload_subnets", self.workload_subnets),
         ):
-            zones = [s.availability_zone for s in select_subnets(self.vpc, selection)]
+            zones = subnet_zones(self.vpc, selection)
             known = sorted({z for z in zones if not is_unresolved(z)})
             count = len(zones) if len(known) < len(zones) else len(known)
             if count <= tolerated:
@@ -582,8 +583,10 @@ class RegionalInference(Construct):
 
     def _admit(self, function: MultiAzFunction) -> None:
         """Opens HTTPS from ``function`` to the Bedrock and collection endpoints."""
-        self.bedrock_endpoints.connections.allow_default_port_from(function)
-        self.collection_endpoint.connections.allow_default_port_from(function)
+        # Its Connections rather than the function itself: the same security-group rules,
+        # without aws-cdk-lib calling back into Python for each read of ``connections``.
+        self.bedrock_endpoints.connections.allow_default_port_from(function.connections)
+        self.collection_endpoint.connections.allow_default_port_from(function.connections)
 
     # -- the self-hosted model ----------------------------------------------------------------
 
@@ -815,7 +818,7 @@ class RegionalInference(Construct):
         model's server errors, the self-hosted endpoint's 5XX and latency, and its instance
         count (which the drill cannot lower: it guards against capacity lost for another reason
         while an AZ is off the network)."""
-        region = cdk.Stack.of(self).region
+        region = region_of(stack_of(self))
         if region in REGIONS_WITHOUT["AWS::FIS::ExperimentTemplate"]:
             cdk.Annotations.of(self).add_warning_v2(
                 "ha-inference:no-fis",
@@ -827,11 +830,7 @@ class RegionalInference(Construct):
             self.endpoint_subnets or ec2.SubnetSelection(one_per_az=True),
             self.workload_subnets or ec2.SubnetSelection(one_per_az=True),
         ]
-        zones = [
-            subnet.availability_zone
-            for selection in subnets
-            for subnet in self.vpc.select_subnets(**selection._values).subnets
-        ]
+        zones = [zone for selection in subnets for zone in subnet_zones(self.vpc, selection)]
         if any(is_unresolved(zone) for zone in zones):
             raise ValueError(
                 f"drill needs the subnets' Availability Zones at synth time (one drill template "

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-import aws_cdk as cdk
 import jsii
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
@@ -13,6 +12,7 @@ from constructs import Construct
 from ha_inference._internal.names import claim_private_dns, warn_private_dns_takes_over
 from ha_inference._internal.network import closed_security_group
 from ha_inference._internal.props import checked_props
+from ha_inference._internal.stacks import account_of, stack_of
 from ha_inference._internal.validation import LateCheck, ZonalSubnets, select_zonal_subnets
 from ha_inference._internal.zones import place_in_supported_zones
 from ha_inference.bedrock.profiles import INVOKE_ACTIONS, IInvokeTarget
@@ -151,7 +151,7 @@ class BedrockVpcEndpoints(Construct):
         self._invoke_statement = iam.PolicyStatement(
             principals=[iam.AnyPrincipal()],
             actions=list(INVOKE_ACTIONS),
-            conditions={"StringEquals": {"aws:PrincipalAccount": cdk.Stack.of(self).account}},
+            conditions={"StringEquals": {"aws:PrincipalAccount": account_of(stack_of(self))}},
         )
         for short_name, endpoint in self.endpoints.items():
             if short_name not in INVOKE_SERVICES:

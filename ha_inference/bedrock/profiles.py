@@ -14,12 +14,12 @@ from datetime import UTC, date, datetime
 from typing import Any, Protocol, runtime_checkable
 
 import aws_cdk as cdk
-from aws_cdk import aws_bedrock as bedrock
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from ha_inference._internal.names import claim_name
 from ha_inference._internal.props import checked_props
+from ha_inference._internal.stacks import account_of, stack_of
 from ha_inference._internal.tokens import is_unresolved
 from ha_inference._internal.validation import LateCheck, concrete_region
 from ha_inference.checks.residency import data_residency_of, residency_violation
@@ -231,7 +231,7 @@ class FoundationModel:
         ``as_of``, default today), and records the use for :class:`~ha_inference.RegionCoverage`,
         which fails synth where the model's card does not offer it in-Region.
         """
-        region = concrete_region("FoundationModel", cdk.Stack.of(scope))
+        region = concrete_region("FoundationModel", stack_of(scope))
         model = cls(model_id, region=region)
         check_lifecycle(scope, model_id, as_of)
         mark_foundation_model(scope, {"modelId": model_id, "region": region})
@@ -325,7 +325,7 @@ class CrossRegionInferenceProfile(_Profile):
                 f"geography must be a Geography, got {geography!r}; use for example Geography.US"
             )
         check_model_id(model_id)
-        stack = cdk.Stack.of(self)
+        stack = stack_of(self)
         self.source_region = concrete_region("CrossRegionInferenceProfile", stack)
         self.model_id = model_id
         self.geography = geography
@@ -341,7 +341,7 @@ class CrossRegionInferenceProfile(_Profile):
         self.destination_regions: frozenset[str] = self._destinations(table, explicit=routes)
         self.partition = partition_of(self.source_region)
         self.profile_arn = (
-            f"arn:{self.partition}:bedrock:{self.source_region}:{stack.account}:"
+            f"arn:{self.partition}:bedrock:{self.source_region}:{account_of(stack)}:"
             f"inference-profile/{self.profile_id}"
         )
         self._check_residency()
@@ -549,6 +549,10 @@ class ApplicationInferenceProfile(_Profile):
             copy_from = foundation_model_arn(model_id, region, partition)
             self.model_id = model_id
             self.destination_regions = frozenset({region})
+        # Imported here: only an application profile needs aws_cdk.aws_bedrock, whose import
+        # costs every process that loads this module about 0.02 s of CPU.
+        from aws_cdk import aws_bedrock as bedrock  # noqa: PLC0415
+
         self.resource = bedrock.CfnApplicationInferenceProfile(
             self,
             "Resource",

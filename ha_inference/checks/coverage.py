@@ -19,6 +19,7 @@ import aws_cdk as cdk
 from constructs import Construct, IConstruct
 
 from ha_inference._internal.props import checked_props
+from ha_inference._internal.stacks import region_of, stack_of
 from ha_inference._internal.tokens import is_unresolved
 from ha_inference._internal.validation import LateCheck
 from ha_inference.data.models import READ_ON, model_card
@@ -106,7 +107,8 @@ class RegionCoverage(Construct):
     def problems(self) -> list[str]:
         """What is missing, one line per Region and kind of gap."""
         scope = self.node.scope or self
-        prefix = f"{scope.node.path}/" if scope.node.path else ""
+        path = scope.node.path
+        prefix = f"{path}/" if path else ""
         kinds: dict[str, set[str]] = defaultdict(set)
         profiles: dict[str, list[dict[str, Any]]] = defaultdict(list)
         uses: dict[str, set[str]] = defaultdict(set)
@@ -115,9 +117,10 @@ class RegionCoverage(Construct):
             lambda: defaultdict(list)
         )
         for construct, kind, data in marks_under(self.node.root):
-            if not construct.node.path.startswith(prefix):
+            # Every path starts with the root's empty prefix: no need to ask for it then.
+            if prefix and not construct.node.path.startswith(prefix):
                 continue
-            region = cdk.Stack.of(construct).region
+            region = region_of(stack_of(construct))
             if is_unresolved(region):
                 continue
             if kind in _CROSS_REGION_KINDS:
@@ -131,7 +134,7 @@ class RegionCoverage(Construct):
             else:
                 profiles[region].append(data)
                 uses[region].add("uses an inference profile")
-        deployed = {stack.region for stack in _stacks(scope) if not is_unresolved(stack.region)}
+        deployed = {region_of(s) for s in _stacks(scope) if not is_unresolved(region_of(s))}
 
         problems = []
         for region in sorted(uses):

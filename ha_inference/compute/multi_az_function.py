@@ -19,6 +19,7 @@ from ha_inference._internal.logs import new_log_group
 from ha_inference._internal.nag import INLINE_POLICY, acknowledge
 from ha_inference._internal.network import closed_security_group
 from ha_inference._internal.props import checked_props
+from ha_inference._internal.stacks import stack_of
 from ha_inference._internal.tokens import is_unresolved
 from ha_inference._internal.validation import select_zonal_subnets
 from ha_inference.metadata import mark_supporting
@@ -224,6 +225,7 @@ class MultiAzFunction(Construct):
             "policy.",
         )
 
+        self._connections: ec2.Connections | None = None
         self.function = lambda_.Function(
             self,
             "Resource",
@@ -261,7 +263,12 @@ class MultiAzFunction(Construct):
     @property
     def connections(self) -> ec2.Connections:
         """The function's security group; ``connections.allow_to(peer)`` opens more egress."""
-        return self.function.connections
+        # Read once: aws-cdk-lib asks for it on every rule it adds (a callback into Python,
+        # which jsii finds only on a plain property), and a function's Connections object is
+        # made with the function and never replaced.
+        if self._connections is None:
+            self._connections = self.function.connections
+        return self._connections
 
     @property
     def grant_principal(self) -> iam.IPrincipal:
@@ -287,7 +294,7 @@ def deny_to_function_code(scope: Construct, actions: tuple[str, ...]) -> iam.Pol
     developer guide). Any function of this account and Region matches, so the statement also
     holds for every function a shared role serves.
     """
-    stack = cdk.Stack.of(scope)
+    stack = stack_of(scope)
     return iam.PolicyStatement(
         sid="NotFromFunctionCode",
         effect=iam.Effect.DENY,

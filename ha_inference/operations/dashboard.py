@@ -29,6 +29,7 @@ What each service publishes, and whether a metric can be seen per Availability Z
 from __future__ import annotations
 
 import re
+import weakref
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import cast
@@ -417,16 +418,22 @@ class ApplicationDashboard(Construct):
 # --------------------------------------------------------------------------- widgets
 
 
+_WIDTHS: weakref.WeakKeyDictionary[cloudwatch.IWidget, int] = weakref.WeakKeyDictionary()
+"""The width of each widget :func:`_graph` made: what ``widget.width`` would answer over jsii."""
+
+
 def _graph(
     title: str, left: Sequence[cloudwatch.IMetric], **props: object
 ) -> cloudwatch.GraphWidget:
-    return cloudwatch.GraphWidget(
+    widget = cloudwatch.GraphWidget(
         title=title,
         left=list(left),
         width=WIDGET_WIDTH,
         height=WIDGET_HEIGHT,
         **props,  # type: ignore[arg-type]
     )
+    _WIDTHS[widget] = WIDGET_WIDTH
+    return widget
 
 
 def _add_rows(dashboard: cloudwatch.Dashboard, widgets: Sequence[cloudwatch.IWidget]) -> None:
@@ -434,7 +441,8 @@ def _add_rows(dashboard: cloudwatch.Dashboard, widgets: Sequence[cloudwatch.IWid
     row: list[cloudwatch.IWidget] = []
     used = 0.0
     for widget in widgets:
-        width = widget.width  # one jsii round trip per widget
+        known = _WIDTHS.get(widget)
+        width = widget.width if known is None else known  # widget.width: a jsii round trip
         if used + width > GRID_WIDTH:
             dashboard.add_widgets(*row)
             row, used = [], 0.0

@@ -27,6 +27,7 @@ calls ``aws fis start-experiment --experiment-template-id <id>``.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from types import MappingProxyType
 
 import aws_cdk as cdk
@@ -41,8 +42,9 @@ from constructs import Construct
 from ha_inference._internal.logs import new_log_group
 from ha_inference._internal.nag import INLINE_POLICY, acknowledge, wildcard_resource_finding
 from ha_inference._internal.props import checked_props
+from ha_inference._internal.stacks import account_of, region_of, stack_of
 from ha_inference._internal.tokens import is_unresolved
-from ha_inference._internal.validation import MIN_AZS
+from ha_inference._internal.validation import MIN_AZS, select_subnets
 from ha_inference.regions import REGIONS_WITHOUT
 
 ACTION_ID = "aws:network:disrupt-connectivity"
@@ -123,7 +125,7 @@ class AvailabilityZoneDrill(Construct):
             CloudWatch Logs' own encryption.
         """
         super().__init__(scope, construct_id)
-        stack = cdk.Stack.of(self)
+        stack = stack_of(self)
         length = duration or cdk.Duration.minutes(10)
         _check_region(stack)
         _check_stop_conditions(stop_condition_alarms)
@@ -139,11 +141,13 @@ class AvailabilityZoneDrill(Construct):
         )
         templates: dict[str, fis.CfnExperimentTemplate] = {}
         roles: dict[str, iam.Role] = {}
+        shared = _Shared.of(self, vpc)
         for zone, subnets in zones.items():
             holder = Construct(self, zone)
-            roles[zone] = self._create_role(holder, zone, vpc, subnets)
+            subnet_arns = [_subnet_arn(stack, subnet) for subnet in subnets]
+            roles[zone] = self._create_role(holder, zone, shared, subnet_arns)
             templates[zone] = self._create_template(
-                holder, zone, subnets, roles[zone], stop_condition_alarms
+                holder, zone, subnet_arns, roles[zone], stop_condition_alarms
             )
         self.roles: Mapping[str, iam.Role] = MappingProxyType(roles)
         self.experiment_templates: Mapping[str, fis.CfnExperimentTemplate] = MappingProxyType(
@@ -156,19 +160,19 @@ class AvailabilityZoneDrill(Construct):
         self,
         holder: Construct,
         zone: str,
-        subnets: Sequence[ec2.ISubnet],
+        subnet_arns: Sequence[str],
         role: iam.Role,
         alarms: Sequence[cloudwatch.IAlarm],
     ) -> fis.CfnExperimentTemplate:
         """Deny all traffic of ``zone``'s subnets for the duration; stop on any alarm."""
-        stack = cdk.Stack.of(self)
+        stack = stack_of(self)
         minutes = int(self.duration.to_minutes())
         template = fis.CfnExperimentTemplate
         return fis.CfnExperimentTemplate(
             holder,
             "Template",
             description=(
-                f"AZ-loss drill: takes {zone} ({len(subnets)} subnets) off the network for "
+                f"AZ-loss drill: takes {zone} ({len(subnet_arns)} subnets) off the network for "
                 f"{minutes} min; stops when an alarm fires"
             ),
             role_arn=role.role_arn,
@@ -182,7 +186,7 @@ class AvailabilityZoneDrill(Construct):
                 "Subnets": template.ExperimentTemplateTargetProperty(
                     resource_type="aws:ec2:subnet",
                     selection_mode="ALL",
-                    resource_arns=[_subnet_arn(stack, subnet) for subnet in subnets],
+                    resource_arns=list(subnet_arns),
                 )
             },
             actions={
@@ -206,15 +210,10 @@ class AvailabilityZoneDrill(Construct):
         )
 
     def _create_role(
-        self, holder: Construct, zone: str, vpc: ec2.IVpc, subnets: Sequence[ec2.ISubnet]
+        self, holder: Construct, zone: str, shared: _Shared, subnet_arns: Sequence[str]
     ) -> iam.Role:
         """What ``aws:network:disrupt-connectivity`` does, on ``zone``'s subnets only."""
-        stack = cdk.Stack.of(self)
-        vpc_arn = stack.format_arn(service="ec2", resource="vpc", resource_name=vpc.vpc_id)
-        acls = stack.format_arn(service="ec2", resource="network-acl", resource_name="*")
-        prefix_lists = stack.format_arn(
-            service="ec2", resource="prefix-list", resource_name="*", account="*"
-        )
+        vpc_arn, acls, prefix_lists = shared.vpc_arn, shared.network_acls, shared.prefix_lists
         in_vpc = {"ArnEquals": {"ec2:Vpc": vpc_arn}}
         tagged_request = {"StringEquals": {f"aws:RequestTag/{FIS_TAG}": "true"}}
         statements = [
@@ -250,7 +249,7 @@ class AvailabilityZoneDrill(Construct):
             iam.PolicyStatement(
                 sid="SwapNetworkAclsOfTheseSubnets",
                 actions=["ec2:ReplaceNetworkAclAssociation"],
-                resources=[*(_subnet_arn(stack, subnet) for subnet in subnets), acls],
+                resources=[*subnet_arns, acls],
                 conditions=in_vpc,
             ),
             iam.PolicyStatement(
@@ -269,21 +268,17 @@ class AvailabilityZoneDrill(Construct):
             "Role",
             assumed_by=iam.ServicePrincipal("fis.amazonaws.com").with_conditions(
                 {
-                    "StringEquals": {"aws:SourceAccount": stack.account},
-                    "ArnLike": {
-                        "aws:SourceArn": stack.format_arn(
-                            service="fis", resource="experiment", resource_name="*"
-                        )
-                    },
+                    "StringEquals": {"aws:SourceAccount": shared.account},
+                    "ArnLike": {"aws:SourceArn": shared.experiments},
                 }
             ),
-            description=f"AWS FIS: takes {zone} off the network in VPC {vpc.node.path}",
+            description=f"AWS FIS: takes {zone} off the network in VPC {shared.vpc_path}",
             inline_policies={"DisruptConnectivity": iam.PolicyDocument(statements=statements)},
         )
-        self._acknowledge(role, acls, prefix_lists)
+        self._acknowledge(role, shared)
         return role
 
-    def _acknowledge(self, role: iam.Role, acls: str, prefix_lists: str) -> None:
+    def _acknowledge(self, role: iam.Role, shared: _Shared) -> None:
         acknowledge(
             role,
             "AwsSolutions-IAM5[Resource::*]",
@@ -293,7 +288,7 @@ class AvailabilityZoneDrill(Construct):
         )
         acknowledge(
             role,
-            wildcard_resource_finding(self, acls),
+            shared.network_acls_finding,
             "FIS clones each subnet's network ACL at run time, so the ids do not exist before: "
             "creating one requires the managedByFIS=true request tag and this VPC, changing or "
             "deleting one requires that tag on it and this VPC, and associations can be swapped "
@@ -301,12 +296,46 @@ class AvailabilityZoneDrill(Construct):
         )
         acknowledge(
             role,
-            wildcard_resource_finding(self, prefix_lists),
+            shared.prefix_lists_finding,
             "Listed for aws:network:disrupt-connectivity by the AWS FIS actions reference; "
             "AWS-managed prefix lists belong to AWS's account, so the account is '*'; the call "
             "only reads prefix list entries, in this Region.",
         )
         acknowledge(role, "NIST.800.53.R5-IAMNoInlinePolicy", INLINE_POLICY)
+
+
+@dataclass(frozen=True)
+class _Shared:
+    """What every AZ's role of one drill shares, read and formatted once per drill."""
+
+    account: str
+    vpc_path: str
+    vpc_arn: str
+    network_acls: str
+    prefix_lists: str
+    experiments: str
+    network_acls_finding: str
+    """The AwsSolutions-IAM5 finding id that ``network_acls`` draws."""
+    prefix_lists_finding: str
+
+    @classmethod
+    def of(cls, drill: Construct, vpc: ec2.IVpc) -> _Shared:
+        stack = stack_of(drill)
+        vpc_arn = stack.format_arn(service="ec2", resource="vpc", resource_name=vpc.vpc_id)
+        acls = stack.format_arn(service="ec2", resource="network-acl", resource_name="*")
+        prefix_lists = stack.format_arn(
+            service="ec2", resource="prefix-list", resource_name="*", account="*"
+        )
+        return cls(
+            account=account_of(stack),
+            vpc_path=vpc.node.path,
+            vpc_arn=vpc_arn,
+            network_acls=acls,
+            prefix_lists=prefix_lists,
+            experiments=stack.format_arn(service="fis", resource="experiment", resource_name="*"),
+            network_acls_finding=wildcard_resource_finding(drill, acls),
+            prefix_lists_finding=wildcard_resource_finding(drill, prefix_lists),
+        )
 
 
 def _subnet_arn(stack: cdk.Stack, subnet: ec2.ISubnet) -> str:
@@ -327,7 +356,7 @@ def _select(
         )
     chosen: dict[str, ec2.ISubnet] = {}
     for selection in selections:
-        for subnet in vpc.select_subnets(**selection._values).subnets:
+        for subnet in select_subnets(vpc, selection):
             chosen.setdefault(subnet.node.path, subnet)
     return list(chosen.values())
 
@@ -362,7 +391,7 @@ def _subnets_by_zone(subnets: Sequence[ec2.ISubnet]) -> dict[str, tuple[ec2.ISub
 
 
 def _check_region(stack: cdk.Stack) -> None:
-    region = stack.region
+    region = region_of(stack)
     if not is_unresolved(region) and region in REGIONS_WITHOUT["AWS::FIS::ExperimentTemplate"]:
         raise ValueError(
             f"AvailabilityZoneDrill needs AWS FIS, which CloudFormation does not offer in "

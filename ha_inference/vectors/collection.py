@@ -6,11 +6,10 @@ import enum
 import hashlib
 import re
 from collections.abc import Sequence
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import aws_cdk as cdk
 import jsii
-from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_opensearchserverless as aoss
@@ -19,9 +18,15 @@ from constructs import Construct
 from ha_inference._internal.names import claim_name
 from ha_inference._internal.opensearch import NAME_MAX, NAME_PATTERN, check_name, check_region
 from ha_inference._internal.props import checked_props
+from ha_inference._internal.stacks import account_of, stack_of
 from ha_inference._internal.tokens import is_unresolved
 from ha_inference.metadata import mark_supporting
 from ha_inference.vectors.collection_endpoint import CollectionVpcEndpoint
+
+if TYPE_CHECKING:
+    # Loaded where a metric is made: importing aws_cdk.aws_cloudwatch costs about 0.07 s of CPU
+    # in every process, and an app that makes no metric never needs it.
+    from aws_cdk import aws_cloudwatch as cloudwatch
 
 SUPPORTING_KIND = "vector-search"
 """What :class:`ha_inference.RegionCoverage` calls a collection."""
@@ -200,6 +205,8 @@ class _VectorCollectionBase(Construct):
         Dimensions ``ClientId`` (the account), ``CollectionId`` and ``CollectionName``.
         Default: the ``Sum`` over 5 minutes.
         """
+        from aws_cdk import aws_cloudwatch as cloudwatch  # noqa: PLC0415 (see the imports)
+
         return cloudwatch.Metric(
             namespace=NAMESPACE,
             metric_name=metric_name,
@@ -216,6 +223,8 @@ class _VectorCollectionBase(Construct):
 
     def metric_search_request_latency(self, *, statistic: str = "p99") -> cloudwatch.Metric:
         """``SearchRequestLatency``: time to complete search requests (ms). Default: p99."""
+        from aws_cdk import aws_cloudwatch as cloudwatch  # noqa: PLC0415 (see the imports)
+
         return self.metric(
             "SearchRequestLatency", statistic=statistic, unit=cloudwatch.Unit.MILLISECONDS
         )
@@ -311,8 +320,8 @@ class VectorCollection(_VectorCollectionBase):
                 f"description must be 1-1000 characters, got {len(description)}; shorten it"
             )
         claim_name(self, "OpenSearch Serverless collection", collection_name, "collection_name")
-        stack = cdk.Stack.of(self)
-        self._account = stack.account
+        stack = stack_of(self)
+        self._account = account_of(stack)
         self._name = collection_name
 
         encryption_rule: dict[str, Any] = {
@@ -478,7 +487,7 @@ class VectorCollection(_VectorCollectionBase):
                 self._principals.items(), key=lambda item: (order.index(item[0][0]), item[0][1])
             )
         ]
-        return cdk.Stack.of(self).to_json_string(rule_sets)
+        return stack_of(self).to_json_string(rule_sets)
 
 
 @jsii.implements(cdk.IStringProducer)

@@ -89,7 +89,7 @@ class VectorIndex(Construct):
             SYNCHRONOUS_FUNCTION,
         )
         collection.grant_create_index(self.creator, index_name=definition.name)
-        vpc_endpoint.connections.allow_default_port_from(self.creator)
+        vpc_endpoint.connections.allow_default_port_from(self.creator.connections)
         provider = HandlerProvider(
             self,
             "Provider",
