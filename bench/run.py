@@ -54,6 +54,9 @@ from ha_inference.tools.assembly import StackArtifact, load_stacks  # noqa: E402
 RUNS = int(os.environ.get("BENCH_RUNS", "5"))
 TEST_RUNS = int(os.environ.get("BENCH_TEST_RUNS", "1"))
 PEER_PYTHON = ROOT / "bench" / ".peer-venv" / "bin" / "python"
+MODEL_ID = re.findall(  # read, not imported: bench/jobs/shared.py would start jsii here
+    r'^MODEL_ID = "([^"]+)"', (ROOT / "bench" / "jobs" / "shared.py").read_text(), re.MULTILINE
+)[0]  # fmt: skip
 JOBS = ROOT / "bench" / "jobs"
 PEER_PACKAGE = "cdklabs.generative-ai-cdk-constructs"
 STACK_COUNTS = (1, 10)
@@ -117,7 +120,7 @@ def timed(command: list[str], env: dict[str, str], cwd: Path = ROOT) -> Run:
 def median(runs: list[Run], what: str = "wall") -> float:
     if what in ("wall", "cpu"):
         return statistics.median(getattr(r, what) for r in runs)
-    return statistics.median(r.phases[what] for r in runs)
+    return statistics.median(float(r.phases[what]) for r in runs)
 
 
 def alternate(
@@ -178,7 +181,7 @@ def peer_comparison(lines: list[str], verdicts: list[str]) -> None:
         "## The same job with this library and with generative-ai-cdk-constructs",
         "",
         "One stack: a VPC in three AZs (one private isolated subnet each, no NAT), a US",
-        "cross-Region inference profile for Claude Sonnet 4.5 granted to a Lambda function in the",
+        f"cross-Region inference profile for `{MODEL_ID}` granted to a Lambda function in the",
         "VPC, and an OpenSearch Serverless vector collection that function may read",
         "(`bench/jobs/ours.py`, `bench/jobs/peer.py`, sharing `bench/jobs/shared.py`: the same",
         "VPC, model id, function code, runtime, architecture, memory and timeout, and the same",
