@@ -119,7 +119,7 @@ def timed(command: list[str], env: dict[str, str], cwd: Path = ROOT) -> Run:
 
 def median(runs: list[Run], what: str = "wall") -> float:
     if what in ("wall", "cpu"):
-        return statistics.median(getattr(r, what) for r in runs)
+        return statistics.median(float(getattr(r, what)) for r in runs)
     return statistics.median(float(r.phases[what]) for r in runs)
 
 
