@@ -2,7 +2,7 @@
 
 Synthesizes, into one folder per scenario:
 
-* every configuration of the reference app that the tests check (``tests/support.py``
+* every configuration of the reference app that the tests check (``tests/support/__init__.py``
   ``CONFIGURATIONS``) and the tests' ``reference`` scenario (cdk.json plus the self-hosted model),
   in this process, the way the tests build them;
 * the reference app as the CDK CLI runs it (``python app.py``: cdk.json's context, cdk-nag's
