@@ -71,20 +71,23 @@ TESTS = Path(__file__).parent
 # together instead of one waiting on the other's last long module. An entry that names no
 # module fails tests/suite/test_layout.py.
 SLOW_MODULES = (
-    "app/test_cli",
-    "truth/test_cfn_lint",
-    "library/test_consumer_app",
-    "app/test_rehearsal",
-    "selfhosted/test_sagemaker_endpoint",
-    "app/test_reference_app",
-    "functions/test_endpoint_targets_handler",
-    "selfhosted/test_runtime_load_balancer",
-    "selfhosted/test_cross_region",
-    "app/test_reference_imported_model",
-    "truth/test_metrics_truth",
+    "truth/test_cfn_lint",  # the first of the modules that read the reference app: one unit
+    "truth/test_metrics_truth",  # the first of those that read the configurations: one unit
+    "architecture/test_regional_inference",
     "docs/test_doc_examples",
+    "app/test_cli",
+    "library/test_consumer_app",
+    "functions/test_endpoint_targets_handler",
+    "selfhosted/test_sagemaker_endpoint",
     "app/test_delivery",
+    "functions/test_agent_server",
+    "app/test_process",
     "docs/test_api_docs",
+    "selfhosted/test_cross_region",
+    "selfhosted/test_runtime_load_balancer",
+    "functions/test_aoss",
+    "functions/test_agent_client",
+    "architecture/test_two_az_losses",
     "library/test_props",
 )
 
