@@ -82,6 +82,7 @@ SLOW_MODULES = (
     "app/test_delivery",
     "functions/test_agent_server",
     "app/test_process",
+    "docs/test_documented_figures",
     "docs/test_api_docs",
     "selfhosted/test_cross_region",
     "selfhosted/test_runtime_load_balancer",
