@@ -27,6 +27,7 @@ from ha_inference._internal.nag import (
     acknowledge,
     acknowledge_all,
 )
+from ha_inference._internal.names import claim_private_dns
 
 NO_TRAFFIC_RULE: dict[str, str | int] = {
     "CidrIp": "255.255.255.255/32",
@@ -77,6 +78,35 @@ def closed_security_group(
         )
     ]
     return group
+
+
+def closed_interface_endpoint(
+    scope: Construct,
+    construct_id: str,
+    *,
+    vpc: ec2.IVpc,
+    service: ec2.IInterfaceVpcEndpointService,
+    short_name: str,
+    subnets: ec2.SubnetSelection,
+    security_group: ec2.ISecurityGroup,
+    private_dns_enabled: bool,
+) -> ec2.InterfaceVpcEndpoint:
+    """An interface endpoint that admits only what ``security_group`` admits (``open=False``:
+    aws-cdk-lib would otherwise open HTTPS to the whole VPC), its private DNS name claimed for
+    ``scope`` in ``vpc`` when enabled (a second private-DNS endpoint for ``short_name`` there
+    fails synth instead of the deploy)."""
+    if private_dns_enabled:
+        claim_private_dns(scope, vpc, short_name)
+    return ec2.InterfaceVpcEndpoint(
+        scope,
+        construct_id,
+        vpc=vpc,
+        service=service,
+        subnets=subnets,
+        private_dns_enabled=private_dns_enabled,
+        security_groups=[security_group],
+        open=False,
+    )
 
 
 _PREFIX_LIST_LOOKUP = "HaInferenceS3PrefixList"

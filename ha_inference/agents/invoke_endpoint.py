@@ -18,8 +18,8 @@ from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
-from ha_inference._internal.names import claim_private_dns, warn_private_dns_takes_over
-from ha_inference._internal.network import closed_security_group
+from ha_inference._internal.names import warn_private_dns_takes_over
+from ha_inference._internal.network import closed_interface_endpoint, closed_security_group
 from ha_inference._internal.props import checked_props
 from ha_inference._internal.validation import LateCheck
 from ha_inference._internal.zones import place_in_supported_zones
@@ -92,17 +92,16 @@ class AgentRuntimeVpcEndpoint(Construct):
             description="AgentCore data-plane endpoint: HTTPS from allowed callers only",
         )
         if private_dns_enabled:
-            claim_private_dns(self, vpc, SERVICE)
             warn_private_dns_takes_over(self, vpc, [SERVICE])
-        self.endpoint = ec2.InterfaceVpcEndpoint(
+        self.endpoint = closed_interface_endpoint(
             self,
             "Endpoint",
             vpc=vpc,
             service=ec2.InterfaceVpcEndpointAwsService.BEDROCK_AGENTCORE,
+            short_name=SERVICE,
             subnets=placement.zonal.selection,
+            security_group=self.security_group,
             private_dns_enabled=private_dns_enabled,
-            security_groups=[self.security_group],
-            open=False,
         )
         """The interface endpoint."""
         self._statement = iam.PolicyStatement(

@@ -44,8 +44,12 @@ from ha_inference._internal.nag import (
     acknowledge_all,
     wildcard_resource_finding,
 )
-from ha_inference._internal.names import claim_name, claim_private_dns, warn_private_dns_takes_over
-from ha_inference._internal.network import closed_security_group, s3_prefix_list_id
+from ha_inference._internal.names import claim_name, warn_private_dns_takes_over
+from ha_inference._internal.network import (
+    closed_interface_endpoint,
+    closed_security_group,
+    s3_prefix_list_id,
+)
 from ha_inference._internal.props import checked_props
 from ha_inference._internal.tokens import is_unresolved
 from ha_inference._internal.validation import concrete_region, select_zonal_subnets
@@ -488,17 +492,15 @@ class MultiAzAgentRuntime(Construct):
                 endpoints[short] = existing[short]
             else:
                 assert group is not None
-                if private_dns_enabled:
-                    claim_private_dns(self, self.vpc, short)
-                endpoint = ec2.InterfaceVpcEndpoint(
+                endpoint = closed_interface_endpoint(
                     self,
                     _ENDPOINT_IDS[short],
                     vpc=self.vpc,
                     service=_SERVICES[short],
+                    short_name=short,
                     subnets=selection,
+                    security_group=group,
                     private_dns_enabled=private_dns_enabled,
-                    security_groups=[group],
-                    open=False,
                 )
                 for statement in self._endpoint_statements(short, code):
                     endpoint.add_to_policy(statement)

@@ -9,8 +9,8 @@ from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
-from ha_inference._internal.names import claim_private_dns, warn_private_dns_takes_over
-from ha_inference._internal.network import closed_security_group
+from ha_inference._internal.names import warn_private_dns_takes_over
+from ha_inference._internal.network import closed_interface_endpoint, closed_security_group
 from ha_inference._internal.props import checked_props
 from ha_inference._internal.stacks import account_of, stack_of
 from ha_inference._internal.validation import LateCheck, ZonalSubnets, select_zonal_subnets
@@ -119,8 +119,6 @@ class BedrockVpcEndpoints(Construct):
             if short in existing:
                 self.endpoints[short] = existing[short]
                 continue
-            if private_dns_enabled:
-                claim_private_dns(self, vpc, short)
             placed = self._subnets_of(
                 short,
                 zonal,
@@ -129,15 +127,15 @@ class BedrockVpcEndpoints(Construct):
                 zone_ids=zone_ids,
                 supported_az_ids=supported_az_ids,
             )
-            self.endpoints[short] = ec2.InterfaceVpcEndpoint(
+            self.endpoints[short] = closed_interface_endpoint(
                 self,
                 _construct_id(short),
                 vpc=vpc,
                 service=service,
+                short_name=short,
                 subnets=placed.selection,
+                security_group=self.security_group,
                 private_dns_enabled=private_dns_enabled,
-                security_groups=[self.security_group],
-                open=False,
             )
         if private_dns_enabled and len(existing) < len(self.endpoints):
             warn_private_dns_takes_over(self, vpc, sorted(set(self.endpoints) - set(existing)))

@@ -21,8 +21,8 @@ from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
-from ha_inference._internal.names import claim_private_dns, warn_private_dns_takes_over
-from ha_inference._internal.network import closed_security_group
+from ha_inference._internal.names import warn_private_dns_takes_over
+from ha_inference._internal.network import closed_interface_endpoint, closed_security_group
 from ha_inference._internal.props import checked_props
 from ha_inference._internal.validation import concrete_region
 from ha_inference._internal.zones import place_in_supported_zones
@@ -119,17 +119,16 @@ class BedrockMantleEndpoint(Construct):
             description="bedrock-mantle endpoint: HTTPS from allowed peers",
         )
         if private_dns_enabled:
-            claim_private_dns(self, vpc, BEDROCK_MANTLE)
             warn_private_dns_takes_over(self, vpc, [BEDROCK_MANTLE])
-        self.endpoint = ec2.InterfaceVpcEndpoint(
+        self.endpoint = closed_interface_endpoint(
             self,
             "Endpoint",
             vpc=vpc,
             service=ec2.InterfaceVpcEndpointAwsService(BEDROCK_MANTLE),
+            short_name=BEDROCK_MANTLE,
             subnets=placement.zonal.selection,
+            security_group=self.security_group,
             private_dns_enabled=private_dns_enabled,
-            security_groups=[self.security_group],
-            open=False,
         )
         """The interface endpoint."""
         self.endpoint.add_to_policy(

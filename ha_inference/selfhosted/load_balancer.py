@@ -34,8 +34,8 @@ from ha_inference._internal.nag import (
     acknowledge,
     acknowledge_all,
 )
-from ha_inference._internal.names import claim_private_dns, warn_private_dns_takes_over
-from ha_inference._internal.network import closed_security_group
+from ha_inference._internal.names import warn_private_dns_takes_over
+from ha_inference._internal.network import closed_interface_endpoint, closed_security_group
 from ha_inference._internal.props import check_fields, checked_props
 from ha_inference._internal.tokens import is_unresolved
 from ha_inference._internal.validation import select_zonal_subnets
@@ -270,16 +270,15 @@ class SageMakerRuntimeLoadBalancer(Construct):
             description="SageMaker Runtime interface endpoint: HTTPS from its NLB and callers",
         )
         if private_dns_enabled:
-            claim_private_dns(self, vpc, "sagemaker.runtime")
             warn_private_dns_takes_over(self, vpc, ["sagemaker.runtime"])
-        self.vpc_endpoint = ec2.InterfaceVpcEndpoint(
+        self.vpc_endpoint = closed_interface_endpoint(
             self,
             "Endpoint",
             vpc=vpc,
             service=ec2.InterfaceVpcEndpointAwsService.SAGEMAKER_RUNTIME,
+            short_name="sagemaker.runtime",
             subnets=zonal.selection,
-            security_groups=[self.endpoint_security_group],
-            open=False,
+            security_group=self.endpoint_security_group,
             private_dns_enabled=private_dns_enabled,
         )
         self.vpc_endpoint.add_to_policy(
