@@ -935,11 +935,22 @@ def _day(moment: datetime) -> str:
 # --------------------------------------------------------------------------- model data
 
 
-def _bucket_region(location: Any) -> str:
-    """GetBucketLocation's answer as a Region (empty means us-east-1, EU means eu-west-1)."""
-    if not location:
+def _bucket_region(aws: Aws, bucket: str, owner: str) -> str | None:
+    """The Region of ``bucket`` if ``owner``'s account has it (GetBucketLocation with
+    ExpectedBucketOwner; an empty answer means us-east-1, EU means eu-west-1), else ``None``."""
+    location = aws.call(
+        "s3",
+        "GetBucketLocation",
+        missing=("NoSuchBucket", "404"),
+        Bucket=bucket,
+        ExpectedBucketOwner=owner,
+    )
+    if location is None:
+        return None
+    constraint = location.get("LocationConstraint")
+    if not constraint:
         return "us-east-1"
-    return "eu-west-1" if location == "EU" else str(location)
+    return "eu-west-1" if constraint == "EU" else str(constraint)
 
 
 @PREFLIGHT.check(
@@ -1012,18 +1023,11 @@ def _model_data_finding(
         return passed(
             url, "a CDK asset of this stack: cdk deploy uploads it first", stack=stack.name
         )
-    location = aws.call(
-        "s3",
-        "GetBucketLocation",
-        missing=("NoSuchBucket", "404"),
-        Bucket=bucket,
-        ExpectedBucketOwner=owner,
-    )
-    if location is None:
+    region = _bucket_region(aws, bucket, owner)
+    if region is None:
         return failed(
             url, f"bucket {bucket} does not exist", "create it or fix the URL", stack=stack.name
         )
-    region = _bucket_region(location.get("LocationConstraint"))
     if region != stack.region:
         return failed(
             url,
@@ -1183,18 +1187,11 @@ def _imported_model_finding(
             stack=stack.name,
         )
     bucket, _, prefix = source.removeprefix("s3://").partition("/")
-    location = aws.call(
-        "s3",
-        "GetBucketLocation",
-        missing=("NoSuchBucket", "404"),
-        Bucket=bucket,
-        ExpectedBucketOwner=owner,
-    )
-    if location is None:
+    region = _bucket_region(aws, bucket, owner)
+    if region is None:
         return failed(
             subject, f"bucket {bucket} does not exist", "create it or fix the URI", stack=stack.name
         )
-    region = _bucket_region(location.get("LocationConstraint"))
     if region != stack.region:
         return failed(
             subject,
