@@ -13,19 +13,14 @@ from botocore.exceptions import EndpointConnectionError
 from ha_inference.functions import agent_client
 from ha_inference.functions.agent_client import AgentClient, Settings
 from ha_inference.functions.resilience import Backoff
-from tests.support.botocore_strict import strict_checked
 from tests.support.collection_stub import ScriptedClient
+
+pytestmark = pytest.mark.usefixtures("requests_the_service_accepts")
 
 RUNTIME_ARN = "arn:aws:bedrock-agentcore:us-east-1:111111111111:runtime/support_agent-a1B2c3D4e5"
 SLEEPS: list[float] = []
 """The backoff's waits (recorded, not slept)."""
 ANSWER = {"answer": "Use the blue form [1].", "complete": True, "sources": [], "requestId": "x"}
-
-
-@pytest.fixture(autouse=True)
-def requests_the_service_accepts() -> Iterator[None]:
-    with strict_checked():
-        yield
 
 
 class Context:

@@ -5,9 +5,7 @@ from __future__ import annotations
 import io
 import json
 import urllib.error
-from collections.abc import Iterator
 from email.message import Message
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,14 +19,13 @@ from ha_inference.functions.vector_index import DEFAULT_INDEX, IndexDefinition
 from tests.support.collection_stub import (
     ACCOUNT,
     DENIED,
-    REGION,
     CollectionServer,
     Context,
     Reply,
     check_recorded,
-    serve_collection,
-    use_fake_credentials,
 )
+
+pytestmark = pytest.mark.usefixtures("fake_credentials")
 
 NOT_FOUND = {
     "error": {
@@ -68,18 +65,6 @@ class FakeClock:
     def sleep(self, seconds: float) -> None:
         self.sleeps.append(seconds)
         self.now += seconds
-
-
-@pytest.fixture(autouse=True)
-def fake_credentials(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    use_fake_credentials(monkeypatch, tmp_path)
-    monkeypatch.setenv("AWS_REGION", REGION)
-
-
-@pytest.fixture
-def collection() -> Iterator[CollectionServer]:
-    with serve_collection() as server:
-        yield server
 
 
 @pytest.fixture

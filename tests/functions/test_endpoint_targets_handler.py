@@ -27,7 +27,6 @@ from hypothesis import strategies as st
 from moto import mock_aws
 
 from ha_inference.functions import endpoint_targets as index
-from tests.support.botocore_strict import strict_checked
 from tests.support.endpoint_targets import (
     ACCOUNT,
     ENIS,
@@ -46,29 +45,15 @@ from tests.support.endpoint_targets import (
     targets_of,
 )
 
+pytestmark = pytest.mark.usefixtures("fake_credentials", "requests_the_service_accepts")
+
 OLD_TARGET_GROUP = f"arn:aws:elasticloadbalancing:{REGION}:{ACCOUNT}:targetgroup/Subjec-Targe-9Z8Y7X/fedcba9876543210"
 ARN_OR_ACCOUNT = re.compile(r"arn:|\d{12}")
 
 
 @pytest.fixture(autouse=True)
-def requests_the_service_accepts() -> Iterator[None]:
-    """Every request a test makes the handler send passes botocore's model strictly."""
-    with strict_checked():
-        yield
-
-
-@pytest.fixture(autouse=True)
-def offline(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Fake credentials and Region: nothing here can reach AWS."""
-    for key, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_SESSION_TOKEN": "testing",
-        "AWS_DEFAULT_REGION": REGION,
-        "AWS_REGION": REGION,
-    }.items():
-        monkeypatch.setenv(key, value)
-    monkeypatch.delenv("AWS_PROFILE", raising=False)
+def no_sleep(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Retries back off without waiting (the credentials come from ``fake_credentials``)."""
     monkeypatch.setattr(index, "sleep", lambda _: None)
 
 

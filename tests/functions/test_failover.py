@@ -7,7 +7,7 @@ fake clock.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,18 +32,12 @@ from ha_inference.functions.failover import (
     UnavailableError,
 )
 from ha_inference.functions.resilience import Deadline
-from tests.support.botocore_strict import strict_checked
 from tests.support.failover import ANSWER, BODY, Clock, Stubbed, answer
+
+pytestmark = pytest.mark.usefixtures("requests_the_service_accepts")
 
 EAST, OHIO, WEST = "us-east-1", "us-east-2", "us-west-2"
 ROUTES = (Route(EAST, "model-east"), Route(OHIO, "model-ohio"), Route(WEST, "model-west"))
-
-
-@pytest.fixture(autouse=True)
-def requests_the_service_accepts() -> Iterator[None]:
-    """Every request a test makes the handler send passes botocore's model strictly."""
-    with strict_checked():
-        yield
 
 
 def invoker(stubbed: Stubbed, clock: Clock, **kwargs: Any) -> FailoverInvoker:

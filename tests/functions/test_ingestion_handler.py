@@ -8,10 +8,8 @@ import logging
 import random
 import time
 import urllib.error
-from collections.abc import Iterator
 from dataclasses import dataclass
 from email.message import Message
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -25,7 +23,6 @@ from ha_inference.functions import ingestion
 from ha_inference.functions.resilience import Backoff
 from ha_inference.functions.store import Doubles, Store
 from ha_inference.functions.vector_index import IndexDefinition
-from tests.support.botocore_strict import strict_checked
 from tests.support.collection_stub import (
     ACCOUNT,
     DENIED,
@@ -34,9 +31,9 @@ from tests.support.collection_stub import (
     Context,
     FakeBedrock,
     check_recorded,
-    serve_collection,
-    use_fake_credentials,
 )
+
+pytestmark = pytest.mark.usefixtures("fake_credentials", "requests_the_service_accepts")
 
 EMBEDDING_MODEL = "amazon.titan-embed-text-v2:0"
 VECTOR = [0.25, -0.5] * 128  # 256 values
@@ -51,13 +48,6 @@ DOCS = [
 ]
 
 
-@pytest.fixture(autouse=True)
-def requests_the_service_accepts() -> Iterator[None]:
-    """Every request a test makes the handler send passes botocore's model strictly."""
-    with strict_checked():
-        yield
-
-
 def created(count: int) -> dict[str, Any]:
     return {
         "took": 12,
@@ -66,25 +56,6 @@ def created(count: int) -> dict[str, Any]:
             {"index": {"_index": "passages", "_id": f"g{n}", "status": 201}} for n in range(count)
         ],
     }
-
-
-@pytest.fixture(autouse=True)
-def fake_credentials(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    use_fake_credentials(monkeypatch, tmp_path)
-
-
-@pytest.fixture
-def collection() -> Iterator[CollectionServer]:
-    with serve_collection() as server:
-        yield server
-
-
-@pytest.fixture
-def bedrock(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeBedrock]:
-    fake = FakeBedrock()
-    fake.install(monkeypatch)
-    yield fake
-    fake.assert_done()
 
 
 @dataclass

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from functools import cache
 from typing import Any
 
@@ -14,8 +13,9 @@ from hypothesis import strategies as st
 from ha_inference.functions import keep_warm
 from ha_inference.functions.resilience import MIN_CALL_SECONDS, Backoff, Deadline
 from ha_inference.functions.settings import ConfigError
-from tests.support.botocore_strict import strict_checked
 from tests.support.collection_stub import ACCOUNT, ScriptedClient
+
+pytestmark = pytest.mark.usefixtures("requests_the_service_accepts")
 
 MODEL_ARN = f"arn:aws:bedrock:us-east-1:{ACCOUNT}:imported-model/abcdefgh1234"
 ANSWER = {
@@ -24,12 +24,6 @@ ANSWER = {
     "usage": {"inputTokens": 3, "outputTokens": 1, "totalTokens": 4},
     "metrics": {"latencyMs": 80},
 }
-
-
-@pytest.fixture(autouse=True)
-def requests_the_service_accepts() -> Iterator[None]:
-    with strict_checked():
-        yield
 
 
 class Clock:

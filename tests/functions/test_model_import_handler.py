@@ -22,8 +22,12 @@ from hypothesis import strategies as st
 from ha_inference.bedrock.imported_model import NAME_PREFIX_MAX, S3_URI
 from ha_inference.functions import model_import as index
 from ha_inference.functions.resilience import MIN_CALL_SECONDS, Backoff, Deadline
-from tests.support.botocore_strict import strict_checked, strict_errors
+from tests.support.botocore_strict import (
+    strict_errors,
+)
 from tests.support.collection_stub import ScriptedClient
+
+pytestmark = pytest.mark.usefixtures("fake_credentials", "requests_the_service_accepts")
 
 REGION = "us-east-1"
 ACCOUNT = "111111111111"
@@ -66,25 +70,6 @@ OWNER_TAGS = [
     {"key": "ha-inference:stack-id", "value": STACK_ID},
     {"key": "ha-inference:logical-id", "value": "Llm20BDA581"},
 ]
-
-
-@pytest.fixture(autouse=True)
-def requests_the_service_accepts() -> Iterator[None]:
-    with strict_checked():
-        yield
-
-
-@pytest.fixture(autouse=True)
-def offline(monkeypatch: pytest.MonkeyPatch) -> None:
-    for key, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_SESSION_TOKEN": "testing",
-        "AWS_DEFAULT_REGION": REGION,
-        "AWS_REGION": REGION,
-    }.items():
-        monkeypatch.setenv(key, value)
-    monkeypatch.delenv("AWS_PROFILE", raising=False)
 
 
 @pytest.fixture

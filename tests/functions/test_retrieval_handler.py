@@ -16,9 +16,7 @@ import random
 import re
 import time
 import urllib.request
-from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -27,7 +25,6 @@ from botocore.exceptions import ConnectTimeoutError, EndpointConnectionError, Re
 from ha_inference.functions import retrieval as index
 from ha_inference.functions.store import Store
 from ha_inference.functions.vector_index import DEFAULT_INDEX
-from tests.support.botocore_strict import strict_checked
 from tests.support.collection_stub import (
     ACCOUNT,
     DENIED,
@@ -37,9 +34,9 @@ from tests.support.collection_stub import (
     FakeBedrock,
     check_recorded,
     check_signed,
-    serve_collection,
-    use_fake_credentials,
 )
+
+pytestmark = pytest.mark.usefixtures("fake_credentials", "requests_the_service_accepts")
 
 PROFILE_ID = "us.anthropic.claude-sonnet-4-5-20250929-v1:0"
 EMBEDDING_MODEL = "amazon.titan-embed-text-v2:0"
@@ -75,32 +72,6 @@ SOURCES = [
         "metadata": {"source": "l.md"},
     },
 ]
-
-
-@pytest.fixture(autouse=True)
-def requests_the_service_accepts() -> Iterator[None]:
-    """Every request a test makes the handler send passes botocore's model strictly."""
-    with strict_checked():
-        yield
-
-
-@pytest.fixture(autouse=True)
-def fake_credentials(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    use_fake_credentials(monkeypatch, tmp_path)
-
-
-@pytest.fixture
-def collection() -> Iterator[CollectionServer]:
-    with serve_collection() as server:
-        yield server
-
-
-@pytest.fixture
-def bedrock(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeBedrock]:
-    fake = FakeBedrock()
-    fake.install(monkeypatch)
-    yield fake
-    fake.assert_done()
 
 
 @pytest.fixture

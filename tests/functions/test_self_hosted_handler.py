@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -17,19 +16,16 @@ from hypothesis import strategies as st
 from ha_inference.functions import self_hosted, settings
 from ha_inference.functions.failover import Route
 from ha_inference.functions.self_hosted import STATUSES, SelfHosted, Settings
-from tests.support.botocore_strict import strict_checked, strict_errors
+from tests.support.botocore_strict import (
+    strict_errors,
+)
 from tests.support.failover import ANSWER, Clock, Stubbed, answer
+
+pytestmark = pytest.mark.usefixtures("requests_the_service_accepts")
 
 EAST, OHIO = "us-east-1", "us-east-2"
 ROUTES = (Route(EAST, "model-east"), Route(OHIO, "model-ohio"))
 ROUTES_JSON = json.dumps([{"region": r.region, "endpointName": r.endpoint_name} for r in ROUTES])
-
-
-@pytest.fixture(autouse=True)
-def requests_the_service_accepts() -> Iterator[None]:
-    """Every request a test makes the handler send passes botocore's model strictly."""
-    with strict_checked():
-        yield
 
 
 class Context:

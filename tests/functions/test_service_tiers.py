@@ -13,7 +13,6 @@ import pytest
 from ha_inference.functions import embeddings, ingestion, retrieval
 from ha_inference.functions.settings import ConfigError
 from ha_inference.functions.store import Store
-from tests.support.botocore_strict import strict_checked
 from tests.support.collection_stub import (
     REGION,
     CollectionServer,
@@ -23,14 +22,10 @@ from tests.support.collection_stub import (
     use_fake_credentials,
 )
 
+pytestmark = pytest.mark.usefixtures("requests_the_service_accepts")
+
 EMBEDDING = [0.25] * 256
 HIT = {"_id": "1", "_score": 0.9, "_source": {"text": "Standby replicas run in another AZ."}}
-
-
-@pytest.fixture(autouse=True)
-def requests_the_service_accepts() -> Iterator[None]:
-    with strict_checked():
-        yield
 
 
 @pytest.fixture
@@ -38,14 +33,6 @@ def collection(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Coll
     use_fake_credentials(monkeypatch, tmp_path)
     with serve_collection() as server:
         yield server
-
-
-@pytest.fixture
-def bedrock(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeBedrock]:
-    fake = FakeBedrock()
-    fake.install(monkeypatch)
-    yield fake
-    fake.assert_done()
 
 
 def environment(endpoint: str, **tiers: str) -> dict[str, str]:
