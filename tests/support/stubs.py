@@ -25,7 +25,7 @@ from ha_inference.metadata import (
     PROFILE_METADATA,
     ZONE_PLACEMENT_METADATA,
 )
-from ha_inference.tools._account import Connector, Permissions, Target
+from ha_inference.tools._account import Connector, Finding, Permissions, Target
 from ha_inference.tools.assembly import StackArtifact
 
 ACCOUNT = "111111111111"
@@ -503,3 +503,9 @@ def write_assembly(directory: Path, stacks: list[StackArtifact]) -> Path:
 def findings(results: Iterator[Any] | list[Any]) -> list[tuple[str, str]]:
     """(status, subject) of each finding, for compact assertions."""
     return [(f.status.value, f.subject) for f in results]
+
+
+def only(found: list[Finding]) -> Finding:
+    """The one finding of a check that must give exactly one."""
+    assert len(found) == 1, found
+    return found[0]

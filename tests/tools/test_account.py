@@ -7,7 +7,6 @@ import ast
 import io
 import json
 import os
-from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -44,13 +43,6 @@ from tests.support.stubs import (
 )
 
 COMMANDS = {"preflight": preflight, "verify": verify}
-
-
-@pytest.fixture
-def stubs() -> Iterator[Stubs]:
-    stubs = Stubs()
-    yield stubs
-    stubs.assert_done()
 
 
 @pytest.fixture

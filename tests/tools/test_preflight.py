@@ -4,7 +4,7 @@ template readers against the reference app. No test reaches the network (``no_ne
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -68,6 +68,7 @@ from tests.support.stubs import (
     assert_could_not_check,
     findings,
     no_network,  # noqa: F401 - autouse fixture
+    only,
     sample_stack,
     sample_template,
     target,
@@ -76,22 +77,10 @@ from tests.support.stubs import (
 )
 
 
-@pytest.fixture
-def stubs() -> Iterator[Stubs]:
-    stubs = Stubs()
-    yield stubs
-    stubs.assert_done()
-
-
 def check(name: str, stubs: Stubs, *stacks: StackArtifact) -> list[Finding]:
     """Runs one preflight check as the command does (errors become "could not check")."""
     (found,) = [c for c in PREFLIGHT.checks if c.name == name]
     return run_check(found, target(*stacks), stubs.connector(PERMISSIONS).aws(REGION))
-
-
-def only(findings_: list[Finding]) -> Finding:
-    assert len(findings_) == 1, findings_
-    return findings_[0]
 
 
 # --------------------------------------------------------------------------- account

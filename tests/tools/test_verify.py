@@ -4,7 +4,7 @@ No test reaches the network (``no_network``)."""
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -25,6 +25,7 @@ from tests.support.stubs import (
     assert_could_not_check,
     findings,
     no_network,  # noqa: F401 - autouse fixture
+    only,
     sample_stack,
     sample_subnets,
     sample_template,
@@ -47,21 +48,9 @@ from tests.support.verify_answers import (
 )
 
 
-@pytest.fixture
-def stubs() -> Iterator[Stubs]:
-    stubs = Stubs()
-    yield stubs
-    stubs.assert_done()
-
-
 def check(name: str, stubs: Stubs, *stacks: StackArtifact, **options: Any) -> list[Finding]:
     (found,) = [c for c in VERIFY.checks if c.name == name]
     return run_check(found, target(*stacks, **options), stubs.connector(PERMISSIONS).aws(REGION))
-
-
-def only(found: list[Finding]) -> Finding:
-    assert len(found) == 1, found
-    return found[0]
 
 
 # --------------------------------------------------------------------------- account, stack
