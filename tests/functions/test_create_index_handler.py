@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from ha_inference.functions import create_index
 from ha_inference.functions.resilience import Backoff
 from ha_inference.functions.vector_index import DEFAULT_INDEX, IndexDefinition
+from tests.support.clock import FakeClock
 from tests.support.collection_stub import (
     ACCOUNT,
     DENIED,
@@ -52,19 +53,6 @@ def described(definition: IndexDefinition = DEFAULT_INDEX) -> dict[str, Any]:
             "settings": {"index": {"knn": "true", "number_of_shards": "2"}},
         }
     }
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 0.0
-        self.sleeps: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
 
 
 @pytest.fixture

@@ -23,6 +23,7 @@ from ha_inference.functions import ingestion
 from ha_inference.functions.resilience import Backoff
 from ha_inference.functions.store import Doubles, Store
 from ha_inference.functions.vector_index import IndexDefinition
+from tests.support.clock import FakeClock
 from tests.support.collection_stub import (
     ACCOUNT,
     DENIED,
@@ -646,17 +647,6 @@ def test_every_document_is_indexed_or_reported_exactly_once(
     assert positions == sorted(set(positions))
     assert result["indexed"] + len(positions) == count
     assert set(positions) <= set(range(count))
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.now += seconds
 
 
 class ClockContext:

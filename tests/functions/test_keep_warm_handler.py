@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from ha_inference.functions import keep_warm
 from ha_inference.functions.resilience import MIN_CALL_SECONDS, Backoff, Deadline
 from ha_inference.functions.settings import ConfigError
+from tests.support.clock import FakeClock
 from tests.support.collection_stub import ACCOUNT, ScriptedClient
 
 pytestmark = pytest.mark.usefixtures("requests_the_service_accepts")
@@ -26,24 +27,13 @@ ANSWER = {
 }
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.now += seconds
-
-
 def run(
     bedrock: ScriptedClient,
-    clock: Clock | None = None,
+    clock: FakeClock | None = None,
     seconds: float = 60.0,
     configs: list[Any] | None = None,
 ) -> bool:
-    clock = clock or Clock()
+    clock = clock or FakeClock()
 
     def client(deadline: Deadline) -> Any:
         if configs is not None:
@@ -145,7 +135,7 @@ FLOAT_ROUNDING = 1e-9
 def test_answers_once_in_time_and_never_warm_without_an_answer(
     outcomes: list[Any], seconds: float
 ) -> None:
-    clock = Clock()
+    clock = FakeClock()
     bedrock = shared_client()
     bedrock.reset()
     configs: list[Any] = []

@@ -25,6 +25,7 @@ from ha_inference.functions.resilience import MIN_CALL_SECONDS, Backoff, Deadlin
 from tests.support.botocore_strict import (
     strict_errors,
 )
+from tests.support.clock import FakeClock
 from tests.support.collection_stub import ScriptedClient
 
 pytestmark = pytest.mark.usefixtures("fake_credentials", "requests_the_service_accepts")
@@ -562,21 +563,10 @@ def test_wait_asks_again_when_bedrock_keeps_throttling(
     assert slept == [0.25, 0.5]
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.now += seconds
-
-
 class Context:
     """A Lambda context whose remaining time follows ``clock`` (the function's 2 minutes)."""
 
-    def __init__(self, clock: Clock, seconds: float = 120.0) -> None:
+    def __init__(self, clock: FakeClock, seconds: float = 120.0) -> None:
         self.clock, self.ends = clock, clock.now + seconds
 
     def get_remaining_time_in_millis(self) -> int:
@@ -588,7 +578,7 @@ def test_each_completion_check_spends_at_most_a_few_seconds_on_bedrock(fault: st
     """Under sustained throttling or a hanging control plane a check answers "not yet" within
     CHECK_SECONDS, rather than spend its two minutes in retries: at a 30 s interval, 101 checks
     then fit in the time CloudFormation gives the resource beyond the waiter's timeout."""
-    clock = Clock()
+    clock = FakeClock()
     bedrock = ScriptedClient("bedrock")
     configs: list[Any] = []
 
@@ -939,7 +929,7 @@ class FakeBedrock:
     takes the next fault (``None``: it behaves). ``lost`` applies the call, then loses the
     answer; ``hang`` waits out the call's timeouts (on the fake clock) and is not applied."""
 
-    def __init__(self, clock: Clock, faults: list[str | None], instruct: bool | None) -> None:
+    def __init__(self, clock: FakeClock, faults: list[str | None], instruct: bool | None) -> None:
         self.clock = clock
         self.faults = list(faults)
         self.instruct = instruct
@@ -1107,7 +1097,7 @@ def test_a_deploy_answers_once_in_time_and_never_claims_work_not_done(
     instruct: bool | None,
     require: bool,
 ) -> None:
-    clock = Clock()
+    clock = FakeClock()
     bedrock = FakeBedrock(clock, faults, instruct)
     request = event(request_type, PhysicalResourceId="Subject-Llm-BD734EF5-00000000-11111111")
     request["ResourceProperties"]["RequireConverse"] = "true" if require else "false"
@@ -1179,7 +1169,7 @@ def test_a_deploy_answers_once_in_time_and_never_claims_work_not_done(
 def test_a_delete_is_complete_only_once_the_model_is_gone(
     status: str, faults: list[str | None]
 ) -> None:
-    clock = Clock()
+    clock = FakeClock()
     bedrock = FakeBedrock(clock, faults, True)
     name = "Subject-Llm-BD734EF5-00000000-11111111"
     if status != "absent":
@@ -1208,5 +1198,5 @@ def test_a_delete_is_complete_only_once_the_model_is_gone(
         assert not bedrock.models, "complete only once the job's model is gone"
 
 
-def fast(clock: Clock) -> Backoff:
+def fast(clock: FakeClock) -> Backoff:
     return Backoff(max_attempts=5, base_delay=0.5, max_delay=8.0, sleep=clock.sleep)

@@ -25,20 +25,7 @@ from ha_inference.functions.resilience import (
     is_retryable,
     truncate_utf8,
 )
-
-
-class FakeClock:
-    """A clock that only moves when something sleeps or a call takes time."""
-
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        assert seconds >= 0
-        self.now += seconds
+from tests.support.clock import FakeClock
 
 
 class Context:

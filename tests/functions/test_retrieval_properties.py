@@ -35,6 +35,7 @@ from ha_inference.functions.resilience import Backoff
 from ha_inference.functions.store import Doubles, Store
 from ha_inference.functions.vector_index import IndexDefinition
 from tests.support.botocore_strict import strict_errors
+from tests.support.clock import FakeClock
 from tests.support.collection_stub import ACCOUNT, DENIED, Context
 
 DIMENSIONS = 256
@@ -127,18 +128,6 @@ EVENTS = st.one_of(
 
 def not_json(constant: str) -> Any:
     raise ValueError(f"{constant} is not JSON")
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        assert seconds >= 0
-        self.now += seconds
 
 
 class Bedrock:
