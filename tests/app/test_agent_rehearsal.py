@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,6 +23,7 @@ from tests.support import AGENT, TEST_ACCOUNT, ZONE_IDS, Configurations, Synth, 
 from tests.support.rehearsal.paths import AGENT_PATHS, IMAGE_PATHS, IMAGE_REPOSITORY, Layer
 from tests.support.rehearsal.rehearsal import Rehearsal, StackRehearsal
 from tests.support.rehearsal.resolver import TemplateResolver
+from tests.support.rehearsal.surgery import Mutation, changed_layers, get_att, lid, remove_ingress
 
 REGIONS = ["us-east-1", "us-east-2", "us-west-2"]
 IMAGE = f"{TEST_ACCOUNT}.dkr.ecr.{{region}}.amazonaws.com/{IMAGE_REPOSITORY}:1.0"
@@ -39,26 +39,6 @@ TOKEN = "agent -> ecr.api: an authorization token"
 PULL = "agent -> ecr.dkr: the image manifest and layer URLs"
 LAYERS = "agent -> S3: image layers (URLs presigned by ECR)"
 RETRIEVAL_INVOKE = "retrieval -> bedrock-agentcore: InvokeAgentRuntime"
-
-
-def lid(stack: RegionalStack, construct: Any) -> str:
-    element = getattr(construct.node, "default_child", None) or construct
-    return str(stack.resolve(element.logical_id))
-
-
-def get_att(logical_id: str, attribute: str) -> dict[str, Any]:
-    return {"Fn::GetAtt": [logical_id, attribute]}
-
-
-@dataclass(frozen=True)
-class Mutation:
-    """One rule removed from the code-agent template of us-east-1; ``layer`` must then be
-    reported on exactly ``paths``."""
-
-    id: str
-    mutate: Callable[[dict[str, Any], RegionalStack], None]
-    layer: Layer
-    paths: tuple[str, ...]
 
 
 def _gateway_off_the_runtime_route_tables(t: dict[str, Any], s: RegionalStack) -> None:
@@ -124,33 +104,15 @@ def _invoke_endpoint_names_another_runtime(t: dict[str, Any], s: RegionalStack) 
 def _client_not_admitted(t: dict[str, Any], s: RegionalStack) -> None:
     endpoint, client = s.inference.agent_endpoint, s.inference.agent_client
     assert endpoint is not None and client is not None
-    group = get_att(lid(s, endpoint.security_group), "GroupId")
-    source = get_att(lid(s, client.security_group), "GroupId")
-    removed = [
-        k
-        for k, r in t["Resources"].items()
-        if r["Type"] == "AWS::EC2::SecurityGroupIngress"
-        and r["Properties"]["GroupId"] == group
-        and r["Properties"].get("SourceSecurityGroupId") == source
-    ]
-    assert len(removed) == 1
-    del t["Resources"][removed[0]]
+    remove_ingress(t, lid(s, endpoint.security_group), lid(s, client.security_group))
 
 
 def _runtime_not_admitted_on_bedrock(t: dict[str, Any], s: RegionalStack) -> None:
     agent = s.inference.agent
     assert agent is not None
-    group = get_att(lid(s, s.inference.bedrock_endpoints.security_group), "GroupId")
-    source = get_att(lid(s, agent.security_group), "GroupId")
-    removed = [
-        k
-        for k, r in t["Resources"].items()
-        if r["Type"] == "AWS::EC2::SecurityGroupIngress"
-        and r["Properties"]["GroupId"] == group
-        and r["Properties"].get("SourceSecurityGroupId") == source
-    ]
-    assert len(removed) == 1
-    del t["Resources"][removed[0]]
+    remove_ingress(
+        t, lid(s, s.inference.bedrock_endpoints.security_group), lid(s, agent.security_group)
+    )
 
 
 def _agent_not_in_the_data_policy(t: dict[str, Any], s: RegionalStack) -> None:
@@ -266,17 +228,11 @@ def test_the_image_agent_uses_the_registrys_private_names(runs: Runs) -> None:
         assert "(private DNS)" in reason, reason
 
 
-def _changes(runs: Runs, mutation_id: str) -> set[tuple[str, Layer]]:
-    return {
-        (result.path.name, layer)
-        for result in runs.mutated[mutation_id].results
-        for layer in result.denied_by ^ result.path.denied_by
-    }
-
-
 @pytest.mark.parametrize("mutation", MUTATIONS, ids=lambda m: m.id)
 def test_mutation_is_reported_at_its_layer(runs: Runs, mutation: Mutation) -> None:
-    assert _changes(runs, mutation.id) == {(path, mutation.layer) for path in mutation.paths}
+    assert changed_layers(runs.mutated[mutation.id]) == {
+        (path, mutation.layer) for path in mutation.paths
+    }
     for path in mutation.paths:
         result = runs.mutated[mutation.id].result(path)
         assert f"[{mutation.layer.value}]" in result.describe()
